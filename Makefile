@@ -1,0 +1,90 @@
+# chatd - read top to bottom:
+#   make            build bin/chatd, bin/chat and bench/flood
+#   make run        build and start chatd --workers 4 on port 2020
+#   make test       build and run the criterion suite (installs criterion if it can)
+#   make asan       the suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make tsan       the suite under ThreadSanitizer
+#   make install    install chatd and chat into $(PREFIX)/bin
+#   make format-check   clang-format check of src/, tests/, bench/
+#   make clean
+
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
+PREFIX  ?= /usr/local
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu17 -Wall -Wextra -Werror -pthread -D_GNU_SOURCE
+LDLIBS  += -pthread -lm
+
+SRC      := $(filter-out src/main.c src/chat.c,$(wildcard src/*.c))
+TESTS    := $(wildcard tests/test_*.c)
+TEST_LIB := tests/testlib.c
+
+# Build flavours: plain, asan, tsan. Each has its own object directory.
+B        := build/plain
+SAN      :=
+
+.PHONY: all run test asan tsan install clean format-check deps-test
+all: bin/chatd bin/chat bench/flood
+
+define objs
+$(patsubst src/%.c,$(1)/src/%.o,$(SRC))
+endef
+
+$(B)/src/%.o: src/%.c src/*.h | $(B)/src
+	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
+
+$(B)/src:
+	mkdir -p $@
+
+bin/chatd: $(call objs,$(B)) $(B)/src/main.o | bin
+	$(CC) $(CFLAGS) $(SAN) $^ -o $@ $(LDLIBS)
+
+bin/chat: src/chat.c | bin
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+bench/flood: bench/flood.c
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+bin:
+	mkdir -p $@
+
+run: bin/chatd
+	./bin/chatd --workers 4 --port 2020
+
+# ---- tests -------------------------------------------------------------------------------
+# The suite is one criterion binary per flavour; integration tests start servers in-process
+# on ephemeral ports, so no fixed port is ever used.
+TEST_BIN = $(B)/test_chatd
+
+deps-test:
+	@sh scripts/install-deps.sh criterion
+
+$(TEST_BIN): $(call objs,$(B)) $(TESTS) $(TEST_LIB) tests/*.h | deps-test
+	$(CC) $(CFLAGS) $(SAN) -Isrc $(call objs,$(B)) $(TESTS) $(TEST_LIB) -o $@ \
+		-lcriterion $(LDLIBS)
+
+test: all
+	$(MAKE) --no-print-directory run-tests B=build/plain
+
+run-tests: $(TEST_BIN) bin/chat
+	$(TEST_BIN) --timeout 60 $(TEST_ARGS)
+
+asan:
+	$(MAKE) --no-print-directory run-tests B=build/asan \
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		CFLAGS="-O1 -g"
+
+tsan:
+	$(MAKE) --no-print-directory run-tests B=build/tsan SAN="-fsanitize=thread" \
+		CFLAGS="-O1 -g"
+
+install: bin/chatd bin/chat
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 bin/chatd bin/chat $(DESTDIR)$(PREFIX)/bin/
+
+format-check:
+	clang-format --dry-run -Werror src/*.c src/*.h tests/*.c tests/*.h
+
+clean:
+	rm -rf build bin bench/flood

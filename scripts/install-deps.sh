@@ -1,0 +1,31 @@
+#!/bin/sh
+# install-deps.sh WHAT... - make sure a build or test dependency is present.
+#   criterion   the criterion test library (Debian: libcriterion-dev)
+# Installs with apt-get when running as root; otherwise prints the exact command and fails.
+set -e
+
+have_criterion() {
+	printf '#include <criterion/criterion.h>\n' | ${CC:-cc} -E -x c - >/dev/null 2>&1
+}
+
+need_apt() {
+	pkg=$1
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "install-deps: installing $pkg with apt-get" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y "$pkg" >/dev/null 2>&1 || {
+			apt-get update >/dev/null 2>&1
+			DEBIAN_FRONTEND=noninteractive apt-get install -y "$pkg" >/dev/null
+		}
+	else
+		echo "install-deps: $pkg is missing. Install it with:" >&2
+		echo "    sudo apt-get install -y $pkg" >&2
+		exit 1
+	fi
+}
+
+for what in "$@"; do
+	case $what in
+	criterion) have_criterion || need_apt libcriterion-dev ;;
+	*) echo "install-deps: unknown dependency '$what'" >&2; exit 2 ;;
+	esac
+done

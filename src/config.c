@@ -1,0 +1,201 @@
+/*
+ * config.c - the option table: one row per flag, with its default, its limits and its help
+ * line. Parsing, validation and --help are all driven by the table, so adding an option is
+ * adding a row. Runs on the main thread before the server starts.
+ */
+#include "config.h"
+#include "common.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_type { OPT_INT, OPT_SIZE, OPT_ADDR, OPT_LEVEL, OPT_SECONDS };
+
+struct option_row {
+	const char *name;
+	enum opt_type type;
+	size_t offset;
+	long long min, max;
+	const char *arg;
+	const char *help;
+};
+
+#define FIELD(f) offsetof(struct config, f)
+
+static const struct option_row options[] = {
+	{ "workers", OPT_INT, FIELD(workers), 0, CONFIG_MAX_WORKERS, "N",
+	  "epoll worker threads, each with its own SO_REUSEPORT listener (default: online CPUs)" },
+	{ "bind", OPT_ADDR, FIELD(bind_addr), 0, 0, "ADDR",
+	  "address to listen on, IPv4 or IPv6 (default: 0.0.0.0)" },
+	{ "port", OPT_INT, FIELD(port), 0, 65535, "P", "TCP port (default: 2020; 0 = any free port)" },
+	{ "max-line", OPT_SIZE, FIELD(max_line), 16, 1 << 20, "BYTES",
+	  "longest accepted line, line end excluded (default: 4096)" },
+	{ "max-outbuf", OPT_SIZE, FIELD(max_outbuf), 4096, 1LL << 32, "BYTES",
+	  "output queued for one user before it is disconnected as too slow (default: 1M)" },
+	{ "max-clients", OPT_INT, FIELD(max_clients), 1, 10000000, "N",
+	  "users connected at once (default: open-file limit minus a reserve)" },
+	{ "notice-limit", OPT_INT, FIELD(notice_limit), 0, 100000000, "N",
+	  "room size above which enter/leave notices become one summary a second (default: 200)" },
+	{ "drain-timeout", OPT_SECONDS, FIELD(drain_timeout_ms), 0, 3600, "SECONDS",
+	  "time allowed to flush queued output at shutdown or after a half-close (default: 5)" },
+	{ "log-level", OPT_LEVEL, FIELD(log_level), 0, 0, "LEVEL",
+	  "debug, info, warn, error or off (default: info)" },
+};
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->workers = 0;
+	snprintf(cfg->bind_addr, sizeof(cfg->bind_addr), "0.0.0.0");
+	cfg->port = 2020;
+	cfg->max_line = 4096;
+	cfg->max_outbuf = 1 << 20;
+	cfg->max_clients = 0;
+	cfg->notice_limit = 200;
+	cfg->drain_timeout_ms = 5000;
+	cfg->log_level = LOG_INFO;
+}
+
+void config_usage(FILE *out)
+{
+	fprintf(out, "usage: chatd [options]\n\n"
+		     "A multi-worker epoll chat server: connect with `nc HOST PORT`.\n\n"
+		     "options:\n");
+	for (size_t i = 0; i < ARRAY_LEN(options); i++) {
+		char flag[48];
+		snprintf(flag, sizeof(flag), "--%s %s", options[i].name, options[i].arg);
+		fprintf(out, "  %-26s %s\n", flag, options[i].help);
+	}
+	fprintf(out, "  %-26s %s\n  %-26s %s\n", "--help", "show this help and exit",
+		"--version", "show the version and exit");
+	fprintf(out, "\nSizes accept a K, M or G suffix (powers of 1024).\n");
+}
+
+/* Parses a non-negative integer with an optional K/M/G suffix when allow_suffix. */
+static bool parse_number(const char *s, bool allow_suffix, long long *out)
+{
+	if (*s == '\0' || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s)
+		return false;
+	unsigned shift = 0;
+	if (allow_suffix && *end != '\0' && end[1] == '\0') {
+		switch (*end) {
+		case 'k': case 'K': shift = 10; break;
+		case 'm': case 'M': shift = 20; break;
+		case 'g': case 'G': shift = 30; break;
+		default: return false;
+		}
+		end++;
+	}
+	if (*end != '\0' || v > (1ULL << 40))
+		return false;
+	*out = (long long)(v << shift);
+	return true;
+}
+
+static int set_option(struct config *cfg, const struct option_row *opt, const char *value)
+{
+	char *field = (char *)cfg + opt->offset;
+	long long v = 0;
+	switch (opt->type) {
+	case OPT_ADDR: {
+		unsigned char tmp[16];
+		if (strlen(value) >= sizeof(cfg->bind_addr) ||
+		    (inet_pton(AF_INET, value, tmp) != 1 && inet_pton(AF_INET6, value, tmp) != 1)) {
+			fprintf(stderr, "chatd: --%s: '%s' is not an IPv4 or IPv6 address\n",
+				opt->name, value);
+			return -1;
+		}
+		snprintf(field, sizeof(cfg->bind_addr), "%s", value);
+		return 0;
+	}
+	case OPT_LEVEL: {
+		int level = log_parse_level(value);
+		if (level < 0) {
+			fprintf(stderr, "chatd: --%s: unknown level '%s'\n", opt->name, value);
+			return -1;
+		}
+		*(int *)field = level;
+		return 0;
+	}
+	default:
+		break;
+	}
+	if (!parse_number(value, opt->type == OPT_SIZE, &v) || v < opt->min || v > opt->max) {
+		fprintf(stderr, "chatd: --%s: '%s' is not a number in %lld..%lld\n", opt->name,
+			value, opt->min, opt->max);
+		return -1;
+	}
+	switch (opt->type) {
+	case OPT_INT:
+		*(int *)field = (int)v;
+		break;
+	case OPT_SIZE:
+		*(size_t *)field = (size_t)v;
+		break;
+	case OPT_SECONDS:
+		*(int *)field = (int)v * 1000;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct option_row *find_option(const char *name, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_LEN(options); i++)
+		if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
+			return &options[i];
+	return NULL;
+}
+
+int config_parse(struct config *cfg, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			config_usage(stdout);
+			return 1;
+		}
+		if (strcmp(arg, "--version") == 0) {
+			printf("chatd %s\n", CHATD_VERSION);
+			return 1;
+		}
+		if (strncmp(arg, "--", 2) != 0) {
+			fprintf(stderr, "chatd: unexpected argument '%s'\n", arg);
+			goto usage;
+		}
+		const char *name = arg + 2;
+		const char *eq = strchr(name, '=');
+		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+		const struct option_row *opt = find_option(name, len);
+		if (opt == NULL) {
+			fprintf(stderr, "chatd: unknown option '%s'\n", arg);
+			goto usage;
+		}
+		const char *value = eq ? eq + 1 : NULL;
+		if (value == NULL) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "chatd: option '--%s' needs a value\n", opt->name);
+				goto usage;
+			}
+			value = argv[++i];
+		}
+		if (set_option(cfg, opt, value) < 0)
+			goto usage;
+	}
+	return 0;
+usage:
+	fputc('\n', stderr);
+	config_usage(stderr);
+	return -1;
+}

@@ -1,0 +1,39 @@
+/*
+ * config.h - every run-time option of chatd: its flag, default, validation and help text.
+ *
+ * A struct config is filled once (defaults, then flags) before any thread starts and is
+ * read-only afterwards, so every thread may read it without synchronisation.
+ */
+#ifndef CHATD_CONFIG_H
+#define CHATD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct config {
+	int workers;               /* epoll worker threads; 0 = online CPUs */
+	char bind_addr[64];        /* IPv4 or IPv6 literal */
+	int port;                  /* 0 = ephemeral (tests) */
+	size_t max_line;           /* bytes per client line, line end excluded */
+	size_t max_outbuf;         /* bytes queued for one user before it is cut off */
+	int max_clients;           /* 0 = derived from RLIMIT_NOFILE at start */
+	int notice_limit;          /* room size above which notices become summaries */
+	int drain_timeout_ms;      /* flush budget at shutdown and for half-closed users */
+	int log_level;             /* enum log_level */
+};
+
+#define CONFIG_MAX_WORKERS 64
+
+/* Fills in the defaults. */
+void config_defaults(struct config *cfg);
+
+/*
+ * Parses argv into cfg. Returns 0 to run, 1 when --help or --version was printed (exit 0),
+ * or -1 after printing an error and the usage to stderr (exit 2).
+ */
+int config_parse(struct config *cfg, int argc, char **argv);
+
+void config_usage(FILE *out);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * conn.c - output queue and gather writes of one connection (see conn.h).
+ */
+#include "conn.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define OUTQ_MIN 8
+#define FLUSH_IOV 256 /* iovecs per write; IOV_MAX is 1024 */
+
+struct conn *conn_new(int fd, uint64_t id, unsigned worker)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->fd = fd;
+	c->id = id;
+	c->worker = worker;
+	c->writable = true;
+	return c;
+}
+
+void conn_discard_output(struct conn *c)
+{
+	for (uint32_t i = 0; i < c->out_count; i++)
+		msg_local_put(c->outq[(c->out_head + i) & (c->out_cap - 1)], c->worker);
+	free(c->outq);
+	c->outq = NULL;
+	c->out_head = c->out_count = c->out_cap = c->out_off = 0;
+	c->out_bytes = 0;
+}
+
+void conn_free(struct conn *c)
+{
+	conn_discard_output(c);
+	framer_reset(&c->in);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}
+
+static int outq_grow(struct conn *c)
+{
+	uint32_t cap = c->out_cap ? c->out_cap * 2 : OUTQ_MIN;
+	struct msg **q = malloc((size_t)cap * sizeof(*q));
+	if (q == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < c->out_count; i++)
+		q[i] = c->outq[(c->out_head + i) & (c->out_cap - 1)];
+	free(c->outq);
+	c->outq = q;
+	c->out_head = 0;
+	c->out_cap = cap;
+	return 0;
+}
+
+int conn_enqueue(struct conn *c, struct msg *m)
+{
+	if (c->out_count == c->out_cap && outq_grow(c) < 0)
+		return -ENOMEM;
+	c->outq[(c->out_head + c->out_count) & (c->out_cap - 1)] = m;
+	c->out_count++;
+	c->out_bytes += m->len;
+	msg_local_get(m, c->worker);
+	return 0;
+}
+
+/* Releases the fully written messages at the front and records a partial one. */
+static void outq_consume(struct conn *c, size_t n)
+{
+	c->out_bytes -= n;
+	while (n > 0) {
+		struct msg *m = c->outq[c->out_head];
+		size_t rest = m->len - c->out_off;
+		if (n < rest) {
+			c->out_off += (uint32_t)n;
+			return;
+		}
+		n -= rest;
+		c->out_off = 0;
+		c->out_head = (c->out_head + 1) & (c->out_cap - 1);
+		c->out_count--;
+		msg_local_put(m, c->worker);
+	}
+}
+
+int conn_flush(struct conn *c, int max_writes, size_t *written)
+{
+	struct iovec iov[FLUSH_IOV];
+	*written = 0;
+	for (int round = 0; c->out_count > 0; round++) {
+		if (round == max_writes)
+			return -EAGAIN;
+		int n = 0;
+		size_t want = 0;
+		for (uint32_t i = 0; i < c->out_count && n < FLUSH_IOV; i++, n++) {
+			struct msg *m = c->outq[(c->out_head + i) & (c->out_cap - 1)];
+			size_t skip = i == 0 ? c->out_off : 0;
+			iov[n].iov_base = m->data + skip;
+			iov[n].iov_len = m->len - skip;
+			want += iov[n].iov_len;
+		}
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				c->writable = false;
+				return -EAGAIN;
+			}
+			return -errno;
+		}
+		*written += (size_t)w;
+		outq_consume(c, (size_t)w);
+		if ((size_t)w < want) {
+			/* The kernel took less than offered: the socket buffer is full. With
+			 * edge-triggered EPOLLOUT we will hear when it drains. */
+			c->writable = false;
+			return -EAGAIN;
+		}
+	}
+	c->out_head = c->out_off = 0;
+	if (c->out_cap > OUTQ_MIN) {
+		/* A ring grown by a burst is given back once it empties; the smallest one
+		 * (64 bytes) is kept so steady traffic does not allocate on every flush. */
+		free(c->outq);
+		c->outq = NULL;
+		c->out_cap = 0;
+	}
+	return 0;
+}

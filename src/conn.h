@@ -1,0 +1,80 @@
+/*
+ * conn.h - one client connection: its socket, its input framer and its output queue.
+ *
+ * A connection belongs for its whole life to the worker that accepted it (`worker`); only that
+ * worker's thread ever touches it, so nothing here is atomic or locked.
+ *
+ * Output queue: a ring of message references (lazily allocated, freed when it empties). The
+ * worker appends during an event-loop iteration and flushes once at the end, gathering every
+ * queued message into one sendmsg (a writev with MSG_NOSIGNAL). out_off counts the bytes of the
+ * oldest message already written after a partial write.
+ */
+#ifndef CHATD_CONN_H
+#define CHATD_CONN_H
+
+#include "list.h"
+#include "msg.h"
+#include "proto.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum conn_close_reason {
+	CLOSE_NONE,
+	CLOSE_EOF,      /* peer finished sending (FIN): flush what it is owed, then close */
+	CLOSE_RESET,    /* read/write error (RST, EPIPE...): close now */
+	CLOSE_SLOW,     /* output queue passed --max-outbuf */
+	CLOSE_NOMEM,    /* out of memory for this connection */
+	CLOSE_SHUTDOWN, /* server stopping: flush, then close */
+};
+
+struct conn {
+	uint64_t id;          /* the user's name; unique server-wide, never reused */
+	int fd;
+	unsigned worker;      /* owning worker's index (its msg slot) */
+	uint32_t room_index;  /* position in the worker's room member array */
+	bool in_room;         /* receives room traffic */
+	bool readable;        /* EPOLLIN seen and not yet drained to EAGAIN */
+	bool writable;        /* false after EAGAIN on write, until EPOLLOUT */
+	bool on_ready;        /* linked in the worker's ready list (ready_link) */
+	bool draining;        /* linked in the worker's draining list (drain_link) */
+	bool on_dirty;        /* linked in the worker's dirty (to flush) list */
+	bool closing;         /* left (or leaving) the chat; no more input is read */
+	uint8_t close_reason; /* enum conn_close_reason */
+	struct line_framer in;
+
+	struct msg **outq;    /* ring of references; NULL when empty */
+	uint32_t out_head;    /* index of the oldest entry */
+	uint32_t out_count;   /* entries in the ring */
+	uint32_t out_cap;     /* ring size, a power of two */
+	uint32_t out_off;     /* bytes of outq[out_head] already written */
+	size_t out_bytes;     /* bytes queued and not yet written */
+	int64_t deadline_ms;  /* when draining: force-close time */
+
+	struct list_node ready_link; /* worker's ready list: input not yet drained */
+	struct list_node drain_link; /* worker's draining list: flushing before close */
+	struct conn *next_dirty;     /* worker's dirty list: output to flush this iteration */
+	struct conn *next_close;     /* worker's close list, then its dead list */
+};
+
+struct conn *conn_new(int fd, uint64_t id, unsigned worker);
+
+/* Closes the socket, releases queued messages and the input buffer, frees c. */
+void conn_free(struct conn *c);
+
+/* Appends a reference to m (taking a local hold). Returns 0 or -ENOMEM. */
+int conn_enqueue(struct conn *c, struct msg *m);
+
+/* Drops every queued message. */
+void conn_discard_output(struct conn *c);
+
+/*
+ * Writes queued output: one gather write, repeated while the kernel takes everything, at most
+ * max_writes times. Returns 0 when the queue is empty, -EAGAIN when the socket is full
+ * (c->writable is cleared) or when the write budget ran out with data left, or another -errno
+ * on a write error. *written receives the bytes written.
+ */
+int conn_flush(struct conn *c, int max_writes, size_t *written);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * log.h - one line per event on stderr: time, level, worker, connection, message.
+ *
+ * Any thread may log. Lines are formatted by the caller into a bounded buffer and written by
+ * a dedicated logger thread, so a worker never blocks on a slow stderr: when the buffer is
+ * full the line is dropped and counted, and the logger reports how many were dropped.
+ */
+#ifndef CHATD_LOG_H
+#define CHATD_LOG_H
+
+#include <stdint.h>
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF };
+
+/* Parses "debug", "info", "warn", "error" or "off"; returns -1 when unknown. */
+int log_parse_level(const char *name);
+void log_set_level(enum log_level level);
+int log_enabled(enum log_level level);
+
+/* Starts/stops the logger thread. Before start and after stop, lines are written directly. */
+int log_start(void);
+void log_stop(void);
+
+/* worker < 0 means "main thread"; conn == 0 means "no connection". */
+void log_write(enum log_level level, int worker, uint64_t conn, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#define log_debug(w, c, ...) \
+	do { if (log_enabled(LOG_DEBUG)) log_write(LOG_DEBUG, (w), (c), __VA_ARGS__); } while (0)
+#define log_info(w, c, ...) \
+	do { if (log_enabled(LOG_INFO)) log_write(LOG_INFO, (w), (c), __VA_ARGS__); } while (0)
+#define log_warn(w, c, ...) \
+	do { if (log_enabled(LOG_WARN)) log_write(LOG_WARN, (w), (c), __VA_ARGS__); } while (0)
+#define log_error(w, c, ...) \
+	do { if (log_enabled(LOG_ERROR)) log_write(LOG_ERROR, (w), (c), __VA_ARGS__); } while (0)
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * msg.h - immutable, reference-counted message buffers shared by every worker and recipient.
+ *
+ * A line is formatted once into one struct msg and never copied per recipient: output queues
+ * hold pointers, writev points into msg->data.
+ *
+ * Two-level reference count, so the per-recipient path touches no shared cache line:
+ *   - refs (atomic) counts the WORKERS holding the message. The creator sets it to the number
+ *     of workers it will hand the message to (itself included) before publishing it, and each
+ *     worker drops its one reference with msg_release when it is done with the message.
+ *   - slot[w].local_refs (plain) counts the holds inside worker w: one while w is fanning
+ *     the message out, plus one per output-queue entry. Only worker w touches slot[w]; when it
+ *     reaches zero, w calls msg_release.
+ * slot[w].node links the message into worker w's inbox. Each slot has its own cache line.
+ *
+ * Everything but the two counts is written by the creator before the message is published and
+ * read-only afterwards.
+ */
+#ifndef CHATD_MSG_H
+#define CHATD_MSG_H
+
+#include "common.h"
+#include "inbox.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* How a worker picks a message's recipients (worker_deliver). New routes add a kind here. */
+enum msg_kind {
+	MSG_ROOM, /* to every user of the room, except `exclude` */
+};
+
+struct msg_slot {
+	_Alignas(CACHE_LINE) struct inbox_node node; /* link in worker w's inbox */
+	uint32_t local_refs;                         /* worker w only */
+};
+
+struct msg {
+	atomic_uint refs;       /* workers holding the message; see above */
+	uint32_t len;           /* bytes in data */
+	uint16_t kind;          /* enum msg_kind */
+	uint16_t nslots;        /* number of workers the message can visit */
+	uint32_t reserved;
+	uint64_t exclude;       /* MSG_ROOM: connection id that must not receive it, or 0 */
+	char *data;             /* len bytes, after the slots */
+	struct msg_slot slot[]; /* one per worker */
+};
+
+/*
+ * Allocates a message with room for len bytes of data and nslots worker slots. kind is
+ * MSG_ROOM with no exclusion; refs is 0. Returns NULL when out of memory.
+ */
+struct msg *msg_new(size_t len, unsigned nslots);
+
+/* msg_new + snprintf-style formatting of the whole text. */
+struct msg *msg_printf(unsigned nslots, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Sets the worker reference count before the message is published to other threads. */
+static inline void msg_set_workers(struct msg *m, unsigned workers)
+{
+	atomic_init(&m->refs, workers);
+}
+
+/* Drops one worker reference; the thread that drops the last one frees the message. */
+void msg_release(struct msg *m);
+
+/* Worker w starts holding m locally (before fan-out). */
+static inline void msg_local_begin(struct msg *m, unsigned w)
+{
+	m->slot[w].local_refs = 1;
+}
+
+static inline void msg_local_get(struct msg *m, unsigned w)
+{
+	m->slot[w].local_refs++;
+}
+
+static inline void msg_local_put(struct msg *m, unsigned w)
+{
+	if (--m->slot[w].local_refs == 0)
+		msg_release(m);
+}
+
+static inline struct inbox_node *msg_node(struct msg *m, unsigned w)
+{
+	return &m->slot[w].node;
+}
+
+static inline struct msg *msg_from_node(struct inbox_node *n, unsigned w)
+{
+	struct msg_slot *s = container_of(n, struct msg_slot, node) - w;
+	return container_of(s, struct msg, slot[0]);
+}
+
+/* Messages alive right now (allocated, not yet freed): for leak checks in tests. */
+long msg_live_count(void);
+
+#endif

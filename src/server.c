@@ -1,0 +1,254 @@
+/*
+ * server.c - starting and stopping chatd: one SO_REUSEPORT listener and one worker thread per
+ * --workers, the shared join/leave state, and the orderly shutdown. Runs on the thread that
+ * calls it (main, or a test); the workers run on their own threads.
+ */
+#include "server.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define FD_RESERVE_BASE 32 /* stdio, logger, probe sockets, slack */
+#define FD_RESERVE_PER_WORKER 3 /* epoll, eventfd, listener */
+
+union sockaddr_any {
+	struct sockaddr sa;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+};
+
+static int make_addr(const char *host, int port, union sockaddr_any *a, socklen_t *len)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, host, &a->in4.sin_addr) == 1) {
+		a->in4.sin_family = AF_INET;
+		a->in4.sin_port = htons((uint16_t)port);
+		*len = sizeof(a->in4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &a->in6.sin6_addr) == 1) {
+		a->in6.sin6_family = AF_INET6;
+		a->in6.sin6_port = htons((uint16_t)port);
+		*len = sizeof(a->in6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* The kernel caps listen()'s backlog at net.core.somaxconn: ask for exactly that. */
+static int read_somaxconn(void)
+{
+	int v = 4096;
+	FILE *f = fopen("/proc/sys/net/core/somaxconn", "r");
+	if (f != NULL) {
+		if (fscanf(f, "%d", &v) != 1 || v <= 0)
+			v = 4096;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Raises the soft open-file limit to the hard one; returns the resulting soft limit. */
+static long raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? 1L << 20 : (long)rl.rlim_cur;
+}
+
+/*
+ * With SO_REUSEPORT a second chatd of the same user would silently share the port, so first
+ * bind a plain socket: it fails if anyone listens there, and with port 0 it picks the port.
+ */
+static int probe_port(const union sockaddr_any *addr, socklen_t len, uint16_t *port)
+{
+	int fd = socket(addr->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1, rc = 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	union sockaddr_any bound;
+	socklen_t blen = sizeof(bound);
+	if (bind(fd, &addr->sa, len) < 0 || getsockname(fd, &bound.sa, &blen) < 0)
+		rc = -errno;
+	else
+		*port = ntohs(addr->sa.sa_family == AF_INET ? bound.in4.sin_port
+							   : bound.in6.sin6_port);
+	close(fd);
+	return rc;
+}
+
+static int open_listener(const union sockaddr_any *addr, socklen_t len, int backlog)
+{
+	int fd = socket(addr->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    bind(fd, &addr->sa, len) < 0 || listen(fd, backlog) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static void server_free(struct server *srv)
+{
+	pthread_mutex_destroy(&srv->summary.lock);
+	free(srv->workers);
+	free(srv);
+}
+
+/* Creates the listeners and workers (threads not started). Logs and returns -errno. */
+static int server_setup(struct server *srv)
+{
+	union sockaddr_any addr;
+	socklen_t len;
+	const char *host = srv->cfg.bind_addr;
+	int rc = make_addr(host, srv->cfg.port, &addr, &len);
+	if (rc == 0)
+		rc = probe_port(&addr, len, &srv->port);
+	if (rc < 0) {
+		log_error(-1, 0, "cannot listen on %s port %d: %s", host, srv->cfg.port,
+			  strerror(-rc));
+		return rc;
+	}
+	if (addr.sa.sa_family == AF_INET)
+		addr.in4.sin_port = htons(srv->port);
+	else
+		addr.in6.sin6_port = htons(srv->port);
+	unsigned made = 0;
+	for (; made < srv->nworkers; made++) {
+		rc = open_listener(&addr, len, srv->backlog);
+		if (rc < 0) {
+			log_error(-1, 0, "cannot listen on %s port %u: %s", host, srv->port,
+				  strerror(-rc));
+			goto err_workers;
+		}
+		int fd = rc;
+		rc = worker_init(&srv->workers[made], srv, made, fd);
+		if (rc < 0) {
+			close(fd);
+			log_error(-1, 0, "cannot set up worker %u: %s", made, strerror(-rc));
+			goto err_workers;
+		}
+	}
+	return 0;
+err_workers:
+	while (made-- > 0)
+		worker_destroy(&srv->workers[made]);
+	return rc;
+}
+
+int server_start(const struct config *cfg, struct server **out)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return -ENOMEM;
+	srv->cfg = *cfg;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	srv->nworkers = cfg->workers > 0 ? (unsigned)cfg->workers : (unsigned)(cpus > 0 ? cpus : 1);
+	if (srv->nworkers > CONFIG_MAX_WORKERS)
+		srv->nworkers = CONFIG_MAX_WORKERS;
+	srv->fd_limit = raise_fd_limit();
+	long auto_max = srv->fd_limit - FD_RESERVE_BASE - FD_RESERVE_PER_WORKER * (long)srv->nworkers;
+	if (srv->cfg.max_clients == 0)
+		srv->cfg.max_clients = auto_max > 1 ? (int)auto_max : 1;
+	srv->backlog = read_somaxconn();
+	atomic_init(&srv->next_id, 1);
+	pthread_mutex_init(&srv->summary.lock, NULL);
+	srv->summary.last_emit_ms = INT64_MIN / 2; /* the first summary may go at once */
+	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
+	if (srv->workers == NULL) {
+		server_free(srv);
+		return -ENOMEM;
+	}
+	int rc = server_setup(srv);
+	if (rc < 0) {
+		server_free(srv);
+		return rc;
+	}
+	if (srv->cfg.max_clients > auto_max)
+		log_warn(-1, 0, "--max-clients %d is above what %ld open files allow (%ld): "
+				"accepts will pause on EMFILE", srv->cfg.max_clients, srv->fd_limit,
+			 auto_max);
+	unsigned started = 0;
+	for (; started < srv->nworkers; started++) {
+		rc = -pthread_create(&srv->workers[started].thread, NULL, worker_main,
+				     &srv->workers[started]);
+		if (rc < 0)
+			break;
+	}
+	if (rc < 0) {
+		log_error(-1, 0, "cannot start worker thread: %s", strerror(-rc));
+		srv->nworkers = started; /* stop and join the ones that run */
+		server_stop(srv);
+		server_wait(srv);
+		return rc;
+	}
+	log_info(-1, 0, "listening on %s port %u: %u workers (one SO_REUSEPORT listener each), "
+			"backlog %d, open-file limit %ld, max clients %d",
+		 srv->cfg.bind_addr, srv->port, srv->nworkers, srv->backlog, srv->fd_limit,
+		 srv->cfg.max_clients);
+	*out = srv;
+	return 0;
+}
+
+uint16_t server_port(const struct server *srv)
+{
+	return srv->port;
+}
+
+void server_stop(struct server *srv)
+{
+	/* release: pairs with the workers' acquire load at the top of their loop. */
+	atomic_store_explicit(&srv->stopping, true, memory_order_release);
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		inbox_kick(&srv->workers[i].inbox);
+}
+
+void server_wait(struct server *srv)
+{
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i].thread, NULL);
+	/* Every thread is joined: no one pushes any more, so inboxes can be emptied. */
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		worker_destroy(&srv->workers[i]);
+	log_info(-1, 0, "stopped");
+	server_free(srv);
+}
+
+void server_get_stats(struct server *srv, struct server_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	uint64_t longest = 0;
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		struct worker_stats *s = &srv->workers[i].stats;
+#define SERVER_STAT_SUM(name, help) \
+	out->name += atomic_load_explicit(&s->name, memory_order_relaxed);
+		WORKER_STATS(SERVER_STAT_SUM)
+#undef SERVER_STAT_SUM
+		uint64_t mx = atomic_load_explicit(&s->max_iteration_us, memory_order_relaxed);
+		if (mx > longest)
+			longest = mx;
+	}
+	out->max_iteration_us = longest; /* a maximum, not a sum */
+	out->users = atomic_load_explicit(&srv->users, memory_order_relaxed);
+	out->conns = atomic_load_explicit(&srv->conns, memory_order_relaxed);
+}

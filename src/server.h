@@ -1,0 +1,66 @@
+/*
+ * server.h - chatd's lifecycle: listeners, workers, shutdown. This is the API the program and
+ * the integration tests start servers with.
+ *
+ * struct server holds the state all workers share; each field says who writes it.
+ */
+#ifndef CHATD_SERVER_H
+#define CHATD_SERVER_H
+
+#include "config.h"
+#include "worker.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* Entry/leave notices of large rooms, summed and sent at most once a second. */
+struct notice_summary {
+	pthread_mutex_t lock; /* guards the three fields below; held for a few instructions */
+	long entered, left;
+	int64_t last_emit_ms;
+};
+
+struct server {
+	struct config cfg;         /* read-only once workers run */
+	unsigned nworkers;
+	struct worker *workers;    /* array of nworkers; see worker.h for ownership */
+	uint16_t port;             /* the bound port */
+	int backlog;
+	long fd_limit;
+
+	/* Touched once per connect/disconnect, never per message: */
+	atomic_uint_fast64_t next_id; /* next user name; fetch_add by accepting workers */
+	atomic_long users;            /* users in the room, all workers */
+	atomic_long conns;            /* open client connections (checked against max_clients) */
+	atomic_bool stopping;         /* set once by server_stop */
+	struct notice_summary summary;
+};
+
+struct server_stats {
+#define SERVER_STAT_FIELD(name, help) uint64_t name;
+	WORKER_STATS(SERVER_STAT_FIELD)
+#undef SERVER_STAT_FIELD
+	long users;
+	long conns;
+};
+
+/*
+ * Binds one SO_REUSEPORT listener per worker and starts the workers. Returns 0 and sets *out,
+ * or logs one clear line and returns -errno (e.g. -EADDRINUSE).
+ */
+int server_start(const struct config *cfg, struct server **out);
+
+/* The port the listeners are bound to (useful with --port 0). */
+uint16_t server_port(const struct server *srv);
+
+/* Asks every worker to stop: goodbye line, flush (bounded by drain-timeout), close. */
+void server_stop(struct server *srv);
+
+/* Waits for the workers to finish and frees everything. */
+void server_wait(struct server *srv);
+
+/* Sums the per-worker counters (relaxed reads; exact once the server is idle). */
+void server_get_stats(struct server *srv, struct server_stats *out);
+
+#endif

@@ -1,0 +1,878 @@
+/*
+ * worker.c - the event loop. One thread per worker; everything it touches is its own except
+ * the other workers' inboxes (it pushes) and the server's join/leave counters.
+ *
+ * One iteration (worker_main):
+ *
+ *   epoll_wait ── events ──> ready list (input), dirty list (EPOLLOUT), listener flag
+ *      │
+ *      ├─ accept     accept4 until EAGAIN or budget; welcome + entry notice
+ *      ├─ read       each ready connection: read (budget), frame lines, validate, route
+ *      │               route = format once into a msg, push a reference into every other
+ *      │               worker's inbox, fan out to our own users (append to output queues)
+ *      ├─ inbox      pop messages other workers routed to us; fan out the same way
+ *      ├─ timers     summary of large-room notices, draining deadlines, accept resume
+ *      ├─ reap       connections that ended: leave notice, then drain or close
+ *      ├─ flush      one gather write per connection that got output this iteration
+ *      └─ free       connections closed this iteration
+ *
+ * Edge-triggered epoll: every socket is registered once (EPOLLIN | EPOLLOUT | EPOLLRDHUP |
+ * EPOLLET). A socket is read until EAGAIN (or a short read) and written until EAGAIN (or a
+ * short write); when a budget stops us first, the socket stays on the ready list and the next
+ * epoll_wait does not block. Closing only marks a connection; it is freed after the flush, so
+ * no handler ever sees a freed connection.
+ */
+#include "worker.h"
+#include "log.h"
+#include "proto.h"
+#include "server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RBUF_SIZE (64 * 1024)
+#define MAX_EVENTS 256
+#define ACCEPTS_PER_TURN 256    /* new connections per iteration */
+#define READS_PER_TURN 4        /* reads per connection per iteration */
+#define INBOX_PER_TURN 4096     /* inbox messages per iteration */
+#define WRITES_PER_FLUSH 4      /* gather writes per connection per iteration */
+#define ACCEPT_PAUSE_MS 100     /* after EMFILE/ENFILE */
+#define SUMMARY_PERIOD_MS 1000
+#define LOG_GATE_PER_SEC 10
+
+/* epoll_event.data.ptr tags for the two non-connection fds; connections use their pointer. */
+#define TAG_LISTENER(w) ((void *)&(w)->listen_fd)
+#define TAG_INBOX(w) ((void *)&(w)->inbox)
+
+enum gate { GATE_BAD_LINE, GATE_SLOW, GATE_ACCEPT, GATE_FULL };
+
+static void stat_add(_Atomic uint64_t *counter, uint64_t n)
+{
+	/* Single writer: a relaxed load and store, no read-modify-write on the hot path. */
+	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static void stat_max(_Atomic uint64_t *counter, uint64_t v)
+{
+	if (v > atomic_load_explicit(counter, memory_order_relaxed))
+		atomic_store_explicit(counter, v, memory_order_relaxed);
+}
+
+/* Logs a client-triggered event at most LOG_GATE_PER_SEC times a second per kind. */
+static void worker_log_gated(struct worker *w, enum gate g, enum log_level lvl, uint64_t conn,
+			     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void worker_log_gated(struct worker *w, enum gate g, enum log_level lvl, uint64_t conn,
+			     const char *fmt, ...)
+{
+	if (!log_enabled(lvl))
+		return;
+	struct log_gate *gate = &w->gates[g];
+	int64_t now = clock_now_ms();
+	if (now - gate->window_ms >= 1000) {
+		if (gate->suppressed > 0)
+			log_write(lvl, (int)w->index, 0, "%u similar messages suppressed",
+				  gate->suppressed);
+		gate->window_ms = now;
+		gate->count = 0;
+		gate->suppressed = 0;
+	}
+	if (gate->count++ >= LOG_GATE_PER_SEC) {
+		gate->suppressed++;
+		return;
+	}
+	char text[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	log_write(lvl, (int)w->index, conn, "%s", text);
+}
+
+/* ---- connection state changes ------------------------------------------------------------- */
+
+static void worker_mark_dirty(struct worker *w, struct conn *c)
+{
+	if (c->on_dirty)
+		return;
+	c->on_dirty = true;
+	c->next_dirty = w->dirty;
+	w->dirty = c;
+}
+
+static void worker_mark_ready(struct worker *w, struct conn *c)
+{
+	if (c->on_ready)
+		return;
+	c->on_ready = true;
+	list_push_back(&w->ready, &c->ready_link);
+}
+
+/* Ends the user's session: it is reaped at the end of the iteration. */
+static void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason reason)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	c->close_reason = (uint8_t)reason;
+	c->next_close = w->closing;
+	w->closing = c;
+}
+
+/* Closes the socket now and queues the memory for freeing after this iteration's flush. */
+static void worker_finalize(struct worker *w, struct conn *c)
+{
+	if (c->on_ready) {
+		list_unlink(&c->ready_link);
+		c->on_ready = false;
+	}
+	if (c->draining) {
+		list_unlink(&c->drain_link);
+		c->draining = false;
+	}
+	conn_discard_output(c);
+	framer_reset(&c->in);
+	close(c->fd);
+	c->fd = -1;
+	w->nconns--;
+	atomic_fetch_sub_explicit(&w->srv->conns, 1, memory_order_relaxed);
+	c->next_close = w->dead;
+	w->dead = c;
+}
+
+/* Queues m for c. Cuts c off when its queue passes --max-outbuf. */
+static void worker_enqueue(struct worker *w, struct conn *c, struct msg *m)
+{
+	if (conn_enqueue(c, m) < 0) {
+		worker_close_conn(w, c, CLOSE_NOMEM);
+		return;
+	}
+	if (c->out_bytes > w->srv->cfg.max_outbuf) {
+		worker_close_conn(w, c, CLOSE_SLOW);
+		return;
+	}
+	worker_mark_dirty(w, c);
+}
+
+/* Sends a line to one local connection (welcome, error lines). */
+static void worker_send_line(struct worker *w, struct conn *c, const char *text, size_t len)
+{
+	struct msg *m = msg_new(len, w->srv->nworkers);
+	if (m == NULL) {
+		worker_close_conn(w, c, CLOSE_NOMEM);
+		return;
+	}
+	memcpy(m->data, text, len);
+	msg_set_workers(m, 1);
+	msg_local_begin(m, w->index);
+	worker_enqueue(w, c, m);
+	msg_local_put(m, w->index);
+}
+
+/* ---- routing: the seam for rooms and private messages -------------------------------------- */
+
+/* Fans m out to this worker's recipients. The worker holds one reference to m on entry. */
+static void worker_deliver(struct worker *w, struct msg *m)
+{
+	msg_local_begin(m, w->index);
+	uint32_t queued = 0;
+	switch ((enum msg_kind)m->kind) {
+	case MSG_ROOM:
+		for (uint32_t i = 0; i < w->nmembers; i++) {
+			struct conn *c = w->members[i];
+			if (c->id == m->exclude || c->closing)
+				continue;
+			worker_enqueue(w, c, m);
+			queued++;
+		}
+		break;
+	}
+	stat_add(&w->stats.deliveries, queued);
+	msg_local_put(m, w->index);
+}
+
+/* Publishes a freshly built message to every worker, this one included. */
+static void worker_publish(struct worker *w, struct msg *m)
+{
+	struct server *srv = w->srv;
+	msg_set_workers(m, srv->nworkers);
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		if (i == w->index)
+			continue;
+		if (inbox_push(&srv->workers[i].inbox, msg_node(m, i)))
+			stat_add(&w->stats.wakeups_sent, 1);
+	}
+	worker_deliver(w, m);
+}
+
+static void worker_publish_text(struct worker *w, const char *text, size_t len, uint64_t exclude)
+{
+	struct msg *m = msg_new(len, w->srv->nworkers);
+	if (m == NULL) {
+		log_error((int)w->index, 0, "out of memory for a notice; notice dropped");
+		return;
+	}
+	memcpy(m->data, text, len);
+	m->exclude = exclude;
+	worker_publish(w, m);
+}
+
+/* ---- room membership and notices ---------------------------------------------------------- */
+
+/* Counts an entry or leave for the once-a-second summary of a large room. */
+static void worker_count_notice(struct worker *w, bool entered)
+{
+	struct notice_summary *s = &w->srv->summary;
+	int64_t now = clock_now_ms();
+	pthread_mutex_lock(&s->lock);
+	if (entered)
+		s->entered++;
+	else
+		s->left++;
+	int64_t due = s->last_emit_ms + SUMMARY_PERIOD_MS;
+	pthread_mutex_unlock(&s->lock);
+	if (due < now)
+		due = now;
+	if (w->summary_due_ms == 0 || due < w->summary_due_ms)
+		w->summary_due_ms = due;
+}
+
+/*
+ * Sends the summary if it is due. Every worker that counted something keeps a deadline, so
+ * the counts are always sent; the lock makes sure only one of them sends each second.
+ */
+static void worker_run_summary(struct worker *w, int64_t now)
+{
+	if (w->summary_due_ms == 0 || now < w->summary_due_ms)
+		return;
+	struct notice_summary *s = &w->srv->summary;
+	long entered = 0, left = 0;
+	pthread_mutex_lock(&s->lock);
+	int64_t next = s->last_emit_ms + SUMMARY_PERIOD_MS;
+	if (s->entered + s->left > 0 && now >= next) {
+		entered = s->entered;
+		left = s->left;
+		s->entered = s->left = 0;
+		s->last_emit_ms = now;
+	}
+	bool pending = s->entered + s->left > 0;
+	pthread_mutex_unlock(&s->lock);
+	w->summary_due_ms = pending ? (next > now ? next : now + SUMMARY_PERIOD_MS) : 0;
+	if (entered + left == 0)
+		return;
+	char line[128];
+	size_t n = proto_summary(line, sizeof(line), entered, left);
+	worker_publish_text(w, line, n, 0);
+}
+
+static int worker_join_room(struct worker *w, struct conn *c)
+{
+	if (w->nmembers == w->members_cap) {
+		uint32_t cap = w->members_cap ? w->members_cap * 2 : 64;
+		struct conn **m = realloc(w->members, (size_t)cap * sizeof(*m));
+		if (m == NULL)
+			return -ENOMEM;
+		w->members = m;
+		w->members_cap = cap;
+	}
+	long users = atomic_fetch_add_explicit(&w->srv->users, 1, memory_order_relaxed) + 1;
+	char line[128];
+	size_t n = proto_welcome(line, sizeof(line), c->id, users);
+	worker_send_line(w, c, line, n);
+	if (users > w->srv->cfg.notice_limit) {
+		worker_count_notice(w, true);
+	} else {
+		n = proto_entered(line, sizeof(line), c->id);
+		worker_publish_text(w, line, n, c->id);
+	}
+	c->room_index = w->nmembers;
+	c->in_room = true;
+	w->members[w->nmembers++] = c;
+	return 0;
+}
+
+static void worker_leave_room(struct worker *w, struct conn *c, bool announce)
+{
+	struct conn *last = w->members[--w->nmembers];
+	w->members[c->room_index] = last;
+	last->room_index = c->room_index;
+	c->in_room = false;
+	long users = atomic_fetch_sub_explicit(&w->srv->users, 1, memory_order_relaxed);
+	if (!announce)
+		return;
+	if (users > w->srv->cfg.notice_limit) {
+		worker_count_notice(w, false);
+		return;
+	}
+	char line[128];
+	size_t n = proto_left(line, sizeof(line), c->id);
+	worker_publish_text(w, line, n, 0);
+}
+
+/* ---- input ---------------------------------------------------------------------------------- */
+
+static void worker_reject_line(struct worker *w, struct conn *c, _Atomic uint64_t *counter,
+			       const char *why, const char *reply)
+{
+	stat_add(counter, 1);
+	worker_log_gated(w, GATE_BAD_LINE, LOG_INFO, c->id, "line dropped: %s", why);
+	char line[160];
+	size_t n = proto_error(line, sizeof(line), "%s", reply);
+	worker_send_line(w, c, line, n);
+}
+
+/* Formats "<name>:<text>\n" once and routes it. */
+static void worker_route_chat(struct worker *w, struct conn *c, const char *text, size_t len)
+{
+	char prefix[24];
+	size_t plen = proto_chat_prefix(prefix, c->id);
+	struct msg *m = msg_new(plen + len + 1, w->srv->nworkers);
+	if (m == NULL) {
+		worker_close_conn(w, c, CLOSE_NOMEM);
+		return;
+	}
+	memcpy(m->data, prefix, plen);
+	memcpy(m->data + plen, text, len);
+	m->data[plen + len] = '\n';
+	stat_add(&w->stats.lines_in, 1);
+	worker_publish(w, m);
+}
+
+struct line_ctx {
+	struct worker *w;
+	struct conn *c;
+};
+
+static bool worker_on_line(void *arg, enum line_event ev, const char *text, size_t len)
+{
+	struct line_ctx *ctx = arg;
+	struct worker *w = ctx->w;
+	struct conn *c = ctx->c;
+	if (c->closing)
+		return false;
+	if (ev == LINE_TOO_LONG) {
+		char reply[96];
+		snprintf(reply, sizeof(reply), "line too long (max %zu bytes); dropped.",
+			 w->srv->cfg.max_line);
+		worker_reject_line(w, c, &w->stats.lines_too_long, "over --max-line", reply);
+		return !c->closing;
+	}
+	switch (proto_check_line(text, len)) {
+	case LINE_BAD_CONTROL:
+		worker_reject_line(w, c, &w->stats.lines_control, "control character",
+				   "control characters are not allowed; line dropped.");
+		break;
+	case LINE_BAD_UTF8:
+		worker_reject_line(w, c, &w->stats.lines_bad_utf8, "invalid UTF-8",
+				   "invalid UTF-8; line dropped.");
+		break;
+	case LINE_VALID:
+		worker_route_chat(w, c, text, len);
+		break;
+	}
+	return !c->closing;
+}
+
+/* Reads c until EAGAIN, EOF, error or the per-turn budget. */
+static void worker_read_conn(struct worker *w, struct conn *c)
+{
+	struct line_ctx ctx = { w, c };
+	for (int reads = 0; c->readable && !c->closing; reads++) {
+		if (reads == READS_PER_TURN) {
+			worker_mark_ready(w, c); /* back of the queue: others go first */
+			return;
+		}
+		ssize_t n = read(c->fd, w->rbuf, RBUF_SIZE);
+		if (n > 0) {
+			stat_add(&w->stats.bytes_in, (uint64_t)n);
+			/* A short read drained the socket: data arriving later raises a new
+			 * edge, so the EAGAIN read can be skipped. */
+			if (n < RBUF_SIZE)
+				c->readable = false;
+			if (framer_feed(&c->in, w->srv->cfg.max_line, w->rbuf, (size_t)n,
+					worker_on_line, &ctx) < 0)
+				worker_close_conn(w, c, CLOSE_NOMEM);
+			continue;
+		}
+		if (n == 0) {
+			c->readable = false;
+			stat_add(&w->stats.eofs, 1);
+			worker_close_conn(w, c, CLOSE_EOF);
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		c->readable = false;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		log_debug((int)w->index, c->id, "read: %s", strerror(errno));
+		stat_add(&w->stats.resets, 1);
+		worker_close_conn(w, c, CLOSE_RESET);
+	}
+}
+
+static void worker_read_ready(struct worker *w)
+{
+	/* One pass: connections put back by their budget wait for the next iteration. */
+	struct list_node pass;
+	list_init(&pass);
+	if (list_empty(&w->ready))
+		return;
+	pass.next = w->ready.next;
+	pass.prev = w->ready.prev;
+	pass.next->prev = &pass;
+	pass.prev->next = &pass;
+	list_init(&w->ready);
+	struct list_node *n;
+	while ((n = list_pop_front(&pass)) != NULL) {
+		struct conn *c = container_of(n, struct conn, ready_link);
+		c->on_ready = false;
+		worker_read_conn(w, c);
+	}
+}
+
+/* ---- accept --------------------------------------------------------------------------------- */
+
+static void send_now(int fd, const char *text, size_t len)
+{
+	/* Best effort on a socket we are about to close: a full buffer loses the line. */
+	(void)!send(fd, text, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static void worker_refuse_full(struct worker *w, int fd)
+{
+	stat_add(&w->stats.rejected_full, 1);
+	worker_log_gated(w, GATE_FULL, LOG_WARN, 0, "server full (%d users): connection refused",
+			 w->srv->cfg.max_clients);
+	char line[128];
+	size_t n = proto_error(line, sizeof(line), "server full (%d users); try again later.",
+			       w->srv->cfg.max_clients);
+	send_now(fd, line, n);
+	close(fd);
+}
+
+static void worker_add_conn(struct worker *w, int fd)
+{
+	struct server *srv = w->srv;
+	long conns = atomic_fetch_add_explicit(&srv->conns, 1, memory_order_relaxed) + 1;
+	if (conns > srv->cfg.max_clients) {
+		atomic_fetch_sub_explicit(&srv->conns, 1, memory_order_relaxed);
+		worker_refuse_full(w, fd);
+		return;
+	}
+	uint64_t id = atomic_fetch_add_explicit(&srv->next_id, 1, memory_order_relaxed);
+	struct conn *c = conn_new(fd, id, w->index);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
+	ev.data.ptr = c;
+	if (c == NULL || epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		log_error((int)w->index, id, "cannot register connection: %s", strerror(errno));
+		atomic_fetch_sub_explicit(&srv->conns, 1, memory_order_relaxed);
+		free(c);
+		close(fd);
+		return;
+	}
+	w->nconns++;
+	stat_add(&w->stats.accepted, 1);
+	log_debug((int)w->index, id, "connected");
+	if (worker_join_room(w, c) < 0) {
+		worker_close_conn(w, c, CLOSE_NOMEM);
+		return;
+	}
+	/* Data may have arrived before EPOLL_CTL_ADD: try a read this iteration. */
+	c->readable = true;
+	worker_mark_ready(w, c);
+}
+
+static void worker_accept(struct worker *w, int64_t now)
+{
+	if (!w->listener_ready || w->listen_fd < 0)
+		return;
+	if (w->accept_resume_ms != 0) {
+		if (now < w->accept_resume_ms)
+			return;
+		w->accept_resume_ms = 0;
+	}
+	for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
+		int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			worker_add_conn(w, fd);
+			continue;
+		}
+		switch (errno) {
+		case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+		case EWOULDBLOCK:
+#endif
+			w->listener_ready = false;
+			return;
+		case EINTR:
+		case ECONNABORTED:
+		case EPROTO:
+			continue;
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			/* The connection stays queued and the edge is spent: retry from a timer
+			 * instead of spinning (see docs/ARCHITECTURE.md, "EMFILE"). */
+			stat_add(&w->stats.accept_pauses, 1);
+			worker_log_gated(w, GATE_ACCEPT, LOG_WARN, 0,
+					 "accept4: %s; pausing accepts for %d ms", strerror(errno),
+					 ACCEPT_PAUSE_MS);
+			w->accept_resume_ms = now + ACCEPT_PAUSE_MS;
+			return;
+		default:
+			stat_add(&w->stats.accept_errors, 1);
+			worker_log_gated(w, GATE_ACCEPT, LOG_ERROR, 0, "accept4: %s",
+					 strerror(errno));
+			w->accept_resume_ms = now + ACCEPT_PAUSE_MS;
+			return;
+		}
+	}
+	/* Budget spent with the listener still ready: continue next iteration. */
+}
+
+/* ---- inbox ------------------------------------------------------------------------------------ */
+
+static void worker_drain_inbox(struct worker *w)
+{
+	for (int i = 0; i < INBOX_PER_TURN; i++) {
+		struct inbox_node *n = inbox_pop(&w->inbox);
+		if (n == NULL) {
+			w->inbox_more = false;
+			return;
+		}
+		stat_add(&w->stats.inbox_msgs, 1);
+		worker_deliver(w, msg_from_node(n, w->index));
+	}
+	w->inbox_more = true;
+}
+
+/* ---- end of iteration: reap, flush, free -------------------------------------------------- */
+
+static void worker_start_drain(struct worker *w, struct conn *c, int64_t now)
+{
+	if (c->out_count == 0) {
+		worker_finalize(w, c);
+		return;
+	}
+	c->draining = true;
+	c->deadline_ms = now + w->srv->cfg.drain_timeout_ms;
+	list_push_back(&w->draining, &c->drain_link);
+	worker_mark_dirty(w, c);
+}
+
+static void worker_cut_slow(struct worker *w, struct conn *c)
+{
+	stat_add(&w->stats.slow_disconnects, 1);
+	worker_log_gated(w, GATE_SLOW, LOG_WARN, c->id,
+			 "slow consumer: %zu bytes queued (max %zu); disconnecting", c->out_bytes,
+			 w->srv->cfg.max_outbuf);
+	bool mid_line = c->out_off > 0;
+	conn_discard_output(c);
+	char line[160];
+	line[0] = '\n';
+	size_t n = proto_error(line + 1, sizeof(line) - 1,
+			       "too slow: more than %zu bytes queued for you; disconnecting.",
+			       w->srv->cfg.max_outbuf);
+	/* If a line was cut in the middle, end it first so the error is a line of its own. */
+	send_now(c->fd, mid_line ? line : line + 1, mid_line ? n + 1 : n);
+}
+
+static void worker_reap(struct worker *w, int64_t now)
+{
+	struct conn *c;
+	while ((c = w->closing) != NULL) {
+		w->closing = c->next_close;
+		if (c->in_room)
+			worker_leave_room(w, c, !w->shutting_down);
+		log_debug((int)w->index, c->id, "disconnected (reason %d)", c->close_reason);
+		switch ((enum conn_close_reason)c->close_reason) {
+		case CLOSE_EOF:
+		case CLOSE_SHUTDOWN:
+			worker_start_drain(w, c, now);
+			break;
+		case CLOSE_SLOW:
+			worker_cut_slow(w, c);
+			worker_finalize(w, c);
+			break;
+		case CLOSE_NOMEM:
+			stat_add(&w->stats.nomem_disconnects, 1);
+			log_error((int)w->index, c->id, "out of memory; connection closed");
+			worker_finalize(w, c);
+			break;
+		case CLOSE_RESET:
+		case CLOSE_NONE:
+			worker_finalize(w, c);
+			break;
+		}
+	}
+}
+
+static void worker_flush_conn(struct worker *w, struct conn *c, struct conn **again)
+{
+	size_t written = 0;
+	int rc = conn_flush(c, WRITES_PER_FLUSH, &written);
+	if (written > 0) {
+		stat_add(&w->stats.bytes_out, written);
+		stat_add(&w->stats.writes, 1);
+	}
+	if (rc == 0) {
+		if (c->draining)
+			worker_finalize(w, c);
+		return;
+	}
+	if (rc == -EAGAIN) {
+		if (c->writable) { /* budget spent, socket still writable: next iteration */
+			c->on_dirty = true;
+			c->next_dirty = *again;
+			*again = c;
+		}
+		return;
+	}
+	log_debug((int)w->index, c->id, "write: %s", strerror(-rc));
+	if (c->draining) {
+		worker_finalize(w, c);
+		return;
+	}
+	stat_add(&w->stats.resets, 1);
+	worker_close_conn(w, c, CLOSE_RESET);
+}
+
+static void worker_flush(struct worker *w)
+{
+	struct conn *c = w->dirty, *again = NULL;
+	w->dirty = NULL;
+	while (c != NULL) {
+		struct conn *next = c->next_dirty;
+		c->on_dirty = false;
+		if (c->fd >= 0 && c->writable && c->out_count > 0)
+			worker_flush_conn(w, c, &again);
+		c = next;
+	}
+	w->dirty = again;
+}
+
+static void worker_free_dead(struct worker *w)
+{
+	struct conn *c;
+	while ((c = w->dead) != NULL) {
+		w->dead = c->next_close;
+		conn_free(c);
+	}
+}
+
+static void worker_expire_drains(struct worker *w, int64_t now)
+{
+	while (!list_empty(&w->draining)) {
+		struct conn *c = container_of(w->draining.next, struct conn, drain_link);
+		if (c->deadline_ms > now)
+			return;
+		log_debug((int)w->index, c->id, "drain timeout with %zu bytes unsent", c->out_bytes);
+		worker_finalize(w, c);
+	}
+}
+
+/* ---- shutdown ------------------------------------------------------------------------------- */
+
+/*
+ * Closing a SO_REUSEPORT listener resets the connections queued on it, so accept them first
+ * and tell them goodbye. Then every user gets the shutdown line and is drained.
+ */
+static void worker_begin_shutdown(struct worker *w)
+{
+	w->shutting_down = true;
+	char line[64];
+	size_t n = proto_shutdown(line, sizeof(line));
+	if (w->listen_fd >= 0) {
+		int fd;
+		while ((fd = accept4(w->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+			send_now(fd, line, n);
+			close(fd);
+		}
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
+		close(w->listen_fd);
+		w->listen_fd = -1;
+	}
+	while (w->nmembers > 0) {
+		struct conn *c = w->members[w->nmembers - 1];
+		worker_send_line(w, c, line, n);
+		worker_close_conn(w, c, CLOSE_SHUTDOWN);
+		worker_leave_room(w, c, false);
+	}
+}
+
+/* ---- the loop ------------------------------------------------------------------------------- */
+
+static int64_t min_deadline(int64_t a, int64_t b)
+{
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	return a < b ? a : b;
+}
+
+/* How long epoll_wait may block: 0 when work is pending, -1 when nothing is scheduled. */
+static int worker_timeout(struct worker *w, int64_t now)
+{
+	bool accept_now = w->listener_ready && w->listen_fd >= 0 && w->accept_resume_ms == 0;
+	if (!list_empty(&w->ready) || w->dirty || w->closing || w->inbox_more || accept_now)
+		return 0;
+	int64_t due = w->summary_due_ms;
+	if (w->listen_fd >= 0 && w->listener_ready)
+		due = min_deadline(due, w->accept_resume_ms);
+	if (!list_empty(&w->draining))
+		due = min_deadline(due, container_of(w->draining.next, struct conn,
+						     drain_link)->deadline_ms);
+	if (due == 0)
+		return -1;
+	if (due <= now)
+		return 0;
+	return due - now > 60000 ? 60000 : (int)(due - now) + 1;
+}
+
+static void worker_on_conn_event(struct worker *w, struct conn *c, uint32_t events)
+{
+	if (c->fd < 0)
+		return;
+	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+		c->writable = true;
+		if (c->out_count > 0)
+			worker_mark_dirty(w, c);
+	}
+	if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) && !c->closing) {
+		c->readable = true;
+		worker_mark_ready(w, c);
+	}
+}
+
+static bool worker_dispatch(struct worker *w, struct epoll_event *events, int n)
+{
+	bool inbox_fired = false;
+	for (int i = 0; i < n; i++) {
+		void *tag = events[i].data.ptr;
+		if (tag == TAG_INBOX(w))
+			inbox_fired = true;
+		else if (tag == TAG_LISTENER(w))
+			w->listener_ready = true;
+		else
+			worker_on_conn_event(w, tag, events[i].events);
+	}
+	return inbox_fired;
+}
+
+static int64_t monotonic_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct server *srv = w->srv;
+	struct epoll_event events[MAX_EVENTS];
+	int64_t now = clock_now_ms();
+	for (;;) {
+		/* acquire: pairs with the release store in server_stop. */
+		if (!w->shutting_down && atomic_load_explicit(&srv->stopping, memory_order_acquire))
+			worker_begin_shutdown(w);
+		if (w->shutting_down && w->nconns == 0 && !w->closing)
+			break;
+		int timeout = worker_timeout(w, now);
+		bool may_sleep = timeout != 0 && inbox_prepare_sleep(&w->inbox);
+		if (!may_sleep)
+			timeout = 0;
+		int n = epoll_wait(w->epfd, events, MAX_EVENTS, timeout);
+		if (n < 0 && errno != EINTR)
+			log_error((int)w->index, 0, "epoll_wait: %s", strerror(errno));
+		int64_t start_us = monotonic_us();
+		now = start_us / 1000;
+		bool inbox_fired = n > 0 && worker_dispatch(w, events, n);
+		if (may_sleep || inbox_fired)
+			inbox_awake(&w->inbox, inbox_fired);
+
+		worker_accept(w, now);
+		worker_read_ready(w);
+		worker_drain_inbox(w);
+		worker_run_summary(w, now);
+		worker_expire_drains(w, now);
+		worker_reap(w, now);
+		worker_flush(w);
+		worker_free_dead(w);
+
+		stat_add(&w->stats.iterations, 1);
+		stat_max(&w->stats.max_iteration_us, (uint64_t)(monotonic_us() - start_us));
+	}
+	log_debug((int)w->index, 0, "worker stopped");
+	return NULL;
+}
+
+/* ---- setup ---------------------------------------------------------------------------------- */
+
+static int epoll_add(int epfd, int fd, void *tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+	ev.data.ptr = tag;
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int worker_init(struct worker *w, struct server *srv, unsigned index, int listen_fd)
+{
+	memset(w, 0, sizeof(*w));
+	w->srv = srv;
+	w->index = index;
+	w->listen_fd = listen_fd;
+	w->listener_ready = true; /* connections may be queued already */
+	w->inbox.efd = -1;
+	list_init(&w->ready);
+	list_init(&w->draining);
+	int rc = inbox_init(&w->inbox);
+	if (rc < 0)
+		return rc;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->epfd < 0) {
+		rc = -errno;
+		goto err_inbox;
+	}
+	w->rbuf = malloc(RBUF_SIZE);
+	if (w->rbuf == NULL) {
+		rc = -ENOMEM;
+		goto err_epoll;
+	}
+	if ((rc = epoll_add(w->epfd, listen_fd, TAG_LISTENER(w))) < 0 ||
+	    (rc = epoll_add(w->epfd, w->inbox.efd, TAG_INBOX(w))) < 0)
+		goto err_rbuf;
+	return 0;
+err_rbuf:
+	free(w->rbuf);
+err_epoll:
+	close(w->epfd);
+err_inbox:
+	inbox_destroy(&w->inbox);
+	return rc;
+}
+
+void worker_destroy(struct worker *w)
+{
+	struct inbox_node *n;
+	while ((n = inbox_pop(&w->inbox)) != NULL)
+		msg_release(msg_from_node(n, w->index));
+	for (uint32_t i = 0; i < w->nmembers; i++)
+		conn_free(w->members[i]);
+	free(w->members);
+	free(w->rbuf);
+	if (w->listen_fd >= 0)
+		close(w->listen_fd);
+	close(w->epfd);
+	inbox_destroy(&w->inbox);
+}

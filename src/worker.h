@@ -1,0 +1,96 @@
+/*
+ * worker.h - one event-loop thread: its epoll set, its SO_REUSEPORT listener, its inbox, and
+ * every connection it accepted.
+ *
+ * Ownership: everything in struct worker except `inbox` (pushed to by every worker) and
+ * `stats` (read by anyone, relaxed) is touched only by the worker's own thread once it runs.
+ * Before the thread starts and after it is joined, the server's thread owns it all.
+ */
+#ifndef CHATD_WORKER_H
+#define CHATD_WORKER_H
+
+#include "conn.h"
+#include "inbox.h"
+#include "list.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct server;
+
+/* Counters: name and help. Each is written by its worker only and summed at read time. */
+#define WORKER_STATS(X)                                                                    \
+	X(accepted, "connections accepted")                                                \
+	X(rejected_full, "connections refused because the server was full")               \
+	X(accept_errors, "accept4 failures other than EAGAIN")                             \
+	X(accept_pauses, "accepting paused for lack of file descriptors")                  \
+	X(lines_in, "chat lines accepted and relayed")                                     \
+	X(lines_too_long, "lines dropped for passing --max-line")                          \
+	X(lines_control, "lines dropped for control characters")                           \
+	X(lines_bad_utf8, "lines dropped for invalid UTF-8")                               \
+	X(bytes_in, "bytes read from clients")                                             \
+	X(bytes_out, "bytes written to clients")                                           \
+	X(writes, "gather writes (sendmsg calls) that wrote data")                         \
+	X(deliveries, "messages queued to a recipient")                                    \
+	X(slow_disconnects, "users disconnected for passing --max-outbuf")                 \
+	X(nomem_disconnects, "users disconnected for lack of memory")                      \
+	X(resets, "connections ended by a read or write error")                            \
+	X(eofs, "connections ended by the peer (FIN)")                                     \
+	X(inbox_msgs, "messages taken from this worker's inbox")                           \
+	X(wakeups_sent, "eventfd writes to wake another worker")                           \
+	X(iterations, "event-loop iterations")                                             \
+	X(max_iteration_us, "longest event-loop iteration, microseconds")
+
+struct worker_stats {
+#define WORKER_STAT_FIELD(name, help) _Atomic uint64_t name;
+	WORKER_STATS(WORKER_STAT_FIELD)
+#undef WORKER_STAT_FIELD
+};
+
+/* Rate limiter for log lines that a client can trigger. */
+struct log_gate {
+	int64_t window_ms;
+	uint32_t count;
+	uint32_t suppressed;
+};
+
+struct worker {
+	struct inbox inbox; /* pushed to by every worker; consumed by this one */
+	struct server *srv;
+	unsigned index;
+	pthread_t thread;
+	int epfd;
+	int listen_fd;             /* -1 once shutting down */
+	bool listener_ready;       /* accept4 has not yet returned EAGAIN */
+	int64_t accept_resume_ms;  /* accepting paused until then (EMFILE), or 0 */
+
+	struct conn **members;     /* users in the room, on this worker */
+	uint32_t nmembers, members_cap;
+	uint32_t nconns;           /* connections owned: members and draining ones */
+
+	struct list_node ready;    /* connections with input not yet drained */
+	struct list_node draining; /* connections flushing before close, by deadline */
+	struct conn *dirty;        /* output appended this iteration */
+	struct conn *closing;      /* to be reaped at the end of this iteration */
+	struct conn *dead;         /* to be freed after this iteration's flush */
+	bool inbox_more;           /* the inbox budget ran out with messages left */
+	int64_t summary_due_ms;    /* this worker counted notices not yet summarised, or 0 */
+	bool shutting_down;
+
+	char *rbuf;                /* read buffer shared by this worker's connections */
+	struct log_gate gates[4];
+	struct worker_stats stats;
+};
+
+/* Sets up epoll, inbox and buffers; listen_fd is taken over. Returns 0 or -errno. */
+int worker_init(struct worker *w, struct server *srv, unsigned index, int listen_fd);
+
+/* Releases what worker_init set up and everything left in the inbox. Thread must be joined. */
+void worker_destroy(struct worker *w);
+
+/* The thread body. */
+void *worker_main(void *arg);
+
+#endif
