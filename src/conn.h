@@ -36,6 +36,7 @@ struct conn {
 	uint32_t room_index;  /* position in the worker's room member array */
 	bool in_room;         /* receives room traffic */
 	bool readable;        /* EPOLLIN seen and not yet drained to EAGAIN */
+	bool peer_closed;     /* EPOLLRDHUP/EPOLLHUP seen: read on until EOF */
 	bool writable;        /* false after EAGAIN on write, until EPOLLOUT */
 	bool on_ready;        /* linked in the worker's ready list (ready_link) */
 	bool draining;        /* linked in the worker's draining list (drain_link) */

@@ -147,15 +147,15 @@ static void worker_finalize(struct worker *w, struct conn *c)
 	w->dead = c;
 }
 
-/* Queues m for c. Cuts c off when its queue passes --max-outbuf. */
+/*
+ * Queues m for c. The --max-outbuf check happens after the end-of-iteration flush, so a
+ * reader that keeps up is never cut off for a burst that arrived within one iteration (the
+ * burst itself is bounded by the per-iteration read and inbox budgets).
+ */
 static void worker_enqueue(struct worker *w, struct conn *c, struct msg *m)
 {
 	if (conn_enqueue(c, m) < 0) {
 		worker_close_conn(w, c, CLOSE_NOMEM);
-		return;
-	}
-	if (c->out_bytes > w->srv->cfg.max_outbuf) {
-		worker_close_conn(w, c, CLOSE_SLOW);
 		return;
 	}
 	worker_mark_dirty(w, c);
@@ -393,8 +393,9 @@ static void worker_read_conn(struct worker *w, struct conn *c)
 		if (n > 0) {
 			stat_add(&w->stats.bytes_in, (uint64_t)n);
 			/* A short read drained the socket: data arriving later raises a new
-			 * edge, so the EAGAIN read can be skipped. */
-			if (n < RBUF_SIZE)
+			 * edge, so the EAGAIN read can be skipped. Not so for a FIN that came
+			 * with the data (EPOLLRDHUP): no edge will follow it, read on to EOF. */
+			if (n < RBUF_SIZE && !c->peer_closed)
 				c->readable = false;
 			if (framer_feed(&c->in, w->srv->cfg.max_line, w->rbuf, (size_t)n,
 					worker_on_line, &ctx) < 0)
@@ -655,6 +656,8 @@ static void worker_flush(struct worker *w)
 		c->on_dirty = false;
 		if (c->fd >= 0 && c->writable && c->out_count > 0)
 			worker_flush_conn(w, c, &again);
+		if (c->fd >= 0 && !c->closing && c->out_bytes > w->srv->cfg.max_outbuf)
+			worker_close_conn(w, c, CLOSE_SLOW);
 		c = next;
 	}
 	w->dirty = again;
@@ -748,6 +751,8 @@ static void worker_on_conn_event(struct worker *w, struct conn *c, uint32_t even
 		if (c->out_count > 0)
 			worker_mark_dirty(w, c);
 	}
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->peer_closed = true;
 	if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) && !c->closing) {
 		c->readable = true;
 		worker_mark_ready(w, c);

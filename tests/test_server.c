@@ -1,0 +1,390 @@
+/*
+ * test_server.c - integration: servers started in-process on ephemeral loopback ports, real
+ * sockets, the behaviour promised in docs/protocol.md.
+ */
+#include "log.h"
+#include "msg.h"
+#include "testlib.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *fmt(const char *f, unsigned long long v)
+{
+	static char buf[8][128];
+	static int i;
+	char *b = buf[i++ % 8];
+	snprintf(b, 128, f, v);
+	return b;
+}
+
+Test(server, welcome_enter_chat_leave, .timeout = 30)
+{
+	struct config cfg = ts_config(4);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+
+	struct tclient *a = tc_join(port);
+	struct tclient *b = tc_connect(port);
+	char line[256];
+	cr_assert_eq(tc_read_line(b, line, sizeof(line), 5000), 1);
+	unsigned long long bname;
+	cr_assert_eq(sscanf(line, "* Welcome, %llu. 2 users online.", &bname), 1, "'%s'", line);
+	b->name = bname;
+	cr_assert_neq(a->name, b->name, "names are unique across workers");
+	tc_expect(a, fmt("* %llu has entered.", b->name));
+
+	tc_send(b, "hello there\n");
+	tc_expect(a, fmt("%llu:hello there", b->name));
+	tc_expect(b, fmt("%llu:hello there", b->name)); /* the sender gets its own line */
+
+	tc_send(a, "crlf works\r\n");
+	tc_expect(a, fmt("%llu:crlf works", a->name));
+	tc_expect(b, fmt("%llu:crlf works", a->name));
+
+	tc_close(b);
+	tc_expect(a, fmt("* %llu has left.", bname));
+	tc_expect_silence(a, 200); /* no duplicate notices, nothing else */
+	tc_close(a);
+	ts_stop(srv);
+}
+
+Test(server, newcomer_does_not_see_its_own_entry, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	struct tclient *a = tc_join(server_port(srv));
+	tc_expect_silence(a, 200);
+	tc_close(a);
+	ts_stop(srv);
+}
+
+/* 200 clients on 4 workers; 20 of them send 50 numbered lines each; every client must see
+ * every line, and each sender's lines in order. */
+#define FIFO_CLIENTS 200
+#define FIFO_SENDERS 20
+#define FIFO_LINES 50
+
+Test(server, per_sender_fifo_with_4_workers_and_200_clients, .timeout = 60)
+{
+	struct config cfg = ts_config(4);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient **c = calloc(FIFO_CLIENTS, sizeof(*c));
+	for (int i = 0; i < FIFO_CLIENTS; i++)
+		c[i] = tc_join(port);
+	ts_wait_users(srv, FIFO_CLIENTS);
+
+	for (int k = 0; k < FIFO_LINES; k++)
+		for (int s = 0; s < FIFO_SENDERS; s++) {
+			char msg[64];
+			snprintf(msg, sizeof(msg), "seq %d %d\n", s, k);
+			tc_send(c[s * (FIFO_CLIENTS / FIFO_SENDERS)], msg);
+		}
+
+	/* next[i][s]: next sequence number client i expects from sender s */
+	int(*next)[FIFO_SENDERS] = calloc(FIFO_CLIENTS, sizeof(*next));
+	int *got = calloc(FIFO_CLIENTS, sizeof(int));
+	int done = 0;
+	struct pollfd *pfd = calloc(FIFO_CLIENTS, sizeof(*pfd));
+	time_t deadline = time(NULL) + 30;
+	while (done < FIFO_CLIENTS) {
+		cr_assert_lt(time(NULL), deadline, "only %d of %d clients got every line", done,
+			     FIFO_CLIENTS);
+		for (int i = 0; i < FIFO_CLIENTS; i++)
+			pfd[i] = (struct pollfd){ .fd = c[i]->fd, .events = POLLIN };
+		poll(pfd, FIFO_CLIENTS, 1000);
+		for (int i = 0; i < FIFO_CLIENTS; i++) {
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			char line[256];
+			while (tc_read_line(c[i], line, sizeof(line), 0) == 1) {
+				unsigned long long name;
+				int s, k;
+				if (sscanf(line, "%llu:seq %d %d", &name, &s, &k) != 3)
+					continue; /* entry notices */
+				cr_assert_eq(name, c[s * (FIFO_CLIENTS / FIFO_SENDERS)]->name);
+				cr_assert_eq(k, next[i][s],
+					     "client %d: sender %d line %d arrived, expected %d", i,
+					     s, k, next[i][s]);
+				next[i][s]++;
+				if (++got[i] == FIFO_SENDERS * FIFO_LINES)
+					done++;
+			}
+		}
+	}
+	for (int i = 0; i < FIFO_CLIENTS; i++)
+		tc_close(c[i]);
+	free(c);
+	free(next);
+	free(got);
+	free(pfd);
+	ts_stop(srv);
+}
+
+Test(server, slow_consumer_is_disconnected_and_others_get_everything, .timeout = 60)
+{
+	struct config cfg = ts_config(2);
+	cfg.max_outbuf = 64 * 1024;
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	/* The slow one reads nothing and has a tiny receive buffer. */
+	struct tclient *slow = tc_connect(port);
+	struct tclient *sender = tc_join(port);
+	struct tclient *reader = tc_join(port);
+	ts_wait_users(srv, 3);
+	tc_expect(sender, fmt("* %llu has entered.", reader->name));
+
+	/* Send until the server gives up on the slow reader (the kernel's socket buffers hold a
+	 * few MB first), at most 64 MB. */
+	char payload[1001];
+	memset(payload, 'x', 999);
+	payload[999] = '\n';
+	payload[1000] = '\0';
+	int lines = 0, received = 0;
+	char line[1100];
+	struct server_stats st = { 0 };
+	for (; lines < 64000 && st.slow_disconnects == 0; lines++) {
+		if (lines % 100 == 0)
+			server_get_stats(srv, &st);
+		tc_send(sender, payload);
+		/* keep the well-behaved clients drained while sending */
+		while (tc_read_line(reader, line, sizeof(line), 0) == 1)
+			if (line[0] != '*')
+				received++;
+		while (tc_read_line(sender, line, sizeof(line), 0) == 1)
+			;
+	}
+	while (received < lines) {
+		int r = tc_read_line(reader, line, sizeof(line), 5000);
+		cr_assert_eq(r, 1, "reader got %d of %d lines", received, lines);
+		if (line[0] != '*')
+			received++;
+	}
+	server_get_stats(srv, &st);
+	cr_assert_eq(st.slow_disconnects, 1, "the slow reader was cut off");
+	cr_log_info("slow reader cut off after %d lines of 1000 bytes", lines);
+	tc_expect_closed(slow, 5000);
+	cr_assert_eq(st.users, 2);
+	tc_close(slow);
+	tc_close(sender);
+	tc_close(reader);
+	ts_stop(srv);
+}
+
+Test(server, overlong_line_gets_an_error_and_the_connection_stays, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	cfg.max_line = 100;
+	struct server *srv = ts_start(&cfg);
+	struct tclient *a = tc_join(server_port(srv));
+	char big[1000];
+	memset(big, 'y', sizeof(big));
+	tc_send_bytes(a, big, 500); /* split across writes */
+	usleep(20000);
+	tc_send_bytes(a, big, 500);
+	tc_send(a, "\nstill here\n");
+	tc_expect(a, "* error: line too long (max 100 bytes); dropped.");
+	tc_expect(a, fmt("%llu:still here", a->name));
+	/* exactly max_line is fine */
+	memset(big, 'z', 100);
+	big[100] = '\n';
+	tc_send_bytes(a, big, 101);
+	char want[128];
+	snprintf(want, sizeof(want), "%llu:%.100s", (unsigned long long)a->name, big);
+	tc_expect(a, want);
+	struct server_stats st;
+	server_get_stats(srv, &st);
+	cr_assert_eq(st.lines_too_long, 1);
+	tc_close(a);
+	ts_stop(srv);
+}
+
+Test(server, control_characters_and_bad_utf8_are_rejected_not_relayed, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *a = tc_join(port);
+	struct tclient *b = tc_join(port);
+	tc_expect(a, fmt("* %llu has entered.", b->name));
+	tc_send(a, "\x1b[2J\x1b[31mgotcha\n");
+	tc_expect(a, "* error: control characters are not allowed; line dropped.");
+	tc_send(a, "bad \xff\xfe\n");
+	tc_expect(a, "* error: invalid UTF-8; line dropped.");
+	tc_send(a, "tab\tand caf\xc3\xa9 are fine\n");
+	tc_expect(a, fmt("%llu:tab\tand caf\xc3\xa9 are fine", a->name));
+	/* b never saw the rejected lines: the first thing it gets is the good one */
+	tc_expect(b, fmt("%llu:tab\tand caf\xc3\xa9 are fine", a->name));
+	struct server_stats st;
+	server_get_stats(srv, &st);
+	cr_assert_eq(st.lines_control, 1);
+	cr_assert_eq(st.lines_bad_utf8, 1);
+	tc_close(a);
+	tc_close(b);
+	ts_stop(srv);
+}
+
+Test(server, max_clients_refuses_with_a_line, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	cfg.max_clients = 2;
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *a = tc_join(port);
+	struct tclient *b = tc_join(port);
+	struct tclient *c = tc_connect(port);
+	tc_expect(c, "* error: server full (2 users); try again later.");
+	tc_expect_closed(c, 2000);
+	tc_close(c);
+	tc_close(b);
+	tc_expect_eventually(a, fmt("* %llu has left.", b->name), 2000);
+	ts_wait_users(srv, 1);
+	/* a slot is free again: admitted */
+	struct tclient *d = tc_join(port);
+	struct server_stats st;
+	server_get_stats(srv, &st);
+	cr_assert_eq(st.rejected_full, 1);
+	tc_close(a);
+	tc_close(d);
+	ts_stop(srv);
+}
+
+Test(server, half_close_still_gets_its_echo, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	struct tclient *a = tc_join(server_port(srv));
+	tc_send(a, "last words\n");
+	shutdown(a->fd, SHUT_WR);
+	tc_expect(a, fmt("%llu:last words", a->name));
+	tc_expect_closed(a, 2000);
+	tc_close(a);
+	ts_stop(srv);
+}
+
+Test(server, reset_connection_leaves_cleanly, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *a = tc_join(port);
+	struct tclient *b = tc_join(port);
+	tc_expect(a, fmt("* %llu has entered.", b->name));
+	tc_send(b, "half a li"); /* a partial line, then RST */
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	setsockopt(b->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	unsigned long long bname = b->name;
+	tc_close(b);
+	tc_expect(a, fmt("* %llu has left.", bname));
+	tc_close(a);
+	ts_stop(srv);
+}
+
+Test(server, large_room_gets_summaries_instead_of_notices, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	cfg.notice_limit = 3;
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *c[8];
+	for (int i = 0; i < 8; i++)
+		c[i] = tc_join(port);
+	ts_wait_users(srv, 8);
+	/* c[0] sees individual notices for users 2 and 3, then summaries for 4..8 */
+	long individual = 0, summarised = 0;
+	char line[256];
+	while (individual + summarised < 7) {
+		cr_assert_eq(tc_read_line(c[0], line, sizeof(line), 3000), 1,
+			     "saw %ld entries of 7", individual + summarised);
+		long n;
+		if (strstr(line, " has entered.") != NULL)
+			individual++;
+		else if (sscanf(line, "* %ld user", &n) == 1 && strstr(line, " entered.") != NULL)
+			summarised += n;
+		else
+			cr_assert_fail("unexpected line '%s'", line);
+	}
+	cr_assert_eq(individual, 2, "rooms up to --notice-limit keep individual notices");
+	cr_assert_eq(summarised, 5);
+	for (int i = 0; i < 8; i++)
+		tc_close(c[i]);
+	ts_stop(srv);
+}
+
+Test(server, shutdown_tells_everyone_and_frees_everything, .timeout = 30)
+{
+	struct config cfg = ts_config(4);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *c[10];
+	for (int i = 0; i < 10; i++)
+		c[i] = tc_join(port);
+	ts_wait_users(srv, 10);
+	tc_send(c[0], "one more line\n");
+	tc_expect_eventually(c[9], fmt("%llu:one more line", c[0]->name), 2000);
+	ts_stop(srv); /* asserts no message buffer leaked */
+	for (int i = 0; i < 10; i++) {
+		tc_expect_eventually(c[i], "* Server shutting down.", 2000);
+		tc_expect_closed(c[i], 2000);
+		tc_close(c[i]);
+	}
+}
+
+Test(server, port_in_use_is_a_clear_error, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	struct config again = ts_config(2);
+	again.port = server_port(srv);
+	log_set_level(LOG_OFF); /* the error line is expected */
+	struct server *second = NULL;
+	cr_assert_eq(server_start(&again, &second), -EADDRINUSE);
+	ts_stop(srv);
+}
+
+/* ---- bin/chat --------------------------------------------------------------------------------- */
+
+static int run_shell(const char *cmd, char *out, size_t cap)
+{
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	size_t n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	int status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(chat_client, piped_input_prints_its_echo_and_exits_0, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	char cmd[256], out[4096];
+	snprintf(cmd, sizeof(cmd), "printf 'hi\\n' | ./bin/chat 127.0.0.1 %u", server_port(srv));
+	int rc = run_shell(cmd, out, sizeof(out));
+	cr_assert_eq(rc, 0, "exit status %d, output '%s'", rc, out);
+	unsigned long long name;
+	char echo[64];
+	cr_assert_eq(sscanf(out, "* Welcome, %llu. 1 user online.\n%63s", &name, echo), 2,
+		     "output '%s'", out);
+	cr_assert_str_eq(echo, fmt("%llu:hi", name));
+	ts_stop(srv);
+}
+
+Test(chat_client, failed_connect_is_one_line_and_nonzero, .timeout = 30)
+{
+	char out[4096];
+	/* port 1 on loopback: nothing listens there */
+	int rc = run_shell("./bin/chat 127.0.0.1 1 </dev/null 2>&1", out, sizeof(out));
+	cr_assert_neq(rc, 0);
+	cr_assert(strstr(out, "cannot connect") != NULL, "output '%s'", out);
+	cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "one line: '%s'", out);
+}

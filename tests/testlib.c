@@ -1,0 +1,191 @@
+/*
+ * testlib.c - see testlib.h.
+ */
+#include "testlib.h"
+#include "log.h"
+#include "msg.h"
+
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct config ts_config(int workers)
+{
+	struct config cfg;
+	config_defaults(&cfg);
+	cfg.workers = workers;
+	cfg.port = 0;
+	snprintf(cfg.bind_addr, sizeof(cfg.bind_addr), "127.0.0.1");
+	cfg.log_level = LOG_ERROR;
+	return cfg;
+}
+
+struct server *ts_start(const struct config *cfg)
+{
+	log_set_level((enum log_level)cfg->log_level);
+	struct server *srv = NULL;
+	int rc = server_start(cfg, &srv);
+	cr_assert_eq(rc, 0, "server_start: %s", strerror(-rc));
+	return srv;
+}
+
+void ts_stop(struct server *srv)
+{
+	server_stop(srv);
+	server_wait(srv);
+	cr_assert_eq(msg_live_count(), 0, "%ld message buffers leaked", msg_live_count());
+}
+
+void ts_wait_users(struct server *srv, long users)
+{
+	struct server_stats st;
+	for (int i = 0; i < 500; i++) {
+		server_get_stats(srv, &st);
+		if (st.users == users)
+			return;
+		usleep(10000);
+	}
+	cr_assert_fail("server has %ld users, expected %ld", st.users, users);
+}
+
+struct tclient *tc_connect(uint16_t port)
+{
+	struct tclient *c = calloc(1, sizeof(*c));
+	cr_assert_not_null(c);
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(c->fd, 0, "socket: %s", strerror(errno));
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(c->fd, (struct sockaddr *)&a, sizeof(a)), 0, "connect: %s",
+		     strerror(errno));
+	return c;
+}
+
+struct tclient *tc_join(uint16_t port)
+{
+	struct tclient *c = tc_connect(port);
+	char line[256];
+	cr_assert_eq(tc_read_line(c, line, sizeof(line), 5000), 1, "no welcome line");
+	unsigned long long name;
+	cr_assert_eq(sscanf(line, "* Welcome, %llu.", &name), 1, "bad welcome: '%s'", line);
+	c->name = name;
+	return c;
+}
+
+void tc_close(struct tclient *c)
+{
+	if (c == NULL)
+		return;
+	close(c->fd);
+	free(c);
+}
+
+void tc_send_bytes(struct tclient *c, const void *data, size_t n)
+{
+	const char *p = data;
+	while (n > 0) {
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		cr_assert_gt(w, 0, "send: %s", strerror(errno));
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+void tc_send(struct tclient *c, const char *text)
+{
+	tc_send_bytes(c, text, strlen(text));
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int tc_read_line(struct tclient *c, char *out, size_t cap, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->len);
+		if (nl != NULL) {
+			size_t n = (size_t)(nl - c->buf);
+			size_t k = n < cap - 1 ? n : cap - 1;
+			memcpy(out, c->buf, k);
+			out[k] = '\0';
+			memmove(c->buf, nl + 1, c->len - n - 1);
+			c->len -= n + 1;
+			return 1;
+		}
+		int64_t left = deadline - now_ms();
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		int r = poll(&p, 1, left > 0 ? (int)left : 0); /* timeout 0: one look */
+		if (r == 0)
+			return -1;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (c->len == sizeof(c->buf))
+			return 0; /* a line longer than the buffer: treat as broken */
+		ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		c->len += (size_t)n;
+	}
+}
+
+void tc_expect(struct tclient *c, const char *want)
+{
+	char line[4096];
+	int r = tc_read_line(c, line, sizeof(line), 5000);
+	cr_assert_eq(r, 1, "expected '%s', got %s", want, r == 0 ? "EOF" : "a timeout");
+	cr_assert_str_eq(line, want);
+}
+
+void tc_expect_eventually(struct tclient *c, const char *want, int timeout_ms)
+{
+	char line[4096];
+	int64_t deadline = now_ms() + timeout_ms;
+	for (;;) {
+		int left = (int)(deadline - now_ms());
+		cr_assert_gt(left, 0, "timed out waiting for '%s'", want);
+		int r = tc_read_line(c, line, sizeof(line), left);
+		cr_assert_neq(r, 0, "EOF while waiting for '%s'", want);
+		cr_assert_neq(r, -1, "timed out waiting for '%s'", want);
+		if (strcmp(line, want) == 0)
+			return;
+	}
+}
+
+void tc_expect_closed(struct tclient *c, int timeout_ms)
+{
+	char line[4096];
+	int64_t deadline = now_ms() + timeout_ms;
+	for (;;) {
+		int left = (int)(deadline - now_ms());
+		cr_assert_gt(left, 0, "connection still open after %d ms", timeout_ms);
+		int r = tc_read_line(c, line, sizeof(line), left);
+		if (r == 0)
+			return;
+		cr_assert_neq(r, -1, "connection still open after %d ms", timeout_ms);
+	}
+}
+
+void tc_expect_silence(struct tclient *c, int ms)
+{
+	char line[4096];
+	int r = tc_read_line(c, line, sizeof(line), ms);
+	cr_assert_eq(r, -1, "expected silence, got %s", r == 1 ? line : "EOF");
+}

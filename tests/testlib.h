@@ -1,0 +1,61 @@
+/*
+ * testlib.h - helpers shared by the integration tests: start a server in-process on an
+ * ephemeral loopback port, and a small blocking line client with timeouts.
+ */
+#ifndef CHATD_TESTLIB_H
+#define CHATD_TESTLIB_H
+
+#include "config.h"
+#include "server.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Defaults for tests: loopback, port 0, quiet logs. */
+struct config ts_config(int workers);
+
+/* Starts a server or fails the test. */
+struct server *ts_start(const struct config *cfg);
+
+/* Stops, waits, and asserts that no message buffer leaked. */
+void ts_stop(struct server *srv);
+
+/* Waits until the server counts `users` users in the room (fails after 5 s). */
+void ts_wait_users(struct server *srv, long users);
+
+struct tclient {
+	int fd;
+	uint64_t name; /* from the welcome line, when tc_join was used */
+	size_t len;
+	char buf[65536];
+};
+
+/* Connects (fails the test on error). */
+struct tclient *tc_connect(uint16_t port);
+/* Connects and reads the welcome line, recording the name. */
+struct tclient *tc_join(uint16_t port);
+void tc_close(struct tclient *c);
+
+void tc_send(struct tclient *c, const char *text);
+void tc_send_bytes(struct tclient *c, const void *data, size_t n);
+
+/*
+ * Reads one line (without \n) into out. Returns 1 on a line, 0 on EOF or connection error,
+ * -1 on timeout.
+ */
+int tc_read_line(struct tclient *c, char *out, size_t cap, int timeout_ms);
+
+/* Reads the next line and asserts it equals `want`. */
+void tc_expect(struct tclient *c, const char *want);
+
+/* Reads lines until one equals `want` (others are skipped); fails after timeout_ms. */
+void tc_expect_eventually(struct tclient *c, const char *want, int timeout_ms);
+
+/* Asserts the peer closes (EOF or reset) within timeout_ms, skipping lines. */
+void tc_expect_closed(struct tclient *c, int timeout_ms);
+
+/* Asserts nothing arrives within ms. */
+void tc_expect_silence(struct tclient *c, int ms);
+
+#endif
