@@ -6,11 +6,11 @@
  *
  *   epoll_wait ── events ──> ready list (input), dirty list (EPOLLOUT), listener flag
  *      │
+ *      ├─ inbox      pop messages other workers routed to us; fan out (append to queues)
  *      ├─ accept     accept4 until EAGAIN or budget; welcome + entry notice
  *      ├─ read       each ready connection: read (budget), frame lines, validate, route
  *      │               route = format once into a msg, push a reference into every other
- *      │               worker's inbox, fan out to our own users (append to output queues)
- *      ├─ inbox      pop messages other workers routed to us; fan out the same way
+ *      │               worker's inbox, fan out to our own users the same way
  *      ├─ timers     summary of large-room notices, draining deadlines, accept resume
  *      ├─ reap       connections that ended: leave notice, then drain or close
  *      ├─ flush      one gather write per connection that got output this iteration
@@ -806,9 +806,11 @@ void *worker_main(void *arg)
 		if (may_sleep || inbox_fired)
 			inbox_awake(&w->inbox, inbox_fired);
 
+		/* The inbox goes before accept: what other workers routed before a newcomer
+		 * arrived is not shown to the newcomer. */
+		worker_drain_inbox(w);
 		worker_accept(w, now);
 		worker_read_ready(w);
-		worker_drain_inbox(w);
 		worker_run_summary(w, now);
 		worker_expire_drains(w, now);
 		worker_reap(w, now);

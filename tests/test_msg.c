@@ -3,9 +3,9 @@
  * once, after the last worker and the last local hold are gone, whichever thread that is.
  */
 #include "msg.h"
+#include "stress.h"
 
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include <string.h>
 
 Test(msg, printf_formats_the_text)
@@ -48,54 +48,8 @@ Test(msg, local_holds_release_the_worker_reference_at_zero)
 	cr_assert_eq(msg_live_count(), 0, "freed by the last worker");
 }
 
-#define THREADS 4
-#define MESSAGES 20000
-#define HOLDS 50
-
-struct shared {
-	struct msg *msgs[MESSAGES];
-	pthread_barrier_t start;
-};
-
-static void *holder_main(void *arg)
-{
-	void **a = arg;
-	struct shared *s = a[0];
-	unsigned w = (unsigned)(uintptr_t)a[1];
-	pthread_barrier_wait(&s->start);
-	for (unsigned i = 0; i < MESSAGES; i++) {
-		struct msg *m = s->msgs[i];
-		msg_local_begin(m, w);
-		for (int k = 0; k < HOLDS; k++)
-			msg_local_get(m, w);
-		/* read the payload while holding it: ASan/TSan catch a premature free */
-		cr_assert_eq(m->data[0], 'x');
-		msg_local_put(m, w);
-		for (int k = 0; k < HOLDS; k++)
-			msg_local_put(m, w);
-	}
-	return NULL;
-}
-
 Test(msg, refcount_across_threads_frees_each_message_once, .timeout = 120)
 {
-	static struct shared s;
-	pthread_barrier_init(&s.start, NULL, THREADS);
-	for (unsigned i = 0; i < MESSAGES; i++) {
-		s.msgs[i] = msg_new(16, THREADS);
-		memset(s.msgs[i]->data, 'x', 16);
-		msg_set_workers(s.msgs[i], THREADS);
-	}
-	cr_assert_eq(msg_live_count(), MESSAGES);
-	pthread_t th[THREADS];
-	void *args[THREADS][2];
-	for (unsigned t = 0; t < THREADS; t++) {
-		args[t][0] = &s;
-		args[t][1] = (void *)(uintptr_t)t;
-		pthread_create(&th[t], NULL, holder_main, args[t]);
-	}
-	for (unsigned t = 0; t < THREADS; t++)
-		pthread_join(th[t], NULL);
-	cr_assert_eq(msg_live_count(), 0, "%ld messages not freed", msg_live_count());
-	pthread_barrier_destroy(&s.start);
+	const char *err = stress_msg_refcount(4, 20000);
+	cr_assert_null(err, "%s", err);
 }

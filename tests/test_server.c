@@ -4,6 +4,7 @@
  */
 #include "log.h"
 #include "msg.h"
+#include "stress.h"
 #include "testlib.h"
 
 #include <criterion/criterion.h>
@@ -67,117 +68,24 @@ Test(server, newcomer_does_not_see_its_own_entry, .timeout = 30)
 	ts_stop(srv);
 }
 
-/* 200 clients on 4 workers; 20 of them send 50 numbered lines each; every client must see
- * every line, and each sender's lines in order. */
-#define FIFO_CLIENTS 200
-#define FIFO_SENDERS 20
-#define FIFO_LINES 50
-
 Test(server, per_sender_fifo_with_4_workers_and_200_clients, .timeout = 60)
 {
-	struct config cfg = ts_config(4);
-	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
-	struct tclient **c = calloc(FIFO_CLIENTS, sizeof(*c));
-	for (int i = 0; i < FIFO_CLIENTS; i++)
-		c[i] = tc_join(port);
-	ts_wait_users(srv, FIFO_CLIENTS);
+	/* 20 of the 200 clients send 50 numbered lines each (scenario in stress.c) */
+	const char *err = stress_server_chat(4, 200, 20, 50, false);
+	cr_assert_null(err, "%s", err);
+}
 
-	for (int k = 0; k < FIFO_LINES; k++)
-		for (int s = 0; s < FIFO_SENDERS; s++) {
-			char msg[64];
-			snprintf(msg, sizeof(msg), "seq %d %d\n", s, k);
-			tc_send(c[s * (FIFO_CLIENTS / FIFO_SENDERS)], msg);
-		}
-
-	/* next[i][s]: next sequence number client i expects from sender s */
-	int(*next)[FIFO_SENDERS] = calloc(FIFO_CLIENTS, sizeof(*next));
-	int *got = calloc(FIFO_CLIENTS, sizeof(int));
-	int done = 0;
-	struct pollfd *pfd = calloc(FIFO_CLIENTS, sizeof(*pfd));
-	time_t deadline = time(NULL) + 30;
-	while (done < FIFO_CLIENTS) {
-		cr_assert_lt(time(NULL), deadline, "only %d of %d clients got every line", done,
-			     FIFO_CLIENTS);
-		for (int i = 0; i < FIFO_CLIENTS; i++)
-			pfd[i] = (struct pollfd){ .fd = c[i]->fd, .events = POLLIN };
-		poll(pfd, FIFO_CLIENTS, 1000);
-		for (int i = 0; i < FIFO_CLIENTS; i++) {
-			if (!(pfd[i].revents & POLLIN))
-				continue;
-			char line[256];
-			while (tc_read_line(c[i], line, sizeof(line), 0) == 1) {
-				unsigned long long name;
-				int s, k;
-				if (sscanf(line, "%llu:seq %d %d", &name, &s, &k) != 3)
-					continue; /* entry notices */
-				cr_assert_eq(name, c[s * (FIFO_CLIENTS / FIFO_SENDERS)]->name);
-				cr_assert_eq(k, next[i][s],
-					     "client %d: sender %d line %d arrived, expected %d", i,
-					     s, k, next[i][s]);
-				next[i][s]++;
-				if (++got[i] == FIFO_SENDERS * FIFO_LINES)
-					done++;
-			}
-		}
-	}
-	for (int i = 0; i < FIFO_CLIENTS; i++)
-		tc_close(c[i]);
-	free(c);
-	free(next);
-	free(got);
-	free(pfd);
-	ts_stop(srv);
+Test(server, slow_consumer_among_50_users_on_4_workers, .timeout = 60)
+{
+	const char *err = stress_server_chat(4, 50, 5, 20, true);
+	cr_assert_null(err, "%s", err);
 }
 
 Test(server, slow_consumer_is_disconnected_and_others_get_everything, .timeout = 60)
 {
-	struct config cfg = ts_config(2);
-	cfg.max_outbuf = 64 * 1024;
-	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
-	/* The slow one reads nothing and has a tiny receive buffer. */
-	struct tclient *slow = tc_connect(port);
-	struct tclient *sender = tc_join(port);
-	struct tclient *reader = tc_join(port);
-	ts_wait_users(srv, 3);
-	tc_expect(sender, fmt("* %llu has entered.", reader->name));
-
-	/* Send until the server gives up on the slow reader (the kernel's socket buffers hold a
-	 * few MB first), at most 64 MB. */
-	char payload[1001];
-	memset(payload, 'x', 999);
-	payload[999] = '\n';
-	payload[1000] = '\0';
-	int lines = 0, received = 0;
-	char line[1100];
-	struct server_stats st = { 0 };
-	for (; lines < 64000 && st.slow_disconnects == 0; lines++) {
-		if (lines % 100 == 0)
-			server_get_stats(srv, &st);
-		tc_send(sender, payload);
-		/* keep the well-behaved clients drained while sending */
-		while (tc_read_line(reader, line, sizeof(line), 0) == 1)
-			if (line[0] != '*')
-				received++;
-		while (tc_read_line(sender, line, sizeof(line), 0) == 1)
-			;
-	}
-	while (received < lines) {
-		int r = tc_read_line(reader, line, sizeof(line), 5000);
-		cr_assert_eq(r, 1, "reader got %d of %d lines", received, lines);
-		if (line[0] != '*')
-			received++;
-	}
-	server_get_stats(srv, &st);
-	cr_assert_eq(st.slow_disconnects, 1, "the slow reader was cut off");
-	cr_log_info("slow reader cut off after %d lines of 1000 bytes", lines);
-	tc_expect_closed(slow, 5000);
-	cr_assert_eq(st.users, 2);
-	tc_close(slow);
-	tc_close(sender);
-	tc_close(reader);
-	ts_stop(srv);
+	/* one client never reads; the others must keep receiving every line */
+	const char *err = stress_server_chat(2, 3, 1, 10, true);
+	cr_assert_null(err, "%s", err);
 }
 
 Test(server, overlong_line_gets_an_error_and_the_connection_stays, .timeout = 30)
@@ -245,8 +153,9 @@ Test(server, max_clients_refuses_with_a_line, .timeout = 30)
 	tc_expect(c, "* error: server full (2 users); try again later.");
 	tc_expect_closed(c, 2000);
 	tc_close(c);
+	unsigned long long bname = b->name;
 	tc_close(b);
-	tc_expect_eventually(a, fmt("* %llu has left.", b->name), 2000);
+	tc_expect_eventually(a, fmt("* %llu has left.", bname), 2000);
 	ts_wait_users(srv, 1);
 	/* a slot is free again: admitted */
 	struct tclient *d = tc_join(port);

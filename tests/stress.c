@@ -1,0 +1,432 @@
+/*
+ * stress.c - see stress.h. Plain C (no criterion) so the TSan driver can run it too.
+ */
+#include "stress.h"
+#include "inbox.h"
+#include "log.h"
+#include "msg.h"
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static char failure[512];
+
+#define FAIL(...)                                                  \
+	do {                                                       \
+		snprintf(failure, sizeof(failure), __VA_ARGS__);   \
+		return failure;                                    \
+	} while (0)
+
+/* ---- inbox ------------------------------------------------------------------------------- */
+
+struct item {
+	struct inbox_node node;
+	unsigned producer;
+	unsigned seq;
+};
+
+struct inbox_run {
+	struct inbox q;
+	struct item *items;
+	unsigned per_producer;
+	bool sleepy;
+};
+
+struct producer_arg {
+	struct inbox_run *run;
+	unsigned index;
+};
+
+static void *producer_main(void *arg)
+{
+	struct producer_arg *a = arg;
+	struct inbox_run *r = a->run;
+	for (unsigned i = 0; i < r->per_producer; i++) {
+		struct item *it = &r->items[a->index * r->per_producer + i];
+		it->producer = a->index;
+		it->seq = i;
+		inbox_push(&r->q, &it->node);
+		if ((i & 1023) == 0 && r->sleepy)
+			sched_yield(); /* let the consumer fall asleep now and then */
+	}
+	return NULL;
+}
+
+const char *stress_inbox(unsigned producers, unsigned per_producer, bool sleepy)
+{
+	struct inbox_run r = { .per_producer = per_producer, .sleepy = sleepy };
+	const char *err = NULL;
+	if (inbox_init(&r.q) < 0)
+		FAIL("inbox_init: %s", strerror(errno));
+	unsigned long total = (unsigned long)producers * per_producer, got = 0;
+	r.items = calloc(total, sizeof(*r.items));
+	pthread_t *th = calloc(producers, sizeof(*th));
+	struct producer_arg *args = calloc(producers, sizeof(*args));
+	unsigned *next = calloc(producers, sizeof(*next));
+	for (unsigned p = 0; p < producers; p++) {
+		args[p] = (struct producer_arg){ &r, p };
+		pthread_create(&th[p], NULL, producer_main, &args[p]);
+	}
+	while (got < total && err == NULL) {
+		struct inbox_node *n = inbox_pop(&r.q);
+		if (n != NULL) {
+			struct item *it = container_of(n, struct item, node);
+			if (it->producer >= producers || it->seq != next[it->producer]) {
+				snprintf(failure, sizeof(failure),
+					 "producer %u: got seq %u, expected %u (lost, duplicated or "
+					 "reordered)", it->producer, it->seq, next[it->producer]);
+				err = failure;
+				break;
+			}
+			next[it->producer]++;
+			got++;
+			continue;
+		}
+		if (!sleepy || !inbox_prepare_sleep(&r.q))
+			continue;
+		struct pollfd p = { .fd = r.q.efd, .events = POLLIN };
+		if (poll(&p, 1, 5000) != 1) {
+			snprintf(failure, sizeof(failure),
+				 "consumer slept 5 s with %lu items still expected: lost wake-up",
+				 total - got);
+			err = failure;
+		}
+		inbox_awake(&r.q, true);
+	}
+	for (unsigned p = 0; p < producers; p++)
+		pthread_join(th[p], NULL);
+	if (err == NULL && inbox_pop(&r.q) != NULL) {
+		snprintf(failure, sizeof(failure), "an extra item was popped");
+		err = failure;
+	}
+	free(next);
+	free(args);
+	free(th);
+	free(r.items);
+	inbox_destroy(&r.q);
+	return err;
+}
+
+/* ---- msg refcount --------------------------------------------------------------------------- */
+
+#define HOLDS 50
+
+struct holder_arg {
+	struct msg **msgs;
+	unsigned messages;
+	unsigned worker;
+	pthread_barrier_t *start;
+	bool bad;
+};
+
+static void *holder_main(void *arg)
+{
+	struct holder_arg *a = arg;
+	pthread_barrier_wait(a->start);
+	for (unsigned i = 0; i < a->messages; i++) {
+		struct msg *m = a->msgs[i];
+		msg_local_begin(m, a->worker);
+		for (int k = 0; k < HOLDS; k++)
+			msg_local_get(m, a->worker);
+		if (m->data[0] != 'x') /* a premature free shows here under ASan/TSan */
+			a->bad = true;
+		msg_local_put(m, a->worker);
+		for (int k = 0; k < HOLDS; k++)
+			msg_local_put(m, a->worker);
+	}
+	return NULL;
+}
+
+const char *stress_msg_refcount(unsigned threads, unsigned messages)
+{
+	long before = msg_live_count();
+	struct msg **msgs = calloc(messages, sizeof(*msgs));
+	for (unsigned i = 0; i < messages; i++) {
+		msgs[i] = msg_new(16, threads);
+		memset(msgs[i]->data, 'x', 16);
+		msg_set_workers(msgs[i], threads);
+	}
+	pthread_barrier_t start;
+	pthread_barrier_init(&start, NULL, threads);
+	pthread_t *th = calloc(threads, sizeof(*th));
+	struct holder_arg *args = calloc(threads, sizeof(*args));
+	for (unsigned t = 0; t < threads; t++) {
+		args[t] = (struct holder_arg){ msgs, messages, t, &start, false };
+		pthread_create(&th[t], NULL, holder_main, &args[t]);
+	}
+	bool bad = false;
+	for (unsigned t = 0; t < threads; t++) {
+		pthread_join(th[t], NULL);
+		bad |= args[t].bad;
+	}
+	pthread_barrier_destroy(&start);
+	free(args);
+	free(th);
+	free(msgs);
+	if (bad)
+		FAIL("a holder saw a corrupted message");
+	if (msg_live_count() != before)
+		FAIL("%ld messages not freed", msg_live_count() - before);
+	return NULL;
+}
+
+/* ---- a whole server ---------------------------------------------------------------------- */
+
+struct peer {
+	int fd;
+	unsigned long long name;
+	size_t len;
+	char buf[16384];
+	unsigned got; /* numbered lines received */
+	bool closed;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int peer_connect(struct peer *p, uint16_t port, int rcvbuf)
+{
+	p->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (p->fd < 0)
+		return -1;
+	if (rcvbuf > 0)
+		setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return connect(p->fd, (struct sockaddr *)&a, sizeof(a));
+}
+
+static int send_all(int fd, const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads what is there and checks numbered lines: "<name>:seq <sender> <k>". */
+static const char *peer_pump(struct peer *p, unsigned index, unsigned **next,
+			     const unsigned long long *sender_names)
+{
+	ssize_t n = recv(p->fd, p->buf + p->len, sizeof(p->buf) - p->len, MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		p->closed = true;
+		return NULL;
+	}
+	if (n < 0)
+		return NULL;
+	p->len += (size_t)n;
+	char *start = p->buf, *nl;
+	while ((nl = memchr(start, '\n', p->len - (size_t)(start - p->buf))) != NULL) {
+		*nl = '\0';
+		unsigned long long name;
+		unsigned s, k;
+		if (p->name == 0 && sscanf(start, "* Welcome, %llu.", &name) == 1)
+			p->name = name;
+		else if (sscanf(start, "%llu:seq %u %u", &name, &s, &k) == 3) {
+			if (name != sender_names[s])
+				FAIL("client %u: line from %llu claims sender %u", index, name, s);
+			if (k != next[index][s])
+				FAIL("client %u: sender %u line %u arrived, expected %u", index, s,
+				     k, next[index][s]);
+			next[index][s]++;
+			p->got++;
+		}
+		start = nl + 1;
+	}
+	p->len -= (size_t)(start - p->buf);
+	memmove(p->buf, start, p->len);
+	return NULL;
+}
+
+static const char *run_chat(struct server *srv, struct peer *peers, unsigned clients,
+			    unsigned senders, unsigned lines)
+{
+	uint16_t port = server_port(srv);
+	for (unsigned i = 0; i < clients; i++)
+		if (peer_connect(&peers[i], port, 0) < 0)
+			FAIL("connect %u: %s", i, strerror(errno));
+	unsigned **next = calloc(clients, sizeof(*next));
+	for (unsigned i = 0; i < clients; i++)
+		next[i] = calloc(senders, sizeof(unsigned));
+	unsigned long long *names = calloc(senders, sizeof(*names));
+	unsigned stride = clients / senders;
+	const char *err = NULL;
+	struct pollfd *pfd = calloc(clients, sizeof(*pfd));
+	/* Wait for every welcome (so every client is in the room before anyone sends). */
+	int64_t deadline = now_ms() + 20000;
+	unsigned welcomed = 0;
+	while (welcomed < clients && err == NULL) {
+		if (now_ms() > deadline) {
+			snprintf(failure, sizeof(failure), "%u of %u welcomed", welcomed, clients);
+			err = failure;
+			break;
+		}
+		for (unsigned i = 0; i < clients; i++)
+			pfd[i] = (struct pollfd){ .fd = peers[i].fd, .events = POLLIN };
+		poll(pfd, clients, 100);
+		welcomed = 0;
+		for (unsigned i = 0; i < clients && err == NULL; i++) {
+			if (pfd[i].revents)
+				err = peer_pump(&peers[i], i, next, names);
+			welcomed += peers[i].name != 0;
+		}
+	}
+	for (unsigned s = 0; s < senders && err == NULL; s++)
+		names[s] = peers[s * stride].name;
+	char line[64];
+	for (unsigned k = 0; k < lines && err == NULL; k++)
+		for (unsigned s = 0; s < senders && err == NULL; s++) {
+			int n = snprintf(line, sizeof(line), "seq %u %u\n", s, k);
+			if (send_all(peers[s * stride].fd, line, (size_t)n) < 0) {
+				snprintf(failure, sizeof(failure), "send: %s", strerror(errno));
+				err = failure;
+			}
+			/* keep everyone drained so nobody becomes a slow consumer */
+			if ((k * senders + s) % 64 == 0)
+				for (unsigned i = 0; i < clients && err == NULL; i++)
+					err = peer_pump(&peers[i], i, next, names);
+		}
+	unsigned done = 0;
+	deadline = now_ms() + 30000;
+	while (done < clients && err == NULL) {
+		if (now_ms() > deadline) {
+			snprintf(failure, sizeof(failure), "only %u of %u clients got every line",
+				 done, clients);
+			err = failure;
+			break;
+		}
+		for (unsigned i = 0; i < clients; i++)
+			pfd[i] = (struct pollfd){ .fd = peers[i].fd, .events = POLLIN };
+		poll(pfd, clients, 100);
+		done = 0;
+		for (unsigned i = 0; i < clients && err == NULL; i++) {
+			if (pfd[i].revents)
+				err = peer_pump(&peers[i], i, next, names);
+			if (peers[i].closed && peers[i].got < senders * lines) {
+				snprintf(failure, sizeof(failure), "client %u disconnected", i);
+				err = failure;
+			}
+			done += peers[i].got == senders * lines;
+		}
+	}
+	for (unsigned i = 0; i < clients; i++)
+		free(next[i]);
+	free(next);
+	free(names);
+	free(pfd);
+	return err;
+}
+
+/*
+ * Pushes bulk lines through the room until the server cuts off the one client that never
+ * reads. Lock-step: each line is read by every good client before the next is sent, so no
+ * good client ever has more than one line queued and only the slow one can pass the limit
+ * (after the kernel's socket buffers, a few MB, are full).
+ */
+static const char *push_until_slow_cut(struct server *srv, struct peer *peers, unsigned clients)
+{
+	char bulk[3001];
+	memset(bulk, 'b', sizeof(bulk) - 1);
+	bulk[sizeof(bulk) - 1] = '\n';
+	char prefix[32];
+	size_t per_line = (size_t)snprintf(prefix, sizeof(prefix), "%llu:", peers[0].name) +
+			  sizeof(bulk);
+	size_t *got = calloc(clients, sizeof(*got));
+	struct server_stats st = { 0 };
+	const char *err = NULL;
+	for (size_t i = 1; i <= 20000 && st.slow_disconnects == 0 && err == NULL; i++) {
+		if (send_all(peers[0].fd, bulk, sizeof(bulk)) < 0) {
+			snprintf(failure, sizeof(failure), "bulk send: %s", strerror(errno));
+			err = failure;
+		}
+		for (unsigned c = 0; c < clients && err == NULL; c++) {
+			while (got[c] < i * per_line) {
+				struct pollfd p = { .fd = peers[c].fd, .events = POLLIN };
+				ssize_t n = poll(&p, 1, 5000) == 1
+						    ? recv(peers[c].fd, peers[c].buf,
+							   sizeof(peers[c].buf), 0)
+						    : -1;
+				if (n <= 0) {
+					snprintf(failure, sizeof(failure),
+						 "good client %u lost its connection or stalled", c);
+					err = failure;
+					break;
+				}
+				got[c] += (size_t)n;
+			}
+		}
+		if (i % 32 == 0)
+			server_get_stats(srv, &st);
+	}
+	free(got);
+	server_get_stats(srv, &st);
+	if (err == NULL && st.slow_disconnects != 1) {
+		snprintf(failure, sizeof(failure), "%llu clients cut off as slow, expected 1",
+			 (unsigned long long)st.slow_disconnects);
+		err = failure;
+	}
+	return err;
+}
+
+const char *stress_server_chat(unsigned workers, unsigned clients, unsigned senders,
+			       unsigned lines, bool slow_reader)
+{
+	struct config cfg;
+	config_defaults(&cfg);
+	cfg.workers = (int)workers;
+	cfg.port = 0;
+	cfg.log_level = LOG_ERROR;
+	snprintf(cfg.bind_addr, sizeof(cfg.bind_addr), "127.0.0.1");
+	log_set_level(LOG_ERROR);
+	struct server *srv;
+	if (server_start(&cfg, &srv) < 0)
+		FAIL("server_start failed");
+	struct peer *peers = calloc(clients, sizeof(*peers));
+	struct peer slow = { .fd = -1 };
+	const char *err = NULL;
+	if (slow_reader && peer_connect(&slow, server_port(srv), 4096) < 0) {
+		snprintf(failure, sizeof(failure), "connect slow: %s", strerror(errno));
+		err = failure;
+	}
+	if (err == NULL)
+		err = run_chat(srv, peers, clients, senders, lines);
+	if (err == NULL && slow_reader) {
+		err = push_until_slow_cut(srv, peers, clients);
+	}
+	server_stop(srv);
+	server_wait(srv);
+	for (unsigned i = 0; i < clients; i++)
+		if (peers[i].fd >= 0)
+			close(peers[i].fd);
+	if (slow.fd >= 0)
+		close(slow.fd);
+	free(peers);
+	if (err == NULL && msg_live_count() != 0) {
+		snprintf(failure, sizeof(failure), "%ld message buffers leaked", msg_live_count());
+		err = failure;
+	}
+	return err;
+}

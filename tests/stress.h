@@ -1,0 +1,32 @@
+/*
+ * stress.h - concurrency scenarios shared by the criterion suite and the ThreadSanitizer
+ * driver (tsan_main.c). Each returns NULL on success or a description of the first failure.
+ *
+ * Why both: criterion's runner cannot start under ThreadSanitizer (Snaipe/Criterion#274, its
+ * arena collides with TSan's address-space layout), so `make tsan` runs these same scenarios
+ * from a plain driver built with -fsanitize=thread, while `make test` and `make asan` run them
+ * through criterion.
+ */
+#ifndef CHATD_STRESS_H
+#define CHATD_STRESS_H
+
+#include <stdbool.h>
+
+/* producers x per_producer pushes; checks nothing lost, duplicated or reordered per producer.
+ * sleepy: the consumer blocks on the eventfd whenever inbox_prepare_sleep allows, and a 5 s
+ * sleep with items still expected counts as a lost wake-up. */
+const char *stress_inbox(unsigned producers, unsigned per_producer, bool sleepy);
+
+/* threads workers each hold and release every one of `messages` shared messages. */
+const char *stress_msg_refcount(unsigned threads, unsigned messages);
+
+/*
+ * A server with `workers` workers and `clients` clients; `senders` of them send `lines`
+ * numbered lines each; every client must receive every line, per-sender in order. With
+ * slow_reader, one more client never reads and must be cut off while the others still get
+ * everything. The server is then stopped; no message buffer may be left.
+ */
+const char *stress_server_chat(unsigned workers, unsigned clients, unsigned senders,
+			       unsigned lines, bool slow_reader);
+
+#endif
