@@ -8,11 +8,15 @@
 #include "testlib.h"
 
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -296,4 +300,104 @@ Test(chat_client, failed_connect_is_one_line_and_nonzero, .timeout = 30)
 	cr_assert_neq(rc, 0);
 	cr_assert(strstr(out, "cannot connect") != NULL, "output '%s'", out);
 	cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "one line: '%s'", out);
+}
+
+/* ---- file-descriptor exhaustion ------------------------------------------------------------ */
+
+static int count_open_fds(void)
+{
+	int n = 0;
+	for (int fd = 0; fd < 4096; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			n++;
+	return n;
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+#define EMFILE_CLIENTS 30
+
+Test(server, emfile_neither_spins_nor_strands_pending_connections, .timeout = 60)
+{
+	struct config cfg = ts_config(2);
+	cfg.max_clients = 1000; /* above what the fd limit allows: accept4 will hit EMFILE */
+	cfg.log_level = LOG_OFF;
+	struct server *srv = ts_start(&cfg);
+	int fds[EMFILE_CLIENTS];
+	bool welcomed[EMFILE_CLIENTS] = { false }, closed[EMFILE_CLIENTS] = { false };
+	for (int i = 0; i < EMFILE_CLIENTS; i++)
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* From here on the process (server included) may open only 8 more descriptors. */
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = (rlim_t)count_open_fds() + 8;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(server_port(srv)) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = 0; i < EMFILE_CLIENTS; i++)
+		cr_assert_eq(connect(fds[i], (struct sockaddr *)&a, sizeof(a)), 0);
+
+	/* Stuck with connections pending: the workers must sleep, not spin. */
+	usleep(200000);
+	double cpu0 = cpu_seconds();
+	struct server_stats s0, s1;
+	server_get_stats(srv, &s0);
+	usleep(1000000);
+	double cpu = cpu_seconds() - cpu0;
+	server_get_stats(srv, &s1);
+	cr_assert_gt(s1.accept_pauses, 0, "accept4 never reported EMFILE");
+	cr_assert_lt(cpu, 0.3, "%.2f s of CPU in 1 s while out of descriptors: busy loop", cpu);
+	cr_assert_lt(s1.iterations - s0.iterations, 200, "%llu loop iterations in 1 s",
+		     (unsigned long long)(s1.iterations - s0.iterations));
+
+	/* Free descriptors by closing welcomed clients: every pending one gets in. */
+	int done = 0;
+	time_t deadline = time(NULL) + 20;
+	char buf[512];
+	while (done < EMFILE_CLIENTS) {
+		cr_assert_lt(time(NULL), deadline, "%d of %d pending clients admitted", done,
+			     EMFILE_CLIENTS);
+		for (int i = 0; i < EMFILE_CLIENTS; i++) {
+			if (closed[i])
+				continue;
+			ssize_t n = recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT);
+			if (n > 0 && !welcomed[i] && strncmp(buf, "* Welcome", 9) == 0)
+				welcomed[i] = true;
+			if (welcomed[i]) {
+				close(fds[i]);
+				closed[i] = true;
+				done++;
+			}
+		}
+		usleep(10000);
+	}
+	ts_stop(srv);
+}
+
+Test(server, ipv6_loopback_works, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	snprintf(cfg.bind_addr, sizeof(cfg.bind_addr), "::1");
+	log_set_level(LOG_ERROR);
+	struct server *srv = NULL;
+	if (server_start(&cfg, &srv) == -EADDRNOTAVAIL)
+		cr_skip_test("no IPv6 loopback here");
+	cr_assert_not_null(srv);
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(server_port(srv)),
+				  .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "%s", strerror(errno));
+	char buf[128];
+	ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	cr_assert(strncmp(buf, "* Welcome, ", 11) == 0, "'%s'", buf);
+	close(fd);
+	ts_stop(srv);
 }
