@@ -91,7 +91,7 @@ install: bin/chatd bin/chat
 	install -m 755 bin/chatd bin/chat $(DESTDIR)$(PREFIX)/bin/
 
 format-check:
-	clang-format --dry-run -Werror src/*.c src/*.h tests/*.c tests/*.h
+	clang-format --dry-run -Werror src/*.c src/*.h tests/*.c tests/*.h $(wildcard bench/*.c)
 
 clean:
 	rm -rf build bin bench/flood

@@ -59,8 +59,8 @@ static int write_all(int fd, const char *buf, size_t n)
 
 int main(int argc, char **argv)
 {
-	if (argc > 3 || (argc > 1 && (strcmp(argv[1], "-h") == 0 ||
-				       strcmp(argv[1], "--help") == 0))) {
+	if (argc > 3 ||
+	    (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))) {
 		fprintf(argc > 3 ? stderr : stdout, "usage: chat [HOST] [PORT]\n");
 		return argc > 3 ? 2 : 0;
 	}

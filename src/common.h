@@ -13,17 +13,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CHATD_VERSION "0.1.0"
+#define CHATD_VERSION                   "0.1.0"
 
-#define PARSE_AGAIN (-1)
-#define PARSE_ERROR (-2)
+#define PARSE_AGAIN                     (-1)
+#define PARSE_ERROR                     (-2)
 
-#define CACHE_LINE 64
+#define CACHE_LINE                      64
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+#define ARRAY_LEN(a)                    (sizeof(a) / sizeof((a)[0]))
+#define likely(x)                       __builtin_expect(!!(x), 1)
+#define unlikely(x)                     __builtin_expect(!!(x), 0)
 
 /* Milliseconds on CLOCK_MONOTONIC: every timer and deadline in chatd uses this clock. */
 int64_t clock_now_ms(void);

@@ -31,7 +31,8 @@ static const struct option_row options[] = {
 	  "epoll worker threads, each with its own SO_REUSEPORT listener (default: online CPUs)" },
 	{ "bind", OPT_ADDR, FIELD(bind_addr), 0, 0, "ADDR",
 	  "address to listen on, IPv4 or IPv6 (default: 0.0.0.0)" },
-	{ "port", OPT_INT, FIELD(port), 0, 65535, "P", "TCP port (default: 2020; 0 = any free port)" },
+	{ "port", OPT_INT, FIELD(port), 0, 65535, "P",
+	  "TCP port (default: 2020; 0 = any free port)" },
 	{ "max-line", OPT_SIZE, FIELD(max_line), 16, 1 << 20, "BYTES",
 	  "longest accepted line, line end excluded (default: 4096)" },
 	{ "max-outbuf", OPT_SIZE, FIELD(max_outbuf), 4096, 1LL << 32, "BYTES",
@@ -70,8 +71,8 @@ void config_usage(FILE *out)
 		snprintf(flag, sizeof(flag), "--%s %s", options[i].name, options[i].arg);
 		fprintf(out, "  %-26s %s\n", flag, options[i].help);
 	}
-	fprintf(out, "  %-26s %s\n  %-26s %s\n", "--help", "show this help and exit",
-		"--version", "show the version and exit");
+	fprintf(out, "  %-26s %s\n  %-26s %s\n", "--help", "show this help and exit", "--version",
+		"show the version and exit");
 	fprintf(out, "\nSizes accept a K, M or G suffix (powers of 1024).\n");
 }
 
@@ -88,10 +89,20 @@ static bool parse_number(const char *s, bool allow_suffix, long long *out)
 	unsigned shift = 0;
 	if (allow_suffix && *end != '\0' && end[1] == '\0') {
 		switch (*end) {
-		case 'k': case 'K': shift = 10; break;
-		case 'm': case 'M': shift = 20; break;
-		case 'g': case 'G': shift = 30; break;
-		default: return false;
+		case 'k':
+		case 'K':
+			shift = 10;
+			break;
+		case 'm':
+		case 'M':
+			shift = 20;
+			break;
+		case 'g':
+		case 'G':
+			shift = 30;
+			break;
+		default:
+			return false;
 		}
 		end++;
 	}

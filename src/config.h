@@ -12,15 +12,15 @@
 #include <stdio.h>
 
 struct config {
-	int workers;               /* epoll worker threads; 0 = online CPUs */
-	char bind_addr[64];        /* IPv4 or IPv6 literal */
-	int port;                  /* 0 = ephemeral (tests) */
-	size_t max_line;           /* bytes per client line, line end excluded */
-	size_t max_outbuf;         /* bytes queued for one user before it is cut off */
-	int max_clients;           /* 0 = derived from RLIMIT_NOFILE at start */
-	int notice_limit;          /* room size above which notices become summaries */
-	int drain_timeout_ms;      /* flush budget at shutdown and for half-closed users */
-	int log_level;             /* enum log_level */
+	int workers;          /* epoll worker threads; 0 = online CPUs */
+	char bind_addr[64];   /* IPv4 or IPv6 literal */
+	int port;             /* 0 = ephemeral (tests) */
+	size_t max_line;      /* bytes per client line, line end excluded */
+	size_t max_outbuf;    /* bytes queued for one user before it is cut off */
+	int max_clients;      /* 0 = derived from RLIMIT_NOFILE at start */
+	int notice_limit;     /* room size above which notices become summaries */
+	int drain_timeout_ms; /* flush budget at shutdown and for half-closed users */
+	int log_level;        /* enum log_level */
 };
 
 #define CONFIG_MAX_WORKERS 64

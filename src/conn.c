@@ -11,7 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define OUTQ_MIN 8
+#define OUTQ_MIN  8
 #define FLUSH_IOV 256 /* iovecs per write; IOV_MAX is 1024 */
 
 struct conn *conn_new(int fd, uint64_t id, unsigned worker)

@@ -30,7 +30,7 @@ enum conn_close_reason {
 };
 
 struct conn {
-	uint64_t id;          /* the user's name; unique server-wide, never reused */
+	uint64_t id; /* the user's name; unique server-wide, never reused */
 	int fd;
 	unsigned worker;      /* owning worker's index (its msg slot) */
 	uint32_t room_index;  /* position in the worker's room member array */
@@ -45,13 +45,13 @@ struct conn {
 	uint8_t close_reason; /* enum conn_close_reason */
 	struct line_framer in;
 
-	struct msg **outq;    /* ring of references; NULL when empty */
-	uint32_t out_head;    /* index of the oldest entry */
-	uint32_t out_count;   /* entries in the ring */
-	uint32_t out_cap;     /* ring size, a power of two */
-	uint32_t out_off;     /* bytes of outq[out_head] already written */
-	size_t out_bytes;     /* bytes queued and not yet written */
-	int64_t deadline_ms;  /* when draining: force-close time */
+	struct msg **outq;   /* ring of references; NULL when empty */
+	uint32_t out_head;   /* index of the oldest entry */
+	uint32_t out_count;  /* entries in the ring */
+	uint32_t out_cap;    /* ring size, a power of two */
+	uint32_t out_off;    /* bytes of outq[out_head] already written */
+	size_t out_bytes;    /* bytes queued and not yet written */
+	int64_t deadline_ms; /* when draining: force-close time */
 
 	struct list_node ready_link; /* worker's ready list: input not yet drained */
 	struct list_node drain_link; /* worker's draining list: flushing before close */

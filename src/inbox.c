@@ -122,8 +122,8 @@ bool inbox_prepare_sleep(struct inbox *q)
 	/* relaxed loads: a non-NULL answer only cancels the sleep; the pop that follows uses
 	 * acquire loads. */
 	bool linked = atomic_load_explicit(&tail->next, memory_order_relaxed) != NULL;
-	bool last = tail != &q->stub &&
-		    tail == atomic_load_explicit(&q->head, memory_order_relaxed);
+	bool last =
+	    tail != &q->stub && tail == atomic_load_explicit(&q->head, memory_order_relaxed);
 	if (!linked && !last)
 		return true;
 	atomic_store_explicit(&q->sleeping, 0, memory_order_relaxed);

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #define LOG_RING_SIZE (256 * 1024)
-#define LOG_LINE_MAX 1024
+#define LOG_LINE_MAX  1024
 
 static const char *const level_names[] = { "DEBUG", "INFO", "WARN", "ERROR" };
 
@@ -29,10 +29,10 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t nonempty;
 	pthread_t thread;
-	bool running;  /* logger thread started; guarded by lock */
-	bool stopping; /* guarded by lock */
-	size_t head;   /* next byte to write out; guarded by lock */
-	size_t len;    /* bytes in the ring; guarded by lock */
+	bool running;     /* logger thread started; guarded by lock */
+	bool stopping;    /* guarded by lock */
+	size_t head;      /* next byte to write out; guarded by lock */
+	size_t len;       /* bytes in the ring; guarded by lock */
 	uint64_t dropped; /* lines dropped since last report; guarded by lock */
 	char ring[LOG_RING_SIZE];
 } logger = { .lock = PTHREAD_MUTEX_INITIALIZER, .nonempty = PTHREAD_COND_INITIALIZER };
@@ -170,8 +170,8 @@ void log_write(enum log_level level, int worker, uint64_t conn, const char *fmt,
 		size_t w = strlen(who);
 		snprintf(who + w, sizeof(who) - w, " c%llu", (unsigned long long)conn);
 	}
-	n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ %-5s %s ",
-			      ts.tv_nsec / 1000000, level_names[level], who);
+	n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ %-5s %s ", ts.tv_nsec / 1000000,
+			      level_names[level], who);
 	va_list ap;
 	va_start(ap, fmt);
 	int k = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);

@@ -23,15 +23,27 @@ void log_stop(void);
 
 /* worker < 0 means "main thread"; conn == 0 means "no connection". */
 void log_write(enum log_level level, int worker, uint64_t conn, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
-#define log_debug(w, c, ...) \
-	do { if (log_enabled(LOG_DEBUG)) log_write(LOG_DEBUG, (w), (c), __VA_ARGS__); } while (0)
-#define log_info(w, c, ...) \
-	do { if (log_enabled(LOG_INFO)) log_write(LOG_INFO, (w), (c), __VA_ARGS__); } while (0)
-#define log_warn(w, c, ...) \
-	do { if (log_enabled(LOG_WARN)) log_write(LOG_WARN, (w), (c), __VA_ARGS__); } while (0)
-#define log_error(w, c, ...) \
-	do { if (log_enabled(LOG_ERROR)) log_write(LOG_ERROR, (w), (c), __VA_ARGS__); } while (0)
+#define log_debug(w, c, ...)                                         \
+	do {                                                         \
+		if (log_enabled(LOG_DEBUG))                          \
+			log_write(LOG_DEBUG, (w), (c), __VA_ARGS__); \
+	} while (0)
+#define log_info(w, c, ...)                                         \
+	do {                                                        \
+		if (log_enabled(LOG_INFO))                          \
+			log_write(LOG_INFO, (w), (c), __VA_ARGS__); \
+	} while (0)
+#define log_warn(w, c, ...)                                         \
+	do {                                                        \
+		if (log_enabled(LOG_WARN))                          \
+			log_write(LOG_WARN, (w), (c), __VA_ARGS__); \
+	} while (0)
+#define log_error(w, c, ...)                                         \
+	do {                                                         \
+		if (log_enabled(LOG_ERROR))                          \
+			log_write(LOG_ERROR, (w), (c), __VA_ARGS__); \
+	} while (0)
 
 #endif

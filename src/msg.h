@@ -37,10 +37,10 @@ struct msg_slot {
 };
 
 struct msg {
-	atomic_uint refs;       /* workers holding the message; see above */
-	uint32_t len;           /* bytes in data */
-	uint16_t kind;          /* enum msg_kind */
-	uint16_t nslots;        /* number of workers the message can visit */
+	atomic_uint refs; /* workers holding the message; see above */
+	uint32_t len;     /* bytes in data */
+	uint16_t kind;    /* enum msg_kind */
+	uint16_t nslots;  /* number of workers the message can visit */
 	uint32_t reserved;
 	uint64_t exclude;       /* MSG_ROOM: connection id that must not receive it, or 0 */
 	char *data;             /* len bytes, after the slots */
@@ -54,8 +54,7 @@ struct msg {
 struct msg *msg_new(size_t len, unsigned nslots);
 
 /* msg_new + snprintf-style formatting of the whole text. */
-struct msg *msg_printf(unsigned nslots, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+struct msg *msg_printf(unsigned nslots, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Sets the worker reference count before the message is published to other threads. */
 static inline void msg_set_workers(struct msg *m, unsigned workers)

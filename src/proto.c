@@ -193,7 +193,8 @@ static size_t fmt_line(char *out, size_t cap, const char *fmt, va_list ap)
 	return len;
 }
 
-static size_t say(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static size_t say(char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static size_t say(char *out, size_t cap, const char *fmt, ...)
 {
 	va_list ap;

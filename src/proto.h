@@ -66,7 +66,7 @@ size_t proto_left(char *out, size_t cap, uint64_t name);
 size_t proto_summary(char *out, size_t cap, long entered, long left);
 size_t proto_shutdown(char *out, size_t cap);
 size_t proto_error(char *out, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Writes "<name>:" into out (cap >= 21); returns its length. */
 size_t proto_chat_prefix(char *out, uint64_t name);

@@ -16,8 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define FD_RESERVE_BASE 32 /* stdio, logger, probe sockets, slack */
-#define FD_RESERVE_PER_WORKER 3 /* epoll, eventfd, listener */
+#define FD_RESERVE_BASE       32 /* stdio, logger, probe sockets, slack */
+#define FD_RESERVE_PER_WORKER 3  /* epoll, eventfd, listener */
 
 union sockaddr_any {
 	struct sockaddr sa;
@@ -86,8 +86,8 @@ static int probe_port(const union sockaddr_any *addr, socklen_t len, uint16_t *p
 	if (bind(fd, &addr->sa, len) < 0 || getsockname(fd, &bound.sa, &blen) < 0)
 		rc = -errno;
 	else
-		*port = ntohs(addr->sa.sa_family == AF_INET ? bound.in4.sin_port
-							   : bound.in6.sin6_port);
+		*port =
+		    ntohs(addr->sa.sa_family == AF_INET ? bound.in4.sin_port : bound.in6.sin6_port);
 	close(fd);
 	return rc;
 }
@@ -167,7 +167,8 @@ int server_start(const struct config *cfg, struct server **out)
 	if (srv->nworkers > CONFIG_MAX_WORKERS)
 		srv->nworkers = CONFIG_MAX_WORKERS;
 	srv->fd_limit = raise_fd_limit();
-	long auto_max = srv->fd_limit - FD_RESERVE_BASE - FD_RESERVE_PER_WORKER * (long)srv->nworkers;
+	long auto_max =
+	    srv->fd_limit - FD_RESERVE_BASE - FD_RESERVE_PER_WORKER * (long)srv->nworkers;
 	if (srv->cfg.max_clients == 0)
 		srv->cfg.max_clients = auto_max > 1 ? (int)auto_max : 1;
 	srv->backlog = read_somaxconn();
@@ -185,9 +186,10 @@ int server_start(const struct config *cfg, struct server **out)
 		return rc;
 	}
 	if (srv->cfg.max_clients > auto_max)
-		log_warn(-1, 0, "--max-clients %d is above what %ld open files allow (%ld): "
-				"accepts will pause on EMFILE", srv->cfg.max_clients, srv->fd_limit,
-			 auto_max);
+		log_warn(-1, 0,
+			 "--max-clients %d is above what %ld open files allow (%ld): "
+			 "accepts will pause on EMFILE",
+			 srv->cfg.max_clients, srv->fd_limit, auto_max);
 	unsigned started = 0;
 	for (; started < srv->nworkers; started++) {
 		rc = -pthread_create(&srv->workers[started].thread, NULL, worker_main,
@@ -202,8 +204,9 @@ int server_start(const struct config *cfg, struct server **out)
 		server_wait(srv);
 		return rc;
 	}
-	log_info(-1, 0, "listening on %s port %u: %u workers (one SO_REUSEPORT listener each), "
-			"backlog %d, open-file limit %ld, max clients %d",
+	log_info(-1, 0,
+		 "listening on %s port %u: %u workers (one SO_REUSEPORT listener each), "
+		 "backlog %d, open-file limit %ld, max clients %d",
 		 srv->cfg.bind_addr, srv->port, srv->nworkers, srv->backlog, srv->fd_limit,
 		 srv->cfg.max_clients);
 	*out = srv;

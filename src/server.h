@@ -22,10 +22,10 @@ struct notice_summary {
 };
 
 struct server {
-	struct config cfg;         /* read-only once workers run */
+	struct config cfg; /* read-only once workers run */
 	unsigned nworkers;
-	struct worker *workers;    /* array of nworkers; see worker.h for ownership */
-	uint16_t port;             /* the bound port */
+	struct worker *workers; /* array of nworkers; see worker.h for ownership */
+	uint16_t port;          /* the bound port */
 	int backlog;
 	long fd_limit;
 

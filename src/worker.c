@@ -37,19 +37,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RBUF_SIZE (64 * 1024)
-#define MAX_EVENTS 256
-#define ACCEPTS_PER_TURN 256    /* new connections per iteration */
-#define READS_PER_TURN 4        /* reads per connection per iteration */
-#define INBOX_PER_TURN 4096     /* inbox messages per iteration */
-#define WRITES_PER_FLUSH 4      /* gather writes per connection per iteration */
-#define ACCEPT_PAUSE_MS 100     /* after EMFILE/ENFILE */
+#define RBUF_SIZE         (64 * 1024)
+#define MAX_EVENTS        256
+#define ACCEPTS_PER_TURN  256  /* new connections per iteration */
+#define READS_PER_TURN    4    /* reads per connection per iteration */
+#define INBOX_PER_TURN    4096 /* inbox messages per iteration */
+#define WRITES_PER_FLUSH  4    /* gather writes per connection per iteration */
+#define ACCEPT_PAUSE_MS   100  /* after EMFILE/ENFILE */
 #define SUMMARY_PERIOD_MS 1000
-#define LOG_GATE_PER_SEC 10
+#define LOG_GATE_PER_SEC  10
 
 /* epoll_event.data.ptr tags for the two non-connection fds; connections use their pointer. */
 #define TAG_LISTENER(w) ((void *)&(w)->listen_fd)
-#define TAG_INBOX(w) ((void *)&(w)->inbox)
+#define TAG_INBOX(w)    ((void *)&(w)->inbox)
 
 enum gate { GATE_BAD_LINE, GATE_SLOW, GATE_ACCEPT, GATE_FULL };
 
@@ -678,7 +678,8 @@ static void worker_expire_drains(struct worker *w, int64_t now)
 		struct conn *c = container_of(w->draining.next, struct conn, drain_link);
 		if (c->deadline_ms > now)
 			return;
-		log_debug((int)w->index, c->id, "drain timeout with %zu bytes unsent", c->out_bytes);
+		log_debug((int)w->index, c->id, "drain timeout with %zu bytes unsent",
+			  c->out_bytes);
 		worker_finalize(w, c);
 	}
 }
@@ -733,8 +734,8 @@ static int worker_timeout(struct worker *w, int64_t now)
 	if (w->listen_fd >= 0 && w->listener_ready)
 		due = min_deadline(due, w->accept_resume_ms);
 	if (!list_empty(&w->draining))
-		due = min_deadline(due, container_of(w->draining.next, struct conn,
-						     drain_link)->deadline_ms);
+		due = min_deadline(
+		    due, container_of(w->draining.next, struct conn, drain_link)->deadline_ms);
 	if (due == 0)
 		return -1;
 	if (due <= now)

@@ -21,26 +21,26 @@
 struct server;
 
 /* Counters: name and help. Each is written by its worker only and summed at read time. */
-#define WORKER_STATS(X)                                                                    \
-	X(accepted, "connections accepted")                                                \
-	X(rejected_full, "connections refused because the server was full")               \
-	X(accept_errors, "accept4 failures other than EAGAIN")                             \
-	X(accept_pauses, "accepting paused for lack of file descriptors")                  \
-	X(lines_in, "chat lines accepted and relayed")                                     \
-	X(lines_too_long, "lines dropped for passing --max-line")                          \
-	X(lines_control, "lines dropped for control characters")                           \
-	X(lines_bad_utf8, "lines dropped for invalid UTF-8")                               \
-	X(bytes_in, "bytes read from clients")                                             \
-	X(bytes_out, "bytes written to clients")                                           \
-	X(writes, "gather writes (sendmsg calls) that wrote data")                         \
-	X(deliveries, "messages queued to a recipient")                                    \
-	X(slow_disconnects, "users disconnected for passing --max-outbuf")                 \
-	X(nomem_disconnects, "users disconnected for lack of memory")                      \
-	X(resets, "connections ended by a read or write error")                            \
-	X(eofs, "connections ended by the peer (FIN)")                                     \
-	X(inbox_msgs, "messages taken from this worker's inbox")                           \
-	X(wakeups_sent, "eventfd writes to wake another worker")                           \
-	X(iterations, "event-loop iterations")                                             \
+#define WORKER_STATS(X)                                                     \
+	X(accepted, "connections accepted")                                 \
+	X(rejected_full, "connections refused because the server was full") \
+	X(accept_errors, "accept4 failures other than EAGAIN")              \
+	X(accept_pauses, "accepting paused for lack of file descriptors")   \
+	X(lines_in, "chat lines accepted and relayed")                      \
+	X(lines_too_long, "lines dropped for passing --max-line")           \
+	X(lines_control, "lines dropped for control characters")            \
+	X(lines_bad_utf8, "lines dropped for invalid UTF-8")                \
+	X(bytes_in, "bytes read from clients")                              \
+	X(bytes_out, "bytes written to clients")                            \
+	X(writes, "gather writes (sendmsg calls) that wrote data")          \
+	X(deliveries, "messages queued to a recipient")                     \
+	X(slow_disconnects, "users disconnected for passing --max-outbuf")  \
+	X(nomem_disconnects, "users disconnected for lack of memory")       \
+	X(resets, "connections ended by a read or write error")             \
+	X(eofs, "connections ended by the peer (FIN)")                      \
+	X(inbox_msgs, "messages taken from this worker's inbox")            \
+	X(wakeups_sent, "eventfd writes to wake another worker")            \
+	X(iterations, "event-loop iterations")                              \
 	X(max_iteration_us, "longest event-loop iteration, microseconds")
 
 struct worker_stats {
@@ -62,13 +62,13 @@ struct worker {
 	unsigned index;
 	pthread_t thread;
 	int epfd;
-	int listen_fd;             /* -1 once shutting down */
-	bool listener_ready;       /* accept4 has not yet returned EAGAIN */
-	int64_t accept_resume_ms;  /* accepting paused until then (EMFILE), or 0 */
+	int listen_fd;            /* -1 once shutting down */
+	bool listener_ready;      /* accept4 has not yet returned EAGAIN */
+	int64_t accept_resume_ms; /* accepting paused until then (EMFILE), or 0 */
 
-	struct conn **members;     /* users in the room, on this worker */
+	struct conn **members; /* users in the room, on this worker */
 	uint32_t nmembers, members_cap;
-	uint32_t nconns;           /* connections owned: members and draining ones */
+	uint32_t nconns; /* connections owned: members and draining ones */
 
 	struct list_node ready;    /* connections with input not yet drained */
 	struct list_node draining; /* connections flushing before close, by deadline */
@@ -79,7 +79,7 @@ struct worker {
 	int64_t summary_due_ms;    /* this worker counted notices not yet summarised, or 0 */
 	bool shutting_down;
 
-	char *rbuf;                /* read buffer shared by this worker's connections */
+	char *rbuf; /* read buffer shared by this worker's connections */
 	struct log_gate gates[4];
 	struct worker_stats stats;
 };

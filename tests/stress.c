@@ -23,10 +23,10 @@
 
 static char failure[512];
 
-#define FAIL(...)                                                  \
-	do {                                                       \
-		snprintf(failure, sizeof(failure), __VA_ARGS__);   \
-		return failure;                                    \
+#define FAIL(...)                                                \
+	do {                                                     \
+		snprintf(failure, sizeof(failure), __VA_ARGS__); \
+		return failure;                                  \
 	} while (0)
 
 /* ---- inbox ------------------------------------------------------------------------------- */
@@ -84,9 +84,11 @@ const char *stress_inbox(unsigned producers, unsigned per_producer, bool sleepy)
 		if (n != NULL) {
 			struct item *it = container_of(n, struct item, node);
 			if (it->producer >= producers || it->seq != next[it->producer]) {
-				snprintf(failure, sizeof(failure),
-					 "producer %u: got seq %u, expected %u (lost, duplicated or "
-					 "reordered)", it->producer, it->seq, next[it->producer]);
+				snprintf(
+				    failure, sizeof(failure),
+				    "producer %u: got seq %u, expected %u (lost, duplicated or "
+				    "reordered)",
+				    it->producer, it->seq, next[it->producer]);
 				err = failure;
 				break;
 			}
@@ -352,8 +354,8 @@ static const char *push_until_slow_cut(struct server *srv, struct peer *peers, u
 	memset(bulk, 'b', sizeof(bulk) - 1);
 	bulk[sizeof(bulk) - 1] = '\n';
 	char prefix[32];
-	size_t per_line = (size_t)snprintf(prefix, sizeof(prefix), "%llu:", peers[0].name) +
-			  sizeof(bulk);
+	size_t per_line =
+	    (size_t)snprintf(prefix, sizeof(prefix), "%llu:", peers[0].name) + sizeof(bulk);
 	size_t *got = calloc(clients, sizeof(*got));
 	struct server_stats st = { 0 };
 	const char *err = NULL;
@@ -365,13 +367,13 @@ static const char *push_until_slow_cut(struct server *srv, struct peer *peers, u
 		for (unsigned c = 0; c < clients && err == NULL; c++) {
 			while (got[c] < i * per_line) {
 				struct pollfd p = { .fd = peers[c].fd, .events = POLLIN };
-				ssize_t n = poll(&p, 1, 5000) == 1
-						    ? recv(peers[c].fd, peers[c].buf,
-							   sizeof(peers[c].buf), 0)
-						    : -1;
+				ssize_t n = poll(&p, 1, 5000) == 1 ? recv(peers[c].fd, peers[c].buf,
+									  sizeof(peers[c].buf), 0)
+								   : -1;
 				if (n <= 0) {
 					snprintf(failure, sizeof(failure),
-						 "good client %u lost its connection or stalled", c);
+						 "good client %u lost its connection or stalled",
+						 c);
 					err = failure;
 					break;
 				}
@@ -391,8 +393,8 @@ static const char *push_until_slow_cut(struct server *srv, struct peer *peers, u
 	return err;
 }
 
-const char *stress_server_chat(unsigned workers, unsigned clients, unsigned senders,
-			       unsigned lines, bool slow_reader)
+const char *stress_server_chat(unsigned workers, unsigned clients, unsigned senders, unsigned lines,
+			       bool slow_reader)
 {
 	struct config cfg;
 	config_defaults(&cfg);

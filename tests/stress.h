@@ -26,7 +26,7 @@ const char *stress_msg_refcount(unsigned threads, unsigned messages);
  * slow_reader, one more client never reads and must be cut off while the others still get
  * everything. The server is then stopped; no message buffer may be left.
  */
-const char *stress_server_chat(unsigned workers, unsigned clients, unsigned senders,
-			       unsigned lines, bool slow_reader);
+const char *stress_server_chat(unsigned workers, unsigned clients, unsigned senders, unsigned lines,
+			       bool slow_reader);
 
 #endif

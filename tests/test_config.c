@@ -29,9 +29,23 @@ Test(config, defaults)
 Test(config, flags_with_space_or_equals_and_size_suffixes)
 {
 	struct config cfg;
-	char *argv[] = { "chatd", "--workers", "4", "--port=2021", "--max-outbuf", "64K",
-			 "--bind", "::1", "--drain-timeout", "2", "--log-level=warn",
-			 "--max-clients", "10", "--notice-limit", "0", "--max-line", "1M" };
+	char *argv[] = { "chatd",
+			 "--workers",
+			 "4",
+			 "--port=2021",
+			 "--max-outbuf",
+			 "64K",
+			 "--bind",
+			 "::1",
+			 "--drain-timeout",
+			 "2",
+			 "--log-level=warn",
+			 "--max-clients",
+			 "10",
+			 "--notice-limit",
+			 "0",
+			 "--max-line",
+			 "1M" };
 	cr_assert_eq(parse(&cfg, 17, argv), 0);
 	cr_assert_eq(cfg.workers, 4);
 	cr_assert_eq(cfg.port, 2021);
@@ -48,9 +62,9 @@ Test(config, bad_flags_are_rejected_with_usage, .init = cr_redirect_stderr)
 {
 	struct config cfg;
 	char *cases[][2] = {
-		{ "--workers", "-1" }, { "--workers", "65" }, { "--port", "70000" },
-		{ "--port", "abc" },   { "--bind", "example.com" }, { "--max-line", "1" },
-		{ "--log-level", "loud" }, { "--nope", "1" }, { "--max-outbuf", "12Q" },
+		{ "--workers", "-1" },     { "--workers", "65" },       { "--port", "70000" },
+		{ "--port", "abc" },       { "--bind", "example.com" }, { "--max-line", "1" },
+		{ "--log-level", "loud" }, { "--nope", "1" },           { "--max-outbuf", "12Q" },
 		{ "stray", "x" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

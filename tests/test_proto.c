@@ -129,7 +129,9 @@ Test(validate, c0_controls_and_del_are_rejected)
 
 Test(validate, c1_controls_are_rejected)
 {
-	cr_assert_eq(check("\xc2\x9b" "31m"), LINE_BAD_CONTROL, "U+009B is CSI");
+	cr_assert_eq(check("\xc2\x9b"
+			   "31m"),
+		     LINE_BAD_CONTROL, "U+009B is CSI");
 	cr_assert_eq(check("\xc2\x80"), LINE_BAD_CONTROL);
 }
 

@@ -390,7 +390,8 @@ Test(server, ipv6_loopback_works, .timeout = 30)
 		cr_skip_test("no IPv6 loopback here");
 	cr_assert_not_null(srv);
 	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(server_port(srv)),
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+				  .sin6_port = htons(server_port(srv)),
 				  .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "%s", strerror(errno));
 	char buf[128];

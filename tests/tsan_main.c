@@ -13,11 +13,26 @@ struct scenario {
 	const char *(*run)(void);
 };
 
-static const char *inbox_fifo(void) { return stress_inbox(4, 100000, false); }
-static const char *inbox_wakeup(void) { return stress_inbox(4, 100000, true); }
-static const char *msg_refcount(void) { return stress_msg_refcount(4, 20000); }
-static const char *server_fifo(void) { return stress_server_chat(4, 200, 20, 50, false); }
-static const char *server_slow(void) { return stress_server_chat(4, 50, 5, 20, true); }
+static const char *inbox_fifo(void)
+{
+	return stress_inbox(4, 100000, false);
+}
+static const char *inbox_wakeup(void)
+{
+	return stress_inbox(4, 100000, true);
+}
+static const char *msg_refcount(void)
+{
+	return stress_msg_refcount(4, 20000);
+}
+static const char *server_fifo(void)
+{
+	return stress_server_chat(4, 200, 20, 50, false);
+}
+static const char *server_slow(void)
+{
+	return stress_server_chat(4, 50, 5, 20, true);
+}
 
 int main(void)
 {
