@@ -41,7 +41,7 @@ struct msg {
 	uint32_t len;     /* bytes in data */
 	uint16_t kind;    /* enum msg_kind */
 	uint16_t nslots;  /* number of workers the message can visit */
-	uint32_t reserved;
+	uint32_t origin;        /* index of the worker that created it (inbox accounting) */
 	uint64_t exclude;       /* MSG_ROOM: connection id that must not receive it, or 0 */
 	char *data;             /* len bytes, after the slots */
 	struct msg_slot slot[]; /* one per worker */

@@ -42,6 +42,8 @@
 #define ACCEPTS_PER_TURN  256  /* new connections per iteration */
 #define READS_PER_TURN    4    /* reads per connection per iteration */
 #define INBOX_PER_TURN    4096 /* inbox messages per iteration */
+#define INBOX_HIGH        65536 /* our messages queued in one other inbox: stop reading */
+#define PAUSE_POLL_MS     1     /* while input is paused, look again this often */
 #define WRITES_PER_FLUSH  4    /* gather writes per connection per iteration */
 #define ACCEPT_PAUSE_MS   100  /* after EMFILE/ENFILE */
 #define SUMMARY_PERIOD_MS 1000
@@ -203,9 +205,11 @@ static void worker_publish(struct worker *w, struct msg *m)
 {
 	struct server *srv = w->srv;
 	msg_set_workers(m, srv->nworkers);
+	m->origin = w->index;
 	for (unsigned i = 0; i < srv->nworkers; i++) {
 		if (i == w->index)
 			continue;
+		stat_add(&w->pushed_to[i], 1);
 		if (inbox_push(&srv->workers[i].inbox, msg_node(m, i)))
 			stat_add(&w->stats.wakeups_sent, 1);
 	}
@@ -550,10 +554,34 @@ static void worker_drain_inbox(struct worker *w)
 			w->inbox_more = false;
 			return;
 		}
+		struct msg *m = msg_from_node(n, w->index);
 		stat_add(&w->stats.inbox_msgs, 1);
-		worker_deliver(w, msg_from_node(n, w->index));
+		stat_add(&w->popped_from[m->origin], 1);
+		worker_deliver(w, m);
 	}
 	w->inbox_more = true;
+}
+
+/*
+ * Backpressure: when a consumer falls behind, our share of its inbox grows. Past INBOX_HIGH
+ * messages we stop reading our clients (TCP flow control then slows the senders) until it
+ * catches up, so no inbox grows without bound.
+ */
+static void worker_check_backpressure(struct worker *w)
+{
+	struct server *srv = w->srv;
+	bool paused = false;
+	for (unsigned j = 0; j < srv->nworkers && !paused; j++) {
+		if (j == w->index)
+			continue;
+		uint64_t pushed = atomic_load_explicit(&w->pushed_to[j], memory_order_relaxed);
+		uint64_t popped = atomic_load_explicit(&srv->workers[j].popped_from[w->index],
+						       memory_order_relaxed);
+		paused = pushed - popped > INBOX_HIGH;
+	}
+	if (paused)
+		stat_add(&w->stats.input_pauses, 1);
+	w->input_paused = paused;
 }
 
 /* ---- end of iteration: reap, flush, free -------------------------------------------------- */
@@ -727,9 +755,11 @@ static int64_t min_deadline(int64_t a, int64_t b)
 /* How long epoll_wait may block: 0 when work is pending, -1 when nothing is scheduled. */
 static int worker_timeout(struct worker *w, int64_t now)
 {
-	bool accept_now = w->listener_ready && w->listen_fd >= 0 && w->accept_resume_ms == 0;
-	if (!list_empty(&w->ready) || w->dirty || w->closing || w->inbox_more || accept_now)
+	if (w->dirty || w->closing || w->inbox_more)
 		return 0;
+	bool accept_now = w->listener_ready && w->listen_fd >= 0 && w->accept_resume_ms == 0;
+	if (accept_now || !list_empty(&w->ready))
+		return w->input_paused ? PAUSE_POLL_MS : 0; /* paused: poll, do not spin */
 	int64_t due = w->summary_due_ms;
 	if (w->listen_fd >= 0 && w->listener_ready)
 		due = min_deadline(due, w->accept_resume_ms);
@@ -810,8 +840,11 @@ void *worker_main(void *arg)
 		/* The inbox goes before accept: what other workers routed before a newcomer
 		 * arrived is not shown to the newcomer. */
 		worker_drain_inbox(w);
-		worker_accept(w, now);
-		worker_read_ready(w);
+		worker_check_backpressure(w);
+		if (!w->input_paused) {
+			worker_accept(w, now);
+			worker_read_ready(w);
+		}
 		worker_run_summary(w, now);
 		worker_expire_drains(w, now);
 		worker_reap(w, now);

@@ -9,6 +9,7 @@
 #ifndef CHATD_WORKER_H
 #define CHATD_WORKER_H
 
+#include "config.h"
 #include "conn.h"
 #include "inbox.h"
 #include "list.h"
@@ -40,6 +41,7 @@ struct server;
 	X(eofs, "connections ended by the peer (FIN)")                      \
 	X(inbox_msgs, "messages taken from this worker's inbox")            \
 	X(wakeups_sent, "eventfd writes to wake another worker")            \
+	X(input_pauses, "iterations that skipped reading because an inbox was too deep")   \
 	X(iterations, "event-loop iterations")                              \
 	X(max_iteration_us, "longest event-loop iteration, microseconds")
 
@@ -82,6 +84,17 @@ struct worker {
 	char *rbuf; /* read buffer shared by this worker's connections */
 	struct log_gate gates[4];
 	struct worker_stats stats;
+
+	/*
+	 * Inbox accounting, for backpressure: pushed_to[j] counts messages this worker pushed
+	 * into worker j's inbox; popped_from[i] counts messages this worker popped that worker
+	 * i created. Each array is written by its owner only (relaxed stores) and read by the
+	 * others (relaxed loads), so pushed_to[j] - workers[j].popped_from[me] is how deep our
+	 * share of j's inbox is, give or take messages in flight.
+	 */
+	_Alignas(CACHE_LINE) _Atomic uint64_t pushed_to[CONFIG_MAX_WORKERS];
+	_Alignas(CACHE_LINE) _Atomic uint64_t popped_from[CONFIG_MAX_WORKERS];
+	bool input_paused; /* our share of some inbox is over INBOX_HIGH: stop reading */
 };
 
 /* Sets up epoll, inbox and buffers; listen_fd is taken over. Returns 0 or -errno. */
