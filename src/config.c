@@ -41,6 +41,8 @@ static const struct option_row options[] = {
 	  "users connected at once (default: open-file limit minus a reserve)" },
 	{ "notice-limit", OPT_INT, FIELD(notice_limit), 0, 100000000, "N",
 	  "room size above which enter/leave notices become one summary a second (default: 200)" },
+	{ "max-rooms", OPT_INT, FIELD(max_rooms), 1, 1000000, "N",
+	  "rooms that may exist at once (default: 1000)" },
 	{ "drain-timeout", OPT_SECONDS, FIELD(drain_timeout_ms), 0, 3600, "SECONDS",
 	  "time allowed to flush queued output at shutdown or after a half-close (default: 5)" },
 	{ "log-level", OPT_LEVEL, FIELD(log_level), 0, 0, "LEVEL",
@@ -57,6 +59,7 @@ void config_defaults(struct config *cfg)
 	cfg->max_outbuf = 1 << 20;
 	cfg->max_clients = 0;
 	cfg->notice_limit = 200;
+	cfg->max_rooms = 1000;
 	cfg->drain_timeout_ms = 5000;
 	cfg->log_level = LOG_INFO;
 }

@@ -19,6 +19,7 @@ struct config {
 	size_t max_outbuf;    /* bytes queued for one user before it is cut off */
 	int max_clients;      /* 0 = derived from RLIMIT_NOFILE at start */
 	int notice_limit;     /* room size above which notices become summaries */
+	int max_rooms;        /* rooms that may exist at once */
 	int drain_timeout_ms; /* flush budget at shutdown and for half-closed users */
 	int log_level;        /* enum log_level */
 };

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #define OUTQ_MIN  8
-#define FLUSH_IOV 256 /* iovecs per write; IOV_MAX is 1024 */
+#define FLUSH_IOV 1024 /* iovecs per write: IOV_MAX */
 
 struct conn *conn_new(int fd, uint64_t id, unsigned worker)
 {

@@ -12,6 +12,7 @@
 #ifndef CHATD_CONN_H
 #define CHATD_CONN_H
 
+#include "directory.h"
 #include "list.h"
 #include "msg.h"
 #include "proto.h"
@@ -27,14 +28,16 @@ enum conn_close_reason {
 	CLOSE_SLOW,     /* output queue passed --max-outbuf */
 	CLOSE_NOMEM,    /* out of memory for this connection */
 	CLOSE_SHUTDOWN, /* server stopping: flush, then close */
+	CLOSE_QUIT,     /* the user typed /quit: flush, then close */
 };
 
 struct conn {
 	uint64_t id; /* the user's name; unique server-wide, never reused */
 	int fd;
 	unsigned worker;      /* owning worker's index (its msg slot) */
-	uint32_t room_index;  /* position in the worker's room member array */
-	bool in_room;         /* receives room traffic */
+	struct user user;     /* name and room, registered in the directory */
+	uint32_t local_index; /* position in the worker's local member array of user.room */
+	bool in_room;         /* a user in a room: receives room traffic */
 	bool readable;        /* EPOLLIN seen and not yet drained to EAGAIN */
 	bool peer_closed;     /* EPOLLRDHUP/EPOLLHUP seen: read on until EOF */
 	bool writable;        /* false after EAGAIN on write, until EPOLLOUT */

@@ -28,7 +28,8 @@
 
 /* How a worker picks a message's recipients (worker_deliver). New routes add a kind here. */
 enum msg_kind {
-	MSG_ROOM, /* to every user of the room, except `exclude` */
+	MSG_ROOM,   /* to every member of room `room`, except `exclude` */
+	MSG_DIRECT, /* to the one user `target` (on worker `target_worker`) */
 };
 
 struct msg_slot {
@@ -37,12 +38,14 @@ struct msg_slot {
 };
 
 struct msg {
-	atomic_uint refs; /* workers holding the message; see above */
-	uint32_t len;     /* bytes in data */
-	uint16_t kind;    /* enum msg_kind */
-	uint16_t nslots;  /* number of workers the message can visit */
+	atomic_uint refs;       /* workers holding the message; see above */
+	uint32_t len;           /* bytes in data */
+	uint16_t kind;          /* enum msg_kind */
+	uint16_t nslots;        /* number of workers the message can visit */
 	uint32_t origin;        /* index of the worker that created it (inbox accounting) */
 	uint64_t exclude;       /* MSG_ROOM: connection id that must not receive it, or 0 */
+	uint64_t room;          /* MSG_ROOM: the room's id */
+	uint64_t target;        /* MSG_DIRECT: the recipient's connection id */
 	char *data;             /* len bytes, after the slots */
 	struct msg_slot slot[]; /* one per worker */
 };

@@ -206,18 +206,22 @@ static size_t say(char *out, size_t cap, const char *fmt, ...)
 
 size_t proto_welcome(char *out, size_t cap, uint64_t name, long online)
 {
-	return say(out, cap, PROTO_SERVER_PREFIX "Welcome, %llu. %ld user%s online.",
+	return say(out, cap,
+		   PROTO_SERVER_PREFIX "Welcome, %llu. %ld user%s online. Type /help for commands.",
 		   (unsigned long long)name, online, online == 1 ? "" : "s");
 }
 
-size_t proto_entered(char *out, size_t cap, uint64_t name)
+size_t proto_entered(char *out, size_t cap, const char *name)
 {
-	return say(out, cap, PROTO_SERVER_PREFIX "%llu has entered.", (unsigned long long)name);
+	return say(out, cap, PROTO_SERVER_PREFIX "%s has entered.", name);
 }
 
-size_t proto_left(char *out, size_t cap, uint64_t name)
+size_t proto_left(char *out, size_t cap, const char *name, const char *reason, size_t reason_len)
 {
-	return say(out, cap, PROTO_SERVER_PREFIX "%llu has left.", (unsigned long long)name);
+	if (reason_len == 0)
+		return say(out, cap, PROTO_SERVER_PREFIX "%s has left.", name);
+	return say(out, cap, PROTO_SERVER_PREFIX "%s has left (%.*s).", name, (int)reason_len,
+		   reason);
 }
 
 size_t proto_summary(char *out, size_t cap, long entered, long left)
@@ -249,16 +253,22 @@ size_t proto_error(char *out, size_t cap, const char *fmt, ...)
 	return (size_t)k + n;
 }
 
-size_t proto_chat_prefix(char *out, uint64_t name)
+size_t proto_notice(char *out, size_t cap, const char *fmt, ...)
 {
-	char tmp[24];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + name % 10);
-		name /= 10;
-	} while (name != 0);
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
+	int k = snprintf(out, cap, PROTO_SERVER_PREFIX);
+	if (k < 0 || (size_t)k >= cap)
+		return 0;
+	va_list ap;
+	va_start(ap, fmt);
+	size_t n = fmt_line(out + k, cap - (size_t)k, fmt, ap);
+	va_end(ap);
+	return (size_t)k + n;
+}
+
+size_t proto_chat_prefix(char *out, const char *name)
+{
+	size_t n = strlen(name);
+	memcpy(out, name, n);
 	out[n] = ':';
 	return n + 1;
 }

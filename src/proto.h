@@ -61,14 +61,18 @@ static inline bool utf8_complete(uint32_t state)
 
 /* The wording of server lines. Each writes at most cap bytes, ending in \n; returns length. */
 size_t proto_welcome(char *out, size_t cap, uint64_t name, long online);
-size_t proto_entered(char *out, size_t cap, uint64_t name);
-size_t proto_left(char *out, size_t cap, uint64_t name);
+size_t proto_entered(char *out, size_t cap, const char *name);
+/* "* NAME has left." or, with a reason, "* NAME has left (REASON)." */
+size_t proto_left(char *out, size_t cap, const char *name, const char *reason, size_t reason_len);
 size_t proto_summary(char *out, size_t cap, long entered, long left);
 size_t proto_shutdown(char *out, size_t cap);
 size_t proto_error(char *out, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Any other server line: "* " + the formatted text + "\n". */
+size_t proto_notice(char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-/* Writes "<name>:" into out (cap >= 21); returns its length. */
-size_t proto_chat_prefix(char *out, uint64_t name);
+/* Writes "<name>:" into out (cap > strlen(name) + 1); returns its length. */
+size_t proto_chat_prefix(char *out, const char *name);
 
 #endif

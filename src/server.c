@@ -110,7 +110,7 @@ static int open_listener(const union sockaddr_any *addr, socklen_t len, int back
 
 static void server_free(struct server *srv)
 {
-	pthread_mutex_destroy(&srv->summary.lock);
+	dir_destroy(&srv->dir);
 	free(srv->workers);
 	free(srv);
 }
@@ -173,8 +173,10 @@ int server_start(const struct config *cfg, struct server **out)
 		srv->cfg.max_clients = auto_max > 1 ? (int)auto_max : 1;
 	srv->backlog = read_somaxconn();
 	atomic_init(&srv->next_id, 1);
-	pthread_mutex_init(&srv->summary.lock, NULL);
-	srv->summary.last_emit_ms = INT64_MIN / 2; /* the first summary may go at once */
+	if (dir_init(&srv->dir, srv->cfg.max_rooms, srv->cfg.notice_limit) < 0) {
+		free(srv);
+		return -ENOMEM;
+	}
 	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
 	if (srv->workers == NULL) {
 		server_free(srv);

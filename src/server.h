@@ -8,18 +8,12 @@
 #define CHATD_SERVER_H
 
 #include "config.h"
+#include "directory.h"
 #include "worker.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
-
-/* Entry/leave notices of large rooms, summed and sent at most once a second. */
-struct notice_summary {
-	pthread_mutex_t lock; /* guards the three fields below; held for a few instructions */
-	long entered, left;
-	int64_t last_emit_ms;
-};
 
 struct server {
 	struct config cfg; /* read-only once workers run */
@@ -34,7 +28,7 @@ struct server {
 	atomic_long users;            /* users in the room, all workers */
 	atomic_long conns;            /* open client connections (checked against max_clients) */
 	atomic_bool stopping;         /* set once by server_stop */
-	struct notice_summary summary;
+	struct directory dir;         /* names and rooms; its own lock (directory.h) */
 };
 
 struct server_stats {

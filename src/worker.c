@@ -26,6 +26,7 @@
 #include "log.h"
 #include "proto.h"
 #include "server.h"
+#include "session.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -37,30 +38,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RBUF_SIZE         (64 * 1024)
-#define MAX_EVENTS        256
-#define ACCEPTS_PER_TURN  256  /* new connections per iteration */
-#define READS_PER_TURN    4    /* reads per connection per iteration */
-#define INBOX_PER_TURN    4096 /* inbox messages per iteration */
-#define INBOX_HIGH        65536 /* our messages queued in one other inbox: stop reading */
-#define PAUSE_POLL_MS     1     /* while input is paused, look again this often */
-#define WRITES_PER_FLUSH  4    /* gather writes per connection per iteration */
-#define ACCEPT_PAUSE_MS   100  /* after EMFILE/ENFILE */
-#define SUMMARY_PERIOD_MS 1000
-#define LOG_GATE_PER_SEC  10
+#define RBUF_SIZE        (64 * 1024)
+#define MAX_EVENTS       256
+#define ACCEPTS_PER_TURN 256   /* new connections per iteration */
+#define READS_PER_TURN   4     /* reads per connection per iteration */
+#define INBOX_PER_TURN   4096  /* inbox messages per iteration */
+#define INBOX_HIGH       65536 /* our messages queued in one other inbox: stop reading */
+#define PAUSE_POLL_MS    1     /* while input is paused, look again this often */
+#define WRITES_PER_FLUSH 4     /* gather writes per connection per iteration */
+#define ACCEPT_PAUSE_MS  100   /* after EMFILE/ENFILE */
+#define LOG_GATE_PER_SEC 10
 
 /* epoll_event.data.ptr tags for the two non-connection fds; connections use their pointer. */
 #define TAG_LISTENER(w) ((void *)&(w)->listen_fd)
 #define TAG_INBOX(w)    ((void *)&(w)->inbox)
 
 enum gate { GATE_BAD_LINE, GATE_SLOW, GATE_ACCEPT, GATE_FULL };
-
-static void stat_add(_Atomic uint64_t *counter, uint64_t n)
-{
-	/* Single writer: a relaxed load and store, no read-modify-write on the hot path. */
-	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
-			      memory_order_relaxed);
-}
 
 static void stat_max(_Atomic uint64_t *counter, uint64_t v)
 {
@@ -118,7 +111,7 @@ static void worker_mark_ready(struct worker *w, struct conn *c)
 }
 
 /* Ends the user's session: it is reaped at the end of the iteration. */
-static void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason reason)
+void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason reason)
 {
 	if (c->closing)
 		return;
@@ -154,7 +147,7 @@ static void worker_finalize(struct worker *w, struct conn *c)
  * reader that keeps up is never cut off for a burst that arrived within one iteration (the
  * burst itself is bounded by the per-iteration read and inbox budgets).
  */
-static void worker_enqueue(struct worker *w, struct conn *c, struct msg *m)
+void worker_enqueue(struct worker *w, struct conn *c, struct msg *m)
 {
 	if (conn_enqueue(c, m) < 0) {
 		worker_close_conn(w, c, CLOSE_NOMEM);
@@ -164,7 +157,7 @@ static void worker_enqueue(struct worker *w, struct conn *c, struct msg *m)
 }
 
 /* Sends a line to one local connection (welcome, error lines). */
-static void worker_send_line(struct worker *w, struct conn *c, const char *text, size_t len)
+void worker_send_line(struct worker *w, struct conn *c, const char *text, size_t len)
 {
 	struct msg *m = msg_new(len, w->srv->nworkers);
 	if (m == NULL) {
@@ -178,7 +171,7 @@ static void worker_send_line(struct worker *w, struct conn *c, const char *text,
 	msg_local_put(m, w->index);
 }
 
-/* ---- routing: the seam for rooms and private messages -------------------------------------- */
+/* ---- routing ------------------------------------------------------------------------------ */
 
 /* Fans m out to this worker's recipients. The worker holds one reference to m on entry. */
 static void worker_deliver(struct worker *w, struct msg *m)
@@ -186,9 +179,10 @@ static void worker_deliver(struct worker *w, struct msg *m)
 	msg_local_begin(m, w->index);
 	uint32_t queued = 0;
 	switch ((enum msg_kind)m->kind) {
-	case MSG_ROOM:
-		for (uint32_t i = 0; i < w->nmembers; i++) {
-			struct conn *c = w->members[i];
+	case MSG_ROOM: {
+		struct local_room *lr = room_local_find(&w->local_rooms, m->room);
+		for (uint32_t i = 0; lr != NULL && i < lr->n; i++) {
+			struct conn *c = lr->members[i];
 			if (c->id == m->exclude || c->closing)
 				continue;
 			worker_enqueue(w, c, m);
@@ -196,128 +190,65 @@ static void worker_deliver(struct worker *w, struct msg *m)
 		}
 		break;
 	}
+	case MSG_DIRECT: {
+		struct conn *c = map_get(&w->by_id, m->target);
+		if (c != NULL && !c->closing) {
+			worker_enqueue(w, c, m);
+			queued++;
+		}
+		break;
+	}
+	}
 	stat_add(&w->stats.deliveries, queued);
 	msg_local_put(m, w->index);
 }
 
-/* Publishes a freshly built message to every worker, this one included. */
-static void worker_publish(struct worker *w, struct msg *m)
+struct msg *worker_msg_new(struct worker *w, size_t len)
+{
+	struct msg *m = msg_new(len, w->srv->nworkers);
+	if (m == NULL)
+		log_error((int)w->index, 0, "out of memory for a message; message dropped");
+	return m;
+}
+
+/* Hands m to the workers in `mask` (this one included if its bit is set). */
+static void worker_publish_mask(struct worker *w, struct msg *m, uint64_t mask)
 {
 	struct server *srv = w->srv;
-	msg_set_workers(m, srv->nworkers);
+	unsigned targets = (unsigned)__builtin_popcountll(mask);
+	if (targets == 0) {
+		msg_set_workers(m, 1);
+		msg_release(m);
+		return;
+	}
+	msg_set_workers(m, targets);
 	m->origin = w->index;
-	for (unsigned i = 0; i < srv->nworkers; i++) {
-		if (i == w->index)
-			continue;
+	for (uint64_t rest = mask & ~(1ULL << w->index); rest != 0; rest &= rest - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(rest);
 		stat_add(&w->pushed_to[i], 1);
 		if (inbox_push(&srv->workers[i].inbox, msg_node(m, i)))
 			stat_add(&w->stats.wakeups_sent, 1);
 	}
-	worker_deliver(w, m);
-}
-
-static void worker_publish_text(struct worker *w, const char *text, size_t len, uint64_t exclude)
-{
-	struct msg *m = msg_new(len, w->srv->nworkers);
-	if (m == NULL) {
-		log_error((int)w->index, 0, "out of memory for a notice; notice dropped");
-		return;
-	}
-	memcpy(m->data, text, len);
-	m->exclude = exclude;
-	worker_publish(w, m);
-}
-
-/* ---- room membership and notices ---------------------------------------------------------- */
-
-/* Counts an entry or leave for the once-a-second summary of a large room. */
-static void worker_count_notice(struct worker *w, bool entered)
-{
-	struct notice_summary *s = &w->srv->summary;
-	int64_t now = clock_now_ms();
-	pthread_mutex_lock(&s->lock);
-	if (entered)
-		s->entered++;
-	else
-		s->left++;
-	int64_t due = s->last_emit_ms + SUMMARY_PERIOD_MS;
-	pthread_mutex_unlock(&s->lock);
-	if (due < now)
-		due = now;
-	if (w->summary_due_ms == 0 || due < w->summary_due_ms)
-		w->summary_due_ms = due;
+	if (mask & (1ULL << w->index))
+		worker_deliver(w, m);
 }
 
 /*
- * Sends the summary if it is due. Every worker that counted something keeps a deadline, so
- * the counts are always sent; the lock makes sure only one of them sends each second.
+ * A room line goes only to the workers that have members in the room. acquire: pairs with
+ * the release in room_local_add, so a worker whose bit we see has its member array set up.
  */
-static void worker_run_summary(struct worker *w, int64_t now)
+void worker_publish_room(struct worker *w, struct room *r, struct msg *m)
 {
-	if (w->summary_due_ms == 0 || now < w->summary_due_ms)
-		return;
-	struct notice_summary *s = &w->srv->summary;
-	long entered = 0, left = 0;
-	pthread_mutex_lock(&s->lock);
-	int64_t next = s->last_emit_ms + SUMMARY_PERIOD_MS;
-	if (s->entered + s->left > 0 && now >= next) {
-		entered = s->entered;
-		left = s->left;
-		s->entered = s->left = 0;
-		s->last_emit_ms = now;
-	}
-	bool pending = s->entered + s->left > 0;
-	pthread_mutex_unlock(&s->lock);
-	w->summary_due_ms = pending ? (next > now ? next : now + SUMMARY_PERIOD_MS) : 0;
-	if (entered + left == 0)
-		return;
-	char line[128];
-	size_t n = proto_summary(line, sizeof(line), entered, left);
-	worker_publish_text(w, line, n, 0);
+	m->kind = MSG_ROOM;
+	m->room = r->id;
+	worker_publish_mask(w, m, atomic_load_explicit(&r->worker_mask, memory_order_acquire));
 }
 
-static int worker_join_room(struct worker *w, struct conn *c)
+void worker_publish_direct(struct worker *w, struct msg *m, uint64_t target, unsigned target_worker)
 {
-	if (w->nmembers == w->members_cap) {
-		uint32_t cap = w->members_cap ? w->members_cap * 2 : 64;
-		struct conn **m = realloc(w->members, (size_t)cap * sizeof(*m));
-		if (m == NULL)
-			return -ENOMEM;
-		w->members = m;
-		w->members_cap = cap;
-	}
-	long users = atomic_fetch_add_explicit(&w->srv->users, 1, memory_order_relaxed) + 1;
-	char line[128];
-	size_t n = proto_welcome(line, sizeof(line), c->id, users);
-	worker_send_line(w, c, line, n);
-	if (users > w->srv->cfg.notice_limit) {
-		worker_count_notice(w, true);
-	} else {
-		n = proto_entered(line, sizeof(line), c->id);
-		worker_publish_text(w, line, n, c->id);
-	}
-	c->room_index = w->nmembers;
-	c->in_room = true;
-	w->members[w->nmembers++] = c;
-	return 0;
-}
-
-static void worker_leave_room(struct worker *w, struct conn *c, bool announce)
-{
-	struct conn *last = w->members[--w->nmembers];
-	w->members[c->room_index] = last;
-	last->room_index = c->room_index;
-	c->in_room = false;
-	long users = atomic_fetch_sub_explicit(&w->srv->users, 1, memory_order_relaxed);
-	if (!announce)
-		return;
-	if (users > w->srv->cfg.notice_limit) {
-		worker_count_notice(w, false);
-		return;
-	}
-	char line[128];
-	size_t n = proto_left(line, sizeof(line), c->id);
-	worker_publish_text(w, line, n, 0);
+	m->kind = MSG_DIRECT;
+	m->target = target;
+	worker_publish_mask(w, m, 1ULL << target_worker);
 }
 
 /* ---- input ---------------------------------------------------------------------------------- */
@@ -330,23 +261,6 @@ static void worker_reject_line(struct worker *w, struct conn *c, _Atomic uint64_
 	char line[160];
 	size_t n = proto_error(line, sizeof(line), "%s", reply);
 	worker_send_line(w, c, line, n);
-}
-
-/* Formats "<name>:<text>\n" once and routes it. */
-static void worker_route_chat(struct worker *w, struct conn *c, const char *text, size_t len)
-{
-	char prefix[24];
-	size_t plen = proto_chat_prefix(prefix, c->id);
-	struct msg *m = msg_new(plen + len + 1, w->srv->nworkers);
-	if (m == NULL) {
-		worker_close_conn(w, c, CLOSE_NOMEM);
-		return;
-	}
-	memcpy(m->data, prefix, plen);
-	memcpy(m->data + plen, text, len);
-	m->data[plen + len] = '\n';
-	stat_add(&w->stats.lines_in, 1);
-	worker_publish(w, m);
 }
 
 struct line_ctx {
@@ -378,7 +292,7 @@ static bool worker_on_line(void *arg, enum line_event ev, const char *text, size
 				   "invalid UTF-8; line dropped.");
 		break;
 	case LINE_VALID:
-		worker_route_chat(w, c, text, len);
+		session_on_line(w, c, text, len);
 		break;
 	}
 	return !c->closing;
@@ -486,7 +400,7 @@ static void worker_add_conn(struct worker *w, int fd)
 	w->nconns++;
 	stat_add(&w->stats.accepted, 1);
 	log_debug((int)w->index, id, "connected");
-	if (worker_join_room(w, c) < 0) {
+	if (session_start(w, c) < 0) {
 		worker_close_conn(w, c, CLOSE_NOMEM);
 		return;
 	}
@@ -620,11 +534,12 @@ static void worker_reap(struct worker *w, int64_t now)
 	struct conn *c;
 	while ((c = w->closing) != NULL) {
 		w->closing = c->next_close;
-		if (c->in_room)
-			worker_leave_room(w, c, !w->shutting_down);
+		if (c->user.listed)
+			session_end(w, c, NULL, 0, !w->shutting_down);
 		log_debug((int)w->index, c->id, "disconnected (reason %d)", c->close_reason);
 		switch ((enum conn_close_reason)c->close_reason) {
 		case CLOSE_EOF:
+		case CLOSE_QUIT:
 		case CLOSE_SHUTDOWN:
 			worker_start_drain(w, c, now);
 			break;
@@ -733,11 +648,13 @@ static void worker_begin_shutdown(struct worker *w)
 		close(w->listen_fd);
 		w->listen_fd = -1;
 	}
-	while (w->nmembers > 0) {
-		struct conn *c = w->members[w->nmembers - 1];
+	size_t pos = 0;
+	uint64_t id;
+	void *v;
+	while (map_next(&w->by_id, &pos, &id, &v)) { /* only marks: the map is not changed */
+		struct conn *c = v;
 		worker_send_line(w, c, line, n);
 		worker_close_conn(w, c, CLOSE_SHUTDOWN);
-		worker_leave_room(w, c, false);
 	}
 }
 
@@ -845,7 +762,7 @@ void *worker_main(void *arg)
 			worker_accept(w, now);
 			worker_read_ready(w);
 		}
-		worker_run_summary(w, now);
+		session_run_summaries(w, now);
 		worker_expire_drains(w, now);
 		worker_reap(w, now);
 		worker_flush(w);
@@ -908,9 +825,8 @@ void worker_destroy(struct worker *w)
 	struct inbox_node *n;
 	while ((n = inbox_pop(&w->inbox)) != NULL)
 		msg_release(msg_from_node(n, w->index));
-	for (uint32_t i = 0; i < w->nmembers; i++)
-		conn_free(w->members[i]);
-	free(w->members);
+	map_free(&w->by_id); /* empty: every connection was closed before the loop ended */
+	map_free(&w->local_rooms);
 	free(w->rbuf);
 	if (w->listen_fd >= 0)
 		close(w->listen_fd);

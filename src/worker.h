@@ -13,6 +13,10 @@
 #include "conn.h"
 #include "inbox.h"
 #include "list.h"
+#include "map.h"
+#include "room.h"
+#include "map.h"
+#include "room.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,27 +26,34 @@
 struct server;
 
 /* Counters: name and help. Each is written by its worker only and summed at read time. */
-#define WORKER_STATS(X)                                                     \
-	X(accepted, "connections accepted")                                 \
-	X(rejected_full, "connections refused because the server was full") \
-	X(accept_errors, "accept4 failures other than EAGAIN")              \
-	X(accept_pauses, "accepting paused for lack of file descriptors")   \
-	X(lines_in, "chat lines accepted and relayed")                      \
-	X(lines_too_long, "lines dropped for passing --max-line")           \
-	X(lines_control, "lines dropped for control characters")            \
-	X(lines_bad_utf8, "lines dropped for invalid UTF-8")                \
-	X(bytes_in, "bytes read from clients")                              \
-	X(bytes_out, "bytes written to clients")                            \
-	X(writes, "gather writes (sendmsg calls) that wrote data")          \
-	X(deliveries, "messages queued to a recipient")                     \
-	X(slow_disconnects, "users disconnected for passing --max-outbuf")  \
-	X(nomem_disconnects, "users disconnected for lack of memory")       \
-	X(resets, "connections ended by a read or write error")             \
-	X(eofs, "connections ended by the peer (FIN)")                      \
-	X(inbox_msgs, "messages taken from this worker's inbox")            \
-	X(wakeups_sent, "eventfd writes to wake another worker")            \
-	X(input_pauses, "iterations that skipped reading because an inbox was too deep")   \
-	X(iterations, "event-loop iterations")                              \
+#define WORKER_STATS(X)                                                                  \
+	X(accepted, "connections accepted")                                              \
+	X(rejected_full, "connections refused because the server was full")              \
+	X(accept_errors, "accept4 failures other than EAGAIN")                           \
+	X(accept_pauses, "accepting paused for lack of file descriptors")                \
+	X(lines_in, "chat and /me lines accepted and relayed")                           \
+	X(commands, "command lines")                                                     \
+	X(commands_invalid, "command lines refused: unknown command or bad usage")       \
+	X(renames, "successful /nick")                                                   \
+	X(nick_rejected, "/nick refused: name taken")                                    \
+	X(join_rejected, "/join refused: --max-rooms reached")                           \
+	X(private_sent, "/msg delivered to the recipient's worker")                      \
+	X(private_unknown, "/msg to a name nobody has")                                  \
+	X(lines_too_long, "lines dropped for passing --max-line")                        \
+	X(lines_control, "lines dropped for control characters")                         \
+	X(lines_bad_utf8, "lines dropped for invalid UTF-8")                             \
+	X(bytes_in, "bytes read from clients")                                           \
+	X(bytes_out, "bytes written to clients")                                         \
+	X(writes, "gather writes (sendmsg calls) that wrote data")                       \
+	X(deliveries, "messages queued to a recipient")                                  \
+	X(slow_disconnects, "users disconnected for passing --max-outbuf")               \
+	X(nomem_disconnects, "users disconnected for lack of memory")                    \
+	X(resets, "connections ended by a read or write error")                          \
+	X(eofs, "connections ended by the peer (FIN)")                                   \
+	X(inbox_msgs, "messages taken from this worker's inbox")                         \
+	X(wakeups_sent, "eventfd writes to wake another worker")                         \
+	X(input_pauses, "iterations that skipped reading because an inbox was too deep") \
+	X(iterations, "event-loop iterations")                                           \
 	X(max_iteration_us, "longest event-loop iteration, microseconds")
 
 struct worker_stats {
@@ -68,9 +79,9 @@ struct worker {
 	bool listener_ready;      /* accept4 has not yet returned EAGAIN */
 	int64_t accept_resume_ms; /* accepting paused until then (EMFILE), or 0 */
 
-	struct conn **members; /* users in the room, on this worker */
-	uint32_t nmembers, members_cap;
-	uint32_t nconns; /* connections owned: members and draining ones */
+	struct map by_id;       /* connection id -> struct conn, for users in the chat */
+	struct map local_rooms; /* room id -> struct local_room (room.h) */
+	uint32_t nconns;        /* connections owned, draining ones included */
 
 	struct list_node ready;    /* connections with input not yet drained */
 	struct list_node draining; /* connections flushing before close, by deadline */
@@ -105,5 +116,24 @@ void worker_destroy(struct worker *w);
 
 /* The thread body. */
 void *worker_main(void *arg);
+
+/*
+ * Primitives for session.c (worker thread only). A message from worker_msg_new is filled in
+ * by the caller, then handed to exactly one publish function, which takes it over.
+ */
+struct msg *worker_msg_new(struct worker *w, size_t len);
+void worker_publish_room(struct worker *w, struct room *r, struct msg *m);
+void worker_publish_direct(struct worker *w, struct msg *m, uint64_t target,
+			   unsigned target_worker);
+void worker_send_line(struct worker *w, struct conn *c, const char *text, size_t len);
+void worker_enqueue(struct worker *w, struct conn *c, struct msg *m);
+void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason reason);
+
+/* Counters have one writer: a relaxed load and store, no read-modify-write. */
+static inline void stat_add(_Atomic uint64_t *counter, uint64_t n)
+{
+	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
 
 #endif

@@ -170,13 +170,17 @@ Test(wording, server_lines_have_the_prefix_and_proper_sentences)
 {
 	char b[128];
 	proto_welcome(b, sizeof(b), 3, 1);
-	cr_assert_str_eq(b, "* Welcome, 3. 1 user online.\n");
+	cr_assert_str_eq(b, "* Welcome, 3. 1 user online. Type /help for commands.\n");
 	proto_welcome(b, sizeof(b), 3, 5);
-	cr_assert_str_eq(b, "* Welcome, 3. 5 users online.\n");
-	proto_entered(b, sizeof(b), 3);
+	cr_assert_str_eq(b, "* Welcome, 3. 5 users online. Type /help for commands.\n");
+	proto_entered(b, sizeof(b), "3");
 	cr_assert_str_eq(b, "* 3 has entered.\n");
-	proto_left(b, sizeof(b), 3);
+	proto_left(b, sizeof(b), "3", NULL, 0);
 	cr_assert_str_eq(b, "* 3 has left.\n");
+	proto_left(b, sizeof(b), "alice", "gone fishing", 12);
+	cr_assert_str_eq(b, "* alice has left (gone fishing).\n");
+	proto_notice(b, sizeof(b), "%s is now known as %s.", "3", "alice");
+	cr_assert_str_eq(b, "* 3 is now known as alice.\n");
 	proto_summary(b, sizeof(b), 412, 3);
 	cr_assert_str_eq(b, "* 412 users entered, 3 left.\n");
 	proto_summary(b, sizeof(b), 1, 0);
@@ -190,12 +194,13 @@ Test(wording, server_lines_have_the_prefix_and_proper_sentences)
 	cr_assert_eq(n, strlen(b));
 }
 
-Test(wording, chat_prefix_is_the_decimal_name)
+Test(wording, chat_prefix_is_the_name_and_a_colon)
 {
-	char b[32];
-	size_t n = proto_chat_prefix(b, 0);
+	char b[64];
+	size_t n = proto_chat_prefix(b, "7");
 	cr_assert_eq(n, 2);
-	cr_assert_eq(memcmp(b, "0:", 2), 0);
-	n = proto_chat_prefix(b, 18446744073709551615ULL);
-	cr_assert_eq(memcmp(b, "18446744073709551615:", n), 0);
+	cr_assert_eq(memcmp(b, "7:", 2), 0);
+	n = proto_chat_prefix(b, "alice");
+	cr_assert_eq(n, 6);
+	cr_assert_eq(memcmp(b, "alice:", 6), 0);
 }

@@ -286,8 +286,9 @@ Test(chat_client, piped_input_prints_its_echo_and_exits_0, .timeout = 30)
 	cr_assert_eq(rc, 0, "exit status %d, output '%s'", rc, out);
 	unsigned long long name;
 	char echo[64];
-	cr_assert_eq(sscanf(out, "* Welcome, %llu. 1 user online.\n%63s", &name, echo), 2,
-		     "output '%s'", out);
+	cr_assert_eq(sscanf(out, "* Welcome, %llu. 1 user online. Type /help for commands.\n%63s",
+			    &name, echo),
+		     2, "output '%s'", out);
 	cr_assert_str_eq(echo, fmt("%llu:hi", name));
 	ts_stop(srv);
 }

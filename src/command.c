@@ -1,0 +1,155 @@
+/*
+ * command.c - see command.h.
+ */
+#include "command.h"
+
+#include <string.h>
+
+const char command_help[] =
+    "* Commands:\n"
+    "*   /nick NAME       change your name (letters, digits, _ and -; starts with a letter)\n"
+    "*   /join ROOM       leave this room and enter ROOM (created if new)\n"
+    "*   /rooms           list the rooms and how many are in each\n"
+    "*   /who             list who is in this room\n"
+    "*   /msg NAME TEXT   send TEXT to NAME only\n"
+    "*   /me TEXT         an action: + NAME TEXT\n"
+    "*   /quit [REASON]   leave the server\n"
+    "*   /help            this list\n"
+    "* Anything else is said to the room; start a line with // to say one that begins with /.\n";
+
+static bool is_word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-';
+}
+
+static bool is_letter(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool word_valid(const char *s, size_t n, size_t max)
+{
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_word_char(s[i]))
+			return false;
+	return true;
+}
+
+bool name_valid(const char *s, size_t n)
+{
+	return word_valid(s, n, NAME_MAX_LEN) && is_letter(s[0]);
+}
+
+bool room_name_valid(const char *s, size_t n)
+{
+	return word_valid(s, n, ROOM_MAX_LEN);
+}
+
+/* Splits off the next space-separated word; skips the spaces after it. */
+static size_t next_word(const char **p, const char *end, const char **word)
+{
+	while (*p < end && (**p == ' ' || **p == '\t'))
+		(*p)++;
+	*word = *p;
+	while (*p < end && **p != ' ' && **p != '\t')
+		(*p)++;
+	size_t n = (size_t)(*p - *word);
+	while (*p < end && (**p == ' ' || **p == '\t'))
+		(*p)++;
+	return n;
+}
+
+struct command_row {
+	const char *name;
+	enum command_kind kind;
+};
+
+static const struct command_row commands[] = {
+	{ "nick", CMD_NICK }, { "join", CMD_JOIN }, { "rooms", CMD_ROOMS }, { "who", CMD_WHO },
+	{ "msg", CMD_MSG },   { "me", CMD_ME },     { "quit", CMD_QUIT },   { "help", CMD_HELP },
+};
+
+static enum command_kind lookup(const char *s, size_t n)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strlen(commands[i].name) == n && strncmp(commands[i].name, s, n) == 0)
+			return commands[i].kind;
+	return CMD_INVALID;
+}
+
+static void invalid(struct command *cmd, const char *why)
+{
+	cmd->kind = CMD_INVALID;
+	cmd->error = why;
+}
+
+void command_parse(const char *line, size_t len, struct command *cmd)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->text = line;
+	cmd->text_len = len;
+	if (len == 0 || line[0] != '/')
+		return; /* chat */
+	if (len >= 2 && line[1] == '/') {
+		cmd->text = line + 1; /* "//text" says "/text" */
+		cmd->text_len = len - 1;
+		return;
+	}
+	const char *p = line + 1, *end = line + len, *word;
+	size_t n = next_word(&p, end, &word);
+	cmd->kind = lookup(word, n);
+	const char *rest = p;
+	size_t rest_len = (size_t)(end - p);
+	switch (cmd->kind) {
+	case CMD_NICK:
+	case CMD_JOIN:
+		cmd->arg_len = next_word(&p, end, &cmd->arg);
+		if (cmd->arg_len == 0 || p != end)
+			invalid(cmd,
+				cmd->kind == CMD_NICK ? "usage: /nick NAME" : "usage: /join ROOM");
+		else if (cmd->kind == CMD_NICK && !name_valid(cmd->arg, cmd->arg_len))
+			invalid(cmd,
+				"a name is 1-32 letters, digits, _ or -, starting with a letter");
+		else if (cmd->kind == CMD_JOIN && !room_name_valid(cmd->arg, cmd->arg_len))
+			invalid(cmd, "a room name is 1-32 letters, digits, _ or -");
+		break;
+	case CMD_ROOMS:
+	case CMD_WHO:
+	case CMD_HELP:
+		if (rest_len != 0)
+			invalid(cmd, "this command takes no argument");
+		break;
+	case CMD_MSG:
+		cmd->arg_len = next_word(&p, end, &cmd->arg);
+		cmd->text = p;
+		cmd->text_len = (size_t)(end - p);
+		if (cmd->arg_len == 0 || cmd->text_len == 0)
+			invalid(cmd, "usage: /msg NAME TEXT");
+		break;
+	case CMD_ME:
+		cmd->arg = rest;
+		cmd->arg_len = rest_len;
+		if (rest_len == 0)
+			invalid(cmd, "usage: /me TEXT");
+		break;
+	case CMD_QUIT:
+		cmd->arg = rest;
+		cmd->arg_len = rest_len;
+		if (rest_len > QUIT_REASON_MAX) {
+			/* cut on a character boundary: never leave half a UTF-8 sequence */
+			cmd->arg_len = QUIT_REASON_MAX;
+			while (cmd->arg_len > 0 &&
+			       ((unsigned char)rest[cmd->arg_len] & 0xC0) == 0x80)
+				cmd->arg_len--;
+		}
+		break;
+	case CMD_INVALID:
+		invalid(cmd, "unknown command; /help lists them");
+		break;
+	case CMD_NONE:
+		break;
+	}
+}

@@ -1,0 +1,55 @@
+/*
+ * command.h - the chat commands as pure functions: recognising a command line, splitting its
+ * arguments, and the rules for names and room names. No I/O, no allocation, no shared state.
+ *
+ * A line starting with '/' is a command, except "//", which escapes a chat line that starts
+ * with '/' (the first slash is removed).
+ */
+#ifndef CHATD_COMMAND_H
+#define CHATD_COMMAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define NAME_MAX_LEN    32
+#define ROOM_MAX_LEN    32
+#define QUIT_REASON_MAX 200
+
+enum command_kind {
+	CMD_NONE,    /* not a command: chat (text/len may have had an escaping '/' removed) */
+	CMD_NICK,    /* /nick NAME */
+	CMD_JOIN,    /* /join ROOM */
+	CMD_ROOMS,   /* /rooms */
+	CMD_WHO,     /* /who */
+	CMD_MSG,     /* /msg NAME TEXT */
+	CMD_ME,      /* /me TEXT */
+	CMD_QUIT,    /* /quit [REASON] */
+	CMD_HELP,    /* /help */
+	CMD_INVALID, /* a command with a usage error; `error` says what */
+};
+
+struct command {
+	enum command_kind kind;
+	const char *arg; /* NAME or ROOM or the TEXT of /me, /quit */
+	size_t arg_len;
+	const char *text; /* /msg: the message; CMD_NONE: the chat text */
+	size_t text_len;
+	const char *error; /* CMD_INVALID: a sentence for the error line */
+};
+
+/* Parses one validated line. Never fails: errors are CMD_INVALID with `error` set. */
+void command_parse(const char *line, size_t len, struct command *cmd);
+
+/*
+ * A user name: 1-32 characters, ASCII letters, digits, '_' and '-', starting with a letter.
+ * (Generated names are all digits, so a chosen name can never collide with one.)
+ */
+bool name_valid(const char *s, size_t n);
+
+/* A room name: 1-32 characters, ASCII letters, digits, '_' and '-'. */
+bool room_name_valid(const char *s, size_t n);
+
+/* The /help text: lines ending in \n, each starting with "* ". */
+extern const char command_help[];
+
+#endif

@@ -1,0 +1,411 @@
+/*
+ * directory.c - names and rooms under one mutex (see directory.h).
+ */
+#include "directory.h"
+#include "common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SUMMARY_PERIOD_MS 1000
+#define WHO_MAX_NAMES     200
+
+int dir_init(struct directory *d, long max_rooms, long notice_limit)
+{
+	memset(d, 0, sizeof(*d));
+	d->max_rooms = max_rooms;
+	d->notice_limit = notice_limit;
+	d->next_room_id = 1;
+	return -pthread_mutex_init(&d->lock, NULL);
+}
+
+static void room_free(struct room *r)
+{
+	free(r->users);
+	free(r);
+}
+
+void dir_destroy(struct directory *d)
+{
+	size_t pos = 0;
+	uint64_t key;
+	void *v;
+	while (map_next(&d->rooms, &pos, &key, &v)) {
+		for (struct room *r = v, *next; r != NULL; r = next) {
+			next = r->hash_next;
+			room_free(r);
+		}
+	}
+	map_free(&d->rooms);
+	map_free(&d->names);
+	pthread_mutex_destroy(&d->lock);
+}
+
+/* ---- names (lock held) ------------------------------------------------------------------ */
+
+static struct user *name_find(struct directory *d, const char *name, size_t n)
+{
+	struct user *u = map_get(&d->names, map_hash_name(name, n));
+	for (; u != NULL; u = u->hash_next)
+		if (strlen(u->name) == n && strncasecmp(u->name, name, n) == 0)
+			return u;
+	return NULL;
+}
+
+static int name_insert(struct directory *d, struct user *u)
+{
+	uint64_t h = map_hash_name(u->name, strlen(u->name));
+	u->hash_next = map_get(&d->names, h);
+	return map_put(&d->names, h, u);
+}
+
+static void name_remove(struct directory *d, struct user *u)
+{
+	uint64_t h = map_hash_name(u->name, strlen(u->name));
+	struct user *head = map_get(&d->names, h);
+	if (head == u) {
+		if (u->hash_next != NULL)
+			map_put(&d->names, h, u->hash_next); /* replaces: cannot fail */
+		else
+			map_del(&d->names, h);
+		return;
+	}
+	for (struct user *p = head; p != NULL; p = p->hash_next)
+		if (p->hash_next == u) {
+			p->hash_next = u->hash_next;
+			return;
+		}
+}
+
+/* ---- rooms (lock held) -------------------------------------------------------------------- */
+
+static struct room *room_find(struct directory *d, const char *name, size_t n)
+{
+	struct room *r = map_get(&d->rooms, map_hash_name(name, n));
+	for (; r != NULL; r = r->hash_next)
+		if (strlen(r->name) == n && strncasecmp(r->name, name, n) == 0)
+			return r;
+	return NULL;
+}
+
+static struct room *room_create(struct directory *d, const char *name, size_t n)
+{
+	struct room *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	memcpy(r->name, name, n);
+	r->id = d->next_room_id++;
+	r->refs = 1;
+	r->listed = true;
+	r->last_summary_ms = INT64_MIN / 2;
+	uint64_t h = map_hash_name(name, n);
+	r->hash_next = map_get(&d->rooms, h);
+	if (map_put(&d->rooms, h, r) < 0) {
+		free(r);
+		return NULL;
+	}
+	d->nrooms++;
+	return r;
+}
+
+static void room_put_locked(struct room *r)
+{
+	if (--r->refs == 0)
+		room_free(r);
+}
+
+/* Takes an empty room off the list; it is freed when the last worker lets go of it. */
+static void room_unlist(struct directory *d, struct room *r)
+{
+	uint64_t h = map_hash_name(r->name, strlen(r->name));
+	struct room *head = map_get(&d->rooms, h);
+	if (head == r) {
+		if (r->hash_next != NULL)
+			map_put(&d->rooms, h, r->hash_next);
+		else
+			map_del(&d->rooms, h);
+	} else {
+		for (struct room *p = head; p != NULL; p = p->hash_next)
+			if (p->hash_next == r) {
+				p->hash_next = r->hash_next;
+				break;
+			}
+	}
+	if (r->summary_queued) {
+		struct room **pp = &d->summaries;
+		while (*pp != r)
+			pp = &(*pp)->summary_next;
+		*pp = r->summary_next;
+		r->summary_queued = false;
+	}
+	r->listed = false;
+	d->nrooms--;
+	room_put_locked(r);
+}
+
+/* Adds u to r; r must have room (room_reserve). */
+static void room_add_user(struct room *r, struct user *u)
+{
+	u->room = r;
+	u->room_index = r->nusers;
+	r->users[r->nusers++] = u;
+}
+
+/* Counts a join or leave for the summary; returns when that summary is due. */
+static int64_t room_count(struct directory *d, struct room *r, bool entered, int64_t now)
+{
+	if (entered)
+		r->entered++;
+	else
+		r->left++;
+	if (!r->summary_queued) {
+		r->summary_queued = true;
+		r->summary_next = d->summaries;
+		d->summaries = r;
+	}
+	int64_t due = r->last_summary_ms + SUMMARY_PERIOD_MS;
+	return due > now ? due : now;
+}
+
+/* Removes u from its room; says whether to send an individual notice. */
+static bool room_remove_user(struct directory *d, struct user *u, int64_t now, int64_t *due)
+{
+	struct room *r = u->room;
+	bool notice = true;
+	if (r->nusers > d->notice_limit) {
+		*due = room_count(d, r, false, now);
+		notice = false;
+	}
+	struct user *last = r->users[--r->nusers];
+	r->users[u->room_index] = last;
+	last->room_index = u->room_index;
+	u->room = NULL;
+	if (r->nusers == 0)
+		room_unlist(d, r);
+	return notice;
+}
+
+/* ---- public API --------------------------------------------------------------------------- */
+
+int dir_add_user(struct directory *d, struct user *u)
+{
+	snprintf(u->name, sizeof(u->name), "%llu", (unsigned long long)u->id);
+	pthread_mutex_lock(&d->lock);
+	int rc = name_insert(d, u);
+	u->listed = rc == 0;
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+void dir_remove_user(struct directory *d, struct user *u, bool *notice, struct room **room_left,
+		     int64_t *summary_due)
+{
+	*notice = false;
+	*room_left = u->room;
+	*summary_due = 0;
+	pthread_mutex_lock(&d->lock);
+	if (u->room != NULL)
+		*notice = room_remove_user(d, u, clock_now_ms(), summary_due);
+	if (u->listed)
+		name_remove(d, u);
+	u->listed = false;
+	pthread_mutex_unlock(&d->lock);
+}
+
+int dir_rename(struct directory *d, struct user *u, const char *name, size_t n,
+	       char old[NAME_MAX_LEN + 1])
+{
+	pthread_mutex_lock(&d->lock);
+	struct user *holder = name_find(d, name, n);
+	int rc = 0;
+	if (holder != NULL && holder != u) {
+		rc = -EEXIST;
+		goto out;
+	}
+	memcpy(old, u->name, sizeof(u->name));
+	name_remove(d, u);
+	memset(u->name, 0, sizeof(u->name));
+	memcpy(u->name, name, n);
+	if (name_insert(d, u) < 0) { /* put the old name back: it had a slot a moment ago */
+		memcpy(u->name, old, sizeof(u->name));
+		name_insert(d, u);
+		rc = -ENOMEM;
+	}
+out:
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+static int room_reserve(struct room *r)
+{
+	if (r->nusers < r->cap)
+		return 0;
+	uint32_t cap = r->cap ? r->cap * 2 : 8;
+	struct user **users = realloc(r->users, cap * sizeof(*users));
+	if (users == NULL)
+		return -ENOMEM;
+	r->users = users;
+	r->cap = cap;
+	return 0;
+}
+
+static int64_t earliest(int64_t a, int64_t b)
+{
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	return a < b ? a : b;
+}
+
+int dir_join(struct directory *d, struct user *u, const char *name, size_t n, int64_t now,
+	     struct join_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	pthread_mutex_lock(&d->lock);
+	int rc = 0;
+	struct room *to = room_find(d, name, n);
+	if (to != NULL && to == u->room) {
+		rc = -EALREADY;
+		goto out;
+	}
+	if (to == NULL) {
+		if (d->nrooms >= d->max_rooms) {
+			rc = -ENOSPC;
+			goto out;
+		}
+		to = room_create(d, name, n);
+		if (to == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	if (room_reserve(to) < 0) { /* before leaving, so a failure leaves u where it was */
+		if (to->nusers == 0)
+			room_unlist(d, to);
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (u->room != NULL) {
+		/* The caller's worker holds a reference to the old room (u is a local member
+		 * there), so it outlives room_unlist when u was its last member. */
+		res->from = u->room;
+		int64_t due = 0;
+		res->notice_from = room_remove_user(d, u, now, &due);
+		res->summary_due = due;
+	}
+	room_add_user(to, u); /* cannot fail: reserved */
+	res->to = to;
+	res->members = to->nusers;
+	if (to->nusers > d->notice_limit)
+		res->summary_due = earliest(res->summary_due, room_count(d, to, true, now));
+	else
+		res->notice_to = true;
+out:
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+bool dir_lookup(struct directory *d, const char *name, size_t n, uint64_t *id, unsigned *worker,
+		char spelled[NAME_MAX_LEN + 1])
+{
+	pthread_mutex_lock(&d->lock);
+	struct user *u = name_find(d, name, n);
+	if (u != NULL) {
+		*id = u->id;
+		*worker = u->worker;
+		memcpy(spelled, u->name, NAME_MAX_LEN + 1);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return u != NULL;
+}
+
+size_t dir_who(struct directory *d, const struct user *u, char *out, size_t cap)
+{
+	pthread_mutex_lock(&d->lock);
+	struct room *r = u->room;
+	size_t len = 0;
+	if (r == NULL) {
+		len = (size_t)snprintf(out, cap, "* You are in no room.\n");
+		goto out;
+	}
+	len = (size_t)snprintf(out, cap, "* %u user%s in %s:", r->nusers, r->nusers == 1 ? "" : "s",
+			       r->name);
+	uint32_t shown = r->nusers < WHO_MAX_NAMES ? r->nusers : WHO_MAX_NAMES;
+	for (uint32_t i = 0; i < shown && len + NAME_MAX_LEN + 40 < cap; i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s %s", i ? "," : "",
+					r->users[i]->name);
+	if (shown < r->nusers)
+		len += (size_t)snprintf(out + len, cap - len, " and %u more", r->nusers - shown);
+	len += (size_t)snprintf(out + len, cap - len, "\n");
+out:
+	pthread_mutex_unlock(&d->lock);
+	return len < cap ? len : cap - 1;
+}
+
+size_t dir_rooms(struct directory *d, char *out, size_t cap)
+{
+	pthread_mutex_lock(&d->lock);
+	size_t len =
+	    (size_t)snprintf(out, cap, "* %ld room%s:\n", d->nrooms, d->nrooms == 1 ? "" : "s");
+	size_t pos = 0;
+	uint64_t key;
+	void *v;
+	while (map_next(&d->rooms, &pos, &key, &v) && len + ROOM_MAX_LEN + 40 < cap)
+		for (struct room *r = v; r != NULL && len + ROOM_MAX_LEN + 40 < cap;
+		     r = r->hash_next)
+			len += (size_t)snprintf(out + len, cap - len, "*   %s %u\n", r->name,
+						r->nusers);
+	pthread_mutex_unlock(&d->lock);
+	return len < cap ? len : cap - 1;
+}
+
+long dir_room_count(struct directory *d)
+{
+	pthread_mutex_lock(&d->lock);
+	long n = d->nrooms;
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
+void dir_room_get(struct directory *d, struct room *r)
+{
+	pthread_mutex_lock(&d->lock);
+	r->refs++;
+	pthread_mutex_unlock(&d->lock);
+}
+
+void dir_room_put(struct directory *d, struct room *r)
+{
+	pthread_mutex_lock(&d->lock);
+	room_put_locked(r);
+	pthread_mutex_unlock(&d->lock);
+}
+
+int dir_take_summaries(struct directory *d, int64_t now, struct summary *out, int max,
+		       int64_t *next_due)
+{
+	int n = 0;
+	*next_due = 0;
+	pthread_mutex_lock(&d->lock);
+	for (struct room **pp = &d->summaries; *pp != NULL;) {
+		struct room *r = *pp;
+		int64_t due = r->last_summary_ms + SUMMARY_PERIOD_MS;
+		if (due > now || n == max) {
+			*next_due = earliest(*next_due, due > now ? due : now);
+			pp = &r->summary_next;
+			continue;
+		}
+		*pp = r->summary_next;
+		r->summary_queued = false;
+		r->last_summary_ms = now;
+		r->refs++;
+		out[n++] = (struct summary){ r, r->entered, r->left };
+		r->entered = r->left = 0;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}

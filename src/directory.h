@@ -1,0 +1,127 @@
+/*
+ * directory.h - the server-wide directory: every user's name, and every room with its
+ * members. One mutex (`lock`) guards all of it. Renames, joins, leaves, /who, /rooms and
+ * /msg lookups take it; they are rare next to chat lines, and the chat path never does:
+ * a chat line needs only its sender's room pointer and the room's atomic worker mask.
+ *
+ * Ownership:
+ *   struct user   lives inside its connection, owned by the user's worker. Its fields are
+ *                 written by that worker with the lock held, so the owner may read them
+ *                 without the lock; every other thread reads them under the lock.
+ *   struct room   allocated and freed here. `worker_mask` is atomic (see below); everything
+ *                 else is under the lock. A room lives while it has members or while a worker
+ *                 holds a reference (dir_room_get/put) to it.
+ */
+#ifndef CHATD_DIRECTORY_H
+#define CHATD_DIRECTORY_H
+
+#include "command.h"
+#include "map.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct room {
+	uint64_t id; /* never reused; messages name rooms by id */
+	char name[ROOM_MAX_LEN + 1];
+	/*
+	 * Bit w is set while worker w has members here. Worker w alone sets and clears its bit
+	 * (fetch_or/fetch_and, release) when its local member count goes 0->1 or 1->0; a worker
+	 * publishing a line loads the mask (acquire) and pushes to those workers only. A user
+	 * joining at the very moment a line is published may miss that line, never more.
+	 */
+	_Atomic uint64_t worker_mask;
+	/* under the directory lock: */
+	struct user **users; /* members, any worker */
+	uint32_t nusers, cap;
+	int refs;           /* 1 while listed, +1 per worker holding it */
+	long entered, left; /* counted for the next summary (room above --notice-limit) */
+	int64_t last_summary_ms;
+	bool listed;
+	struct room *hash_next;    /* rooms with the same name hash */
+	struct room *summary_next; /* rooms with counts waiting for a summary */
+	bool summary_queued;
+};
+
+struct user {
+	uint64_t id; /* the connection id; the generated name is its decimal form */
+	unsigned worker;
+	char name[NAME_MAX_LEN + 1];
+	struct room *room;
+	uint32_t room_index; /* in room->users */
+	bool listed;
+	struct user *hash_next; /* users with the same name hash */
+};
+
+struct directory {
+	pthread_mutex_t lock;
+	struct map names; /* map_hash_name(name) -> chain of struct user */
+	struct map rooms; /* map_hash_name(room name) -> chain of struct room */
+	long nrooms;
+	long max_rooms;
+	long notice_limit;
+	uint64_t next_room_id;
+	struct room *summaries; /* rooms with counts waiting */
+};
+
+int dir_init(struct directory *d, long max_rooms, long notice_limit);
+void dir_destroy(struct directory *d);
+
+/* Registers a newcomer under its generated name. Returns 0 or -ENOMEM. */
+int dir_add_user(struct directory *d, struct user *u);
+
+/* Removes u from its room and from the names (now: for the summary clock). *notice: send an individual leave notice
+ * (false: counted for the room's summary, or no room). *room_left receives u's room (the
+ * caller's worker still holds a reference to it). */
+void dir_remove_user(struct directory *d, struct user *u, bool *notice, struct room **room_left,
+		     int64_t *summary_due);
+
+/* Renames u. Returns 0, -EEXIST when another user has the name (any case). old receives the
+ * previous name. */
+int dir_rename(struct directory *d, struct user *u, const char *name, size_t n,
+	       char old[NAME_MAX_LEN + 1]);
+
+struct join_result {
+	struct room *from;   /* the room left, or NULL */
+	struct room *to;     /* the room entered; the caller must dir_room_get it if it keeps it */
+	bool notice_from;    /* send an individual leave notice to `from` */
+	bool notice_to;      /* send an individual entry notice to `to` */
+	long members;        /* members of `to` after the join */
+	int64_t summary_due; /* a count went to a room summary due then (ms), or 0 */
+};
+
+/* Moves u into the room `name` (created if new). Returns 0, -EALREADY (already there),
+ * -ENOSPC (--max-rooms reached) or -ENOMEM. */
+int dir_join(struct directory *d, struct user *u, const char *name, size_t n, int64_t now,
+	     struct join_result *res);
+
+/* Finds a user by name (any case): fills id, worker and the name as spelled. */
+bool dir_lookup(struct directory *d, const char *name, size_t n, uint64_t *id, unsigned *worker,
+		char spelled[NAME_MAX_LEN + 1]);
+
+/* Writes the /who answer for u's room ("* 3 users in lobby: a, b, c\n", at most cap bytes). */
+size_t dir_who(struct directory *d, const struct user *u, char *out, size_t cap);
+
+/* Writes the /rooms answer (one "* " line per room, a header first). */
+size_t dir_rooms(struct directory *d, char *out, size_t cap);
+
+long dir_room_count(struct directory *d);
+
+void dir_room_get(struct directory *d, struct room *r);
+void dir_room_put(struct directory *d, struct room *r);
+
+struct summary {
+	struct room *room; /* with a reference taken for the caller: dir_room_put it */
+	long entered, left;
+};
+
+/*
+ * Takes the counts of rooms whose summary is due (at most one per room per second), up to
+ * max of them. Returns how many; *next_due is when the next waiting room is due, or 0.
+ */
+int dir_take_summaries(struct directory *d, int64_t now, struct summary *out, int max,
+		       int64_t *next_due);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * room.c - see room.h.
+ */
+#include "room.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+int room_local_add(struct map *rooms, struct directory *d, unsigned worker, struct room *r,
+		   struct conn *c)
+{
+	struct local_room *lr = map_get(rooms, r->id);
+	if (lr == NULL) {
+		lr = calloc(1, sizeof(*lr));
+		if (lr == NULL || map_put(rooms, r->id, lr) < 0) {
+			free(lr);
+			return -ENOMEM;
+		}
+		lr->room = r;
+		dir_room_get(d, r);
+		/* release: our bit becomes visible after the member array exists. Publishers
+		 * load the mask with acquire (worker_publish_room). */
+		atomic_fetch_or_explicit(&r->worker_mask, 1ULL << worker, memory_order_release);
+	}
+	if (lr->n == lr->cap) {
+		uint32_t cap = lr->cap ? lr->cap * 2 : 8;
+		struct conn **m = realloc(lr->members, cap * sizeof(*m));
+		if (m == NULL) {
+			if (lr->n == 0) /* undo the creation above */
+				room_local_remove(rooms, d, worker, r, NULL);
+			return -ENOMEM;
+		}
+		lr->members = m;
+		lr->cap = cap;
+	}
+	c->local_index = lr->n;
+	lr->members[lr->n++] = c;
+	return 0;
+}
+
+void room_local_remove(struct map *rooms, struct directory *d, unsigned worker, struct room *r,
+		       struct conn *c)
+{
+	struct local_room *lr = map_get(rooms, r->id);
+	if (lr == NULL)
+		return;
+	if (c != NULL) {
+		struct conn *last = lr->members[--lr->n];
+		lr->members[c->local_index] = last;
+		last->local_index = c->local_index;
+	}
+	if (lr->n > 0)
+		return;
+	/* relaxed is enough: a publisher that still sees the bit pushes a message we will
+	 * deliver to nobody; one that does not see it skips us, which is what we want. */
+	atomic_fetch_and_explicit(&r->worker_mask, ~(1ULL << worker), memory_order_relaxed);
+	map_del(rooms, r->id);
+	free(lr->members);
+	free(lr);
+	dir_room_put(d, r);
+}

@@ -1,0 +1,37 @@
+/*
+ * room.h - a worker's own view of the rooms: for each room that has members on this worker,
+ * the array of those members. Fan-out of a room line walks this array only, so a room line
+ * costs a worker only its own members of that room.
+ *
+ * Owned by one worker; only its thread touches a struct local_room. The first local member
+ * sets the worker's bit in the room's worker_mask and takes a reference on the room; the last
+ * one to leave clears the bit and drops the reference.
+ */
+#ifndef CHATD_ROOM_H
+#define CHATD_ROOM_H
+
+#include "conn.h"
+#include "directory.h"
+#include "map.h"
+
+struct local_room {
+	struct room *room;
+	struct conn **members;
+	uint32_t n, cap;
+};
+
+/* The local members of room `room_id`, or NULL when this worker has none. */
+static inline struct local_room *room_local_find(struct map *rooms, uint64_t room_id)
+{
+	return map_get(rooms, room_id);
+}
+
+/* Adds c (whose user is already in r in the directory). Returns 0 or -ENOMEM. */
+int room_local_add(struct map *rooms, struct directory *d, unsigned worker, struct room *r,
+		   struct conn *c);
+
+/* Removes c from its local room r. */
+void room_local_remove(struct map *rooms, struct directory *d, unsigned worker, struct room *r,
+		       struct conn *c);
+
+#endif
