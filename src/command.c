@@ -108,32 +108,32 @@ void command_parse(const char *line, size_t len, struct command *cmd)
 	case CMD_JOIN:
 		cmd->arg_len = next_word(&p, end, &cmd->arg);
 		if (cmd->arg_len == 0 || p != end)
-			invalid(cmd,
-				cmd->kind == CMD_NICK ? "usage: /nick NAME" : "usage: /join ROOM");
+			invalid(cmd, cmd->kind == CMD_NICK ? "usage: /nick NAME."
+							   : "usage: /join ROOM.");
 		else if (cmd->kind == CMD_NICK && !name_valid(cmd->arg, cmd->arg_len))
 			invalid(cmd,
-				"a name is 1-32 letters, digits, _ or -, starting with a letter");
+				"a name is 1-32 letters, digits, _ or -, starting with a letter.");
 		else if (cmd->kind == CMD_JOIN && !room_name_valid(cmd->arg, cmd->arg_len))
-			invalid(cmd, "a room name is 1-32 letters, digits, _ or -");
+			invalid(cmd, "a room name is 1-32 letters, digits, _ or -.");
 		break;
 	case CMD_ROOMS:
 	case CMD_WHO:
 	case CMD_HELP:
 		if (rest_len != 0)
-			invalid(cmd, "this command takes no argument");
+			invalid(cmd, "this command takes no argument.");
 		break;
 	case CMD_MSG:
 		cmd->arg_len = next_word(&p, end, &cmd->arg);
 		cmd->text = p;
 		cmd->text_len = (size_t)(end - p);
 		if (cmd->arg_len == 0 || cmd->text_len == 0)
-			invalid(cmd, "usage: /msg NAME TEXT");
+			invalid(cmd, "usage: /msg NAME TEXT.");
 		break;
 	case CMD_ME:
 		cmd->arg = rest;
 		cmd->arg_len = rest_len;
 		if (rest_len == 0)
-			invalid(cmd, "usage: /me TEXT");
+			invalid(cmd, "usage: /me TEXT.");
 		break;
 	case CMD_QUIT:
 		cmd->arg = rest;
@@ -147,7 +147,7 @@ void command_parse(const char *line, size_t len, struct command *cmd)
 		}
 		break;
 	case CMD_INVALID:
-		invalid(cmd, "unknown command; /help lists them");
+		invalid(cmd, "unknown command; /help lists them.");
 		break;
 	case CMD_NONE:
 		break;

@@ -1,0 +1,365 @@
+/*
+ * test_chat.c - names, rooms, private messages and commands across 4 workers, against a
+ * server started in-process (docs/protocol.md, "Commands").
+ */
+#include "directory.h"
+#include "server.h"
+#include "testlib.h"
+
+#include <criterion/criterion.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *fmt(const char *f, const char *a, const char *b)
+{
+	static char buf[8][256];
+	static int i;
+	char *out = buf[i++ % 8];
+	snprintf(out, 256, f, a, b);
+	return out;
+}
+
+static const char *num(uint64_t v)
+{
+	static char buf[8][24];
+	static int i;
+	char *out = buf[i++ % 8];
+	snprintf(out, 24, "%llu", (unsigned long long)v);
+	return out;
+}
+
+/* Renames c and waits for its own notice. */
+static void rename_to(struct tclient *c, const char *name)
+{
+	char line[64];
+	snprintf(line, sizeof(line), "/nick %s\n", name);
+	tc_send(c, line);
+	tc_expect_eventually(c, fmt("* %s is now known as %s.", num(c->name), name), 3000);
+}
+
+static unsigned worker_of(struct server *srv, const char *name)
+{
+	uint64_t id;
+	unsigned worker;
+	char spelled[NAME_MAX_LEN + 1];
+	cr_assert(dir_lookup(&srv->dir, name, strlen(name), &id, &worker, spelled), "%s", name);
+	return worker;
+}
+
+Test(chat, rename_is_seen_by_the_room_and_names_are_unique, .timeout = 30)
+{
+	struct config cfg = ts_config(4);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *a = tc_join(port), *b = tc_join(port);
+	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	rename_to(a, "alice");
+	tc_expect(b, fmt("* %s is now known as %s.", num(a->name), "alice"));
+	tc_send(b, "/nick ALICE\n");
+	tc_expect(b, "* error: the name ALICE is taken.");
+	tc_send(b, "/nick 5\n");
+	tc_expect(b, "* error: a name is 1-32 letters, digits, _ or -, starting with a letter.");
+	tc_send(a, "hello\n");
+	tc_expect(b, "alice:hello");
+	tc_expect(a, "alice:hello");
+	/* the old name is free again; the new one routes */
+	rename_to(b, "bob");
+	tc_send(a, "/msg BOB hi\n");
+	tc_expect_eventually(a, "* to bob: hi", 2000); /* after bob's rename notice */
+	tc_expect_eventually(b, "(private) alice:hi", 2000);
+	tc_close(a);
+	tc_close(b);
+	ts_stop(srv);
+}
+
+#define RACERS 8
+
+Test(chat, two_clients_racing_for_one_name_exactly_one_wins, .timeout = 60)
+{
+	struct config cfg = ts_config(4);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *c[RACERS];
+	char cur[RACERS][NAME_MAX_LEN + 1];
+	for (int i = 0; i < RACERS; i++) {
+		c[i] = tc_join(port);
+		snprintf(cur[i], sizeof(cur[i]), "%s", num(c[i]->name));
+	}
+	ts_wait_users(srv, RACERS);
+	char line[256], taken[128], mine[128];
+	for (int round = 0; round < 20; round++) {
+		char name[32], cmd[64];
+		snprintf(name, sizeof(name), "racer%d", round);
+		snprintf(cmd, sizeof(cmd), "/nick %s\n", name);
+		snprintf(taken, sizeof(taken), "* error: the name %.32s is taken.", name);
+		for (int i = 0; i < RACERS; i++)
+			tc_send(c[i], cmd);
+		int winners = 0, losers = 0;
+		for (int i = 0; i < RACERS; i++) {
+			snprintf(mine, sizeof(mine), "* %.32s is now known as %.32s.", cur[i],
+				 name);
+			for (;;) { /* each racer hears its own rename or the refusal */
+				cr_assert_eq(tc_read_line(c[i], line, sizeof(line), 3000), 1,
+					     "racer %d got no answer", i);
+				if (strcmp(line, taken) == 0) {
+					losers++;
+					break;
+				}
+				if (strcmp(line, mine) == 0) {
+					winners++;
+					snprintf(cur[i], sizeof(cur[i]), "%s", name);
+					break;
+				}
+			}
+		}
+		cr_assert_eq(winners, 1, "round %d: %d winners", round, winners);
+		cr_assert_eq(losers, RACERS - 1);
+	}
+	for (int i = 0; i < RACERS; i++)
+		tc_close(c[i]);
+	ts_stop(srv);
+}
+
+Test(chat, joining_isolates_traffic, .timeout = 30)
+{
+	struct config cfg = ts_config(4);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *a = tc_join(port), *b = tc_join(port), *c = tc_join(port);
+	ts_wait_users(srv, 3);
+	tc_send(c, "/join dev\n");
+	tc_expect_eventually(c, "* You are now in dev. 1 user here.", 2000);
+	tc_expect_eventually(a, fmt("* %s has left.", num(c->name), NULL), 2000);
+	tc_expect_eventually(b, fmt("* %s has left.", num(c->name), NULL), 2000);
+	tc_send(a, "lobby only\n");
+	tc_expect(b, fmt("%s:lobby only", num(a->name), NULL));
+	tc_expect(a, fmt("%s:lobby only", num(a->name), NULL));
+	tc_send(c, "dev only\n");
+	tc_expect(c, fmt("%s:dev only", num(c->name), NULL));
+	tc_expect_silence(a, 300);
+	tc_expect_silence(b, 10);
+	tc_expect_silence(c, 10); /* and c never saw the lobby line */
+	/* b follows c: entry notice in dev, leave notice in lobby */
+	tc_send(b, "/join DEV\n");
+	tc_expect(b, "* You are now in dev. 2 users here.");
+	tc_expect(c, fmt("* %s has entered.", num(b->name), NULL));
+	tc_expect(a, fmt("* %s has left.", num(b->name), NULL));
+	tc_send(b, "/join dev\n");
+	tc_expect(b, "* error: you are already in dev.");
+	tc_close(a);
+	tc_close(b);
+	tc_close(c);
+	ts_stop(srv);
+}
+
+Test(chat, private_message_across_workers, .timeout = 30)
+{
+	struct config cfg = ts_config(4);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *c[12];
+	int n = 0;
+	for (; n < 12; n++)
+		c[n] = tc_join(port);
+	ts_wait_users(srv, 12);
+	/* pick two users on different workers */
+	int from = 0, to = -1;
+	unsigned wf = worker_of(srv, num(c[0]->name));
+	for (int i = 1; i < n && to < 0; i++)
+		if (worker_of(srv, num(c[i]->name)) != wf)
+			to = i;
+	cr_assert_geq(to, 0, "SO_REUSEPORT put 12 connections on one worker");
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "/msg %s secret one\n", num(c[to]->name));
+	tc_send(c[from], cmd);
+	tc_send(c[from], "/msg nobody x\n");
+	tc_expect_eventually(c[from], fmt("* to %s: secret one", num(c[to]->name), NULL), 2000);
+	tc_expect_eventually(c[from], "* error: no such user: nobody.", 2000);
+	tc_expect_eventually(c[to], fmt("(private) %s:secret one", num(c[from]->name), NULL), 2000);
+	/* nobody else got it */
+	char line[256];
+	for (int i = 0; i < n; i++) {
+		if (i == to)
+			continue;
+		while (tc_read_line(c[i], line, sizeof(line), i == 1 ? 200 : 0) == 1)
+			cr_assert_null(strstr(line, "secret"), "client %d saw '%s'", i, line);
+	}
+	for (int i = 0; i < n; i++)
+		tc_close(c[i]);
+	ts_stop(srv);
+}
+
+Test(chat, per_sender_fifo_holds_across_room_and_private_lines, .timeout = 30)
+{
+	struct config cfg = ts_config(4);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *c[8];
+	for (int i = 0; i < 8; i++)
+		c[i] = tc_join(port);
+	ts_wait_users(srv, 8);
+	int to = 1;
+	unsigned wf = worker_of(srv, num(c[0]->name));
+	for (int i = 1; i < 8; i++)
+		if (worker_of(srv, num(c[i]->name)) != wf)
+			to = i;
+	char cmd[128];
+	for (int k = 0; k < 200; k++) {
+		if (k % 2)
+			snprintf(cmd, sizeof(cmd), "/msg %s n%d\n", num(c[to]->name), k);
+		else
+			snprintf(cmd, sizeof(cmd), "n%d\n", k);
+		tc_send(c[0], cmd);
+	}
+	char line[256];
+	for (int k = 0; k < 200;) {
+		cr_assert_eq(tc_read_line(c[to], line, sizeof(line), 3000), 1, "line %d missing",
+			     k);
+		char want[64];
+		snprintf(want, sizeof(want), "%s%s:n%d", k % 2 ? "(private) " : "", num(c[0]->name),
+			 k);
+		if (line[0] == '*')
+			continue;
+		cr_assert_str_eq(line, want);
+		k++;
+	}
+	for (int i = 0; i < 8; i++)
+		tc_close(c[i]);
+	ts_stop(srv);
+}
+
+static long count_in(const char *listing, const char *room)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "*   %s ", room);
+	const char *p = strstr(listing, pat);
+	return p ? atol(p + strlen(pat)) : -1;
+}
+
+/* Sends /rooms and returns the listing (header + lines) in out. */
+static void rooms(struct tclient *c, char *out, size_t cap)
+{
+	tc_send(c, "/rooms\n");
+	char line[256];
+	cr_assert_eq(tc_read_line(c, line, sizeof(line), 3000), 1);
+	int n;
+	cr_assert_eq(sscanf(line, "* %d room", &n), 1, "'%s'", line);
+	size_t len = (size_t)snprintf(out, cap, "%s\n", line);
+	for (int i = 0; i < n; i++) {
+		cr_assert_eq(tc_read_line(c, line, sizeof(line), 3000), 1);
+		len += (size_t)snprintf(out + len, cap - len, "%s\n", line);
+	}
+}
+
+static void expect_who(struct tclient *c, const char *prefix)
+{
+	tc_send(c, "/who\n");
+	char line[1024];
+	for (;;) {
+		cr_assert_eq(tc_read_line(c, line, sizeof(line), 3000), 1, "no /who answer");
+		if (strncmp(line, "* ", 2) == 0 && strstr(line, " in ") && strchr(line, ':'))
+			break;
+	}
+	cr_assert(strncmp(line, prefix, strlen(prefix)) == 0, "'%s' is not '%s...'", line, prefix);
+}
+
+Test(chat, who_and_rooms_counts_follow_joins_and_disconnects, .timeout = 30)
+{
+	struct config cfg = ts_config(4);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *watch = tc_join(port);
+	rename_to(watch, "watcher");
+	struct tclient *c[6];
+	for (int i = 0; i < 6; i++) {
+		c[i] = tc_join(port);
+		tc_send(c[i], i < 4 ? "/join red\n" : "/join blue\n");
+		char want[64];
+		snprintf(want, sizeof(want), "* You are now in %s. %d user%s here.",
+			 i < 4 ? "red" : "blue", i < 4 ? i + 1 : i - 3,
+			 (i < 4 ? i + 1 : i - 3) == 1 ? "" : "s");
+		tc_expect_eventually(c[i], want, 3000);
+	}
+	char listing[2048], line[512];
+	while (tc_read_line(watch, line, sizeof(line), 300) == 1) /* the watcher's notices */
+		;
+	rooms(watch, listing, sizeof(listing));
+	cr_assert_eq(count_in(listing, "red"), 4, "%s", listing);
+	cr_assert_eq(count_in(listing, "blue"), 2, "%s", listing);
+	cr_assert_eq(count_in(listing, "lobby"), 1, "%s", listing);
+	expect_who(watch, "* 1 user in lobby: watcher");
+	expect_who(c[0], "* 4 users in red: ");
+	expect_who(c[4], "* 2 users in blue: ");
+
+	/* disconnects: blue empties and disappears, red shrinks */
+	tc_close(c[4]);
+	tc_close(c[5]);
+	tc_close(c[1]);
+	ts_wait_users(srv, 4);
+	rooms(watch, listing, sizeof(listing));
+	cr_assert_eq(count_in(listing, "blue"), -1, "empty room still listed: %s", listing);
+	cr_assert_eq(count_in(listing, "red"), 3, "%s", listing);
+	cr_assert(strncmp(listing, "* 2 rooms:", 10) == 0, "%s", listing);
+	expect_who(c[0], "* 3 users in red: ");
+	/* joining away also empties a room */
+	tc_send(watch, "/join red\n");
+	tc_expect_eventually(watch, "* You are now in red. 4 users here.", 2000);
+	rooms(watch, listing, sizeof(listing));
+	cr_assert(strncmp(listing, "* 1 room:", 9) == 0, "%s", listing);
+	cr_assert_eq(dir_room_count(&srv->dir), 1);
+	tc_close(watch);
+	tc_close(c[0]);
+	tc_close(c[2]);
+	tc_close(c[3]);
+	ts_stop(srv);
+}
+
+Test(chat, me_quit_help_and_unknown_commands, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *a = tc_join(port), *b = tc_join(port);
+	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	rename_to(a, "alice");
+	tc_expect(b, "* 1 is now known as alice.");
+	tc_send(a, "/me waves\n");
+	tc_expect(b, "+ alice waves");
+	tc_send(a, "/dance\n");
+	tc_expect_eventually(a, "* error: unknown command; /help lists them.", 2000);
+	tc_send(a, "//dance\n");
+	tc_expect_eventually(b, "alice:/dance", 2000);
+	tc_send(b, "/help\n");
+	tc_expect_eventually(b, "* Commands:", 2000);
+	tc_send(a, "/quit gone fishing\n");
+	tc_expect_eventually(a, "* Goodbye.", 2000);
+	tc_expect_closed(a, 2000);
+	tc_expect_eventually(b, "* alice has left (gone fishing).", 2000);
+	tc_expect_silence(b, 200); /* exactly one leave notice */
+	tc_close(a);
+	tc_close(b);
+	ts_stop(srv);
+}
+
+Test(chat, max_rooms_is_enforced_with_an_error, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	cfg.max_rooms = 2;
+	struct server *srv = ts_start(&cfg);
+	struct tclient *a = tc_join(server_port(srv));
+	tc_send(a, "/join one\n");
+	tc_expect(a, "* You are now in one. 1 user here.");
+	struct tclient *b = tc_join(server_port(srv));
+	tc_send(b, "/join two\n");
+	tc_expect(b, "* error: too many rooms (max 2); join an existing one (/rooms).");
+	tc_send(b, "/join one\n");
+	tc_expect(b, "* You are now in one. 2 users here.");
+	struct server_stats st;
+	server_get_stats(srv, &st);
+	cr_assert_eq(st.join_rejected, 1);
+	tc_close(a);
+	tc_close(b);
+	ts_stop(srv);
+}

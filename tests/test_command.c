@@ -1,0 +1,170 @@
+/*
+ * test_command.c - the command parser and the name/room rules, every path.
+ */
+#include "command.h"
+#include "map.h"
+
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+static struct command parse(const char *s)
+{
+	struct command c;
+	command_parse(s, strlen(s), &c);
+	return c;
+}
+
+static void expect_arg(const struct command *c, const char *want)
+{
+	cr_assert_eq(c->arg_len, strlen(want));
+	cr_assert_eq(memcmp(c->arg, want, c->arg_len), 0);
+}
+
+static void expect_text(const struct command *c, const char *want)
+{
+	cr_assert_eq(c->text_len, strlen(want), "text '%.*s'", (int)c->text_len, c->text);
+	cr_assert_eq(memcmp(c->text, want, c->text_len), 0);
+}
+
+Test(command, plain_lines_are_chat)
+{
+	struct command c = parse("hello /nick x");
+	cr_assert_eq(c.kind, CMD_NONE);
+	expect_text(&c, "hello /nick x");
+	c = parse("");
+	cr_assert_eq(c.kind, CMD_NONE);
+}
+
+Test(command, double_slash_escapes_a_chat_line)
+{
+	struct command c = parse("//shrug");
+	cr_assert_eq(c.kind, CMD_NONE);
+	expect_text(&c, "/shrug");
+}
+
+Test(command, nick_and_join_take_one_valid_word)
+{
+	struct command c = parse("/nick alice");
+	cr_assert_eq(c.kind, CMD_NICK);
+	expect_arg(&c, "alice");
+	c = parse("/join  dev-2 ");
+	cr_assert_eq(c.kind, CMD_JOIN);
+	expect_arg(&c, "dev-2");
+	c = parse("/join 42");
+	cr_assert_eq(c.kind, CMD_JOIN, "rooms may start with a digit");
+}
+
+Test(command, nick_and_join_errors)
+{
+	const char *bad[] = { "/nick",      "/nick a b",
+			      "/nick 7up",  "/nick caf\xc3\xa9",
+			      "/nick a.b",  "/nick abcdefghijabcdefghijabcdefghijabX",
+			      "/join",      "/join a b",
+			      "/join #dev", "/join abcdefghijabcdefghijabcdefghijabX" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct command c = parse(bad[i]);
+		cr_assert_eq(c.kind, CMD_INVALID, "'%s' accepted", bad[i]);
+		cr_assert_not_null(c.error);
+		cr_assert_eq(c.error[strlen(c.error) - 1], '.', "a sentence: '%s'", c.error);
+	}
+}
+
+Test(command, msg_takes_a_name_and_text)
+{
+	struct command c = parse("/msg bob  hello there ");
+	cr_assert_eq(c.kind, CMD_MSG);
+	expect_arg(&c, "bob");
+	expect_text(&c, "hello there ");
+	cr_assert_eq(parse("/msg bob").kind, CMD_INVALID);
+	cr_assert_eq(parse("/msg").kind, CMD_INVALID);
+	cr_assert_eq(parse("/msg bob   ").kind, CMD_INVALID);
+}
+
+Test(command, me_quit_and_the_argumentless_ones)
+{
+	struct command c = parse("/me waves");
+	cr_assert_eq(c.kind, CMD_ME);
+	expect_arg(&c, "waves");
+	cr_assert_eq(parse("/me").kind, CMD_INVALID);
+	c = parse("/quit");
+	cr_assert_eq(c.kind, CMD_QUIT);
+	cr_assert_eq(c.arg_len, 0);
+	c = parse("/quit gone fishing");
+	expect_arg(&c, "gone fishing");
+	cr_assert_eq(parse("/who").kind, CMD_WHO);
+	cr_assert_eq(parse("/rooms").kind, CMD_ROOMS);
+	cr_assert_eq(parse("/help").kind, CMD_HELP);
+	cr_assert_eq(parse("/who me").kind, CMD_INVALID);
+	cr_assert_eq(parse("/rooms x").kind, CMD_INVALID);
+	cr_assert_eq(parse("/help x").kind, CMD_INVALID);
+}
+
+Test(command, unknown_commands_are_errors_not_chat)
+{
+	struct command c = parse("/frobnicate now");
+	cr_assert_eq(c.kind, CMD_INVALID);
+	cr_assert(strstr(c.error, "/help") != NULL);
+	cr_assert_eq(parse("/").kind, CMD_INVALID);
+	cr_assert_eq(parse("/NICK x").kind, CMD_INVALID, "commands are lower case");
+}
+
+Test(command, quit_reason_is_cut_on_a_character_boundary)
+{
+	char line[300] = "/quit ";
+	for (int i = 0; i < 100; i++)
+		strcat(line, "\xc3\xa9"); /* 200 bytes of 2-byte characters */
+	strcat(line, "x\xc3\xa9");        /* pushes a character across the 200-byte cut */
+	struct command c = parse(line);
+	cr_assert_eq(c.kind, CMD_QUIT);
+	cr_assert_leq(c.arg_len, QUIT_REASON_MAX);
+	cr_assert_neq((unsigned char)c.arg[c.arg_len] & 0xC0, 0x80, "cut inside a character");
+}
+
+Test(names, rules)
+{
+	cr_assert(name_valid("a", 1));
+	cr_assert(name_valid("Alice_B-2", 9));
+	cr_assert_not(name_valid("", 0));
+	cr_assert_not(name_valid("2pac", 4), "must start with a letter");
+	cr_assert_not(name_valid("_x", 2));
+	cr_assert_not(name_valid("a b", 3));
+	cr_assert(name_valid("abcdefghijabcdefghijabcdefghijab", 32));
+	cr_assert_not(name_valid("abcdefghijabcdefghijabcdefghijabc", 33));
+	cr_assert(room_name_valid("2024", 4));
+	cr_assert(room_name_valid("lobby", 5));
+	cr_assert_not(room_name_valid("", 0));
+	cr_assert_not(room_name_valid("a:b", 3));
+}
+
+/* ---- map ---------------------------------------------------------------------------------- */
+
+Test(map, put_get_delete_many_with_backward_shift)
+{
+	struct map m = { 0 };
+	static int values[5000];
+	for (uint64_t k = 1; k <= 5000; k++)
+		cr_assert_eq(map_put(&m, k * 7919, &values[k - 1]), 0);
+	cr_assert_eq(m.len, 5000);
+	for (uint64_t k = 1; k <= 5000; k += 2)
+		cr_assert_eq(map_del(&m, k * 7919), &values[k - 1]);
+	for (uint64_t k = 1; k <= 5000; k++)
+		cr_assert_eq(map_get(&m, k * 7919), k % 2 ? NULL : &values[k - 1], "key %llu",
+			     (unsigned long long)k);
+	size_t pos = 0, seen = 0;
+	uint64_t key;
+	void *v;
+	while (map_next(&m, &pos, &key, &v))
+		seen++;
+	cr_assert_eq(seen, 2500);
+	cr_assert_null(map_del(&m, 12345678));
+	map_free(&m);
+}
+
+Test(map, name_hash_ignores_case)
+{
+	cr_assert_eq(map_hash_name("Alice", 5), map_hash_name("aLICE", 5));
+	cr_assert_neq(map_hash_name("alice", 5), map_hash_name("alicf", 5));
+	cr_assert_neq(map_hash_name("", 0), 0);
+}
