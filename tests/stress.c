@@ -432,3 +432,129 @@ const char *stress_server_chat(unsigned workers, unsigned clients, unsigned send
 	}
 	return err;
 }
+
+/* ---- commands from many users at once ------------------------------------------------------- */
+
+static void drain_all(struct peer *peers, unsigned clients)
+{
+	for (unsigned i = 0; i < clients; i++)
+		while (recv(peers[i].fd, peers[i].buf, sizeof(peers[i].buf), MSG_DONTWAIT) > 0)
+			;
+}
+
+/* Reads /rooms from one peer (blocking, 5 s) and sums the member counts. */
+static long rooms_total(struct peer *p)
+{
+	send_all(p->fd, "/rooms\n", 7);
+	char buf[16384];
+	size_t len = 0;
+	int64_t deadline = now_ms() + 5000;
+	long rooms = -1, total = 0, seen = 0;
+	while (now_ms() < deadline) {
+		struct pollfd pf = { .fd = p->fd, .events = POLLIN };
+		if (poll(&pf, 1, 100) != 1)
+			continue;
+		ssize_t n = recv(p->fd, buf + len, sizeof(buf) - 1 - len, 0);
+		if (n <= 0)
+			return -1;
+		len += (size_t)n;
+		buf[len] = '\0';
+		char *hdr = strstr(buf, " rooms:\n");
+		if (hdr == NULL)
+			hdr = strstr(buf, " room:\n");
+		if (hdr == NULL)
+			continue;
+		char *start = hdr;
+		while (start > buf && start[-1] != '\n')
+			start--;
+		if (sscanf(start, "* %ld room", &rooms) != 1)
+			return -1;
+		total = seen = 0;
+		for (char *l = strchr(hdr, '\n') + 1; seen < rooms; seen++) {
+			char *nl = strchr(l, '\n');
+			if (nl == NULL)
+				break;
+			char name[64];
+			long count;
+			if (sscanf(l, "*   %63s %ld", name, &count) != 2)
+				return -1;
+			total += count;
+			l = nl + 1;
+		}
+		if (seen == rooms)
+			return total;
+	}
+	return -1;
+}
+
+const char *stress_chat_commands(unsigned workers, unsigned clients, unsigned rounds)
+{
+	struct config cfg;
+	config_defaults(&cfg);
+	cfg.workers = (int)workers;
+	cfg.port = 0;
+	cfg.log_level = LOG_ERROR;
+	snprintf(cfg.bind_addr, sizeof(cfg.bind_addr), "127.0.0.1");
+	log_set_level(LOG_ERROR);
+	struct server *srv;
+	if (server_start(&cfg, &srv) < 0)
+		FAIL("server_start failed");
+	struct peer *peers = calloc(clients, sizeof(*peers));
+	const char *err = NULL;
+	for (unsigned i = 0; i < clients && err == NULL; i++)
+		if (peer_connect(&peers[i], server_port(srv), 0) < 0) {
+			snprintf(failure, sizeof(failure), "connect: %s", strerror(errno));
+			err = failure;
+		}
+	static const char *const room_names[] = { "lobby", "red", "green", "blue" };
+	char line[128];
+	for (unsigned r = 0; r < rounds && err == NULL; r++) {
+		for (unsigned i = 0; i < clients; i++) {
+			int n;
+			switch ((i + r) % 6) {
+			case 0:
+				n = snprintf(line, sizeof(line), "/nick u%u_%u\n", i, r % 3);
+				break;
+			case 1:
+				n = snprintf(line, sizeof(line), "/join %s\n",
+					     room_names[(i * 7 + r) % 4]);
+				break;
+			case 2:
+				n = snprintf(line, sizeof(line), "/msg u%u_%u hello %u\n",
+					     (i + 1) % clients, r % 3, r);
+				break;
+			case 3:
+				n = snprintf(line, sizeof(line), "line %u from %u\n", r, i);
+				break;
+			case 4:
+				n = snprintf(line, sizeof(line), "/who\n");
+				break;
+			default:
+				n = snprintf(line, sizeof(line), "/rooms\n");
+				break;
+			}
+			send_all(peers[i].fd, line, (size_t)n);
+		}
+		drain_all(peers, clients);
+	}
+	if (err == NULL) {
+		usleep(200000);
+		drain_all(peers, clients);
+		long total = rooms_total(&peers[0]);
+		if (total != (long)clients) {
+			snprintf(failure, sizeof(failure), "/rooms counts add up to %ld, not %u",
+				 total, clients);
+			err = failure;
+		}
+	}
+	server_stop(srv);
+	server_wait(srv);
+	for (unsigned i = 0; i < clients; i++)
+		close(peers[i].fd);
+	free(peers);
+	if (err == NULL && msg_live_count() != 0) {
+		snprintf(failure, sizeof(failure), "%ld message buffers leaked", msg_live_count());
+		err = failure;
+	}
+	return err;
+}

@@ -29,4 +29,12 @@ const char *stress_msg_refcount(unsigned threads, unsigned messages);
 const char *stress_server_chat(unsigned workers, unsigned clients, unsigned senders, unsigned lines,
 			       bool slow_reader);
 
+/*
+ * clients users on `workers` workers rename themselves, hop between rooms, send private
+ * messages and room lines, and ask /who and /rooms, all at once, for `rounds` rounds. Then
+ * every user must be in exactly one room (the /rooms counts add up), and the server must stop
+ * with nothing leaked. Under TSan this is the data-race check of the directory and the rooms.
+ */
+const char *stress_chat_commands(unsigned workers, unsigned clients, unsigned rounds);
+
 #endif

@@ -4,6 +4,7 @@
  */
 #include "directory.h"
 #include "server.h"
+#include "stress.h"
 #include "testlib.h"
 
 #include <criterion/criterion.h>
@@ -362,4 +363,10 @@ Test(chat, max_rooms_is_enforced_with_an_error, .timeout = 30)
 	tc_close(a);
 	tc_close(b);
 	ts_stop(srv);
+}
+
+Test(chat, commands_from_many_users_at_once_keep_the_directory_consistent, .timeout = 60)
+{
+	const char *err = stress_chat_commands(4, 40, 60);
+	cr_assert_null(err, "%s", err);
 }

@@ -29,6 +29,11 @@ static const char *server_fifo(void)
 {
 	return stress_server_chat(4, 200, 20, 50, false);
 }
+static const char *chat_commands(void)
+{
+	return stress_chat_commands(4, 40, 60);
+}
+
 static const char *server_slow(void)
 {
 	return stress_server_chat(4, 50, 5, 20, true);
@@ -42,6 +47,7 @@ int main(void)
 		{ "msg: refcount across 4 threads frees each message once", msg_refcount },
 		{ "server: per-sender FIFO, 4 workers, 200 clients", server_fifo },
 		{ "server: slow consumer cut off, others get everything", server_slow },
+		{ "chat: renames, joins, /msg, /who, /rooms from 40 users at once", chat_commands },
 	};
 	int passed = 0, failed = 0;
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
