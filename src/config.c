@@ -43,6 +43,10 @@ static const struct option_row options[] = {
 	  "room size above which enter/leave notices become one summary a second (default: 200)" },
 	{ "max-rooms", OPT_INT, FIELD(max_rooms), 1, 1000000, "N",
 	  "rooms that may exist at once (default: 1000)" },
+	{ "rate-limit", OPT_INT, FIELD(rate_limit), 0, 1000000, "N",
+	  "lines per second per user; excess lines are refused (default: 100; 0 = off)" },
+	{ "rate-burst", OPT_INT, FIELD(rate_burst), 0, 1000000, "N",
+	  "lines a user may send at once before the rate applies (default: twice --rate-limit)" },
 	{ "drain-timeout", OPT_SECONDS, FIELD(drain_timeout_ms), 0, 3600, "SECONDS",
 	  "time allowed to flush queued output at shutdown or after a half-close (default: 5)" },
 	{ "log-level", OPT_LEVEL, FIELD(log_level), 0, 0, "LEVEL",
@@ -60,6 +64,7 @@ void config_defaults(struct config *cfg)
 	cfg->max_clients = 0;
 	cfg->notice_limit = 200;
 	cfg->max_rooms = 1000;
+	cfg->rate_limit = 100;
 	cfg->drain_timeout_ms = 5000;
 	cfg->log_level = LOG_INFO;
 }

@@ -20,6 +20,8 @@ struct config {
 	int max_clients;      /* 0 = derived from RLIMIT_NOFILE at start */
 	int notice_limit;     /* room size above which notices become summaries */
 	int max_rooms;        /* rooms that may exist at once */
+	int rate_limit;       /* lines per second per user; 0 = no limit */
+	int rate_burst;       /* lines a user may send at once; 0 = twice rate_limit */
 	int drain_timeout_ms; /* flush budget at shutdown and for half-closed users */
 	int log_level;        /* enum log_level */
 };

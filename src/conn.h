@@ -29,6 +29,7 @@ enum conn_close_reason {
 	CLOSE_NOMEM,    /* out of memory for this connection */
 	CLOSE_SHUTDOWN, /* server stopping: flush, then close */
 	CLOSE_QUIT,     /* the user typed /quit: flush, then close */
+	CLOSE_FLOOD,    /* kept sending past --rate-limit: close */
 };
 
 struct conn {
@@ -47,6 +48,10 @@ struct conn {
 	bool closing;         /* left (or leaving) the chat; no more input is read */
 	uint8_t close_reason; /* enum conn_close_reason */
 	struct line_framer in;
+	uint32_t rate_tokens;   /* flood control: lines available now, x1000 (token bucket) */
+	uint32_t rate_refused;  /* lines refused in the current second */
+	int64_t rate_ms;        /* when the bucket was last refilled */
+	int64_t rate_window_ms; /* start of the second rate_refused counts */
 
 	struct msg **outq;   /* ring of references; NULL when empty */
 	uint32_t out_head;   /* index of the oldest entry */

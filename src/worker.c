@@ -53,7 +53,7 @@
 #define TAG_LISTENER(w) ((void *)&(w)->listen_fd)
 #define TAG_INBOX(w)    ((void *)&(w)->inbox)
 
-enum gate { GATE_BAD_LINE, GATE_SLOW, GATE_ACCEPT, GATE_FULL };
+enum gate { GATE_BAD_LINE, GATE_SLOW, GATE_ACCEPT, GATE_FULL, GATE_RATE };
 
 static void stat_max(_Atomic uint64_t *counter, uint64_t v)
 {
@@ -268,6 +268,55 @@ struct line_ctx {
 	struct conn *c;
 };
 
+/*
+ * Flood control: a token bucket of --rate-burst lines refilled at --rate-limit lines a
+ * second. A line over the rate is refused with an error line; a user who has more than
+ * --rate-burst lines refused within one second is disconnected. Returns false to refuse.
+ */
+static bool worker_rate_allows(struct worker *w, struct conn *c)
+{
+	const struct config *cfg = &w->srv->cfg;
+	if (cfg->rate_limit == 0)
+		return true;
+	uint64_t burst = (uint64_t)(cfg->rate_burst ? cfg->rate_burst : 2 * cfg->rate_limit) * 1000;
+	int64_t now = w->now_ms;
+	if (c->rate_ms == 0) {
+		c->rate_ms = now;
+		c->rate_tokens = (uint32_t)burst;
+	}
+	uint64_t tokens = c->rate_tokens + (uint64_t)(now - c->rate_ms) * (uint64_t)cfg->rate_limit;
+	c->rate_tokens = (uint32_t)(tokens < burst ? tokens : burst);
+	c->rate_ms = now;
+	if (c->rate_tokens >= 1000) {
+		c->rate_tokens -= 1000;
+		return true;
+	}
+	if (now - c->rate_window_ms >= 1000) {
+		c->rate_window_ms = now;
+		c->rate_refused = 0;
+	}
+	stat_add(&w->stats.lines_rate_limited, 1);
+	if (++c->rate_refused > burst / 1000) {
+		stat_add(&w->stats.flood_disconnects, 1);
+		worker_log_gated(w, GATE_RATE, LOG_WARN, c->id,
+				 "flooding past --rate-limit %d; disconnecting", cfg->rate_limit);
+		char line[128];
+		size_t n = proto_error(line, sizeof(line),
+				       "flooding: more than %d lines a second; disconnecting.",
+				       cfg->rate_limit);
+		worker_send_line(w, c, line, n);
+		worker_close_conn(w, c, CLOSE_FLOOD);
+		return false;
+	}
+	worker_log_gated(w, GATE_RATE, LOG_INFO, c->id, "line refused: over --rate-limit");
+	char line[128];
+	size_t n =
+	    proto_error(line, sizeof(line), "slow down: more than %d lines a second; line dropped.",
+			cfg->rate_limit);
+	worker_send_line(w, c, line, n);
+	return false;
+}
+
 static bool worker_on_line(void *arg, enum line_event ev, const char *text, size_t len)
 {
 	struct line_ctx *ctx = arg;
@@ -275,6 +324,8 @@ static bool worker_on_line(void *arg, enum line_event ev, const char *text, size
 	struct conn *c = ctx->c;
 	if (c->closing)
 		return false;
+	if (!worker_rate_allows(w, c))
+		return !c->closing;
 	if (ev == LINE_TOO_LONG) {
 		char reply[96];
 		snprintf(reply, sizeof(reply), "line too long (max %zu bytes); dropped.",
@@ -540,6 +591,7 @@ static void worker_reap(struct worker *w, int64_t now)
 		switch ((enum conn_close_reason)c->close_reason) {
 		case CLOSE_EOF:
 		case CLOSE_QUIT:
+		case CLOSE_FLOOD:
 		case CLOSE_SHUTDOWN:
 			worker_start_drain(w, c, now);
 			break;
@@ -750,6 +802,7 @@ void *worker_main(void *arg)
 			log_error((int)w->index, 0, "epoll_wait: %s", strerror(errno));
 		int64_t start_us = monotonic_us();
 		now = start_us / 1000;
+		w->now_ms = now;
 		bool inbox_fired = n > 0 && worker_dispatch(w, events, n);
 		if (may_sleep || inbox_fired)
 			inbox_awake(&w->inbox, inbox_fired);

@@ -39,6 +39,8 @@ struct server;
 	X(join_rejected, "/join refused: --max-rooms reached")                           \
 	X(private_sent, "/msg delivered to the recipient's worker")                      \
 	X(private_unknown, "/msg to a name nobody has")                                  \
+	X(lines_rate_limited, "lines refused for passing --rate-limit")                  \
+	X(flood_disconnects, "users disconnected for flooding past --rate-limit")        \
 	X(lines_too_long, "lines dropped for passing --max-line")                        \
 	X(lines_control, "lines dropped for control characters")                         \
 	X(lines_bad_utf8, "lines dropped for invalid UTF-8")                             \
@@ -93,7 +95,7 @@ struct worker {
 	bool shutting_down;
 
 	char *rbuf; /* read buffer shared by this worker's connections */
-	struct log_gate gates[4];
+	struct log_gate gates[8]; /* one per kind of client-triggered log line (enum gate) */
 	struct worker_stats stats;
 
 	/*
@@ -106,6 +108,7 @@ struct worker {
 	_Alignas(CACHE_LINE) _Atomic uint64_t pushed_to[CONFIG_MAX_WORKERS];
 	_Alignas(CACHE_LINE) _Atomic uint64_t popped_from[CONFIG_MAX_WORKERS];
 	bool input_paused; /* our share of some inbox is over INBOX_HIGH: stop reading */
+	int64_t now_ms;    /* CLOCK_MONOTONIC at the start of this iteration */
 };
 
 /* Sets up epoll, inbox and buffers; listen_fd is taken over. Returns 0 or -errno. */

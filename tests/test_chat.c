@@ -370,3 +370,37 @@ Test(chat, commands_from_many_users_at_once_keep_the_directory_consistent, .time
 	const char *err = stress_chat_commands(4, 40, 60);
 	cr_assert_null(err, "%s", err);
 }
+
+Test(chat, flood_control_refuses_then_disconnects, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	cfg.rate_limit = 5;
+	cfg.rate_burst = 5;
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *a = tc_join(port), *b = tc_join(port);
+	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	/* a burst of 5 passes */
+	for (int i = 0; i < 5; i++)
+		tc_send(a, "ok\n");
+	for (int i = 0; i < 5; i++)
+		tc_expect(b, fmt("%s:ok", num(a->name), NULL));
+	/* the 6th is refused with an error; b never sees it */
+	tc_send(a, "too fast\n");
+	tc_expect_eventually(a, "* error: slow down: more than 5 lines a second; line dropped.",
+			     2000);
+	/* keep flooding: more than a burst refused within a second -> disconnected */
+	for (int i = 0; i < 10; i++)
+		tc_send(a, "spam\n");
+	tc_expect_eventually(a, "* error: flooding: more than 5 lines a second; disconnecting.",
+			     2000);
+	tc_expect_closed(a, 2000);
+	tc_expect_eventually(b, fmt("* %s has left.", num(a->name), NULL), 2000);
+	struct server_stats st;
+	server_get_stats(srv, &st);
+	cr_assert_eq(st.flood_disconnects, 1);
+	cr_assert_geq(st.lines_rate_limited, 6);
+	tc_close(a);
+	tc_close(b);
+	ts_stop(srv);
+}
