@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { OPT_INT, OPT_SIZE, OPT_ADDR, OPT_LEVEL, OPT_SECONDS };
+enum opt_type { OPT_INT, OPT_SIZE, OPT_ADDR, OPT_LEVEL, OPT_SECONDS, OPT_STRING };
 
 struct option_row {
 	const char *name;
@@ -49,6 +49,8 @@ static const struct option_row options[] = {
 	  "lines a user may send at once before the rate applies (default: twice --rate-limit)" },
 	{ "drain-timeout", OPT_SECONDS, FIELD(drain_timeout_ms), 0, 3600, "SECONDS",
 	  "time allowed to flush queued output at shutdown or after a half-close (default: 5)" },
+	{ "user", OPT_STRING, FIELD(user), 0, 0, "NAME",
+	  "when started as root, switch to this user after binding, before serving anyone" },
 	{ "log-level", OPT_LEVEL, FIELD(log_level), 0, 0, "LEVEL",
 	  "debug, info, warn, error or off (default: info)" },
 };
@@ -136,6 +138,13 @@ static int set_option(struct config *cfg, const struct option_row *opt, const ch
 		snprintf(field, sizeof(cfg->bind_addr), "%s", value);
 		return 0;
 	}
+	case OPT_STRING:
+		if (strlen(value) == 0 || strlen(value) >= sizeof(cfg->user)) {
+			fprintf(stderr, "chatd: --%s: '%s' is empty or too long\n", opt->name, value);
+			return -1;
+		}
+		snprintf(field, sizeof(cfg->user), "%s", value);
+		return 0;
 	case OPT_LEVEL: {
 		int level = log_parse_level(value);
 		if (level < 0) {

@@ -22,6 +22,7 @@ struct config {
 	int max_rooms;        /* rooms that may exist at once */
 	int rate_limit;       /* lines per second per user; 0 = no limit */
 	int rate_burst;       /* lines a user may send at once; 0 = twice rate_limit */
+	char user[64];        /* drop to this user after binding (when root); "" = stay */
 	int drain_timeout_ms; /* flush budget at shutdown and for half-closed users */
 	int log_level;        /* enum log_level */
 };

@@ -8,6 +8,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +110,39 @@ static int open_listener(const union sockaddr_any *addr, socklen_t len, int back
 	return fd;
 }
 
+/*
+ * --user: after the listeners are bound (a port below 1024 needs root), give up root for
+ * good: supplementary groups, then the group, then the user. Returns 0 or -errno (logged).
+ */
+static int drop_privileges(const char *name)
+{
+	if (name[0] == '\0')
+		return 0;
+	struct passwd *pw = getpwnam(name);
+	if (pw == NULL) {
+		log_error(-1, 0, "--user %s: no such user", name);
+		return -ENOENT;
+	}
+	if (geteuid() != 0) {
+		if (geteuid() == pw->pw_uid)
+			return 0; /* already that user */
+		log_error(-1, 0, "--user %s: only root can switch users", name);
+		return -EPERM;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		int rc = -errno;
+		log_error(-1, 0, "--user %s: cannot switch: %s", name, strerror(-rc));
+		return rc;
+	}
+	if (setuid(0) == 0) { /* must be impossible now */
+		log_error(-1, 0, "--user %s: root could be regained; refusing to run", name);
+		return -EPERM;
+	}
+	log_info(-1, 0, "running as user %s (uid %u, gid %u)", name, (unsigned)pw->pw_uid,
+		 (unsigned)pw->pw_gid);
+	return 0;
+}
+
 static void server_free(struct server *srv)
 {
 	dir_destroy(&srv->dir);
@@ -184,6 +219,13 @@ int server_start(const struct config *cfg, struct server **out)
 	}
 	int rc = server_setup(srv);
 	if (rc < 0) {
+		server_free(srv);
+		return rc;
+	}
+	rc = drop_privileges(srv->cfg.user);
+	if (rc < 0) {
+		for (unsigned i = 0; i < srv->nworkers; i++)
+			worker_destroy(&srv->workers[i]);
 		server_free(srv);
 		return rc;
 	}

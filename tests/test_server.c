@@ -403,3 +403,23 @@ Test(server, ipv6_loopback_works, .timeout = 30)
 	close(fd);
 	ts_stop(srv);
 }
+
+Test(server, user_flag_drops_root_after_binding, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	snprintf(cfg.user, sizeof(cfg.user), "no-such-user-here");
+	log_set_level(LOG_OFF);
+	struct server *srv = NULL;
+	cr_assert_eq(server_start(&cfg, &srv), -ENOENT, "unknown user accepted");
+	if (geteuid() != 0)
+		cr_skip_test("not root: cannot test switching users");
+	snprintf(cfg.user, sizeof(cfg.user), "nobody");
+	srv = ts_start(&cfg);
+	cr_assert_neq(geteuid(), 0, "still root after --user nobody");
+	cr_assert_neq(getuid(), 0);
+	struct tclient *a = tc_join(server_port(srv));
+	tc_send(a, "still serving\n");
+	tc_expect(a, "1:still serving");
+	tc_close(a);
+	ts_stop(srv);
+}
