@@ -1,0 +1,947 @@
+/*
+ * flood.c - bench/flood, chatd's load generator and its strictest correctness check.
+ *
+ * It connects -c clients (spread over -t threads, each with its own edge-triggered epoll set),
+ * waits until every one is welcomed and the room is quiet, then lets -S of them send numbered,
+ * time-stamped lines for -d seconds (after --warmup) and checks every delivery: each line must
+ * reach every member of the sender's room exactly once, in the sender's order. It reports the
+ * connect phase (time, errors, welcome latency, time until quiet), the message phase (sent,
+ * expected, delivered, lost, duplicated, out of order, deliveries/s, latency percentiles from
+ * the INTENDED send time, so a stalled server cannot hide its stalls) and, with --server-pid,
+ * the server's CPU time and memory.
+ *
+ * Line sent by sender s:   F <s> <seq> <intended send time, ns CLOCK_MONOTONIC> <padding>
+ * Line received:           <name>:F <s> <seq> <t> <padding>
+ *
+ * Threads: the main thread runs the phases and prints; worker threads own their clients and
+ * counters. Counters are written by their thread only (relaxed) and summed by main. The
+ * per-(receiver, sender) sequence table is touched by the receiver's thread only; each
+ * sender's "sent" count is published with release and read with acquire.
+ *
+ * Exit status: 0 when lost <= --max-loss and no client was disconnected unexpectedly.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NS         1000000000LL
+#define MAX_EVENTS 512
+#define RBUF       (256 * 1024)
+#define WINDOW     64 /* -r 0: lines a sender may have in flight */
+
+/* ---- options ------------------------------------------------------------------------------ */
+
+static struct {
+	int clients, senders, threads, rooms;
+	double rate, duration, warmup;
+	int payload;
+	char host[64];
+	int port;
+	double connect_rate;
+	bool json;
+	int server_pid;
+	long max_loss;
+} opt = { .clients = 100,
+	  .senders = 10,
+	  .rate = 10,
+	  .duration = 5,
+	  .warmup = 1,
+	  .payload = 64,
+	  .host = "127.0.0.1",
+	  .port = 2020,
+	  .rooms = 1 };
+
+static void usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: flood [options]\n"
+	    "  -c N               clients (default 100)\n"
+	    "  -S N               how many of them send (default 10)\n"
+	    "  -r N               lines per second per sender, evenly paced (default 10;\n"
+	    "                     0 = as fast as the server takes them, %d in flight per sender)\n"
+	    "  -d SECONDS         measured sending time (default 5)\n"
+	    "  --warmup SECONDS   sending before measuring (default 1)\n"
+	    "  -s BYTES           line payload size (default 64)\n"
+	    "  -t N               threads (default: online CPUs)\n"
+	    "  --rooms K          spread clients over K rooms (default 1: everyone in lobby)\n"
+	    "  --host ADDR        loopback address of chatd (default 127.0.0.1)\n"
+	    "  --port P           (default 2020)\n"
+	    "  --connect-rate N   connects per second (default 0 = as fast as possible)\n"
+	    "  --json             print one JSON object instead of the report\n"
+	    "  --server-pid PID   also report the server's CPU time and memory\n"
+	    "  --max-loss N       deliveries that may be lost before exiting 1 (default 0)\n",
+	    WINDOW);
+}
+
+static bool parse_num(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			exit(0);
+		}
+		if (!strcmp(a, "--json")) {
+			opt.json = true;
+			continue;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "flood: %s needs a value (or is unknown)\n", a);
+			return -1;
+		}
+		const char *v = argv[++i];
+		double d;
+		bool ok = true;
+#define NUM(flag, lo, hi, dst)                 \
+	else if (!strcmp(a, flag))             \
+	{                                      \
+		ok = parse_num(v, lo, hi, &d); \
+		dst = d;                       \
+	}
+		if (0) {
+		}
+		NUM("-c", 1, 1e6, opt.clients)
+		NUM("-S", 0, 1e6, opt.senders)
+		NUM("-r", 0, 1e7, opt.rate)
+		NUM("-d", 0.1, 3600, opt.duration)
+		NUM("--warmup", 0, 600, opt.warmup)
+		NUM("-s", 24, 3000, opt.payload)
+		NUM("-t", 1, 256, opt.threads)
+		NUM("--rooms", 1, 1000, opt.rooms)
+		NUM("--port", 1, 65535, opt.port)
+		NUM("--connect-rate", 0, 1e7, opt.connect_rate)
+		NUM("--server-pid", 1, 1e9, opt.server_pid)
+		NUM("--max-loss", 0, 1e15, opt.max_loss)
+		else if (!strcmp(a, "--host")) snprintf(opt.host, sizeof(opt.host), "%s", v);
+		else
+		{
+			fprintf(stderr, "flood: unknown option %s\n", a);
+			return -1;
+		}
+#undef NUM
+		if (!ok) {
+			fprintf(stderr, "flood: bad value for %s: %s\n", a, v);
+			return -1;
+		}
+	}
+	if (opt.senders > opt.clients)
+		opt.senders = opt.clients;
+	if (opt.threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		opt.threads = n > 0 ? (int)n : 1;
+	}
+	if (opt.threads > opt.clients)
+		opt.threads = opt.clients;
+	return 0;
+}
+
+/* ---- time and histogram --------------------------------------------------------------------- */
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
+}
+
+/* Log-linear: 64 linear sub-buckets per power of two (about 1.6% precision), in ns. */
+#define HIST_SUB     64
+#define HIST_BUCKETS (45 * HIST_SUB)
+
+struct hist {
+	uint64_t count[HIST_BUCKETS];
+	uint64_t n, max;
+};
+
+static int hist_index(uint64_t v)
+{
+	if (v < HIST_SUB)
+		return (int)v;
+	int e = 63 - __builtin_clzll(v); /* >= 6 */
+	int idx = (e - 5) * HIST_SUB + (int)((v >> (e - 6)) & (HIST_SUB - 1));
+	return idx < HIST_BUCKETS ? idx : HIST_BUCKETS - 1;
+}
+
+static uint64_t hist_value(int idx)
+{
+	if (idx < HIST_SUB)
+		return (uint64_t)idx;
+	int e = idx / HIST_SUB + 5;
+	uint64_t sub = (uint64_t)(idx % HIST_SUB);
+	return ((uint64_t)HIST_SUB + sub) << (e - 6);
+}
+
+static void hist_add(struct hist *h, int64_t v)
+{
+	if (v < 0)
+		v = 0;
+	h->count[hist_index((uint64_t)v)]++;
+	h->n++;
+	if ((uint64_t)v > h->max)
+		h->max = (uint64_t)v;
+}
+
+static void hist_merge(struct hist *into, const struct hist *h)
+{
+	for (int i = 0; i < HIST_BUCKETS; i++)
+		into->count[i] += h->count[i];
+	into->n += h->n;
+	if (h->max > into->max)
+		into->max = h->max;
+}
+
+static double hist_pct(const struct hist *h, double p)
+{
+	if (h->n == 0)
+		return 0;
+	uint64_t want = (uint64_t)ceil(p / 100.0 * (double)h->n), seen = 0;
+	for (int i = 0; i < HIST_BUCKETS; i++) {
+		seen += h->count[i];
+		if (seen >= want && h->count[i])
+			return (double)hist_value(i);
+	}
+	return (double)h->max;
+}
+
+/* ---- clients and threads -------------------------------------------------------------------- */
+
+enum phase { PH_CONNECT, PH_SEND, PH_DRAIN, PH_DONE };
+
+struct client {
+	int fd;
+	int index;
+	int room;
+	int sender; /* sender number, or -1 */
+	bool connected, welcomed, joined, dead;
+	int64_t started_ns; /* connect() issued */
+	/* partial line between reads */
+	char *part;
+	size_t part_len;
+	/* sending */
+	char *out;
+	size_t out_len, out_off;
+	bool blocked;
+	uint64_t seq; /* next sequence number to send */
+	int64_t next_send_ns;
+	uint64_t echoed;  /* own lines received back (for -r 0) */
+	uint32_t *expect; /* per sender: next sequence number expected from it */
+};
+
+struct counters { /* written by the owning thread, read by main (relaxed) */
+	_Atomic uint64_t connected, welcomed, joined, connect_failed, dead;
+	_Atomic uint64_t sent, delivered, measured, lost_gap, out_of_order, duplicates, notices;
+	_Atomic uint64_t bytes_in, notice_entries;
+	_Atomic int64_t last_notice_ns;
+};
+
+struct thread {
+	pthread_t tid;
+	int index;
+	int epfd;
+	struct client **clients;
+	int nclients;
+	struct counters k;
+	struct hist latency;            /* message phase, after warmup */
+	struct hist welcome;            /* connect -> welcome line */
+	_Atomic uint64_t p99_window_ns; /* for the progress line */
+	char *rbuf;
+	int errs[160]; /* connect failures by errno */
+};
+
+static struct thread *threads;
+static struct client *clients;
+static _Atomic int phase = PH_CONNECT;
+static int64_t t_start, t_measure_from, t_send_end;
+static _Atomic uint64_t *sent_by; /* per sender: lines sent (release by sender's thread) */
+static int *sender_client;        /* sender number -> client index */
+static int nsenders;
+
+static void kadd(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static uint64_t ksum(size_t offset)
+{
+	uint64_t s = 0;
+	for (int i = 0; i < opt.threads; i++)
+		s += atomic_load_explicit((_Atomic uint64_t *)((char *)&threads[i].k + offset),
+					  memory_order_relaxed);
+	return s;
+}
+#define KSUM(field) ksum(offsetof(struct counters, field))
+
+/* ---- connecting ------------------------------------------------------------------------------- */
+
+static int addr_count(void)
+{
+	int lo = 32768, hi = 60999;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	if (f) {
+		if (fscanf(f, "%d %d", &lo, &hi) != 2)
+			lo = 32768, hi = 60999;
+		fclose(f);
+	}
+	int per_addr = (hi - lo + 1) * 9 / 10;
+	return (opt.clients + per_addr - 1) / per_addr;
+}
+
+static int per_address;
+
+static void client_connect(struct thread *t, struct client *c)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port) };
+	inet_pton(AF_INET, opt.host, &a.sin_addr);
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		t->errs[errno < 160 ? errno : 0]++;
+		kadd(&t->k.connect_failed, 1);
+		c->dead = true;
+		return;
+	}
+	if (per_address > 0 && c->index >= per_address) {
+		/* more clients than one address has ports: 127.0.0.2, .3, ... */
+		int one = 1;
+		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		struct sockaddr_in src = { .sin_family = AF_INET };
+		src.sin_addr.s_addr = htonl(0x7F000001 + (uint32_t)(c->index / per_address));
+		bind(c->fd, (struct sockaddr *)&src, sizeof(src));
+	}
+	c->started_ns = now_ns();
+	if (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS) {
+		t->errs[errno < 160 ? errno : 0]++;
+		kadd(&t->k.connect_failed, 1);
+		close(c->fd);
+		c->fd = -1;
+		c->dead = true;
+		return;
+	}
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c };
+	epoll_ctl(t->epfd, EPOLL_CTL_ADD, c->fd, &ev);
+}
+
+/* ---- sending ---------------------------------------------------------------------------------- */
+
+static void client_flush(struct thread *t, struct client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN)
+				c->blocked = true;
+			else if (!c->dead) {
+				c->dead = true;
+				kadd(&t->k.dead, 1);
+			}
+			return;
+		}
+		c->out_off += (size_t)n;
+	}
+	c->out_off = c->out_len = 0;
+	c->blocked = false;
+}
+
+static size_t out_cap(void)
+{
+	return (size_t)opt.payload * 512 + 4096;
+}
+
+/* Appends one numbered line stamped with its intended send time. */
+static bool client_queue_line(struct thread *t, struct client *c, int64_t intended)
+{
+	if (c->out_len + (size_t)opt.payload + 64 > out_cap())
+		return false;
+	char *p = c->out + c->out_len;
+	int n = sprintf(p, "F %d %llu %lld ", c->sender, (unsigned long long)c->seq,
+			(long long)intended);
+	int pad = opt.payload - n - 1;
+	if (pad > 0) {
+		memset(p + n, 'x', (size_t)pad);
+		n += pad;
+	}
+	p[n++] = '\n';
+	c->out_len += (size_t)n;
+	c->seq++;
+	atomic_store_explicit(&sent_by[c->sender], c->seq, memory_order_release);
+	kadd(&t->k.sent, 1);
+	return true;
+}
+
+/* Sends what is due; returns the next time something is due (ns), or INT64_MAX. */
+static int64_t client_send_due(struct thread *t, struct client *c, int64_t now)
+{
+	if (c->dead || c->blocked)
+		return INT64_MAX;
+	if (opt.rate == 0) {
+		while (c->seq - c->echoed < WINDOW && client_queue_line(t, c, now))
+			;
+		client_flush(t, c);
+		return INT64_MAX;
+	}
+	int64_t period = (int64_t)((double)NS / opt.rate);
+	int burst = 0;
+	while (c->next_send_ns <= now && c->next_send_ns < t_send_end && burst++ < 256) {
+		if (!client_queue_line(t, c, c->next_send_ns))
+			break;
+		c->next_send_ns += period;
+	}
+	client_flush(t, c);
+	return c->next_send_ns < t_send_end ? c->next_send_ns : INT64_MAX;
+}
+
+/* ---- receiving -------------------------------------------------------------------------------- */
+
+static void on_server_line(struct thread *t, struct client *c, const char *s, size_t n)
+{
+	int64_t now = now_ns();
+	if (!c->welcomed && n > 10 && !memcmp(s, "* Welcome,", 10)) {
+		c->welcomed = true;
+		kadd(&t->k.welcomed, 1);
+		hist_add(&t->welcome, now - c->started_ns);
+		if (opt.rooms > 1 || c->room != 0) {
+			char cmd[32];
+			int k = snprintf(cmd, sizeof(cmd), "/join r%d\n", c->room);
+			memcpy(c->out + c->out_len, cmd, (size_t)k);
+			c->out_len += (size_t)k;
+			client_flush(t, c);
+		} else {
+			c->joined = true;
+			kadd(&t->k.joined, 1);
+		}
+		return;
+	}
+	if (!c->joined && n > 19 && !memcmp(s, "* You are now in r", 18)) {
+		c->joined = true;
+		kadd(&t->k.joined, 1);
+		return;
+	}
+	kadd(&t->k.notices, 1);
+	atomic_store_explicit(&t->k.last_notice_ns, now, memory_order_relaxed);
+	long k;
+	if (n > 12 && memcmp(s + n - 12, "has entered.", 12) == 0)
+		kadd(&t->k.notice_entries, 1);
+	else if (sscanf(s, "* %ld user", &k) == 1 && memmem(s, n, "entered", 7))
+		kadd(&t->k.notice_entries, (uint64_t)k);
+}
+
+static void on_chat_line(struct thread *t, struct client *c, const char *s, size_t n)
+{
+	const char *colon = memchr(s, ':', n);
+	if (colon == NULL || colon + 2 >= s + n || colon[1] != 'F' || colon[2] != ' ')
+		return;
+	char *end;
+	long sender = strtol(colon + 3, &end, 10);
+	unsigned long long seq = strtoull(end, &end, 10);
+	long long stamp = strtoll(end, &end, 10);
+	if (sender < 0 || sender >= nsenders)
+		return;
+	int64_t now = now_ns();
+	kadd(&t->k.delivered, 1);
+	if (c->sender == sender)
+		c->echoed++;
+	uint32_t *exp = &c->expect[sender];
+	if (seq == *exp) {
+		(*exp)++;
+	} else if (seq > *exp) {
+		kadd(&t->k.out_of_order, 1); /* a gap: lines before it are late or lost */
+		kadd(&t->k.lost_gap, seq - *exp);
+		*exp = (uint32_t)seq + 1;
+	} else {
+		kadd(&t->k.duplicates, 1);
+	}
+	if (stamp >= t_measure_from && t_measure_from != 0) {
+		hist_add(&t->latency, now - stamp);
+		kadd(&t->k.measured, 1);
+	}
+}
+
+static void client_on_line(struct thread *t, struct client *c, const char *s, size_t n)
+{
+	if (n >= 2 && s[0] == '*' && s[1] == ' ')
+		on_server_line(t, c, s, n);
+	else
+		on_chat_line(t, c, s, n);
+}
+
+static void client_read(struct thread *t, struct client *c)
+{
+	for (;;) {
+		char *buf = t->rbuf;
+		size_t have = c->part_len;
+		memcpy(buf, c->part, have);
+		ssize_t n = recv(c->fd, buf + have, RBUF - have, 0);
+		if (n <= 0) {
+			if (n < 0 && errno == EAGAIN)
+				return;
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (!c->dead) {
+				c->dead = true;
+				kadd(&t->k.dead, 1);
+			}
+			epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+			return;
+		}
+		kadd(&t->k.bytes_in, (uint64_t)n);
+		size_t len = have + (size_t)n;
+		char *p = buf, *end = buf + len, *nl;
+		while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+			client_on_line(t, c, p, (size_t)(nl - p));
+			p = nl + 1;
+		}
+		c->part_len = (size_t)(end - p);
+		if (c->part_len > (size_t)opt.payload + 4096)
+			c->part_len = 0; /* a line longer than anything we send: not ours */
+		memcpy(c->part, p, c->part_len);
+		if ((size_t)n < RBUF - have)
+			return; /* short read: drained */
+	}
+}
+
+/* ---- the thread loop ---------------------------------------------------------------------------- */
+
+static void *thread_main(void *arg)
+{
+	struct thread *t = arg;
+	struct epoll_event ev[MAX_EVENTS];
+	int next_connect = 0;
+	int64_t connect_period =
+	    opt.connect_rate > 0 ? (int64_t)((double)NS * opt.threads / opt.connect_rate) : 0;
+	int64_t next_connect_ns = now_ns();
+	int64_t last_p99 = now_ns();
+	struct hist window = { 0 };
+	while (atomic_load(&phase) != PH_DONE) {
+		int64_t now = now_ns();
+		/* connect, paced if asked */
+		while (next_connect < t->nclients && now >= next_connect_ns) {
+			client_connect(t, t->clients[next_connect++]);
+			if (connect_period)
+				next_connect_ns += connect_period;
+			else if (next_connect % 256 == 0)
+				break; /* let replies in between batches */
+		}
+		int64_t due = INT64_MAX;
+		if (atomic_load(&phase) == PH_SEND)
+			for (int i = 0; i < t->nclients; i++)
+				if (t->clients[i]->sender >= 0) {
+					int64_t d = client_send_due(t, t->clients[i], now);
+					if (d < due)
+						due = d;
+				}
+		int timeout = 100;
+		if (next_connect < t->nclients)
+			timeout = connect_period ? (int)((next_connect_ns - now) / 1000000) : 0;
+		if (due != INT64_MAX) {
+			int64_t ms = (due - now_ns()) / 1000000;
+			if (ms < timeout)
+				timeout = ms < 0 ? 0 : (int)ms;
+		}
+		if (opt.rate == 0 && atomic_load(&phase) == PH_SEND)
+			timeout = timeout > 1 ? 1 : timeout;
+		int n = epoll_wait(t->epfd, ev, MAX_EVENTS, timeout < 0 ? 0 : timeout);
+		for (int i = 0; i < n; i++) {
+			struct client *c = ev[i].data.ptr;
+			if (!c->connected && (ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+				int err = 0;
+				socklen_t len = sizeof(err);
+				getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+				if (err) {
+					t->errs[err < 160 ? err : 0]++;
+					kadd(&t->k.connect_failed, 1);
+					epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+					c->dead = true;
+					continue;
+				}
+				c->connected = true;
+				kadd(&t->k.connected, 1);
+			}
+			if (ev[i].events & EPOLLIN)
+				client_read(t, c);
+			if ((ev[i].events & EPOLLOUT) && c->blocked) {
+				c->blocked = false;
+				client_flush(t, c);
+			}
+		}
+		/* p99 of the last second, for the progress line */
+		if (now - last_p99 > NS) {
+			struct hist cur = t->latency;
+			for (int i = 0; i < HIST_BUCKETS; i++)
+				window.count[i] = cur.count[i] - window.count[i];
+			window.n = cur.n - window.n;
+			atomic_store(&t->p99_window_ns, (uint64_t)hist_pct(&window, 99));
+			window = cur;
+			last_p99 = now;
+		}
+	}
+	return NULL;
+}
+
+/* ---- server process figures ------------------------------------------------------------------ */
+
+static double proc_cpu_seconds(int pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	unsigned long ut = 0, st = 0;
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static long proc_kib(int pid, const char *field)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	long v = -1;
+	size_t fl = strlen(field);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, fl) && line[fl] == ':')
+			v = atol(line + fl + 1);
+	fclose(f);
+	return v;
+}
+
+/* ---- main ---------------------------------------------------------------------------------------- */
+
+static bool host_is_loopback(const char *h)
+{
+	struct in_addr a;
+	if (!strcmp(h, "localhost")) {
+		snprintf(opt.host, sizeof(opt.host), "127.0.0.1");
+		return true;
+	}
+	return inet_pton(AF_INET, h, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+static double secs(int64_t ns)
+{
+	return (double)ns / (double)NS;
+}
+
+static void progress(const char *what, int64_t since)
+{
+	if (opt.json || !isatty(STDERR_FILENO))
+		return;
+	uint64_t p99 = 0;
+	for (int i = 0; i < opt.threads; i++) {
+		uint64_t v = atomic_load(&threads[i].p99_window_ns);
+		if (v > p99)
+			p99 = v;
+	}
+	fprintf(
+	    stderr,
+	    "\r%-8s %5.1fs connected %llu welcomed %llu sent %llu delivered %llu p99 %.2f ms   ",
+	    what, secs(now_ns() - since), (unsigned long long)KSUM(connected),
+	    (unsigned long long)KSUM(welcomed), (unsigned long long)KSUM(sent),
+	    (unsigned long long)KSUM(delivered), (double)p99 / 1e6);
+}
+
+int main(int argc, char **argv)
+{
+	if (parse_args(argc, argv) < 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (!host_is_loopback(opt.host)) {
+		fprintf(stderr,
+			"flood: --host must be a loopback address (127.0.0.0/8 or localhost)\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if ((rlim_t)opt.clients + 64 > rl.rlim_cur) {
+		fprintf(
+		    stderr,
+		    "flood: -c %d does not fit: the open-file limit is %llu (need clients + 64)\n",
+		    opt.clients, (unsigned long long)rl.rlim_cur);
+		return 2;
+	}
+	int addrs = addr_count();
+	per_address = addrs > 1 ? (opt.clients + addrs - 1) / addrs : 0;
+	nsenders = opt.senders;
+	if ((double)opt.clients * nsenders > 2e8) {
+		fprintf(stderr, "flood: -c x -S too large for exact checking (max 2e8)\n");
+		return 2;
+	}
+
+	clients = calloc((size_t)opt.clients, sizeof(*clients));
+	threads = calloc((size_t)opt.threads, sizeof(*threads));
+	sent_by = calloc((size_t)nsenders + 1, sizeof(*sent_by));
+	sender_client = calloc((size_t)nsenders + 1, sizeof(int));
+	int stride = nsenders ? opt.clients / nsenders : 1;
+	for (int i = 0; i < opt.clients; i++) {
+		struct client *c = &clients[i];
+		c->index = i;
+		c->fd = -1;
+		c->room = i % opt.rooms;
+		c->sender = -1;
+		c->part = malloc((size_t)opt.payload + 4096 + 64);
+		c->expect = calloc((size_t)(nsenders ? nsenders : 1), sizeof(uint32_t));
+		c->out = malloc(i % stride == 0 && i / stride < nsenders ? out_cap() : 64);
+	}
+	for (int s = 0; s < nsenders; s++) {
+		clients[s * stride].sender = s;
+		sender_client[s] = s * stride;
+	}
+	for (int i = 0; i < opt.threads; i++) {
+		struct thread *t = &threads[i];
+		t->index = i;
+		t->epfd = epoll_create1(EPOLL_CLOEXEC);
+		t->rbuf = malloc(RBUF + 8192);
+		t->clients =
+		    calloc((size_t)opt.clients / (size_t)opt.threads + 1, sizeof(*t->clients));
+	}
+	for (int i = 0; i < opt.clients; i++) {
+		struct thread *t = &threads[i % opt.threads];
+		t->clients[t->nclients++] = &clients[i];
+	}
+
+	long rss_before = opt.server_pid ? proc_kib(opt.server_pid, "VmRSS") : -1;
+	t_start = now_ns();
+	for (int i = 0; i < opt.threads; i++)
+		pthread_create(&threads[i].tid, NULL, thread_main, &threads[i]);
+
+	/* ---- connect phase: everyone connected (or failed), welcomed and in its room ---- */
+	int64_t t_connected = 0, t_welcomed = 0, deadline = t_start + 60 * NS;
+	while (now_ns() < deadline) {
+		usleep(10000);
+		uint64_t done = KSUM(connected) + KSUM(connect_failed);
+		if (!t_connected && done >= (uint64_t)opt.clients)
+			t_connected = now_ns();
+		if (!t_welcomed && KSUM(welcomed) + KSUM(connect_failed) >= (uint64_t)opt.clients)
+			t_welcomed = now_ns();
+		if (t_welcomed && KSUM(joined) + KSUM(connect_failed) >= (uint64_t)opt.clients)
+			break;
+		static int64_t last;
+		if (now_ns() - last > NS / 2) {
+			progress("connect", t_start);
+			last = now_ns();
+		}
+	}
+	/* quiet: no server notice for a full second (at most 30 s) */
+	int64_t last_notice = 0;
+	while (now_ns() < deadline + 30 * NS) {
+		usleep(50000);
+		last_notice = 0;
+		for (int i = 0; i < opt.threads; i++) {
+			int64_t v = atomic_load(&threads[i].k.last_notice_ns);
+			if (v > last_notice)
+				last_notice = v;
+		}
+		if (now_ns() - (last_notice ? last_notice : t_welcomed) > NS)
+			break;
+	}
+	int64_t t_quiet = last_notice > t_welcomed ? last_notice : t_welcomed;
+	uint64_t connect_bytes = KSUM(bytes_in);
+	uint64_t entries_seen = KSUM(notice_entries);
+	long rss_idle = opt.server_pid ? proc_kib(opt.server_pid, "VmRSS") : -1;
+	double cpu0 = opt.server_pid ? proc_cpu_seconds(opt.server_pid) : -1;
+	uint64_t dead_before = KSUM(dead);
+
+	/* ---- message phase ---- */
+	int64_t t_send = now_ns() + NS / 20;
+	t_measure_from = t_send + (int64_t)(opt.warmup * NS);
+	t_send_end = t_measure_from + (int64_t)(opt.duration * NS);
+	for (int s = 0; s < nsenders; s++)
+		clients[sender_client[s]].next_send_ns =
+		    t_send + (int64_t)((double)NS * s / (nsenders * (opt.rate ? opt.rate : 1)));
+	atomic_store(&phase, PH_SEND);
+	uint64_t delivered_at_measure = 0;
+	bool measured_mark = false;
+	while (now_ns() < t_send_end) {
+		usleep(20000);
+		if (!measured_mark && now_ns() >= t_measure_from) {
+			delivered_at_measure = KSUM(delivered);
+			measured_mark = true;
+		}
+		static int64_t last;
+		if (now_ns() - last > NS) {
+			progress("send", t_send);
+			last = now_ns();
+		}
+	}
+	uint64_t delivered_at_end = KSUM(delivered);
+	int64_t t_end = now_ns();
+	atomic_store(&phase, PH_DRAIN);
+	double cpu1 = opt.server_pid ? proc_cpu_seconds(opt.server_pid) : -1;
+
+	/* expected deliveries: each line to every connected member of the sender's room */
+	long *room_members = calloc((size_t)opt.rooms, sizeof(long));
+	for (int i = 0; i < opt.clients; i++)
+		if (clients[i].joined)
+			room_members[clients[i].room]++;
+	uint64_t sent = 0, expected = 0;
+	for (int s = 0; s < nsenders; s++) {
+		uint64_t n = atomic_load_explicit(&sent_by[s], memory_order_acquire);
+		sent += n;
+		expected += n * (uint64_t)room_members[clients[sender_client[s]].room];
+	}
+	int64_t drain_deadline = now_ns() + 10 * NS;
+	while (KSUM(delivered) < expected && now_ns() < drain_deadline)
+		usleep(10000);
+	atomic_store(&phase, PH_DONE);
+	for (int i = 0; i < opt.threads; i++)
+		pthread_join(threads[i].tid, NULL);
+	if (!opt.json && isatty(STDERR_FILENO))
+		fputc('\n', stderr);
+
+	/* ---- results ---- */
+	uint64_t delivered = KSUM(delivered), dups = KSUM(duplicates), ooo = KSUM(out_of_order);
+	/* lost: per receiver and sender in its room, lines sent that never arrived */
+	uint64_t lost = 0;
+	for (int i = 0; i < opt.clients; i++) {
+		struct client *c = &clients[i];
+		if (!c->joined)
+			continue;
+		for (int s = 0; s < nsenders; s++) {
+			if (clients[sender_client[s]].room != c->room)
+				continue;
+			uint64_t n = atomic_load_explicit(&sent_by[s], memory_order_acquire);
+			if (c->expect[s] < n)
+				lost += n - c->expect[s];
+		}
+	}
+	lost += KSUM(lost_gap);
+	struct hist lat = { 0 }, wel = { 0 };
+	for (int i = 0; i < opt.threads; i++) {
+		hist_merge(&lat, &threads[i].latency);
+		hist_merge(&wel, &threads[i].welcome);
+	}
+	double window = secs(t_end - t_measure_from);
+	double dps = window > 0 ? (double)(delivered_at_end - delivered_at_measure) / window : 0;
+	uint64_t connected = KSUM(connected), failed = KSUM(connect_failed);
+	uint64_t dead = KSUM(dead);
+	long rss_peak = opt.server_pid ? proc_kib(opt.server_pid, "VmHWM") : -1;
+	double per_client = rss_before >= 0 && connected
+				? (double)(rss_idle - rss_before) * 1024.0 / (double)connected
+				: -1;
+	bool ok = lost <= (uint64_t)opt.max_loss && dead == 0;
+
+	if (opt.json) {
+		printf("{\"clients\":%d,\"senders\":%d,\"rate\":%g,\"duration\":%g,\"warmup\":%g,"
+		       "\"payload\":%d,\"threads\":%d,\"rooms\":%d,"
+		       "\"connect\":{\"connected\":%llu,\"failed\":%llu,\"seconds\":%.3f,"
+		       "\"per_second\":%.0f,\"welcome_p50_ms\":%.3f,\"welcome_p99_ms\":%.3f,"
+		       "\"all_welcomed_s\":%.3f,\"quiet_s\":%.3f,\"notice_bytes\":%llu,"
+		       "\"entries_seen\":%llu},"
+		       "\"messages\":{\"sent\":%llu,\"expected\":%llu,\"delivered\":%llu,"
+		       "\"lost\":%llu,\"duplicated\":%llu,\"out_of_order\":%llu,"
+		       "\"deliveries_per_s\":%.0f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
+		       "\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f},\"measured\":%llu},"
+		       "\"unexpected_disconnects\":%llu",
+		       opt.clients, nsenders, opt.rate, opt.duration, opt.warmup, opt.payload,
+		       opt.threads, opt.rooms, (unsigned long long)connected,
+		       (unsigned long long)failed,
+		       secs((t_connected ? t_connected : t_end) - t_start),
+		       connected / secs((t_connected ? t_connected : t_end) - t_start),
+		       hist_pct(&wel, 50) / 1e6, hist_pct(&wel, 99) / 1e6,
+		       secs((t_welcomed ? t_welcomed : t_end) - t_start), secs(t_quiet - t_start),
+		       (unsigned long long)connect_bytes, (unsigned long long)entries_seen,
+		       (unsigned long long)sent, (unsigned long long)expected,
+		       (unsigned long long)delivered, (unsigned long long)lost,
+		       (unsigned long long)dups, (unsigned long long)ooo, dps,
+		       hist_pct(&lat, 50) / 1e6, hist_pct(&lat, 90) / 1e6, hist_pct(&lat, 99) / 1e6,
+		       hist_pct(&lat, 99.9) / 1e6, (double)lat.max / 1e6, (unsigned long long)lat.n,
+		       (unsigned long long)dead);
+		if (opt.server_pid)
+			printf(
+			    ",\"server\":{\"cpu_s\":%.3f,\"cpu_s_per_s\":%.3f,\"rss_before_kib\":%"
+			    "ld,"
+			    "\"rss_idle_kib\":%ld,\"rss_peak_kib\":%ld,\"rss_per_client_b\":%.0f}",
+			    cpu1 - cpu0, (cpu1 - cpu0) / secs(t_end - t_send), rss_before, rss_idle,
+			    rss_peak, per_client);
+		printf(",\"ok\":%s}\n", ok ? "true" : "false");
+	} else {
+		printf(
+		    "flood: %d clients (%d sending %s%g lines/s each, %d-byte lines) in %d room%s, "
+		    "%d threads\n",
+		    opt.clients, nsenders, opt.rate ? "" : "closed-loop, window ",
+		    opt.rate ? opt.rate : WINDOW, opt.payload, opt.rooms, opt.rooms > 1 ? "s" : "",
+		    opt.threads);
+		printf("connect:  %llu connected, %llu failed in %.3f s (%.0f/s); all welcomed at "
+		       "%.3f s; welcome p50 %.2f ms p99 %.2f ms\n",
+		       (unsigned long long)connected, (unsigned long long)failed,
+		       secs((t_connected ? t_connected : t_end) - t_start),
+		       connected / secs((t_connected ? t_connected : t_end) - t_start),
+		       secs((t_welcomed ? t_welcomed : t_end) - t_start), hist_pct(&wel, 50) / 1e6,
+		       hist_pct(&wel, 99) / 1e6);
+		for (int e = 0; e < 160; e++) {
+			int n = 0;
+			for (int i = 0; i < opt.threads; i++)
+				n += threads[i].errs[e];
+			if (n)
+				printf("          %d connects failed: %s\n", n, strerror(e));
+		}
+		printf("quiet:    room quiet at %.3f s (no server notice for 1 s); %llu bytes "
+		       "received while connecting; %llu entries announced\n",
+		       secs(t_quiet - t_start), (unsigned long long)connect_bytes,
+		       (unsigned long long)entries_seen);
+		printf("messages: %llu sent, %llu deliveries expected, %llu delivered, %llu lost, "
+		       "%llu duplicated, %llu out of order\n",
+		       (unsigned long long)sent, (unsigned long long)expected,
+		       (unsigned long long)delivered, (unsigned long long)lost,
+		       (unsigned long long)dups, (unsigned long long)ooo);
+		printf("rate:     %.0f deliveries/s over %.1f s (after %.1f s warmup)\n", dps,
+		       window, opt.warmup);
+		printf(
+		    "latency:  p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  p99.9 %.3f ms  max %.3f ms "
+		    "(%llu deliveries, from intended send time)\n",
+		    hist_pct(&lat, 50) / 1e6, hist_pct(&lat, 90) / 1e6, hist_pct(&lat, 99) / 1e6,
+		    hist_pct(&lat, 99.9) / 1e6, (double)lat.max / 1e6, (unsigned long long)lat.n);
+		if (opt.server_pid)
+			printf(
+			    "server:   %.2f CPU s while sending (%.2f cores); RSS %ld KiB before, "
+			    "%ld KiB with clients idle (%.0f B per client), peak %ld KiB\n",
+			    cpu1 - cpu0, (cpu1 - cpu0) / secs(t_end - t_send), rss_before, rss_idle,
+			    per_client, rss_peak);
+		printf("result:   %s (lost %llu, max allowed %ld; unexpected disconnects %llu)\n",
+		       ok ? "OK" : "FAIL", (unsigned long long)lost, opt.max_loss,
+		       (unsigned long long)dead);
+	}
+	(void)dead_before;
+	return ok ? 0 : 1;
+}
