@@ -712,7 +712,6 @@ int main(int argc, char **argv)
 	threads = calloc((size_t)opt.threads, sizeof(*threads));
 	sent_by = calloc((size_t)nsenders + 1, sizeof(*sent_by));
 	sender_client = calloc((size_t)nsenders + 1, sizeof(int));
-	int stride = nsenders ? opt.clients / nsenders : 1;
 	for (int i = 0; i < opt.clients; i++) {
 		struct client *c = &clients[i];
 		c->index = i;
@@ -721,11 +720,12 @@ int main(int argc, char **argv)
 		c->sender = -1;
 		c->part = malloc((size_t)opt.payload + 4096 + 64);
 		c->expect = calloc((size_t)(nsenders ? nsenders : 1), sizeof(uint32_t));
-		c->out = malloc(i % stride == 0 && i / stride < nsenders ? out_cap() : 64);
+		c->out = malloc(i < nsenders ? out_cap() : 64);
 	}
+	/* senders are the first -S clients: with --rooms K they fall in rooms 0, 1, ... */
 	for (int s = 0; s < nsenders; s++) {
-		clients[s * stride].sender = s;
-		sender_client[s] = s * stride;
+		clients[s].sender = s;
+		sender_client[s] = s;
 	}
 	for (int i = 0; i < opt.threads; i++) {
 		struct thread *t = &threads[i];
@@ -917,7 +917,7 @@ int main(int argc, char **argv)
 				printf("          %d connects failed: %s\n", n, strerror(e));
 		}
 		printf("quiet:    room quiet at %.3f s (no server notice for 1 s); %llu bytes "
-		       "received while connecting; %llu entries announced\n",
+		       "received while connecting; %llu entries announced (summed over clients)\n",
 		       secs(t_quiet - t_start), (unsigned long long)connect_bytes,
 		       (unsigned long long)entries_seen);
 		printf("messages: %llu sent, %llu deliveries expected, %llu delivered, %llu lost, "
