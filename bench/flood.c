@@ -272,6 +272,7 @@ struct thread {
 	struct hist latency;            /* message phase, after warmup */
 	struct hist welcome;            /* connect -> welcome line */
 	_Atomic uint64_t p99_window_ns; /* for the progress line */
+	_Atomic int seen_phase;          /* the phase this thread last acted on */
 	char *rbuf;
 	int errs[160]; /* connect failures by errno */
 };
@@ -542,6 +543,7 @@ static void *thread_main(void *arg)
 	struct hist window = { 0 };
 	while (atomic_load(&phase) != PH_DONE) {
 		int64_t now = now_ns();
+		int ph = atomic_load(&phase);
 		/* connect, paced if asked */
 		while (next_connect < t->nclients && now >= next_connect_ns) {
 			client_connect(t, t->clients[next_connect++]);
@@ -551,7 +553,7 @@ static void *thread_main(void *arg)
 				break; /* let replies in between batches */
 		}
 		int64_t due = INT64_MAX;
-		if (atomic_load(&phase) == PH_SEND)
+		if (ph == PH_SEND)
 			for (int i = 0; i < t->nclients; i++)
 				if (t->clients[i]->sender >= 0) {
 					int64_t d = client_send_due(t, t->clients[i], now);
@@ -568,6 +570,8 @@ static void *thread_main(void *arg)
 		}
 		if (opt.rate == 0 && atomic_load(&phase) == PH_SEND)
 			timeout = timeout > 1 ? 1 : timeout;
+		/* release: main reads sent_by after seeing that every thread stopped sending */
+		atomic_store_explicit(&t->seen_phase, ph, memory_order_release);
 		int n = epoll_wait(t->epfd, ev, MAX_EVENTS, timeout < 0 ? 0 : timeout);
 		for (int i = 0; i < n; i++) {
 			struct client *c = ev[i].data.ptr;
@@ -807,6 +811,9 @@ int main(int argc, char **argv)
 	uint64_t delivered_at_end = KSUM(delivered);
 	int64_t t_end = now_ns();
 	atomic_store(&phase, PH_DRAIN);
+	for (int i = 0; i < opt.threads; i++) /* wait until no thread is still sending */
+		while (atomic_load_explicit(&threads[i].seen_phase, memory_order_acquire) < PH_DRAIN)
+			usleep(1000);
 	double cpu1 = opt.server_pid ? proc_cpu_seconds(opt.server_pid) : -1;
 
 	/* expected deliveries: each line to every connected member of the sender's room */
