@@ -272,7 +272,7 @@ struct thread {
 	struct hist latency;            /* message phase, after warmup */
 	struct hist welcome;            /* connect -> welcome line */
 	_Atomic uint64_t p99_window_ns; /* for the progress line */
-	_Atomic int seen_phase;          /* the phase this thread last acted on */
+	_Atomic int seen_phase;         /* the phase this thread last acted on */
 	char *rbuf;
 	int errs[160]; /* connect failures by errno */
 };
@@ -455,20 +455,34 @@ static void on_server_line(struct thread *t, struct client *c, const char *s, si
 		kadd(&t->k.notice_entries, (uint64_t)k);
 }
 
-static void on_chat_line(struct thread *t, struct client *c, const char *s, size_t n)
+/* Parses a space-terminated decimal number; fast, no locale (this runs per delivery). */
+static const char *parse_u64(const char *p, const char *end, uint64_t *out)
 {
+	uint64_t v = 0;
+	const char *start = p;
+	while (p < end && *p >= '0' && *p <= '9')
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	*out = v;
+	if (p == start || p >= end || *p != ' ')
+		return NULL;
+	return p + 1;
+}
+
+static void on_chat_line(struct thread *t, struct client *c, const char *s, size_t n, int64_t now)
+{
+	const char *end = s + n;
 	const char *colon = memchr(s, ':', n);
-	if (colon == NULL || colon + 2 >= s + n || colon[1] != 'F' || colon[2] != ' ')
+	if (colon == NULL || colon + 3 >= end || colon[1] != 'F' || colon[2] != ' ')
 		return;
-	char *end;
-	long sender = strtol(colon + 3, &end, 10);
-	unsigned long long seq = strtoull(end, &end, 10);
-	long long stamp = strtoll(end, &end, 10);
-	if (sender < 0 || sender >= nsenders)
+	uint64_t sender, seq, stamp64;
+	const char *p = parse_u64(colon + 3, end, &sender);
+	p = p ? parse_u64(p, end, &seq) : NULL;
+	p = p ? parse_u64(p, end, &stamp64) : NULL;
+	if (p == NULL || sender >= (uint64_t)nsenders)
 		return;
-	int64_t now = now_ns();
+	int64_t stamp = (int64_t)stamp64;
 	kadd(&t->k.delivered, 1);
-	if (c->sender == sender)
+	if (c->sender >= 0 && (uint64_t)c->sender == sender)
 		c->echoed++;
 	uint32_t *exp = &c->expect[sender];
 	if (seq == *exp) {
@@ -486,12 +500,12 @@ static void on_chat_line(struct thread *t, struct client *c, const char *s, size
 	}
 }
 
-static void client_on_line(struct thread *t, struct client *c, const char *s, size_t n)
+static void client_on_line(struct thread *t, struct client *c, const char *s, size_t n, int64_t now)
 {
 	if (n >= 2 && s[0] == '*' && s[1] == ' ')
 		on_server_line(t, c, s, n);
 	else
-		on_chat_line(t, c, s, n);
+		on_chat_line(t, c, s, n, now);
 }
 
 static void client_read(struct thread *t, struct client *c)
@@ -514,10 +528,11 @@ static void client_read(struct thread *t, struct client *c)
 			return;
 		}
 		kadd(&t->k.bytes_in, (uint64_t)n);
+		int64_t now = now_ns(); /* one clock read per read(), not per line */
 		size_t len = have + (size_t)n;
 		char *p = buf, *end = buf + len, *nl;
 		while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-			client_on_line(t, c, p, (size_t)(nl - p));
+			client_on_line(t, c, p, (size_t)(nl - p), now);
 			p = nl + 1;
 		}
 		c->part_len = (size_t)(end - p);
@@ -812,7 +827,8 @@ int main(int argc, char **argv)
 	int64_t t_end = now_ns();
 	atomic_store(&phase, PH_DRAIN);
 	for (int i = 0; i < opt.threads; i++) /* wait until no thread is still sending */
-		while (atomic_load_explicit(&threads[i].seen_phase, memory_order_acquire) < PH_DRAIN)
+		while (atomic_load_explicit(&threads[i].seen_phase, memory_order_acquire) <
+		       PH_DRAIN)
 			usleep(1000);
 	double cpu1 = opt.server_pid ? proc_cpu_seconds(opt.server_pid) : -1;
 

@@ -140,7 +140,8 @@ static int set_option(struct config *cfg, const struct option_row *opt, const ch
 	}
 	case OPT_STRING:
 		if (strlen(value) == 0 || strlen(value) >= sizeof(cfg->user)) {
-			fprintf(stderr, "chatd: --%s: '%s' is empty or too long\n", opt->name, value);
+			fprintf(stderr, "chatd: --%s: '%s' is empty or too long\n", opt->name,
+				value);
 			return -1;
 		}
 		snprintf(field, sizeof(cfg->user), "%s", value);

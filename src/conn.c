@@ -127,12 +127,20 @@ int conn_flush(struct conn *c, int max_writes, size_t *written)
 		}
 	}
 	c->out_head = c->out_off = 0;
-	if (c->out_cap > OUTQ_MIN) {
-		/* A ring grown by a burst is given back once it empties; the smallest one
-		 * (64 bytes) is kept so steady traffic does not allocate on every flush. */
-		free(c->outq);
-		c->outq = NULL;
-		c->out_cap = 0;
-	}
 	return 0;
+}
+
+bool conn_trim(struct conn *c)
+{
+	if (c->out_count != 0 || c->out_cap <= OUTQ_MIN)
+		return false;
+	/* Keep the smallest ring (64 bytes); give back one a burst grew. Done from a
+	 * periodic pass, not on every flush, so steady traffic does not malloc/free (and
+	 * make glibc madvise) a ring per connection per iteration. */
+	struct msg **q = realloc(c->outq, OUTQ_MIN * sizeof(*q));
+	if (q == NULL)
+		return false;
+	c->outq = q;
+	c->out_cap = OUTQ_MIN;
+	return true;
 }

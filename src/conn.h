@@ -86,4 +86,7 @@ void conn_discard_output(struct conn *c);
  */
 int conn_flush(struct conn *c, int max_writes, size_t *written);
 
+/* Shrinks an empty output ring back to its minimum. Returns true when it did. */
+bool conn_trim(struct conn *c);
+
 #endif

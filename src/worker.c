@@ -45,6 +45,7 @@
 #define INBOX_PER_TURN   4096  /* inbox messages per iteration */
 #define INBOX_HIGH       65536 /* our messages queued in one other inbox: stop reading */
 #define PAUSE_POLL_MS    1     /* while input is paused, look again this often */
+#define TRIM_PERIOD_MS   1000  /* idle output rings are given back this often */
 #define WRITES_PER_FLUSH 4     /* gather writes per connection per iteration */
 #define ACCEPT_PAUSE_MS  100   /* after EMFILE/ENFILE */
 #define LOG_GATE_PER_SEC 10
@@ -679,6 +680,19 @@ static void worker_expire_drains(struct worker *w, int64_t now)
 	}
 }
 
+/* Once a second: idle connections give back output rings that a burst grew (conn_trim). */
+static void worker_trim(struct worker *w, int64_t now)
+{
+	if (now < w->trim_ms)
+		return;
+	w->trim_ms = now + TRIM_PERIOD_MS;
+	size_t pos = 0;
+	uint64_t id;
+	void *v;
+	while (map_next(&w->by_id, &pos, &id, &v))
+		conn_trim(v);
+}
+
 /* ---- shutdown ------------------------------------------------------------------------------- */
 
 /*
@@ -820,6 +834,7 @@ void *worker_main(void *arg)
 		worker_reap(w, now);
 		worker_flush(w);
 		worker_free_dead(w);
+		worker_trim(w, now);
 
 		stat_add(&w->stats.iterations, 1);
 		stat_max(&w->stats.max_iteration_us, (uint64_t)(monotonic_us() - start_us));

@@ -94,7 +94,7 @@ struct worker {
 	int64_t summary_due_ms;    /* this worker counted notices not yet summarised, or 0 */
 	bool shutting_down;
 
-	char *rbuf; /* read buffer shared by this worker's connections */
+	char *rbuf;               /* read buffer shared by this worker's connections */
 	struct log_gate gates[8]; /* one per kind of client-triggered log line (enum gate) */
 	struct worker_stats stats;
 
@@ -109,6 +109,7 @@ struct worker {
 	_Alignas(CACHE_LINE) _Atomic uint64_t popped_from[CONFIG_MAX_WORKERS];
 	bool input_paused; /* our share of some inbox is over INBOX_HIGH: stop reading */
 	int64_t now_ms;    /* CLOCK_MONOTONIC at the start of this iteration */
+	int64_t trim_ms;   /* next pass giving back idle connections' output rings */
 };
 
 /* Sets up epoll, inbox and buffers; listen_fd is taken over. Returns 0 or -errno. */
