@@ -241,6 +241,7 @@ struct client {
 	int room;
 	int sender; /* sender number, or -1 */
 	bool connected, welcomed, joined, dead;
+	bool cut_slow;       /* the server said we were too slow (then closes us) */
 	int64_t started_ns; /* connect() issued */
 	/* partial line between reads */
 	char *part;
@@ -256,7 +257,7 @@ struct client {
 };
 
 struct counters { /* written by the owning thread, read by main (relaxed) */
-	_Atomic uint64_t connected, welcomed, joined, connect_failed, dead;
+	_Atomic uint64_t connected, welcomed, joined, connect_failed, dead, cut_slow;
 	_Atomic uint64_t sent, delivered, measured, lost_gap, out_of_order, duplicates, notices;
 	_Atomic uint64_t bytes_in, notice_entries;
 	_Atomic int64_t last_notice_ns;
@@ -444,6 +445,11 @@ static void on_server_line(struct thread *t, struct client *c, const char *s, si
 	if (!c->joined && n > 19 && !memcmp(s, "* You are now in r", 18)) {
 		c->joined = true;
 		kadd(&t->k.joined, 1);
+		return;
+	}
+	if (n > 18 && !memcmp(s, "* error: too slow:", 18)) {
+		c->cut_slow = true;
+		kadd(&t->k.cut_slow, 1);
 		return;
 	}
 	kadd(&t->k.notices, 1);
@@ -855,11 +861,21 @@ int main(int argc, char **argv)
 	/* ---- results ---- */
 	uint64_t delivered = KSUM(delivered), dups = KSUM(duplicates), ooo = KSUM(out_of_order);
 	/* lost: per receiver and sender in its room, lines sent that never arrived */
-	uint64_t lost = 0;
+	uint64_t lost = 0, lost_slow = 0;
 	for (int i = 0; i < opt.clients; i++) {
 		struct client *c = &clients[i];
 		if (!c->joined)
 			continue;
+		if (c->cut_slow || c->dead) { /* cut off (and told so): counted apart */
+			for (int s = 0; s < nsenders; s++) {
+				if (clients[sender_client[s]].room != c->room)
+					continue;
+				uint64_t n = atomic_load_explicit(&sent_by[s], memory_order_acquire);
+				if (c->expect[s] < n)
+					lost_slow += n - c->expect[s];
+			}
+			continue;
+		}
 		for (int s = 0; s < nsenders; s++) {
 			if (clients[sender_client[s]].room != c->room)
 				continue;
@@ -877,7 +893,8 @@ int main(int argc, char **argv)
 	double window = secs(t_end - t_measure_from);
 	double dps = window > 0 ? (double)(delivered_at_end - delivered_at_measure) / window : 0;
 	uint64_t connected = KSUM(connected), failed = KSUM(connect_failed);
-	uint64_t dead = KSUM(dead);
+	uint64_t cut_slow = KSUM(cut_slow);
+	uint64_t dead = KSUM(dead) > cut_slow ? KSUM(dead) - cut_slow : 0; /* unexpected ones */
 	long rss_peak = opt.server_pid ? proc_kib(opt.server_pid, "VmHWM") : -1;
 	double per_client = rss_before >= 0 && connected
 				? (double)(rss_idle - rss_before) * 1024.0 / (double)connected
@@ -893,6 +910,7 @@ int main(int argc, char **argv)
 		       "\"entries_seen\":%llu},"
 		       "\"messages\":{\"sent\":%llu,\"expected\":%llu,\"delivered\":%llu,"
 		       "\"lost\":%llu,\"duplicated\":%llu,\"out_of_order\":%llu,"
+		       "\"undelivered_to_cut_off\":%llu,\"slow_consumers_cut\":%llu,"
 		       "\"deliveries_per_s\":%.0f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
 		       "\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f},\"measured\":%llu},"
 		       "\"unexpected_disconnects\":%llu",
@@ -906,7 +924,8 @@ int main(int argc, char **argv)
 		       (unsigned long long)connect_bytes, (unsigned long long)entries_seen,
 		       (unsigned long long)sent, (unsigned long long)expected,
 		       (unsigned long long)delivered, (unsigned long long)lost,
-		       (unsigned long long)dups, (unsigned long long)ooo, dps,
+		       (unsigned long long)dups, (unsigned long long)ooo,
+		       (unsigned long long)lost_slow, (unsigned long long)cut_slow, dps,
 		       hist_pct(&lat, 50) / 1e6, hist_pct(&lat, 90) / 1e6, hist_pct(&lat, 99) / 1e6,
 		       hist_pct(&lat, 99.9) / 1e6, (double)lat.max / 1e6, (unsigned long long)lat.n,
 		       (unsigned long long)dead);

@@ -43,6 +43,9 @@ static const struct option_row options[] = {
 	  "room size above which enter/leave notices become one summary a second (default: 200)" },
 	{ "max-rooms", OPT_INT, FIELD(max_rooms), 1, 1000000, "N",
 	  "rooms that may exist at once (default: 1000)" },
+	{ "flush-interval", OPT_INT, FIELD(flush_interval_ms), 0, 1000, "MS",
+	  "write a user's queued lines at most this often, batching them (default: 5; 0 = every "
+	  "loop iteration)" },
 	{ "rate-limit", OPT_INT, FIELD(rate_limit), 0, 1000000, "N",
 	  "lines per second per user; excess lines are refused (default: 100; 0 = off)" },
 	{ "rate-burst", OPT_INT, FIELD(rate_burst), 0, 1000000, "N",
@@ -67,6 +70,7 @@ void config_defaults(struct config *cfg)
 	cfg->notice_limit = 200;
 	cfg->max_rooms = 1000;
 	cfg->rate_limit = 100;
+	cfg->flush_interval_ms = 5;
 	cfg->drain_timeout_ms = 5000;
 	cfg->log_level = LOG_INFO;
 }

@@ -20,6 +20,7 @@ struct config {
 	int max_clients;      /* 0 = derived from RLIMIT_NOFILE at start */
 	int notice_limit;     /* room size above which notices become summaries */
 	int max_rooms;        /* rooms that may exist at once */
+	int flush_interval_ms; /* write each user's output at most this often (batching) */
 	int rate_limit;       /* lines per second per user; 0 = no limit */
 	int rate_burst;       /* lines a user may send at once; 0 = twice rate_limit */
 	char user[64];        /* drop to this user after binding (when root); "" = stay */

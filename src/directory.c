@@ -261,8 +261,8 @@ static int64_t earliest(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
-int dir_join(struct directory *d, struct user *u, const char *name, size_t n, int64_t now,
-	     struct join_result *res)
+int dir_join(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
+	     int64_t now, struct join_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	pthread_mutex_lock(&d->lock);
@@ -273,7 +273,7 @@ int dir_join(struct directory *d, struct user *u, const char *name, size_t n, in
 		goto out;
 	}
 	if (to == NULL) {
-		if (d->nrooms >= d->max_rooms) {
+		if (d->nrooms >= d->max_rooms && !exempt) {
 			rc = -ENOSPC;
 			goto out;
 		}

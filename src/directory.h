@@ -93,9 +93,10 @@ struct join_result {
 };
 
 /* Moves u into the room `name` (created if new). Returns 0, -EALREADY (already there),
- * -ENOSPC (--max-rooms reached) or -ENOMEM. */
-int dir_join(struct directory *d, struct user *u, const char *name, size_t n, int64_t now,
-	     struct join_result *res);
+ * -ENOSPC (--max-rooms reached; `exempt` rooms, the lobby, may always be created) or
+ * -ENOMEM. */
+int dir_join(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
+	     int64_t now, struct join_result *res);
 
 /* Finds a user by name (any case): fills id, worker and the name as spelled. */
 bool dir_lookup(struct directory *d, const char *name, size_t n, uint64_t *id, unsigned *worker,

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define DEFAULT_ROOM       "lobby"
 #define LIST_MAX           16384 /* longest /who or /rooms answer */
@@ -77,7 +78,8 @@ static void note_summary_due(struct worker *w, int64_t due)
 static int enter_room(struct worker *w, struct conn *c, const char *name, size_t n, bool reply)
 {
 	struct join_result res;
-	int rc = dir_join(dir_of(w), &c->user, name, n, clock_now_ms(), &res);
+	bool lobby = n == strlen(DEFAULT_ROOM) && strncasecmp(name, DEFAULT_ROOM, n) == 0;
+	int rc = dir_join(dir_of(w), &c->user, name, n, lobby, clock_now_ms(), &res);
 	if (rc < 0)
 		return rc;
 	char line[160];

@@ -46,6 +46,9 @@
 #define INBOX_HIGH       65536 /* our messages queued in one other inbox: stop reading */
 #define PAUSE_POLL_MS    1     /* while input is paused, look again this often */
 #define TRIM_PERIOD_MS   1000  /* idle output rings are given back this often */
+/* Lines fanned out since the last flush that force a flush (and pause reading until then):
+ * bounds the burst any one user's queue takes between two writes. */
+#define FLUSH_BATCH_LINES 1024
 #define WRITES_PER_FLUSH 4     /* gather writes per connection per iteration */
 #define ACCEPT_PAUSE_MS  100   /* after EMFILE/ENFILE */
 #define LOG_GATE_PER_SEC 10
@@ -201,6 +204,8 @@ static void worker_deliver(struct worker *w, struct msg *m)
 	}
 	}
 	stat_add(&w->stats.deliveries, queued);
+	if (queued > 0)
+		w->lines_pending++;
 	msg_local_put(m, w->index);
 }
 
@@ -355,7 +360,7 @@ static void worker_read_conn(struct worker *w, struct conn *c)
 {
 	struct line_ctx ctx = { w, c };
 	for (int reads = 0; c->readable && !c->closing; reads++) {
-		if (reads == READS_PER_TURN) {
+		if (reads == READS_PER_TURN || w->lines_pending >= FLUSH_BATCH_LINES) {
 			worker_mark_ready(w, c); /* back of the queue: others go first */
 			return;
 		}
@@ -403,6 +408,10 @@ static void worker_read_ready(struct worker *w)
 	list_init(&w->ready);
 	struct list_node *n;
 	while ((n = list_pop_front(&pass)) != NULL) {
+		if (w->lines_pending >= FLUSH_BATCH_LINES) { /* flush first; the rest wait */
+			list_push_back(&w->ready, n);
+			continue;
+		}
 		struct conn *c = container_of(n, struct conn, ready_link);
 		c->on_ready = false;
 		worker_read_conn(w, c);
@@ -514,7 +523,7 @@ static void worker_accept(struct worker *w, int64_t now)
 
 static void worker_drain_inbox(struct worker *w)
 {
-	for (int i = 0; i < INBOX_PER_TURN; i++) {
+	for (int i = 0; i < INBOX_PER_TURN && w->lines_pending < FLUSH_BATCH_LINES; i++) {
 		struct inbox_node *n = inbox_pop(&w->inbox);
 		if (n == NULL) {
 			w->inbox_more = false;
@@ -738,7 +747,11 @@ static int64_t min_deadline(int64_t a, int64_t b)
 /* How long epoll_wait may block: 0 when work is pending, -1 when nothing is scheduled. */
 static int worker_timeout(struct worker *w, int64_t now)
 {
-	if (w->dirty || w->closing || w->inbox_more)
+	if (w->closing || w->inbox_more)
+		return 0;
+	if (w->dirty != NULL && w->lines_pending < FLUSH_BATCH_LINES) /* --flush-interval */
+		return w->next_flush_ms > now ? (int)(w->next_flush_ms - now) : 0;
+	if (w->dirty != NULL)
 		return 0;
 	bool accept_now = w->listener_ready && w->listen_fd >= 0 && w->accept_resume_ms == 0;
 	if (accept_now || !list_empty(&w->ready))
@@ -832,8 +845,14 @@ void *worker_main(void *arg)
 		session_run_summaries(w, now);
 		worker_expire_drains(w, now);
 		worker_reap(w, now);
-		worker_flush(w);
-		worker_free_dead(w);
+		if (w->dirty != NULL && (now >= w->next_flush_ms || w->shutting_down ||
+					 w->lines_pending >= FLUSH_BATCH_LINES)) {
+			worker_flush(w);
+			w->next_flush_ms = now + srv->cfg.flush_interval_ms;
+			w->lines_pending = 0;
+		}
+		if (w->dirty == NULL) /* a dead connection may still be on the dirty list */
+			worker_free_dead(w);
 		worker_trim(w, now);
 
 		stat_add(&w->stats.iterations, 1);

@@ -110,6 +110,8 @@ struct worker {
 	bool input_paused; /* our share of some inbox is over INBOX_HIGH: stop reading */
 	int64_t now_ms;    /* CLOCK_MONOTONIC at the start of this iteration */
 	int64_t trim_ms;   /* next pass giving back idle connections' output rings */
+	int64_t next_flush_ms; /* output is written at most once per --flush-interval */
+	uint32_t lines_pending; /* messages fanned out since the last flush */
 };
 
 /* Sets up epoll, inbox and buffers; listen_fd is taken over. Returns 0 or -errno. */

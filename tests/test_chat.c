@@ -403,3 +403,28 @@ Test(chat, flood_control_refuses_then_disconnects, .timeout = 30)
 	tc_close(b);
 	ts_stop(srv);
 }
+
+Test(chat, the_lobby_exists_for_newcomers_even_at_max_rooms, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	cfg.max_rooms = 2;
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *a = tc_join(port);
+	tc_send(a, "/join one\n"); /* lobby empties and goes: {one} */
+	tc_expect(a, "* You are now in one. 1 user here.");
+	struct tclient *b = tc_join(port); /* {one, lobby} */
+	tc_send(b, "/join one\n");         /* {one} */
+	tc_expect_eventually(b, "* You are now in one. 2 users here.", 2000);
+	tc_send(b, "/join two\n"); /* {one, two}: the limit */
+	tc_expect_eventually(b, "* You are now in two. 1 user here.", 2000);
+	struct tclient *c = tc_join(port); /* the lobby is created past the limit */
+	tc_send(c, "/who\n");
+	tc_expect(c, fmt("* 1 user in lobby: %s", num(c->name), NULL));
+	tc_send(c, "/join three\n");
+	tc_expect(c, "* error: too many rooms (max 2); join an existing one (/rooms).");
+	tc_close(a);
+	tc_close(b);
+	tc_close(c);
+	ts_stop(srv);
+}
