@@ -12,6 +12,10 @@
 # offered or p99 passes 1 s; the best point with p99 <= 50 ms is the result), then rooms: the same sweep with
 # 100 rooms of 10 (100 senders, one per room), 4 workers.
 #
+# The sweeps run flood with one receiving thread (-t 1): on a 2-core machine, chatd's workers
+# plus more flood threads than that oversubscribe the cores and the scheduling delay shows up
+# as latency (measured: 8M deliveries/s with 2 workers, p99 39 ms with -t 1, 77 ms with -t 2).
+#
 # Usage: scripts/bench.sh [--quick]     (--quick: short runs, fewer steps; used by CI smoke)
 # Everything targets 127.0.0.1 and stops by itself.
 set -euo pipefail
@@ -82,7 +86,7 @@ sweep() {
 	local name=$1 w=$2 rooms=$3 senders=$4 rate=$5 step=0
 	start_server "$w"
 	while [ $step -lt $MAXSTEP ]; do
-		run "$name-r$rate" -c 1000 -S "$senders" -r "$rate" -d $DUR --warmup $WARM --rooms "$rooms"
+		run "$name-r$rate" -c 1000 -S "$senders" -r "$rate" -d $DUR --warmup $WARM --rooms "$rooms" -t 1
 		if ! python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
