@@ -241,7 +241,7 @@ struct client {
 	int room;
 	int sender; /* sender number, or -1 */
 	bool connected, welcomed, joined, dead;
-	bool cut_slow;       /* the server said we were too slow (then closes us) */
+	bool cut_slow;      /* the server said we were too slow (then closes us) */
 	int64_t started_ns; /* connect() issued */
 	/* partial line between reads */
 	char *part;
@@ -338,6 +338,10 @@ static void client_connect(struct thread *t, struct client *c)
 		src.sin_addr.s_addr = htonl(0x7F000001 + (uint32_t)(c->index / per_address));
 		bind(c->fd, (struct sockaddr *)&src, sizeof(src));
 	}
+	/* Lines are stamped with their send time: Nagle must not hold one back waiting for
+	 * the server's (delayed) ACK of the previous one. */
+	int nodelay = 1;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof(nodelay));
 	c->started_ns = now_ns();
 	if (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS) {
 		t->errs[errno < 160 ? errno : 0]++;
@@ -870,7 +874,8 @@ int main(int argc, char **argv)
 			for (int s = 0; s < nsenders; s++) {
 				if (clients[sender_client[s]].room != c->room)
 					continue;
-				uint64_t n = atomic_load_explicit(&sent_by[s], memory_order_acquire);
+				uint64_t n =
+				    atomic_load_explicit(&sent_by[s], memory_order_acquire);
 				if (c->expect[s] < n)
 					lost_slow += n - c->expect[s];
 			}
