@@ -30,7 +30,8 @@ def row(name, r):
             f"{fmt_int(m['deliveries_per_s'])} | {m['latency_ms']['p50']:.2f} | "
             f"{m['latency_ms']['p99']:.2f} | {m['latency_ms']['max']:.1f} | {m['lost']} | "
             f"{m['out_of_order']} | {c['seconds']:.2f} | {c['quiet_s']:.2f} | "
-            f"{s.get('cpu_s_per_s', 0):.2f} | {s.get('rss_per_client_b', 0):.0f} |")
+            f"{s.get('cpu_s_per_s', 0):.2f} | "
+            f"{'%.0f' % s['rss_per_client_b'] if s.get('rss_per_client_b', 0) > 0 else '-'} |")
 
 
 HEAD = ("| run | clients | senders x rate | deliveries/s | p50 ms | p99 ms | max ms | lost | "
@@ -48,21 +49,24 @@ def sweep(prefix):
     return sorted(pts, key=lambda p: p[0])
 
 
-def best(prefix):
+def best(prefix, p99_max=50):
     ok = [r for _, r in sweep(prefix)
-          if r["messages"]["lost"] == 0 and r["messages"]["latency_ms"]["p99"] <= 50]
+          if r["messages"]["lost"] == 0 and r["messages"]["latency_ms"]["p99"] <= p99_max]
     return max(ok, key=lambda r: r["messages"]["deliveries_per_s"]) if ok else None
+
+
+def cell(r):
+    if r is None:
+        return "n/a | n/a"
+    return f"{fmt_int(r['messages']['deliveries_per_s'])} | {r['messages']['latency_ms']['p99']:.1f}"
 
 
 sat_rows, sat_summary = [], []
 for w in (1, 2, 4):
     for rate, r in sweep(f"sweep-w{w}"):
         sat_rows.append(row(f"{w} worker{'s' if w > 1 else ''}, {rate:g}/s", r))
-    b = best(f"sweep-w{w}")
-    sat_summary.append(f"| {w} | {fmt_int(b['messages']['deliveries_per_s']) if b else 'n/a'} | "
-                       f"{b['messages']['latency_ms']['p99']:.1f} |" if b else f"| {w} | n/a | n/a |")
+    sat_summary.append(f"| {w} | {cell(best(f'sweep-w{w}'))} | {cell(best(f'sweep-w{w}', 200))} |")
 room_rows = [row(f"100 rooms, {rate:g}/s", r) for rate, r in sweep("rooms100-w4")]
-b1, b100 = best("sweep-w4"), best("rooms100-w4")
 
 # ---- plot -------------------------------------------------------------------------------------
 svg = "docs/bench-throughput.svg"
@@ -123,10 +127,10 @@ tables = f"""### Fixed load (10 senders x 20 lines/s, one room)
 
 ### Saturation sweep (1,000 clients, 10 senders, 64-byte lines; the rate doubles until a loss or the server falls behind)
 
-Best throughput with zero loss and p99 <= 50 ms:
+Best zero-loss throughput, with p99 <= 50 ms and with p99 <= 200 ms:
 
-| workers | deliveries/s | p99 ms |
-|---|---|---|
+| workers | deliveries/s (p99 <= 50 ms) | p99 ms | deliveries/s (p99 <= 200 ms) | p99 ms |
+|---|---|---|---|---|
 {chr(10).join(sat_summary)}
 
 {HEAD}
@@ -134,10 +138,15 @@ Best throughput with zero loss and p99 <= 50 ms:
 
 ### Rooms (4 workers, 1,000 clients): 1 room with 10 senders against 100 rooms of 10 with one sender each
 
-| layout | best deliveries/s (zero loss, p99 <= 50 ms) |
-|---|---|
-| 1 room | {fmt_int(b1['messages']['deliveries_per_s']) if b1 else 'n/a'} |
-| 100 rooms | {fmt_int(b100['messages']['deliveries_per_s']) if b100 else 'n/a'} |
+| layout | best zero-loss deliveries/s with p99 <= 200 ms | p99 ms |
+|---|---|---|
+| 1 room, 10 senders | {cell(best('sweep-w4', 200))} |
+| 100 rooms of 10, 100 senders | {cell(best('rooms100-w4', 200))} |
+
+With 100 rooms every line costs a worker only its own members of that room (about 2.5 per
+worker here) and is pushed only to workers that have members there, so the per-line costs
+(reading, validating, formatting, the inbox push) weigh more than fan-out: the same
+deliveries/s needs 10x the lines.
 
 {HEAD}
 {chr(10).join(room_rows)}
