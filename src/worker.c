@@ -668,13 +668,23 @@ static void worker_flush(struct worker *w)
 	w->dirty = again;
 }
 
+/* Frees closed connections, except those the dirty list still points at (they go at the
+ * next flush, which unlinks them). */
 static void worker_free_dead(struct worker *w)
 {
-	struct conn *c;
-	while ((c = w->dead) != NULL) {
-		w->dead = c->next_close;
-		conn_free(c);
+	struct conn *c = w->dead, *keep = NULL;
+	w->dead = NULL;
+	while (c != NULL) {
+		struct conn *next = c->next_close;
+		if (c->on_dirty) {
+			c->next_close = keep;
+			keep = c;
+		} else {
+			conn_free(c);
+		}
+		c = next;
 	}
+	w->dead = keep;
 }
 
 static void worker_expire_drains(struct worker *w, int64_t now)
@@ -851,13 +861,16 @@ void *worker_main(void *arg)
 			w->next_flush_ms = now + srv->cfg.flush_interval_ms;
 			w->lines_pending = 0;
 		}
-		if (w->dirty == NULL) /* a dead connection may still be on the dirty list */
-			worker_free_dead(w);
+		worker_free_dead(w);
 		worker_trim(w, now);
 
 		stat_add(&w->stats.iterations, 1);
 		stat_max(&w->stats.max_iteration_us, (uint64_t)(monotonic_us() - start_us));
 	}
+	for (struct conn *c = w->dirty; c != NULL; c = c->next_dirty)
+		c->on_dirty = false; /* only closed connections can be left here now */
+	w->dirty = NULL;
+	worker_free_dead(w);
 	log_debug((int)w->index, 0, "worker stopped");
 	return NULL;
 }
