@@ -12,20 +12,20 @@
 #include <stdio.h>
 
 struct config {
-	int workers;          /* epoll worker threads; 0 = online CPUs */
-	char bind_addr[64];   /* IPv4 or IPv6 literal */
-	int port;             /* 0 = ephemeral (tests) */
-	size_t max_line;      /* bytes per client line, line end excluded */
-	size_t max_outbuf;    /* bytes queued for one user before it is cut off */
-	int max_clients;      /* 0 = derived from RLIMIT_NOFILE at start */
-	int notice_limit;     /* room size above which notices become summaries */
-	int max_rooms;        /* rooms that may exist at once */
+	int workers;           /* epoll worker threads; 0 = online CPUs */
+	char bind_addr[64];    /* IPv4 or IPv6 literal */
+	int port;              /* 0 = ephemeral (tests) */
+	size_t max_line;       /* bytes per client line, line end excluded */
+	size_t max_outbuf;     /* bytes queued for one user before it is cut off */
+	int max_clients;       /* 0 = derived from RLIMIT_NOFILE at start */
+	int notice_limit;      /* room size above which notices become summaries */
+	int max_rooms;         /* rooms that may exist at once */
 	int flush_interval_ms; /* write each user's output at most this often (batching) */
-	int rate_limit;       /* lines per second per user; 0 = no limit */
-	int rate_burst;       /* lines a user may send at once; 0 = twice rate_limit */
-	char user[64];        /* drop to this user after binding (when root); "" = stay */
-	int drain_timeout_ms; /* flush budget at shutdown and for half-closed users */
-	int log_level;        /* enum log_level */
+	int rate_limit;        /* lines per second per user; 0 = no limit */
+	int rate_burst;        /* lines a user may send at once; 0 = twice rate_limit */
+	char user[64];         /* drop to this user after binding (when root); "" = stay */
+	int drain_timeout_ms;  /* flush budget at shutdown and for half-closed users */
+	int log_level;         /* enum log_level */
 };
 
 #define CONFIG_MAX_WORKERS 64

@@ -241,28 +241,30 @@ size_t proto_shutdown(char *out, size_t cap)
 	return say(out, cap, PROTO_SERVER_PREFIX "Server shutting down.");
 }
 
-size_t proto_error(char *out, size_t cap, const char *fmt, ...)
+size_t proto_vserver_line(char *out, size_t cap, bool error, const char *fmt, va_list ap)
 {
-	int k = snprintf(out, cap, PROTO_SERVER_PREFIX "error: ");
+	int k = snprintf(out, cap, PROTO_SERVER_PREFIX "%s", error ? "error: " : "");
 	if (k < 0 || (size_t)k >= cap)
 		return 0;
+	return (size_t)k + fmt_line(out + k, cap - (size_t)k, fmt, ap);
+}
+
+size_t proto_error(char *out, size_t cap, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	size_t n = fmt_line(out + k, cap - (size_t)k, fmt, ap);
+	size_t n = proto_vserver_line(out, cap, true, fmt, ap);
 	va_end(ap);
-	return (size_t)k + n;
+	return n;
 }
 
 size_t proto_notice(char *out, size_t cap, const char *fmt, ...)
 {
-	int k = snprintf(out, cap, PROTO_SERVER_PREFIX);
-	if (k < 0 || (size_t)k >= cap)
-		return 0;
 	va_list ap;
 	va_start(ap, fmt);
-	size_t n = fmt_line(out + k, cap - (size_t)k, fmt, ap);
+	size_t n = proto_vserver_line(out, cap, false, fmt, ap);
 	va_end(ap);
-	return (size_t)k + n;
+	return n;
 }
 
 size_t proto_chat_prefix(char *out, const char *name)

@@ -7,6 +7,7 @@
 #ifndef CHATD_PROTO_H
 #define CHATD_PROTO_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +69,8 @@ size_t proto_summary(char *out, size_t cap, long entered, long left);
 size_t proto_shutdown(char *out, size_t cap);
 size_t proto_error(char *out, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Either of the two above, from a va_list. */
+size_t proto_vserver_line(char *out, size_t cap, bool error, const char *fmt, va_list ap);
 /* Any other server line: "* " + the formatted text + "\n". */
 size_t proto_notice(char *out, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -27,33 +27,32 @@ static struct directory *dir_of(struct worker *w)
 	return &w->srv->dir;
 }
 
-/* Sends a "* " line to c alone. */
+/* Sends a server line ("* ..." or "* error: ...") to c alone. */
+static void tell_user(struct worker *w, struct conn *c, bool error, const char *fmt, va_list ap)
+{
+	char line[600];
+	size_t n = proto_vserver_line(line, sizeof(line), error, fmt, ap);
+	worker_send_line(w, c, line, n);
+}
+
 static void say_to(struct worker *w, struct conn *c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void say_to(struct worker *w, struct conn *c, const char *fmt, ...)
 {
-	char text[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	tell_user(w, c, false, fmt, ap);
 	va_end(ap);
-	char line[560];
-	size_t n = proto_notice(line, sizeof(line), "%s", text);
-	worker_send_line(w, c, line, n);
 }
 
 static void error_to(struct worker *w, struct conn *c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void error_to(struct worker *w, struct conn *c, const char *fmt, ...)
 {
-	char text[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	tell_user(w, c, true, fmt, ap);
 	va_end(ap);
-	char line[560];
-	size_t n = proto_error(line, sizeof(line), "%s", text);
-	worker_send_line(w, c, line, n);
 }
 
 /* Publishes a ready-made line to a room. */

@@ -49,9 +49,9 @@
 /* Lines fanned out since the last flush that force a flush (and pause reading until then):
  * bounds the burst any one user's queue takes between two writes. */
 #define FLUSH_BATCH_LINES 1024
-#define WRITES_PER_FLUSH 4     /* gather writes per connection per iteration */
-#define ACCEPT_PAUSE_MS  100   /* after EMFILE/ENFILE */
-#define LOG_GATE_PER_SEC 10
+#define WRITES_PER_FLUSH  4   /* gather writes per connection per iteration */
+#define ACCEPT_PAUSE_MS   100 /* after EMFILE/ENFILE */
+#define LOG_GATE_PER_SEC  10
 
 /* epoll_event.data.ptr tags for the two non-connection fds; connections use their pointer. */
 #define TAG_LISTENER(w) ((void *)&(w)->listen_fd)

@@ -107,10 +107,10 @@ struct worker {
 	 */
 	_Alignas(CACHE_LINE) _Atomic uint64_t pushed_to[CONFIG_MAX_WORKERS];
 	_Alignas(CACHE_LINE) _Atomic uint64_t popped_from[CONFIG_MAX_WORKERS];
-	bool input_paused; /* our share of some inbox is over INBOX_HIGH: stop reading */
-	int64_t now_ms;    /* CLOCK_MONOTONIC at the start of this iteration */
-	int64_t trim_ms;   /* next pass giving back idle connections' output rings */
-	int64_t next_flush_ms; /* output is written at most once per --flush-interval */
+	bool input_paused;      /* our share of some inbox is over INBOX_HIGH: stop reading */
+	int64_t now_ms;         /* CLOCK_MONOTONIC at the start of this iteration */
+	int64_t trim_ms;        /* next pass giving back idle connections' output rings */
+	int64_t next_flush_ms;  /* output is written at most once per --flush-interval */
 	uint32_t lines_pending; /* messages fanned out since the last flush */
 };
 

@@ -184,6 +184,17 @@ const char *stress_msg_refcount(unsigned threads, unsigned messages)
 	return NULL;
 }
 
+/* A server on an ephemeral loopback port with quiet logs. */
+static void stress_config(struct config *cfg, unsigned workers)
+{
+	config_defaults(cfg);
+	cfg->workers = (int)workers;
+	cfg->port = 0;
+	cfg->log_level = LOG_ERROR;
+	snprintf(cfg->bind_addr, sizeof(cfg->bind_addr), "127.0.0.1");
+	log_set_level(LOG_ERROR);
+}
+
 /* ---- a whole server ---------------------------------------------------------------------- */
 
 struct peer {
@@ -397,13 +408,8 @@ const char *stress_server_chat(unsigned workers, unsigned clients, unsigned send
 			       bool slow_reader)
 {
 	struct config cfg;
-	config_defaults(&cfg);
-	cfg.workers = (int)workers;
-	cfg.port = 0;
-	cfg.log_level = LOG_ERROR;
-	snprintf(cfg.bind_addr, sizeof(cfg.bind_addr), "127.0.0.1");
+	stress_config(&cfg, workers);
 	cfg.rate_limit = 0; /* bulk traffic from one sender: flood control is not under test */
-	log_set_level(LOG_ERROR);
 	struct server *srv;
 	if (server_start(&cfg, &srv) < 0)
 		FAIL("server_start failed");
@@ -491,12 +497,7 @@ static long rooms_total(struct peer *p)
 const char *stress_chat_commands(unsigned workers, unsigned clients, unsigned rounds)
 {
 	struct config cfg;
-	config_defaults(&cfg);
-	cfg.workers = (int)workers;
-	cfg.port = 0;
-	cfg.log_level = LOG_ERROR;
-	snprintf(cfg.bind_addr, sizeof(cfg.bind_addr), "127.0.0.1");
-	log_set_level(LOG_ERROR);
+	stress_config(&cfg, workers);
 	struct server *srv;
 	if (server_start(&cfg, &srv) < 0)
 		FAIL("server_start failed");
