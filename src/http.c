@@ -1,0 +1,236 @@
+/*
+ * http.c - see http.h.
+ */
+#include "http.h"
+#include "base64.h"
+#include "common.h"
+#include "sha1.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH" };
+
+enum http_sniff http_sniff(const char *buf, size_t len)
+{
+	bool maybe = false;
+	for (size_t i = 0; i < ARRAY_LEN(methods); i++) {
+		char start[16];
+		int n = snprintf(start, sizeof(start), "%s /", methods[i]);
+		size_t k = len < (size_t)n ? len : (size_t)n;
+		if (memcmp(buf, start, k) != 0)
+			continue;
+		if (len >= (size_t)n)
+			return HTTP_YES;
+		maybe = true;
+	}
+	return maybe ? HTTP_MAYBE : HTTP_NO;
+}
+
+bool http_slice_is(struct http_slice s, const char *text)
+{
+	return s.n == strlen(text) && memcmp(s.p, text, s.n) == 0;
+}
+
+static bool is_tchar(unsigned char c)
+{
+	/* RFC 9110 token characters */
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* Finds the end of the line starting at p: returns a pointer to its '\n' or NULL. Sets *text
+ * to the line's length without "\r\n" / "\n". */
+static const char *line_end(const char *p, const char *end, size_t *text)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	if (nl == NULL)
+		return NULL;
+	*text = (size_t)(nl - p) - (nl > p && nl[-1] == '\r');
+	return nl;
+}
+
+static int fail(struct http_request *req, int status)
+{
+	req->status = status;
+	return PARSE_ERROR;
+}
+
+static int parse_request_line(const char *p, size_t n, struct http_request *req)
+{
+	const char *end = p + n, *sp1 = memchr(p, ' ', n);
+	if (sp1 == NULL || sp1 == p)
+		return fail(req, 400);
+	for (const char *q = p; q < sp1; q++)
+		if (!is_tchar((unsigned char)*q))
+			return fail(req, 400);
+	const char *sp2 = memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1));
+	if (sp2 == NULL || sp2 == sp1 + 1)
+		return fail(req, 400);
+	for (const char *q = sp1 + 1; q < sp2; q++)
+		if ((unsigned char)*q <= ' ' || *q == 0x7F)
+			return fail(req, 400);
+	const char *ver = sp2 + 1;
+	if ((size_t)(end - ver) != 8 || memcmp(ver, "HTTP/1.", 7) != 0)
+		return fail(req, (size_t)(end - ver) >= 5 && !memcmp(ver, "HTTP/", 5) ? 505 : 400);
+	if (ver[7] != '0' && ver[7] != '1')
+		return fail(req, 505);
+	req->method = (struct http_slice){ p, (size_t)(sp1 - p) };
+	req->target = (struct http_slice){ sp1 + 1, (size_t)(sp2 - sp1 - 1) };
+	req->minor = ver[7] - '0';
+	return 0;
+}
+
+static int parse_header(const char *p, size_t n, struct http_request *req)
+{
+	if (n > 0 && (p[0] == ' ' || p[0] == '\t'))
+		return fail(req, 400); /* obsolete line folding */
+	const char *colon = memchr(p, ':', n);
+	if (colon == NULL || colon == p)
+		return fail(req, 400);
+	for (const char *q = p; q < colon; q++)
+		if (!is_tchar((unsigned char)*q))
+			return fail(req, 400); /* includes a space before the colon */
+	const char *v = colon + 1, *end = p + n;
+	for (const char *q = v; q < end; q++)
+		if (((unsigned char)*q < ' ' && *q != '\t') || *q == 0x7F)
+			return fail(req, 400);
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (req->nheaders == HTTP_MAX_HEADERS)
+		return fail(req, 431);
+	req->headers[req->nheaders++] = (struct http_header){
+		{ p, (size_t)(colon - p) },
+		{ v, (size_t)(end - v) },
+	};
+	return 0;
+}
+
+int http_parse_request(const char *buf, size_t len, size_t max_head, struct http_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	const char *p = buf, *end = buf + (len < max_head ? len : max_head);
+	size_t n;
+	const char *nl = line_end(p, end, &n);
+	if (nl == NULL)
+		return len >= max_head ? fail(req, 431) : PARSE_AGAIN;
+	if (parse_request_line(p, n, req) < 0)
+		return PARSE_ERROR;
+	for (p = nl + 1;; p = nl + 1) {
+		nl = line_end(p, end, &n);
+		if (nl == NULL)
+			return len >= max_head ? fail(req, 431) : PARSE_AGAIN;
+		if (n == 0)
+			break; /* the blank line */
+		if (parse_header(p, n, req) < 0)
+			return PARSE_ERROR;
+	}
+	if (req->minor == 1 && http_header(req, "Host") == NULL)
+		return fail(req, 400);
+	return (int)(nl + 1 - buf);
+}
+
+const struct http_slice *http_header(const struct http_request *req, const char *name)
+{
+	size_t n = strlen(name);
+	for (int i = 0; i < req->nheaders; i++)
+		if (req->headers[i].name.n == n && !strncasecmp(req->headers[i].name.p, name, n))
+			return &req->headers[i].value;
+	return NULL;
+}
+
+bool http_header_has_token(const struct http_request *req, const char *name, const char *token)
+{
+	size_t tn = strlen(token);
+	for (int i = 0; i < req->nheaders; i++) {
+		const struct http_header *h = &req->headers[i];
+		if (h->name.n != strlen(name) || strncasecmp(h->name.p, name, h->name.n) != 0)
+			continue;
+		const char *p = h->value.p, *end = p + h->value.n;
+		while (p < end) {
+			while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+				p++;
+			const char *w = p;
+			while (p < end && *p != ',')
+				p++;
+			const char *we = p;
+			while (we > w && (we[-1] == ' ' || we[-1] == '\t'))
+				we--;
+			if ((size_t)(we - w) == tn && strncasecmp(w, token, tn) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+int http_ws_accept(const struct http_request *req, char accept[29])
+{
+	if (!http_slice_is(req->method, "GET"))
+		return 405;
+	const struct http_slice *version = http_header(req, "Sec-WebSocket-Version");
+	if (!http_header_has_token(req, "Upgrade", "websocket") ||
+	    (version != NULL && !http_slice_is(*version, "13")))
+		return 426;
+	const struct http_slice *key = http_header(req, "Sec-WebSocket-Key");
+	uint8_t nonce[64];
+	if (req->minor < 1 || version == NULL || key == NULL || key->n != 24 ||
+	    !http_header_has_token(req, "Connection", "upgrade") ||
+	    base64_decode(key->p, key->n, nonce) != 16)
+		return 400;
+	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+	struct sha1_ctx c;
+	uint8_t digest[SHA1_DIGEST_LEN];
+	sha1_init(&c);
+	sha1_update(&c, key->p, key->n);
+	sha1_update(&c, guid, sizeof(guid) - 1);
+	sha1_final(&c, digest);
+	base64_encode(digest, sizeof(digest), accept);
+	return 0;
+}
+
+const char *http_reason(int status)
+{
+	switch (status) {
+	case 101:
+		return "Switching Protocols";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 426:
+		return "Upgrade Required";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Unknown";
+	}
+}
+
+size_t http_format_head(char *out, size_t cap, int status, const char *content_type,
+			size_t content_length, bool keep, const char *extra)
+{
+	char type[128] = "";
+	if (content_type != NULL)
+		snprintf(type, sizeof(type), "Content-Type: %s\r\n", content_type);
+	int n = snprintf(out, cap,
+			 "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\n%s%s"
+			 "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n",
+			 status, http_reason(status), type, content_length,
+			 keep ? "" : "Connection: close\r\n", extra ? extra : "");
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}

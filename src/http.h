@@ -1,0 +1,77 @@
+/*
+ * http.h - the HTTP/1.1 request head, as pure functions: recognising an HTTP client on a
+ * fresh connection, parsing a request head, and checking a WebSocket upgrade (RFC 6455
+ * section 4.2.1). No I/O, no allocation: a parsed request points into the caller's buffer.
+ *
+ * Same port, two protocols: a connection is HTTP iff its first bytes are an upper-case method
+ * (GET, HEAD, POST, PUT, DELETE, OPTIONS or PATCH), one space and '/'. Everything else is the
+ * line protocol. (A chat user whose very first line is "GET /..." is taken for a browser;
+ * any later line, or "GET" not followed by " /", is chat as usual.)
+ */
+#ifndef CHATD_HTTP_H
+#define CHATD_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HTTP_MAX_HEADERS 32
+
+enum http_sniff { HTTP_NO, HTTP_YES, HTTP_MAYBE };
+
+/* Looks at the first bytes of a connection; HTTP_MAYBE while they are a prefix of both. */
+enum http_sniff http_sniff(const char *buf, size_t len);
+
+struct http_slice {
+	const char *p;
+	size_t n;
+};
+
+struct http_header {
+	struct http_slice name, value;
+};
+
+struct http_request {
+	struct http_slice method, target;
+	int minor; /* HTTP/1.x */
+	int nheaders;
+	struct http_header headers[HTTP_MAX_HEADERS];
+	int status; /* on PARSE_ERROR: the status to answer (400, 431, 505) */
+};
+
+/*
+ * Parses the request head in buf[0..len). Returns the head's length (through the blank line)
+ * when complete, PARSE_AGAIN when more bytes are needed and len < max_head, or PARSE_ERROR
+ * with req->status set: 431 past max_head or HTTP_MAX_HEADERS, 505 for a version other than
+ * HTTP/1.0 or 1.1, 400 for anything else malformed (control characters, obsolete line
+ * folding, a missing Host in HTTP/1.1, no colon, spaces before the colon...).
+ */
+int http_parse_request(const char *buf, size_t len, size_t max_head, struct http_request *req);
+
+/* The value of header `name` (case-insensitive), or NULL. */
+const struct http_slice *http_header(const struct http_request *req, const char *name);
+
+/* Whether header `name` holds `token` in its comma-separated list (case-insensitive). */
+bool http_header_has_token(const struct http_request *req, const char *name, const char *token);
+
+bool http_slice_is(struct http_slice s, const char *text); /* exact, case-sensitive */
+
+/*
+ * Checks a WebSocket opening handshake. Returns 0 and writes Sec-WebSocket-Accept (28
+ * characters and a NUL) when valid; otherwise the status to answer: 405 (not GET),
+ * 426 (no upgrade to websocket, or a version other than 13: answer with
+ * "Sec-WebSocket-Version: 13"), 400 (bad key, missing Connection: upgrade, HTTP/1.0).
+ */
+int http_ws_accept(const struct http_request *req, char accept[29]);
+
+/* The reason phrase of a status code. */
+const char *http_reason(int status);
+
+/*
+ * Formats a response head: status line, Content-Type (when not NULL), Content-Length,
+ * Connection: close unless `keep`, `extra` (complete header lines, may be NULL or ""), blank
+ * line. Returns its length, or 0 when it does not fit.
+ */
+size_t http_format_head(char *out, size_t cap, int status, const char *content_type,
+			size_t content_length, bool keep, const char *extra);
+
+#endif
