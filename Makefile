@@ -4,6 +4,7 @@
 #   make test       build and run the criterion suite (installs criterion if it can)
 #   make asan       the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make tsan       the suite under ThreadSanitizer
+#   make fuzz       libFuzzer targets for every parser of client bytes (FUZZ_SECONDS each)
 #   make install    install chatd and chat into $(PREFIX)/bin
 #   make format-check   clang-format check of src/, tests/, bench/
 #   make clean
@@ -27,7 +28,7 @@ TEST_LIB := tests/testlib.c tests/stress.c
 B        := build/plain
 SAN      :=
 
-.PHONY: all run test asan tsan install clean format-check deps-test run-tests run-tsan
+.PHONY: all run test asan tsan install clean format-check deps-test run-tests run-tsan fuzz
 all: bin/chatd bin/chat bench/flood
 
 define objs
@@ -91,6 +92,34 @@ run-tsan: $(call objs,$(B)) tests/stress.c tests/tsan_main.c tests/stress.h
 	$(CC) $(CFLAGS) $(SAN) -Isrc $(call objs,$(B)) tests/stress.c tests/tsan_main.c \
 		-o $(B)/tsan_stress $(LDLIBS)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(B)/tsan_stress
+
+# ---- fuzzing (libFuzzer, clang, ASan + UBSan) ----------------------------------------------
+# make fuzz [FUZZ_SECONDS=60]: every target for FUZZ_SECONDS seconds, seeded from
+# tests/fuzz/corpus/<target>/ with tests/fuzz/<target>.dict; a crash leaves its input in
+# build/fuzz/ and fails the run.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := line http ws
+FUZZ_SRC_line := src/proto.c src/command.c
+FUZZ_SRC_http := src/http.c src/base64.c src/sha1.c
+FUZZ_SRC_ws   := src/ws.c src/proto.c
+FUZZ_FLAGS := -std=gnu17 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -Isrc
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c src/*.c src/*.h
+	@sh scripts/install-deps.sh fuzzer
+	@mkdir -p build/fuzz
+	clang $(FUZZ_FLAGS) $< $(FUZZ_SRC_$*) -o $@
+
+fuzz: $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus_$$t; \
+		echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+		build/fuzz/fuzz_$$t build/fuzz/corpus_$$t tests/fuzz/corpus/$$t \
+			-dict=tests/fuzz/$$t.dict -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=build/fuzz/$$t- -print_final_stats=1 2>&1 | \
+			grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)" ; \
+		test $${PIPESTATUS[0]} -eq 0 || { echo "fuzz $$t: crash, input in build/fuzz/"; exit 1; }; \
+	done
 
 install: bin/chatd bin/chat
 	install -d $(DESTDIR)$(PREFIX)/bin

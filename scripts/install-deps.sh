@@ -1,8 +1,14 @@
 #!/bin/sh
 # install-deps.sh WHAT... - make sure a build or test dependency is present.
 #   criterion   the criterion test library (Debian: libcriterion-dev)
+#   fuzzer      clang with libFuzzer (Debian: clang, libclang-rt-14-dev)
 # Installs with apt-get when running as root; otherwise prints the exact command and fails.
 set -e
+
+have_fuzzer() {
+	printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' |
+		clang -fsanitize=fuzzer -x c - -o /dev/null >/dev/null 2>&1
+}
 
 have_criterion() {
 	printf '#include <criterion/criterion.h>\n' | ${CC:-cc} -E -x c - >/dev/null 2>&1
@@ -26,6 +32,7 @@ need_apt() {
 for what in "$@"; do
 	case $what in
 	criterion) have_criterion || need_apt libcriterion-dev ;;
+	fuzzer) have_fuzzer || { need_apt clang; have_fuzzer || need_apt libclang-rt-14-dev; } ;;
 	*) echo "install-deps: unknown dependency '$what'" >&2; exit 2 ;;
 	esac
 done
