@@ -39,7 +39,7 @@ trap cleanup EXIT
 # start_server WORKERS: starts chatd on a free port; sets SERVER_PID and PORT.
 start_server() {
 	local log=$out/chatd-w$1.log
-	./bin/chatd --workers "$1" --bind 127.0.0.1 --port 0 --rate-limit 0 --log-level info 2>"$log" &
+	./bin/chatd --workers "$1" --bind 127.0.0.1 --port 0 --admin off --rate-limit 0 --log-level info 2>"$log" &
 	SERVER_PID=$!
 	PORT=
 	for _ in $(seq 100); do

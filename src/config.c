@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { OPT_INT, OPT_SIZE, OPT_ADDR, OPT_LEVEL, OPT_SECONDS, OPT_STRING };
+enum opt_type { OPT_INT, OPT_SIZE, OPT_ADDR, OPT_LEVEL, OPT_SECONDS, OPT_STRING, OPT_ADMIN };
 
 struct option_row {
 	const char *name;
@@ -52,6 +52,8 @@ static const struct option_row options[] = {
 	  "lines a user may send at once before the rate applies (default: twice --rate-limit)" },
 	{ "drain-timeout", OPT_SECONDS, FIELD(drain_timeout_ms), 0, 3600, "SECONDS",
 	  "time allowed to flush queued output at shutdown or after a half-close (default: 5)" },
+	{ "admin", OPT_ADMIN, FIELD(admin), 0, 0, "ADDR:PORT",
+	  "admin listener for GET /metrics and /healthz (default: 127.0.0.1:9020; off to disable)" },
 	{ "user", OPT_STRING, FIELD(user), 0, 0, "NAME",
 	  "when started as root, switch to this user after binding, before serving anyone" },
 	{ "log-level", OPT_LEVEL, FIELD(log_level), 0, 0, "LEVEL",
@@ -71,6 +73,7 @@ void config_defaults(struct config *cfg)
 	cfg->max_rooms = 1000;
 	cfg->rate_limit = 100;
 	cfg->flush_interval_ms = 5;
+	snprintf(cfg->admin, sizeof(cfg->admin), "127.0.0.1:9020");
 	cfg->drain_timeout_ms = 5000;
 	cfg->log_level = LOG_INFO;
 }
@@ -88,6 +91,33 @@ void config_usage(FILE *out)
 	fprintf(out, "  %-26s %s\n  %-26s %s\n", "--help", "show this help and exit", "--version",
 		"show the version and exit");
 	fprintf(out, "\nSizes accept a K, M or G suffix (powers of 1024).\n");
+}
+
+int config_split_hostport(const char *s, char *host, size_t cap, int *port)
+{
+	const char *colon = strrchr(s, ':');
+	if (colon == NULL || colon == s)
+		return -1;
+	const char *h = s, *he = colon;
+	if (*h == '[') { /* [v6]:port */
+		if (he[-1] != ']')
+			return -1;
+		h++;
+		he--;
+	}
+	size_t n = (size_t)(he - h);
+	if (n == 0 || n >= cap)
+		return -1;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	char *end;
+	long p = strtol(colon + 1, &end, 10);
+	unsigned char tmp[16];
+	if (*end != '\0' || end == colon + 1 || p < 0 || p > 65535 ||
+	    (inet_pton(AF_INET, host, tmp) != 1 && inet_pton(AF_INET6, host, tmp) != 1))
+		return -1;
+	*port = (int)p;
+	return 0;
 }
 
 /* Parses a non-negative integer with an optional K/M/G suffix when allow_suffix. */
@@ -150,6 +180,21 @@ static int set_option(struct config *cfg, const struct option_row *opt, const ch
 		}
 		snprintf(field, sizeof(cfg->user), "%s", value);
 		return 0;
+	case OPT_ADMIN: {
+		if (strcmp(value, "off") == 0) {
+			cfg->admin[0] = '\0';
+			return 0;
+		}
+		char host[64];
+		int port;
+		if (config_split_hostport(value, host, sizeof(host), &port) < 0) {
+			fprintf(stderr, "chatd: --%s: '%s' is not ADDR:PORT (or off)\n", opt->name,
+				value);
+			return -1;
+		}
+		snprintf(cfg->admin, sizeof(cfg->admin), "%s", value);
+		return 0;
+	}
 	case OPT_LEVEL: {
 		int level = log_parse_level(value);
 		if (level < 0) {

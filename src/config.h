@@ -24,6 +24,7 @@ struct config {
 	int rate_limit;        /* lines per second per user; 0 = no limit */
 	int rate_burst;        /* lines a user may send at once; 0 = twice rate_limit */
 	char user[64];         /* drop to this user after binding (when root); "" = stay */
+	char admin[80];        /* admin listener "ADDR:PORT" ("[v6]:PORT"), or "" when off */
 	int drain_timeout_ms;  /* flush budget at shutdown and for half-closed users */
 	int log_level;         /* enum log_level */
 };
@@ -40,5 +41,8 @@ void config_defaults(struct config *cfg);
 int config_parse(struct config *cfg, int argc, char **argv);
 
 void config_usage(FILE *out);
+
+/* Splits "ADDR:PORT" or "[V6ADDR]:PORT" (port 0-65535, address literal). Returns 0 or -1. */
+int config_split_hostport(const char *s, char *host, size_t cap, int *port);
 
 #endif

@@ -4,6 +4,7 @@
  * calls it (main, or a test); the workers run on their own threads.
  */
 #include "server.h"
+#include "admin.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -197,6 +198,7 @@ int server_start(const struct config *cfg, struct server **out)
 	if (srv == NULL)
 		return -ENOMEM;
 	srv->cfg = *cfg;
+	srv->admin_fd = srv->admin_stop_fd = -1;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	srv->nworkers = cfg->workers > 0 ? (unsigned)cfg->workers : (unsigned)(cpus > 0 ? cpus : 1);
 	if (srv->nworkers > CONFIG_MAX_WORKERS)
@@ -222,8 +224,11 @@ int server_start(const struct config *cfg, struct server **out)
 		server_free(srv);
 		return rc;
 	}
-	rc = drop_privileges(srv->cfg.user);
+	rc = admin_start(srv); /* before dropping root: it may bind a low port too */
+	if (rc == 0)
+		rc = drop_privileges(srv->cfg.user);
 	if (rc < 0) {
+		admin_stop(srv);
 		for (unsigned i = 0; i < srv->nworkers; i++)
 			worker_destroy(&srv->workers[i]);
 		server_free(srv);
@@ -262,6 +267,11 @@ uint16_t server_port(const struct server *srv)
 	return srv->port;
 }
 
+uint16_t server_admin_port(const struct server *srv)
+{
+	return srv->admin_fd >= 0 ? srv->admin_port : 0;
+}
+
 void server_stop(struct server *srv)
 {
 	/* release: pairs with the workers' acquire load at the top of their loop. */
@@ -274,6 +284,7 @@ void server_wait(struct server *srv)
 {
 	for (unsigned i = 0; i < srv->nworkers; i++)
 		pthread_join(srv->workers[i].thread, NULL);
+	admin_stop(srv);
 	/* Every thread is joined: no one pushes any more, so inboxes can be emptied. */
 	for (unsigned i = 0; i < srv->nworkers; i++)
 		worker_destroy(&srv->workers[i]);

@@ -29,6 +29,11 @@ struct server {
 	atomic_long conns;            /* open client connections (checked against max_clients) */
 	atomic_bool stopping;         /* set once by server_stop */
 	struct directory dir;         /* names and rooms; its own lock (directory.h) */
+
+	/* the admin listener (admin.c): its own thread; set up before it starts */
+	int admin_fd, admin_stop_fd;
+	uint16_t admin_port;
+	pthread_t admin_thread;
 };
 
 struct server_stats {
@@ -44,6 +49,9 @@ struct server_stats {
  * or logs one clear line and returns -errno (e.g. -EADDRINUSE).
  */
 int server_start(const struct config *cfg, struct server **out);
+
+/* The admin listener's port (0 when --admin off). */
+uint16_t server_admin_port(const struct server *srv);
 
 /* The port the listeners are bound to (useful with --port 0). */
 uint16_t server_port(const struct server *srv);

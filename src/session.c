@@ -121,6 +121,7 @@ int session_start(struct worker *w, struct conn *c)
 		return -ENOMEM;
 	}
 	long users = atomic_fetch_add_explicit(&w->srv->users, 1, memory_order_relaxed) + 1;
+	stat_add(&w->users_now, 1);
 	char line[160];
 	size_t n = proto_welcome(line, sizeof(line), c->id, users);
 	worker_send_line(w, c, line, n);
@@ -142,6 +143,7 @@ void session_end(struct worker *w, struct conn *c, const char *reason, size_t re
 	dir_remove_user(dir_of(w), &c->user, &notice, &r, &due);
 	map_del(&w->by_id, c->id);
 	atomic_fetch_sub_explicit(&w->srv->users, 1, memory_order_relaxed);
+	stat_add(&w->users_now, (uint64_t)-1);
 	if (r == NULL)
 		return;
 	if (announce && notice) {

@@ -57,6 +57,9 @@
 #define TAG_LISTENER(w) ((void *)&(w)->listen_fd)
 #define TAG_INBOX(w)    ((void *)&(w)->inbox)
 
+const uint64_t worker_iter_bucket_us[WORKER_ITER_BUCKETS - 1] = { 10,   50,    100,   500, 1000,
+								     5000, 10000, 50000, 100000 };
+
 enum gate { GATE_BAD_LINE, GATE_SLOW, GATE_ACCEPT, GATE_FULL, GATE_RATE };
 
 static void stat_max(_Atomic uint64_t *counter, uint64_t v)
@@ -865,7 +868,12 @@ void *worker_main(void *arg)
 		worker_trim(w, now);
 
 		stat_add(&w->stats.iterations, 1);
-		stat_max(&w->stats.max_iteration_us, (uint64_t)(monotonic_us() - start_us));
+		uint64_t took = (uint64_t)(monotonic_us() - start_us);
+		stat_max(&w->stats.max_iteration_us, took);
+		size_t b = 0;
+		while (b < WORKER_ITER_BUCKETS - 1 && took > worker_iter_bucket_us[b])
+			b++;
+		stat_add(&w->iter_hist[b], 1);
 	}
 	for (struct conn *c = w->dirty; c != NULL; c = c->next_dirty)
 		c->on_dirty = false; /* only closed connections can be left here now */

@@ -64,6 +64,9 @@ struct worker_stats {
 #undef WORKER_STAT_FIELD
 };
 
+#define WORKER_ITER_BUCKETS 10
+extern const uint64_t worker_iter_bucket_us[WORKER_ITER_BUCKETS - 1];
+
 /* Rate limiter for log lines that a client can trigger. */
 struct log_gate {
 	int64_t window_ms;
@@ -97,6 +100,11 @@ struct worker {
 	char *rbuf;               /* read buffer shared by this worker's connections */
 	struct log_gate gates[8]; /* one per kind of client-triggered log line (enum gate) */
 	struct worker_stats stats;
+	/* users on this worker now (a gauge), and the event-loop iteration time histogram
+	 * (bucket i counts iterations up to ITER_BUCKET_US[i] microseconds, the last one has
+	 * no bound); single writer, relaxed, read by the admin thread */
+	_Atomic uint64_t users_now;
+	_Atomic uint64_t iter_hist[WORKER_ITER_BUCKETS];
 
 	/*
 	 * Inbox accounting, for backpressure: pushed_to[j] counts messages this worker pushed

@@ -2,6 +2,7 @@
  * stress.c - see stress.h. Plain C (no criterion) so the TSan driver can run it too.
  */
 #include "stress.h"
+#include "admin.h"
 #include "inbox.h"
 #include "log.h"
 #include "msg.h"
@@ -192,6 +193,7 @@ static void stress_config(struct config *cfg, unsigned workers)
 	cfg->port = 0;
 	cfg->log_level = LOG_ERROR;
 	snprintf(cfg->bind_addr, sizeof(cfg->bind_addr), "127.0.0.1");
+	cfg->admin[0] = '\0';
 	log_set_level(LOG_ERROR);
 }
 
@@ -538,6 +540,12 @@ const char *stress_chat_commands(unsigned workers, unsigned clients, unsigned ro
 			send_all(peers[i].fd, line, (size_t)n);
 		}
 		drain_all(peers, clients);
+		/* scrape the counters while the workers run, as the admin thread does */
+		static char page[256 * 1024];
+		if (r % 10 == 0 && admin_render_metrics(srv, page, sizeof(page)) == 0) {
+			snprintf(failure, sizeof(failure), "empty /metrics page");
+			err = failure;
+		}
 	}
 	if (err == NULL) {
 		usleep(200000);

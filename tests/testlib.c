@@ -26,6 +26,7 @@ struct config ts_config(int workers)
 	cfg.port = 0;
 	snprintf(cfg.bind_addr, sizeof(cfg.bind_addr), "127.0.0.1");
 	cfg.log_level = LOG_ERROR;
+	cfg.admin[0] = '\0'; /* off: parallel tests would fight over one admin port */
 	return cfg;
 }
 
