@@ -4,6 +4,7 @@
 #   make test       build and run the criterion suite (installs criterion if it can)
 #   make asan       the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make tsan       the suite under ThreadSanitizer
+#   make valgrind   the integration and parser suites under valgrind memcheck
 #   make fuzz       libFuzzer targets for every parser of client bytes (FUZZ_SECONDS each)
 #   make install    install chatd and chat into $(PREFIX)/bin
 #   make format-check   clang-format check of src/, tests/, bench/
@@ -28,7 +29,7 @@ TEST_LIB := tests/testlib.c tests/stress.c
 B        := build/plain
 SAN      :=
 
-.PHONY: all run test asan tsan install clean format-check deps-test run-tests run-tsan fuzz
+.PHONY: all run test asan tsan install clean format-check deps-test run-tests run-tsan fuzz valgrind
 all: bin/chatd bin/chat bench/flood
 
 define objs
@@ -92,6 +93,21 @@ run-tsan: $(call objs,$(B)) tests/stress.c tests/tsan_main.c tests/stress.h
 	$(CC) $(CFLAGS) $(SAN) -Isrc $(call objs,$(B)) tests/stress.c tests/tsan_main.c \
 		-o $(B)/tsan_stress $(LDLIBS)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(B)/tsan_stress
+
+# ---- valgrind -----------------------------------------------------------------------------
+# The integration and parser suites under memcheck (criterion's test processes included).
+# The EMFILE test is left out: it lowers the fd limit and bounds CPU time, which valgrind's
+# own descriptors and slowness break; it runs under make test and make asan.
+VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/*" "framer/*" "http/*" "ws/*" "command/*"
+valgrind: $(TEST_BIN) bin/chat
+	@for s in $(VALGRIND_SUITES); do \
+		echo "== valgrind $$s"; \
+		valgrind --trace-children=yes --vgdb=no --error-exitcode=9 --leak-check=full \
+			--errors-for-leak-kinds=definite -q $(TEST_BIN) --filter "$$s" \
+			--timeout 300 2>&1 | tee build/valgrind.log | grep -E "Synthesis|==[0-9]+==" ; \
+		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+		! grep -qE "ERROR SUMMARY: [1-9]|definitely lost: [1-9]" build/valgrind.log || exit 1; \
+	done
 
 # ---- fuzzing (libFuzzer, clang, ASan + UBSan) ----------------------------------------------
 # make fuzz [FUZZ_SECONDS=60]: every target for FUZZ_SECONDS seconds, seeded from
