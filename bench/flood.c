@@ -118,7 +118,7 @@ static int parse_args(int argc, char **argv)
 			return -1;
 		}
 		const char *v = argv[++i];
-		double d;
+		double d = 0;
 		bool ok = true;
 #define NUM(flag, lo, hi, dst)                 \
 	else if (!strcmp(a, flag))             \

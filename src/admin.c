@@ -212,7 +212,10 @@ int admin_start(struct server *srv)
 		return 0;
 	char host[64];
 	int port = 0;
-	config_split_hostport(srv->cfg.admin, host, sizeof(host), &port);
+	if (config_split_hostport(srv->cfg.admin, host, sizeof(host), &port) < 0) {
+		log_error(-1, 0, "--admin %s: not ADDR:PORT", srv->cfg.admin);
+		return -EINVAL;
+	}
 	union {
 		struct sockaddr sa;
 		struct sockaddr_in in4;
@@ -241,10 +244,11 @@ int admin_start(struct server *srv)
 			close(fd);
 		return rc;
 	}
-	struct sockaddr_storage bound;
-	socklen_t blen = sizeof(bound);
-	getsockname(fd, (struct sockaddr *)&bound, &blen);
-	srv->admin_port = ntohs(((struct sockaddr_in *)&bound)->sin_port); /* same offset in v6 */
+	socklen_t blen = sizeof(a);
+	memset(&a, 0, sizeof(a));
+	if (getsockname(fd, &a.sa, &blen) == 0)
+		srv->admin_port =
+		    ntohs(a.sa.sa_family == AF_INET ? a.in4.sin_port : a.in6.sin6_port);
 	srv->admin_fd = fd;
 	srv->admin_stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (srv->admin_stop_fd < 0 ||

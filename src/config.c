@@ -53,7 +53,8 @@ static const struct option_row options[] = {
 	{ "drain-timeout", OPT_SECONDS, FIELD(drain_timeout_ms), 0, 3600, "SECONDS",
 	  "time allowed to flush queued output at shutdown or after a half-close (default: 5)" },
 	{ "admin", OPT_ADMIN, FIELD(admin), 0, 0, "ADDR:PORT",
-	  "admin listener for GET /metrics and /healthz (default: 127.0.0.1:9020; off to disable)" },
+	  "admin listener for GET /metrics and /healthz (default: 127.0.0.1:9020; off to "
+	  "disable)" },
 	{ "user", OPT_STRING, FIELD(user), 0, 0, "NAME",
 	  "when started as root, switch to this user after binding, before serving anyone" },
 	{ "log-level", OPT_LEVEL, FIELD(log_level), 0, 0, "LEVEL",

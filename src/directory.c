@@ -261,27 +261,35 @@ static int64_t earliest(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
+/* The room `name`, created if new (within --max-rooms unless exempt); NULL with *rc set. */
+static struct room *room_find_or_create(struct directory *d, const char *name, size_t n,
+					bool exempt, int *rc)
+{
+	struct room *r = room_find(d, name, n);
+	if (r != NULL)
+		return r;
+	if (d->nrooms >= d->max_rooms && !exempt) {
+		*rc = -ENOSPC;
+		return NULL;
+	}
+	r = room_create(d, name, n);
+	if (r == NULL)
+		*rc = -ENOMEM;
+	return r;
+}
+
 int dir_join(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
 	     int64_t now, struct join_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	pthread_mutex_lock(&d->lock);
 	int rc = 0;
-	struct room *to = room_find(d, name, n);
-	if (to != NULL && to == u->room) {
+	struct room *to = room_find_or_create(d, name, n, exempt, &rc);
+	if (to == NULL)
+		goto out;
+	if (to == u->room) {
 		rc = -EALREADY;
 		goto out;
-	}
-	if (to == NULL) {
-		if (d->nrooms >= d->max_rooms && !exempt) {
-			rc = -ENOSPC;
-			goto out;
-		}
-		to = room_create(d, name, n);
-		if (to == NULL) {
-			rc = -ENOMEM;
-			goto out;
-		}
 	}
 	if (room_reserve(to) < 0) { /* before leaving, so a failure leaves u where it was */
 		if (to->nusers == 0)

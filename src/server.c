@@ -84,7 +84,7 @@ static int probe_port(const union sockaddr_any *addr, socklen_t len, uint16_t *p
 		return -errno;
 	int one = 1, rc = 0;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	union sockaddr_any bound;
+	union sockaddr_any bound = { 0 };
 	socklen_t blen = sizeof(bound);
 	if (bind(fd, &addr->sa, len) < 0 || getsockname(fd, &bound.sa, &blen) < 0)
 		rc = -errno;

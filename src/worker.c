@@ -57,8 +57,8 @@
 #define TAG_LISTENER(w) ((void *)&(w)->listen_fd)
 #define TAG_INBOX(w)    ((void *)&(w)->inbox)
 
-const uint64_t worker_iter_bucket_us[WORKER_ITER_BUCKETS - 1] = { 10,   50,    100,   500, 1000,
-								     5000, 10000, 50000, 100000 };
+const uint64_t worker_iter_bucket_us[WORKER_ITER_BUCKETS - 1] = { 10,   50,    100,   500,   1000,
+								  5000, 10000, 50000, 100000 };
 
 enum gate { GATE_BAD_LINE, GATE_SLOW, GATE_ACCEPT, GATE_FULL, GATE_RATE };
 

@@ -225,6 +225,7 @@ size_t ws_close_payload(uint8_t out[125], uint16_t code, const char *reason)
 	size_t n = reason ? strlen(reason) : 0;
 	if (n > 123)
 		n = 123;
-	memcpy(out + 2, reason, n);
+	if (n > 0)
+		memcpy(out + 2, reason, n);
 	return 2 + n;
 }
