@@ -33,8 +33,17 @@ SAN      :=
 all: bin/chatd bin/chat bench/flood
 
 define objs
-$(patsubst src/%.c,$(1)/src/%.o,$(SRC))
+$(patsubst src/%.c,$(1)/src/%.o,$(SRC)) $(1)/assets.o
 endef
+
+# The chat page (web/) is embedded into the binary at build time.
+WEB_FILES := web/index.html web/style.css web/app.js
+build/assets.c: $(WEB_FILES) scripts/embed.sh
+	@mkdir -p build
+	sh scripts/embed.sh $@ $(WEB_FILES)
+
+$(B)/assets.o: build/assets.c src/web.h | $(B)/src
+	$(CC) $(CFLAGS) $(SAN) -Isrc -c $< -o $@
 
 $(B)/src/%.o: src/%.c src/*.h | $(B)/src
 	$(CC) $(CFLAGS) $(SAN) -c $< -o $@

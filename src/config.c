@@ -43,6 +43,10 @@ static const struct option_row options[] = {
 	  "room size above which enter/leave notices become one summary a second (default: 200)" },
 	{ "max-rooms", OPT_INT, FIELD(max_rooms), 1, 1000000, "N",
 	  "rooms that may exist at once (default: 1000)" },
+	{ "max-http-header", OPT_SIZE, FIELD(max_http_header), 256, 1 << 20, "BYTES",
+	  "longest HTTP request head on the chat port (default: 8K)" },
+	{ "handshake-timeout", OPT_SECONDS, FIELD(handshake_timeout_ms), 1, 3600, "SECONDS",
+	  "time a browser has to send its HTTP request (default: 10)" },
 	{ "flush-interval", OPT_INT, FIELD(flush_interval_ms), 0, 1000, "MS",
 	  "write a user's queued lines at most this often, batching them (default: 5; 0 = every "
 	  "loop iteration)" },
@@ -74,6 +78,8 @@ void config_defaults(struct config *cfg)
 	cfg->max_rooms = 1000;
 	cfg->rate_limit = 100;
 	cfg->flush_interval_ms = 5;
+	cfg->max_http_header = 8192;
+	cfg->handshake_timeout_ms = 10000;
 	snprintf(cfg->admin, sizeof(cfg->admin), "127.0.0.1:9020");
 	cfg->drain_timeout_ms = 5000;
 	cfg->log_level = LOG_INFO;

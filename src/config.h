@@ -12,21 +12,23 @@
 #include <stdio.h>
 
 struct config {
-	int workers;           /* epoll worker threads; 0 = online CPUs */
-	char bind_addr[64];    /* IPv4 or IPv6 literal */
-	int port;              /* 0 = ephemeral (tests) */
-	size_t max_line;       /* bytes per client line, line end excluded */
-	size_t max_outbuf;     /* bytes queued for one user before it is cut off */
-	int max_clients;       /* 0 = derived from RLIMIT_NOFILE at start */
-	int notice_limit;      /* room size above which notices become summaries */
-	int max_rooms;         /* rooms that may exist at once */
-	int flush_interval_ms; /* write each user's output at most this often (batching) */
-	int rate_limit;        /* lines per second per user; 0 = no limit */
-	int rate_burst;        /* lines a user may send at once; 0 = twice rate_limit */
-	char user[64];         /* drop to this user after binding (when root); "" = stay */
-	char admin[80];        /* admin listener "ADDR:PORT" ("[v6]:PORT"), or "" when off */
-	int drain_timeout_ms;  /* flush budget at shutdown and for half-closed users */
-	int log_level;         /* enum log_level */
+	int workers;              /* epoll worker threads; 0 = online CPUs */
+	char bind_addr[64];       /* IPv4 or IPv6 literal */
+	int port;                 /* 0 = ephemeral (tests) */
+	size_t max_line;          /* bytes per client line, line end excluded */
+	size_t max_outbuf;        /* bytes queued for one user before it is cut off */
+	int max_clients;          /* 0 = derived from RLIMIT_NOFILE at start */
+	int notice_limit;         /* room size above which notices become summaries */
+	int max_rooms;            /* rooms that may exist at once */
+	size_t max_http_header;   /* bytes of an HTTP request head */
+	int handshake_timeout_ms; /* time to send a complete HTTP request */
+	int flush_interval_ms;    /* write each user's output at most this often (batching) */
+	int rate_limit;           /* lines per second per user; 0 = no limit */
+	int rate_burst;           /* lines a user may send at once; 0 = twice rate_limit */
+	char user[64];            /* drop to this user after binding (when root); "" = stay */
+	char admin[80];           /* admin listener "ADDR:PORT" ("[v6]:PORT"), or "" when off */
+	int drain_timeout_ms;     /* flush budget at shutdown and for half-closed users */
+	int log_level;            /* enum log_level */
 };
 
 #define CONFIG_MAX_WORKERS 64

@@ -2,6 +2,7 @@
  * conn.c - output queue and gather writes of one connection (see conn.h).
  */
 #include "conn.h"
+#include "ws.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -40,9 +41,22 @@ void conn_free(struct conn *c)
 {
 	conn_discard_output(c);
 	framer_reset(&c->in);
+	conn_drop_handshake(c);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c);
+}
+
+void conn_drop_handshake(struct conn *c)
+{
+	free(c->pre);
+	c->pre = NULL;
+	c->pre_len = 0;
+	if (c->ws != NULL) {
+		ws_parser_reset(c->ws);
+		free(c->ws);
+		c->ws = NULL;
+	}
 }
 
 static int outq_grow(struct conn *c)
@@ -60,13 +74,39 @@ static int outq_grow(struct conn *c)
 	return 0;
 }
 
+/* Bytes m takes on this connection's wire: a WebSocket user gets a line as a text frame. */
+static size_t wire_len(const struct conn *c, const struct msg *m)
+{
+	if (c->proto != CONN_WS || m->raw || m->len == 0)
+		return m->len;
+	return m->ws_head_len + m->len - 1u;
+}
+
+/* Points iov at the wire bytes of m from offset skip; returns how many iovecs it used. */
+static int fill_iov(const struct conn *c, struct msg *m, size_t skip, struct iovec *iov)
+{
+	if (c->proto != CONN_WS || m->raw || m->len == 0) {
+		iov[0] = (struct iovec){ m->data + skip, m->len - skip };
+		return 1;
+	}
+	int n = 0;
+	if (skip < m->ws_head_len) {
+		iov[n++] = (struct iovec){ m->ws_head + skip, m->ws_head_len - skip };
+		skip = 0;
+	} else {
+		skip -= m->ws_head_len;
+	}
+	iov[n++] = (struct iovec){ m->data + skip, m->len - 1 - skip };
+	return n;
+}
+
 int conn_enqueue(struct conn *c, struct msg *m)
 {
 	if (c->out_count == c->out_cap && outq_grow(c) < 0)
 		return -ENOMEM;
 	c->outq[(c->out_head + c->out_count) & (c->out_cap - 1)] = m;
 	c->out_count++;
-	c->out_bytes += m->len;
+	c->out_bytes += wire_len(c, m);
 	msg_local_get(m, c->worker);
 	return 0;
 }
@@ -77,7 +117,7 @@ static void outq_consume(struct conn *c, size_t n)
 	c->out_bytes -= n;
 	while (n > 0) {
 		struct msg *m = c->outq[c->out_head];
-		size_t rest = m->len - c->out_off;
+		size_t rest = wire_len(c, m) - c->out_off;
 		if (n < rest) {
 			c->out_off += (uint32_t)n;
 			return;
@@ -99,12 +139,12 @@ int conn_flush(struct conn *c, int max_writes, size_t *written)
 			return -EAGAIN;
 		int n = 0;
 		size_t want = 0;
-		for (uint32_t i = 0; i < c->out_count && n < FLUSH_IOV; i++, n++) {
+		for (uint32_t i = 0; i < c->out_count && n + 2 <= FLUSH_IOV; i++) {
 			struct msg *m = c->outq[(c->out_head + i) & (c->out_cap - 1)];
-			size_t skip = i == 0 ? c->out_off : 0;
-			iov[n].iov_base = m->data + skip;
-			iov[n].iov_len = m->len - skip;
-			want += iov[n].iov_len;
+			int k = fill_iov(c, m, i == 0 ? c->out_off : 0, iov + n);
+			for (int j = 0; j < k; j++)
+				want += iov[n + j].iov_len;
+			n += k;
 		}
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
 		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);

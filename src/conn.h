@@ -32,6 +32,16 @@ enum conn_close_reason {
 	CLOSE_FLOOD,    /* kept sending past --rate-limit: close */
 };
 
+/* What a connection speaks, decided from its first bytes (http.h, http_sniff). */
+enum conn_proto {
+	CONN_SNIFF, /* nothing decided yet: bytes are kept in `pre` */
+	CONN_LINE,  /* the line protocol (nc, bin/chat) */
+	CONN_HTTP,  /* an HTTP request head is being read into `pre` */
+	CONN_WS,    /* a WebSocket user */
+};
+
+struct ws_parser;
+
 struct conn {
 	uint64_t id; /* the user's name; unique server-wide, never reused */
 	int fd;
@@ -48,6 +58,13 @@ struct conn {
 	bool closing;         /* left (or leaving) the chat; no more input is read */
 	uint8_t close_reason; /* enum conn_close_reason */
 	struct line_framer in;
+	uint8_t proto; /* enum conn_proto */
+	bool on_timer; /* linked in the worker's sniffing or handshake list */
+	char *pre;     /* CONN_SNIFF/CONN_HTTP: bytes read so far (lazy) */
+	uint32_t pre_len;
+	struct ws_parser *ws; /* CONN_WS: frame parser (lazy) */
+	int64_t timer_ms;     /* CONN_SNIFF/CONN_HTTP: deadline */
+	struct list_node timer_link;
 	uint32_t rate_tokens;   /* flood control: lines available now, x1000 (token bucket) */
 	uint32_t rate_refused;  /* lines refused in the current second */
 	int64_t rate_ms;        /* when the bucket was last refilled */
@@ -74,6 +91,9 @@ void conn_free(struct conn *c);
 
 /* Appends a reference to m (taking a local hold). Returns 0 or -ENOMEM. */
 int conn_enqueue(struct conn *c, struct msg *m);
+
+/* Frees the handshake buffer and the WebSocket parser, if any. */
+void conn_drop_handshake(struct conn *c);
 
 /* Drops every queued message. */
 void conn_discard_output(struct conn *c);

@@ -2,6 +2,7 @@
  * msg.c - allocation and the atomic worker reference count of shared messages (see msg.h).
  */
 #include "msg.h"
+#include "ws.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@ struct msg *msg_new(size_t len, unsigned nslots)
 	m->nslots = (uint16_t)nslots;
 	m->kind = MSG_ROOM;
 	m->data = (char *)m + head;
+	/* A line goes to WebSocket users as one text frame without its newline. */
+	m->ws_head_len = (uint8_t)ws_frame_header(m->ws_head, WS_TEXT, len > 0 ? len - 1 : 0);
 	atomic_fetch_add_explicit(&live_msgs, 1, memory_order_relaxed);
 	return m;
 }

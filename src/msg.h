@@ -22,6 +22,8 @@
 #include "common.h"
 #include "inbox.h"
 
+#include <stdbool.h>
+
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +48,10 @@ struct msg {
 	uint64_t exclude;       /* MSG_ROOM: connection id that must not receive it, or 0 */
 	uint64_t room;          /* MSG_ROOM: the room's id */
 	uint64_t target;        /* MSG_DIRECT: the recipient's connection id */
+	bool raw;               /* sent as is to every kind of connection (HTTP responses,
+				 * WebSocket control frames); otherwise a line ending in \n */
+	uint8_t ws_head_len;    /* the WebSocket text-frame header for data[0..len-1), made */
+	uint8_t ws_head[10];    /* once here and shared by every WebSocket recipient */
 	char *data;             /* len bytes, after the slots */
 	struct msg_slot slot[]; /* one per worker */
 };

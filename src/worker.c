@@ -27,6 +27,7 @@
 #include "proto.h"
 #include "server.h"
 #include "session.h"
+#include "web.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -139,8 +140,13 @@ static void worker_finalize(struct worker *w, struct conn *c)
 		list_unlink(&c->drain_link);
 		c->draining = false;
 	}
+	if (c->on_timer) {
+		list_unlink(&c->timer_link);
+		c->on_timer = false;
+	}
 	conn_discard_output(c);
 	framer_reset(&c->in);
+	conn_drop_handshake(c);
 	close(c->fd);
 	c->fd = -1;
 	w->nconns--;
@@ -166,12 +172,18 @@ void worker_enqueue(struct worker *w, struct conn *c, struct msg *m)
 /* Sends a line to one local connection (welcome, error lines). */
 void worker_send_line(struct worker *w, struct conn *c, const char *text, size_t len)
 {
+	worker_send(w, c, text, len, false);
+}
+
+void worker_send(struct worker *w, struct conn *c, const char *text, size_t len, bool raw)
+{
 	struct msg *m = msg_new(len, w->srv->nworkers);
 	if (m == NULL) {
 		worker_close_conn(w, c, CLOSE_NOMEM);
 		return;
 	}
 	memcpy(m->data, text, len);
+	m->raw = raw;
 	msg_set_workers(m, 1);
 	msg_local_begin(m, w->index);
 	worker_enqueue(w, c, m);
@@ -329,8 +341,12 @@ static bool worker_rate_allows(struct worker *w, struct conn *c)
 static bool worker_on_line(void *arg, enum line_event ev, const char *text, size_t len)
 {
 	struct line_ctx *ctx = arg;
-	struct worker *w = ctx->w;
-	struct conn *c = ctx->c;
+	return worker_take_line(ctx->w, ctx->c, ev, text, len);
+}
+
+bool worker_take_line(struct worker *w, struct conn *c, enum line_event ev, const char *text,
+		      size_t len)
+{
 	if (c->closing)
 		return false;
 	if (!worker_rate_allows(w, c))
@@ -358,10 +374,16 @@ static bool worker_on_line(void *arg, enum line_event ev, const char *text, size
 	return !c->closing;
 }
 
+void worker_feed_lines(struct worker *w, struct conn *c, const char *buf, size_t n)
+{
+	struct line_ctx ctx = { w, c };
+	if (framer_feed(&c->in, w->srv->cfg.max_line, buf, n, worker_on_line, &ctx) < 0)
+		worker_close_conn(w, c, CLOSE_NOMEM);
+}
+
 /* Reads c until EAGAIN, EOF, error or the per-turn budget. */
 static void worker_read_conn(struct worker *w, struct conn *c)
 {
-	struct line_ctx ctx = { w, c };
 	for (int reads = 0; c->readable && !c->closing; reads++) {
 		if (reads == READS_PER_TURN || w->lines_pending >= FLUSH_BATCH_LINES) {
 			worker_mark_ready(w, c); /* back of the queue: others go first */
@@ -375,9 +397,10 @@ static void worker_read_conn(struct worker *w, struct conn *c)
 			 * with the data (EPOLLRDHUP): no edge will follow it, read on to EOF. */
 			if (n < RBUF_SIZE && !c->peer_closed)
 				c->readable = false;
-			if (framer_feed(&c->in, w->srv->cfg.max_line, w->rbuf, (size_t)n,
-					worker_on_line, &ctx) < 0)
-				worker_close_conn(w, c, CLOSE_NOMEM);
+			if (c->proto == CONN_LINE)
+				worker_feed_lines(w, c, w->rbuf, (size_t)n);
+			else
+				web_on_bytes(w, c, w->rbuf, (size_t)n);
 			continue;
 		}
 		if (n == 0) {
@@ -464,10 +487,7 @@ static void worker_add_conn(struct worker *w, int fd)
 	w->nconns++;
 	stat_add(&w->stats.accepted, 1);
 	log_debug((int)w->index, id, "connected");
-	if (session_start(w, c) < 0) {
-		worker_close_conn(w, c, CLOSE_NOMEM);
-		return;
-	}
+	web_start(w, c); /* what it speaks is decided from its first bytes (web.c) */
 	/* Data may have arrived before EPOLL_CTL_ADD: try a read this iteration. */
 	c->readable = true;
 	worker_mark_ready(w, c);
@@ -736,6 +756,7 @@ static void worker_begin_shutdown(struct worker *w)
 		close(w->listen_fd);
 		w->listen_fd = -1;
 	}
+	web_shutdown(w);
 	size_t pos = 0;
 	uint64_t id;
 	void *v;
@@ -775,6 +796,7 @@ static int worker_timeout(struct worker *w, int64_t now)
 	if (!list_empty(&w->draining))
 		due = min_deadline(
 		    due, container_of(w->draining.next, struct conn, drain_link)->deadline_ms);
+	due = min_deadline(due, web_next_deadline(w));
 	if (due == 0)
 		return -1;
 	if (due <= now)
@@ -857,6 +879,7 @@ void *worker_main(void *arg)
 		}
 		session_run_summaries(w, now);
 		worker_expire_drains(w, now);
+		web_expire(w, now);
 		worker_reap(w, now);
 		if (w->dirty != NULL && (now >= w->next_flush_ms || w->shutting_down ||
 					 w->lines_pending >= FLUSH_BATCH_LINES)) {
@@ -902,6 +925,8 @@ int worker_init(struct worker *w, struct server *srv, unsigned index, int listen
 	w->inbox.efd = -1;
 	list_init(&w->ready);
 	list_init(&w->draining);
+	list_init(&w->sniffing);
+	list_init(&w->handshaking);
 	int rc = inbox_init(&w->inbox);
 	if (rc < 0)
 		return rc;

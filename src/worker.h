@@ -26,36 +26,40 @@
 struct server;
 
 /* Counters: name and help. Each is written by its worker only and summed at read time. */
-#define WORKER_STATS(X)                                                                  \
-	X(accepted, "connections accepted")                                              \
-	X(rejected_full, "connections refused because the server was full")              \
-	X(accept_errors, "accept4 failures other than EAGAIN")                           \
-	X(accept_pauses, "accepting paused for lack of file descriptors")                \
-	X(lines_in, "chat and /me lines accepted and relayed")                           \
-	X(commands, "command lines")                                                     \
-	X(commands_invalid, "command lines refused: unknown command or bad usage")       \
-	X(renames, "successful /nick")                                                   \
-	X(nick_rejected, "/nick refused: name taken")                                    \
-	X(join_rejected, "/join refused: --max-rooms reached")                           \
-	X(private_sent, "/msg delivered to the recipient's worker")                      \
-	X(private_unknown, "/msg to a name nobody has")                                  \
-	X(lines_rate_limited, "lines refused for passing --rate-limit")                  \
-	X(flood_disconnects, "users disconnected for flooding past --rate-limit")        \
-	X(lines_too_long, "lines dropped for passing --max-line")                        \
-	X(lines_control, "lines dropped for control characters")                         \
-	X(lines_bad_utf8, "lines dropped for invalid UTF-8")                             \
-	X(bytes_in, "bytes read from clients")                                           \
-	X(bytes_out, "bytes written to clients")                                         \
-	X(writes, "gather writes (sendmsg calls) that wrote data")                       \
-	X(deliveries, "messages queued to a recipient")                                  \
-	X(slow_disconnects, "users disconnected for passing --max-outbuf")               \
-	X(nomem_disconnects, "users disconnected for lack of memory")                    \
-	X(resets, "connections ended by a read or write error")                          \
-	X(eofs, "connections ended by the peer (FIN)")                                   \
-	X(inbox_msgs, "messages taken from this worker's inbox")                         \
-	X(wakeups_sent, "eventfd writes to wake another worker")                         \
-	X(input_pauses, "iterations that skipped reading because an inbox was too deep") \
-	X(iterations, "event-loop iterations")                                           \
+#define WORKER_STATS(X)                                                                     \
+	X(accepted, "connections accepted")                                                 \
+	X(rejected_full, "connections refused because the server was full")                 \
+	X(accept_errors, "accept4 failures other than EAGAIN")                              \
+	X(accept_pauses, "accepting paused for lack of file descriptors")                   \
+	X(lines_in, "chat and /me lines accepted and relayed")                              \
+	X(commands, "command lines")                                                        \
+	X(commands_invalid, "command lines refused: unknown command or bad usage")          \
+	X(renames, "successful /nick")                                                      \
+	X(nick_rejected, "/nick refused: name taken")                                       \
+	X(join_rejected, "/join refused: --max-rooms reached")                              \
+	X(private_sent, "/msg delivered to the recipient's worker")                         \
+	X(private_unknown, "/msg to a name nobody has")                                     \
+	X(lines_rate_limited, "lines refused for passing --rate-limit")                     \
+	X(flood_disconnects, "users disconnected for flooding past --rate-limit")           \
+	X(lines_too_long, "lines dropped for passing --max-line")                           \
+	X(lines_control, "lines dropped for control characters")                            \
+	X(lines_bad_utf8, "lines dropped for invalid UTF-8")                                \
+	X(bytes_in, "bytes read from clients")                                              \
+	X(bytes_out, "bytes written to clients")                                            \
+	X(writes, "gather writes (sendmsg calls) that wrote data")                          \
+	X(deliveries, "messages queued to a recipient")                                     \
+	X(slow_disconnects, "users disconnected for passing --max-outbuf")                  \
+	X(nomem_disconnects, "users disconnected for lack of memory")                       \
+	X(resets, "connections ended by a read or write error")                             \
+	X(eofs, "connections ended by the peer (FIN)")                                      \
+	X(inbox_msgs, "messages taken from this worker's inbox")                            \
+	X(wakeups_sent, "eventfd writes to wake another worker")                            \
+	X(input_pauses, "iterations that skipped reading because an inbox was too deep")    \
+	X(http_requests, "HTTP requests answered (page, errors, upgrades)")                 \
+	X(http_errors, "HTTP requests refused: malformed, too big, timed out, bad upgrade") \
+	X(ws_upgrades, "WebSocket users admitted")                                          \
+	X(ws_protocol_errors, "WebSocket connections closed for a protocol violation")      \
+	X(iterations, "event-loop iterations")                                              \
 	X(max_iteration_us, "longest event-loop iteration, microseconds")
 
 struct worker_stats {
@@ -88,13 +92,15 @@ struct worker {
 	struct map local_rooms; /* room id -> struct local_room (room.h) */
 	uint32_t nconns;        /* connections owned, draining ones included */
 
-	struct list_node ready;    /* connections with input not yet drained */
-	struct list_node draining; /* connections flushing before close, by deadline */
-	struct conn *dirty;        /* output appended this iteration */
-	struct conn *closing;      /* to be reaped at the end of this iteration */
-	struct conn *dead;         /* to be freed after this iteration's flush */
-	bool inbox_more;           /* the inbox budget ran out with messages left */
-	int64_t summary_due_ms;    /* this worker counted notices not yet summarised, or 0 */
+	struct list_node ready;       /* connections with input not yet drained */
+	struct list_node draining;    /* connections flushing before close, by deadline */
+	struct list_node sniffing;    /* new connections waiting for their first bytes (web.c) */
+	struct list_node handshaking; /* HTTP connections reading their request (web.c) */
+	struct conn *dirty;           /* output appended this iteration */
+	struct conn *closing;         /* to be reaped at the end of this iteration */
+	struct conn *dead;            /* to be freed after this iteration's flush */
+	bool inbox_more;              /* the inbox budget ran out with messages left */
+	int64_t summary_due_ms;       /* this worker counted notices not yet summarised, or 0 */
 	bool shutting_down;
 
 	char *rbuf;               /* read buffer shared by this worker's connections */
@@ -140,6 +146,13 @@ void worker_publish_room(struct worker *w, struct room *r, struct msg *m);
 void worker_publish_direct(struct worker *w, struct msg *m, uint64_t target,
 			   unsigned target_worker);
 void worker_send_line(struct worker *w, struct conn *c, const char *text, size_t len);
+/* raw: sent as is to every kind of connection (HTTP responses, WebSocket control frames) */
+void worker_send(struct worker *w, struct conn *c, const char *text, size_t len, bool raw);
+/* Line protocol input: frames bytes into lines and hands each to worker_take_line. */
+void worker_feed_lines(struct worker *w, struct conn *c, const char *buf, size_t n);
+/* One line from a user, whatever its transport: rate limit, validation, then the session. */
+bool worker_take_line(struct worker *w, struct conn *c, enum line_event ev, const char *text,
+		      size_t len);
 void worker_enqueue(struct worker *w, struct conn *c, struct msg *m);
 void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason reason);
 

@@ -1,0 +1,296 @@
+/*
+ * web.c - see web.h.
+ */
+#include "web.h"
+#include "conn.h"
+#include "http.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+#include "worker.h"
+#include "ws.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void timer_set(struct conn *c, struct list_node *list, int64_t deadline)
+{
+	if (c->on_timer)
+		list_unlink(&c->timer_link);
+	c->timer_ms = deadline;
+	list_push_back(list, &c->timer_link);
+	c->on_timer = true;
+}
+
+static void timer_clear(struct conn *c)
+{
+	if (c->on_timer)
+		list_unlink(&c->timer_link);
+	c->on_timer = false;
+}
+
+void web_start(struct worker *w, struct conn *c)
+{
+	c->proto = CONN_SNIFF;
+	timer_set(c, &w->sniffing, w->now_ms + WEB_SNIFF_MS);
+}
+
+/* Not HTTP after all: a line-protocol user, welcomed now; kept bytes are its first input. */
+static void become_line(struct worker *w, struct conn *c)
+{
+	timer_clear(c);
+	c->proto = CONN_LINE;
+	char *pre = c->pre;
+	uint32_t n = c->pre_len;
+	c->pre = NULL;
+	c->pre_len = 0;
+	if (session_start(w, c) < 0)
+		worker_close_conn(w, c, CLOSE_NOMEM);
+	else if (n > 0)
+		worker_feed_lines(w, c, pre, n);
+	free(pre);
+}
+
+static bool pre_append(struct worker *w, struct conn *c, const char *buf, size_t n)
+{
+	size_t max = w->srv->cfg.max_http_header;
+	if (c->pre_len + n > max)
+		return false;
+	if (c->pre == NULL && (c->pre = malloc(max)) == NULL)
+		return false;
+	memcpy(c->pre + c->pre_len, buf, n);
+	c->pre_len += (uint32_t)n;
+	return true;
+}
+
+/* Answers and closes once the answer is written. */
+static void respond(struct worker *w, struct conn *c, int status, const char *type,
+		    const void *body, size_t len, bool head_only, const char *extra)
+{
+	char head[512];
+	size_t hn = http_format_head(head, sizeof(head), status, type, len, false, extra);
+	size_t total = hn + (head_only ? 0 : len);
+	char *out = malloc(total);
+	if (out != NULL) {
+		memcpy(out, head, hn);
+		if (!head_only)
+			memcpy(out + hn, body, len);
+		worker_send(w, c, out, total, true);
+		free(out);
+	}
+	stat_add(&w->stats.http_requests, 1);
+	if (status >= 400)
+		stat_add(&w->stats.http_errors, 1);
+	log_debug((int)w->index, c->id, "HTTP %d", status);
+	timer_clear(c);
+	worker_close_conn(w, c, CLOSE_QUIT); /* flush, then close */
+}
+
+static void respond_text(struct worker *w, struct conn *c, int status, const char *extra)
+{
+	char body[96];
+	int n = snprintf(body, sizeof(body), "%d %s\n", status, http_reason(status));
+	respond(w, c, status, "text/plain; charset=utf-8", body, (size_t)n, false, extra);
+}
+
+/* ---- WebSocket users ------------------------------------------------------------------------ */
+
+static void ws_send_frame(struct worker *w, struct conn *c, enum ws_opcode op, const void *p,
+			  size_t n)
+{
+	uint8_t frame[10 + 125];
+	size_t h = ws_frame_header(frame, op, n);
+	memcpy(frame + h, p, n);
+	worker_send(w, c, (const char *)frame, h + n, true);
+}
+
+static void ws_close(struct worker *w, struct conn *c, uint16_t code, const char *why)
+{
+	uint8_t payload[125];
+	size_t n = ws_close_payload(payload, code, why);
+	ws_send_frame(w, c, WS_CLOSE, payload, n);
+	worker_close_conn(w, c, CLOSE_QUIT);
+}
+
+static void ws_input(struct worker *w, struct conn *c, const char *buf, size_t n)
+{
+	size_t off = 0;
+	while (off < n && !c->closing) {
+		size_t used;
+		struct ws_event ev;
+		ws_feed(c->ws, (const uint8_t *)buf + off, n - off, &used, &ev);
+		off += used;
+		switch (ev.kind) {
+		case WS_EV_NONE:
+			if (used == 0)
+				return;
+			break;
+		case WS_EV_TEXT:
+			worker_take_line(w, c, LINE_OK, (const char *)ev.data, ev.len);
+			break;
+		case WS_EV_PING:
+			ws_send_frame(w, c, WS_PONG, ev.data, ev.len);
+			break;
+		case WS_EV_PONG:
+			break;
+		case WS_EV_CLOSE:
+			ws_close(w, c, ev.code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : ev.code,
+				 "");
+			break;
+		case WS_EV_ERROR:
+			stat_add(&w->stats.ws_protocol_errors, 1);
+			log_info((int)w->index, c->id, "WebSocket closed (%u): %s", ev.code,
+				 ev.why);
+			ws_close(w, c, ev.code, ev.why);
+			break;
+		}
+	}
+}
+
+static void upgrade(struct worker *w, struct conn *c, const char *accept, size_t head_len)
+{
+	char resp[256];
+	int n = snprintf(resp, sizeof(resp),
+			 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+			 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+			 accept);
+	worker_send(w, c, resp, (size_t)n, true);
+	timer_clear(c);
+	c->ws = malloc(sizeof(*c->ws));
+	if (c->ws == NULL) {
+		worker_close_conn(w, c, CLOSE_NOMEM);
+		return;
+	}
+	ws_parser_init(c->ws, w->srv->cfg.max_line);
+	c->proto = CONN_WS; /* from here on, lines go out as text frames */
+	stat_add(&w->stats.ws_upgrades, 1);
+	stat_add(&w->stats.http_requests, 1);
+	char *pre = c->pre;
+	size_t rest = c->pre_len - head_len;
+	c->pre = NULL;
+	c->pre_len = 0;
+	if (session_start(w, c) < 0)
+		worker_close_conn(w, c, CLOSE_NOMEM);
+	else if (rest > 0) /* frames sent right behind the request */
+		ws_input(w, c, pre + head_len, rest);
+	free(pre);
+}
+
+/* ---- HTTP requests -------------------------------------------------------------------------- */
+
+static const struct web_asset *find_asset(struct http_slice target)
+{
+	size_t n = target.n;
+	const char *q = memchr(target.p, '?', n);
+	if (q != NULL)
+		n = (size_t)(q - target.p);
+	for (size_t i = 0; i < web_asset_count; i++)
+		if (strlen(web_assets[i].path) == n && !memcmp(web_assets[i].path, target.p, n))
+			return &web_assets[i];
+	return NULL;
+}
+
+static void http_try(struct worker *w, struct conn *c)
+{
+	struct http_request req;
+	int rc = http_parse_request(c->pre, c->pre_len, w->srv->cfg.max_http_header, &req);
+	if (rc == PARSE_AGAIN)
+		return;
+	if (rc == PARSE_ERROR) {
+		respond_text(w, c, req.status, NULL);
+		return;
+	}
+	bool get = http_slice_is(req.method, "GET"), head = http_slice_is(req.method, "HEAD");
+	if (http_slice_is(req.target, "/ws") || !strncmp(req.target.p, "/ws?", 4)) {
+		char accept[29];
+		int status = http_ws_accept(&req, accept);
+		if (status == 0)
+			upgrade(w, c, accept, (size_t)rc);
+		else
+			respond_text(w, c, status,
+				     status == 426   ? "Sec-WebSocket-Version: 13\r\n"
+				     : status == 405 ? "Allow: GET\r\n"
+						     : NULL);
+		return;
+	}
+	const struct web_asset *a = find_asset(req.target);
+	if (a == NULL)
+		respond_text(w, c, 404, NULL);
+	else if (!get && !head)
+		respond_text(w, c, 405, "Allow: GET, HEAD\r\n");
+	else
+		respond(w, c, 200, a->type, a->data, a->len, head, NULL);
+}
+
+void web_on_bytes(struct worker *w, struct conn *c, const char *buf, size_t n)
+{
+	if (c->proto == CONN_WS) {
+		ws_input(w, c, buf, n);
+		return;
+	}
+	if (c->proto == CONN_SNIFF) {
+		char first[16];
+		size_t k = c->pre_len < sizeof(first) ? c->pre_len : sizeof(first);
+		if (k > 0)
+			memcpy(first, c->pre, k);
+		size_t more = n < sizeof(first) - k ? n : sizeof(first) - k;
+		memcpy(first + k, buf, more);
+		switch (http_sniff(first, k + more)) {
+		case HTTP_NO:
+			become_line(w, c);
+			if (!c->closing)
+				worker_feed_lines(w, c, buf, n);
+			return;
+		case HTTP_MAYBE:
+			if (!pre_append(w, c, buf, n))
+				worker_close_conn(w, c, CLOSE_NOMEM);
+			return;
+		case HTTP_YES:
+			c->proto = CONN_HTTP;
+			timer_set(c, &w->handshaking, w->now_ms + w->srv->cfg.handshake_timeout_ms);
+			break;
+		}
+	}
+	if (!pre_append(w, c, buf, n)) {
+		respond_text(w, c, 431, NULL);
+		return;
+	}
+	http_try(w, c);
+}
+
+/* ---- deadlines ------------------------------------------------------------------------------ */
+
+static struct conn *first(struct list_node *list)
+{
+	return list_empty(list) ? NULL : container_of(list->next, struct conn, timer_link);
+}
+
+void web_expire(struct worker *w, int64_t now)
+{
+	struct conn *c;
+	while ((c = first(&w->sniffing)) != NULL && c->timer_ms <= now)
+		become_line(w, c); /* silent so far, or a prefix of a method: a chat user */
+	while ((c = first(&w->handshaking)) != NULL && c->timer_ms <= now) {
+		log_debug((int)w->index, c->id, "HTTP request not finished in time");
+		respond_text(w, c, 408, NULL);
+	}
+}
+
+int64_t web_next_deadline(struct worker *w)
+{
+	struct conn *a = first(&w->sniffing), *b = first(&w->handshaking);
+	if (a == NULL)
+		return b ? b->timer_ms : 0;
+	if (b == NULL)
+		return a->timer_ms;
+	return a->timer_ms < b->timer_ms ? a->timer_ms : b->timer_ms;
+}
+
+void web_shutdown(struct worker *w)
+{
+	struct list_node *lists[2] = { &w->sniffing, &w->handshaking };
+	for (int i = 0; i < 2; i++)
+		for (struct list_node *n = lists[i]->next; n != lists[i]; n = n->next)
+			worker_close_conn(w, container_of(n, struct conn, timer_link), CLOSE_RESET);
+}
