@@ -4,6 +4,7 @@
 #   make test       build and run the criterion suite (installs criterion if it can)
 #   make asan       the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make tsan       the suite under ThreadSanitizer
+#   make test-ws    WebSocket conformance with an independent client (node, npm ws)
 #   make valgrind   the integration and parser suites under valgrind memcheck
 #   make fuzz       libFuzzer targets for every parser of client bytes (FUZZ_SECONDS each)
 #   make install    install chatd and chat into $(PREFIX)/bin
@@ -29,7 +30,7 @@ TEST_LIB := tests/testlib.c tests/stress.c
 B        := build/plain
 SAN      :=
 
-.PHONY: all run test asan tsan install clean format-check deps-test run-tests run-tsan fuzz valgrind
+.PHONY: all run test asan tsan install clean format-check deps-test run-tests run-tsan fuzz valgrind test-ws
 all: bin/chatd bin/chat bench/flood
 
 define objs
@@ -102,6 +103,11 @@ run-tsan: $(call objs,$(B)) tests/stress.c tests/tsan_main.c tests/stress.h
 	$(CC) $(CFLAGS) $(SAN) -Isrc $(call objs,$(B)) tests/stress.c tests/tsan_main.c \
 		-o $(B)/tsan_stress $(LDLIBS)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(B)/tsan_stress
+
+# ---- independent WebSocket client (node + the npm ws package) -------------------------------
+test-ws: bin/chatd
+	cd tests/node && npm install --no-audit --no-fund --no-package-lock --loglevel=error
+	node --test tests/node/ws.test.mjs
 
 # ---- valgrind -----------------------------------------------------------------------------
 # The integration and parser suites under memcheck (criterion's test processes included).

@@ -1,0 +1,32 @@
+// chatd.mjs - starts bin/chatd on a free loopback port for a Node test and stops it by PID.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export function startChatd(extra = []) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(path.join(root, 'bin/chatd'),
+      ['--workers', '2', '--bind', '127.0.0.1', '--port', '0', '--admin', 'off',
+        '--log-level', 'info', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    const timer = setTimeout(() => reject(new Error('chatd did not start: ' + log)), 5000);
+    proc.stderr.on('data', (d) => {
+      log += d;
+      const m = /port (\d+): /.exec(log);
+      if (m) { clearTimeout(timer); resolve({ proc, port: Number(m[1]) }); }
+    });
+    proc.on('exit', (code) => reject(new Error('chatd exited with ' + code + ': ' + log)));
+    process.on('exit', () => proc.kill('SIGKILL'));
+  });
+}
+
+export function stopChatd(srv) {
+  return new Promise((resolve) => {
+    if (srv.proc.exitCode !== null) return resolve();
+    srv.proc.removeAllListeners('exit');
+    srv.proc.on('exit', () => resolve());
+    srv.proc.kill('SIGTERM');
+  });
+}
