@@ -4,6 +4,7 @@
 #   make test       build and run the criterion suite (installs criterion if it can)
 #   make asan       the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make tsan       the suite under ThreadSanitizer
+#   make test-browser  headless Chromium chats with a TCP user through the page
 #   make test-ws    WebSocket conformance with an independent client (node, npm ws)
 #   make valgrind   the integration and parser suites under valgrind memcheck
 #   make fuzz       libFuzzer targets for every parser of client bytes (FUZZ_SECONDS each)
@@ -30,7 +31,7 @@ TEST_LIB := tests/testlib.c tests/stress.c
 B        := build/plain
 SAN      :=
 
-.PHONY: all run test asan tsan install clean format-check deps-test run-tests run-tsan fuzz valgrind test-ws
+.PHONY: all run test asan tsan install clean format-check deps-test run-tests run-tsan fuzz valgrind test-ws test-browser
 all: bin/chatd bin/chat bench/flood
 
 define objs
@@ -108,6 +109,12 @@ run-tsan: $(call objs,$(B)) tests/stress.c tests/tsan_main.c tests/stress.h
 test-ws: bin/chatd
 	cd tests/node && npm install --no-audit --no-fund --no-package-lock --loglevel=error
 	node --test tests/node/ws.test.mjs
+
+# A real browser: Debian's chromium driven by playwright-core; screenshot in tests/node/out/.
+test-browser: bin/chatd
+	@test -x /usr/bin/chromium || { echo "test-browser: needs chromium (apt-get install -y chromium)"; exit 1; }
+	cd tests/node && npm install --no-audit --no-fund --no-package-lock --loglevel=error
+	node --test tests/node/browser.test.mjs
 
 # ---- valgrind -----------------------------------------------------------------------------
 # The integration and parser suites under memcheck (criterion's test processes included).

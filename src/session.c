@@ -220,17 +220,25 @@ static void cmd_join(struct worker *w, struct conn *c, const char *name, size_t 
 	}
 }
 
+/* Sends a multi-line answer one line per message (a WebSocket user gets one line per frame). */
+static void send_lines(struct worker *w, struct conn *c, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len, *nl;
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		worker_send_line(w, c, p, (size_t)(nl + 1 - p));
+		p = nl + 1;
+	}
+}
+
 static void send_listing(struct worker *w, struct conn *c,
 			 size_t (*fill)(struct directory *, const struct user *, char *, size_t))
 {
-	struct msg *m = worker_msg_new(w, LIST_MAX);
-	if (m == NULL)
+	char *buf = malloc(LIST_MAX);
+	if (buf == NULL)
 		return;
-	m->len = (uint32_t)fill(dir_of(w), &c->user, m->data, LIST_MAX);
-	msg_set_workers(m, 1);
-	msg_local_begin(m, w->index);
-	worker_enqueue(w, c, m);
-	msg_local_put(m, w->index);
+	size_t n = fill(dir_of(w), &c->user, buf, LIST_MAX);
+	send_lines(w, c, buf, n);
+	free(buf);
 }
 
 static size_t fill_rooms(struct directory *d, const struct user *u, char *out, size_t cap)
@@ -300,7 +308,7 @@ void session_on_line(struct worker *w, struct conn *c, const char *line, size_t 
 		cmd_quit(w, c, cmd.arg, cmd.arg_len);
 		break;
 	case CMD_HELP:
-		worker_send_line(w, c, command_help, strlen(command_help));
+		send_lines(w, c, command_help, strlen(command_help));
 		break;
 	case CMD_INVALID:
 		stat_add(&w->stats.commands_invalid, 1);

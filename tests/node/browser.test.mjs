@@ -1,0 +1,91 @@
+// browser.test.mjs - a real browser in the room: headless Chromium (Debian's, driven by
+// playwright-core) loads the page from chatd, sets a name, joins a room and exchanges lines
+// both ways with a line-protocol (TCP) user in the same room; nothing another user sends is
+// rendered as HTML. Saves a screenshot to tests/node/out/browser.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startChatd, stopChatd } from './chatd.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+let srv, browser;
+before(async () => {
+  srv = await startChatd();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => {
+  if (browser) await browser.close();
+  await stopChatd(srv);
+});
+
+function tcpUser() {
+  const sock = net.connect(srv.port, '127.0.0.1');
+  let buf = '';
+  const seen = [];
+  sock.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) { seen.push(buf.slice(0, i)); buf = buf.slice(i + 1); }
+  });
+  const waitFor = async (pred, ms = 5000) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      const hit = seen.find(pred);
+      if (hit !== undefined) return hit;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('line not seen; got: ' + seen.join(' | '));
+  };
+  return { sock, waitFor, say: (l) => sock.write(l + '\n') };
+}
+
+test('a browser and an nc-style user chat in the same room', async () => {
+  const page = await browser.newPage({ viewport: { width: 900, height: 560 } });
+  await page.goto(`http://127.0.0.1:${srv.port}/`);
+  await page.locator('#status.on').waitFor();
+  await page.locator('#log li', { hasText: 'Welcome' }).waitFor();
+
+  await page.fill('#nick', 'ada');
+  await page.click('#nick-form button');
+  await page.locator('#me', { hasText: 'ada' }).waitFor();
+  await page.fill('#join', 'lab');
+  await page.click('#join-form button');
+  await page.locator('#room', { hasText: 'lab' }).waitFor();
+
+  const nc = tcpUser();
+  await nc.waitFor((l) => l.startsWith('* Welcome, '));
+  nc.say('/nick grace');
+  nc.say('/join lab');
+  await nc.waitFor((l) => l === '* You are now in lab. 2 users here.');
+  await page.locator('#who li', { hasText: 'grace' }).waitFor();
+
+  await page.fill('#say', 'hello from the browser');
+  await page.press('#say', 'Enter');
+  await nc.waitFor((l) => l === 'ada:hello from the browser');
+
+  nc.say('hi ada, <b>not bold</b> <img src=x onerror=alert(1)>');
+  const item = page.locator('#log li', { hasText: 'hi ada' });
+  await item.waitFor();
+  assert.equal(await page.locator('#log b, #log img').count(), 0, 'no markup from users');
+  assert.match(await item.textContent(), /<b>not bold<\/b>/);
+
+  nc.say('/msg ada a private word');
+  await page.locator('#log li.private', { hasText: 'a private word' }).waitFor();
+
+  fs.mkdirSync(path.join(here, 'out'), { recursive: true });
+  await page.screenshot({ path: path.join(here, 'out', 'browser.png') });
+  // phone width: the layout stacks and stays usable
+  await page.setViewportSize({ width: 390, height: 700 });
+  assert.ok(await page.locator('#say').isVisible());
+  await page.screenshot({ path: path.join(here, 'out', 'browser-phone.png') });
+  nc.sock.destroy();
+  await page.close();
+});
