@@ -55,6 +55,7 @@ static struct {
 	int port;
 	double connect_rate;
 	bool json;
+	bool ws; /* WebSocket clients instead of line-protocol ones */
 	int server_pid;
 	long max_loss;
 } opt = { .clients = 100,
@@ -111,6 +112,10 @@ static int parse_args(int argc, char **argv)
 		}
 		if (!strcmp(a, "--json")) {
 			opt.json = true;
+			continue;
+		}
+		if (!strcmp(a, "--ws")) {
+			opt.ws = true;
 			continue;
 		}
 		if (i + 1 >= argc) {
@@ -242,6 +247,7 @@ struct client {
 	int sender; /* sender number, or -1 */
 	bool connected, welcomed, joined, dead;
 	bool cut_slow;      /* the server said we were too slow (then closes us) */
+	bool upgraded;      /* --ws: the 101 answer was read */
 	int64_t started_ns; /* connect() issued */
 	/* partial line between reads */
 	char *part;
@@ -377,6 +383,37 @@ static void client_flush(struct thread *t, struct client *c)
 	c->blocked = false;
 }
 
+/* --ws: a line (without its newline) as a masked text frame. The masking key is zero: the
+ * frame is masked as RFC 6455 requires of clients, and the payload bytes stay as they are. */
+static size_t ws_frame(char *dst, const char *line, size_t n)
+{
+	size_t at = 0;
+	dst[at++] = (char)0x81;
+	if (n < 126) {
+		dst[at++] = (char)(0x80 | n);
+	} else {
+		dst[at++] = (char)(0x80 | 126);
+		dst[at++] = (char)(n >> 8);
+		dst[at++] = (char)n;
+	}
+	memset(dst + at, 0, 4);
+	at += 4;
+	memmove(dst + at, line, n);
+	return at + n;
+}
+
+/* Appends a line to the client's output, as a frame with --ws. */
+static void client_put(struct client *c, const char *line, size_t n)
+{
+	char *dst = c->out + c->out_len;
+	if (opt.ws)
+		c->out_len += ws_frame(dst, line, n - 1); /* n - 1: without the \n */
+	else {
+		memcpy(dst, line, n);
+		c->out_len += n;
+	}
+}
+
 static size_t out_cap(void)
 {
 	return (size_t)opt.payload * 512 + 4096;
@@ -387,7 +424,7 @@ static bool client_queue_line(struct thread *t, struct client *c, int64_t intend
 {
 	if (c->out_len + (size_t)opt.payload + 64 > out_cap())
 		return false;
-	char *p = c->out + c->out_len;
+	char p[4096];
 	int n = sprintf(p, "F %d %llu %lld ", c->sender, (unsigned long long)c->seq,
 			(long long)intended);
 	int pad = opt.payload - n - 1;
@@ -396,7 +433,7 @@ static bool client_queue_line(struct thread *t, struct client *c, int64_t intend
 		n += pad;
 	}
 	p[n++] = '\n';
-	c->out_len += (size_t)n;
+	client_put(c, p, (size_t)n);
 	c->seq++;
 	atomic_store_explicit(&sent_by[c->sender], c->seq, memory_order_release);
 	kadd(&t->k.sent, 1);
@@ -437,8 +474,7 @@ static void on_server_line(struct thread *t, struct client *c, const char *s, si
 		if (opt.rooms > 1 || c->room != 0) {
 			char cmd[32];
 			int k = snprintf(cmd, sizeof(cmd), "/join r%d\n", c->room);
-			memcpy(c->out + c->out_len, cmd, (size_t)k);
-			c->out_len += (size_t)k;
+			client_put(c, cmd, (size_t)k);
 			client_flush(t, c);
 		} else {
 			c->joined = true;
@@ -518,6 +554,40 @@ static void client_on_line(struct thread *t, struct client *c, const char *s, si
 		on_chat_line(t, c, s, n, now);
 }
 
+/* --ws: the 101 answer, then server frames (unmasked); returns where unparsed bytes start. */
+static char *client_frames(struct thread *t, struct client *c, char *p, char *end, int64_t now)
+{
+	if (!c->upgraded) {
+		char *h = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
+		if (h == NULL)
+			return p;
+		if (memcmp(p, "HTTP/1.1 101 ", 13) != 0) {
+			if (!c->dead) {
+				c->dead = true;
+				kadd(&t->k.dead, 1);
+			}
+			return end;
+		}
+		c->upgraded = true;
+		p = h + 4;
+	}
+	while (end - p >= 2) {
+		size_t n = (unsigned char)p[1] & 127, off = 2;
+		if (n == 126) {
+			if (end - p < 4)
+				break;
+			n = (size_t)(unsigned char)p[2] << 8 | (unsigned char)p[3];
+			off = 4;
+		}
+		if ((size_t)(end - p) < off + n)
+			break;
+		if ((p[0] & 15) == 1)
+			client_on_line(t, c, p + off, n, now);
+		p += off + n;
+	}
+	return p;
+}
+
 static void client_read(struct thread *t, struct client *c)
 {
 	for (;;) {
@@ -541,10 +611,13 @@ static void client_read(struct thread *t, struct client *c)
 		int64_t now = now_ns(); /* one clock read per read(), not per line */
 		size_t len = have + (size_t)n;
 		char *p = buf, *end = buf + len, *nl;
-		while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-			client_on_line(t, c, p, (size_t)(nl - p), now);
-			p = nl + 1;
-		}
+		if (opt.ws)
+			p = client_frames(t, c, buf, end, now);
+		else
+			while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+				client_on_line(t, c, p, (size_t)(nl - p), now);
+				p = nl + 1;
+			}
 		c->part_len = (size_t)(end - p);
 		if (c->part_len > (size_t)opt.payload + 4096)
 			c->part_len = 0; /* a line longer than anything we send: not ours */
@@ -613,6 +686,17 @@ static void *thread_main(void *arg)
 				}
 				c->connected = true;
 				kadd(&t->k.connected, 1);
+				if (opt.ws) {
+					static const char req[] =
+					    "GET /ws HTTP/1.1\r\nHost: flood\r\nUpgrade: "
+					    "websocket\r\n"
+					    "Connection: Upgrade\r\n"
+					    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+					    "Sec-WebSocket-Version: 13\r\n\r\n";
+					memcpy(c->out, req, sizeof(req) - 1);
+					c->out_len = sizeof(req) - 1;
+					client_flush(t, c);
+				}
 			}
 			if (ev[i].events & EPOLLIN)
 				client_read(t, c);
@@ -749,7 +833,7 @@ int main(int argc, char **argv)
 		c->sender = -1;
 		c->part = malloc((size_t)opt.payload + 4096 + 64);
 		c->expect = calloc((size_t)(nsenders ? nsenders : 1), sizeof(uint32_t));
-		c->out = malloc(i < nsenders ? out_cap() : 64);
+		c->out = malloc(i < nsenders ? out_cap() : 256);
 	}
 	/* senders are the first -S clients: with --rooms K they fall in rooms 0, 1, ... */
 	for (int s = 0; s < nsenders; s++) {

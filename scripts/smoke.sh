@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # smoke.sh - a short end-to-end load run for CI: chatd --workers 4 on a free loopback port,
-# bench/flood with 2,000 clients for 3 s, then --rooms 20; passes only with zero loss, zero
+# bench/flood with 2,000 clients for 3 s, then --rooms 20, then 1,000 WebSocket clients
+# (--ws); passes only with zero loss, zero
 # duplicates, zero reordering and no unexpected disconnect. Stops the server by its PID, also
 # on failure. Not a timed test: no latency or throughput threshold is asserted.
 set -euo pipefail
@@ -30,4 +31,5 @@ sys.exit(0 if ok else 1)'
 }
 ./bench/flood --port "$port" --server-pid "$pid" -c 2000 -S 10 -r 50 -d 3 --warmup 0.5 --json | check
 ./bench/flood --port "$port" -c 2000 -S 40 -r 20 -d 2 --warmup 0.5 --rooms 20 --json | check
+./bench/flood --port "$port" -c 1000 -S 10 -r 20 -d 2 --warmup 0.5 --ws --json | check
 echo "smoke: OK"

@@ -55,9 +55,14 @@ size_t admin_render_metrics(struct server *srv, char *out, size_t cap)
 	unsigned n = srv->nworkers;
 	put(&b, "# HELP chatd_users Users connected to the chat, by protocol and worker.\n"
 		"# TYPE chatd_users gauge\n");
-	for (unsigned i = 0; i < n; i++)
-		put(&b, "chatd_users{protocol=\"line\",worker=\"%u\"} %lld\n", i,
-		    (long long)load(&srv->workers[i].users_now));
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t all = load(&srv->workers[i].users_now);
+		uint64_t ws = load(&srv->workers[i].ws_users_now);
+		put(&b,
+		    "chatd_users{protocol=\"line\",worker=\"%u\"} %lld\n"
+		    "chatd_users{protocol=\"websocket\",worker=\"%u\"} %lld\n",
+		    i, (long long)(all - ws), i, (long long)ws);
+	}
 	put(&b,
 	    "# HELP chatd_connections Open client connections (users, and ones being closed).\n"
 	    "# TYPE chatd_connections gauge\nchatd_connections %ld\n",

@@ -122,6 +122,8 @@ int session_start(struct worker *w, struct conn *c)
 	}
 	long users = atomic_fetch_add_explicit(&w->srv->users, 1, memory_order_relaxed) + 1;
 	stat_add(&w->users_now, 1);
+	if (c->proto == CONN_WS)
+		stat_add(&w->ws_users_now, 1);
 	char line[160];
 	size_t n = proto_welcome(line, sizeof(line), c->id, users);
 	worker_send_line(w, c, line, n);
@@ -144,6 +146,8 @@ void session_end(struct worker *w, struct conn *c, const char *reason, size_t re
 	map_del(&w->by_id, c->id);
 	atomic_fetch_sub_explicit(&w->srv->users, 1, memory_order_relaxed);
 	stat_add(&w->users_now, (uint64_t)-1);
+	if (c->proto == CONN_WS)
+		stat_add(&w->ws_users_now, (uint64_t)-1);
 	if (r == NULL)
 		return;
 	if (announce && notice) {

@@ -110,6 +110,7 @@ struct worker {
 	 * (bucket i counts iterations up to ITER_BUCKET_US[i] microseconds, the last one has
 	 * no bound); single writer, relaxed, read by the admin thread */
 	_Atomic uint64_t users_now;
+	_Atomic uint64_t ws_users_now; /* of which WebSocket users */
 	_Atomic uint64_t iter_hist[WORKER_ITER_BUCKETS];
 
 	/*
