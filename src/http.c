@@ -10,18 +10,19 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH" };
+/* The starts of an HTTP request: an upper-case method, one space, '/' (see http.h). */
+static const char *const request_starts[] = { "GET /",    "HEAD /",    "POST /", "PUT /",
+					      "DELETE /", "OPTIONS /", "PATCH /" };
 
 enum http_sniff http_sniff(const char *buf, size_t len)
 {
 	bool maybe = false;
-	for (size_t i = 0; i < ARRAY_LEN(methods); i++) {
-		char start[16];
-		int n = snprintf(start, sizeof(start), "%s /", methods[i]);
-		size_t k = len < (size_t)n ? len : (size_t)n;
-		if (memcmp(buf, start, k) != 0)
+	for (size_t i = 0; i < ARRAY_LEN(request_starts); i++) {
+		size_t n = strlen(request_starts[i]);
+		size_t k = len < n ? len : n;
+		if (k > 0 && memcmp(buf, request_starts[i], k) != 0)
 			continue;
-		if (len >= (size_t)n)
+		if (len >= n)
 			return HTTP_YES;
 		maybe = true;
 	}
@@ -31,6 +32,11 @@ enum http_sniff http_sniff(const char *buf, size_t len)
 bool http_slice_is(struct http_slice s, const char *text)
 {
 	return s.n == strlen(text) && memcmp(s.p, text, s.n) == 0;
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
 }
 
 static bool is_tchar(unsigned char c)
@@ -57,6 +63,19 @@ static int fail(struct http_request *req, int status)
 	return PARSE_ERROR;
 }
 
+/* HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 section 2.3): 1.0 and 1.1 are served, any
+ * other well-formed version is 505, anything else (trailing bytes included) is 400. */
+static int parse_version(const char *v, size_t n, struct http_request *req)
+{
+	if (n != 8 || memcmp(v, "HTTP/", 5) != 0 || !is_digit(v[5]) || v[6] != '.' ||
+	    !is_digit(v[7]))
+		return fail(req, 400);
+	if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
+		return fail(req, 505);
+	req->minor = v[7] - '0';
+	return 0;
+}
+
 static int parse_request_line(const char *p, size_t n, struct http_request *req)
 {
 	const char *end = p + n, *sp1 = memchr(p, ' ', n);
@@ -71,14 +90,10 @@ static int parse_request_line(const char *p, size_t n, struct http_request *req)
 	for (const char *q = sp1 + 1; q < sp2; q++)
 		if ((unsigned char)*q <= ' ' || *q == 0x7F)
 			return fail(req, 400);
-	const char *ver = sp2 + 1;
-	if ((size_t)(end - ver) != 8 || memcmp(ver, "HTTP/1.", 7) != 0)
-		return fail(req, (size_t)(end - ver) >= 5 && !memcmp(ver, "HTTP/", 5) ? 505 : 400);
-	if (ver[7] != '0' && ver[7] != '1')
-		return fail(req, 505);
+	if (parse_version(sp2 + 1, (size_t)(end - sp2 - 1), req) < 0)
+		return PARSE_ERROR;
 	req->method = (struct http_slice){ p, (size_t)(sp1 - p) };
 	req->target = (struct http_slice){ sp1 + 1, (size_t)(sp2 - sp1 - 1) };
-	req->minor = ver[7] - '0';
 	return 0;
 }
 
@@ -109,6 +124,20 @@ static int parse_header(const char *p, size_t n, struct http_request *req)
 	return 0;
 }
 
+static bool name_is(const struct http_header *h, const char *name, size_t n)
+{
+	return h->name.n == n && strncasecmp(h->name.p, name, n) == 0;
+}
+
+static int header_count(const struct http_request *req, const char *name)
+{
+	size_t n = strlen(name);
+	int count = 0;
+	for (int i = 0; i < req->nheaders; i++)
+		count += name_is(&req->headers[i], name, n);
+	return count;
+}
+
 int http_parse_request(const char *buf, size_t len, size_t max_head, struct http_request *req)
 {
 	memset(req, 0, sizeof(*req));
@@ -128,7 +157,9 @@ int http_parse_request(const char *buf, size_t len, size_t max_head, struct http
 		if (parse_header(p, n, req) < 0)
 			return PARSE_ERROR;
 	}
-	if (req->minor == 1 && http_header(req, "Host") == NULL)
+	/* RFC 9112 section 3.2: Host is required in HTTP/1.1 and never allowed twice */
+	int hosts = header_count(req, "Host");
+	if (hosts > 1 || (req->minor == 1 && hosts == 0))
 		return fail(req, 400);
 	return (int)(nl + 1 - buf);
 }
@@ -137,17 +168,17 @@ const struct http_slice *http_header(const struct http_request *req, const char 
 {
 	size_t n = strlen(name);
 	for (int i = 0; i < req->nheaders; i++)
-		if (req->headers[i].name.n == n && !strncasecmp(req->headers[i].name.p, name, n))
+		if (name_is(&req->headers[i], name, n))
 			return &req->headers[i].value;
 	return NULL;
 }
 
 bool http_header_has_token(const struct http_request *req, const char *name, const char *token)
 {
-	size_t tn = strlen(token);
+	size_t tn = strlen(token), nn = strlen(name);
 	for (int i = 0; i < req->nheaders; i++) {
 		const struct http_header *h = &req->headers[i];
-		if (h->name.n != strlen(name) || strncasecmp(h->name.p, name, h->name.n) != 0)
+		if (!name_is(h, name, nn))
 			continue;
 		const char *p = h->value.p, *end = p + h->value.n;
 		while (p < end) {
@@ -176,7 +207,9 @@ int http_ws_accept(const struct http_request *req, char accept[29])
 		return 426;
 	const struct http_slice *key = http_header(req, "Sec-WebSocket-Key");
 	uint8_t nonce[64];
+	/* RFC 6455 section 11.3.1: the key appears once */
 	if (req->minor < 1 || version == NULL || key == NULL || key->n != 24 ||
+	    header_count(req, "Sec-WebSocket-Key") != 1 ||
 	    !http_header_has_token(req, "Connection", "upgrade") ||
 	    base64_decode(key->p, key->n, nonce) != 16)
 		return 400;

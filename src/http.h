@@ -43,7 +43,8 @@ struct http_request {
  * when complete, PARSE_AGAIN when more bytes are needed and len < max_head, or PARSE_ERROR
  * with req->status set: 431 past max_head or HTTP_MAX_HEADERS, 505 for a version other than
  * HTTP/1.0 or 1.1, 400 for anything else malformed (control characters, obsolete line
- * folding, a missing Host in HTTP/1.1, no colon, spaces before the colon...).
+ * folding, a missing Host in HTTP/1.1 or two Host lines, no colon, spaces before the colon,
+ * bytes after the version...).
  */
 int http_parse_request(const char *buf, size_t len, size_t max_head, struct http_request *req);
 
@@ -59,7 +60,8 @@ bool http_slice_is(struct http_slice s, const char *text); /* exact, case-sensit
  * Checks a WebSocket opening handshake. Returns 0 and writes Sec-WebSocket-Accept (28
  * characters and a NUL) when valid; otherwise the status to answer: 405 (not GET),
  * 426 (no upgrade to websocket, or a version other than 13: answer with
- * "Sec-WebSocket-Version: 13"), 400 (bad key, missing Connection: upgrade, HTTP/1.0).
+ * "Sec-WebSocket-Version: 13"), 400 (a key that is not base64 of 16 bytes or appears twice,
+ * no Sec-WebSocket-Version, missing Connection: upgrade, HTTP/1.0).
  */
 int http_ws_accept(const struct http_request *req, char accept[29]);
 

@@ -113,13 +113,14 @@ static void ws_close(struct worker *w, struct conn *c, uint16_t code, const char
 	worker_close_conn(w, c, CLOSE_QUIT);
 }
 
-static void ws_input(struct worker *w, struct conn *c, const char *buf, size_t n)
+/* Frames are unmasked in place in buf (the worker's read buffer, or the head buffer). */
+static void ws_input(struct worker *w, struct conn *c, char *buf, size_t n)
 {
 	size_t off = 0;
 	while (off < n && !c->closing) {
 		size_t used;
 		struct ws_event ev;
-		ws_feed(c->ws, (const uint8_t *)buf + off, n - off, &used, &ev);
+		ws_feed(c->ws, (uint8_t *)buf + off, n - off, &used, &ev);
 		off += used;
 		switch (ev.kind) {
 		case WS_EV_NONE:
@@ -223,7 +224,7 @@ static void http_try(struct worker *w, struct conn *c)
 		respond(w, c, 200, a->type, a->data, a->len, head, NULL);
 }
 
-void web_on_bytes(struct worker *w, struct conn *c, const char *buf, size_t n)
+void web_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n)
 {
 	if (c->proto == CONN_WS) {
 		ws_input(w, c, buf, n);

@@ -30,8 +30,9 @@ extern const size_t web_asset_count;
 /* A new connection: nothing decided yet. */
 void web_start(struct worker *w, struct conn *c);
 
-/* Bytes read from a connection that is not (yet) a line-protocol user. */
-void web_on_bytes(struct worker *w, struct conn *c, const char *buf, size_t n);
+/* Bytes read from a connection that is not (yet) a line-protocol user. A WebSocket user's
+ * frames are unmasked in place, so buf is written to. */
+void web_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n);
 
 /* Sniffing and handshake deadlines; the earliest one (0 when none). */
 void web_expire(struct worker *w, int64_t now);

@@ -169,3 +169,121 @@ Test(http, response_head_format)
 	cr_assert(strcmp(out + n - 4, "\r\n\r\n") == 0);
 	cr_assert_eq(http_format_head(out, 20, 200, NULL, 0, true, NULL), 0, "too small");
 }
+
+Test(http, version_errors_are_400_unless_a_well_formed_other_version)
+{
+	expect_status("GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 400);   /* trailing space */
+	expect_status("GET / HTTP/1.1\rx\r\nHost: a\r\n\r\n", 400); /* bare CR inside */
+	expect_status("GET / HTTP/1.10\r\nHost: a\r\n\r\n", 400);
+	expect_status("GET / HTTP/1.x\r\nHost: a\r\n\r\n", 400);
+	expect_status("GET / http/1.1\r\nHost: a\r\n\r\n", 400);
+	expect_status("GET / HTTP/0.9\r\nHost: a\r\n\r\n", 505);
+	expect_status("GET / HTTP/3.0\r\nHost: a\r\n\r\n", 505);
+}
+
+Test(http, more_control_and_header_errors)
+{
+	expect_status("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400); /* two Hosts */
+	expect_status("GET / HTTP/1.1\r\nHost: a\r\n\t\r\n\r\n", 400);      /* fold, empty */
+	expect_status("GET / HTTP/1.1\r\nHost: a\r\nX: b\rc\r\n\r\n", 400); /* bare CR */
+	expect_status("GET /\x01 HTTP/1.1\r\nHost: a\r\n\r\n", 400);        /* C0 in target */
+	expect_status("GET / HTTP/1.1\r\nHost: a\r\n: v\r\n\r\n", 400);     /* empty name */
+	expect_status("GET / HTTP/1.1\r\nHost: a\r\nX\x80: v\r\n\r\n", 400);
+	expect_status("\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400); /* empty request line */
+	struct http_request req;
+	const char nul[] = "GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n";
+	cr_assert_eq(http_parse_request(nul, sizeof(nul) - 1, 8192, &req), PARSE_ERROR);
+	cr_assert_eq(req.status, 400);
+}
+
+Test(http, exactly_the_header_limit_is_fine)
+{
+	char many[4096] = "GET / HTTP/1.1\r\nHost: a\r\n";
+	for (int i = 1; i < HTTP_MAX_HEADERS; i++)
+		strcat(many, "X-A: b\r\n");
+	strcat(many, "\r\n");
+	struct http_request req;
+	cr_assert_eq(parse(many, &req), (int)strlen(many));
+	cr_assert_eq(req.nheaders, HTTP_MAX_HEADERS);
+}
+
+Test(http, head_size_limit_is_checked_against_the_bytes_so_far)
+{
+	struct http_request req;
+	size_t len = strlen(handshake);
+	cr_assert_eq(http_parse_request(handshake, len, len, &req), (int)len, "fits exactly");
+	cr_assert_eq(http_parse_request(handshake, len - 1, len, &req), PARSE_AGAIN);
+	cr_assert_eq(http_parse_request(handshake, len - 1, len - 1, &req), PARSE_ERROR);
+	cr_assert_eq(req.status, 431);
+	cr_assert_eq(http_parse_request(handshake, len, len - 1, &req), PARSE_ERROR);
+	cr_assert_eq(req.status, 431);
+}
+
+Test(http, header_values_are_trimmed_and_tokens_found_anywhere)
+{
+	struct http_request req;
+	const char *s = "GET / HTTP/1.1\r\nHost:   a.example \t\r\nConnection: ,keep-alive ,"
+			" UPGRADE ,\r\nX-Empty:\r\n\r\n";
+	cr_assert_gt(parse(s, &req), 0);
+	cr_assert(http_slice_is(*http_header(&req, "HOST"), "a.example"));
+	cr_assert(http_header_has_token(&req, "Connection", "upgrade"));
+	cr_assert(http_header_has_token(&req, "Connection", "keep-alive"));
+	cr_assert_not(http_header_has_token(&req, "Connection", "keep"));
+	cr_assert_eq(http_header(&req, "X-Empty")->n, 0);
+	cr_assert_null(http_header(&req, "X-Missing"));
+}
+
+Test(http, sniffing_with_nothing_read_yet)
+{
+	cr_assert_eq(http_sniff(NULL, 0), HTTP_MAYBE);
+	cr_assert_eq(http_sniff("DELETE", 6), HTTP_MAYBE);
+	cr_assert_eq(http_sniff("DELETE /x", 9), HTTP_YES);
+	cr_assert_eq(http_sniff("CONNECT /", 9), HTTP_NO, "not one of the seven");
+	cr_assert_eq(http_sniff("GET  /", 6), HTTP_NO, "one space only");
+}
+
+static const char *ws_head(char *h, size_t cap, const char *version_line, const char *more)
+{
+	snprintf(h, cap,
+		 "%s\r\nHost: a\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\n"
+		 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n%s\r\n",
+		 version_line, more);
+	return h;
+}
+
+Test(http, websocket_handshake_more_cases)
+{
+	char h[512];
+	cr_assert_eq(
+	    ws_status(ws_head(h, sizeof(h), "GET /ws HTTP/1.1", "Sec-WebSocket-Version: 13\r\n")),
+	    0, "Upgrade is a case-insensitive token");
+	cr_assert_eq(
+	    ws_status(ws_head(h, sizeof(h), "GET /ws HTTP/1.0", "Sec-WebSocket-Version: 13\r\n")),
+	    400, "HTTP/1.0");
+	cr_assert_eq(
+	    ws_status(ws_head(h, sizeof(h), "HEAD /ws HTTP/1.1", "Sec-WebSocket-Version: 13\r\n")),
+	    405);
+	cr_assert_eq(ws_status(ws_head(h, sizeof(h), "GET /ws HTTP/1.1", "")), 400,
+		     "no Sec-WebSocket-Version");
+	cr_assert_eq(ws_status(ws_head(h, sizeof(h), "GET /ws HTTP/1.1",
+				       "Sec-WebSocket-Version: 13, 8\r\n")),
+		     426);
+	cr_assert_eq(ws_status(ws_head(h, sizeof(h), "GET /ws HTTP/1.1",
+				       "Sec-WebSocket-Version: 13\r\n"
+				       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")),
+		     400, "a second key");
+	const char *bad_keys[] = {
+		"dGhlIHNhbXBsZSBub25jZQ=!",         /* not base64 */
+		"dGhlIHNhbXBsZSBub25jZR==",         /* non-zero bits under the padding */
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* 24 bytes */
+		"dGhlIHNhbXBsZSBub25jZQ",           /* no padding */
+	};
+	for (size_t i = 0; i < ARRAY_LEN(bad_keys); i++) {
+		snprintf(h, sizeof(h),
+			 "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
+			 "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+			 "Sec-WebSocket-Version: 13\r\n\r\n",
+			 bad_keys[i]);
+		cr_assert_eq(ws_status(h), 400, "key %s", bad_keys[i]);
+	}
+}
