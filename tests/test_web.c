@@ -16,19 +16,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int dial(uint16_t port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	return fd;
-}
-
 /* Sends a request, reads until the server closes; returns the status, body in out. */
 static int http(uint16_t port, const char *req, char *out, size_t cap)
 {
-	int fd = dial(port);
+	int fd = ts_dial(port);
 	send(fd, req, strlen(req), MSG_NOSIGNAL);
 	size_t len = 0;
 	ssize_t n;
@@ -86,7 +77,7 @@ struct wsc {
 static struct wsc *ws_connect(uint16_t port)
 {
 	struct wsc *c = calloc(1, sizeof(*c));
-	c->fd = dial(port);
+	c->fd = ts_dial(port);
 	const char *req = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
 			  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 			  "Sec-WebSocket-Version: 13\r\n\r\n";

@@ -58,16 +58,22 @@ void ts_wait_users(struct server *srv, long users)
 	cr_assert_fail("server has %ld users, expected %ld", st.users, users);
 }
 
+int ts_dial(uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0, "socket: %s", strerror(errno));
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "connect: %s",
+		     strerror(errno));
+	return fd;
+}
+
 struct tclient *tc_connect(uint16_t port)
 {
 	struct tclient *c = calloc(1, sizeof(*c));
 	cr_assert_not_null(c);
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(c->fd, 0, "socket: %s", strerror(errno));
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(connect(c->fd, (struct sockaddr *)&a, sizeof(a)), 0, "connect: %s",
-		     strerror(errno));
+	c->fd = ts_dial(port);
 	return c;
 }
 

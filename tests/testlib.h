@@ -31,6 +31,9 @@ struct tclient {
 	char buf[65536];
 };
 
+/* A connected loopback TCP socket (fails the test on error). */
+int ts_dial(uint16_t port);
+
 /* Connects (fails the test on error). */
 struct tclient *tc_connect(uint16_t port);
 /* Connects and reads the welcome line, recording the name. */
