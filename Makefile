@@ -32,7 +32,7 @@ B        := build/plain
 SAN      :=
 
 .PHONY: all run test asan tsan install clean format-check deps-test run-tests run-tsan fuzz valgrind test-ws test-browser
-all: bin/chatd bin/chat bench/flood
+all: bin/chatd bin/chat bench/flood bench/chaos
 
 define objs
 $(patsubst src/%.c,$(1)/src/%.o,$(SRC)) $(1)/assets.o
@@ -59,7 +59,10 @@ bin/chatd: $(call objs,$(B)) $(B)/src/main.o | bin
 bin/chat: src/chat.c | bin
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
-bench/flood: bench/flood.c
+bench/flood: bench/flood.c bench/proc.h
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+bench/chaos: bench/chaos.c bench/proc.h
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 bin:
@@ -167,4 +170,4 @@ format-check:
 	clang-format --dry-run -Werror src/*.c src/*.h tests/*.c tests/*.h $(wildcard bench/*.c)
 
 clean:
-	rm -rf build bin bench/flood
+	rm -rf build bin bench/flood bench/chaos

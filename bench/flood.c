@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
+
 #define NS         1000000000LL
 #define MAX_EVENTS 512
 #define RBUF       (256 * 1024)
@@ -58,6 +60,7 @@ static struct {
 	bool ws; /* WebSocket clients instead of line-protocol ones */
 	int server_pid;
 	long max_loss;
+	char ready_file[256]; /* created when the send phase starts (for scripts/soak.sh) */
 } opt = { .clients = 100,
 	  .senders = 10,
 	  .rate = 10,
@@ -87,7 +90,8 @@ static void usage(FILE *out)
 	    "  --connect-rate N   connects per second (default 0 = as fast as possible)\n"
 	    "  --json             print one JSON object instead of the report\n"
 	    "  --server-pid PID   also report the server's CPU time and memory\n"
-	    "  --max-loss N       deliveries that may be lost before exiting 1 (default 0)\n",
+	    "  --max-loss N       deliveries that may be lost before exiting 1 (default 0)\n"
+	    "  --ready-file PATH  create PATH when the sending starts\n",
 	    WINDOW);
 }
 
@@ -146,6 +150,8 @@ static int parse_args(int argc, char **argv)
 		NUM("--server-pid", 1, 1e9, opt.server_pid)
 		NUM("--max-loss", 0, 1e15, opt.max_loss)
 		else if (!strcmp(a, "--host")) snprintf(opt.host, sizeof(opt.host), "%s", v);
+		else if (!strcmp(a, "--ready-file"))
+		    snprintf(opt.ready_file, sizeof(opt.ready_file), "%s", v);
 		else
 		{
 			fprintf(stderr, "flood: unknown option %s\n", a);
@@ -719,42 +725,6 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-/* ---- server process figures ------------------------------------------------------------------ */
-
-static double proc_cpu_seconds(int pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	unsigned long ut = 0, st = 0;
-	if (!p ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static long proc_kib(int pid, const char *field)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	long v = -1;
-	size_t fl = strlen(field);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, fl) && line[fl] == ':')
-			v = atol(line + fl + 1);
-	fclose(f);
-	return v;
-}
-
 /* ---- main ---------------------------------------------------------------------------------------- */
 
 static bool host_is_loopback(const char *h)
@@ -903,6 +873,11 @@ int main(int argc, char **argv)
 		clients[sender_client[s]].next_send_ns =
 		    t_send + (int64_t)((double)NS * s / (nsenders * (opt.rate ? opt.rate : 1)));
 	atomic_store(&phase, PH_SEND);
+	if (opt.ready_file[0]) {
+		FILE *rf = fopen(opt.ready_file, "w");
+		if (rf != NULL)
+			fclose(rf);
+	}
 	uint64_t delivered_at_measure = 0;
 	bool measured_mark = false;
 	while (now_ns() < t_send_end) {

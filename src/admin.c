@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -69,6 +70,13 @@ size_t admin_render_metrics(struct server *srv, char *out, size_t cap)
 	    atomic_load_explicit(&srv->conns, memory_order_relaxed));
 	put(&b, "# HELP chatd_rooms Rooms that exist.\n# TYPE chatd_rooms gauge\nchatd_rooms %ld\n",
 	    dir_room_count(&srv->dir));
+	/* Live heap bytes (all arenas): the soak's leak check. uordblks is what malloc'd chunks
+	 * hold, hblkhd what mmap'd ones hold; memory freed but kept by the allocator is not in it. */
+	struct mallinfo2 mi = mallinfo2();
+	put(&b,
+	    "# HELP chatd_heap_bytes Heap bytes allocated and not freed (mallinfo2).\n"
+	    "# TYPE chatd_heap_bytes gauge\nchatd_heap_bytes %zu\n",
+	    mi.uordblks + mi.hblkhd);
 	put(&b,
 	    "# HELP chatd_workers Worker threads.\n# TYPE chatd_workers gauge\n"
 	    "chatd_workers %u\n",
@@ -90,8 +98,14 @@ size_t admin_render_metrics(struct server *srv, char *out, size_t cap)
 	for (unsigned i = 0; i < n; i++)                                                           \
 		put(&b, "chatd_" #name "_total{worker=\"%u\"} %llu\n", i,                          \
 		    (unsigned long long)load(&srv->workers[i].stats.name));
-	WORKER_STATS(ADMIN_COUNTER)
+	WORKER_COUNTERS(ADMIN_COUNTER)
 #undef ADMIN_COUNTER
+	put(&b,
+	    "# HELP chatd_loop_iteration_max_seconds Longest event-loop iteration since start.\n"
+	    "# TYPE chatd_loop_iteration_max_seconds gauge\n");
+	for (unsigned i = 0; i < n; i++)
+		put(&b, "chatd_loop_iteration_max_seconds{worker=\"%u\"} %.6f\n", i,
+		    (double)load(&srv->workers[i].stats.max_iteration_us) / 1e6);
 	put(&b, "# HELP chatd_loop_iteration_seconds Event-loop iteration time, per worker.\n"
 		"# TYPE chatd_loop_iteration_seconds histogram\n");
 	for (unsigned i = 0; i < n; i++) {

@@ -26,7 +26,7 @@
 struct server;
 
 /* Counters: name and help. Each is written by its worker only and summed at read time. */
-#define WORKER_STATS(X)                                                                     \
+#define WORKER_COUNTERS(X)                                                                  \
 	X(accepted, "connections accepted")                                                 \
 	X(rejected_full, "connections refused because the server was full")                 \
 	X(accept_errors, "accept4 failures other than EAGAIN")                              \
@@ -59,7 +59,11 @@ struct server;
 	X(http_errors, "HTTP requests refused: malformed, too big, timed out, bad upgrade") \
 	X(ws_upgrades, "WebSocket users admitted")                                          \
 	X(ws_protocol_errors, "WebSocket connections closed for a protocol violation")      \
-	X(iterations, "event-loop iterations")                                              \
+	X(iterations, "event-loop iterations")
+
+/* All of the above, and one maximum (not a counter: /metrics shows it as a gauge). */
+#define WORKER_STATS(X)    \
+	WORKER_COUNTERS(X) \
 	X(max_iteration_us, "longest event-loop iteration, microseconds")
 
 struct worker_stats {

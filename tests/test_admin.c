@@ -77,6 +77,11 @@ Test(admin, metrics_follow_known_traffic_and_health_answers, .timeout = 30)
 	cr_assert_eq(metric_sum(page, "chatd_inbox_depth"), 0);
 	cr_assert(strstr(page, "# TYPE chatd_loop_iteration_seconds histogram") != NULL);
 	cr_assert(strstr(page, "le=\"+Inf\"") != NULL);
+	/* a maximum is a gauge, not a counter with a _total suffix */
+	cr_assert(strstr(page, "# TYPE chatd_loop_iteration_max_seconds gauge") != NULL);
+	cr_assert(strstr(page, "chatd_loop_iteration_max_seconds{worker=\"1\"} ") != NULL);
+	cr_assert(strstr(page, "max_iteration_us") == NULL);
+	cr_assert(strstr(page, "\nchatd_heap_bytes ") != NULL);
 
 	char body[1024];
 	cr_assert_eq(get(admin, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", body, sizeof(body)),
