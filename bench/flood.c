@@ -42,7 +42,7 @@
 
 #define NS         1000000000LL
 #define MAX_EVENTS 512
-#define RBUF       (256 * 1024)
+#define RBUF       ((size_t)256 * 1024)
 #define WINDOW     64 /* -r 0: lines a sender may have in flight */
 
 /* ---- options ------------------------------------------------------------------------------ */
