@@ -317,7 +317,7 @@ static int addr_count(void)
 	if (f) {
 		if (fscanf(f, "%d %d", &lo, &hi) != 2)
 			lo = 32768, hi = 60999;
-		fclose(f);
+		(void)fclose(f);
 	}
 	int per_addr = (hi - lo + 1) * 9 / 10;
 	return (opt.clients + per_addr - 1) / per_addr;
@@ -342,7 +342,8 @@ static void client_connect(struct thread *t, struct client *c)
 		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
 		struct sockaddr_in src = { .sin_family = AF_INET };
 		src.sin_addr.s_addr = htonl(0x7F000001 + (uint32_t)(c->index / per_address));
-		bind(c->fd, (struct sockaddr *)&src, sizeof(src));
+		/* on failure connect() picks the source itself; its errors are counted below */
+		(void)bind(c->fd, (struct sockaddr *)&src, sizeof(src));
 	}
 	/* Lines are stamped with their send time: Nagle must not hold one back waiting for
 	 * the server's (delayed) ACK of the previous one. */
@@ -729,7 +730,7 @@ static double proc_cpu_seconds(int pid)
 	if (!f)
 		return -1;
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
+	(void)fclose(f);
 	buf[n] = 0;
 	char *p = strrchr(buf, ')');
 	unsigned long ut = 0, st = 0;
@@ -751,7 +752,7 @@ static long proc_kib(int pid, const char *field)
 	while (fgets(line, sizeof(line), f))
 		if (!strncmp(line, field, fl) && line[fl] == ':')
 			v = atol(line + fl + 1);
-	fclose(f);
+	(void)fclose(f);
 	return v;
 }
 
@@ -801,7 +802,7 @@ int main(int argc, char **argv)
 			"flood: --host must be a loopback address (127.0.0.0/8 or localhost)\n");
 		return 2;
 	}
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	struct rlimit rl;
 	getrlimit(RLIMIT_NOFILE, &rl);
 	rl.rlim_cur = rl.rlim_max;

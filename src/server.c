@@ -54,7 +54,7 @@ static int read_somaxconn(void)
 	if (f != NULL) {
 		if (fscanf(f, "%d", &v) != 1 || v <= 0)
 			v = 4096;
-		fclose(f);
+		(void)fclose(f); /* read-only: nothing to flush */
 	}
 	return v;
 }

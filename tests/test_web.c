@@ -29,8 +29,9 @@ static int http(uint16_t port, const char *req, char *out, size_t cap)
 		len += (size_t)n;
 	out[len] = '\0';
 	close(fd);
-	int status = 0;
-	sscanf(out, "HTTP/1.1 %d", &status);
+	int status;
+	if (sscanf(out, "HTTP/1.1 %d", &status) != 1)
+		status = 0; /* no status line */
 	return status;
 }
 
