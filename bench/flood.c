@@ -129,7 +129,7 @@ static int parse_args(int argc, char **argv)
 	else if (!strcmp(a, flag))             \
 	{                                      \
 		ok = parse_num(v, lo, hi, &d); \
-		dst = d;                       \
+		(dst) = d;                     \
 	}
 		if (0) {
 		}
@@ -1008,7 +1008,7 @@ int main(int argc, char **argv)
 		       opt.threads, opt.rooms, (unsigned long long)connected,
 		       (unsigned long long)failed,
 		       secs((t_connected ? t_connected : t_end) - t_start),
-		       connected / secs((t_connected ? t_connected : t_end) - t_start),
+		       (double)connected / secs((t_connected ? t_connected : t_end) - t_start),
 		       hist_pct(&wel, 50) / 1e6, hist_pct(&wel, 99) / 1e6,
 		       secs((t_welcomed ? t_welcomed : t_end) - t_start), secs(t_quiet - t_start),
 		       (unsigned long long)connect_bytes, (unsigned long long)entries_seen,
@@ -1038,7 +1038,7 @@ int main(int argc, char **argv)
 		       "%.3f s; welcome p50 %.2f ms p99 %.2f ms\n",
 		       (unsigned long long)connected, (unsigned long long)failed,
 		       secs((t_connected ? t_connected : t_end) - t_start),
-		       connected / secs((t_connected ? t_connected : t_end) - t_start),
+		       (double)connected / secs((t_connected ? t_connected : t_end) - t_start),
 		       secs((t_welcomed ? t_welcomed : t_end) - t_start), hist_pct(&wel, 50) / 1e6,
 		       hist_pct(&wel, 99) / 1e6);
 		for (int e = 0; e < 160; e++) {
