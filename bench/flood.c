@@ -846,8 +846,9 @@ int main(int argc, char **argv)
 		t->index = i;
 		t->epfd = epoll_create1(EPOLL_CLOEXEC);
 		t->rbuf = malloc(RBUF + 8192);
-		t->clients =
-		    calloc((size_t)opt.clients / (size_t)opt.threads + 1, sizeof(*t->clients));
+		size_t per_thread = (size_t)opt.clients / (size_t)opt.threads + 1;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+		t->clients = calloc(per_thread, sizeof(*t->clients));
 	}
 	for (int i = 0; i < opt.clients; i++) {
 		struct thread *t = &threads[i % opt.threads];

@@ -244,6 +244,7 @@ static int room_reserve(struct room *r)
 	if (r->nusers < r->cap)
 		return 0;
 	uint32_t cap = r->cap ? r->cap * 2 : 8;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	struct user **users = realloc(r->users, cap * sizeof(*users));
 	if (users == NULL)
 		return -ENOMEM;

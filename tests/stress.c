@@ -155,6 +155,7 @@ static void *holder_main(void *arg)
 const char *stress_msg_refcount(unsigned threads, unsigned messages)
 {
 	long before = msg_live_count();
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	struct msg **msgs = calloc(messages, sizeof(*msgs));
 	for (unsigned i = 0; i < messages; i++) {
 		msgs[i] = msg_new(16, threads);
