@@ -20,7 +20,7 @@ static inline double proc_cpu_seconds(int pid)
 	if (!f)
 		return -1;
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
+	(void)fclose(f);
 	buf[n] = 0;
 	char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
 	unsigned long ut = 0, st = 0;
@@ -45,7 +45,7 @@ static inline long proc_kib(int pid, const char *field)
 	while (fgets(line, sizeof(line), f))
 		if (!strncmp(line, field, fl) && line[fl] == ':')
 			v = atol(line + fl + 1);
-	fclose(f);
+	(void)fclose(f);
 	return v;
 }
 

@@ -2,6 +2,7 @@
 # install-deps.sh WHAT... - make sure a build or test dependency is present.
 #   criterion   the criterion test library (Debian: libcriterion-dev)
 #   fuzzer      clang with libFuzzer (Debian: clang, libclang-rt-14-dev)
+#   lint        clang-tidy, cppcheck and clang-format (Debian: packages of those names)
 # Installs with apt-get when running as root; otherwise prints the exact command and fails.
 set -e
 
@@ -33,6 +34,11 @@ for what in "$@"; do
 	case $what in
 	criterion) have_criterion || need_apt libcriterion-dev ;;
 	fuzzer) have_fuzzer || { need_apt clang; have_fuzzer || need_apt libclang-rt-14-dev; } ;;
+	lint)
+		for tool in clang-tidy cppcheck clang-format; do
+			command -v $tool >/dev/null 2>&1 || need_apt $tool
+		done
+		;;
 	*) echo "install-deps: unknown dependency '$what'" >&2; exit 2 ;;
 	esac
 done

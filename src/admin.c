@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #define ADMIN_HEAD_MAX 8192
-#define ADMIN_PAGE_MAX (256 * 1024)
+#define ADMIN_PAGE_MAX ((size_t)256 * 1024)
 
 struct buf {
 	char *p;

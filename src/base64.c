@@ -18,8 +18,8 @@ size_t base64_encode(const uint8_t *in, size_t n, char *out)
 			v |= in[i + 2];
 		out[o++] = alphabet[v >> 18 & 63];
 		out[o++] = alphabet[v >> 12 & 63];
-		out[o++] = i + 1 < n ? alphabet[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < n ? alphabet[v & 63] : '=';
+		out[o++] = (char)(i + 1 < n ? alphabet[v >> 6 & 63] : '=');
+		out[o++] = (char)(i + 2 < n ? alphabet[v & 63] : '=');
 	}
 	out[o] = '\0';
 	return o;

@@ -66,7 +66,7 @@ int main(int argc, char **argv)
 	}
 	const char *host = argc > 1 ? argv[1] : "localhost";
 	const char *port = argc > 2 ? argv[2] : "2020";
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	int fd = connect_to(host, port);
 	if (fd < 0)
 		return 1;

@@ -62,6 +62,7 @@ void conn_drop_handshake(struct conn *c)
 static int outq_grow(struct conn *c)
 {
 	uint32_t cap = c->out_cap ? c->out_cap * 2 : OUTQ_MIN;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	struct msg **q = malloc((size_t)cap * sizeof(*q));
 	if (q == NULL)
 		return -ENOMEM;
@@ -177,6 +178,7 @@ bool conn_trim(struct conn *c)
 	/* Keep the smallest ring (64 bytes); give back one a burst grew. Done from a
 	 * periodic pass, not on every flush, so steady traffic does not malloc/free (and
 	 * make glibc madvise) a ring per connection per iteration. */
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	struct msg **q = realloc(c->outq, OUTQ_MIN * sizeof(*q));
 	if (q == NULL)
 		return false;

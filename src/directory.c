@@ -244,6 +244,7 @@ static int room_reserve(struct room *r)
 	if (r->nusers < r->cap)
 		return 0;
 	uint32_t cap = r->cap ? r->cap * 2 : 8;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	struct user **users = realloc(r->users, cap * sizeof(*users));
 	if (users == NULL)
 		return -ENOMEM;
@@ -343,9 +344,11 @@ size_t dir_who(struct directory *d, const struct user *u, char *out, size_t cap)
 	len = (size_t)snprintf(out, cap, "* %u user%s in %s:", r->nusers, r->nusers == 1 ? "" : "s",
 			       r->name);
 	uint32_t shown = r->nusers < WHO_MAX_NAMES ? r->nusers : WHO_MAX_NAMES;
+	/* cppcheck-suppress knownConditionTrueFalse ; cppcheck 2.10 takes the ?: for 0 */
 	for (uint32_t i = 0; i < shown && len + NAME_MAX_LEN + 40 < cap; i++)
 		len += (size_t)snprintf(out + len, cap - len, "%s %s", i ? "," : "",
 					r->users[i]->name);
+	/* cppcheck-suppress knownConditionTrueFalse ; as above */
 	if (shown < r->nusers)
 		len += (size_t)snprintf(out + len, cap - len, " and %u more", r->nusers - shown);
 	len += (size_t)snprintf(out + len, cap - len, "\n");

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_RING_SIZE (256 * 1024)
+#define LOG_RING_SIZE ((size_t)256 * 1024)
 #define LOG_LINE_MAX  1024
 
 static const char *const level_names[] = { "DEBUG", "INFO", "WARN", "ERROR" };

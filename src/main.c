@@ -26,7 +26,7 @@ int main(int argc, char **argv)
 	sigaddset(&stop_signals, SIGINT);
 	sigaddset(&stop_signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL); /* inherited by every thread */
-	signal(SIGPIPE, SIG_IGN); /* belt and braces: writes use MSG_NOSIGNAL */
+	(void)signal(SIGPIPE, SIG_IGN); /* belt and braces: writes use MSG_NOSIGNAL */
 
 	if (log_start() < 0)
 		fprintf(stderr, "chatd: logging thread not started; logging directly\n");

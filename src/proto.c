@@ -270,6 +270,7 @@ size_t proto_notice(char *out, size_t cap, const char *fmt, ...)
 size_t proto_chat_prefix(char *out, const char *name)
 {
 	size_t n = strlen(name);
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): a length-counted prefix, no NUL */
 	memcpy(out, name, n);
 	out[n] = ':';
 	return n + 1;

@@ -24,6 +24,7 @@ int room_local_add(struct map *rooms, struct directory *d, unsigned worker, stru
 	}
 	if (lr->n == lr->cap) {
 		uint32_t cap = lr->cap ? lr->cap * 2 : 8;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		struct conn **m = realloc(lr->members, cap * sizeof(*m));
 		if (m == NULL) {
 			if (lr->n == 0) /* undo the creation above */

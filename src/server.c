@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -52,9 +53,14 @@ static int read_somaxconn(void)
 	int v = 4096;
 	FILE *f = fopen("/proc/sys/net/core/somaxconn", "r");
 	if (f != NULL) {
-		if (fscanf(f, "%d", &v) != 1 || v <= 0)
-			v = 4096;
-		fclose(f);
+		char line[32];
+		if (fgets(line, sizeof(line), f) != NULL) {
+			char *end;
+			long l = strtol(line, &end, 10);
+			if (end != line && l > 0 && l <= INT_MAX)
+				v = (int)l;
+		}
+		(void)fclose(f); /* read-only: nothing to flush */
 	}
 	return v;
 }

@@ -19,7 +19,7 @@ static uint32_t load_be32(const uint8_t *p)
 static void sha1_block(uint32_t h[5], const uint8_t *p)
 {
 	uint32_t w[80];
-	for (int t = 0; t < 16; t++)
+	for (size_t t = 0; t < 16; t++)
 		w[t] = load_be32(p + 4 * t);
 	for (int t = 16; t < 80; t++)
 		w[t] = rol(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
@@ -92,7 +92,7 @@ void sha1_final(struct sha1_ctx *c, uint8_t out[SHA1_DIGEST_LEN])
 	for (int i = 0; i < 8; i++)
 		pad[padlen + (size_t)i] = (uint8_t)(bits >> (56 - 8 * i));
 	sha1_update(c, pad, padlen + 8);
-	for (int i = 0; i < 5; i++) {
+	for (size_t i = 0; i < 5; i++) {
 		out[4 * i] = (uint8_t)(c->h[i] >> 24);
 		out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
 		out[4 * i + 2] = (uint8_t)(c->h[i] >> 8);

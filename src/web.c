@@ -231,13 +231,14 @@ void web_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n)
 		return;
 	}
 	if (c->proto == CONN_SNIFF) {
-		char first[16];
-		size_t k = c->pre_len < sizeof(first) ? c->pre_len : sizeof(first);
+		char peek[16];
+		size_t k = c->pre_len < sizeof(peek) ? c->pre_len : sizeof(peek);
+		/* cppcheck-suppress knownConditionTrueFalse ; cppcheck 2.10 takes the ?: for 0 */
 		if (k > 0)
-			memcpy(first, c->pre, k);
-		size_t more = n < sizeof(first) - k ? n : sizeof(first) - k;
-		memcpy(first + k, buf, more);
-		switch (http_sniff(first, k + more)) {
+			memcpy(peek, c->pre, k);
+		size_t more = n < sizeof(peek) - k ? n : sizeof(peek) - k;
+		memcpy(peek + k, buf, more);
+		switch (http_sniff(peek, k + more)) {
 		case HTTP_NO:
 			become_line(w, c);
 			if (!c->closing)

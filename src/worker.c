@@ -39,7 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RBUF_SIZE        (64 * 1024)
+#define RBUF_SIZE        ((size_t)64 * 1024)
 #define MAX_EVENTS       256
 #define ACCEPTS_PER_TURN 256   /* new connections per iteration */
 #define READS_PER_TURN   4     /* reads per connection per iteration */
@@ -395,7 +395,7 @@ static void worker_read_conn(struct worker *w, struct conn *c)
 			/* A short read drained the socket: data arriving later raises a new
 			 * edge, so the EAGAIN read can be skipped. Not so for a FIN that came
 			 * with the data (EPOLLRDHUP): no edge will follow it, read on to EOF. */
-			if (n < RBUF_SIZE && !c->peer_closed)
+			if ((size_t)n < RBUF_SIZE && !c->peer_closed)
 				c->readable = false;
 			if (c->proto == CONN_LINE)
 				worker_feed_lines(w, c, w->rbuf, (size_t)n);

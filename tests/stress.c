@@ -155,6 +155,7 @@ static void *holder_main(void *arg)
 const char *stress_msg_refcount(unsigned threads, unsigned messages)
 {
 	long before = msg_live_count();
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	struct msg **msgs = calloc(messages, sizeof(*msgs));
 	for (unsigned i = 0; i < messages; i++) {
 		msgs[i] = msg_new(16, threads);
@@ -310,12 +311,12 @@ static const char *run_chat(struct server *srv, struct peer *peers, unsigned cli
 		}
 	}
 	for (unsigned s = 0; s < senders && err == NULL; s++)
-		names[s] = peers[s * stride].name;
+		names[s] = peers[(size_t)s * stride].name;
 	char line[64];
 	for (unsigned k = 0; k < lines && err == NULL; k++)
 		for (unsigned s = 0; s < senders && err == NULL; s++) {
 			int n = snprintf(line, sizeof(line), "seq %u %u\n", s, k);
-			if (send_all(peers[s * stride].fd, line, (size_t)n) < 0) {
+			if (send_all(peers[(size_t)s * stride].fd, line, (size_t)n) < 0) {
 				snprintf(failure, sizeof(failure), "send: %s", strerror(errno));
 				err = failure;
 			}

@@ -26,8 +26,9 @@ static int get(uint16_t port, const char *request, char *out, size_t cap)
 		len += (size_t)n;
 	out[len] = '\0';
 	close(fd);
-	int status = 0;
-	sscanf(out, "HTTP/1.1 %d", &status);
+	int status;
+	if (sscanf(out, "HTTP/1.1 %d", &status) != 1)
+		status = 0; /* no status line */
 	char *body = strstr(out, "\r\n\r\n");
 	if (body != NULL)
 		memmove(out, body + 4, strlen(body + 4) + 1);
@@ -109,7 +110,7 @@ Test(admin, off_means_no_listener_and_bad_values_are_refused, .timeout = 30)
 	FILE *saved = stderr;
 	stderr = fopen("/dev/null", "w");
 	int rc = config_parse(&cfg, 3, bad);
-	fclose(stderr);
+	(void)fclose(stderr);
 	stderr = saved;
 	cr_assert_eq(rc, -1, "an address literal is required");
 	char *v6[] = { "chatd", "--admin", "[::1]:0" };

@@ -10,7 +10,6 @@
 
 struct item {
 	struct inbox_node node;
-	unsigned producer;
 	unsigned seq;
 };
 
@@ -27,6 +26,7 @@ Test(inbox, single_thread_fifo)
 	struct item items[100];
 	for (unsigned round = 0; round < 3; round++) {
 		for (unsigned i = 0; i < 100; i++) {
+			/* cppcheck-suppress unreadVariable ; read back through item_of() below */
 			items[i].seq = i;
 			inbox_push(&q, &items[i].node);
 		}

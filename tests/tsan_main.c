@@ -54,7 +54,7 @@ int main(void)
 		const char *err = scenarios[i].run();
 		printf("[%s] %s%s%s\n", err ? "FAIL" : "PASS", scenarios[i].name, err ? ": " : "",
 		       err ? err : "");
-		fflush(stdout);
+		(void)fflush(stdout);
 		if (err)
 			failed++;
 		else
