@@ -169,7 +169,7 @@ install: bin/chatd bin/chat
 	install -m 755 bin/chatd bin/chat $(DESTDIR)$(PREFIX)/bin/
 
 format-check:
-	clang-format --dry-run -Werror src/*.c src/*.h tests/*.c tests/*.h $(wildcard bench/*.c)
+	clang-format --dry-run -Werror src/*.c src/*.h tests/*.c tests/*.h $(wildcard bench/*.c bench/*.h)
 
 # ---- static analysis -------------------------------------------------------------------------
 # make lint: format-check, clang-tidy and cppcheck over every C source but the generated

@@ -230,18 +230,17 @@ static int rd_line(struct rd *r, char **line, int64_t deadline)
 }
 
 /* Reads until EOF or reset; returns RD_EOF/RD_RESET, or RD_TIMEOUT if data keeps coming. */
-static int rd_until_closed(struct rd *r, int64_t deadline, char *last, size_t cap)
+static int rd_until_closed(struct rd *r, int64_t deadline)
 {
-	char *line;
-	int n;
-	while ((n = rd_line(r, &line, deadline)) >= 0)
-		if (last != NULL)
-			snprintf(last, cap, "%s", line);
-	if (n == RD_TOOLONG) { /* not ours to judge here: skip the bytes */
-		r->len = r->used = 0;
-		return rd_until_closed(r, deadline, last, cap);
+	for (;;) {
+		char *line;
+		int n;
+		while ((n = rd_line(r, &line, deadline)) >= 0)
+			;
+		if (n != RD_TOOLONG)
+			return n;
+		r->len = r->used = 0; /* not ours to judge here: skip the bytes */
 	}
-	return n;
 }
 
 /* ---- what a server line may hold ------------------------------------------------------------ */
@@ -283,11 +282,11 @@ typedef int (*attempt_fn)(struct kind *k, uint64_t *seed, int64_t deadline);
 struct kind {
 	const char *name, *does, *rule;
 	attempt_fn run;
-	int threads;
-	_Atomic uint64_t tries, handled, failed, note_a, note_b;
 	const char *note_a_name, *note_b_name;
+	int threads;
 	bool on;
-	pthread_mutex_t lock;
+	_Atomic uint64_t tries, handled, failed, note_a, note_b;
+	pthread_mutex_t lock; /* guards nfails and fails */
 	int nfails;
 	char fails[MAX_FAILS][200];
 };
@@ -334,7 +333,7 @@ static int expect_line(struct kind *k, struct rd *r, const char *prefix, const c
 
 static int expect_closed(struct kind *k, struct rd *r, int64_t deadline, const char *step)
 {
-	int rc = rd_until_closed(r, deadline, NULL, 0);
+	int rc = rd_until_closed(r, deadline);
 	if (rc == RD_EOF || rc == RD_RESET)
 		return 0;
 	return fail(k, "%s: connection not closed: %s", step, rd_err(rc));
@@ -403,7 +402,7 @@ static int k_slow(struct kind *k, uint64_t *seed, int64_t deadline)
 	while (now_ns() < hold)
 		sleep_ms(100);
 	struct rd r = { .fd = fd };
-	int rc = rd_until_closed(&r, now_ns() + 3000 * MS, NULL, 0);
+	int rc = rd_until_closed(&r, now_ns() + 3000 * MS);
 	close(fd);
 	if (rc == RD_TIMEOUT) /* still being served: not slow enough yet */
 		return ok(k);
@@ -423,23 +422,23 @@ static int k_random(struct kind *k, uint64_t *seed, int64_t deadline)
 		uint64_t v = rnd(seed);
 		buf[i] = (v & 63) == 0 ? '\n' : (unsigned char)(v >> 8);
 	}
-	int rc = 0;
-	for (size_t off = 0; off < n && rc == 0;) {
+	for (size_t off = 0; off < n;) {
 		size_t chunk = 1 + rnd(seed) % 700;
 		if (chunk > n - off)
 			chunk = n - off;
-		rc = send_all(fd, buf + off, chunk);
+		if (send_all(fd, buf + off, chunk) < 0)
+			break; /* closed by some rule: the reading below finds out which */
 		off += chunk;
 	}
-	if (rc == 0)
-		rc = send_str(fd, "\n" PROBE);
+	(void)send_str(fd, "\n" PROBE);
 	struct rd r = { .fd = fd };
 	int64_t t = now_ns() + 5000 * MS;
 	char *line;
 	int len;
 	/* The probe's answer, or a documented ending: the bytes were taken for HTTP, or flooding. */
 	while ((len = rd_line(&r, &line, t)) >= 0) {
-		if (!text_ok((unsigned char *)line, (size_t)len) && strncmp(line, "HTTP/1.1 ", 9))
+		if (!text_ok((unsigned char *)line, (size_t)len) &&
+		    strncmp(line, "HTTP/1.1 ", 9) != 0)
 			break;
 		if (strncmp(line, PROBE_ANSWER, strlen(PROBE_ANSWER)) == 0) {
 			close_rst(fd);
@@ -448,7 +447,7 @@ static int k_random(struct kind *k, uint64_t *seed, int64_t deadline)
 		if (strncmp(line, "HTTP/1.1 4", 10) == 0 ||
 		    strncmp(line, "* error: flooding", 17) == 0) {
 			atomic_fetch_add(&k->note_a, 1);
-			rc = expect_closed(k, &r, t, "random bytes taken for HTTP or flooding");
+			int rc = expect_closed(k, &r, t, "random bytes taken for HTTP or flooding");
 			close(fd);
 			return rc < 0 ? rc : ok(k);
 		}
@@ -746,6 +745,7 @@ static int k_rst(struct kind *k, uint64_t *seed, int64_t deadline)
 	unsigned char f[200];
 	char payload[120];
 	memset(payload, '.', sizeof(payload));
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): a frame payload, not a string */
 	memcpy(payload, text, strlen(text));
 	size_t n = ws_frame(f, 1, true, payload, sizeof(payload), true, seed);
 	int rc = send_all(fd, f, n / 2);
@@ -779,10 +779,10 @@ static int k_flooder(struct kind *k, uint64_t *seed, int64_t deadline)
 	return rc < 0 ? rc : ok(k);
 }
 
-#define KIND(n, d, r, fn, th, na, nb)                                                         \
-	{                                                                                     \
-		.name = n, .does = d, .rule = r, .run = fn, .threads = th, .note_a_name = na, \
-		.note_b_name = nb                                                             \
+#define KIND(n, d, r, fn, th, na, nb)                                                \
+	{                                                                            \
+		.name = (n), .does = (d), .rule = (r), .run = (fn), .threads = (th), \
+		.note_a_name = (na), .note_b_name = (nb)                             \
 	}
 static struct kind kinds[] = {
 	KIND("churn", "connect and leave: FIN or RST before or after the welcome, or /quit",
@@ -1176,9 +1176,10 @@ static bool host_is_loopback(const char *h)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || (strcmp(argv[1], "soak") && strcmp(argv[1], "exhaust"))) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : (strcmp(argv[1], "-h") && strcmp(argv[1], "--help") ? 2 : 0);
+	bool help = argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0);
+	if (argc < 2 || (strcmp(argv[1], "soak") != 0 && strcmp(argv[1], "exhaust") != 0)) {
+		usage(help ? stdout : stderr);
+		return help ? 0 : 2;
 	}
 	bool soak = strcmp(argv[1], "soak") == 0;
 	for (int i = 2; i < argc; i++) {
@@ -1232,6 +1233,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "chaos: bad option value\n");
 		return 2;
 	}
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	return soak ? run_soak() : run_exhaust();
 }

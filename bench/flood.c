@@ -878,7 +878,7 @@ int main(int argc, char **argv)
 	if (opt.ready_file[0]) {
 		FILE *rf = fopen(opt.ready_file, "w");
 		if (rf != NULL)
-			fclose(rf);
+			(void)fclose(rf);
 	}
 	uint64_t delivered_at_measure = 0;
 	bool measured_mark = false;
