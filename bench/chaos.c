@@ -72,7 +72,7 @@ static struct {
 	  .max_header = 8192,
 	  .hog = 400,
 	  .free_n = 50,
-	  .max_cpu = 20 };
+	  .max_cpu = 30 };
 
 static int64_t now_ns(void)
 {
@@ -1074,7 +1074,7 @@ static int run_exhaust(void)
 	for (int i = 0; i < nk; i++)
 		close_rst(knock[i]);
 	printf("exhaust: server CPU %.1f%% of one core before (the other users chatting), %.1f%% "
-	       "while full with %d more connection attempts in 5 s (bound %.0f%%)\n",
+	       "while full with %d more connection attempts in 5 s (bound: %.0f%% more)\n",
 	       cpu_idle * 100, cpu * 100, attempts, opt.max_cpu);
 
 	/* 3. free some fds: waiting users (or new ones) must get in */
@@ -1129,9 +1129,11 @@ static int run_exhaust(void)
 		fprintf(stderr, "chaos exhaust: never got past the limit (more --hog)\n");
 		bad = true;
 	}
-	if (cpu * 100 > opt.max_cpu) {
-		fprintf(stderr, "chaos exhaust: CPU %.1f%% while full is above %.0f%%\n", cpu * 100,
-			opt.max_cpu);
+	/* A busy loop shows as a whole core; the other users' chatting is not the point. */
+	if ((cpu - cpu_idle) * 100 > opt.max_cpu) {
+		fprintf(stderr,
+			"chaos exhaust: CPU %.1f%% while full is more than %.0f%% above %.1f%%\n",
+			cpu * 100, opt.max_cpu, cpu_idle * 100);
 		bad = true;
 	}
 	if (freed == 0 || admitted < freed) {
@@ -1165,7 +1167,8 @@ static void usage(FILE *f)
 		   "  --server-pid PID        chatd's pid (CPU and fd readings)\n"
 		   "  --hog N                 connections to open (default 400)\n"
 		   "  --free K                admitted ones to close afterwards (default 50)\n"
-		   "  --max-cpu PCT           CPU bound while full (default 20)\n");
+		   "  --max-cpu PCT           CPU while full may exceed CPU before by this much\n"
+		   "                          (percent of a core; default 30)\n");
 }
 
 static bool host_is_loopback(const char *h)
