@@ -80,9 +80,13 @@ static void respond(struct worker *w, struct conn *c, int status, const char *ty
 		free(out);
 	}
 	stat_add(&w->stats.http_requests, 1);
-	if (status >= 400)
+	if (status >= 400) {
 		stat_add(&w->stats.http_errors, 1);
-	log_debug((int)w->index, c->id, "HTTP %d", status);
+		worker_log_gated(w, GATE_HTTP, LOG_INFO, c->id, "HTTP request refused: %d %s",
+				 status, http_reason(status));
+	} else {
+		log_debug((int)w->index, c->id, "HTTP %d", status);
+	}
 	timer_clear(c);
 	worker_close_conn(w, c, CLOSE_QUIT); /* flush, then close */
 }
@@ -141,8 +145,8 @@ static void ws_input(struct worker *w, struct conn *c, char *buf, size_t n)
 			break;
 		case WS_EV_ERROR:
 			stat_add(&w->stats.ws_protocol_errors, 1);
-			log_info((int)w->index, c->id, "WebSocket closed (%u): %s", ev.code,
-				 ev.why);
+			worker_log_gated(w, GATE_WS, LOG_INFO, c->id, "WebSocket closed (%u): %s",
+					 ev.code, ev.why);
 			ws_close(w, c, ev.code, ev.why);
 			break;
 		}

@@ -61,8 +61,6 @@
 const uint64_t worker_iter_bucket_us[WORKER_ITER_BUCKETS - 1] = { 10,   50,    100,   500,   1000,
 								  5000, 10000, 50000, 100000 };
 
-enum gate { GATE_BAD_LINE, GATE_SLOW, GATE_ACCEPT, GATE_FULL, GATE_RATE };
-
 static void stat_max(_Atomic uint64_t *counter, uint64_t v)
 {
 	if (v > atomic_load_explicit(counter, memory_order_relaxed))
@@ -70,10 +68,8 @@ static void stat_max(_Atomic uint64_t *counter, uint64_t v)
 }
 
 /* Logs a client-triggered event at most LOG_GATE_PER_SEC times a second per kind. */
-static void worker_log_gated(struct worker *w, enum gate g, enum log_level lvl, uint64_t conn,
-			     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void worker_log_gated(struct worker *w, enum gate g, enum log_level lvl, uint64_t conn,
-			     const char *fmt, ...)
+void worker_log_gated(struct worker *w, enum gate g, enum log_level lvl, uint64_t conn,
+		      const char *fmt, ...)
 {
 	if (!log_enabled(lvl))
 		return;

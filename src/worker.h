@@ -13,8 +13,7 @@
 #include "conn.h"
 #include "inbox.h"
 #include "list.h"
-#include "map.h"
-#include "room.h"
+#include "log.h"
 #include "map.h"
 #include "room.h"
 
@@ -75,6 +74,18 @@ struct worker_stats {
 #define WORKER_ITER_BUCKETS 10
 extern const uint64_t worker_iter_bucket_us[WORKER_ITER_BUCKETS - 1];
 
+/* Kinds of log lines a client can trigger; each is limited to 10 a second per worker. */
+enum gate {
+	GATE_BAD_LINE,
+	GATE_SLOW,
+	GATE_ACCEPT,
+	GATE_FULL,
+	GATE_RATE,
+	GATE_HTTP,
+	GATE_WS,
+	GATE_COUNT
+};
+
 /* Rate limiter for log lines that a client can trigger. */
 struct log_gate {
 	int64_t window_ms;
@@ -107,8 +118,8 @@ struct worker {
 	int64_t summary_due_ms;       /* this worker counted notices not yet summarised, or 0 */
 	bool shutting_down;
 
-	char *rbuf;               /* read buffer shared by this worker's connections */
-	struct log_gate gates[8]; /* one per kind of client-triggered log line (enum gate) */
+	char *rbuf;                        /* read buffer shared by this worker's connections */
+	struct log_gate gates[GATE_COUNT]; /* one per kind of client-triggered log line */
 	struct worker_stats stats;
 	/* users on this worker now (a gauge), and the event-loop iteration time histogram
 	 * (bucket i counts iterations up to ITER_BUCKET_US[i] microseconds, the last one has
@@ -160,6 +171,10 @@ bool worker_take_line(struct worker *w, struct conn *c, enum line_event ev, cons
 		      size_t len);
 void worker_enqueue(struct worker *w, struct conn *c, struct msg *m);
 void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason reason);
+/* Logs a client-triggered event, at most 10 a second per kind; the rest are counted and
+ * reported as suppressed. */
+void worker_log_gated(struct worker *w, enum gate g, enum log_level lvl, uint64_t conn,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Counters have one writer: a relaxed load and store, no read-modify-write. */
 static inline void stat_add(_Atomic uint64_t *counter, uint64_t n)
