@@ -12,7 +12,7 @@
  * never a piece of a line whose sender reset the connection before finishing it.
  *
  *   churn      connect and leave at a high rate: FIN or RST before the welcome, after it, /quit
- *   slow       join the lobby and never read; expect to be cut (--max-outbuf)
+ *   slow       stay in the lobby and never read; expect to be cut (--max-outbuf)
  *   random     random bytes (with newlines), then a probe line that must still be answered
  *   overlong   a line 3x --max-line in small writes: error, connection stays
  *   control    C0, DEL and C1 control characters: one error per line, connection stays
@@ -787,8 +787,8 @@ static int k_flooder(struct kind *k, uint64_t *seed, int64_t deadline)
 static struct kind kinds[] = {
 	KIND("churn", "connect and leave: FIN or RST before or after the welcome, or /quit",
 	     "welcome / Goodbye, closed", k_churn, 2, "RST", "/quit"),
-	KIND("slow", "join the lobby, never read for 15-30 s, then read all", "cut at --max-outbuf",
-	     k_slow, 8, "cut", NULL),
+	KIND("slow", "stay in the lobby, never read for 15-30 s, then read all",
+	     "cut at --max-outbuf", k_slow, 8, "cut", NULL),
 	KIND("random", "0.5-4 KiB of random bytes, then a probe line", "probe answered", k_random,
 	     2, "closed by rule", NULL),
 	KIND("overlong", "a line of 3x --max-line in 1000-byte writes, then a probe",
