@@ -880,12 +880,31 @@ static bool kind_selected(const char *name)
 	return false;
 }
 
-static int run_soak(void)
+/* Prints one kind's row (and its first failures); returns whether it passed. */
+static bool soak_report_kind(const struct kind *k)
 {
-	pthread_t obs;
-	pthread_create(&obs, NULL, observer_main, NULL);
-	sleep_ms(300);
-	int64_t deadline = now_ns() + (int64_t)(opt.duration * 1e9);
+	char notes[160] = "";
+	size_t m = 0;
+	if (k->note_a_name != NULL)
+		m += (size_t)snprintf(notes, sizeof(notes), "%s %llu", k->note_a_name,
+				      (unsigned long long)k->note_a);
+	if (k->note_b_name != NULL)
+		snprintf(notes + m, sizeof(notes) - m, ", %s %llu", k->note_b_name,
+			 (unsigned long long)k->note_b);
+	unsigned long long tries = k->tries, handled = k->handled, failed = k->failed;
+	if (opt.markdown)
+		printf("| %s | %s | %s | %llu | %llu | %llu | %s |\n", k->name, k->does, k->rule,
+		       tries, handled, failed, notes);
+	else
+		printf("%-10s %9llu %9llu %7llu  %s\n", k->name, tries, handled, failed, notes);
+	for (int f = 0; f < k->nfails; f++)
+		fprintf(stderr, "chaos: %s: %s\n", k->name, k->fails[f]);
+	return failed == 0 && tries > 0;
+}
+
+/* Runs every selected kind's threads until the deadline; returns 2 if they cannot start. */
+static int soak_run_kinds(int64_t deadline)
+{
 	size_t nr = 0;
 	for (size_t i = 0; i < NKINDS; i++) {
 		kinds[i].on = kind_selected(kinds[i].name);
@@ -895,64 +914,52 @@ static int run_soak(void)
 	}
 	struct runner *rs = calloc(nr, sizeof(*rs));
 	pthread_t *th = calloc(nr, sizeof(*th));
-	if (rs == NULL || th == NULL)
-		return 2;
-	size_t j = 0;
-	for (size_t i = 0; i < NKINDS; i++)
-		for (int t = 0; kinds[i].on && t < kinds[i].threads; t++, j++) {
-			rs[j] =
-			    (struct runner){ &kinds[i],
-					     0x9e3779b97f4a7c15ULL * (j + 1) ^ (uint64_t)now_ns(),
-					     deadline };
-			pthread_create(&th[j], NULL, runner_main, &rs[j]);
+	size_t started = 0;
+	for (size_t i = 0; rs != NULL && th != NULL && i < NKINDS; i++)
+		for (int t = 0; kinds[i].on && t < kinds[i].threads; t++) {
+			uint64_t seed = 0x9e3779b97f4a7c15ULL * (started + 1) ^ (uint64_t)now_ns();
+			rs[started] = (struct runner){ &kinds[i], seed, deadline };
+			if (pthread_create(&th[started], NULL, runner_main, &rs[started]) != 0)
+				break;
+			started++;
 		}
-	for (j = 0; j < nr; j++)
+	for (size_t j = 0; j < started; j++)
 		pthread_join(th[j], NULL);
+	free(rs);
+	free(th);
+	return started == nr ? 0 : 2;
+}
+
+static int run_soak(void)
+{
+	pthread_t obs;
+	if (pthread_create(&obs, NULL, observer_main, NULL) != 0)
+		return 2;
+	sleep_ms(300);
+	int rc = soak_run_kinds(now_ns() + (int64_t)(opt.duration * 1e9));
 	sleep_ms(500); /* let the observer see the last lines */
 	atomic_store(&stop_all, true);
 	pthread_join(obs, NULL);
+	if (rc != 0) {
+		fprintf(stderr, "chaos: cannot start the client threads\n");
+		return rc;
+	}
 
 	bool bad = false;
-	if (opt.markdown) {
+	if (opt.markdown)
 		printf("| kind | what it does | rule | attempts | handled | failed | notes |\n"
 		       "|---|---|---|---:|---:|---:|---|\n");
-	} else {
+	else
 		printf("%-10s %9s %9s %7s  %s\n", "kind", "attempts", "handled", "failed", "notes");
-	}
-	for (size_t i = 0; i < NKINDS; i++) {
-		struct kind *k = &kinds[i];
-		if (!k->on)
-			continue;
-		char notes[160] = "";
-		size_t m = 0;
-		if (k->note_a_name != NULL)
-			m += (size_t)snprintf(notes + m, sizeof(notes) - m, "%s %llu",
-					      k->note_a_name, (unsigned long long)k->note_a);
-		if (k->note_b_name != NULL)
-			snprintf(notes + m, sizeof(notes) - m, ", %s %llu", k->note_b_name,
-				 (unsigned long long)k->note_b);
-		if (opt.markdown)
-			printf("| %s | %s | %s | %llu | %llu | %llu | %s |\n", k->name, k->does,
-			       k->rule, (unsigned long long)k->tries,
-			       (unsigned long long)k->handled, (unsigned long long)k->failed,
-			       notes);
-		else
-			printf("%-10s %9llu %9llu %7llu  %s\n", k->name,
-			       (unsigned long long)k->tries, (unsigned long long)k->handled,
-			       (unsigned long long)k->failed, notes);
-		for (int f = 0; f < k->nfails; f++)
-			fprintf(stderr, "chaos: %s: %s\n", k->name, k->fails[f]);
-		if (k->failed > 0 || k->tries == 0)
+	for (size_t i = 0; i < NKINDS; i++)
+		if (kinds[i].on && !soak_report_kind(&kinds[i]))
 			bad = true;
-	}
-	printf("observer: %llu lines, %llu with invalid text, %llu pieces of reset lines%s\n",
+	bool lost = atomic_load(&obs_lost);
+	printf("observer: %llu lines, %llu with invalid text, %llu pieces of reset lines, %s\n",
 	       (unsigned long long)obs_lines, (unsigned long long)obs_bad_text,
-	       (unsigned long long)obs_partial,
-	       atomic_load(&obs_lost) ? ", DISCONNECTED" : ", stayed connected");
-	if (obs_bad_text || obs_partial || atomic_load(&obs_lost))
+	       (unsigned long long)obs_partial, lost ? "DISCONNECTED" : "stayed connected");
+	if (obs_bad_text || obs_partial || lost)
 		bad = true;
-	free(rs);
-	free(th);
 	printf("chaos: %s\n", bad ? "FAILED" : "every misbehaviour handled by its rule");
 	return bad ? 1 : 0;
 }
@@ -1012,6 +1019,99 @@ static void hog_poll(struct hog *h)
 	}
 }
 
+/* The server's CPU use, in cores, from cpu0 seconds at t0 until now. */
+static double server_cores_since(double cpu0, int64_t t0)
+{
+	return (proc_cpu_seconds(opt.server_pid) - cpu0) / ((double)(now_ns() - t0) / 1e9);
+}
+
+/* Phase 1: opens hogs[0..n) and waits 3 s for each to be admitted, refused or left waiting. */
+static void exhaust_fill(struct hog *hogs, int n, int counts[HOG_CLOSED + 1])
+{
+	for (int i = 0; i < n; i++) {
+		hogs[i].fd = dial_nb();
+		hogs[i].st = hogs[i].fd < 0 ? HOG_FAILED : HOG_PENDING;
+		if (i % 50 == 49)
+			sleep_ms(20);
+	}
+	int64_t settle = now_ns() + 3000 * MS;
+	while (now_ns() < settle) {
+		for (int i = 0; i < n; i++)
+			hog_poll(&hogs[i]);
+		sleep_ms(50);
+	}
+	for (int i = 0; i < n; i++)
+		counts[hogs[i].st]++;
+}
+
+/* Phase 2: while full, 100 new connection attempts a second for 5 s, each reset after 1 s.
+ * Returns the attempts made. */
+static int exhaust_knock(void)
+{
+	enum { KEEP = 100 };
+	int knock[KEEP], nk = 0, attempts = 0;
+	for (int64_t until = now_ns() + 5000 * MS; now_ns() < until; sleep_ms(10)) {
+		int fd = dial_nb();
+		attempts++;
+		if (nk == KEEP) { /* the oldest, a second old, goes */
+			close_rst(knock[0]);
+			memmove(knock, knock + 1, sizeof(knock[0]) * (KEEP - 1));
+			nk--;
+		}
+		if (fd >= 0)
+			knock[nk++] = fd;
+	}
+	for (int i = 0; i < nk; i++)
+		close_rst(knock[i]);
+	return attempts;
+}
+
+struct admission {
+	int freed, admitted, retries;
+	double first_s, all_s; /* after the leavers closed; -1 if it did not happen */
+};
+
+/* Phase 3: closes opt.free_n admitted hogs, opens as many new connections (hogs[opt.hog..]),
+ * and times how fast waiting or new users get in. A new one refused because it came before
+ * the server had taken the leavers off retries, as a user would. */
+static struct admission exhaust_free(struct hog *hogs, int total)
+{
+	struct admission a = { .first_s = -1, .all_s = -1 };
+	for (int i = 0; i < opt.hog && a.freed < opt.free_n; i++)
+		if (hogs[i].st == HOG_WELCOMED) {
+			close(hogs[i].fd);
+			hogs[i].st = HOG_CLOSED;
+			a.freed++;
+		}
+	int64_t t0 = now_ns();
+	for (int i = opt.hog; i < total; i++) {
+		hogs[i].fd = dial_nb();
+		hogs[i].st = hogs[i].fd < 0 ? HOG_FAILED : HOG_PENDING;
+	}
+	for (int64_t end = t0 + 5000 * MS; now_ns() < end && a.admitted < a.freed; sleep_ms(5)) {
+		for (int i = 0; i < total; i++) {
+			if (hogs[i].st != HOG_PENDING)
+				continue;
+			hog_poll(&hogs[i]);
+			if (i >= opt.hog &&
+			    (hogs[i].st == HOG_REFUSED || hogs[i].st == HOG_FAILED)) {
+				close(hogs[i].fd);
+				hogs[i] = (struct hog){ .fd = dial_nb(), .st = HOG_PENDING };
+				a.retries++;
+				continue;
+			}
+			if (hogs[i].st != HOG_WELCOMED)
+				continue;
+			double t = (double)(now_ns() - t0) / 1e9;
+			if (a.first_s < 0)
+				a.first_s = t;
+			if (++a.admitted == a.freed)
+				a.all_s = t;
+		}
+	}
+	return a;
+}
+
 static int run_exhaust(void)
 {
 	if (opt.server_pid <= 0) {
@@ -1023,122 +1123,50 @@ static int run_exhaust(void)
 	if (hogs == NULL)
 		return 2;
 	int fds_before = proc_fd_count(opt.server_pid);
-	double cpu_idle0 = proc_cpu_seconds(opt.server_pid);
-	int64_t ti = now_ns();
+	double cpu0 = proc_cpu_seconds(opt.server_pid);
+	int64_t t0 = now_ns();
 	sleep_ms(3000);
-	double cpu_idle =
-	    (proc_cpu_seconds(opt.server_pid) - cpu_idle0) / ((double)(now_ns() - ti) / 1e9);
-	/* 1. more connections than the server has fds for */
-	for (int i = 0; i < opt.hog; i++) {
-		hogs[i].fd = dial_nb();
-		hogs[i].st = hogs[i].fd < 0 ? HOG_FAILED : HOG_PENDING;
-		if (i % 50 == 49)
-			sleep_ms(20);
-	}
-	int64_t settle = now_ns() + 3000 * MS;
-	while (now_ns() < settle) {
-		for (int i = 0; i < opt.hog; i++)
-			hog_poll(&hogs[i]);
-		sleep_ms(50);
-	}
-	int counts[5] = { 0 };
-	for (int i = 0; i < opt.hog; i++)
-		counts[hogs[i].st]++;
-	int fds_full = proc_fd_count(opt.server_pid);
+	double cores_before = server_cores_since(cpu0, t0);
+
+	int counts[HOG_CLOSED + 1] = { 0 };
+	exhaust_fill(hogs, opt.hog, counts);
 	printf("exhaust: server fds %d before, %d full; %d connections: %d admitted, %d refused "
 	       "(server full), %d waiting in the backlog, %d failed\n",
-	       fds_before, fds_full, opt.hog, counts[HOG_WELCOMED], counts[HOG_REFUSED],
-	       counts[HOG_PENDING], counts[HOG_FAILED]);
+	       fds_before, proc_fd_count(opt.server_pid), opt.hog, counts[HOG_WELCOMED],
+	       counts[HOG_REFUSED], counts[HOG_PENDING], counts[HOG_FAILED]);
 
-	/* 2. full: keep knocking (100 attempts a second, each dropped after 1 s); measure CPU */
-	double cpu0 = proc_cpu_seconds(opt.server_pid);
-	int64_t t0 = now_ns(), until = t0 + 5000 * MS;
-	int knock[100], nk = 0, attempts = 0;
-	int64_t knock_t[100];
-	while (now_ns() < until) {
-		int fd = dial_nb();
-		attempts++;
-		if (nk == 100) { /* oldest out */
-			close_rst(knock[0]);
-			memmove(knock, knock + 1, sizeof(knock[0]) * 99);
-			memmove(knock_t, knock_t + 1, sizeof(knock_t[0]) * 99);
-			nk--;
-		}
-		if (fd >= 0) {
-			knock[nk] = fd;
-			knock_t[nk++] = now_ns();
-		}
-		sleep_ms(10);
-	}
-	double cpu = (proc_cpu_seconds(opt.server_pid) - cpu0) / ((double)(now_ns() - t0) / 1e9);
-	for (int i = 0; i < nk; i++)
-		close_rst(knock[i]);
+	cpu0 = proc_cpu_seconds(opt.server_pid);
+	t0 = now_ns();
+	int attempts = exhaust_knock();
+	double cores_full = server_cores_since(cpu0, t0);
 	printf("exhaust: server CPU %.1f%% of one core before (the other users chatting), %.1f%% "
 	       "while full with %d more connection attempts in 5 s (bound: %.0f%% more)\n",
-	       cpu_idle * 100, cpu * 100, attempts, opt.max_cpu);
+	       cores_before * 100, cores_full * 100, attempts, opt.max_cpu);
 
-	/* 3. free some fds: waiting users (or new ones) must get in */
-	int freed = 0;
-	for (int i = 0; i < opt.hog && freed < opt.free_n; i++)
-		if (hogs[i].st == HOG_WELCOMED) {
-			close(hogs[i].fd);
-			hogs[i].st = HOG_CLOSED;
-			freed++;
-		}
-	int64_t tf = now_ns();
-	for (int i = opt.hog; i < total; i++) {
-		hogs[i].fd = dial_nb();
-		hogs[i].st = hogs[i].fd < 0 ? HOG_FAILED : HOG_PENDING;
-	}
-	int admitted = 0, retries = 0;
-	double first = -1, kth = -1;
-	int64_t end = tf + 5000 * MS;
-	while (now_ns() < end && admitted < freed) {
-		for (int i = 0; i < total; i++) {
-			if (hogs[i].st != HOG_PENDING)
-				continue;
-			hog_poll(&hogs[i]);
-			if (i >= opt.hog &&
-			    (hogs[i].st == HOG_REFUSED || hogs[i].st == HOG_FAILED)) {
-				/* came before the server had taken the leavers off: retry, as
-				 * a user would */
-				close(hogs[i].fd);
-				hogs[i] = (struct hog){ .fd = dial_nb(), .st = HOG_PENDING };
-				retries++;
-				continue;
-			}
-			if (hogs[i].st == HOG_WELCOMED) {
-				double t = (double)(now_ns() - tf) / 1e9;
-				if (first < 0)
-					first = t;
-				if (++admitted == freed)
-					kth = t;
-			}
-		}
-		sleep_ms(5);
-	}
+	struct admission a = exhaust_free(hogs, total);
 	printf("exhaust: closed %d admitted users; %d waiting or new users admitted, first after "
 	       "%.3f s, all %d after %.3f s (%d new ones refused at first and retried)\n",
-	       freed, admitted, first, freed, kth, retries);
+	       a.freed, a.admitted, a.first_s, a.freed, a.all_s, a.retries);
 	for (int i = 0; i < total; i++)
-		if (hogs[i].fd > 0 && hogs[i].st != HOG_CLOSED)
+		if (hogs[i].fd >= 0 && hogs[i].st != HOG_CLOSED)
 			close(hogs[i].fd);
 	free(hogs);
+
 	bool bad = false;
 	if (counts[HOG_REFUSED] + counts[HOG_PENDING] == 0) {
 		fprintf(stderr, "chaos exhaust: never got past the limit (more --hog)\n");
 		bad = true;
 	}
 	/* A busy loop shows as a whole core; the other users' chatting is not the point. */
-	if ((cpu - cpu_idle) * 100 > opt.max_cpu) {
+	if ((cores_full - cores_before) * 100 > opt.max_cpu) {
 		fprintf(stderr,
 			"chaos exhaust: CPU %.1f%% while full is more than %.0f%% above %.1f%%\n",
-			cpu * 100, opt.max_cpu, cpu_idle * 100);
+			cores_full * 100, opt.max_cpu, cores_before * 100);
 		bad = true;
 	}
-	if (freed == 0 || admitted < freed) {
+	if (a.freed == 0 || a.admitted < a.freed) {
 		fprintf(stderr, "chaos exhaust: %d of %d freed places taken again within 5 s\n",
-			admitted, freed);
+			a.admitted, a.freed);
 		bad = true;
 	}
 	printf("chaos exhaust: %s\n", bad ? "FAILED" : "ok");
