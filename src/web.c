@@ -262,6 +262,11 @@ void web_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n)
 		respond_text(w, c, 431, NULL);
 		return;
 	}
+	/* The parse can only come out differently once another line is complete (or the head
+	 * reaches its limit): without a newline in these bytes, skip it, so a head trickled in
+	 * a byte at a time costs a memchr per read instead of a parse of everything so far. */
+	if (memchr(buf, '\n', n) == NULL && c->pre_len < w->srv->cfg.max_http_header)
+		return;
 	http_try(w, c);
 }
 

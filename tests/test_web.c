@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,41 @@ Test(web, the_page_and_http_errors, .timeout = 60)
 	server_get_stats(srv, &st);
 	cr_assert_geq(st.http_errors, 7);
 	cr_assert_eq(st.users, 0, "HTTP clients are not chat users");
+	ts_stop(srv);
+}
+
+/* Sends req one byte per send (TCP_NODELAY, 1 ms apart); returns the answer's status. */
+static int http_trickled(uint16_t port, const char *req, int wait_ms)
+{
+	int fd = ts_dial(port);
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (const char *p = req; *p; p++) {
+		send(fd, p, 1, MSG_NOSIGNAL);
+		usleep(1000);
+	}
+	char out[256] = "";
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+	ssize_t n = poll(&pf, 1, wait_ms) == 1 ? recv(fd, out, sizeof(out) - 1, 0) : 0;
+	close(fd);
+	int status;
+	if (n <= 0 || sscanf(out, "HTTP/1.1 %d", &status) != 1)
+		return 0;
+	return status;
+}
+
+Test(web, a_head_trickled_byte_by_byte_is_answered_as_soon_as_it_can_be, .timeout = 30)
+{
+	struct config cfg = ts_config(1);
+	cfg.handshake_timeout_ms = 10000;
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	/* whole: the blank line completes it */
+	cr_assert_eq(http_trickled(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 2000), 200);
+	/* a bad request line is refused when that line ends, not at the timeout */
+	cr_assert_eq(http_trickled(port, "GET / HTTP/3.0\r\n", 2000), 505);
+	/* a bad header too, with the head still open */
+	cr_assert_eq(http_trickled(port, "GET / HTTP/1.1\r\nno colon here\r\n", 2000), 400);
 	ts_stop(srv);
 }
 
