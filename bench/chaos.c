@@ -245,7 +245,8 @@ static int rd_until_closed(struct rd *r, int64_t deadline)
 
 /* ---- what a server line may hold ------------------------------------------------------------ */
 
-/* Well-formed UTF-8 (no overlong forms, surrogates or > U+10FFFF), no C0 but tab, no DEL, no C1. */
+/* Well-formed UTF-8 (no overlong forms, surrogates or > U+10FFFF), no C0 but tab, no DEL, no C1.
+ * Written apart from src/proto.c on purpose: the check must not share the code it checks. */
 static bool text_ok(const unsigned char *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {

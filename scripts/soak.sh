@@ -77,9 +77,18 @@ start_chatd() {
 	chatd_log=$log
 }
 
+# reap PID: wait for a process we started and forget it, so the cleanup never signals a
+# PID the system may since have given to somebody else's process
+reap() {
+	wait "$1" 2>/dev/null || true
+	local keep=() p
+	for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	pids=("${keep[@]}")
+}
+
 stop_chatd() {
 	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	reap "$pid"
 }
 
 metrics() {
@@ -145,7 +154,7 @@ fpid=$!
 pids+=("$fpid")
 wait_ready "$work/warm.ready"
 ./bench/chaos soak --port "$port" -d 10 >"$work/warm.chaos" || fail "warm-up chaos: $(cat "$work/warm.chaos")"
-wait "$fpid" || true
+reap "$fpid"
 wait_idle
 rss_base=$(rss_kib) fds_base=$(nfds) heap_base=$(($(msum chatd_heap_bytes) / 1024))
 say "baseline after warm-up: heap $heap_base KiB, RSS $rss_base KiB, $fds_base fds (at start: RSS $rss_start KiB, $fds_start fds)"
@@ -157,8 +166,7 @@ pids+=("$fpid")
 wait_ready "$work/main.ready"
 chaos_rc=0
 ./bench/chaos soak --port "$port" -d "$duration" --markdown >"$work/chaos.md" 2>"$work/chaos.err" || chaos_rc=$?
-flood_rc=0
-wait "$fpid" || flood_rc=$?
+reap "$fpid" # its verdict is in its JSON, read below
 cat "$work/chaos.md"
 cat "$work/chaos.err"
 [ "$chaos_rc" -eq 0 ] || fail "bench/chaos: a misbehaving client was not handled by its rule"
@@ -203,7 +211,7 @@ exhaust() { # NAME, extra chatd args
 	./bench/chaos exhaust --port "$port" --server-pid "$pid" --hog 300 --free 50 \
 		>"$work/$name.out" 2>&1 || fail "$name: chaos exhaust"
 	sed "s/^/soak: $name: /" "$work/$name.out"
-	wait "$fpid" || true
+	reap "$fpid"
 	local line
 	line=$(flood_summary <"$work/$name.json") || fail "$name: flood: $line"
 	say "$name: users chatting throughout: $line"

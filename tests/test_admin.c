@@ -15,27 +15,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* One request on a fresh connection; returns the status, body in out. */
+/* Sends a request; returns the status, the body in out. */
 static int get(uint16_t port, const char *request, char *out, size_t cap)
 {
 	int fd = ts_dial(port);
 	send(fd, request, strlen(request), MSG_NOSIGNAL);
-	size_t len = 0;
-	ssize_t n;
-	while (len < cap - 1 && (n = recv(fd, out + len, cap - 1 - len, 0)) > 0)
-		len += (size_t)n;
-	out[len] = '\0';
-	close(fd);
-	int status;
-	if (sscanf(out, "HTTP/1.1 %d", &status) != 1)
-		status = 0; /* no status line */
+	int status = ts_http_answer(fd, out, cap, 15000);
 	char *body = strstr(out, "\r\n\r\n");
 	if (body != NULL)
 		memmove(out, body + 4, strlen(body + 4) + 1);
 	return status;
 }
 
-/* Sums every sample of a metric family (any labels). */
 static double metric_sum(const char *page, const char *name)
 {
 	double sum = 0;

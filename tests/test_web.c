@@ -17,23 +17,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Sends a request, reads until the server closes; returns the status, body in out. */
+/* Sends a request, reads until the server closes; returns the status, the answer in out. */
 static int http(uint16_t port, const char *req, char *out, size_t cap)
 {
 	int fd = ts_dial(port);
 	send(fd, req, strlen(req), MSG_NOSIGNAL);
-	size_t len = 0;
-	ssize_t n;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	while (len < cap - 1 && poll(&p, 1, 15000) == 1 &&
-	       (n = recv(fd, out + len, cap - 1 - len, 0)) > 0)
-		len += (size_t)n;
-	out[len] = '\0';
-	close(fd);
-	int status;
-	if (sscanf(out, "HTTP/1.1 %d", &status) != 1)
-		status = 0; /* no status line */
-	return status;
+	return ts_http_answer(fd, out, cap, 15000);
 }
 
 Test(web, the_page_and_http_errors, .timeout = 60)
@@ -79,14 +68,8 @@ static int http_trickled(uint16_t port, const char *req, int wait_ms)
 		send(fd, p, 1, MSG_NOSIGNAL);
 		usleep(1000);
 	}
-	char out[256] = "";
-	struct pollfd pf = { .fd = fd, .events = POLLIN };
-	ssize_t n = poll(&pf, 1, wait_ms) == 1 ? recv(fd, out, sizeof(out) - 1, 0) : 0;
-	close(fd);
-	int status;
-	if (n <= 0 || sscanf(out, "HTTP/1.1 %d", &status) != 1)
-		return 0;
-	return status;
+	char out[256];
+	return ts_http_answer(fd, out, sizeof(out), wait_ms);
 }
 
 Test(web, a_head_trickled_byte_by_byte_is_answered_as_soon_as_it_can_be, .timeout = 30)

@@ -69,6 +69,22 @@ int ts_dial(uint16_t port)
 	return fd;
 }
 
+int ts_http_answer(int fd, char *out, size_t cap, int timeout_ms)
+{
+	size_t len = 0;
+	ssize_t n;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	while (len < cap - 1 && poll(&p, 1, timeout_ms) == 1 &&
+	       (n = recv(fd, out + len, cap - 1 - len, 0)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(fd);
+	int status;
+	if (sscanf(out, "HTTP/1.1 %d", &status) != 1)
+		status = 0; /* no status line */
+	return status;
+}
+
 struct tclient *tc_connect(uint16_t port)
 {
 	struct tclient *c = calloc(1, sizeof(*c));

@@ -34,6 +34,10 @@ struct tclient {
 /* A connected loopback TCP socket (fails the test on error). */
 int ts_dial(uint16_t port);
 
+/* Reads an HTTP answer from fd until the peer closes, cap - 1 bytes, or timeout_ms without
+ * data; closes fd, NUL-terminates out, returns the status (0 without a status line). */
+int ts_http_answer(int fd, char *out, size_t cap, int timeout_ms);
+
 /* Connects (fails the test on error). */
 struct tclient *tc_connect(uint16_t port);
 /* Connects and reads the welcome line, recording the name. */
