@@ -6,6 +6,7 @@
 #include "config.h"
 #include "common.h"
 #include "log.h"
+#include "memory.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,7 +37,13 @@ static const struct option_row options[] = {
 	{ "max-line", OPT_SIZE, FIELD(max_line), 16, 1 << 20, "BYTES",
 	  "longest accepted line, line end excluded (default: 4096)" },
 	{ "max-outbuf", OPT_SIZE, FIELD(max_outbuf), 4096, 1LL << 32, "BYTES",
-	  "output queued for one user before it is disconnected as too slow (default: 1M)" },
+	  "memory one user's queued output may hold (each line counts its whole buffer) before "
+	  "it is disconnected as too slow (default: 1M)" },
+	{ "max-memory", OPT_SIZE, FIELD(max_memory), 0, 1LL << 50, "BYTES",
+	  "live heap over which new connections are refused and the users holding the most are "
+	  "cut, largest first (default: a quarter of physical memory; 0 = off)" },
+	{ "max-conns-per-ip", OPT_INT, FIELD(max_conns_per_ip), 0, 10000000, "N",
+	  "open connections from one address, IPv6 per /64 (default: 0 = no limit)" },
 	{ "max-clients", OPT_INT, FIELD(max_clients), 1, 10000000, "N",
 	  "users connected at once (default: open-file limit minus a reserve)" },
 	{ "notice-limit", OPT_INT, FIELD(notice_limit), 0, 100000000, "N",
@@ -73,6 +80,7 @@ void config_defaults(struct config *cfg)
 	cfg->port = 2020;
 	cfg->max_line = 4096;
 	cfg->max_outbuf = 1 << 20;
+	cfg->max_memory = memory_default_cap();
 	cfg->max_clients = 0;
 	cfg->notice_limit = 200;
 	cfg->max_rooms = 1000;

@@ -16,7 +16,9 @@ struct config {
 	char bind_addr[64];       /* IPv4 or IPv6 literal */
 	int port;                 /* 0 = ephemeral (tests) */
 	size_t max_line;          /* bytes per client line, line end excluded */
-	size_t max_outbuf;        /* bytes queued for one user before it is cut off */
+	size_t max_outbuf;        /* memory queued for one user before it is cut off */
+	size_t max_memory;        /* live heap over which users are cut, largest first; 0 = off */
+	int max_conns_per_ip;     /* open connections per address (IPv6: per /64); 0 = off */
 	int max_clients;          /* 0 = derived from RLIMIT_NOFILE at start */
 	int notice_limit;         /* room size above which notices become summaries */
 	int max_rooms;            /* rooms that may exist at once */

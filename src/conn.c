@@ -35,6 +35,8 @@ void conn_discard_output(struct conn *c)
 	c->outq = NULL;
 	c->out_head = c->out_count = c->out_cap = c->out_off = 0;
 	c->out_bytes = 0;
+	c->out_charge = 0;
+	c->reply = NULL;
 }
 
 void conn_free(struct conn *c)
@@ -108,8 +110,41 @@ int conn_enqueue(struct conn *c, struct msg *m)
 	c->outq[(c->out_head + c->out_count) & (c->out_cap - 1)] = m;
 	c->out_count++;
 	c->out_bytes += wire_len(c, m);
+	c->out_charge += msg_charge(m);
 	msg_local_get(m, c->worker);
 	return 0;
+}
+
+/* The pending reply, unless its first bytes are already on the wire. */
+static struct msg *reply_unsent(const struct conn *c)
+{
+	if (c->reply == NULL || (c->out_off > 0 && c->outq[c->out_head] == c->reply))
+		return NULL;
+	return c->reply;
+}
+
+int conn_queue_reply(struct conn *c, const void *bytes, size_t n)
+{
+	struct msg *m = reply_unsent(c);
+	if (m != NULL) { /* only this connection holds it: rewriting it is safe */
+		c->out_bytes = c->out_bytes - m->len + n;
+		memcpy(m->data, bytes, n);
+		m->len = (uint32_t)n;
+		return 0;
+	}
+	m = msg_new(CONN_REPLY_MAX, 1);
+	if (m == NULL)
+		return -ENOMEM;
+	memcpy(m->data, bytes, n);
+	m->len = (uint32_t)n;
+	m->raw = true;
+	msg_set_workers(m, 1);
+	msg_local_begin(m, c->worker);
+	int rc = conn_enqueue(c, m);
+	if (rc == 0)
+		c->reply = m;
+	msg_local_put(m, c->worker);
+	return rc;
 }
 
 /* Releases the fully written messages at the front and records a partial one. */
@@ -127,6 +162,9 @@ static void outq_consume(struct conn *c, size_t n)
 		c->out_off = 0;
 		c->out_head = (c->out_head + 1) & (c->out_cap - 1);
 		c->out_count--;
+		c->out_charge -= msg_charge(m);
+		if (m == c->reply)
+			c->reply = NULL;
 		msg_local_put(m, c->worker);
 	}
 }
@@ -169,6 +207,20 @@ int conn_flush(struct conn *c, int max_writes, size_t *written)
 	}
 	c->out_head = c->out_off = 0;
 	return 0;
+}
+
+size_t conn_cost(const struct conn *c, size_t line_buf, size_t head_buf)
+{
+	/* out_charge has a ring slot per entry; add the free ones */
+	size_t cost =
+	    sizeof(*c) + c->out_charge + (size_t)(c->out_cap - c->out_count) * sizeof(*c->outq);
+	if (c->in.buf != NULL)
+		cost += line_buf;
+	if (c->pre != NULL)
+		cost += head_buf;
+	if (c->ws != NULL)
+		cost += sizeof(*c->ws) + c->ws->msg_cap;
+	return cost;
 }
 
 bool conn_trim(struct conn *c)

@@ -4,10 +4,19 @@
  * A connection belongs for its whole life to the worker that accepted it (`worker`); only that
  * worker's thread ever touches it, so nothing here is atomic or locked.
  *
- * Output queue: a ring of message references (lazily allocated, freed when it empties). The
- * worker appends during an event-loop iteration and flushes once at the end, gathering every
- * queued message into one sendmsg (a writev with MSG_NOSIGNAL). out_off counts the bytes of the
- * oldest message already written after a partial write.
+ * Output queue: a ring of message references (allocated at the first message, shrunk back by
+ * conn_trim once a burst is over). The worker appends during an event-loop iteration and
+ * flushes once at the end, gathering every queued message into one sendmsg (a writev with
+ * MSG_NOSIGNAL). out_off counts the bytes of the oldest message already written after a
+ * partial write.
+ *
+ * Two sizes of the queue: out_bytes, the bytes still to go on the wire (flush bookkeeping),
+ * and out_charge, the memory the queue may keep alive: each entry is charged its message's
+ * whole allocation (msg_charge), which is what --max-outbuf limits. A 2-byte WebSocket pong
+ * costs its allocation, not 2 bytes.
+ *
+ * Control replies (WebSocket pongs): at most one unsent reply is queued (conn_queue_reply);
+ * a newer one replaces its bytes until the first of them is written.
  */
 #ifndef CHATD_CONN_H
 #define CHATD_CONN_H
@@ -30,6 +39,7 @@ enum conn_close_reason {
 	CLOSE_SHUTDOWN, /* server stopping: flush, then close */
 	CLOSE_QUIT,     /* the user typed /quit: flush, then close */
 	CLOSE_FLOOD,    /* kept sending past --rate-limit: close */
+	CLOSE_MEMORY,   /* cut to bring the heap back under --max-memory */
 };
 
 /* What a connection speaks, decided from its first bytes (http.h, http_sniff). */
@@ -43,7 +53,8 @@ enum conn_proto {
 struct ws_parser;
 
 struct conn {
-	uint64_t id; /* the user's name; unique server-wide, never reused */
+	uint64_t id;     /* the user's name; unique server-wide, never reused */
+	uint64_t ip_key; /* its address's count in --max-conns-per-ip (iplimit.h), or 0 */
 	int fd;
 	unsigned worker;      /* owning worker's index (its msg slot) */
 	struct user user;     /* name and room, registered in the directory */
@@ -76,6 +87,8 @@ struct conn {
 	uint32_t out_cap;    /* ring size, a power of two */
 	uint32_t out_off;    /* bytes of outq[out_head] already written */
 	size_t out_bytes;    /* bytes queued and not yet written */
+	size_t out_charge;   /* sum of msg_charge over the queued entries */
+	struct msg *reply;   /* the queued control reply, while none of it is written */
 	int64_t deadline_ms; /* when draining: force-close time */
 
 	struct list_node ready_link; /* worker's ready list: input not yet drained */
@@ -92,6 +105,17 @@ void conn_free(struct conn *c);
 /* Appends a reference to m (taking a local hold). Returns 0 or -ENOMEM. */
 int conn_enqueue(struct conn *c, struct msg *m);
 
+/* The longest control reply conn_queue_reply takes: a WebSocket control frame. */
+#define CONN_REPLY_MAX (2 + 125)
+
+/*
+ * Queues a control reply of n <= CONN_REPLY_MAX bytes, sent as is. When an earlier reply is
+ * still queued and none of its bytes is written, its bytes are replaced instead (RFC 6455
+ * 5.5.3 allows answering only the most recent ping), so a connection never holds more than
+ * one unsent reply however many pings arrive. Returns 0 or -ENOMEM.
+ */
+int conn_queue_reply(struct conn *c, const void *bytes, size_t n);
+
 /* Frees the handshake buffer and the WebSocket parser, if any. */
 void conn_drop_handshake(struct conn *c);
 
@@ -105,6 +129,13 @@ void conn_discard_output(struct conn *c);
  * on a write error. *written receives the bytes written.
  */
 int conn_flush(struct conn *c, int max_writes, size_t *written);
+
+/*
+ * What c costs in memory now: the connection, its queued output (out_charge) and its input
+ * buffers. line_buf and head_buf are the sizes of a partial-line buffer (--max-line + 1) and
+ * an HTTP head buffer (--max-http-header), which are allocated whole.
+ */
+size_t conn_cost(const struct conn *c, size_t line_buf, size_t head_buf);
 
 /* Shrinks an empty output ring back to its minimum. Returns true when it did. */
 bool conn_trim(struct conn *c);

@@ -21,9 +21,12 @@ struct msg *msg_new(size_t len, unsigned nslots)
 		return NULL;
 	memset(m, 0, head);
 	m->len = (uint32_t)len;
-	m->nslots = (uint16_t)nslots;
+	m->size = (uint32_t)size;
+	m->nslots = (uint8_t)nslots;
 	m->kind = MSG_ROOM;
 	m->data = (char *)m + head;
+	for (unsigned i = 0; i < nslots; i++)
+		m->slot[i].msg = m;
 	/* A line goes to WebSocket users as one text frame without its newline. */
 	m->ws_head_len = (uint8_t)ws_frame_header(m->ws_head, WS_TEXT, len > 0 ? len - 1 : 0);
 	atomic_fetch_add_explicit(&live_msgs, 1, memory_order_relaxed);

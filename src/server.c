@@ -152,6 +152,7 @@ static int drop_privileges(const char *name)
 
 static void server_free(struct server *srv)
 {
+	iplimit_destroy(&srv->iplimit);
 	dir_destroy(&srv->dir);
 	free(srv->workers);
 	free(srv);
@@ -220,6 +221,14 @@ int server_start(const struct config *cfg, struct server **out)
 		free(srv);
 		return -ENOMEM;
 	}
+	if (iplimit_init(&srv->iplimit, srv->cfg.max_conns_per_ip) < 0) {
+		dir_destroy(&srv->dir);
+		free(srv);
+		return -ENOMEM;
+	}
+	/* The most one connection can cost: its output limit and its input buffers. */
+	memory_guard_init(&srv->mem, srv->cfg.max_memory,
+			  srv->cfg.max_outbuf + srv->cfg.max_line + srv->cfg.max_http_header);
 	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
 	if (srv->workers == NULL) {
 		server_free(srv);

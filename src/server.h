@@ -9,6 +9,8 @@
 
 #include "config.h"
 #include "directory.h"
+#include "iplimit.h"
+#include "memory.h"
 #include "worker.h"
 
 #include <pthread.h>
@@ -29,6 +31,8 @@ struct server {
 	atomic_long conns;            /* open client connections (checked against max_clients) */
 	atomic_bool stopping;         /* set once by server_stop */
 	struct directory dir;         /* names and rooms; its own lock (directory.h) */
+	struct iplimit iplimit;       /* connections per address; its own lock (iplimit.h) */
+	struct memory_guard mem;      /* --max-memory; atomics (memory.h) */
 
 	/* the admin listener (admin.c): its own thread; set up before it starts */
 	int admin_fd, admin_stop_fd;

@@ -59,7 +59,7 @@ static void error_to(struct worker *w, struct conn *c, const char *fmt, ...)
 static void tell_room(struct worker *w, struct room *r, const char *line, size_t n,
 		      uint64_t exclude)
 {
-	struct msg *m = worker_msg_new(w, n);
+	struct msg *m = worker_msg_new(w, n, false);
 	if (m == NULL)
 		return;
 	memcpy(m->data, line, n);
@@ -167,7 +167,7 @@ void session_end(struct worker *w, struct conn *c, const char *reason, size_t re
 static void cmd_chat(struct worker *w, struct conn *c, const char *text, size_t len)
 {
 	size_t name_len = strlen(c->user.name);
-	struct msg *m = worker_msg_new(w, name_len + 1 + len + 1);
+	struct msg *m = worker_msg_new(w, name_len + 1 + len + 1, false);
 	if (m == NULL)
 		return;
 	size_t p = proto_chat_prefix(m->data, c->user.name);
@@ -180,7 +180,7 @@ static void cmd_chat(struct worker *w, struct conn *c, const char *text, size_t 
 static void cmd_me(struct worker *w, struct conn *c, const char *text, size_t len)
 {
 	size_t name_len = strlen(c->user.name);
-	struct msg *m = worker_msg_new(w, 2 + name_len + 1 + len + 1);
+	struct msg *m = worker_msg_new(w, 2 + name_len + 1 + len + 1, false);
 	if (m == NULL)
 		return;
 	int p = sprintf(m->data, "+ %s ", c->user.name);
@@ -262,7 +262,7 @@ static void cmd_msg(struct worker *w, struct conn *c, const struct command *cmd)
 		return;
 	}
 	size_t name_len = strlen(c->user.name);
-	struct msg *m = worker_msg_new(w, 10 + name_len + 1 + cmd->text_len + 1);
+	struct msg *m = worker_msg_new(w, 10 + name_len + 1 + cmd->text_len + 1, true);
 	if (m == NULL)
 		return;
 	int p = sprintf(m->data, "(private) %s:", c->user.name);

@@ -109,6 +109,20 @@ static void ws_send_frame(struct worker *w, struct conn *c, enum ws_opcode op, c
 	worker_send(w, c, (const char *)frame, h + n, true);
 }
 
+/* A ping is answered by a pong; of several pings in a row only the latest is answered while
+ * the earlier pong has not started going out (conn_queue_reply). */
+static void ws_pong(struct worker *w, struct conn *c, const uint8_t *p, size_t n)
+{
+	uint8_t frame[CONN_REPLY_MAX];
+	size_t h = ws_frame_header(frame, WS_PONG, n);
+	memcpy(frame + h, p, n);
+	if (conn_queue_reply(c, frame, h + n) < 0) {
+		worker_close_conn(w, c, CLOSE_NOMEM);
+		return;
+	}
+	worker_mark_dirty(w, c);
+}
+
 static void ws_close(struct worker *w, struct conn *c, uint16_t code, const char *why)
 {
 	uint8_t payload[125];
@@ -135,9 +149,11 @@ static void ws_input(struct worker *w, struct conn *c, char *buf, size_t n)
 			worker_take_line(w, c, LINE_OK, (const char *)ev.data, ev.len);
 			break;
 		case WS_EV_PING:
-			ws_send_frame(w, c, WS_PONG, ev.data, ev.len);
+			if (worker_rate_take(w, c))
+				ws_pong(w, c, ev.data, ev.len);
 			break;
 		case WS_EV_PONG:
+			(void)worker_rate_take(w, c); /* counted like a line, nothing to do */
 			break;
 		case WS_EV_CLOSE:
 			ws_close(w, c, ev.code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : ev.code,

@@ -23,14 +23,20 @@
  * no handler ever sees a freed connection.
  */
 #include "worker.h"
+#include "iplimit.h"
 #include "log.h"
+#include "memory.h"
 #include "proto.h"
 #include "server.h"
 #include "session.h"
 #include "web.h"
+#include "ws.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +103,7 @@ void worker_log_gated(struct worker *w, enum gate g, enum log_level lvl, uint64_
 
 /* ---- connection state changes ------------------------------------------------------------- */
 
-static void worker_mark_dirty(struct worker *w, struct conn *c)
+void worker_mark_dirty(struct worker *w, struct conn *c)
 {
 	if (c->on_dirty)
 		return;
@@ -147,17 +153,27 @@ static void worker_finalize(struct worker *w, struct conn *c)
 	c->fd = -1;
 	w->nconns--;
 	atomic_fetch_sub_explicit(&w->srv->conns, 1, memory_order_relaxed);
+	iplimit_release(&w->srv->iplimit, c->ip_key);
 	c->next_close = w->dead;
 	w->dead = c;
 }
 
 /*
- * Queues m for c. The --max-outbuf check happens after the end-of-iteration flush, so a
- * reader that keeps up is never cut off for a burst that arrived within one iteration (the
- * burst itself is bounded by the per-iteration read and inbox budgets).
+ * Queues m for c. --max-outbuf limits what the queue holds in memory (conn.h, out_charge).
+ * For a reader whose socket is writable the check waits for the end-of-iteration flush, so
+ * a reader that keeps up is never cut off for a burst that arrived within one iteration. A
+ * reader whose socket is full (it stopped reading) cannot take anything before then, so it
+ * is cut as soon as its queue would pass the limit: a queue never holds more than
+ * --max-outbuf for a reader that does not read.
  */
 void worker_enqueue(struct worker *w, struct conn *c, struct msg *m)
 {
+	if (c->close_reason == CLOSE_SLOW || c->close_reason == CLOSE_MEMORY)
+		return; /* its output is being thrown away */
+	if (!c->writable && c->out_charge + msg_charge(m) > w->srv->cfg.max_outbuf) {
+		worker_close_conn(w, c, CLOSE_SLOW);
+		return;
+	}
 	if (conn_enqueue(c, m) < 0) {
 		worker_close_conn(w, c, CLOSE_NOMEM);
 		return;
@@ -173,7 +189,7 @@ void worker_send_line(struct worker *w, struct conn *c, const char *text, size_t
 
 void worker_send(struct worker *w, struct conn *c, const char *text, size_t len, bool raw)
 {
-	struct msg *m = msg_new(len, w->srv->nworkers);
+	struct msg *m = msg_new(len, 1);
 	if (m == NULL) {
 		worker_close_conn(w, c, CLOSE_NOMEM);
 		return;
@@ -220,9 +236,9 @@ static void worker_deliver(struct worker *w, struct msg *m)
 	msg_local_put(m, w->index);
 }
 
-struct msg *worker_msg_new(struct worker *w, size_t len)
+struct msg *worker_msg_new(struct worker *w, size_t len, bool one_worker)
 {
-	struct msg *m = msg_new(len, w->srv->nworkers);
+	struct msg *m = msg_new(len, one_worker ? 1 : w->srv->nworkers);
 	if (m == NULL)
 		log_error((int)w->index, 0, "out of memory for a message; message dropped");
 	return m;
@@ -256,6 +272,7 @@ static void worker_publish_mask(struct worker *w, struct msg *m, uint64_t mask)
  */
 void worker_publish_room(struct worker *w, struct room *r, struct msg *m)
 {
+	assert(m->nslots == w->srv->nworkers); /* any worker may have to hold it */
 	m->kind = MSG_ROOM;
 	m->room = r->id;
 	worker_publish_mask(w, m, atomic_load_explicit(&r->worker_mask, memory_order_acquire));
@@ -287,10 +304,10 @@ struct line_ctx {
 
 /*
  * Flood control: a token bucket of --rate-burst lines refilled at --rate-limit lines a
- * second. A line over the rate is refused with an error line; a user who has more than
- * --rate-burst lines refused within one second is disconnected. Returns false to refuse.
+ * second. A line (or a WebSocket control frame) over the rate is refused with an error line;
+ * a user who has more than --rate-burst refused within one second is disconnected.
  */
-static bool worker_rate_allows(struct worker *w, struct conn *c)
+bool worker_rate_take(struct worker *w, struct conn *c)
 {
 	const struct config *cfg = &w->srv->cfg;
 	if (cfg->rate_limit == 0)
@@ -345,7 +362,7 @@ bool worker_take_line(struct worker *w, struct conn *c, enum line_event ev, cons
 {
 	if (c->closing)
 		return false;
-	if (!worker_rate_allows(w, c))
+	if (!worker_rate_take(w, c))
 		return !c->closing;
 	if (ev == LINE_TOO_LONG) {
 		char reply[96];
@@ -448,38 +465,76 @@ static void send_now(int fd, const char *text, size_t len)
 	(void)!send(fd, text, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-static void worker_refuse_full(struct worker *w, int fd)
+/* Refuses a connection: one error line (best effort), a log line and a counter; closes fd. */
+static void worker_refuse(struct worker *w, int fd, _Atomic uint64_t *counter, enum gate gate,
+			  const char *why)
 {
-	stat_add(&w->stats.rejected_full, 1);
-	worker_log_gated(w, GATE_FULL, LOG_WARN, 0, "server full (%d users): connection refused",
-			 w->srv->cfg.max_clients);
-	char line[128];
-	size_t n = proto_error(line, sizeof(line), "server full (%d users); try again later.",
-			       w->srv->cfg.max_clients);
+	stat_add(counter, 1);
+	worker_log_gated(w, gate, LOG_WARN, 0, "connection refused: %s", why);
+	char line[160];
+	size_t n = proto_error(line, sizeof(line), "%s; try again later.", why);
 	send_now(fd, line, n);
 	close(fd);
 }
 
-static void worker_add_conn(struct worker *w, int fd)
+/* The admission checks: server full, heap over --max-memory, --max-conns-per-ip. Counts the
+ * connection (srv->conns, the address's count) and returns true when it may stay. */
+static bool worker_admit(struct worker *w, int fd, const struct sockaddr *peer, uint64_t ip_key)
 {
 	struct server *srv = w->srv;
+	char why[96];
 	long conns = atomic_fetch_add_explicit(&srv->conns, 1, memory_order_relaxed) + 1;
 	if (conns > srv->cfg.max_clients) {
 		atomic_fetch_sub_explicit(&srv->conns, 1, memory_order_relaxed);
-		worker_refuse_full(w, fd);
-		return;
+		snprintf(why, sizeof(why), "server full (%d users)", srv->cfg.max_clients);
+		worker_refuse(w, fd, &w->stats.rejected_full, GATE_FULL, why);
+		return false;
 	}
+	if (memory_guard_over(&srv->mem)) {
+		atomic_fetch_sub_explicit(&srv->conns, 1, memory_order_relaxed);
+		worker_refuse(w, fd, &w->stats.rejected_busy, GATE_FULL,
+			      "server busy (out of memory)");
+		return false;
+	}
+	int rc = iplimit_acquire(&srv->iplimit, ip_key);
+	if (rc < 0) {
+		atomic_fetch_sub_explicit(&srv->conns, 1, memory_order_relaxed);
+		char addr[INET6_ADDRSTRLEN] = "?";
+		const void *a = peer->sa_family == AF_INET
+				    ? (const void *)&((const struct sockaddr_in *)peer)->sin_addr
+				    : (const void *)&((const struct sockaddr_in6 *)peer)->sin6_addr;
+		(void)!inet_ntop(peer->sa_family, a, addr, sizeof(addr));
+		if (rc == -EDQUOT)
+			snprintf(why, sizeof(why), "too many connections from %s (max %d)", addr,
+				 srv->cfg.max_conns_per_ip);
+		else
+			snprintf(why, sizeof(why), "server busy (out of memory)");
+		worker_refuse(w, fd, &w->stats.rejected_per_ip, GATE_FULL, why);
+		return false;
+	}
+	return true;
+}
+
+static void worker_add_conn(struct worker *w, int fd, const struct sockaddr *peer)
+{
+	struct server *srv = w->srv;
+	uint64_t ip_key = iplimit_key(peer);
+	if (!worker_admit(w, fd, peer, ip_key))
+		return;
 	uint64_t id = atomic_fetch_add_explicit(&srv->next_id, 1, memory_order_relaxed);
 	struct conn *c = conn_new(fd, id, w->index);
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
 	ev.data.ptr = c;
 	if (c == NULL || epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		log_error((int)w->index, id, "cannot register connection: %s", strerror(errno));
+		log_error((int)w->index, id, "cannot register connection: %s",
+			  c == NULL ? "out of memory" : strerror(errno));
 		atomic_fetch_sub_explicit(&srv->conns, 1, memory_order_relaxed);
+		iplimit_release(&srv->iplimit, ip_key);
 		free(c);
 		close(fd);
 		return;
 	}
+	c->ip_key = ip_key;
 	w->nconns++;
 	stat_add(&w->stats.accepted, 1);
 	log_debug((int)w->index, id, "connected");
@@ -499,9 +554,12 @@ static void worker_accept(struct worker *w, int64_t now)
 		w->accept_resume_ms = 0;
 	}
 	for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
-		int fd = accept4(w->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(w->listen_fd, (struct sockaddr *)&peer, &plen,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
-			worker_add_conn(w, fd);
+			worker_add_conn(w, fd, (struct sockaddr *)&peer);
 			continue;
 		}
 		switch (errno) {
@@ -548,7 +606,7 @@ static void worker_drain_inbox(struct worker *w)
 			w->inbox_more = false;
 			return;
 		}
-		struct msg *m = msg_from_node(n, w->index);
+		struct msg *m = msg_from_node(n);
 		stat_add(&w->stats.inbox_msgs, 1);
 		stat_add(&w->popped_from[m->origin], 1);
 		worker_deliver(w, m);
@@ -592,21 +650,61 @@ static void worker_start_drain(struct worker *w, struct conn *c, int64_t now)
 	worker_mark_dirty(w, c);
 }
 
+/*
+ * Last words to a connection being cut (its queue is thrown away): a line user whose last
+ * line was cut mid-way gets a newline first, so the error is a line of its own; a WebSocket
+ * user gets a text frame, unless a frame was cut mid-way (the stream cannot be mended).
+ * Best effort: a reader that stopped reading usually has a full socket buffer.
+ */
+static void worker_say_last(struct worker *w, struct conn *c, const char *line, size_t n)
+{
+	(void)w;
+	bool mid = c->out_off > 0;
+	conn_discard_output(c);
+	if (c->proto == CONN_WS) {
+		uint8_t frame[10 + 256];
+		if (mid || n == 0 || n > 256)
+			return;
+		size_t h = ws_frame_header(frame, WS_TEXT, n - 1); /* without its newline */
+		memcpy(frame + h, line, n - 1);
+		send_now(c->fd, (const char *)frame, h + n - 1);
+		return;
+	}
+	if (c->proto != CONN_LINE)
+		return;
+	if (mid)
+		send_now(c->fd, "\n", 1);
+	send_now(c->fd, line, n);
+}
+
 static void worker_cut_slow(struct worker *w, struct conn *c)
 {
 	stat_add(&w->stats.slow_disconnects, 1);
 	worker_log_gated(w, GATE_SLOW, LOG_WARN, c->id,
-			 "slow consumer: %zu bytes queued (max %zu); disconnecting", c->out_bytes,
+			 "slow consumer: %zu bytes queued (max %zu); disconnecting", c->out_charge,
 			 w->srv->cfg.max_outbuf);
-	bool mid_line = c->out_off > 0;
-	conn_discard_output(c);
 	char line[160];
-	line[0] = '\n';
-	size_t n = proto_error(line + 1, sizeof(line) - 1,
+	size_t n = proto_error(line, sizeof(line),
 			       "too slow: more than %zu bytes queued for you; disconnecting.",
 			       w->srv->cfg.max_outbuf);
-	/* If a line was cut in the middle, end it first so the error is a line of its own. */
-	send_now(c->fd, mid_line ? line : line + 1, mid_line ? n + 1 : n);
+	worker_say_last(w, c, line, n);
+}
+
+static void worker_cut_memory(struct worker *w, struct conn *c)
+{
+	const struct memory_guard *g = &w->srv->mem;
+	size_t cost = conn_cost(c, w->srv->cfg.max_line + 1, w->srv->cfg.max_http_header);
+	worker_log_gated(w, GATE_MEMORY, LOG_WARN, c->id,
+			 "heap %llu bytes over --max-memory %zu: cutting this connection, which "
+			 "holds %zu bytes (among the most)",
+			 (unsigned long long)atomic_load_explicit(&g->heap, memory_order_relaxed),
+			 g->cap, cost);
+	char line[160];
+	size_t n = proto_error(line, sizeof(line),
+			       "server out of memory: your connection held %zu bytes, among the "
+			       "most; disconnecting.",
+			       cost);
+	worker_say_last(w, c, line, n);
 }
 
 static void worker_reap(struct worker *w, int64_t now)
@@ -626,6 +724,10 @@ static void worker_reap(struct worker *w, int64_t now)
 			break;
 		case CLOSE_SLOW:
 			worker_cut_slow(w, c);
+			worker_finalize(w, c);
+			break;
+		case CLOSE_MEMORY:
+			worker_cut_memory(w, c);
 			worker_finalize(w, c);
 			break;
 		case CLOSE_NOMEM:
@@ -680,7 +782,7 @@ static void worker_flush(struct worker *w)
 		c->on_dirty = false;
 		if (c->fd >= 0 && c->writable && c->out_count > 0)
 			worker_flush_conn(w, c, &again);
-		if (c->fd >= 0 && !c->closing && c->out_bytes > w->srv->cfg.max_outbuf)
+		if (c->fd >= 0 && !c->closing && c->out_charge > w->srv->cfg.max_outbuf)
 			worker_close_conn(w, c, CLOSE_SLOW);
 		c = next;
 	}
@@ -729,6 +831,70 @@ static void worker_trim(struct worker *w, int64_t now)
 	void *v;
 	while (map_next(&w->by_id, &pos, &id, &v))
 		conn_trim(v);
+}
+
+/* ---- --max-memory --------------------------------------------------------------------------- */
+
+#define SHED_BATCH 64 /* connections one worker may cut per round */
+
+struct shed_pick {
+	struct conn *c;
+	size_t cost;
+};
+
+/* Keeps the SHED_BATCH most expensive connections in picks[0..*n), most expensive first. */
+static void shed_consider(struct shed_pick *picks, int *n, struct conn *c, size_t cost)
+{
+	int i = *n < SHED_BATCH ? (*n)++ : SHED_BATCH;
+	while (i > 0 && picks[i - 1].cost < cost) {
+		if (i < SHED_BATCH)
+			picks[i] = picks[i - 1];
+		i--;
+	}
+	if (i < SHED_BATCH)
+		picks[i] = (struct shed_pick){ c, cost };
+}
+
+/*
+ * One round of --max-memory (memory.h): cuts this worker's users that cost at least the
+ * round's floor, the most expensive first, while the round's excess is not yet covered.
+ * Runs once per round per worker; a round comes every MEMORY_SAMPLE_MS while over the cap.
+ */
+static void worker_shed_memory(struct worker *w)
+{
+	struct memory_guard *g = &w->srv->mem;
+	uint32_t round = atomic_load_explicit(&g->round, memory_order_relaxed);
+	if (round == w->shed_round)
+		return;
+	w->shed_round = round;
+	size_t floor = (size_t)atomic_load_explicit(&g->floor, memory_order_relaxed);
+	struct shed_pick picks[SHED_BATCH];
+	int n = 0;
+	size_t pos = 0;
+	uint64_t id;
+	void *v;
+	while (map_next(&w->by_id, &pos, &id, &v)) {
+		struct conn *c = v;
+		size_t cost = conn_cost(c, w->srv->cfg.max_line + 1, w->srv->cfg.max_http_header);
+		if (!c->closing && cost >= floor)
+			shed_consider(picks, &n, c, cost);
+	}
+	for (int i = 0; i < n && memory_guard_claim(g, picks[i].cost); i++) {
+		stat_add(&w->stats.memory_evictions, 1);
+		worker_close_conn(w, picks[i].c, CLOSE_MEMORY);
+	}
+}
+
+/* Samples the heap when due; a sample over the cap starts a round in every worker. */
+static void worker_watch_memory(struct worker *w, int64_t now)
+{
+	struct server *srv = w->srv;
+	if (memory_guard_sample(&srv->mem, now))
+		for (unsigned i = 0; i < srv->nworkers; i++)
+			if (i != w->index)
+				inbox_kick(&srv->workers[i].inbox);
+	if (memory_guard_over(&srv->mem))
+		worker_shed_memory(w);
 }
 
 /* ---- shutdown ------------------------------------------------------------------------------- */
@@ -793,6 +959,8 @@ static int worker_timeout(struct worker *w, int64_t now)
 		due = min_deadline(
 		    due, container_of(w->draining.next, struct conn, drain_link)->deadline_ms);
 	due = min_deadline(due, web_next_deadline(w));
+	if (memory_guard_over(&w->srv->mem)) /* sample again until back under */
+		due = min_deadline(due, now + MEMORY_SAMPLE_MS);
 	if (due == 0)
 		return -1;
 	if (due <= now)
@@ -876,6 +1044,7 @@ void *worker_main(void *arg)
 		session_run_summaries(w, now);
 		worker_expire_drains(w, now);
 		web_expire(w, now);
+		worker_watch_memory(w, now);
 		worker_reap(w, now);
 		if (w->dirty != NULL && (now >= w->next_flush_ms || w->shutting_down ||
 					 w->lines_pending >= FLUSH_BATCH_LINES)) {
@@ -953,7 +1122,7 @@ void worker_destroy(struct worker *w)
 {
 	struct inbox_node *n;
 	while ((n = inbox_pop(&w->inbox)) != NULL)
-		msg_release(msg_from_node(n, w->index));
+		msg_release(msg_from_node(n));
 	map_free(&w->by_id); /* empty: every connection was closed before the loop ended */
 	map_free(&w->local_rooms);
 	free(w->rbuf);

@@ -28,6 +28,8 @@ struct server;
 #define WORKER_COUNTERS(X)                                                                  \
 	X(accepted, "connections accepted")                                                 \
 	X(rejected_full, "connections refused because the server was full")                 \
+	X(rejected_busy, "connections refused while the heap was over --max-memory")        \
+	X(rejected_per_ip, "connections refused past --max-conns-per-ip")                   \
 	X(accept_errors, "accept4 failures other than EAGAIN")                              \
 	X(accept_pauses, "accepting paused for lack of file descriptors")                   \
 	X(lines_in, "chat and /me lines accepted and relayed")                              \
@@ -49,6 +51,7 @@ struct server;
 	X(deliveries, "messages queued to a recipient")                                     \
 	X(slow_disconnects, "users disconnected for passing --max-outbuf")                  \
 	X(nomem_disconnects, "users disconnected for lack of memory")                       \
+	X(memory_evictions, "connections cut, largest first, while over --max-memory")      \
 	X(resets, "connections ended by a read or write error")                             \
 	X(eofs, "connections ended by the peer (FIN)")                                      \
 	X(inbox_msgs, "messages taken from this worker's inbox")                            \
@@ -83,6 +86,7 @@ enum gate {
 	GATE_RATE,
 	GATE_HTTP,
 	GATE_WS,
+	GATE_MEMORY,
 	GATE_COUNT
 };
 
@@ -142,6 +146,7 @@ struct worker {
 	int64_t trim_ms;        /* next pass giving back idle connections' output rings */
 	int64_t next_flush_ms;  /* output is written at most once per --flush-interval */
 	uint32_t lines_pending; /* messages fanned out since the last flush */
+	uint32_t shed_round;    /* the last --max-memory round this worker took part in */
 };
 
 /* Sets up epoll, inbox and buffers; listen_fd is taken over. Returns 0 or -errno. */
@@ -155,9 +160,11 @@ void *worker_main(void *arg);
 
 /*
  * Primitives for session.c (worker thread only). A message from worker_msg_new is filled in
- * by the caller, then handed to exactly one publish function, which takes it over.
+ * by the caller, then handed to exactly one publish function, which takes it over. A message
+ * for worker_publish_direct is made with one_worker (one slot); one for worker_publish_room
+ * without (a slot per worker).
  */
-struct msg *worker_msg_new(struct worker *w, size_t len);
+struct msg *worker_msg_new(struct worker *w, size_t len, bool one_worker);
 void worker_publish_room(struct worker *w, struct room *r, struct msg *m);
 void worker_publish_direct(struct worker *w, struct msg *m, uint64_t target,
 			   unsigned target_worker);
@@ -170,6 +177,11 @@ void worker_feed_lines(struct worker *w, struct conn *c, const char *buf, size_t
 bool worker_take_line(struct worker *w, struct conn *c, enum line_event ev, const char *text,
 		      size_t len);
 void worker_enqueue(struct worker *w, struct conn *c, struct msg *m);
+/* c has output queued (by conn_queue_reply): flush it at the end of this iteration. */
+void worker_mark_dirty(struct worker *w, struct conn *c);
+/* Flood control: charges one line (or WebSocket control frame) to c's token bucket. Returns
+ * false when it is refused: c was told, and is closing when it kept flooding. */
+bool worker_rate_take(struct worker *w, struct conn *c);
 void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason reason);
 /* Logs a client-triggered event, at most 10 a second per kind; the rest are counted and
  * reported as suppressed. */

@@ -25,7 +25,7 @@ Test(msg, node_and_message_convert_both_ways)
 {
 	struct msg *m = msg_new(10, 8);
 	for (unsigned w = 0; w < 8; w++)
-		cr_assert_eq(msg_from_node(msg_node(m, w), w), m);
+		cr_assert_eq(msg_from_node(msg_node(m, w)), m);
 	msg_set_workers(m, 1);
 	msg_release(m);
 }
@@ -52,4 +52,31 @@ Test(msg, refcount_across_threads_frees_each_message_once, .timeout = 120)
 {
 	const char *err = stress_msg_refcount(4, 20000);
 	cr_assert_null(err, "%s", err);
+}
+
+Test(msg, a_one_worker_message_has_one_slot_whatever_the_worker)
+{
+	struct msg *m = msg_new(4, 1);
+	cr_assert_eq(m->nslots, 1);
+	for (unsigned w = 0; w < 8; w++) {
+		cr_assert_eq(msg_node(m, w), &m->slot[0].node, "worker %u uses the only slot", w);
+		cr_assert_eq(msg_from_node(msg_node(m, w)), m);
+	}
+	msg_set_workers(m, 1);
+	msg_local_begin(m, 5);
+	msg_local_put(m, 5);
+	cr_assert_eq(msg_live_count(), 0);
+}
+
+Test(msg, the_charge_covers_the_whole_allocation)
+{
+	struct msg *one = msg_new(2, 1), *four = msg_new(2, 4);
+	cr_assert_geq(one->size, sizeof(struct msg) + sizeof(struct msg_slot) + 2);
+	cr_assert_geq(four->size, sizeof(struct msg) + 4 * sizeof(struct msg_slot) + 2);
+	cr_assert_lt(one->size, four->size, "a one-worker message carries no per-worker slots");
+	cr_assert_gt(msg_charge(one), one->len, "a 2-byte message costs more than 2 bytes");
+	msg_set_workers(one, 1);
+	msg_release(one);
+	msg_set_workers(four, 1);
+	msg_release(four);
 }

@@ -1,8 +1,8 @@
 /*
  * test_web.c - browsers on the chat port: the page and HTTP errors, the WebSocket upgrade,
  * WebSocket users chatting with line users, and the close code of each protocol violation.
- * The WebSocket client here is written against RFC 6455 (masked frames), independent of
- * src/ws.c.
+ * The WebSocket client (testlib.c) is written against RFC 6455 (masked frames), independent
+ * of src/ws.c.
  */
 #include "testlib.h"
 
@@ -87,175 +87,49 @@ Test(web, a_head_trickled_byte_by_byte_is_answered_as_soon_as_it_can_be, .timeou
 	ts_stop(srv);
 }
 
-/* ---- a small RFC 6455 client ----------------------------------------------------------------- */
-
-struct wsc {
-	int fd;
-	size_t len;
-	unsigned char buf[65536];
-};
-
-static struct wsc *ws_connect(uint16_t port)
-{
-	struct wsc *c = calloc(1, sizeof(*c));
-	c->fd = ts_dial(port);
-	const char *req = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-			  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-			  "Sec-WebSocket-Version: 13\r\n\r\n";
-	send(c->fd, req, strlen(req), MSG_NOSIGNAL);
-	/* read the 101 head */
-	while (1) {
-		ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
-		cr_assert_gt(n, 0, "no handshake answer");
-		c->len += (size_t)n;
-		unsigned char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
-		if (end == NULL)
-			continue;
-		cr_assert(strncmp((char *)c->buf, "HTTP/1.1 101 ", 13) == 0, "%.*s", (int)c->len,
-			  c->buf);
-		cr_assert(memmem(c->buf, c->len,
-				 "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", 50) != NULL);
-		size_t head = (size_t)(end + 4 - c->buf);
-		memmove(c->buf, c->buf + head, c->len - head);
-		c->len -= head;
-		return c;
-	}
-}
-
-static void ws_send(struct wsc *c, int fin_op, const void *p, size_t n, bool mask)
-{
-	unsigned char f[70000];
-	size_t at = 0;
-	f[at++] = (unsigned char)fin_op;
-	unsigned char m = mask ? 0x80 : 0;
-	if (n < 126) {
-		f[at++] = (unsigned char)(m | n);
-	} else {
-		f[at++] = m | 126;
-		f[at++] = (unsigned char)(n >> 8);
-		f[at++] = (unsigned char)n;
-	}
-	const unsigned char key[4] = { 1, 2, 3, 4 };
-	if (mask) {
-		memcpy(f + at, key, 4);
-		at += 4;
-	}
-	for (size_t i = 0; i < n; i++)
-		f[at + i] = ((const unsigned char *)p)[i] ^ (mask ? key[i & 3] : 0);
-	send(c->fd, f, at + n, MSG_NOSIGNAL);
-}
-
-static void ws_text(struct wsc *c, const char *s)
-{
-	ws_send(c, 0x81, s, strlen(s), true);
-}
-
-/* Reads one frame (5 s); returns its opcode (-1 on EOF), payload in out. */
-static int ws_read(struct wsc *c, char *out, size_t cap, size_t *len)
-{
-	for (;;) {
-		if (c->len >= 2) {
-			size_t n = c->buf[1] & 127, off = 2;
-			if (n == 126 && c->len >= 4) {
-				n = (size_t)c->buf[2] << 8 | c->buf[3];
-				off = 4;
-			}
-			if (n != 126 && c->len >= off + n) {
-				int op = c->buf[0] & 15;
-				size_t k = n < cap - 1 ? n : cap - 1;
-				memcpy(out, c->buf + off, k);
-				out[k] = '\0';
-				*len = n;
-				memmove(c->buf, c->buf + off + n, c->len - off - n);
-				c->len -= off + n;
-				return op;
-			}
-		}
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		cr_assert_eq(poll(&p, 1, 5000), 1, "no frame within 5 s");
-		ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
-		if (r <= 0)
-			return -1;
-		c->len += (size_t)r;
-	}
-}
-
-/* Reads text frames until one equals want. */
-static void ws_expect(struct wsc *c, const char *want)
-{
-	char out[8192];
-	size_t len;
-	for (;;) {
-		int op = ws_read(c, out, sizeof(out), &len);
-		cr_assert_eq(op, 1, "waiting for '%s': opcode %d", want, op);
-		if (strcmp(out, want) == 0)
-			return;
-	}
-}
-
-/* Reads until a close frame; returns its code. */
-static int ws_close_code(struct wsc *c)
-{
-	char out[256];
-	size_t len;
-	for (;;) {
-		int op = ws_read(c, out, sizeof(out), &len);
-		cr_assert_neq(op, -1, "closed without a close frame");
-		if (op == 8)
-			return len >= 2 ? ((unsigned char)out[0] << 8 | (unsigned char)out[1])
-					: 1005;
-	}
-}
-
-static void ws_free(struct wsc *c)
-{
-	close(c->fd);
-	free(c);
-}
-
 Test(web, websocket_and_line_users_share_a_room, .timeout = 30)
 {
 	struct config cfg = ts_config(2);
 	struct server *srv = ts_start(&cfg);
 	uint16_t port = server_port(srv);
 	struct tclient *nc = tc_join(port);
-	struct wsc *ws = ws_connect(port);
+	struct wsclient *ws = wc_connect(port);
 	char out[512];
 	size_t len;
-	cr_assert_eq(ws_read(ws, out, sizeof(out), &len), 1);
+	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 1);
 	cr_assert(strncmp(out, "* Welcome, 2. 2 users online.", 29) == 0, "'%s'", out);
 	tc_expect(nc, "* 2 has entered.");
-	ws_text(ws, "hello from a browser");
+	wc_text(ws, "hello from a browser");
 	tc_expect(nc, "2:hello from a browser");
-	ws_expect(ws, "2:hello from a browser");
+	wc_expect(ws, "2:hello from a browser");
 	tc_send(nc, "hi browser\n");
-	ws_expect(ws, "1:hi browser");
+	wc_expect(ws, "1:hi browser");
 	/* commands work the same; a fragmented message with a ping in the middle */
-	ws_send(ws, 0x01, "/nick ", 6, true);
-	ws_send(ws, 0x89, "are you there", 13, true);
-	ws_send(ws, 0x80, "webby", 5, true);
-	cr_assert_eq(ws_read(ws, out, sizeof(out), &len), 0xA, "pong first");
+	wc_send(ws, 0x01, "/nick ", 6, true);
+	wc_send(ws, 0x89, "are you there", 13, true);
+	wc_send(ws, 0x80, "webby", 5, true);
+	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 0xA, "pong first");
 	cr_assert_str_eq(out, "are you there");
-	ws_expect(ws, "* 2 is now known as webby.");
+	wc_expect(ws, "* 2 is now known as webby.");
 	tc_expect_eventually(nc, "* 2 is now known as webby.", 2000);
 	/* a control character gets the error line, as for nc users */
-	ws_text(ws, "\x1b[31m");
-	ws_expect(ws, "* error: control characters are not allowed; line dropped.");
+	wc_text(ws, "\x1b[31m");
+	wc_expect(ws, "* error: control characters are not allowed; line dropped.");
 	/* close handshake: the server answers 1000 and the room hears the leave */
-	ws_send(ws, 0x88, "\x03\xe8", 2, true);
-	cr_assert_eq(ws_close_code(ws), 1000);
+	wc_send(ws, 0x88, "\x03\xe8", 2, true);
+	cr_assert_eq(wc_close_code(ws), 1000);
 	tc_expect(nc, "* webby has left.");
-	ws_free(ws);
+	wc_free(ws);
 	tc_close(nc);
 	ts_stop(srv);
 }
 
 static int violation(uint16_t port, int fin_op, const void *p, size_t n, bool mask)
 {
-	struct wsc *ws = ws_connect(port);
-	ws_send(ws, fin_op, p, n, mask);
-	int code = ws_close_code(ws);
-	ws_free(ws);
+	struct wsclient *ws = wc_connect(port);
+	wc_send(ws, fin_op, p, n, mask);
+	int code = wc_close_code(ws);
+	wc_free(ws);
 	return code;
 }
 

@@ -85,12 +85,17 @@ int ts_http_answer(int fd, char *out, size_t cap, int timeout_ms)
 	return status;
 }
 
-struct tclient *tc_connect(uint16_t port)
+struct tclient *tc_adopt(int fd)
 {
 	struct tclient *c = calloc(1, sizeof(*c));
 	cr_assert_not_null(c);
-	c->fd = ts_dial(port);
+	c->fd = fd;
 	return c;
+}
+
+struct tclient *tc_connect(uint16_t port)
+{
+	return tc_adopt(ts_dial(port));
 }
 
 struct tclient *tc_join(uint16_t port)
@@ -211,4 +216,132 @@ void tc_expect_silence(struct tclient *c, int ms)
 	char line[4096];
 	int r = tc_read_line(c, line, sizeof(line), ms);
 	cr_assert_eq(r, -1, "expected silence, got %s", r == 1 ? line : "EOF");
+}
+
+/* ---- a small RFC 6455 client ----------------------------------------------------------------- */
+
+struct wsclient *wc_connect(uint16_t port)
+{
+	return wc_open(ts_dial(port));
+}
+
+struct wsclient *wc_open(int fd)
+{
+	struct wsclient *c = calloc(1, sizeof(*c));
+	cr_assert_not_null(c);
+	c->fd = fd;
+	const char *req = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+			  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+			  "Sec-WebSocket-Version: 13\r\n\r\n";
+	send(c->fd, req, strlen(req), MSG_NOSIGNAL);
+	/* read the 101 head */
+	while (1) {
+		ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		cr_assert_gt(n, 0, "no handshake answer");
+		c->len += (size_t)n;
+		unsigned char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
+		if (end == NULL)
+			continue;
+		cr_assert(strncmp((char *)c->buf, "HTTP/1.1 101 ", 13) == 0, "%.*s", (int)c->len,
+			  c->buf);
+		cr_assert(memmem(c->buf, c->len,
+				 "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", 50) != NULL);
+		size_t head = (size_t)(end + 4 - c->buf);
+		memmove(c->buf, c->buf + head, c->len - head);
+		c->len -= head;
+		return c;
+	}
+}
+
+void wc_send(struct wsclient *c, int fin_op, const void *p, size_t n, bool mask)
+{
+	unsigned char f[70000];
+	size_t at = 0;
+	f[at++] = (unsigned char)fin_op;
+	unsigned char m = mask ? 0x80 : 0;
+	if (n < 126) {
+		f[at++] = (unsigned char)(m | n);
+	} else {
+		f[at++] = m | 126;
+		f[at++] = (unsigned char)(n >> 8);
+		f[at++] = (unsigned char)n;
+	}
+	const unsigned char key[4] = { 1, 2, 3, 4 };
+	if (mask) {
+		memcpy(f + at, key, 4);
+		at += 4;
+	}
+	for (size_t i = 0; i < n; i++)
+		f[at + i] = ((const unsigned char *)p)[i] ^ (mask ? key[i & 3] : 0);
+	send(c->fd, f, at + n, MSG_NOSIGNAL);
+}
+
+void wc_text(struct wsclient *c, const char *s)
+{
+	wc_send(c, 0x81, s, strlen(s), true);
+}
+
+/* Reads one frame (5 s); returns its opcode (-1 on EOF), payload in out. */
+int wc_read(struct wsclient *c, char *out, size_t cap, size_t *len)
+{
+	for (;;) {
+		if (c->len >= 2) {
+			size_t n = c->buf[1] & 127, off = 2;
+			if (n == 126 && c->len >= 4) {
+				n = (size_t)c->buf[2] << 8 | c->buf[3];
+				off = 4;
+			}
+			if (n != 126 && c->len >= off + n) {
+				int op = c->buf[0] & 15;
+				size_t k = n < cap - 1 ? n : cap - 1;
+				memcpy(out, c->buf + off, k);
+				out[k] = '\0';
+				*len = n;
+				memmove(c->buf, c->buf + off + n, c->len - off - n);
+				c->len -= off + n;
+				return op;
+			}
+		}
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		cr_assert_eq(poll(&p, 1, 5000), 1, "no frame within 5 s");
+		ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		if (r <= 0)
+			return -1;
+		c->len += (size_t)r;
+	}
+}
+
+/* Reads text frames until one equals want (skipping pings and pongs). */
+void wc_expect(struct wsclient *c, const char *want)
+{
+	char out[8192];
+	size_t len;
+	for (;;) {
+		int op = wc_read(c, out, sizeof(out), &len);
+		if (op == 0x9 || op == 0xA)
+			continue; /* pings and pongs may come between text frames */
+		cr_assert_eq(op, 1, "waiting for '%s': opcode %d", want, op);
+		if (strcmp(out, want) == 0)
+			return;
+	}
+}
+
+/* Reads until a close frame; returns its code. */
+int wc_close_code(struct wsclient *c)
+{
+	char out[256];
+	size_t len;
+	for (;;) {
+		int op = wc_read(c, out, sizeof(out), &len);
+		cr_assert_neq(op, -1, "closed without a close frame");
+		if (op == 8)
+			return len >= 2 ? ((unsigned char)out[0] << 8 | (unsigned char)out[1])
+					: 1005;
+	}
+}
+
+void wc_free(struct wsclient *c)
+{
+	close(c->fd);
+	free(c);
 }

@@ -40,6 +40,8 @@ int ts_http_answer(int fd, char *out, size_t cap, int timeout_ms);
 
 /* Connects (fails the test on error). */
 struct tclient *tc_connect(uint16_t port);
+/* A client on an already connected socket. */
+struct tclient *tc_adopt(int fd);
 /* Connects and reads the welcome line, recording the name. */
 struct tclient *tc_join(uint16_t port);
 void tc_close(struct tclient *c);
@@ -64,5 +66,28 @@ void tc_expect_closed(struct tclient *c, int timeout_ms);
 
 /* Asserts nothing arrives within ms. */
 void tc_expect_silence(struct tclient *c, int ms);
+
+/* A small RFC 6455 client (masked frames), independent of src/ws.c. */
+struct wsclient {
+	int fd;
+	size_t len;
+	unsigned char buf[65536];
+};
+
+/* Connects and completes the upgrade (fails the test otherwise). */
+struct wsclient *wc_connect(uint16_t port);
+/* The same on an already connected socket. */
+struct wsclient *wc_open(int fd);
+/* Sends one frame: fin_op is the first header byte (FIN and opcode), masked when mask. */
+void wc_send(struct wsclient *c, int fin_op, const void *p, size_t n, bool mask);
+void wc_text(struct wsclient *c, const char *s);
+/* Reads one frame (fails the test after 5 s); returns its opcode (-1 on EOF), payload in out,
+ * its length in *len. */
+int wc_read(struct wsclient *c, char *out, size_t cap, size_t *len);
+/* Reads text frames until one equals want (skipping pings and pongs). */
+void wc_expect(struct wsclient *c, const char *want);
+/* Reads until a close frame; returns its code. */
+int wc_close_code(struct wsclient *c);
+void wc_free(struct wsclient *c);
 
 #endif

@@ -1,0 +1,75 @@
+/*
+ * iplimit.c - connections per client address (see iplimit.h).
+ */
+#include "iplimit.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+int iplimit_init(struct iplimit *l, int max)
+{
+	memset(l, 0, sizeof(*l));
+	l->max = max;
+	return -pthread_mutex_init(&l->lock, NULL);
+}
+
+void iplimit_destroy(struct iplimit *l)
+{
+	map_free(&l->counts);
+	pthread_mutex_destroy(&l->lock);
+}
+
+/*
+ * IPv4 keys are tagged with 0xFFFFFFFF in the top half: as an IPv6 /64 that is ff..::/8,
+ * multicast, which is never the source of a TCP connection, so the two kinds cannot collide.
+ */
+uint64_t iplimit_key(const struct sockaddr *sa)
+{
+	const uint8_t *b;
+	if (sa->sa_family == AF_INET) {
+		b = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6) {
+		b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF };
+		if (memcmp(b, mapped, sizeof(mapped)) != 0) {
+			uint64_t prefix = 0;
+			for (int i = 0; i < 8; i++)
+				prefix = prefix << 8 | b[i];
+			return prefix != 0 ? prefix : 1; /* ::/64 (not a source address) */
+		}
+		b += 12;
+	} else {
+		return 0;
+	}
+	return 0xFFFFFFFF00000000ULL | (uint64_t)b[0] << 24 | (uint64_t)b[1] << 16 |
+	       (uint64_t)b[2] << 8 | b[3];
+}
+
+int iplimit_acquire(struct iplimit *l, uint64_t key)
+{
+	if (l->max == 0 || key == 0)
+		return 0;
+	pthread_mutex_lock(&l->lock);
+	uintptr_t n = (uintptr_t)map_get(&l->counts, key);
+	int rc = 0;
+	if (n >= (uintptr_t)l->max)
+		rc = -EDQUOT;
+	else if (map_put(&l->counts, key, (void *)(n + 1)) < 0)
+		rc = -ENOMEM;
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
+void iplimit_release(struct iplimit *l, uint64_t key)
+{
+	if (l->max == 0 || key == 0)
+		return;
+	pthread_mutex_lock(&l->lock);
+	uintptr_t n = (uintptr_t)map_get(&l->counts, key);
+	if (n <= 1)
+		map_del(&l->counts, key);
+	else
+		map_put(&l->counts, key, (void *)(n - 1)); /* replaces: cannot fail */
+	pthread_mutex_unlock(&l->lock);
+}
