@@ -55,13 +55,23 @@ static void error_to(struct worker *w, struct conn *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A request of c's failed for lack of memory: c is told (it can be told: the line is small
+ * and, if even that fails, c is disconnected by worker_send). */
+static void tell_nomem(struct worker *w, struct conn *c, const char *what)
+{
+	stat_add(&w->stats.nomem_errors, 1);
+	error_to(w, c, "server out of memory; %s.", what);
+}
+
 /* Publishes a ready-made line to a room. */
 static void tell_room(struct worker *w, struct room *r, const char *line, size_t n,
 		      uint64_t exclude)
 {
 	struct msg *m = worker_msg_new(w, n, false);
-	if (m == NULL)
+	if (m == NULL) {
+		stat_add(&w->stats.nomem_dropped, 1);
 		return;
+	}
 	memcpy(m->data, line, n);
 	m->exclude = exclude;
 	worker_publish_room(w, r, m);
@@ -89,9 +99,11 @@ static int enter_room(struct worker *w, struct conn *c, const char *name, size_t
 			tell_room(w, res.from, line, len, c->id);
 		}
 		room_local_remove(&w->local_rooms, dir_of(w), w->index, res.from, c);
+		c->in_room = false; /* out of every local member array, until the add below */
 	}
 	if (room_local_add(&w->local_rooms, dir_of(w), w->index, res.to, c) < 0) {
-		/* The directory has c in the room but we cannot deliver to it: end it. */
+		/* The directory has c in the room but we cannot deliver to it: end it. It is in
+		 * no local array (in_room is false), so leaving touches the directory only. */
 		worker_close_conn(w, c, CLOSE_NOMEM);
 		return 0;
 	}
@@ -168,8 +180,10 @@ static void cmd_chat(struct worker *w, struct conn *c, const char *text, size_t 
 {
 	size_t name_len = strlen(c->user.name);
 	struct msg *m = worker_msg_new(w, name_len + 1 + len + 1, false);
-	if (m == NULL)
+	if (m == NULL) {
+		tell_nomem(w, c, "your line was not sent");
 		return;
+	}
 	size_t p = proto_chat_prefix(m->data, c->user.name);
 	memcpy(m->data + p, text, len);
 	m->data[p + len] = '\n';
@@ -181,8 +195,10 @@ static void cmd_me(struct worker *w, struct conn *c, const char *text, size_t le
 {
 	size_t name_len = strlen(c->user.name);
 	struct msg *m = worker_msg_new(w, 2 + name_len + 1 + len + 1, false);
-	if (m == NULL)
+	if (m == NULL) {
+		tell_nomem(w, c, "your line was not sent");
 		return;
+	}
 	int p = sprintf(m->data, "+ %s ", c->user.name);
 	memcpy(m->data + p, text, len);
 	m->data[(size_t)p + len] = '\n';
@@ -200,7 +216,7 @@ static void cmd_nick(struct worker *w, struct conn *c, const char *name, size_t 
 		return;
 	}
 	if (rc < 0) {
-		error_to(w, c, "out of memory; name unchanged.");
+		tell_nomem(w, c, "name unchanged");
 		return;
 	}
 	stat_add(&w->stats.renames, 1);
@@ -220,7 +236,7 @@ static void cmd_join(struct worker *w, struct conn *c, const char *name, size_t 
 		error_to(w, c, "too many rooms (max %d); join an existing one (/rooms).",
 			 w->srv->cfg.max_rooms);
 	} else if (rc < 0) {
-		error_to(w, c, "out of memory; you stay where you are.");
+		tell_nomem(w, c, "you stay where you are");
 	}
 }
 
@@ -238,8 +254,10 @@ static void send_listing(struct worker *w, struct conn *c,
 			 size_t (*fill)(struct directory *, const struct user *, char *, size_t))
 {
 	char *buf = malloc(LIST_MAX);
-	if (buf == NULL)
+	if (buf == NULL) {
+		tell_nomem(w, c, "no list this time");
 		return;
+	}
 	size_t n = fill(dir_of(w), &c->user, buf, LIST_MAX);
 	send_lines(w, c, buf, n);
 	free(buf);
@@ -263,8 +281,10 @@ static void cmd_msg(struct worker *w, struct conn *c, const struct command *cmd)
 	}
 	size_t name_len = strlen(c->user.name);
 	struct msg *m = worker_msg_new(w, 10 + name_len + 1 + cmd->text_len + 1, true);
-	if (m == NULL)
+	if (m == NULL) {
+		tell_nomem(w, c, "your message was not sent");
 		return;
+	}
 	int p = sprintf(m->data, "(private) %s:", c->user.name);
 	memcpy(m->data + p, cmd->text, cmd->text_len);
 	m->data[(size_t)p + cmd->text_len] = '\n';

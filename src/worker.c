@@ -240,7 +240,7 @@ struct msg *worker_msg_new(struct worker *w, size_t len, bool one_worker)
 {
 	struct msg *m = msg_new(len, one_worker ? 1 : w->srv->nworkers);
 	if (m == NULL)
-		log_error((int)w->index, 0, "out of memory for a message; message dropped");
+		log_error((int)w->index, 0, "out of memory for a message of %zu bytes", len);
 	return m;
 }
 
@@ -690,6 +690,15 @@ static void worker_cut_slow(struct worker *w, struct conn *c)
 	worker_say_last(w, c, line, n);
 }
 
+static void worker_cut_nomem(struct worker *w, struct conn *c)
+{
+	stat_add(&w->stats.nomem_disconnects, 1);
+	log_error((int)w->index, c->id, "out of memory; connection closed");
+	char line[80];
+	size_t n = proto_error(line, sizeof(line), "server out of memory; disconnecting.");
+	worker_say_last(w, c, line, n);
+}
+
 static void worker_cut_memory(struct worker *w, struct conn *c)
 {
 	const struct memory_guard *g = &w->srv->mem;
@@ -731,8 +740,7 @@ static void worker_reap(struct worker *w, int64_t now)
 			worker_finalize(w, c);
 			break;
 		case CLOSE_NOMEM:
-			stat_add(&w->stats.nomem_disconnects, 1);
-			log_error((int)w->index, c->id, "out of memory; connection closed");
+			worker_cut_nomem(w, c);
 			worker_finalize(w, c);
 			break;
 		case CLOSE_RESET:

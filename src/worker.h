@@ -51,6 +51,8 @@ struct server;
 	X(deliveries, "messages queued to a recipient")                                     \
 	X(slow_disconnects, "users disconnected for passing --max-outbuf")                  \
 	X(nomem_disconnects, "users disconnected for lack of memory")                       \
+	X(nomem_errors, "requests refused for lack of memory, the user told")               \
+	X(nomem_dropped, "server notices dropped for lack of memory")                       \
 	X(memory_evictions, "connections cut, largest first, while over --max-memory")      \
 	X(resets, "connections ended by a read or write error")                             \
 	X(eofs, "connections ended by the peer (FIN)")                                      \
