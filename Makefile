@@ -88,7 +88,7 @@ $(TEST_BIN): $(call objs,$(B)) $(TESTS) $(TEST_LIB) tests/*.h | deps-test
 test: all
 	$(MAKE) --no-print-directory run-tests B=build/plain
 
-run-tests: $(TEST_BIN) bin/chat
+run-tests: $(TEST_BIN) bin/chat bin/chatd
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(TEST_BIN) --timeout 60 $(TEST_ARGS)
 
 # Criterion reports a test as passed even when LeakSanitizer finds a leak in its process at

@@ -249,6 +249,11 @@ int server_start(const struct config *cfg, struct server **out)
 		server_free(srv);
 		return rc;
 	}
+	if (geteuid() == 0 && srv->cfg.user[0] == '\0')
+		log_warn(
+		    -1, 0,
+		    "running as root: a flaw in chatd would give an attacker the machine; start "
+		    "it as an ordinary user, or give --user NAME to switch after binding");
 	if (srv->cfg.max_clients > auto_max)
 		log_warn(-1, 0,
 			 "--max-clients %d is above what %ld open files allow (%ld): "

@@ -8,13 +8,16 @@
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -216,6 +219,102 @@ void tc_expect_silence(struct tclient *c, int ms)
 	char line[4096];
 	int r = tc_read_line(c, line, sizeof(line), ms);
 	cr_assert_eq(r, -1, "expected silence, got %s", r == 1 ? line : "EOF");
+}
+
+/* ---- bin/chatd as a child process ------------------------------------------------------------ */
+
+/* Reads what the child logged, for at most timeout_ms; false on timeout or EOF. */
+static bool tp_read_log(struct tproc *p, int timeout_ms)
+{
+	if (p->log_len + 1 >= sizeof(p->log))
+		return false;
+	struct pollfd pf = { .fd = p->err, .events = POLLIN };
+	if (poll(&pf, 1, timeout_ms) != 1)
+		return false;
+	ssize_t n = read(p->err, p->log + p->log_len, sizeof(p->log) - 1 - p->log_len);
+	if (n <= 0)
+		return false;
+	p->log_len += (size_t)n;
+	p->log[p->log_len] = '\0';
+	return true;
+}
+
+bool tp_wait_log(struct tproc *p, const char *text, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	while (strstr(p->log, text) == NULL) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0 || !tp_read_log(p, (int)left))
+			return strstr(p->log, text) != NULL;
+	}
+	return true;
+}
+
+static uint16_t port_after(const char *log, const char *text)
+{
+	const char *at = strstr(log, text);
+	unsigned port = 0;
+	if (at != NULL && sscanf(at + strlen(text), "%u", &port) != 1)
+		port = 0;
+	return (uint16_t)port;
+}
+
+void tp_start(struct tproc *p, const char *const *args)
+{
+	memset(p, 0, sizeof(*p));
+	const char *argv[32] = { "./bin/chatd", "--bind",  "127.0.0.1",  "--port",
+				 "0",           "--admin", "127.0.0.1:0" };
+	size_t n = 7;
+	for (; args != NULL && *args != NULL && n < 31; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	int fds[2];
+	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	p->pid = pid;
+	p->err = fds[0];
+	if (!tp_wait_log(p, "listening on", 5000)) {
+		tp_stop(p);
+		cr_assert_fail("bin/chatd did not start: %s", p->log);
+	}
+	p->port = port_after(strstr(p->log, "listening on"), " port ");
+	p->admin = port_after(p->log, "admin listener on 127.0.0.1 port ");
+}
+
+int tp_signal_wait(struct tproc *p, int sig, int timeout_ms)
+{
+	if (p->pid <= 0)
+		return -1;
+	kill(p->pid, sig);
+	int64_t deadline = now_ms() + timeout_ms;
+	int status;
+	while (waitpid(p->pid, &status, WNOHANG) == 0) {
+		if (now_ms() >= deadline) {
+			tp_stop(p);
+			return -1;
+		}
+		tp_read_log(p, 10); /* keeps the pipe drained, and waits a little */
+	}
+	p->pid = 0;
+	close(p->err);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void tp_stop(struct tproc *p)
+{
+	if (p->pid <= 0)
+		return;
+	kill(p->pid, SIGKILL);
+	waitpid(p->pid, NULL, 0);
+	close(p->err);
+	p->pid = 0;
 }
 
 /* ---- a small RFC 6455 client ----------------------------------------------------------------- */

@@ -67,6 +67,27 @@ void tc_expect_closed(struct tclient *c, int timeout_ms);
 /* Asserts nothing arrives within ms. */
 void tc_expect_silence(struct tclient *c, int ms);
 
+/* bin/chatd as a child process, its stderr read through a pipe. */
+struct tproc {
+	int pid;
+	int err;         /* read end of its stderr */
+	uint16_t port;   /* chat port, from its "listening on" log line */
+	uint16_t admin;  /* admin port, from its "admin listener on" line, or 0 */
+	char log[16384]; /* everything it logged so far */
+	size_t log_len;
+};
+
+/* Starts ./bin/chatd --bind 127.0.0.1 --port 0 --admin 127.0.0.1:0 ARGS... (NULL-ended) and
+ * waits for it to listen (fails the test after 5 s). */
+void tp_start(struct tproc *p, const char *const *args);
+/* Reads its log until a line contains `text` (true) or timeout_ms pass (false). */
+bool tp_wait_log(struct tproc *p, const char *text, int timeout_ms);
+/* Sends sig; waits up to timeout_ms for it to exit; returns its exit status, or -1 if it is
+ * still running (it is then killed with SIGKILL and reaped). */
+int tp_signal_wait(struct tproc *p, int sig, int timeout_ms);
+/* Kills and reaps it if it still runs (safe to call twice). */
+void tp_stop(struct tproc *p);
+
 /* A small RFC 6455 client (masked frames), independent of src/ws.c. */
 struct wsclient {
 	int fd;
