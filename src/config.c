@@ -1,10 +1,12 @@
 /*
  * config.c - the option table: one row per flag, with its default, its limits and its help
  * line. Parsing, validation and --help are all driven by the table, so adding an option is
- * adding a row. Runs on the main thread before the server starts.
+ * adding a row. Runs on the main thread before the server starts. (--allow-origin is checked
+ * with http.c's pure origin syntax, so the flag and the check can never disagree.)
  */
 #include "config.h"
 #include "common.h"
+#include "http.h"
 #include "log.h"
 #include "memory.h"
 
@@ -14,7 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { OPT_INT, OPT_SIZE, OPT_ADDR, OPT_LEVEL, OPT_SECONDS, OPT_STRING, OPT_ADMIN };
+enum opt_type {
+	OPT_INT,
+	OPT_SIZE,
+	OPT_ADDR,
+	OPT_LEVEL,
+	OPT_SECONDS,
+	OPT_STRING,
+	OPT_ADMIN,
+	OPT_ORIGINS
+};
 
 struct option_row {
 	const char *name;
@@ -66,6 +77,9 @@ static const struct option_row options[] = {
 	{ "admin", OPT_ADMIN, FIELD(admin), 0, 0, "ADDR:PORT",
 	  "admin listener for GET /metrics and /healthz (default: 127.0.0.1:9020; off to "
 	  "disable)" },
+	{ "allow-origin", OPT_ORIGINS, FIELD(allow_origin), 0, 0, "LIST",
+	  "other web pages that may open /ws: comma-separated http(s)://HOST[:PORT], or * for "
+	  "any (default: only chatd's own page)" },
 	{ "user", OPT_STRING, FIELD(user), 0, 0, "NAME",
 	  "when started as root, switch to this user after binding, before serving anyone" },
 	{ "log-level", OPT_LEVEL, FIELD(log_level), 0, 0, "LEVEL",
@@ -171,6 +185,27 @@ static bool parse_number(const char *s, bool allow_suffix, long long *out)
 	return true;
 }
 
+/* --allow-origin: checked here, so a typo stops chatd instead of refusing every page. */
+static int set_origins(struct config *cfg, const struct option_row *opt, const char *value)
+{
+	if (strlen(value) >= sizeof(cfg->allow_origin)) {
+		fprintf(stderr, "chatd: --%s: longer than %zu bytes\n", opt->name,
+			sizeof(cfg->allow_origin) - 1);
+		return -1;
+	}
+	const char *bad = http_origin_list_check(value);
+	if (bad != NULL) {
+		fprintf(stderr,
+			"chatd: --%s: '%.*s' is not an origin: use http://HOST[:PORT] or "
+			"https://HOST[:PORT] (no path, no trailing slash), comma-separated, or * "
+			"alone\n",
+			opt->name, (int)strcspn(bad, ","), bad);
+		return -1;
+	}
+	snprintf(cfg->allow_origin, sizeof(cfg->allow_origin), "%s", value);
+	return 0;
+}
+
 static int set_option(struct config *cfg, const struct option_row *opt, const char *value)
 {
 	char *field = (char *)cfg + opt->offset;
@@ -210,6 +245,8 @@ static int set_option(struct config *cfg, const struct option_row *opt, const ch
 		snprintf(cfg->admin, sizeof(cfg->admin), "%s", value);
 		return 0;
 	}
+	case OPT_ORIGINS:
+		return set_origins(cfg, opt, value);
 	case OPT_LEVEL: {
 		int level = log_parse_level(value);
 		if (level < 0) {

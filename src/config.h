@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define CONFIG_ALLOW_ORIGIN_MAX 1024 /* bytes of the --allow-origin list, NUL included */
+
 struct config {
 	int workers;              /* epoll worker threads; 0 = online CPUs */
 	char bind_addr[64];       /* IPv4 or IPv6 literal */
@@ -31,6 +33,9 @@ struct config {
 	char admin[80];           /* admin listener "ADDR:PORT" ("[v6]:PORT"), or "" when off */
 	int drain_timeout_ms;     /* flush budget at shutdown and for half-closed users */
 	int log_level;            /* enum log_level */
+	/* pages of other origins that may open /ws: "" (none), "*" (any), or a checked
+	 * comma-separated list (http_origin_list_check) */
+	char allow_origin[CONFIG_ALLOW_ORIGIN_MAX];
 };
 
 #define CONFIG_MAX_WORKERS 64

@@ -224,6 +224,208 @@ int http_ws_accept(const struct http_request *req, char accept[29])
 	return 0;
 }
 
+/* ---- Origin (RFC 6454 section 6.2: scheme "://" host [ ":" port ]) ----------------------- */
+
+struct authority {
+	struct http_slice host; /* an IPv6 literal keeps its brackets */
+	int port;               /* -1 when not given */
+};
+
+struct origin {
+	struct http_slice scheme;
+	struct authority at;
+};
+
+static bool is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_xdigit(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* What a browser puts in a host name: letters, digits, '-', '.', '_' (IDNs as punycode). */
+static bool is_host_char(char c)
+{
+	return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_';
+}
+
+static bool slice_case_eq(struct http_slice a, struct http_slice b)
+{
+	return a.n == b.n && strncasecmp(a.p, b.p, a.n) == 0;
+}
+
+static bool slice_case_is(struct http_slice s, const char *text)
+{
+	return slice_case_eq(s, (struct http_slice){ text, strlen(text) });
+}
+
+/* Parses host[:port] (a Host header, or an origin after its "://"). */
+static bool parse_authority(const char *p, size_t n, struct authority *a)
+{
+	const char *end = p + n, *q = p;
+	if (q < end && *q == '[') {
+		while (++q < end && (is_xdigit(*q) || *q == ':' || *q == '.'))
+			;
+		if (q == end || *q != ']' || q == p + 1)
+			return false;
+		q++;
+	} else {
+		while (q < end && is_host_char(*q))
+			q++;
+		if (q == p)
+			return false;
+	}
+	a->host = (struct http_slice){ p, (size_t)(q - p) };
+	a->port = -1;
+	if (q == end)
+		return true;
+	if (*q++ != ':' || q == end || end - q > 5)
+		return false; /* a path, user info, or an empty or overlong port */
+	int port = 0;
+	for (; q < end; q++) {
+		if (!is_digit(*q))
+			return false;
+		port = port * 10 + (*q - '0');
+	}
+	if (port > 65535)
+		return false;
+	a->port = port;
+	return true;
+}
+
+/* The length of the scheme (RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )) at p. */
+static size_t scheme_len(const char *p, size_t n)
+{
+	if (n == 0 || !is_alpha(p[0]))
+		return 0;
+	size_t k = 1;
+	while (k < n &&
+	       (is_alpha(p[k]) || is_digit(p[k]) || p[k] == '+' || p[k] == '-' || p[k] == '.'))
+		k++;
+	return k;
+}
+
+static bool parse_origin(struct http_slice s, struct origin *o)
+{
+	size_t k = scheme_len(s.p, s.n);
+	if (k == 0 || s.n - k < 3 || memcmp(s.p + k, "://", 3) != 0)
+		return false;
+	o->scheme = (struct http_slice){ s.p, k };
+	return parse_authority(s.p + k + 3, s.n - k - 3, &o->at);
+}
+
+/* The port a scheme implies, or -1 for a scheme chatd cannot be reached by. */
+static int default_port(struct http_slice scheme)
+{
+	if (slice_case_is(scheme, "http") || slice_case_is(scheme, "ws"))
+		return 80;
+	if (slice_case_is(scheme, "https") || slice_case_is(scheme, "wss"))
+		return 443;
+	return -1;
+}
+
+static int origin_port(const struct origin *o)
+{
+	return o->at.port >= 0 ? o->at.port : default_port(o->scheme);
+}
+
+/* The page is chatd's own: an http(s) or ws(s) Origin names the host and port the request
+ * was sent to. */
+static bool same_host(const struct http_request *req, const struct origin *o)
+{
+	const struct http_slice *h = http_header(req, "Host");
+	struct authority host;
+	int scheme_port = default_port(o->scheme);
+	if (h == NULL || scheme_port < 0 || !parse_authority(h->p, h->n, &host))
+		return false;
+	int host_port = host.port >= 0 ? host.port : scheme_port;
+	return origin_port(o) == host_port && slice_case_eq(o->at.host, host.host);
+}
+
+/* The entry of a comma-separated list at *cur, spaces around it trimmed; *cur moves past it
+ * and is NULL after the last entry. */
+static struct http_slice list_next(const char **cur)
+{
+	const char *p = *cur, *comma = strchr(p, ',');
+	const char *end = comma ? comma : p + strlen(p);
+	*cur = comma ? comma + 1 : NULL;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	return (struct http_slice){ p, (size_t)(end - p) };
+}
+
+static bool allow_entry_valid(struct http_slice e, struct origin *o)
+{
+	return parse_origin(e, o) &&
+	       (slice_case_is(o->scheme, "http") || slice_case_is(o->scheme, "https"));
+}
+
+const char *http_origin_list_check(const char *list)
+{
+	if (strcmp(list, "*") == 0)
+		return NULL;
+	for (const char *cur = list; cur != NULL;) {
+		struct http_slice e = list_next(&cur);
+		struct origin o;
+		if (!allow_entry_valid(e, &o))
+			return e.p;
+	}
+	return NULL;
+}
+
+static bool listed(const char *allow, const struct origin *o)
+{
+	if (allow == NULL || *allow == '\0')
+		return false;
+	for (const char *cur = allow; cur != NULL;) {
+		struct origin e;
+		if (allow_entry_valid(list_next(&cur), &e) && slice_case_eq(e.scheme, o->scheme) &&
+		    slice_case_eq(e.at.host, o->at.host) && origin_port(&e) == origin_port(o))
+			return true;
+	}
+	return false;
+}
+
+enum http_origin http_origin_check(const struct http_request *req, const char *allow)
+{
+	if (allow != NULL && strcmp(allow, "*") == 0)
+		return HTTP_ORIGIN_ALLOWED;
+	int count = header_count(req, "Origin");
+	if (count == 0)
+		return HTTP_ORIGIN_ALLOWED; /* not a browser */
+	if (count > 1)
+		return HTTP_ORIGIN_REPEATED;
+	const struct http_slice *value = http_header(req, "Origin");
+	struct origin o;
+	if (http_slice_is(*value, "null"))
+		return HTTP_ORIGIN_FOREIGN; /* an opaque origin: sandboxed frame, file, data: */
+	if (!parse_origin(*value, &o))
+		return HTTP_ORIGIN_MALFORMED;
+	if (same_host(req, &o) || listed(allow, &o))
+		return HTTP_ORIGIN_ALLOWED;
+	return HTTP_ORIGIN_FOREIGN;
+}
+
+const char *http_origin_why(enum http_origin verdict)
+{
+	switch (verdict) {
+	case HTTP_ORIGIN_ALLOWED:
+		return "origin allowed";
+	case HTTP_ORIGIN_FOREIGN:
+		return "origin not allowed";
+	case HTTP_ORIGIN_MALFORMED:
+		return "malformed Origin";
+	case HTTP_ORIGIN_REPEATED:
+		return "more than one Origin header";
+	}
+	return "origin not allowed";
+}
+
 const char *http_reason(int status)
 {
 	switch (status) {
@@ -233,6 +435,8 @@ const char *http_reason(int status)
 		return "OK";
 	case 400:
 		return "Bad Request";
+	case 403:
+		return "Forbidden";
 	case 404:
 		return "Not Found";
 	case 405:

@@ -1,7 +1,8 @@
 /*
  * http.h - the HTTP/1.1 request head, as pure functions: recognising an HTTP client on a
  * fresh connection, parsing a request head, and checking a WebSocket upgrade (RFC 6455
- * section 4.2.1). No I/O, no allocation: a parsed request points into the caller's buffer.
+ * section 4.2.1) including its Origin. No I/O, no allocation: a parsed request points into the
+ * caller's buffer.
  *
  * Same port, two protocols: a connection is HTTP iff its first bytes are an upper-case method
  * (GET, HEAD, POST, PUT, DELETE, OPTIONS or PATCH), one space and '/'. Everything else is the
@@ -64,6 +65,48 @@ bool http_slice_is(struct http_slice s, const char *text); /* exact, case-sensit
  * no Sec-WebSocket-Version, missing Connection: upgrade, HTTP/1.0).
  */
 int http_ws_accept(const struct http_request *req, char accept[29]);
+
+/*
+ * Cross-site WebSocket hijacking: a browser lets any page open a WebSocket to any server and
+ * says which page it is in the Origin header (RFC 6454 serialisation, scheme://host[:port], or
+ * "null" for a sandboxed or file page). Clients that are not browsers send no Origin.
+ */
+enum http_origin {
+	HTTP_ORIGIN_ALLOWED,   /* no Origin, the same host and port as Host, or allow-listed */
+	HTTP_ORIGIN_FOREIGN,   /* another site, or "null" */
+	HTTP_ORIGIN_MALFORMED, /* not scheme://host[:port] */
+	HTTP_ORIGIN_REPEATED,  /* more than one Origin header */
+};
+
+/*
+ * Decides whether a WebSocket upgrade may go ahead, by its Origin:
+ * - no Origin header: allowed (not a browser);
+ * - allow is "*": allowed, whatever the Origin (the check is off);
+ * - two or more Origin headers: HTTP_ORIGIN_REPEATED; "null": HTTP_ORIGIN_FOREIGN;
+ *   anything but scheme://host[:port] (a path, a trailing slash, user info, an empty or bad
+ *   port...): HTTP_ORIGIN_MALFORMED;
+ * - the Origin's host and port equal the Host header's: allowed. Hosts compare without case
+ *   (an IPv6 literal in brackets as written); a missing port is its scheme's default
+ *   (http and ws 80, https and wss 443), and so is a Host without a port, since a proxy that
+ *   keeps Host in front of chatd drops the port the browser used. The scheme is not compared:
+ *   chatd speaks no TLS itself, so an https page reached through a proxy is its own page;
+ * - the Origin equals an entry of allow, a comma-separated list of http or https origins as
+ *   accepted by http_origin_list_check (scheme and host without case, ports with defaults
+ *   filled in): allowed. allow may be NULL or "" (no list);
+ * - otherwise HTTP_ORIGIN_FOREIGN.
+ */
+enum http_origin http_origin_check(const struct http_request *req, const char *allow);
+
+/* What was wrong with an Origin, for the 403 body and the log: "origin not allowed"... */
+const char *http_origin_why(enum http_origin verdict);
+
+/*
+ * Checks an --allow-origin list: "*" alone, or one or more comma-separated entries (spaces
+ * around them are ignored), each scheme://host[:port] with scheme http or https, a host name
+ * or IPv4 address or bracketed IPv6 literal, no path and no trailing slash. Returns NULL when
+ * valid, otherwise a pointer to the first bad entry inside list.
+ */
+const char *http_origin_list_check(const char *list);
 
 /* The reason phrase of a status code. */
 const char *http_reason(int status);

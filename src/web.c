@@ -80,22 +80,67 @@ static void respond(struct worker *w, struct conn *c, int status, const char *ty
 		free(out);
 	}
 	stat_add(&w->stats.http_requests, 1);
-	if (status >= 400) {
-		stat_add(&w->stats.http_errors, 1);
-		worker_log_gated(w, GATE_HTTP, LOG_INFO, c->id, "HTTP request refused: %d %s",
-				 status, http_reason(status));
-	} else {
+	if (status < 400)
 		log_debug((int)w->index, c->id, "HTTP %d", status);
-	}
 	timer_clear(c);
 	worker_close_conn(w, c, CLOSE_QUIT); /* flush, then close */
 }
 
+/* A refusal: counted, logged (rate-limited) with `detail` when not NULL, answered with a
+ * one-line text body that says `why` when not NULL, then closed. */
+static void refuse(struct worker *w, struct conn *c, int status, const char *extra, const char *why,
+		   const char *detail)
+{
+	stat_add(&w->stats.http_errors, 1);
+	worker_log_gated(w, GATE_HTTP, LOG_INFO, c->id, "HTTP request refused: %d %s%s%s", status,
+			 http_reason(status), detail ? ": " : "", detail ? detail : "");
+	char body[128];
+	int n = snprintf(body, sizeof(body), "%d %s%s%s\n", status, http_reason(status),
+			 why ? ": " : "", why ? why : "");
+	respond(w, c, status, "text/plain; charset=utf-8", body, (size_t)n, false, extra);
+}
+
 static void respond_text(struct worker *w, struct conn *c, int status, const char *extra)
 {
-	char body[96];
-	int n = snprintf(body, sizeof(body), "%d %s\n", status, http_reason(status));
-	respond(w, c, status, "text/plain; charset=utf-8", body, (size_t)n, false, extra);
+	refuse(w, c, status, extra, NULL, NULL);
+}
+
+/* Client bytes made fit for a log line: printable ASCII only (anything else becomes '?'),
+ * at most cap - 4 of them, "..." when cut. */
+static void printable(char *out, size_t cap, struct http_slice s)
+{
+	size_t k = 0;
+	for (; k < s.n && k + 4 < cap; k++) {
+		unsigned char ch = (unsigned char)s.p[k];
+		if (ch >= ' ' && ch < 0x7F)
+			out[k] = s.p[k];
+		else
+			out[k] = '?';
+	}
+	if (k < s.n)
+		for (int i = 0; i < 3; i++)
+			out[k++] = '.';
+	out[k] = '\0';
+}
+
+/* Cross-site WebSocket hijacking: only chatd's own page, pages --allow-origin lists, and
+ * clients that are not browsers (no Origin) may become users. Returns false after a 403. */
+static bool origin_ok(struct worker *w, struct conn *c, const struct http_request *req)
+{
+	enum http_origin verdict = http_origin_check(req, w->srv->cfg.allow_origin);
+	if (verdict == HTTP_ORIGIN_ALLOWED)
+		return true;
+	static const struct http_slice none = { "", 0 };
+	const struct http_slice *origin = http_header(req, "Origin");
+	const struct http_slice *host = http_header(req, "Host");
+	char shown_origin[104], shown_host[72], detail[256];
+	printable(shown_origin, sizeof(shown_origin), origin ? *origin : none);
+	printable(shown_host, sizeof(shown_host), host ? *host : none);
+	snprintf(detail, sizeof(detail), "WebSocket %s: Origin \"%s\", Host \"%s\"",
+		 http_origin_why(verdict), shown_origin, shown_host);
+	stat_add(&w->stats.ws_origin_refused, 1);
+	refuse(w, c, 403, NULL, http_origin_why(verdict), detail);
+	return false;
 }
 
 /* ---- WebSocket users ------------------------------------------------------------------------ */
@@ -212,6 +257,23 @@ static const struct web_asset *find_asset(struct http_slice target)
 	return NULL;
 }
 
+/* GET /ws: a valid handshake (RFC 6455 section 4.2.1) from an allowed origin is upgraded. */
+static void ws_try(struct worker *w, struct conn *c, const struct http_request *req,
+		   size_t head_len)
+{
+	char accept[29];
+	int status = http_ws_accept(req, accept);
+	if (status != 0) {
+		respond_text(w, c, status,
+			     status == 426   ? "Sec-WebSocket-Version: 13\r\n"
+			     : status == 405 ? "Allow: GET\r\n"
+					     : NULL);
+		return;
+	}
+	if (origin_ok(w, c, req))
+		upgrade(w, c, accept, head_len);
+}
+
 static void http_try(struct worker *w, struct conn *c)
 {
 	struct http_request req;
@@ -224,15 +286,7 @@ static void http_try(struct worker *w, struct conn *c)
 	}
 	bool get = http_slice_is(req.method, "GET"), head = http_slice_is(req.method, "HEAD");
 	if (http_slice_is(req.target, "/ws") || !strncmp(req.target.p, "/ws?", 4)) {
-		char accept[29];
-		int status = http_ws_accept(&req, accept);
-		if (status == 0)
-			upgrade(w, c, accept, (size_t)rc);
-		else
-			respond_text(w, c, status,
-				     status == 426   ? "Sec-WebSocket-Version: 13\r\n"
-				     : status == 405 ? "Allow: GET\r\n"
-						     : NULL);
+		ws_try(w, c, &req, (size_t)rc);
 		return;
 	}
 	const struct web_asset *a = find_asset(req.target);

@@ -62,6 +62,7 @@ struct server;
 	X(http_requests, "HTTP requests answered (page, errors, upgrades)")                 \
 	X(http_errors, "HTTP requests refused: malformed, too big, timed out, bad upgrade") \
 	X(ws_upgrades, "WebSocket users admitted")                                          \
+	X(ws_origin_refused, "WebSocket upgrades refused for their Origin: 403")            \
 	X(ws_protocol_errors, "WebSocket connections closed for a protocol violation")      \
 	X(iterations, "event-loop iterations")
 

@@ -6,6 +6,8 @@
 
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
+#include <stdio.h>
+#include <string.h>
 
 static int parse(struct config *cfg, int argc, char **argv)
 {
@@ -82,4 +84,53 @@ Test(config, help_and_version_stop_before_running, .init = cr_redirect_stdout)
 	cr_assert_eq(parse(&cfg, 2, help), 1);
 	char *version[] = { "chatd", "--version" };
 	cr_assert_eq(parse(&cfg, 2, version), 1);
+}
+
+Test(config, allow_origin_takes_a_list_or_star)
+{
+	struct config cfg;
+	config_defaults(&cfg);
+	cr_assert_str_eq(cfg.allow_origin, "", "default: only chatd's own page");
+	char *list[] = { "chatd", "--allow-origin", "http://a.example:8080,https://b.example" };
+	cr_assert_eq(parse(&cfg, 3, list), 0);
+	cr_assert_str_eq(cfg.allow_origin, "http://a.example:8080,https://b.example");
+	char *star[] = { "chatd", "--allow-origin=*" };
+	cr_assert_eq(parse(&cfg, 2, star), 0);
+	cr_assert_str_eq(cfg.allow_origin, "*");
+}
+
+Test(config, allow_origin_rejects_what_is_not_an_origin, .init = cr_redirect_stderr)
+{
+	struct config cfg;
+	const char *bad[] = { "",
+			      "ftp://a.example",
+			      "http://a.example/",
+			      "http://a.example,",
+			      "a.example",
+			      "*,http://a.example",
+			      "null",
+			      "http://a.example:99999" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[] = { "chatd", "--allow-origin", (char *)bad[i] };
+		cr_assert_eq(parse(&cfg, 3, argv), -1, "'%s' accepted", bad[i]);
+	}
+	static char huge[CONFIG_ALLOW_ORIGIN_MAX + 32];
+	size_t n = 0;
+	while (n + 20 < sizeof(huge))
+		n += (size_t)snprintf(huge + n, sizeof(huge) - n, "http://a.example:%d,", 1000);
+	snprintf(huge + n, sizeof(huge) - n, "http://b");
+	char *argv[] = { "chatd", "--allow-origin", huge };
+	cr_assert_eq(parse(&cfg, 3, argv), -1, "a list over %d bytes accepted",
+		     CONFIG_ALLOW_ORIGIN_MAX);
+}
+
+Test(config, allow_origin_error_names_the_bad_entry, .init = cr_redirect_stderr)
+{
+	struct config cfg;
+	char *argv[] = { "chatd", "--allow-origin", "http://ok.example, http://bad.example/" };
+	cr_assert_eq(parse(&cfg, 3, argv), -1);
+	cr_assert_eq(fflush(stderr), 0);
+	char first[512] = "";
+	cr_assert_not_null(fgets(first, sizeof(first), cr_get_redirected_stderr()));
+	cr_assert(strstr(first, "'http://bad.example/' is not an origin") != NULL, "%s", first);
 }

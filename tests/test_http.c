@@ -288,3 +288,222 @@ Test(http, websocket_handshake_more_cases)
 		cr_assert_eq(ws_status(h), 400, "key %s", bad_keys[i]);
 	}
 }
+
+/* ---- the Origin of a WebSocket handshake ------------------------------------------------- */
+
+/* The verdict on an upgrade sent to Host `host` (NULL: an HTTP/1.0 request without one)
+ * with the given Origin lines ("" for none). */
+static enum http_origin origin_verdict(const char *host, const char *origin_lines,
+				       const char *allow)
+{
+	char h[1024];
+	if (host != NULL)
+		snprintf(h, sizeof(h), "GET /ws HTTP/1.1\r\nHost: %s\r\n%s\r\n", host,
+			 origin_lines);
+	else
+		snprintf(h, sizeof(h), "GET /ws HTTP/1.0\r\n%s\r\n", origin_lines);
+	struct http_request req;
+	cr_assert_gt(parse(h, &req), 0, "%s", h);
+	return http_origin_check(&req, allow);
+}
+
+/* One Origin line. */
+static enum http_origin origin_of(const char *host, const char *origin, const char *allow)
+{
+	char line[512];
+	snprintf(line, sizeof(line), "Origin: %s\r\n", origin);
+	return origin_verdict(host, line, allow);
+}
+
+Test(http, no_origin_is_allowed_since_only_browsers_send_one)
+{
+	cr_assert_eq(origin_verdict("127.0.0.1:2020", "", NULL), HTTP_ORIGIN_ALLOWED);
+	cr_assert_eq(origin_verdict("127.0.0.1:2020", "", ""), HTTP_ORIGIN_ALLOWED);
+}
+
+Test(http, an_origin_with_the_host_headers_host_and_port_is_allowed)
+{
+	const char *same[][2] = {
+		{ "127.0.0.1:2020", "http://127.0.0.1:2020" },
+		{ "chat.example:2020", "https://chat.example:2020" }, /* scheme not compared */
+		{ "Chat.Example:2020", "http://chat.EXAMPLE:2020" },  /* host without case */
+		{ "[::1]:2020", "http://[::1]:2020" },
+		{ "[FE80::1]:8080", "http://[fe80::1]:8080" },
+		{ "localhost:2020", "ws://localhost:2020" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(same); i++)
+		cr_assert_eq(origin_of(same[i][0], same[i][1], NULL), HTTP_ORIGIN_ALLOWED,
+			     "Host %s, Origin %s", same[i][0], same[i][1]);
+}
+
+Test(http, missing_ports_are_the_schemes_default_on_both_sides)
+{
+	/* a proxy that keeps Host: the browser's port is the scheme's default */
+	cr_assert_eq(origin_of("chat.example", "https://chat.example", NULL), HTTP_ORIGIN_ALLOWED);
+	cr_assert_eq(origin_of("chat.example", "http://chat.example", NULL), HTTP_ORIGIN_ALLOWED);
+	cr_assert_eq(origin_of("chat.example", "wss://chat.example:443", NULL),
+		     HTTP_ORIGIN_ALLOWED);
+	cr_assert_eq(origin_of("chat.example:80", "http://chat.example", NULL),
+		     HTTP_ORIGIN_ALLOWED);
+	cr_assert_eq(origin_of("chat.example:443", "https://chat.example", NULL),
+		     HTTP_ORIGIN_ALLOWED);
+	cr_assert_eq(origin_of("[::1]", "http://[::1]:80", NULL), HTTP_ORIGIN_ALLOWED);
+	cr_assert_eq(origin_of("chat.example:443", "http://chat.example", NULL),
+		     HTTP_ORIGIN_FOREIGN, "80 is not 443");
+	cr_assert_eq(origin_of("chat.example", "http://chat.example:8080", NULL),
+		     HTTP_ORIGIN_FOREIGN, "8080 is not 80");
+}
+
+Test(http, another_host_or_port_is_foreign)
+{
+	const char *foreign[][2] = {
+		{ "127.0.0.1:2020", "http://evil.example" },
+		{ "127.0.0.1:2020", "http://127.0.0.1:2021" }, /* another port */
+		{ "127.0.0.1:2020", "http://127.0.0.1" },      /* port 80 */
+		{ "127.0.0.1:2020", "http://127.0.0.2:2020" },
+		{ "[::1]:2020", "http://[::2]:2020" },
+		{ "chat.example", "http://chat.example.evil.example" }, /* a longer name */
+		{ "chat.example", "http://evilchat.example" },
+		{ "chat.example", "http://chat.exampl" },
+		{ "chat.example:2020", "chrome-extension://chat.example:2020" }, /* not a page */
+	};
+	for (size_t i = 0; i < ARRAY_LEN(foreign); i++)
+		cr_assert_eq(origin_of(foreign[i][0], foreign[i][1], NULL), HTTP_ORIGIN_FOREIGN,
+			     "Host %s, Origin %s", foreign[i][0], foreign[i][1]);
+	cr_assert_eq(origin_of(NULL, "http://chat.example", NULL), HTTP_ORIGIN_FOREIGN,
+		     "no Host to compare with");
+	cr_assert_eq(origin_of("bad host", "http://bad host", NULL), HTTP_ORIGIN_MALFORMED);
+	cr_assert_eq(origin_of("a:", "http://a", NULL), HTTP_ORIGIN_FOREIGN, "bad Host port");
+}
+
+Test(http, a_null_origin_is_refused)
+{
+	cr_assert_eq(origin_of("127.0.0.1:2020", "null", NULL), HTTP_ORIGIN_FOREIGN);
+	cr_assert_eq(origin_of("127.0.0.1:2020", "null", "http://127.0.0.1:2020"),
+		     HTTP_ORIGIN_FOREIGN, "a list cannot name null");
+}
+
+Test(http, a_malformed_origin_is_refused)
+{
+	const char *bad[] = {
+		"",
+		"127.0.0.1:2020",            /* no scheme */
+		"http://127.0.0.1:2020/",    /* trailing slash */
+		"http://127.0.0.1:2020/ws",  /* a path */
+		"http://u@127.0.0.1:2020",   /* user info */
+		"http://127.0.0.1:",         /* empty port */
+		"http://127.0.0.1:99999",    /* port out of range */
+		"http://127.0.0.1:000080",   /* six digits */
+		"http://127.0.0.1:20x0",     /* not a number */
+		"http://[::1",               /* unclosed bracket */
+		"http://[]:2020",            /* empty literal */
+		"http://[::1]x",             /* bytes after the literal */
+		"http:/127.0.0.1:2020",      /* one slash */
+		"http://",                   /* no host */
+		"://127.0.0.1:2020",         /* no scheme name */
+		"NULL",                      /* null is lower case */
+		"http://127.0.0.1\x80:2020", /* not ASCII */
+		"http://127.0.0.1:2020?x",   /* a query */
+	};
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
+		cr_assert_eq(origin_of("127.0.0.1:2020", bad[i], NULL), HTTP_ORIGIN_MALFORMED,
+			     "Origin '%s'", bad[i]);
+}
+
+Test(http, several_origin_headers_are_refused)
+{
+	cr_assert_eq(origin_verdict("127.0.0.1:2020",
+				    "Origin: http://127.0.0.1:2020\r\n"
+				    "Origin: http://127.0.0.1:2020\r\n",
+				    NULL),
+		     HTTP_ORIGIN_REPEATED, "even when both match");
+	cr_assert_eq(origin_verdict("127.0.0.1:2020",
+				    "origin: http://127.0.0.1:2020\r\nORIGIN: null\r\n",
+				    "http://127.0.0.1:2020"),
+		     HTTP_ORIGIN_REPEATED, "names without case");
+}
+
+Test(http, allow_list_entries_match_exactly_with_default_ports)
+{
+	const char *list = "https://a.example, http://app.example:8080,http://[::1]:3000";
+	const char *host = "127.0.0.1:2020";
+	const char *listed[] = {
+		"http://app.example:8080", "http://APP.Example:8080", "HTTP://app.example:8080",
+		"https://a.example",       "https://a.example:443",   "http://[::1]:3000",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(listed); i++)
+		cr_assert_eq(origin_of(host, listed[i], list), HTTP_ORIGIN_ALLOWED, "%s",
+			     listed[i]);
+	const char *unlisted[] = {
+		"http://app.example:8081",  /* another port */
+		"http://app.example",       /* port 80 */
+		"https://app.example:8080", /* another scheme */
+		"http://a.example",         /* http, not https */
+		"https://b.a.example",      /* a sub-domain */
+		"https://a.example.evil",   /* a longer name */
+		"http://[::1]:3001",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(unlisted); i++)
+		cr_assert_eq(origin_of(host, unlisted[i], list), HTTP_ORIGIN_FOREIGN, "%s",
+			     unlisted[i]);
+	cr_assert_eq(origin_of(host, "http://app.example/", list), HTTP_ORIGIN_MALFORMED);
+	cr_assert_eq(origin_of(host, "http://app.example", "http://app.example/"),
+		     HTTP_ORIGIN_FOREIGN, "an entry with a path matches nothing");
+}
+
+Test(http, allow_list_star_lets_every_origin_in)
+{
+	const char *host = "127.0.0.1:2020";
+	cr_assert_eq(origin_of(host, "http://evil.example", "*"), HTTP_ORIGIN_ALLOWED);
+	cr_assert_eq(origin_of(host, "null", "*"), HTTP_ORIGIN_ALLOWED);
+	cr_assert_eq(origin_of(host, "http://x/", "*"), HTTP_ORIGIN_ALLOWED);
+	cr_assert_eq(origin_verdict(host, "Origin: http://a\r\nOrigin: http://b\r\n", "*"),
+		     HTTP_ORIGIN_ALLOWED);
+}
+
+Test(http, allow_list_syntax_check_points_at_the_first_bad_entry)
+{
+	const char *good[] = {
+		"*",
+		"http://a.example",
+		"https://a.example:8443",
+		"http://127.0.0.1:3000,https://b.example",
+		" http://a.example , https://b.example ",
+		"http://[::1]:8080",
+		"HTTPS://A.Example",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(good); i++)
+		cr_assert_null(http_origin_list_check(good[i]), "%s", good[i]);
+	struct {
+		const char *list;
+		size_t at; /* offset of the bad entry */
+	} bad[] = {
+		{ "", 0 },
+		{ "ftp://a.example", 0 },
+		{ "ws://a.example", 0 },
+		{ "http://a.example/", 0 },
+		{ "http://a.example,", 17 },
+		{ "http://a.example,,http://b", 17 },
+		{ "http://a.example,*", 17 },
+		{ "*,http://a.example", 0 },
+		{ "a.example", 0 },
+		{ "http://a.example:0x50", 0 },
+		{ "http://a.example, null", 18 },
+		{ "http://a.example:70000", 0 },
+		{ "http://user@a.example", 0 },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		const char *at = http_origin_list_check(bad[i].list);
+		cr_assert_not_null(at, "'%s' accepted", bad[i].list);
+		cr_assert_eq((size_t)(at - bad[i].list), bad[i].at, "'%s': at %td", bad[i].list,
+			     at - bad[i].list);
+	}
+}
+
+Test(http, forbidden_has_its_reason_and_each_refusal_says_why)
+{
+	cr_assert_str_eq(http_reason(403), "Forbidden");
+	cr_assert_str_eq(http_origin_why(HTTP_ORIGIN_FOREIGN), "origin not allowed");
+	cr_assert_str_eq(http_origin_why(HTTP_ORIGIN_MALFORMED), "malformed Origin");
+	cr_assert_str_eq(http_origin_why(HTTP_ORIGIN_REPEATED), "more than one Origin header");
+}

@@ -4,6 +4,7 @@
  * The WebSocket client (testlib.c) is written against RFC 6455 (masked frames), independent
  * of src/ws.c.
  */
+#include "common.h"
 #include "testlib.h"
 
 #include <arpa/inet.h>
@@ -87,6 +88,23 @@ Test(web, a_head_trickled_byte_by_byte_is_answered_as_soon_as_it_can_be, .timeou
 	ts_stop(srv);
 }
 
+/* A valid upgrade request with the given Host and Origin lines. */
+static const char *ws_request(char *out, size_t cap, const char *host, const char *origin_lines)
+{
+	snprintf(
+	    out, cap,
+	    "GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
+	    host, origin_lines);
+	return out;
+}
+
+/* Connects with the given request and reads its 101 answer (fails the test otherwise). */
+static struct wsclient *ws_connect_with(uint16_t port, const char *req)
+{
+	return wc_open_req(ts_dial(port), req);
+}
+
 Test(web, websocket_and_line_users_share_a_room, .timeout = 30)
 {
 	struct config cfg = ts_config(2);
@@ -165,5 +183,102 @@ Test(web, a_chat_line_starting_with_GET_is_chat, .timeout = 30)
 	cr_assert(strncmp(line, "* Welcome, ", 11) == 0, "'%s'", line);
 	tc_expect(c, "1:GET away from me");
 	tc_close(c);
+	ts_stop(srv);
+}
+
+/* ---- cross-site WebSocket hijacking: the Origin check ------------------------------------- */
+
+Test(web, a_websocket_from_a_foreign_origin_gets_403_and_no_user, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *nc = tc_join(port);
+	char host[32], req[512], out[1024];
+	snprintf(host, sizeof(host), "127.0.0.1:%u", port);
+	const char *origins[] = {
+		"Origin: http://evil.example\r\n",
+		"Origin: null\r\n",
+		"Origin: http://127.0.0.1:1\r\n",                   /* another port */
+		"Origin: http://evil.example/\r\n",                 /* malformed */
+		"Origin: http://x\r\nOrigin: http://127.0.0.1\r\n", /* two */
+	};
+	for (size_t i = 0; i < ARRAY_LEN(origins); i++) {
+		ws_request(req, sizeof(req), host, origins[i]);
+		cr_assert_eq(http(port, req, out, sizeof(out)), 403, "%s", origins[i]);
+		cr_assert(strstr(out, "\r\n\r\n403 Forbidden: ") != NULL, "%s", out);
+	}
+	cr_assert(strstr(out, "403 Forbidden: more than one Origin header") != NULL, "%s", out);
+	tc_expect_silence(nc, 300); /* nobody entered */
+	struct server_stats st;
+	server_get_stats(srv, &st);
+	cr_assert_eq(st.ws_origin_refused, ARRAY_LEN(origins));
+	cr_assert_eq(st.ws_upgrades, 0);
+	cr_assert_eq(st.users, 1, "only the line user");
+	tc_close(nc);
+	ts_stop(srv);
+}
+
+Test(web, a_websocket_from_the_servers_own_page_is_upgraded, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *nc = tc_join(port);
+	char host[32], origin[64], req[512], out[512];
+	size_t len;
+	/* the page as loaded from http://127.0.0.1:PORT/ */
+	snprintf(host, sizeof(host), "127.0.0.1:%u", port);
+	snprintf(origin, sizeof(origin), "Origin: http://127.0.0.1:%u\r\n", port);
+	struct wsclient *ws = ws_connect_with(port, ws_request(req, sizeof(req), host, origin));
+	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 1);
+	cr_assert(strncmp(out, "* Welcome, ", 11) == 0, "'%s'", out);
+	tc_expect(nc, "* 2 has entered.");
+	wc_free(ws);
+	/* behind a proxy that keeps Host: https://chat.example/ */
+	ws = ws_connect_with(
+	    port, ws_request(req, sizeof(req), "chat.example", "Origin: https://Chat.Example\r\n"));
+	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 1);
+	cr_assert(strncmp(out, "* Welcome, ", 11) == 0, "'%s'", out);
+	wc_free(ws);
+	struct server_stats st;
+	server_get_stats(srv, &st);
+	cr_assert_eq(st.ws_origin_refused, 0);
+	cr_assert_eq(st.ws_upgrades, 2);
+	tc_close(nc);
+	ts_stop(srv);
+}
+
+Test(web, allow_origin_lets_a_listed_page_in_and_no_other, .timeout = 30)
+{
+	struct config cfg = ts_config(1);
+	snprintf(cfg.allow_origin, sizeof(cfg.allow_origin), "http://app.example:8080");
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	char req[512], out[512];
+	size_t len;
+	struct wsclient *ws =
+	    ws_connect_with(port, ws_request(req, sizeof(req), "chat.example:2020",
+					     "Origin: http://app.example:8080\r\n"));
+	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 1);
+	cr_assert(strncmp(out, "* Welcome, ", 11) == 0, "'%s'", out);
+	wc_free(ws);
+	ws_request(req, sizeof(req), "chat.example:2020", "Origin: http://app.example:8081\r\n");
+	cr_assert_eq(http(port, req, out, sizeof(out)), 403);
+	ts_stop(srv);
+}
+
+Test(web, allow_origin_star_lets_any_page_in, .timeout = 30)
+{
+	struct config cfg = ts_config(1);
+	snprintf(cfg.allow_origin, sizeof(cfg.allow_origin), "*");
+	struct server *srv = ts_start(&cfg);
+	char req[512], out[512];
+	size_t len;
+	struct wsclient *ws = ws_connect_with(
+	    server_port(srv), ws_request(req, sizeof(req), "x", "Origin: http://evil.example\r\n"));
+	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 1);
+	cr_assert(strncmp(out, "* Welcome, ", 11) == 0, "'%s'", out);
+	wc_free(ws);
 	ts_stop(srv);
 }

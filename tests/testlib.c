@@ -326,12 +326,17 @@ struct wsclient *wc_connect(uint16_t port)
 
 struct wsclient *wc_open(int fd)
 {
+	return wc_open_req(fd,
+			   "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+			   "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+			   "Sec-WebSocket-Version: 13\r\n\r\n");
+}
+
+struct wsclient *wc_open_req(int fd, const char *req)
+{
 	struct wsclient *c = calloc(1, sizeof(*c));
 	cr_assert_not_null(c);
 	c->fd = fd;
-	const char *req = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-			  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-			  "Sec-WebSocket-Version: 13\r\n\r\n";
 	send(c->fd, req, strlen(req), MSG_NOSIGNAL);
 	/* read the 101 head */
 	while (1) {

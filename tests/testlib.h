@@ -99,6 +99,8 @@ struct wsclient {
 struct wsclient *wc_connect(uint16_t port);
 /* The same on an already connected socket. */
 struct wsclient *wc_open(int fd);
+/* The same with a request of the caller's (its key must be RFC 6455's sample nonce). */
+struct wsclient *wc_open_req(int fd, const char *request);
 /* Sends one frame: fin_op is the first header byte (FIN and opcode), masked when mask. */
 void wc_send(struct wsclient *c, int fin_op, const void *p, size_t n, bool mask);
 void wc_text(struct wsclient *c, const char *s);

@@ -1,6 +1,7 @@
 /*
  * fuzz_http.c - libFuzzer target for the HTTP side of a fresh connection: sniffing, the
- * request-head parser (with a fuzzer-chosen size limit) and the WebSocket handshake check.
+ * request-head parser (with a fuzzer-chosen size limit), the WebSocket handshake check and its
+ * Origin check.
  */
 #include "common.h"
 #include "http.h"
@@ -25,6 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rc == 0 && strlen(accept) != 28)
 			__builtin_trap();
 		http_header_has_token(&req, "Connection", "upgrade");
+		enum http_origin o = http_origin_check(&req, "http://a.example:8080,https://[::1]");
+		if (o != HTTP_ORIGIN_ALLOWED && o != HTTP_ORIGIN_FOREIGN &&
+		    o != HTTP_ORIGIN_MALFORMED && o != HTTP_ORIGIN_REPEATED)
+			__builtin_trap();
 	}
 	/* every proper prefix of a complete head must ask for more */
 	if (n > 0 && size > 1) {

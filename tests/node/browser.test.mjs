@@ -1,9 +1,12 @@
 // browser.test.mjs - a real browser in the room: headless Chromium (Debian's, driven by
 // playwright-core) loads the page from chatd, sets a name, joins a room and exchanges lines
 // both ways with a line-protocol (TCP) user in the same room; nothing another user sends is
-// rendered as HTML. Saves a screenshot to tests/node/out/browser.png.
+// rendered as HTML. Saves a screenshot to tests/node/out/browser.png. Then cross-site
+// WebSocket hijacking: a page served from another origin (another loopback port) cannot open
+// chatd's /ws, unless chatd was started with --allow-origin naming it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,8 +29,8 @@ after(async () => {
   await stopChatd(srv);
 });
 
-function tcpUser() {
-  const sock = net.connect(srv.port, '127.0.0.1');
+function tcpUser(port = srv.port) {
+  const sock = net.connect(port, '127.0.0.1');
   let buf = '';
   const seen = [];
   sock.on('data', (d) => {
@@ -44,7 +47,7 @@ function tcpUser() {
     }
     throw new Error('line not seen; got: ' + seen.join(' | '));
   };
-  return { sock, waitFor, say: (l) => sock.write(l + '\n') };
+  return { sock, waitFor, seen, say: (l) => sock.write(l + '\n') };
 }
 
 test('a browser and an nc-style user chat in the same room', async () => {
@@ -88,4 +91,69 @@ test('a browser and an nc-style user chat in the same room', async () => {
   await page.screenshot({ path: path.join(here, 'out', 'browser-phone.png') });
   nc.sock.destroy();
   await page.close();
+});
+
+// Another site: a page on its own loopback port whose script opens ws://127.0.0.1:PORT/ws
+// (PORT from its query) and writes the outcome into its title: "welcomed" once chatd's
+// welcome arrives, "refused" when the socket closes before that.
+const limit = { timeout: 30000 }; // per test
+
+const foreignPage = `<!doctype html><meta charset="utf-8"><title>pending</title><script>
+const port = new URLSearchParams(location.search).get('port');
+const ws = new WebSocket('ws://127.0.0.1:' + port + '/ws');
+ws.onmessage = (e) => {
+  if (String(e.data).startsWith('* Welcome, ')) { document.title = 'welcomed'; ws.close(); }
+};
+ws.onclose = () => { if (document.title !== 'welcomed') document.title = 'refused'; };
+</script>`;
+
+function startForeignSite() {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(foreignPage);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function stopSite(site) {
+  site.closeAllConnections();
+  return new Promise((r) => site.close(r));
+}
+
+// Loads the foreign page against chatd on chatdPort; returns its verdict.
+async function foreignVerdict(site, chatdPort) {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`http://127.0.0.1:${site.address().port}/?port=${chatdPort}`);
+    await page.waitForFunction(() => document.title !== 'pending', null, { timeout: 5000 });
+    return await page.title();
+  } finally {
+    await page.close();
+  }
+}
+
+test('a page from another origin cannot open /ws (cross-site hijacking)', limit, async () => {
+  const site = await startForeignSite();
+  const nc = tcpUser();
+  try {
+    await nc.waitFor((l) => l.startsWith('* Welcome, '));
+    assert.equal(await foreignVerdict(site, srv.port), 'refused');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!nc.seen.some((l) => / has entered\.$/.test(l)), 'nobody entered: ' + nc.seen);
+  } finally {
+    nc.sock.destroy();
+    await stopSite(site);
+  }
+});
+
+test('with --allow-origin naming it, that page from another origin connects', limit, async () => {
+  const site = await startForeignSite();
+  const allowed = await startChatd(['--allow-origin', `http://127.0.0.1:${site.address().port}`]);
+  try {
+    assert.equal(await foreignVerdict(site, allowed.port), 'welcomed');
+    assert.equal(await foreignVerdict(site, srv.port), 'refused', 'the default still refuses');
+  } finally {
+    await stopChatd(allowed);
+    await stopSite(site);
+  }
 });

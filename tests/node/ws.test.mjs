@@ -1,6 +1,7 @@
 // ws.test.mjs - chatd's WebSocket side checked by an independent client, the npm `ws`
 // package: handshake, chat through a room shared with a line (TCP) user, fragmentation, ping,
-// the close handshake, and the close code of each protocol violation.
+// the close handshake, the close code of each protocol violation, and the Origin check
+// against cross-site WebSocket hijacking (403 for another site's page).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -124,3 +125,82 @@ for (const [name, frame, code] of [
     assert.equal(await done, code);
   });
 }
+
+const limit = { timeout: 15000 }; // per test
+
+// The handshake's outcome with the given options (ws sends Origin only when told to):
+// { status: 101, welcome } or { status: 403, body }.
+function handshake(options = {}) {
+  const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/ws`, options);
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no handshake answer')), 5000);
+    ws.on('unexpected-response', (req, res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => { clearTimeout(t); resolve({ status: res.statusCode, body }); });
+    });
+    ws.on('message', (d) => {
+      clearTimeout(t);
+      ws.close();
+      resolve({ status: 101, welcome: String(d) });
+    });
+    ws.on('error', (e) => { if (!/Unexpected server response/.test(e.message)) reject(e); });
+  });
+}
+
+// A line user in the lobby sees who enters: nobody must, for a refused page.
+async function expectNobodyEntered(tcp, ms = 300) {
+  await assert.rejects(tcp.msgs.next((l) => / has entered\.$/.test(l), ms), /timeout/);
+}
+
+test('Origin of another site is refused with 403 and nobody enters', limit, async () => {
+  const tcp = openTcp();
+  await tcp.msgs.next((l) => l.startsWith('* Welcome, '));
+  const r = await handshake({ origin: 'http://evil.example' });
+  assert.equal(r.status, 403);
+  assert.equal(r.body, '403 Forbidden: origin not allowed\n');
+  await expectNobodyEntered(tcp);
+  tcp.sock.destroy();
+});
+
+test('Origin null is refused with 403', limit, async () => {
+  const tcp = openTcp();
+  await tcp.msgs.next((l) => l.startsWith('* Welcome, '));
+  const r = await handshake({ origin: 'null' });
+  assert.equal(r.status, 403);
+  await expectNobodyEntered(tcp);
+  tcp.sock.destroy();
+});
+
+test('Origin of another port on the same host is refused with 403', limit, async () => {
+  const r = await handshake({ origin: `http://127.0.0.1:${srv.port + 1}` });
+  assert.equal(r.status, 403);
+});
+
+test("Origin of chatd's own page (same host and port) is welcomed", limit, async () => {
+  const r = await handshake({ origin: `http://127.0.0.1:${srv.port}` });
+  assert.equal(r.status, 101);
+  assert.match(r.welcome, /^\* Welcome, /);
+});
+
+test('no Origin (not a browser) is welcomed', limit, async () => {
+  const r = await handshake();
+  assert.equal(r.status, 101);
+  assert.match(r.welcome, /^\* Welcome, /);
+});
+
+test('--allow-origin lets the listed page in, and only that one', limit, async () => {
+  const other = await startChatd(['--allow-origin', 'http://app.example:8080']);
+  try {
+    const open = (origin) => new Promise((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${other.port}/ws`, { origin });
+      ws.on('message', (d) => { ws.close(); resolve(String(d)); });
+      ws.on('unexpected-response', (req, res) => { res.resume(); resolve(res.statusCode); });
+      ws.on('error', () => {});
+    });
+    assert.match(await open('http://app.example:8080'), /^\* Welcome, /);
+    assert.equal(await open('http://app.example:8081'), 403);
+  } finally {
+    await stopChatd(other);
+  }
+});
