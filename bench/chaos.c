@@ -22,6 +22,8 @@
  *   wsmask     WebSocket frame without a mask: close 1002
  *   wsutf8     WebSocket text with bad UTF-8, whole or split across fragments: close 1007
  *   rst        RST in the middle of a line (line protocol) or of a frame (WebSocket)
+ *   pings      a WebSocket user pinging without reading: flooding, disconnected (the server
+ *              holds at most one unsent pong meanwhile)
  *   flooder    lines far past --rate-limit: "slow down" errors, then disconnected
  *
  * exhaust: run against a chatd started under a low RLIMIT_NOFILE. Opens --hog connections (more
@@ -636,36 +638,49 @@ static size_t ws_frame(unsigned char *out, int op, bool fin, const void *data, s
 	return h + n;
 }
 
-/* Reads server frames until a close frame; returns its status code, or an RD_ code. */
-static int ws_read_close(struct rd *r, int64_t deadline)
+/* Reads one server frame: its opcode, or an RD_ code; *payload and *n point into r->buf and
+ * stay valid until the next read. */
+static int ws_read_frame(struct rd *r, int64_t deadline, const unsigned char **payload, size_t *n)
 {
+	size_t need = 2;
 	for (;;) {
-		while (r->len - r->used < 2) {
+		while (r->len - r->used < need) {
 			int rc = rd_fill(r, deadline);
 			if (rc < 0)
 				return rc;
 		}
 		const unsigned char *p = (unsigned char *)r->buf + r->used;
-		size_t n = p[1] & 127, off = 2;
-		if (n == 126) {
-			while (r->len - r->used < 4) {
-				int rc = rd_fill(r, deadline);
-				if (rc < 0)
-					return rc;
-				p = (unsigned char *)r->buf + r->used;
+		size_t len = p[1] & 127, off = 2;
+		if (len == 126) {
+			if (need < 4) {
+				need = 4;
+				continue;
 			}
-			n = (size_t)p[2] << 8 | p[3];
+			len = (size_t)p[2] << 8 | p[3];
 			off = 4;
 		}
-		while (r->len - r->used < off + n) {
-			int rc = rd_fill(r, deadline);
-			if (rc < 0)
-				return rc;
-			p = (unsigned char *)r->buf + r->used;
+		if (r->len - r->used < off + len) {
+			need = off + len;
+			continue;
 		}
-		r->used += off + n;
-		if ((p[0] & 15) == 8)
-			return n >= 2 ? (p[off] << 8 | p[off + 1]) : 1005;
+		r->used += off + len;
+		*payload = p + off;
+		*n = len;
+		return p[0] & 15;
+	}
+}
+
+/* Reads server frames until a close frame; returns its status code, or an RD_ code. */
+static int ws_read_close(struct rd *r, int64_t deadline)
+{
+	for (;;) {
+		const unsigned char *p;
+		size_t n;
+		int op = ws_read_frame(r, deadline, &p, &n);
+		if (op < 0)
+			return op;
+		if (op == 8)
+			return n >= 2 ? (p[0] << 8 | p[1]) : 1005;
 	}
 }
 
@@ -715,6 +730,48 @@ static int k_wsutf8(struct kind *k, uint64_t *seed, int64_t deadline)
 	}
 	size_t n = ws_frame(f, 1, true, "bad \xc0\xaf", 6, true, seed);
 	return ws_violation(k, f, n, 1007, "bad UTF-8");
+}
+
+/* Reads frames until a text frame starting with `prefix` (other frames are skipped). */
+static int ws_expect_text(struct kind *k, struct rd *r, const char *prefix, int64_t deadline,
+			  const char *what)
+{
+	for (;;) {
+		const unsigned char *p;
+		size_t n;
+		int op = ws_read_frame(r, deadline, &p, &n);
+		if (op < 0)
+			return fail(k, "%s: waiting for '%s': %s", what, prefix, rd_err(op));
+		if (op == 1 && n >= strlen(prefix) && memcmp(p, prefix, strlen(prefix)) == 0)
+			return 0;
+	}
+}
+
+/*
+ * A WebSocket user sends 2,000 empty pings without reading. Pings count against --rate-limit
+ * like lines, so it is told it floods and is cut; meanwhile the server holds at most one
+ * unsent pong for it, whatever the number of pings (the soak's heap check sees it).
+ */
+static int k_pings(struct kind *k, uint64_t *seed, int64_t deadline)
+{
+	(void)deadline;
+	struct rd r;
+	int fd = ws_open(k, &r);
+	if (fd < 0)
+		return fd;
+	unsigned char burst[500 * 6];
+	size_t n = 0;
+	while (n < sizeof(burst))
+		n += ws_frame(burst + n, 9, true, "", 0, true, seed);
+	for (int i = 0; i < 4; i++)
+		if (send_all(fd, burst, n) < 0)
+			break; /* cut before all was sent: fine */
+	int64_t t = now_ns() + 5000 * MS;
+	int rc = ws_expect_text(k, &r, "* error: flooding", t, "ping flood");
+	if (rc == 0)
+		rc = expect_closed(k, &r, t, "ping flood");
+	close(fd);
+	return rc < 0 ? rc : ok(k);
 }
 
 static _Atomic uint64_t rst_counter;
@@ -806,6 +863,8 @@ static struct kind kinds[] = {
 	     "close 1007", k_wsutf8, 1, "fragmented", NULL),
 	KIND("rst", "RST in the middle of a line or of a WebSocket frame",
 	     "partial line never delivered", k_rst, 2, "WebSocket", NULL),
+	KIND("pings", "a WebSocket user sends 2,000 pings without reading",
+	     "flooding, then disconnected", k_pings, 1, NULL, NULL),
 	KIND("flooder", "1,000 lines in one burst", "slow down, then disconnected", k_flooder, 1,
 	     NULL, NULL),
 };
