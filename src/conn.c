@@ -212,8 +212,8 @@ int conn_flush(struct conn *c, int max_writes, size_t *written)
 size_t conn_cost(const struct conn *c, size_t line_buf, size_t head_buf)
 {
 	/* out_charge has a ring slot per entry; add the free ones */
-	size_t cost =
-	    sizeof(*c) + c->out_charge + (size_t)(c->out_cap - c->out_count) * sizeof(*c->outq);
+	size_t free_slots = (size_t)(c->out_cap - c->out_count);
+	size_t cost = sizeof(*c) + c->out_charge + free_slots * sizeof(struct msg *);
 	if (c->in.buf != NULL)
 		cost += line_buf;
 	if (c->pre != NULL)

@@ -5,7 +5,14 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* What the map holds per address with open connections: allocated at its first connection,
+ * freed with its last. */
+struct ip_count {
+	uint32_t open;
+};
 
 int iplimit_init(struct iplimit *l, int max)
 {
@@ -16,6 +23,11 @@ int iplimit_init(struct iplimit *l, int max)
 
 void iplimit_destroy(struct iplimit *l)
 {
+	size_t pos = 0;
+	uint64_t key;
+	void *v;
+	while (map_next(&l->counts, &pos, &key, &v))
+		free(v);
 	map_free(&l->counts);
 	pthread_mutex_destroy(&l->lock);
 }
@@ -50,13 +62,22 @@ int iplimit_acquire(struct iplimit *l, uint64_t key)
 {
 	if (l->max == 0 || key == 0)
 		return 0;
-	pthread_mutex_lock(&l->lock);
-	uintptr_t n = (uintptr_t)map_get(&l->counts, key);
 	int rc = 0;
-	if (n >= (uintptr_t)l->max)
+	pthread_mutex_lock(&l->lock);
+	struct ip_count *n = map_get(&l->counts, key);
+	if (n == NULL) {
+		n = calloc(1, sizeof(*n));
+		if (n == NULL || map_put(&l->counts, key, n) < 0) {
+			free(n);
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	if (n->open >= (uint32_t)l->max)
 		rc = -EDQUOT;
-	else if (map_put(&l->counts, key, (void *)(n + 1)) < 0)
-		rc = -ENOMEM;
+	else
+		n->open++;
+out:
 	pthread_mutex_unlock(&l->lock);
 	return rc;
 }
@@ -66,10 +87,10 @@ void iplimit_release(struct iplimit *l, uint64_t key)
 	if (l->max == 0 || key == 0)
 		return;
 	pthread_mutex_lock(&l->lock);
-	uintptr_t n = (uintptr_t)map_get(&l->counts, key);
-	if (n <= 1)
+	struct ip_count *n = map_get(&l->counts, key);
+	if (n != NULL && --n->open == 0) {
 		map_del(&l->counts, key);
-	else
-		map_put(&l->counts, key, (void *)(n - 1)); /* replaces: cannot fail */
+		free(n);
+	}
 	pthread_mutex_unlock(&l->lock);
 }

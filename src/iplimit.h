@@ -22,7 +22,7 @@
 struct iplimit {
 	int max; /* --max-conns-per-ip; 0 = off (nothing is counted); read-only */
 	pthread_mutex_t lock;
-	struct map counts; /* iplimit_key -> open connections, stored as the pointer's value */
+	struct map counts; /* iplimit_key -> its open connections (struct ip_count) */
 };
 
 int iplimit_init(struct iplimit *l, int max);

@@ -503,7 +503,8 @@ static bool worker_admit(struct worker *w, int fd, const struct sockaddr *peer, 
 		const void *a = peer->sa_family == AF_INET
 				    ? (const void *)&((const struct sockaddr_in *)peer)->sin_addr
 				    : (const void *)&((const struct sockaddr_in6 *)peer)->sin6_addr;
-		(void)!inet_ntop(peer->sa_family, a, addr, sizeof(addr));
+		if (inet_ntop(peer->sa_family, a, addr, sizeof(addr)) == NULL)
+			snprintf(addr, sizeof(addr), "?");
 		if (rc == -EDQUOT)
 			snprintf(why, sizeof(why), "too many connections from %s (max %d)", addr,
 				 srv->cfg.max_conns_per_ip);
@@ -554,7 +555,7 @@ static void worker_accept(struct worker *w, int64_t now)
 		w->accept_resume_ms = 0;
 	}
 	for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
-		struct sockaddr_storage peer;
+		struct sockaddr_storage peer = { .ss_family = AF_UNSPEC };
 		socklen_t plen = sizeof(peer);
 		int fd = accept4(w->listen_fd, (struct sockaddr *)&peer, &plen,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);

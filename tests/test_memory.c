@@ -118,7 +118,7 @@ Test(memory, a_ping_flood_without_reading_holds_one_pong_not_one_per_ping, .time
 	size_t rise = peak_stop(&pk);
 	cr_log_info("heap rise %zu bytes under 100,000 pings", rise);
 	/* before: one 256-byte message per unanswered ping, ~25 MB here */
-	cr_assert_lt(rise, 256 * 1024, "heap rose %zu bytes under 100,000 pings", rise);
+	cr_assert_lt(rise, (size_t)256 * 1024, "heap rose %zu bytes under 100,000 pings", rise);
 	long pongs = count_frames(ws, 0xA, 300);
 	cr_assert_gt(pongs, 0, "the latest ping is answered");
 	cr_assert_lt(pongs, 100000, "not every ping: only the latest while one is pending");
@@ -180,7 +180,7 @@ Test(memory, stalled_readers_hold_at_most_max_outbuf_each, .timeout = 120)
 {
 	struct config cfg = ts_config(2);
 	cfg.rate_limit = 0;
-	cfg.max_outbuf = 64 * 1024;
+	cfg.max_outbuf = (size_t)64 * 1024;
 	struct server *srv = ts_start(&cfg);
 	uint16_t port = server_port(srv);
 	struct wsclient *pinger[10];
@@ -207,7 +207,7 @@ Test(memory, stalled_readers_hold_at_most_max_outbuf_each, .timeout = 120)
 		    cfg.max_outbuf);
 	/* 20 connections x --max-outbuf, plus what is in flight: at most 1,024 lines fanned out
 	 * between two flushes (~400 KB of 200-byte lines) and the connections themselves. */
-	size_t bound = 20 * cfg.max_outbuf + 1024 * 1024;
+	size_t bound = 20 * cfg.max_outbuf + (size_t)1024 * 1024;
 	cr_assert_leq(rise, bound, "heap rose %zu bytes, bound %zu", rise, bound);
 	/* the sender kept chatting throughout */
 	char want[64];
