@@ -5,6 +5,7 @@
 #include "admin.h"
 #include "inbox.h"
 #include "log.h"
+#include "memory.h"
 #include "msg.h"
 #include "server.h"
 
@@ -356,13 +357,23 @@ static const char *run_chat(struct server *srv, struct peer *peers, unsigned cli
 	return err;
 }
 
+/* Which counter tells that the client that never reads was cut off. */
+static uint64_t cut_count(struct server *srv, bool by_memory)
+{
+	struct server_stats st;
+	server_get_stats(srv, &st);
+	return by_memory ? st.memory_evictions : st.slow_disconnects;
+}
+
 /*
  * Pushes bulk lines through the room until the server cuts off the one client that never
- * reads. Lock-step: each line is read by every good client before the next is sent, so no
- * good client ever has more than one line queued and only the slow one can pass the limit
- * (after the kernel's socket buffers, a few MB, are full).
+ * reads: as a slow consumer (--max-outbuf), or by_memory, as the largest consumer when the
+ * heap passes --max-memory. Lock-step: each line is read by every good client before the next
+ * is sent, so no good client ever has more than one line queued and only the slow one can
+ * pass a limit (after the kernel's socket buffers, a few MB, are full).
  */
-static const char *push_until_slow_cut(struct server *srv, struct peer *peers, unsigned clients)
+static const char *push_until_cut(struct server *srv, struct peer *peers, unsigned clients,
+				  bool by_memory)
 {
 	char bulk[3001];
 	memset(bulk, 'b', sizeof(bulk) - 1);
@@ -371,9 +382,9 @@ static const char *push_until_slow_cut(struct server *srv, struct peer *peers, u
 	size_t per_line =
 	    (size_t)snprintf(prefix, sizeof(prefix), "%llu:", peers[0].name) + sizeof(bulk);
 	size_t *got = calloc(clients, sizeof(*got));
-	struct server_stats st = { 0 };
+	uint64_t cut = 0;
 	const char *err = NULL;
-	for (size_t i = 1; i <= 20000 && st.slow_disconnects == 0 && err == NULL; i++) {
+	for (size_t i = 1; i <= 20000 && cut == 0 && err == NULL; i++) {
 		if (send_all(peers[0].fd, bulk, sizeof(bulk)) < 0) {
 			snprintf(failure, sizeof(failure), "bulk send: %s", strerror(errno));
 			err = failure;
@@ -395,24 +406,37 @@ static const char *push_until_slow_cut(struct server *srv, struct peer *peers, u
 			}
 		}
 		if (i % 32 == 0)
-			server_get_stats(srv, &st);
+			cut = cut_count(srv, by_memory);
 	}
 	free(got);
+	struct server_stats st;
 	server_get_stats(srv, &st);
-	if (err == NULL && st.slow_disconnects != 1) {
-		snprintf(failure, sizeof(failure), "%llu clients cut off as slow, expected 1",
-			 (unsigned long long)st.slow_disconnects);
+	if (err == NULL && (st.slow_disconnects + st.memory_evictions != 1 ||
+			    cut_count(srv, by_memory) != 1)) {
+		snprintf(failure, sizeof(failure),
+			 "%llu cut as slow, %llu cut for memory; expected one, %s",
+			 (unsigned long long)st.slow_disconnects,
+			 (unsigned long long)st.memory_evictions,
+			 by_memory ? "for memory" : "as slow");
 		err = failure;
 	}
 	return err;
 }
 
-const char *stress_server_chat(unsigned workers, unsigned clients, unsigned senders, unsigned lines,
-			       bool slow_reader)
+/* The scenario of stress_server_chat; by_memory: the slow reader is to be cut as the
+ * largest consumer over --max-memory rather than at --max-outbuf. */
+static const char *server_chat(unsigned workers, unsigned clients, unsigned senders,
+			       unsigned lines, bool slow_reader, bool by_memory)
 {
 	struct config cfg;
 	stress_config(&cfg, workers);
 	cfg.rate_limit = 0; /* bulk traffic from one sender: flood control is not under test */
+	if (by_memory) {
+		cfg.flush_interval_ms = 0; /* lock-step: no 5 ms wait per bulk line */
+		cfg.max_outbuf = (size_t)64 << 20;
+		/* a few MB above what the server and its clients will need to chat */
+		cfg.max_memory = memory_heap_bytes() + ((size_t)3 << 20);
+	}
 	struct server *srv;
 	if (server_start(&cfg, &srv) < 0)
 		FAIL("server_start failed");
@@ -425,9 +449,8 @@ const char *stress_server_chat(unsigned workers, unsigned clients, unsigned send
 	}
 	if (err == NULL)
 		err = run_chat(srv, peers, clients, senders, lines);
-	if (err == NULL && slow_reader) {
-		err = push_until_slow_cut(srv, peers, clients);
-	}
+	if (err == NULL && slow_reader)
+		err = push_until_cut(srv, peers, clients, by_memory);
 	server_stop(srv);
 	server_wait(srv);
 	for (unsigned i = 0; i < clients; i++)
@@ -441,6 +464,18 @@ const char *stress_server_chat(unsigned workers, unsigned clients, unsigned send
 		err = failure;
 	}
 	return err;
+}
+
+const char *stress_server_chat(unsigned workers, unsigned clients, unsigned senders, unsigned lines,
+			       bool slow_reader)
+{
+	return server_chat(workers, clients, senders, lines, slow_reader, false);
+}
+
+const char *stress_memory_cap(unsigned workers, unsigned clients, unsigned senders,
+			      unsigned lines)
+{
+	return server_chat(workers, clients, senders, lines, true, true);
 }
 
 /* ---- commands from many users at once ------------------------------------------------------- */

@@ -30,6 +30,14 @@ const char *stress_server_chat(unsigned workers, unsigned clients, unsigned send
 			       bool slow_reader);
 
 /*
+ * The same chat with one client that never reads, under --max-memory: once the heap passes
+ * the cap, the reader that holds the most is cut (and only it: everyone else keeps getting
+ * every line). Under TSan this is the data-race check of the memory guard's rounds.
+ */
+const char *stress_memory_cap(unsigned workers, unsigned clients, unsigned senders,
+			      unsigned lines);
+
+/*
  * clients users on `workers` workers rename themselves, hop between rooms, send private
  * messages and room lines, and ask /who and /rooms, all at once, for `rounds` rounds. Then
  * every user must be in exactly one room (the /rooms counts add up), and the server must stop

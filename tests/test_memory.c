@@ -6,9 +6,11 @@
  *
  * The heap figures are the process's live heap (memory_heap_bytes: mallinfo2, or the
  * sanitizer's allocator); the server runs in the test's process, and the test's own clients
- * allocate before the baseline is taken.
+ * allocate before the baseline is taken. Not run under valgrind, whose allocator mallinfo2
+ * does not see.
  */
 #include "memory.h"
+#include "stress.h"
 #include "testlib.h"
 
 #include <criterion/criterion.h>
@@ -309,4 +311,10 @@ Test(memory, over_max_memory_the_largest_consumer_is_cut_first, .timeout = 120)
 	tc_close(big);
 	tc_close(mid);
 	ts_stop(srv);
+}
+
+Test(memory, a_stalled_reader_among_chatting_users_is_cut_and_they_get_everything, .timeout = 60)
+{
+	const char *err = stress_memory_cap(2, 10, 2, 20);
+	cr_assert_null(err, "%s", err);
 }

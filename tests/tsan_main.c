@@ -39,6 +39,11 @@ static const char *server_slow(void)
 	return stress_server_chat(4, 50, 5, 20, true);
 }
 
+static const char *memory_cap(void)
+{
+	return stress_memory_cap(2, 10, 2, 20);
+}
+
 int main(void)
 {
 	static const struct scenario scenarios[] = {
@@ -47,6 +52,8 @@ int main(void)
 		{ "msg: refcount across 4 threads frees each message once", msg_refcount },
 		{ "server: per-sender FIFO, 4 workers, 200 clients", server_fifo },
 		{ "server: slow consumer cut off, others get everything", server_slow },
+		{ "server: over --max-memory the largest consumer is cut, others get everything",
+		  memory_cap },
 		{ "chat: renames, joins, /msg, /who, /rooms from 40 users at once", chat_commands },
 	};
 	int passed = 0, failed = 0;
