@@ -144,11 +144,11 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := line http ws
 FUZZ_SRC_line := src/proto.c src/command.c
 FUZZ_SRC_http := src/http.c src/base64.c src/sha1.c
-FUZZ_SRC_ws   := src/ws.c src/proto.c
+FUZZ_SRC_ws   := src/ws.c src/proto.c src/command.c
 FUZZ_FLAGS := -std=gnu17 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -Isrc
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c src/*.c src/*.h
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/*.h src/*.c src/*.h
 	@sh scripts/install-deps.sh fuzzer
 	@mkdir -p build/fuzz
 	clang $(FUZZ_FLAGS) $< $(FUZZ_SRC_$*) -o $@
