@@ -125,7 +125,8 @@ test-browser: bin/chatd
 # The integration and parser suites under memcheck (criterion's test processes included).
 # The EMFILE test is left out: it lowers the fd limit and bounds CPU time, which valgrind's
 # own descriptors and slowness break; it runs under make test and make asan.
-VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/*" "web/*" "framer/*" "http/*" "ws/*" "command/*"
+VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/*" "web/*" "framer/*" "http/*" "ws/*" "command/*" \
+	"validate/*" "wording/*" "directory/*"
 valgrind: $(TEST_BIN) bin/chat
 	@for s in $(VALGRIND_SUITES); do \
 		echo "== valgrind $$s"; \

@@ -240,6 +240,8 @@ Test(validate, marks_and_neighbours_of_the_refused_ranges_pass)
 {
 	cr_assert_eq(check("\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d\xe2\x80\x8f!"), LINE_VALID, "RLM");
 	cr_assert_eq(check("abc\xe2\x80\x8e"), LINE_VALID, "LRM");
+	cr_assert_eq(check("\xd8\xb9\xd8\xb1\xd8\xa8\xd9\x8a\xd8\x9c 12"), LINE_VALID,
+		     "ALM U+061C");
 	cr_assert_eq(check("10\xe2\x80\xaf"
 			   "000"),
 		     LINE_VALID, "U+202F narrow no-break space");
