@@ -125,7 +125,8 @@ test-browser: bin/chatd
 # The integration and parser suites under memcheck (criterion's test processes included).
 # The EMFILE test is left out: it lowers the fd limit and bounds CPU time, which valgrind's
 # own descriptors and slowness break; it runs under make test and make asan.
-VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/*" "web/*" "framer/*" "http/*" "ws/*" "command/*"
+VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/*" "web/*" "framer/*" "http/*" "ws/*" "command/*" \
+	"validate/*" "wording/*" "directory/*"
 valgrind: $(TEST_BIN) bin/chat
 	@for s in $(VALGRIND_SUITES); do \
 		echo "== valgrind $$s"; \
@@ -144,11 +145,11 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := line http ws
 FUZZ_SRC_line := src/proto.c src/command.c
 FUZZ_SRC_http := src/http.c src/base64.c src/sha1.c
-FUZZ_SRC_ws   := src/ws.c src/proto.c
+FUZZ_SRC_ws   := src/ws.c src/proto.c src/command.c
 FUZZ_FLAGS := -std=gnu17 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -Isrc
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c src/*.c src/*.h
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/*.h src/*.c src/*.h
 	@sh scripts/install-deps.sh fuzzer
 	@mkdir -p build/fuzz
 	clang $(FUZZ_FLAGS) $< $(FUZZ_SRC_$*) -o $@

@@ -511,7 +511,7 @@ static int k_control(struct kind *k, uint64_t *seed, int64_t deadline)
 	(void)seed, (void)deadline;
 	static const char *const lines[] = { "bell \a here\n", "del \x7f here\n",
 					     "c1 \xc2\x85 here\n", "esc \x1b[2J\n" };
-	return lines_then_probe(k, lines, 4, "* error: control characters", 4096);
+	return lines_then_probe(k, lines, 4, "* error: U+00", 4096); /* names the character */
 }
 
 static int k_badutf8(struct kind *k, uint64_t *seed, int64_t deadline)

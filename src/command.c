@@ -43,6 +43,45 @@ bool name_valid(const char *s, size_t n)
 	return word_valid(s, n, NAME_MAX_LEN) && is_letter(s[0]);
 }
 
+char name_fold_char(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		c = (char)(c - 'A' + 'a');
+	if (c == 'i' || c == '1' || c == '|')
+		return 'l';
+	if (c == '0')
+		return 'o';
+	return c;
+}
+
+void name_fold(const char *s, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = name_fold_char(s[i]);
+}
+
+bool name_same(const char *a, size_t an, const char *b, size_t bn)
+{
+	if (an != bn)
+		return false;
+	for (size_t i = 0; i < an; i++)
+		if (name_fold_char(a[i]) != name_fold_char(b[i]))
+			return false;
+	return true;
+}
+
+bool name_looks_generated(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char f = name_fold_char(s[i]);
+		if (f != 'l' && f != 'o' && (f < '2' || f > '9'))
+			return false;
+	}
+	return true;
+}
+
 bool room_name_valid(const char *s, size_t n)
 {
 	return word_valid(s, n, ROOM_MAX_LEN);
@@ -113,6 +152,9 @@ void command_parse(const char *line, size_t len, struct command *cmd)
 		else if (cmd->kind == CMD_NICK && !name_valid(cmd->arg, cmd->arg_len))
 			invalid(cmd,
 				"a name is 1-32 letters, digits, _ or -, starting with a letter.");
+		else if (cmd->kind == CMD_NICK && name_looks_generated(cmd->arg, cmd->arg_len))
+			invalid(cmd, "that name looks like a number (l, I, 1 and O, 0 look alike); "
+				     "numbers are kept for generated names.");
 		else if (cmd->kind == CMD_JOIN && !room_name_valid(cmd->arg, cmd->arg_len))
 			invalid(cmd, "a room name is 1-32 letters, digits, _ or -.");
 		break;

@@ -42,9 +42,27 @@ void command_parse(const char *line, size_t len, struct command *cmd);
 
 /*
  * A user name: 1-32 characters, ASCII letters, digits, '_' and '-', starting with a letter.
- * (Generated names are all digits, so a chosen name can never collide with one.)
+ * (Generated names are all digits; see name_looks_generated for their look-alikes.)
  */
 bool name_valid(const char *s, size_t n);
+
+/*
+ * Names are unique up to look-alikes: name_fold maps case, and l, I, 1 and | to one letter
+ * ('l'), O and 0 to one ('o'); two names are the same name when they fold alike (so aIice is
+ * alice). Pure: the directory hashes and compares folded names.
+ */
+char name_fold_char(char c);
+/* Folds s[0..n) into out[0..n) (no NUL). */
+void name_fold(const char *s, size_t n, char *out);
+/* True when a[0..an) and b[0..bn) fold alike. */
+bool name_same(const char *a, size_t an, const char *b, size_t bn);
+
+/*
+ * True when s[0..n) folds like a string of digits (lO, lol, Io): such a name could fold like
+ * a generated name of a user yet to come, so it is refused. With it, no two users online ever
+ * fold alike.
+ */
+bool name_looks_generated(const char *s, size_t n);
 
 /* A room name: 1-32 characters, ASCII letters, digits, '_' and '-'. */
 bool room_name_valid(const char *s, size_t n);

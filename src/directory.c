@@ -46,25 +46,38 @@ void dir_destroy(struct directory *d)
 
 /* ---- names (lock held) ------------------------------------------------------------------ */
 
+/* The map key of a name: the hash of its look-alike fold (command.h), so names that fold
+ * alike share a chain. */
+static uint64_t name_key(const char *name, size_t n)
+{
+	char folded[NAME_MAX_LEN];
+	if (n > NAME_MAX_LEN)
+		n = NAME_MAX_LEN; /* only for lookups, which find nothing that long */
+	name_fold(name, n, folded);
+	return map_hash_name(folded, n);
+}
+
 static struct user *name_find(struct directory *d, const char *name, size_t n)
 {
-	struct user *u = map_get(&d->names, map_hash_name(name, n));
+	if (n > NAME_MAX_LEN)
+		return NULL;
+	struct user *u = map_get(&d->names, name_key(name, n));
 	for (; u != NULL; u = u->hash_next)
-		if (strlen(u->name) == n && strncasecmp(u->name, name, n) == 0)
+		if (name_same(u->name, strlen(u->name), name, n))
 			return u;
 	return NULL;
 }
 
 static int name_insert(struct directory *d, struct user *u)
 {
-	uint64_t h = map_hash_name(u->name, strlen(u->name));
+	uint64_t h = name_key(u->name, strlen(u->name));
 	u->hash_next = map_get(&d->names, h);
 	return map_put(&d->names, h, u);
 }
 
 static void name_remove(struct directory *d, struct user *u)
 {
-	uint64_t h = map_hash_name(u->name, strlen(u->name));
+	uint64_t h = name_key(u->name, strlen(u->name));
 	struct user *head = map_get(&d->names, h);
 	if (head == u) {
 		if (u->hash_next != NULL)
@@ -221,7 +234,7 @@ int dir_rename(struct directory *d, struct user *u, const char *name, size_t n,
 	pthread_mutex_lock(&d->lock);
 	struct user *holder = name_find(d, name, n);
 	int rc = 0;
-	if (holder != NULL && holder != u) {
+	if ((holder != NULL && holder != u) || name_looks_generated(name, n)) {
 		rc = -EEXIST;
 		goto out;
 	}
@@ -365,11 +378,16 @@ size_t dir_rooms(struct directory *d, char *out, size_t cap)
 	size_t pos = 0;
 	uint64_t key;
 	void *v;
+	long shown = 0;
+	/* Each line leaves room for one more and for the "and N more" line. */
 	while (map_next(&d->rooms, &pos, &key, &v) && len + ROOM_MAX_LEN + 40 < cap)
 		for (struct room *r = v; r != NULL && len + ROOM_MAX_LEN + 40 < cap;
-		     r = r->hash_next)
+		     r = r->hash_next, shown++)
 			len += (size_t)snprintf(out + len, cap - len, "*   %s %u\n", r->name,
 						r->nusers);
+	if (shown < d->nrooms)
+		len +=
+		    (size_t)snprintf(out + len, cap - len, "*   and %ld more\n", d->nrooms - shown);
 	pthread_mutex_unlock(&d->lock);
 	return len < cap ? len : cap - 1;
 }

@@ -57,7 +57,7 @@ struct user {
 
 struct directory {
 	pthread_mutex_t lock;
-	struct map names; /* map_hash_name(name) -> chain of struct user */
+	struct map names; /* map_hash_name(name_fold(name)) -> chain of struct user */
 	struct map rooms; /* map_hash_name(room name) -> chain of struct room */
 	long nrooms;
 	long max_rooms;
@@ -78,8 +78,9 @@ int dir_add_user(struct directory *d, struct user *u);
 void dir_remove_user(struct directory *d, struct user *u, bool *notice, struct room **room_left,
 		     int64_t *summary_due);
 
-/* Renames u. Returns 0, -EEXIST when another user has the name (any case). old receives the
- * previous name. */
+/* Renames u. Returns 0, or -EEXIST when another user has a name that folds alike (command.h:
+ * case and look-alikes) or the name folds like a generated one. old receives the previous
+ * name. */
 int dir_rename(struct directory *d, struct user *u, const char *name, size_t n,
 	       char old[NAME_MAX_LEN + 1]);
 
@@ -98,14 +99,16 @@ struct join_result {
 int dir_join(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
 	     int64_t now, struct join_result *res);
 
-/* Finds a user by name (any case): fills id, worker and the name as spelled. */
+/* Finds a user by name, folded (any case, look-alikes): fills id, worker and the name as
+ * spelled. */
 bool dir_lookup(struct directory *d, const char *name, size_t n, uint64_t *id, unsigned *worker,
 		char spelled[NAME_MAX_LEN + 1]);
 
 /* Writes the /who answer for u's room ("* 3 users in lobby: a, b, c\n", at most cap bytes). */
 size_t dir_who(struct directory *d, const struct user *u, char *out, size_t cap);
 
-/* Writes the /rooms answer (one "* " line per room, a header first). */
+/* Writes the /rooms answer (one "* " line per room, a header first), at most cap bytes; when
+ * not every room fits, a last line "*   and N more" says how many were left out. */
 size_t dir_rooms(struct directory *d, char *out, size_t cap);
 
 long dir_room_count(struct directory *d);

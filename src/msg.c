@@ -2,6 +2,7 @@
  * msg.c - allocation and the atomic worker reference count of shared messages (see msg.h).
  */
 #include "msg.h"
+#include "proto.h"
 #include "ws.h"
 
 #include <stdarg.h>
@@ -42,7 +43,8 @@ struct msg *msg_printf(unsigned nslots, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return NULL;
-	size_t len = (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1;
+	/* Cut on a character boundary: a message is never half a UTF-8 character. */
+	size_t len = (size_t)n < sizeof(text) ? (size_t)n : utf8_cut(text, sizeof(text) - 1);
 	struct msg *m = msg_new(len, nslots);
 	if (m != NULL)
 		memcpy(m->data, text, len);

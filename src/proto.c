@@ -146,12 +146,101 @@ bool utf8_feed(uint32_t *state, const unsigned char *s, size_t n)
 	return true;
 }
 
-static bool is_c0_or_del(unsigned char b)
+/* The length of the character whose lead byte is b (1 for a stray byte: never over-reads). */
+static size_t char_len(unsigned char b)
 {
-	return (b < 0x20 && b != '\t') || b == 0x7F;
+	return b < 0xC0 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
 }
 
-enum line_check proto_check_line(const char *s, size_t n)
+/*
+ * Decodes the character starting at s[0] (s[0] >= 0x80, n >= 1 bytes available) into *cp;
+ * returns its length, or 0 when it is malformed or cut off.
+ */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t st = utf8_lead(s[0]);
+	if (st == UINT32_MAX)
+		return 0;
+	size_t need = st & 3;
+	if (n <= need || s[1] < ((st >> 8) & 0xFF) || s[1] > ((st >> 16) & 0xFF))
+		return 0;
+	uint32_t c = s[0] & (0x7Fu >> (need + 1));
+	for (size_t k = 1; k <= need; k++) {
+		if ((s[k] & 0xC0) != 0x80)
+			return 0;
+		c = c << 6 | (s[k] & 0x3Fu);
+	}
+	*cp = c;
+	return need + 1;
+}
+
+/* Bidi embeddings, overrides and isolates, line and paragraph separators, and invisible
+ * format characters: refused wherever they are (docs/protocol.md, "Text"). */
+static bool is_refused_format(uint32_t cp)
+{
+	return cp == 0x180E || cp == 0x200B || (cp >= 0x2028 && cp <= 0x202E) ||
+	       (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x206F) || cp == 0xFEFF ||
+	       (cp >= 0xFFF9 && cp <= 0xFFFB);
+}
+
+static bool is_joiner(uint32_t cp)
+{
+	return cp == 0x200C || cp == 0x200D;
+}
+
+/* Neither a blank (space, tab, the Unicode spaces), a control, a format character nor a
+ * joiner: something a joiner may stand next to. */
+static bool is_visible(uint32_t cp)
+{
+	if (cp <= 0x20 || (cp >= 0x7F && cp <= 0xA0))
+		return false;
+	if (cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x202F || cp == 0x205F ||
+	    cp == 0x3000)
+		return false;
+	return !is_joiner(cp) && !is_refused_format(cp);
+}
+
+/* The code point at s[i] (ASCII or a complete character); false when malformed. */
+static bool char_at(const unsigned char *s, size_t n, size_t i, uint32_t *cp)
+{
+	if (s[i] < 0x80) {
+		*cp = s[i];
+		return true;
+	}
+	return utf8_decode(s + i, n - i, cp) != 0;
+}
+
+/*
+ * A joiner at s[i..i+k) is allowed between two visible characters only (so a family emoji,
+ * man ZWJ woman ZWJ girl, passes). s[0..i) is already valid. When the next character is
+ * malformed the joiner is let through: the line is then refused as invalid UTF-8.
+ */
+static bool joiner_misplaced(const unsigned char *s, size_t n, size_t i, size_t k)
+{
+	if (i == 0 || i + k >= n)
+		return true;
+	size_t j = i - 1;
+	while (j > 0 && (s[j] & 0xC0) == 0x80)
+		j--;
+	uint32_t prev, next;
+	if (!char_at(s, i, j, &prev) || !is_visible(prev))
+		return true;
+	if (!char_at(s, n, i + k, &next))
+		return false;
+	return !is_visible(next);
+}
+
+/* A refusal of the character starting at byte i; counts characters, on the error path only. */
+static struct line_verdict refuse(enum line_check kind, uint32_t cp, const unsigned char *s,
+				  size_t i)
+{
+	size_t chars = 1;
+	for (size_t k = 0; k < i; k++)
+		chars += (s[k] & 0xC0) != 0x80;
+	return (struct line_verdict){ kind, cp, chars };
+}
+
+struct line_verdict proto_check_line(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	for (size_t i = 0; i < n; i++) {
@@ -159,35 +248,105 @@ enum line_check proto_check_line(const char *s, size_t n)
 		if (b >= 0x20 && b < 0x7F)
 			continue; /* printable ASCII: the common case */
 		if (b < 0x80) {
-			if (is_c0_or_del(b))
-				return LINE_BAD_CONTROL;
-			continue;
+			if (b == '\t')
+				continue;
+			return refuse(LINE_BAD_CONTROL, b, u, i);
 		}
-		/* A multi-byte character: C1 controls are C2 80..C2 9F. */
-		if (b == 0xC2 && i + 1 < n && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F)
-			return LINE_BAD_CONTROL;
-		uint32_t st = 0;
-		size_t k = i;
-		do {
-			if (!utf8_feed(&st, u + k, 1))
-				return LINE_BAD_UTF8;
-			k++;
-		} while (st != 0 && k < n);
-		if (st != 0)
-			return LINE_BAD_UTF8; /* truncated at the end of the line */
-		i = k - 1;
+		uint32_t cp;
+		size_t k = utf8_decode(u + i, n - i, &cp);
+		if (k == 0)
+			return (struct line_verdict){ LINE_BAD_UTF8, 0, i + 1 };
+		if (cp <= 0x9F)
+			return refuse(LINE_BAD_CONTROL, cp, u, i); /* C1: C2 80..C2 9F */
+		/* Every refused format character and both joiners are 3 bytes long. */
+		if (k == 3 && cp >= 0x180E && (cp <= 0x206F || cp >= 0xFEFF)) {
+			if (is_refused_format(cp) ||
+			    (is_joiner(cp) && joiner_misplaced(u, n, i, k)))
+				return refuse(LINE_BAD_FORMAT, cp, u, i);
+		}
+		i += k - 1;
 	}
-	return LINE_VALID;
+	return (struct line_verdict){ LINE_VALID, 0, 0 };
+}
+
+struct char_name {
+	uint32_t cp;
+	const char *name;
+};
+
+static const struct char_name char_names[] = {
+	{ 0x0000, "NULL" },
+	{ 0x0007, "BELL" },
+	{ 0x0008, "BACKSPACE" },
+	{ 0x000A, "LINE FEED" },
+	{ 0x000B, "LINE TABULATION" },
+	{ 0x000C, "FORM FEED" },
+	{ 0x000D, "CARRIAGE RETURN" },
+	{ 0x001B, "ESCAPE" },
+	{ 0x007F, "DELETE" },
+	{ 0x0085, "NEXT LINE" },
+	{ 0x009B, "CONTROL SEQUENCE INTRODUCER" },
+	{ 0x180E, "MONGOLIAN VOWEL SEPARATOR" },
+	{ 0x200B, "ZERO WIDTH SPACE" },
+	{ 0x200C, "ZERO WIDTH NON-JOINER" },
+	{ 0x200D, "ZERO WIDTH JOINER" },
+	{ 0x2028, "LINE SEPARATOR" },
+	{ 0x2029, "PARAGRAPH SEPARATOR" },
+	{ 0x202A, "LEFT-TO-RIGHT EMBEDDING" },
+	{ 0x202B, "RIGHT-TO-LEFT EMBEDDING" },
+	{ 0x202C, "POP DIRECTIONAL FORMATTING" },
+	{ 0x202D, "LEFT-TO-RIGHT OVERRIDE" },
+	{ 0x202E, "RIGHT-TO-LEFT OVERRIDE" },
+	{ 0x2060, "WORD JOINER" },
+	{ 0x2061, "FUNCTION APPLICATION" },
+	{ 0x2062, "INVISIBLE TIMES" },
+	{ 0x2063, "INVISIBLE SEPARATOR" },
+	{ 0x2064, "INVISIBLE PLUS" },
+	{ 0x2066, "LEFT-TO-RIGHT ISOLATE" },
+	{ 0x2067, "RIGHT-TO-LEFT ISOLATE" },
+	{ 0x2068, "FIRST STRONG ISOLATE" },
+	{ 0x2069, "POP DIRECTIONAL ISOLATE" },
+	{ 0x206A, "INHIBIT SYMMETRIC SWAPPING" },
+	{ 0x206B, "ACTIVATE SYMMETRIC SWAPPING" },
+	{ 0x206C, "INHIBIT ARABIC FORM SHAPING" },
+	{ 0x206D, "ACTIVATE ARABIC FORM SHAPING" },
+	{ 0x206E, "NATIONAL DIGIT SHAPES" },
+	{ 0x206F, "NOMINAL DIGIT SHAPES" },
+	{ 0xFEFF, "ZERO WIDTH NO-BREAK SPACE" },
+	{ 0xFFF9, "INTERLINEAR ANNOTATION ANCHOR" },
+	{ 0xFFFA, "INTERLINEAR ANNOTATION SEPARATOR" },
+	{ 0xFFFB, "INTERLINEAR ANNOTATION TERMINATOR" },
+};
+
+const char *proto_char_name(uint32_t cp)
+{
+	for (size_t i = 0; i < sizeof(char_names) / sizeof(char_names[0]); i++)
+		if (char_names[i].cp == cp)
+			return char_names[i].name;
+	return "control character";
+}
+
+size_t utf8_cut(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	if (n == 0)
+		return 0;
+	size_t last = n - 1; /* back to where the last character starts: 3 bytes at most */
+	while (last > 0 && n - last < 4 && (u[last] & 0xC0) == 0x80)
+		last--;
+	return last + char_len(u[last]) > n ? last : n;
 }
 
 /* ---- wording ---------------------------------------------------------------------------- */
 
+/* Formats one line into out[0..cap) and ends it with \n; a line that does not fit is cut on a
+ * character boundary, so the server never sends half a character. */
 static size_t fmt_line(char *out, size_t cap, const char *fmt, va_list ap)
 {
 	int n = vsnprintf(out, cap, fmt, ap);
 	if (n < 0 || cap < 2)
 		return 0;
-	size_t len = (size_t)n < cap - 1 ? (size_t)n : cap - 2;
+	size_t len = (size_t)n < cap - 1 ? (size_t)n : utf8_cut(out, cap - 2);
 	out[len++] = '\n';
 	out[len] = '\0';
 	return len;
@@ -216,12 +375,102 @@ size_t proto_entered(char *out, size_t cap, const char *name)
 	return say(out, cap, PROTO_SERVER_PREFIX "%s has entered.", name);
 }
 
+/* The bytes s[i] takes inside quotes. */
+static size_t quoted_width(const char *s, size_t i, size_t k)
+{
+	return k == 1 && (s[i] == '"' || s[i] == '\\') ? 2 : k;
+}
+
+/*
+ * Writes s[0..n) quoted (see proto.h) into q[0..qcap) (qcap >= 1) with its NUL: `"TEXT"` or,
+ * cut, `"TE"...`. Returns the length; writes "" when qcap is too small for even that.
+ */
+static size_t quote(char *q, size_t qcap, const char *s, size_t n)
+{
+	if (qcap < sizeof("\"\"...")) {
+		q[0] = '\0';
+		return 0;
+	}
+	size_t lim = n > PROTO_QUOTE_MAX ? utf8_cut(s, PROTO_QUOTE_MAX) : n, need = 0;
+	for (size_t i = 0; i < lim; i++)
+		need += quoted_width(s, i, 1);
+	bool cut = lim < n || need + sizeof("\"\"") > qcap;
+	size_t room = qcap - (cut ? sizeof("\"\"...") : sizeof("\"\"")), len = 0, out = 1;
+	q[0] = '"';
+	while (len < lim) {
+		size_t k = char_len((unsigned char)s[len]);
+		if (k > lim - len)
+			k = lim - len;
+		size_t wd = quoted_width(s, len, k);
+		if (out - 1 + wd > room)
+			break;
+		if (wd == 2)
+			q[out++] = '\\';
+		memcpy(q + out, s + len, k);
+		if (s[len] == '\t')
+			q[out] = ' ';
+		out += k;
+		len += k;
+	}
+	q[out++] = '"';
+	if (cut)
+		for (int i = 0; i < 3; i++)
+			q[out++] = '.';
+	q[out] = '\0';
+	return out;
+}
+
+/* A quote of s sized so that a line of `fixed` other bytes (\n included) fits in cap. */
+static size_t quote_for(char *q, size_t qcap, size_t cap, size_t fixed, const char *s, size_t n)
+{
+	size_t fit = cap > fixed ? cap - fixed : 0;
+	if (fit == 0) {
+		q[0] = '\0';
+		return 0;
+	}
+	return quote(q, fit < qcap ? fit : qcap, s, n);
+}
+
+/* Room for a quoted text: every byte escaped, the quotes, the marker and the NUL. */
+#define QUOTE_BUF (2 * (size_t)PROTO_QUOTE_MAX + sizeof("\"\"..."))
+
 size_t proto_left(char *out, size_t cap, const char *name, const char *reason, size_t reason_len)
 {
 	if (reason_len == 0)
 		return say(out, cap, PROTO_SERVER_PREFIX "%s has left.", name);
-	return say(out, cap, PROTO_SERVER_PREFIX "%s has left (%.*s).", name, (int)reason_len,
-		   reason);
+	char q[QUOTE_BUF];
+	size_t fixed = strlen(PROTO_SERVER_PREFIX " has left ().\n") + strlen(name);
+	quote_for(q, sizeof(q), cap, fixed, reason, reason_len);
+	return say(out, cap, PROTO_SERVER_PREFIX "%s has left (%s).", name, q);
+}
+
+size_t proto_no_such_user(char *out, size_t cap, const char *name, size_t n)
+{
+	char q[QUOTE_BUF];
+	quote_for(q, sizeof(q), cap, strlen(PROTO_SERVER_PREFIX "error: no such user: .\n"), name,
+		  n);
+	return say(out, cap, PROTO_SERVER_PREFIX "error: no such user: %s.", q);
+}
+
+size_t proto_line_refused(char *out, size_t cap, const struct line_verdict *v)
+{
+	switch (v->kind) {
+	case LINE_BAD_UTF8:
+		return say(out, cap,
+			   PROTO_SERVER_PREFIX "error: invalid UTF-8 at byte %zu; line dropped.",
+			   v->pos);
+	case LINE_BAD_CONTROL:
+	case LINE_BAD_FORMAT:
+		return say(out, cap,
+			   PROTO_SERVER_PREFIX
+			   "error: U+%04X (%s) at character %zu is %s; line dropped.",
+			   (unsigned)v->cp, proto_char_name(v->cp), v->pos,
+			   is_joiner(v->cp) ? "allowed only between two visible characters"
+					    : "not allowed");
+	case LINE_VALID:
+		break;
+	}
+	return 0;
 }
 
 size_t proto_summary(char *out, size_t cap, long entered, long left)
@@ -267,11 +516,42 @@ size_t proto_notice(char *out, size_t cap, const char *fmt, ...)
 	return n;
 }
 
-size_t proto_chat_prefix(char *out, const char *name)
+struct user_line_form {
+	const char *head, *tail; /* around the name; the text follows the tail */
+};
+
+static const struct user_line_form user_line_forms[] = {
+	[USER_CHAT] = { "", ":" },
+	[USER_ACTION] = { "+ ", " " },
+	[USER_PRIVATE] = { "(private) ", ":" },
+	[USER_ECHO] = { PROTO_SERVER_PREFIX "to ", ": " },
+};
+
+size_t proto_user_line_len(enum user_line kind, const char *name, size_t text_len)
 {
-	size_t n = strlen(name);
-	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): a length-counted prefix, no NUL */
-	memcpy(out, name, n);
-	out[n] = ':';
-	return n + 1;
+	const struct user_line_form *f = &user_line_forms[kind];
+	return strlen(f->head) + strlen(name) + strlen(f->tail) + text_len + 1;
+}
+
+static char *put(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+size_t proto_user_line(char *out, enum user_line kind, const char *name, const char *text,
+		       size_t text_len)
+{
+	const struct user_line_form *f = &user_line_forms[kind];
+	char *p = put(out, f->head, strlen(f->head));
+	p = put(p, name, strlen(name));
+	p = put(p, f->tail, strlen(f->tail));
+	char *t = p;
+	p = put(p, text, text_len);
+	/* A tab is relayed as one space: nothing can be pushed into another column. */
+	for (char *tab = memchr(t, '\t', text_len); tab != NULL;
+	     tab = memchr(tab + 1, '\t', (size_t)(p - tab - 1)))
+		*tab = ' ';
+	*p++ = '\n';
+	return (size_t)(p - out);
 }

@@ -21,6 +21,7 @@
 #define DEFAULT_ROOM       "lobby"
 #define LIST_MAX           16384 /* longest /who or /rooms answer */
 #define SUMMARIES_PER_TURN 64
+#define QUOTED_LINE_MAX    600 /* a server line with quoted user text (PROTO_QUOTE_MAX) */
 
 static struct directory *dir_of(struct worker *w)
 {
@@ -30,7 +31,7 @@ static struct directory *dir_of(struct worker *w)
 /* Sends a server line ("* ..." or "* error: ...") to c alone. */
 static void tell_user(struct worker *w, struct conn *c, bool error, const char *fmt, va_list ap)
 {
-	char line[600];
+	char line[QUOTED_LINE_MAX];
 	size_t n = proto_vserver_line(line, sizeof(line), error, fmt, ap);
 	worker_send_line(w, c, line, n);
 }
@@ -176,34 +177,28 @@ void session_end(struct worker *w, struct conn *c, const char *reason, size_t re
 
 /* ---- commands ------------------------------------------------------------------------------ */
 
-static void cmd_chat(struct worker *w, struct conn *c, const char *text, size_t len)
+/* Publishes a line that carries c's text (chat or action) to c's room. */
+static void publish_user_line(struct worker *w, struct conn *c, enum user_line kind,
+			      const char *text, size_t len)
 {
-	size_t name_len = strlen(c->user.name);
-	struct msg *m = worker_msg_new(w, name_len + 1 + len + 1, false);
+	struct msg *m = worker_msg_new(w, proto_user_line_len(kind, c->user.name, len), false);
 	if (m == NULL) {
 		tell_nomem(w, c, "your line was not sent");
 		return;
 	}
-	size_t p = proto_chat_prefix(m->data, c->user.name);
-	memcpy(m->data + p, text, len);
-	m->data[p + len] = '\n';
+	proto_user_line(m->data, kind, c->user.name, text, len);
 	stat_add(&w->stats.lines_in, 1);
 	worker_publish_room(w, c->user.room, m);
 }
 
+static void cmd_chat(struct worker *w, struct conn *c, const char *text, size_t len)
+{
+	publish_user_line(w, c, USER_CHAT, text, len);
+}
+
 static void cmd_me(struct worker *w, struct conn *c, const char *text, size_t len)
 {
-	size_t name_len = strlen(c->user.name);
-	struct msg *m = worker_msg_new(w, 2 + name_len + 1 + len + 1, false);
-	if (m == NULL) {
-		tell_nomem(w, c, "your line was not sent");
-		return;
-	}
-	int p = sprintf(m->data, "+ %s ", c->user.name);
-	memcpy(m->data + p, text, len);
-	m->data[(size_t)p + len] = '\n';
-	stat_add(&w->stats.lines_in, 1);
-	worker_publish_room(w, c->user.room, m);
+	publish_user_line(w, c, USER_ACTION, text, len);
 }
 
 static void cmd_nick(struct worker *w, struct conn *c, const char *name, size_t n)
@@ -276,21 +271,30 @@ static void cmd_msg(struct worker *w, struct conn *c, const struct command *cmd)
 	char to[NAME_MAX_LEN + 1];
 	if (!dir_lookup(dir_of(w), cmd->arg, cmd->arg_len, &id, &worker, to)) {
 		stat_add(&w->stats.private_unknown, 1);
-		error_to(w, c, "no such user: %.*s.", (int)cmd->arg_len, cmd->arg);
+		char line[QUOTED_LINE_MAX];
+		size_t n = proto_no_such_user(line, sizeof(line), cmd->arg, cmd->arg_len);
+		worker_send_line(w, c, line, n);
 		return;
 	}
-	size_t name_len = strlen(c->user.name);
-	struct msg *m = worker_msg_new(w, 10 + name_len + 1 + cmd->text_len + 1, true);
+	struct msg *m =
+	    worker_msg_new(w, proto_user_line_len(USER_PRIVATE, c->user.name, cmd->text_len), true);
 	if (m == NULL) {
 		tell_nomem(w, c, "your message was not sent");
 		return;
 	}
-	int p = sprintf(m->data, "(private) %s:", c->user.name);
-	memcpy(m->data + p, cmd->text, cmd->text_len);
-	m->data[(size_t)p + cmd->text_len] = '\n';
+	proto_user_line(m->data, USER_PRIVATE, c->user.name, cmd->text, cmd->text_len);
 	stat_add(&w->stats.private_sent, 1);
 	worker_publish_direct(w, m, id, worker);
-	say_to(w, c, "to %s: %.*s", to, (int)cmd->text_len, cmd->text);
+	/* The echo is sized from the text (up to --max-line bytes): never cut. It goes to the
+	 * sender as a direct message of its own, after the message itself. */
+	struct msg *echo =
+	    worker_msg_new(w, proto_user_line_len(USER_ECHO, to, cmd->text_len), true);
+	if (echo == NULL) {
+		tell_nomem(w, c, "your message was sent, but not its echo");
+		return;
+	}
+	proto_user_line(echo->data, USER_ECHO, to, cmd->text, cmd->text_len);
+	worker_publish_direct(w, echo, c->id, w->index);
 }
 
 static void cmd_quit(struct worker *w, struct conn *c, const char *reason, size_t n)

@@ -287,14 +287,31 @@ void worker_publish_direct(struct worker *w, struct msg *m, uint64_t target, uns
 
 /* ---- input ---------------------------------------------------------------------------------- */
 
+/* Counts, logs (gated) and answers a line that is dropped; `line` is the error line. */
 static void worker_reject_line(struct worker *w, struct conn *c, _Atomic uint64_t *counter,
-			       const char *why, const char *reply)
+			       const char *why, const char *line, size_t n)
 {
 	stat_add(counter, 1);
 	worker_log_gated(w, GATE_BAD_LINE, LOG_INFO, c->id, "line dropped: %s", why);
-	char line[160];
-	size_t n = proto_error(line, sizeof(line), "%s", reply);
 	worker_send_line(w, c, line, n);
+}
+
+/* A line proto_check_line refused: the counter for its kind, the log, the error line. */
+static void worker_refuse_text(struct worker *w, struct conn *c, const struct line_verdict *v)
+{
+	char line[160], why[96];
+	size_t n = proto_line_refused(line, sizeof(line), v);
+	_Atomic uint64_t *counter = &w->stats.lines_format;
+	if (v->kind == LINE_BAD_UTF8) {
+		counter = &w->stats.lines_bad_utf8;
+		snprintf(why, sizeof(why), "invalid UTF-8 at byte %zu", v->pos);
+	} else {
+		if (v->kind == LINE_BAD_CONTROL)
+			counter = &w->stats.lines_control;
+		snprintf(why, sizeof(why), "U+%04X (%s) at character %zu", (unsigned)v->cp,
+			 proto_char_name(v->cp), v->pos);
+	}
+	worker_reject_line(w, c, counter, why, line, n);
 }
 
 struct line_ctx {
@@ -365,25 +382,18 @@ bool worker_take_line(struct worker *w, struct conn *c, enum line_event ev, cons
 	if (!worker_rate_take(w, c))
 		return !c->closing;
 	if (ev == LINE_TOO_LONG) {
-		char reply[96];
-		snprintf(reply, sizeof(reply), "line too long (max %zu bytes); dropped.",
-			 w->srv->cfg.max_line);
-		worker_reject_line(w, c, &w->stats.lines_too_long, "over --max-line", reply);
+		char line[96];
+		size_t n =
+		    proto_error(line, sizeof(line), "line too long (max %zu bytes); dropped.",
+				w->srv->cfg.max_line);
+		worker_reject_line(w, c, &w->stats.lines_too_long, "over --max-line", line, n);
 		return !c->closing;
 	}
-	switch (proto_check_line(text, len)) {
-	case LINE_BAD_CONTROL:
-		worker_reject_line(w, c, &w->stats.lines_control, "control character",
-				   "control characters are not allowed; line dropped.");
-		break;
-	case LINE_BAD_UTF8:
-		worker_reject_line(w, c, &w->stats.lines_bad_utf8, "invalid UTF-8",
-				   "invalid UTF-8; line dropped.");
-		break;
-	case LINE_VALID:
+	struct line_verdict v = proto_check_line(text, len);
+	if (v.kind == LINE_VALID)
 		session_on_line(w, c, text, len);
-		break;
-	}
+	else
+		worker_refuse_text(w, c, &v);
 	return !c->closing;
 }
 

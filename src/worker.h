@@ -45,6 +45,7 @@ struct server;
 	X(lines_too_long, "lines dropped for passing --max-line")                           \
 	X(lines_control, "lines dropped for control characters")                            \
 	X(lines_bad_utf8, "lines dropped for invalid UTF-8")                                \
+	X(lines_format, "lines dropped for bidi, separator or invisible characters")        \
 	X(bytes_in, "bytes read from clients")                                              \
 	X(bytes_out, "bytes written to clients")                                            \
 	X(writes, "gather writes (sendmsg calls) that wrote data")                          \

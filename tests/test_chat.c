@@ -3,6 +3,7 @@
  * server started in-process (docs/protocol.md, "Commands").
  */
 #include "directory.h"
+#include "proto.h"
 #include "server.h"
 #include "stress.h"
 #include "testlib.h"
@@ -12,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const char grin[4] = { '\xf0', '\x9f', '\x98', '\x80' }; /* U+1F600 */
 
 static char *fmt(const char *f, const char *a, const char *b)
 {
@@ -178,7 +181,7 @@ Test(chat, private_message_across_workers, .timeout = 30)
 	tc_send(c[from], cmd);
 	tc_send(c[from], "/msg nobody x\n");
 	tc_expect_eventually(c[from], fmt("* to %s: secret one", num(c[to]->name), NULL), 2000);
-	tc_expect_eventually(c[from], "* error: no such user: nobody.", 2000);
+	tc_expect_eventually(c[from], "* error: no such user: \"nobody\".", 2000);
 	tc_expect_eventually(c[to], fmt("(private) %s:secret one", num(c[from]->name), NULL), 2000);
 	/* nobody else got it */
 	char line[256];
@@ -338,7 +341,7 @@ Test(chat, me_quit_help_and_unknown_commands, .timeout = 30)
 	tc_send(a, "/quit gone fishing\n");
 	tc_expect_eventually(a, "* Goodbye.", 2000);
 	tc_expect_closed(a, 2000);
-	tc_expect_eventually(b, "* alice has left (gone fishing).", 2000);
+	tc_expect_eventually(b, "* alice has left (\"gone fishing\").", 2000);
 	tc_expect_silence(b, 200); /* exactly one leave notice */
 	tc_close(a);
 	tc_close(b);
@@ -427,5 +430,180 @@ Test(chat, the_lobby_exists_for_newcomers_even_at_max_rooms, .timeout = 30)
 	tc_close(a);
 	tc_close(b);
 	tc_close(c);
+	ts_stop(srv);
+}
+
+/* ---- text that cannot impersonate (docs/protocol.md, "Text") -------------------------------- */
+
+Test(chat, bidi_controls_and_separators_are_refused_naming_the_character, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *a = tc_join(port), *b = tc_join(port);
+	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	/* would show as "hi * Server shutting down" read right to left */
+	tc_send(a, "hi \xe2\x80\xae"
+		   "nwod gnittuhs revreS *\n");
+	tc_expect(a, "* error: U+202E (RIGHT-TO-LEFT OVERRIDE) at character 4 is not allowed; "
+		     "line dropped.");
+	/* a line separator would start a line of its own on a page */
+	tc_send(a, "/me waves\xe2\x80\xa8* Server shutting down.\n");
+	tc_expect(a, "* error: U+2028 (LINE SEPARATOR) at character 10 is not allowed; line "
+		     "dropped.");
+	tc_send(a, "\xe2\x81\xa6isolated\xe2\x81\xa9\n");
+	tc_expect(a, "* error: U+2066 (LEFT-TO-RIGHT ISOLATE) at character 1 is not allowed; "
+		     "line dropped.");
+	tc_send(a, "zero\xe2\x80\x8bwidth\n");
+	tc_expect(a, "* error: U+200B (ZERO WIDTH SPACE) at character 5 is not allowed; line "
+		     "dropped.");
+	tc_send(a, "done\n");
+	tc_expect(b, fmt("%s:done", num(a->name), NULL)); /* b saw none of the refused lines */
+	struct server_stats st;
+	server_get_stats(srv, &st);
+	cr_assert_eq(st.lines_format, 4);
+	tc_close(a);
+	tc_close(b);
+	ts_stop(srv);
+}
+
+Test(chat, a_family_emoji_passes_and_a_stray_joiner_is_refused, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *a = tc_join(port), *b = tc_join(port);
+	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	const char *family = "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d"
+			     "\xf0\x9f\x91\xa7";
+	tc_send(a, fmt("%s%s\n", family, "x"));
+	tc_expect(b, fmt("%s:%sx", num(a->name), family));
+	tc_send(a, "\xe2\x80\x8dhidden\n");
+	tc_expect_eventually(a,
+			     "* error: U+200D (ZERO WIDTH JOINER) at character 1 is allowed only "
+			     "between two visible characters; line dropped.",
+			     2000);
+	tc_expect_silence(b, 200);
+	tc_close(a);
+	tc_close(b);
+	ts_stop(srv);
+}
+
+Test(chat, a_tab_is_relayed_as_one_space, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *a = tc_join(port), *b = tc_join(port);
+	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	rename_to(a, "alice");
+	tc_expect(b, fmt("* %s is now known as %s.", num(a->name), "alice"));
+	tc_send(a, "col1\t\t\tcol2\n");
+	tc_expect(b, "alice:col1   col2");
+	tc_send(a, "/me \tdances\tslowly\n");
+	tc_expect(b, "+ alice dances slowly");
+	tc_send(a, fmt("/msg %s a\tb\n", num(b->name), NULL));
+	tc_expect_eventually(b, "(private) alice:a b", 2000);
+	tc_send(a, "/quit \tbye\tnow\n");
+	tc_expect_eventually(b, "* alice has left (\"bye now\").", 2000);
+	tc_close(a);
+	tc_close(b);
+	ts_stop(srv);
+}
+
+Test(chat, a_quit_reason_is_quoted_so_it_cannot_end_the_server_line, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *a = tc_join(port), *b = tc_join(port);
+	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	rename_to(a, "mallory");
+	tc_send(a, "/quit ). * Server shutting down; reconnect at evil.example \"now\"\n");
+	tc_expect_eventually(b,
+			     "* mallory has left (\"). * Server shutting down; reconnect at "
+			     "evil.example \\\"now\\\"\").",
+			     2000);
+	tc_close(a);
+	tc_close(b);
+	ts_stop(srv);
+}
+
+Test(chat, a_look_alike_of_an_online_name_is_taken, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *a = tc_join(port), *b = tc_join(port);
+	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	rename_to(a, "alice");
+	tc_send(b, "/nick aIice\n"); /* capital i */
+	tc_expect_eventually(b, "* error: the name aIice is taken.", 2000);
+	tc_send(b, "/nick A1ICE\n");
+	tc_expect(b, "* error: the name A1ICE is taken.");
+	tc_send(b, "/nick lO\n"); /* folds like the generated name 10 */
+	tc_expect(b, "* error: that name looks like a number (l, I, 1 and O, 0 look alike); "
+		     "numbers are kept for generated names.");
+	/* /msg finds alice under any spelling that folds alike */
+	tc_send(b, "/msg AlIce psst\n");
+	tc_expect(b, "* to alice: psst");
+	tc_expect_eventually(a, fmt("(private) %s:psst", num(b->name), NULL), 2000);
+	struct server_stats st;
+	server_get_stats(srv, &st);
+	cr_assert_eq(st.nick_rejected, 2);
+	tc_close(a);
+	tc_close(b);
+	ts_stop(srv);
+}
+
+/* ---- everything the server sends is valid UTF-8 ---------------------------------------------- */
+
+static bool utf8_clean(const char *s)
+{
+	size_t n = strlen(s);
+	uint32_t st = 0;
+	if (!utf8_feed(&st, (const unsigned char *)s, n) || !utf8_complete(st))
+		return false;
+	return proto_check_line(s, n).kind == LINE_VALID;
+}
+
+Test(chat, a_long_private_message_of_emoji_is_echoed_whole_and_valid, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *a = tc_join(port), *b = tc_join(port);
+	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	rename_to(b, "bob");
+	static char text[4001], cmd[4100], want[4100], line[8192];
+	for (size_t i = 0; i < 1000; i++)
+		memcpy(text + 4 * i, grin, 4); /* 1,000 emoji: 4,000 bytes */
+	snprintf(cmd, sizeof(cmd), "/msg bob %s\n", text);
+	tc_send(a, cmd);
+	snprintf(want, sizeof(want), "* to bob: %s", text);
+	for (;;) {
+		cr_assert_eq(tc_read_line(a, line, sizeof(line), 3000), 1, "no echo");
+		cr_assert(utf8_clean(line), "not valid UTF-8: %zu bytes", strlen(line));
+		if (strncmp(line, "* to bob: ", 10) == 0)
+			break;
+	}
+	cr_assert_eq(strlen(line), strlen(want));
+	cr_assert_str_eq(line, want);
+	snprintf(want, sizeof(want), "(private) %s:%s", num(a->name), text);
+	for (;;) {
+		cr_assert_eq(tc_read_line(b, line, sizeof(line), 3000), 1, "no private message");
+		cr_assert(utf8_clean(line));
+		if (strncmp(line, "(private) ", 10) == 0)
+			break;
+	}
+	cr_assert_str_eq(line, want);
+	/* an unknown name as long: quoted, cut on a character boundary */
+	snprintf(cmd, sizeof(cmd), "/msg %s hi\n", text);
+	tc_send(a, cmd);
+	cr_assert_eq(tc_read_line(a, line, sizeof(line), 3000), 1);
+	cr_assert(strncmp(line, "* error: no such user: \"", 24) == 0, "%.40s", line);
+	cr_assert(utf8_clean(line));
+	tc_close(a);
+	tc_close(b);
 	ts_stop(srv);
 }

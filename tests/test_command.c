@@ -138,6 +138,49 @@ Test(names, rules)
 	cr_assert_not(room_name_valid("a:b", 3));
 }
 
+Test(names, fold_maps_case_and_look_alikes_to_one_letter)
+{
+	static const char *const ell[] = { "l", "L", "I", "i", "1", "|" };
+	for (size_t i = 0; i < sizeof(ell) / sizeof(ell[0]); i++)
+		cr_assert_eq(name_fold_char(ell[i][0]), 'l', "%s", ell[i]);
+	cr_assert_eq(name_fold_char('O'), 'o');
+	cr_assert_eq(name_fold_char('0'), 'o');
+	cr_assert_eq(name_fold_char('A'), 'a');
+	cr_assert_eq(name_fold_char('7'), '7');
+	cr_assert_eq(name_fold_char('_'), '_');
+	char out[8];
+	name_fold("AlIcE_0", 7, out);
+	cr_assert_eq(memcmp(out, "allce_o", 7), 0);
+}
+
+Test(names, same_name_folds_alike)
+{
+	static const char *const alike[] = { "alice", "aIice", "ALICE", "a1ice", "AL1CE", "a|ice" };
+	for (size_t i = 0; i < sizeof(alike) / sizeof(alike[0]); i++)
+		cr_assert(name_same("alice", 5, alike[i], strlen(alike[i])), "%s", alike[i]);
+	cr_assert(name_same("b0b", 3, "BOB", 3));
+	cr_assert_not(name_same("alice", 5, "alicf", 5));
+	cr_assert_not(name_same("alice", 5, "alice_", 6));
+	cr_assert_not(name_same("bob", 3, "bab", 3));
+}
+
+Test(names, a_name_that_folds_like_a_number_is_reserved)
+{
+	cr_assert(name_looks_generated("lO", 2), "folds like 10");
+	cr_assert(name_looks_generated("lol", 3), "folds like 101");
+	cr_assert(name_looks_generated("I", 1));
+	cr_assert(name_looks_generated("Io42", 4));
+	cr_assert(name_looks_generated("10", 2), "a generated name itself");
+	cr_assert_not(name_looks_generated("alice", 5));
+	cr_assert_not(name_looks_generated("lo_l", 4));
+	cr_assert_not(name_looks_generated("", 0));
+	struct command c = parse("/nick lO");
+	cr_assert_eq(c.kind, CMD_INVALID);
+	cr_assert(strstr(c.error, "looks like a number") != NULL, "%s", c.error);
+	c = parse("/nick lola");
+	cr_assert_eq(c.kind, CMD_NICK);
+}
+
 /* ---- map ---------------------------------------------------------------------------------- */
 
 Test(map, put_get_delete_many_with_backward_shift)

@@ -8,6 +8,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+static const char grin[4] = { '\xf0', '\x9f', '\x98', '\x80' }; /* U+1F600 */
+
 Test(msg, printf_formats_the_text)
 {
 	struct msg *m = msg_printf(2, "%d:%s\n", 7, "hello");
@@ -19,6 +21,20 @@ Test(msg, printf_formats_the_text)
 	msg_set_workers(m, 1);
 	msg_release(m);
 	cr_assert_eq(msg_live_count(), 0);
+}
+
+Test(msg, printf_cuts_an_over_long_text_on_a_character_boundary)
+{
+	char text[601];
+	for (size_t i = 0; i < 150; i++)
+		memcpy(text + 4 * i, grin, 4); /* 600 bytes of emoji */
+	text[600] = '\0';
+	struct msg *m = msg_printf(1, "%s", text);
+	cr_assert_not_null(m);
+	cr_assert_eq(m->len, 508, "127 whole emoji of the 511 bytes that fit");
+	cr_assert_eq(memcmp(m->data, text, m->len), 0);
+	msg_set_workers(m, 1);
+	msg_release(m);
 }
 
 Test(msg, node_and_message_convert_both_ways)

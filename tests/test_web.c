@@ -5,6 +5,7 @@
  * of src/ws.c.
  */
 #include "common.h"
+#include "proto.h"
 #include "testlib.h"
 
 #include <arpa/inet.h>
@@ -17,6 +18,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+static const char grin[4] = { '\xf0', '\x9f', '\x98', '\x80' }; /* U+1F600 */
 
 /* Sends a request, reads until the server closes; returns the status, the answer in out. */
 static int http(uint16_t port, const char *req, char *out, size_t cap)
@@ -132,7 +135,12 @@ Test(web, websocket_and_line_users_share_a_room, .timeout = 30)
 	tc_expect_eventually(nc, "* 2 is now known as webby.", 2000);
 	/* a control character gets the error line, as for nc users */
 	wc_text(ws, "\x1b[31m");
-	wc_expect(ws, "* error: control characters are not allowed; line dropped.");
+	wc_expect(ws, "* error: U+001B (ESCAPE) at character 1 is not allowed; line dropped.");
+	/* and so does a bidi override: WebSocket text takes the same path as a line */
+	static const char rlo[] = { 'a', '\xe2', '\x80', '\xae', 'b', '\0' }; /* U+202E */
+	wc_text(ws, rlo);
+	wc_expect(ws, "* error: U+202E (RIGHT-TO-LEFT OVERRIDE) at character 2 is not allowed; "
+		      "line dropped.");
 	/* close handshake: the server answers 1000 and the room hears the leave */
 	wc_send(ws, 0x88, "\x03\xe8", 2, true);
 	cr_assert_eq(wc_close_code(ws), 1000);
@@ -280,5 +288,33 @@ Test(web, allow_origin_star_lets_any_page_in, .timeout = 30)
 	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 1);
 	cr_assert(strncmp(out, "* Welcome, ", 11) == 0, "'%s'", out);
 	wc_free(ws);
+	ts_stop(srv);
+}
+
+Test(web, a_long_private_message_of_emoji_comes_back_as_one_valid_text_frame, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *nc = tc_join(port);
+	struct wsclient *ws = wc_connect(port);
+	static char text[4001], cmd[4100], want[4100], out[8192];
+	for (size_t i = 0; i < 1000; i++)
+		memcpy(text + 4 * i, grin, 4); /* 4,000 bytes: a browser's 1007 once */
+	snprintf(cmd, sizeof(cmd), "/msg %llu %s", (unsigned long long)nc->name, text);
+	wc_text(ws, cmd);
+	snprintf(want, sizeof(want), "* to %llu: %s", (unsigned long long)nc->name, text);
+	size_t len;
+	for (;;) {
+		cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 1);
+		uint32_t st = 0;
+		cr_assert(utf8_feed(&st, (const unsigned char *)out, len) && utf8_complete(st),
+			  "a text frame of %zu bytes is not valid UTF-8", len);
+		if (strncmp(out, "* to ", 5) == 0)
+			break;
+	}
+	cr_assert_str_eq(out, want);
+	wc_free(ws);
+	tc_close(nc);
 	ts_stop(srv);
 }

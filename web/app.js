@@ -15,7 +15,11 @@ function add(text, cls, name) {
     b.textContent = name + ': ';
     li.appendChild(b);
   }
-  li.appendChild(document.createTextNode(text));
+  // <bdi>: right-to-left text (legitimate, with its LRM/RLM marks) is laid out on its own and
+  // can never move the name; the server refuses the controls that could (docs/protocol.md).
+  const t = document.createElement('bdi');
+  t.textContent = text;
+  li.appendChild(t);
   const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 5;
   log.appendChild(li);
   while (log.children.length > 2000) log.removeChild(log.firstChild);

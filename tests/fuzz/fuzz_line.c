@@ -1,9 +1,11 @@
 /*
  * fuzz_line.c - libFuzzer target for everything a line-protocol client's bytes go through:
- * framing (split at fuzzer-chosen read boundaries), validation, and the command parser.
+ * framing (split at fuzzer-chosen read boundaries), validation, the command parser, and the
+ * server lines built from each line (fuzz_output.h: all valid UTF-8, no control characters).
  * The first byte picks the read size and --max-line, the rest is the byte stream.
  */
 #include "command.h"
+#include "fuzz_output.h"
 #include "proto.h"
 
 #include <stddef.h>
@@ -17,7 +19,8 @@ static bool on_line(void *ctx, enum line_event ev, const char *line, size_t len)
 		return true;
 	if (len > max)
 		__builtin_trap(); /* the framer must never hand out an over-long line */
-	if (proto_check_line(line, len) != LINE_VALID)
+	fuzz_server_output(line, len);
+	if (proto_check_line(line, len).kind != LINE_VALID)
 		return true;
 	struct command cmd;
 	command_parse(line, len, &cmd);

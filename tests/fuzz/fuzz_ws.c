@@ -1,8 +1,10 @@
 /*
  * fuzz_ws.c - libFuzzer target for the WebSocket frame parser: the first byte picks the read
  * size, the rest is what a client sent after the handshake. Checks that text events are valid
- * UTF-8 and within the size limit, and that nothing is parsed after an error.
+ * UTF-8 and within the size limit, that nothing is parsed after an error, and that what the
+ * server says about each text message (it takes the line path) is clean (fuzz_output.h).
  */
+#include "fuzz_output.h"
 #include "proto.h"
 #include "ws.h"
 
@@ -38,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (ev.len > MAX_MESSAGE || !utf8_feed(&st, ev.data, ev.len) ||
 			    !utf8_complete(st))
 				__builtin_trap();
+			fuzz_server_output((const char *)ev.data, ev.len);
 		}
 		if (ev.kind == WS_EV_ERROR || ev.kind == WS_EV_CLOSE)
 			break;

@@ -157,3 +157,35 @@ test('with --allow-origin naming it, that page from another origin connects', li
     await stopSite(site);
   }
 });
+
+test('a long private message of emoji comes back whole and the page stays connected', async () => {
+  const page = await browser.newPage();
+  let closes = 0;
+  page.on('websocket', (ws) => ws.on('close', () => { closes++; }));
+  await page.goto(`http://127.0.0.1:${srv.port}/`);
+  await page.locator('#log li', { hasText: 'Welcome' }).waitFor();
+  await page.fill('#nick', 'eve');
+  await page.click('#nick-form button');
+  await page.locator('#me', { hasText: 'eve' }).waitFor();
+  const nc = tcpUser();
+  await nc.waitFor((l) => l.startsWith('* Welcome, '));
+  nc.say('/nick hal');
+  await nc.waitFor((l) => l.endsWith(' is now known as hal.'));
+
+  // 4,000 bytes of emoji: the echo once came back cut inside a character (a 1007 close)
+  const text = '\u{1F600}'.repeat(1000);
+  await page.fill('#say', '/msg hal ' + text);
+  await page.press('#say', 'Enter');
+  await nc.waitFor((l) => l === '(private) eve:' + text);
+  const echo = page.locator('#log li', { hasText: 'to hal: ' });
+  await echo.waitFor();
+  assert.equal(await echo.textContent(), 'to hal: ' + text);
+  // and a bidi override is refused with its name, never shown
+  nc.say('hi \u202Eereh');
+  await nc.waitFor((l) => l.startsWith('* error: U+202E (RIGHT-TO-LEFT OVERRIDE) at character 4'));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(closes, 0, 'the WebSocket was never closed');
+  assert.equal(await page.locator('#me').textContent(), 'eve', 'same user, no reconnect');
+  nc.sock.destroy();
+  await page.close();
+});
