@@ -356,7 +356,11 @@ static void admin_fd_refuse(int fd, int status, const char *text, const char *ex
 static void admin_conn_close(struct admin *a, struct admin_conn *c)
 {
 	admin_fd_discard_input(c->fd);
-	close(c->fd); /* also takes it out of the epoll set: the fd is not shared */
+	/* close alone would leave the registration behind while a forked child still holds the
+	 * socket (until its exec closes it), and level-triggered, it could keep firing */
+	if (epoll_ctl(a->epfd, EPOLL_CTL_DEL, c->fd, NULL) < 0)
+		log_error(-1, 0, "admin: epoll_ctl DEL: %s", strerror(errno));
+	close(c->fd);
 	free(c->in);
 	free(c->out);
 	*c = (struct admin_conn){ .fd = -1, .state = ADMIN_FREE };
