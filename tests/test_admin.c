@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -188,10 +190,10 @@ struct trickler {
 	int lifetime_ms;
 	pthread_t thread;
 	atomic_bool stop;
-	/* results, read after the join */
-	int64_t connected_us; /* 0: never connected */
-	int64_t ended_us;     /* when the server answered or closed; 0: it never did */
-	int status;           /* the status line of the answer; 0: none */
+	/* results, read after the join (ended_us also before it) */
+	int64_t connected_us;     /* 0: never connected */
+	_Atomic int64_t ended_us; /* when the server answered or closed; 0: it never did */
+	int status;               /* the status line of the answer; 0: none */
 	size_t sent;
 };
 
@@ -235,6 +237,7 @@ static void trickler_start(struct trickler *t, uint16_t port, int lifetime_ms)
 	t->port = port;
 	t->lifetime_ms = lifetime_ms;
 	atomic_init(&t->stop, false);
+	atomic_init(&t->ended_us, 0);
 	cr_assert_eq(pthread_create(&t->thread, NULL, trickler_main, t), 0);
 }
 
@@ -285,6 +288,8 @@ Test(admin, healthz_answers_fast_beside_a_trickler_and_a_flood, .timeout = 30)
 {
 	struct server *srv = admin_server(1);
 	uint16_t port = server_admin_port(srv);
+	/* the flood first: past 64, each newcomer evicts the oldest connection still waiting for
+	 * its head, and the trickler is to stay connected throughout */
 	int flood[FLOOD];
 	flood_open(port, flood);
 	struct trickler t;
@@ -433,6 +438,65 @@ Test(admin, a_slow_scraper_gets_the_whole_page_and_delays_no_one, .timeout = 30)
 	cr_assert_eq((long)strlen(body), content_length(page));
 	cr_assert_gt(strlen(body), 100000);
 	cr_assert(strstr(body, "\nchatd_admin_accept_pauses_total 0\n") != NULL, "the last line");
+	ts_stop(srv);
+}
+
+static int open_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	cr_assert_not_null(d);
+	int n = 0;
+	while (readdir(d) != NULL)
+		n++;
+	(void)closedir(d); /* read-only */
+	return n - 3;      /* ".", ".." and the directory's own descriptor */
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* (Left out of make valgrind with the other emfile tests: valgrind needs descriptors too.) */
+Test(admin, emfile_pauses_accepting_without_spinning, .timeout = 30)
+{
+	struct config cfg = ts_config(1);
+	snprintf(cfg.admin, sizeof(cfg.admin), "127.0.0.1:0");
+	cfg.log_level = LOG_OFF;
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_admin_port(srv);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	/* from here on the process, server included, cannot open a descriptor */
+	struct rlimit saved, rl;
+	getrlimit(RLIMIT_NOFILE, &saved);
+	rl = saved;
+	rl.rlim_cur = (rlim_t)open_fd_count();
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "%s", strerror(errno));
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	cr_assert_eq(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
+	usleep(200 * 1000);
+	double cpu0 = cpu_seconds();
+	usleep(1000 * 1000);
+	double cpu = cpu_seconds() - cpu0;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	cr_assert_lt(cpu, 0.3, "%.2f s of CPU in 1 s while out of descriptors: busy loop", cpu);
+	/* descriptors are back: the connection that waited in the queue gets its answer */
+	char answer[1024];
+	int64_t t0 = now_us();
+	cr_assert_eq(ts_http_answer(fd, answer, sizeof(answer), 2000), 200, "%s", answer);
+	cr_assert_lt(ms_since(t0), 1000.0);
+	static char page[256 * 1024];
+	cr_assert_eq(get(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", page, sizeof(page)),
+		     200);
+	double pauses = metric_value(page, "chatd_admin_accept_pauses_total");
+	cr_assert(pauses >= 3 && pauses <= 30, "%.0f pauses of 100 ms in about 1.2 s", pauses);
 	ts_stop(srv);
 }
 
