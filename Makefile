@@ -33,6 +33,7 @@ B        := build/plain
 SAN      :=
 
 .PHONY: all run test asan tsan install clean format-check deps-test run-tests run-tsan fuzz valgrind test-ws test-browser
+.PHONY: chatd-plain
 .PHONY: lint lint-tidy lint-cppcheck deps-lint
 all: bin/chatd bin/chat bench/flood bench/chaos
 
@@ -88,8 +89,13 @@ $(TEST_BIN): $(call objs,$(B)) $(TESTS) $(TEST_LIB) tests/*.h | deps-test
 test: all
 	$(MAKE) --no-print-directory run-tests B=build/plain
 
-run-tests: $(TEST_BIN) bin/chat bin/chatd
+run-tests: $(TEST_BIN) bin/chat chatd-plain
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(TEST_BIN) --timeout 60 $(TEST_ARGS)
+
+# The suite also starts bin/chatd itself (admin/sigterm_*): always the plain build, whatever
+# the suite's flavour (make valgrind traces children, and could not run an ASan chatd).
+chatd-plain:
+	@$(MAKE) --no-print-directory bin/chatd B=build/plain SAN= OPT="-O2 -g"
 
 # Criterion reports a test as passed even when LeakSanitizer finds a leak in its process at
 # exit, so the sanitizer reports are also looked for in the output: any one fails the run.
@@ -123,11 +129,11 @@ test-browser: bin/chatd
 
 # ---- valgrind -----------------------------------------------------------------------------
 # The integration and parser suites under memcheck (criterion's test processes included).
-# The EMFILE test is left out: it lowers the fd limit and bounds CPU time, which valgrind's
-# own descriptors and slowness break; it runs under make test and make asan.
-VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/*" "web/*" "framer/*" "http/*" "ws/*" "command/*" \
+# The EMFILE tests are left out: they lower the fd limit and bound CPU time, which valgrind's
+# own descriptors and slowness break; they run under make test and make asan.
+VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/[!e]*" "web/*" "framer/*" "http/*" "ws/*" "command/*" \
 	"validate/*" "wording/*" "directory/*"
-valgrind: $(TEST_BIN) bin/chat
+valgrind: $(TEST_BIN) bin/chat chatd-plain
 	@for s in $(VALGRIND_SUITES); do \
 		echo "== valgrind $$s"; \
 		valgrind --trace-children=yes --vgdb=no --error-exitcode=9 --leak-check=full \

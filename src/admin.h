@@ -1,25 +1,38 @@
 /*
  * admin.h - the admin listener: a separate, by default loopback-only, HTTP endpoint serving
- * GET /metrics (Prometheus text format) and GET /healthz. It runs on its own thread with
- * blocking I/O and short timeouts, so a slow scraper never touches a worker; the figures are
- * the workers' own counters, read with relaxed loads and summed here at scrape time.
+ * GET and HEAD /metrics (Prometheus text format) and /healthz. It runs its own thread with its
+ * own small non-blocking epoll loop, so no admin client can stall a worker, and no admin
+ * client can stall the admin thread either: several connections at once (at most
+ * ADMIN_MAX_CONNS), one deadline of ADMIN_DEADLINE_MS for each whole request and response,
+ * and admin_stop never waits for a client. The figures on /metrics are the workers' own
+ * counters, read with relaxed loads and summed here at scrape time, and the admin thread's.
  */
 #ifndef CHATD_ADMIN_H
 #define CHATD_ADMIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#define ADMIN_MAX_CONNS   64                   /* admin connections served at once */
+#define ADMIN_DEADLINE_MS 2000                 /* from accept to the last byte of the answer */
+#define ADMIN_HEAD_MAX    8192                 /* a longer request head is answered 431 */
+#define ADMIN_PAGE_MAX    ((size_t)256 * 1024) /* /metrics is cut at this size */
+
 struct server;
 
-/* Binds the listener (server->cfg.admin, "" = off) and starts its thread. Returns 0 or
- * -errno after logging one line. */
+/* Binds the listener (server->cfg.admin, "" = off) and starts its thread. Logs a warning when
+ * the address is not loopback. Returns 0 or -errno after logging one line. */
 int admin_start(struct server *srv);
 
-/* Stops the thread and closes the listener (no-op when off). */
+/* Stops the thread at once, closing every admin connection wherever it is, and closes the
+ * listener (no-op when off). Never waits for a client. */
 void admin_stop(struct server *srv);
 
 /* Writes the /metrics page into out; returns its length (truncated at cap). */
 size_t admin_render_metrics(struct server *srv, char *out, size_t cap);
+
+/* Whether an address literal is loopback (127.0.0.0/8, ::1, or ::ffff:127.0.0.0/104). */
+bool admin_host_is_loopback(const char *host);
 
 #endif

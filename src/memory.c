@@ -90,6 +90,7 @@ bool memory_guard_sample(struct memory_guard *g, int64_t now_ms)
 		return false; /* not due, or another thread samples this time */
 	size_t heap = memory_heap_bytes();
 	atomic_store_explicit(&g->heap, heap, memory_order_relaxed);
+	atomic_store_explicit(&g->near, heap > g->cap / 2, memory_order_relaxed);
 	if (heap <= g->cap) {
 		atomic_store_explicit(&g->over, false, memory_order_relaxed);
 		atomic_store_explicit(&g->excess, 0, memory_order_relaxed);

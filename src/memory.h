@@ -34,6 +34,7 @@ struct memory_guard {
 	_Atomic int64_t next_sample_ms; /* when the next sample is due */
 	_Atomic uint64_t heap;          /* the last sample, bytes */
 	_Atomic bool over;              /* the last sample was over the cap */
+	_Atomic bool near;              /* the last sample was over half the cap */
 	_Atomic int64_t excess;         /* bytes still to free in this round (estimate) */
 	_Atomic uint64_t floor;         /* this round cuts connections costing at least this */
 	_Atomic uint32_t round;         /* incremented by each sample that is over the cap */
@@ -58,6 +59,13 @@ bool memory_guard_claim(struct memory_guard *g, size_t cost);
 static inline bool memory_guard_over(struct memory_guard *g)
 {
 	return atomic_load_explicit(&g->over, memory_order_relaxed);
+}
+
+/* Above half the cap, workers sample every MEMORY_SAMPLE_MS even when idle: the heap may
+ * have crossed the cap in the last moments of activity, after the last sample. */
+static inline bool memory_guard_near(struct memory_guard *g)
+{
+	return atomic_load_explicit(&g->near, memory_order_relaxed);
 }
 
 /* Bytes allocated and not freed, all threads (mallinfo2, or the sanitizer's allocator). */

@@ -205,7 +205,6 @@ int server_start(const struct config *cfg, struct server **out)
 	if (srv == NULL)
 		return -ENOMEM;
 	srv->cfg = *cfg;
-	srv->admin_fd = srv->admin_stop_fd = -1;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	srv->nworkers = cfg->workers > 0 ? (unsigned)cfg->workers : (unsigned)(cpus > 0 ? cpus : 1);
 	if (srv->nworkers > CONFIG_MAX_WORKERS)
@@ -289,7 +288,7 @@ uint16_t server_port(const struct server *srv)
 
 uint16_t server_admin_port(const struct server *srv)
 {
-	return srv->admin_fd >= 0 ? srv->admin_port : 0;
+	return srv->admin != NULL ? srv->admin_port : 0;
 }
 
 void server_stop(struct server *srv)

@@ -34,10 +34,10 @@ struct server {
 	struct iplimit iplimit;       /* connections per address; its own lock (iplimit.h) */
 	struct memory_guard mem;      /* --max-memory; atomics (memory.h) */
 
-	/* the admin listener (admin.c): its own thread; set up before it starts */
-	int admin_fd, admin_stop_fd;
-	uint16_t admin_port;
-	pthread_t admin_thread;
+	/* the admin listener (admin.c), NULL when off: its thread's state, set up by admin_start
+	 * and freed by admin_stop on the server's thread; touched by the admin thread between */
+	struct admin *admin;
+	uint16_t admin_port; /* written before the admin thread starts */
 };
 
 struct server_stats {

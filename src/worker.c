@@ -904,16 +904,15 @@ static void worker_shed_memory(struct worker *w)
 	}
 }
 
-/* Samples the heap when due; a sample over the cap starts a round in every worker. */
-static void worker_watch_memory(struct worker *w, int64_t now)
+/* Samples the heap when due (before accepting, so a newcomer is judged by a fresh sample
+ * even after the worker slept); a sample over the cap starts a round in every worker. */
+static void worker_sample_memory(struct worker *w, int64_t now)
 {
 	struct server *srv = w->srv;
 	if (memory_guard_sample(&srv->mem, now))
 		for (unsigned i = 0; i < srv->nworkers; i++)
 			if (i != w->index)
 				inbox_kick(&srv->workers[i].inbox);
-	if (memory_guard_over(&srv->mem))
-		worker_shed_memory(w);
 }
 
 /* ---- shutdown ------------------------------------------------------------------------------- */
@@ -978,7 +977,7 @@ static int worker_timeout(struct worker *w, int64_t now)
 		due = min_deadline(
 		    due, container_of(w->draining.next, struct conn, drain_link)->deadline_ms);
 	due = min_deadline(due, web_next_deadline(w));
-	if (memory_guard_over(&w->srv->mem)) /* sample again until back under */
+	if (memory_guard_near(&w->srv->mem)) /* keep sampling while near or over the cap */
 		due = min_deadline(due, now + MEMORY_SAMPLE_MS);
 	if (due == 0)
 		return -1;
@@ -1054,6 +1053,7 @@ void *worker_main(void *arg)
 
 		/* The inbox goes before accept: what other workers routed before a newcomer
 		 * arrived is not shown to the newcomer. */
+		worker_sample_memory(w, now);
 		worker_drain_inbox(w);
 		worker_check_backpressure(w);
 		if (!w->input_paused) {
@@ -1063,7 +1063,8 @@ void *worker_main(void *arg)
 		session_run_summaries(w, now);
 		worker_expire_drains(w, now);
 		web_expire(w, now);
-		worker_watch_memory(w, now);
+		if (memory_guard_over(&srv->mem))
+			worker_shed_memory(w);
 		worker_reap(w, now);
 		if (w->dirty != NULL && (now >= w->next_flush_ms || w->shutting_down ||
 					 w->lines_pending >= FLUSH_BATCH_LINES)) {

@@ -411,8 +411,8 @@ static const char *push_until_cut(struct server *srv, struct peer *peers, unsign
 	free(got);
 	struct server_stats st;
 	server_get_stats(srv, &st);
-	if (err == NULL && (st.slow_disconnects + st.memory_evictions != 1 ||
-			    cut_count(srv, by_memory) != 1)) {
+	if (err == NULL &&
+	    (st.slow_disconnects + st.memory_evictions != 1 || cut_count(srv, by_memory) != 1)) {
 		snprintf(failure, sizeof(failure),
 			 "%llu cut as slow, %llu cut for memory; expected one, %s",
 			 (unsigned long long)st.slow_disconnects,
@@ -425,8 +425,8 @@ static const char *push_until_cut(struct server *srv, struct peer *peers, unsign
 
 /* The scenario of stress_server_chat; by_memory: the slow reader is to be cut as the
  * largest consumer over --max-memory rather than at --max-outbuf. */
-static const char *server_chat(unsigned workers, unsigned clients, unsigned senders,
-			       unsigned lines, bool slow_reader, bool by_memory)
+static const char *server_chat(unsigned workers, unsigned clients, unsigned senders, unsigned lines,
+			       bool slow_reader, bool by_memory)
 {
 	struct config cfg;
 	stress_config(&cfg, workers);
@@ -472,8 +472,7 @@ const char *stress_server_chat(unsigned workers, unsigned clients, unsigned send
 	return server_chat(workers, clients, senders, lines, slow_reader, false);
 }
 
-const char *stress_memory_cap(unsigned workers, unsigned clients, unsigned senders,
-			      unsigned lines)
+const char *stress_memory_cap(unsigned workers, unsigned clients, unsigned senders, unsigned lines)
 {
 	return server_chat(workers, clients, senders, lines, true, true);
 }
