@@ -34,8 +34,7 @@ const char *stress_server_chat(unsigned workers, unsigned clients, unsigned send
  * the cap, the reader that holds the most is cut (and only it: everyone else keeps getting
  * every line). Under TSan this is the data-race check of the memory guard's rounds.
  */
-const char *stress_memory_cap(unsigned workers, unsigned clients, unsigned senders,
-			      unsigned lines);
+const char *stress_memory_cap(unsigned workers, unsigned clients, unsigned senders, unsigned lines);
 
 /*
  * clients users on `workers` workers rename themselves, hop between rooms, send private
