@@ -132,7 +132,7 @@ test-browser: bin/chatd
 # The EMFILE tests are left out: they lower the fd limit and bound CPU time, which valgrind's
 # own descriptors and slowness break; they run under make test and make asan.
 VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/[!e]*" "web/*" "framer/*" "http/*" "ws/*" "command/*" \
-	"validate/*" "wording/*" "directory/*"
+	"validate/*" "wording/*" "directory/*" "iplimit/*"
 valgrind: $(TEST_BIN) bin/chat chatd-plain
 	@for s in $(VALGRIND_SUITES); do \
 		echo "== valgrind $$s"; \
