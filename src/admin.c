@@ -78,7 +78,6 @@
 #define ADMIN_ACCEPT_PAUSE_MS 100   /* accepting paused after EMFILE, ENFILE, ENOBUFS... */
 #define ADMIN_HEAD_ROOM       512   /* room for an answer's head in front of its body */
 #define ADMIN_DISCARD_MAX     65536 /* unread input dropped before a close, at most */
-#define ADMIN_LOG_PER_SEC     10    /* client-triggered log lines, per kind */
 /* epoll data: these two tags, or a connection's index in the table */
 #define ADMIN_TAG_LISTEN UINT64_MAX
 #define ADMIN_TAG_STOP   (UINT64_MAX - 1)
@@ -110,7 +109,7 @@ struct admin_conn {
 	char peer[INET6_ADDRSTRLEN + 8]; /* for log lines */
 };
 
-/* Kinds of client-triggered log lines, each limited to ADMIN_LOG_PER_SEC a second. */
+/* Kinds of client-triggered log lines, each limited to LOG_GATE_PER_SEC a second. */
 enum admin_gate { ADMIN_GATE_REFUSED, ADMIN_GATE_ACCEPT, ADMIN_GATE_COUNT };
 
 struct admin {
@@ -278,29 +277,15 @@ static void admin_count(_Atomic uint64_t *counter, int delta)
 			      memory_order_relaxed);
 }
 
-/* A client-triggered log line, at most ADMIN_LOG_PER_SEC a second per kind; the rest are
+/* A client-triggered log line, at most LOG_GATE_PER_SEC a second per kind; the rest are
  * counted and reported as suppressed. */
 static void admin_log_gated(struct admin *a, enum admin_gate g, enum log_level lvl, const char *fmt,
 			    ...) __attribute__((format(printf, 4, 5)));
 static void admin_log_gated(struct admin *a, enum admin_gate g, enum log_level lvl, const char *fmt,
 			    ...)
 {
-	if (!log_enabled(lvl))
+	if (!log_enabled(lvl) || !log_gate_pass(&a->gates[g], lvl, -1))
 		return;
-	struct log_gate *gate = &a->gates[g];
-	int64_t now = clock_now_ms();
-	if (now - gate->window_ms >= 1000) {
-		if (gate->suppressed > 0)
-			log_write(lvl, -1, 0, "admin: %u similar messages suppressed",
-				  gate->suppressed);
-		gate->window_ms = now;
-		gate->count = 0;
-		gate->suppressed = 0;
-	}
-	if (gate->count++ >= ADMIN_LOG_PER_SEC) {
-		gate->suppressed++;
-		return;
-	}
 	char text[256];
 	va_list ap;
 	va_start(ap, fmt);

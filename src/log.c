@@ -193,3 +193,20 @@ void log_write(enum log_level level, int worker, uint64_t conn, const char *fmt,
 		logger.dropped++;
 	pthread_mutex_unlock(&logger.lock);
 }
+
+bool log_gate_pass(struct log_gate *g, enum log_level level, int worker)
+{
+	int64_t now = clock_now_ms();
+	if (now - g->window_ms >= 1000) {
+		if (g->suppressed > 0)
+			log_write(level, worker, 0, "%u similar messages suppressed",
+				  g->suppressed);
+		g->window_ms = now;
+		g->count = 0;
+		g->suppressed = 0;
+	}
+	if (g->count++ < LOG_GATE_PER_SEC)
+		return true;
+	g->suppressed++;
+	return false;
+}

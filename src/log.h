@@ -8,6 +8,7 @@
 #ifndef CHATD_LOG_H
 #define CHATD_LOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF };
@@ -20,6 +21,21 @@ int log_enabled(enum log_level level);
 /* Starts/stops the logger thread. Before start and after stop, lines are written directly. */
 int log_start(void);
 void log_stop(void);
+
+/*
+ * A rate limiter for one kind of log line that clients can trigger, owned by one thread: at
+ * most LOG_GATE_PER_SEC lines of the kind a second; the rest are counted and reported in one
+ * "N similar messages suppressed" line when the next second starts.
+ */
+#define LOG_GATE_PER_SEC 10
+struct log_gate {
+	int64_t window_ms;
+	uint32_t count;
+	uint32_t suppressed;
+};
+
+/* Whether a line of g's kind may be written now (level must be enabled). */
+bool log_gate_pass(struct log_gate *g, enum log_level level, int worker);
 
 /* worker < 0 means "main thread"; conn == 0 means "no connection". */
 void log_write(enum log_level level, int worker, uint64_t conn, const char *fmt, ...)

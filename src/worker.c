@@ -58,7 +58,6 @@
 #define FLUSH_BATCH_LINES 1024
 #define WRITES_PER_FLUSH  4   /* gather writes per connection per iteration */
 #define ACCEPT_PAUSE_MS   100 /* after EMFILE/ENFILE */
-#define LOG_GATE_PER_SEC  10
 
 /* epoll_event.data.ptr tags for the two non-connection fds; connections use their pointer. */
 #define TAG_LISTENER(w) ((void *)&(w)->listen_fd)
@@ -77,22 +76,8 @@ static void stat_max(_Atomic uint64_t *counter, uint64_t v)
 void worker_log_gated(struct worker *w, enum gate g, enum log_level lvl, uint64_t conn,
 		      const char *fmt, ...)
 {
-	if (!log_enabled(lvl))
+	if (!log_enabled(lvl) || !log_gate_pass(&w->gates[g], lvl, (int)w->index))
 		return;
-	struct log_gate *gate = &w->gates[g];
-	int64_t now = clock_now_ms();
-	if (now - gate->window_ms >= 1000) {
-		if (gate->suppressed > 0)
-			log_write(lvl, (int)w->index, 0, "%u similar messages suppressed",
-				  gate->suppressed);
-		gate->window_ms = now;
-		gate->count = 0;
-		gate->suppressed = 0;
-	}
-	if (gate->count++ >= LOG_GATE_PER_SEC) {
-		gate->suppressed++;
-		return;
-	}
 	char text[256];
 	va_list ap;
 	va_start(ap, fmt);

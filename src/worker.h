@@ -94,13 +94,6 @@ enum gate {
 	GATE_COUNT
 };
 
-/* Rate limiter for log lines that a client can trigger. */
-struct log_gate {
-	int64_t window_ms;
-	uint32_t count;
-	uint32_t suppressed;
-};
-
 struct worker {
 	struct inbox inbox; /* pushed to by every worker; consumed by this one */
 	struct server *srv;
