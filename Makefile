@@ -7,6 +7,7 @@
 #   make test-browser  headless Chromium chats with a TCP user through the page
 #   make test-ws    WebSocket conformance with an independent client (node, npm ws)
 #   make valgrind   the integration and parser suites under valgrind memcheck
+#   make test-oom   every allocation of chatd made to fail in turn, under ASan + UBSan
 #   make fuzz       libFuzzer targets for every parser of client bytes (FUZZ_SECONDS each)
 #   make install    install chatd and chat into $(PREFIX)/bin
 #   make format-check   clang-format check of src/, tests/, bench/
@@ -34,6 +35,7 @@ SAN      :=
 
 .PHONY: all run test asan tsan install clean format-check deps-test run-tests run-tsan fuzz valgrind test-ws test-browser
 .PHONY: chatd-plain
+.PHONY: test-oom
 .PHONY: lint lint-tidy lint-cppcheck deps-lint
 all: bin/chatd bin/chat bench/flood bench/chaos
 
@@ -116,6 +118,40 @@ run-tsan: $(call objs,$(B)) tests/stress.c tests/tsan_main.c tests/stress.h
 		-o $(B)/tsan_stress $(LDLIBS)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(B)/tsan_stress
 
+# ---- allocation failures (make test-oom) ------------------------------------------------------
+# The product objects, built with ASan + UBSan into build/oom/, get their calls to malloc,
+# calloc, realloc and aligned_alloc renamed to oom_* (objcopy --redefine-sym); tests/oom/
+# defines those, so only chatd's own allocations can be made to fail (never the driver's,
+# libc's or the sanitizers'). The driver records every allocation path of an integration
+# scenario, then reruns the scenario once per path with one call failing (tests/oom/oom_main.c).
+# Any other allocation function the objects import fails the build: it would go unchecked.
+OOM_B      := build/oom
+OOM_CFLAGS := -std=gnu17 -Wall -Wextra -Werror -pthread -D_GNU_SOURCE -O1 -g \
+	-fno-omit-frame-pointer -fno-optimize-sibling-calls \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+OOM_ALLOCS := malloc calloc realloc aligned_alloc
+OOM_NOT    := malloc|calloc|realloc|aligned_alloc|strdup|strndup|posix_memalign|memalign|valloc|pvalloc|reallocarray|asprintf|vasprintf|getline|getdelim|open_memstream
+OOM_OBJS   := $(patsubst src/%.c,$(OOM_B)/src/%.o,$(SRC)) $(OOM_B)/assets.o
+
+$(OOM_B)/src/%.o: src/%.c src/*.h | $(OOM_B)/src
+	$(CC) $(OOM_CFLAGS) -c $< -o $@.raw
+	objcopy $(foreach f,$(OOM_ALLOCS),--redefine-sym $(f)=oom_$(f)) $@.raw $@
+
+$(OOM_B)/assets.o: build/assets.c src/web.h | $(OOM_B)/src
+	$(CC) $(OOM_CFLAGS) -Isrc -c $< -o $@
+
+$(OOM_B)/src:
+	mkdir -p $@
+
+$(OOM_B)/oom_test: $(OOM_OBJS) tests/oom/*.c tests/oom/oom.h
+	@if nm -u $(OOM_OBJS) | grep -wE '$(OOM_NOT)'; then \
+		echo "test-oom: the objects above call an allocator that is not intercepted"; \
+		exit 1; fi
+	$(CC) $(OOM_CFLAGS) -no-pie -Isrc $(OOM_OBJS) tests/oom/*.c -o $@ $(LDLIBS)
+
+test-oom: $(OOM_B)/oom_test
+	$(OOM_B)/oom_test -j 2 -l $(OOM_B)/logs
+
 # ---- independent WebSocket client (node + the npm ws package) -------------------------------
 test-ws: bin/chatd
 	cd tests/node && npm install --no-audit --no-fund --no-package-lock --loglevel=error
@@ -176,7 +212,8 @@ install: bin/chatd bin/chat
 	install -m 755 bin/chatd bin/chat $(DESTDIR)$(PREFIX)/bin/
 
 format-check:
-	clang-format --dry-run -Werror src/*.c src/*.h tests/*.c tests/*.h $(wildcard bench/*.c bench/*.h)
+	clang-format --dry-run -Werror src/*.c src/*.h tests/*.c tests/*.h tests/oom/*.c tests/oom/*.h \
+		$(wildcard bench/*.c bench/*.h)
 
 # ---- static analysis -------------------------------------------------------------------------
 # make lint: format-check, clang-tidy and cppcheck over every C source but the generated
@@ -188,7 +225,7 @@ format-check:
 # reached through its runner). cppcheck suppressions are inline, each with its reason; there is
 # no suppressions file.
 # tests/ first: the analyzer spends longest on tests/test_ws.c, so it should start early.
-LINT_SRC  := $(wildcard tests/*.c tests/fuzz/*.c) $(wildcard src/*.c) $(wildcard bench/*.c)
+LINT_SRC  := $(wildcard tests/*.c tests/fuzz/*.c tests/oom/*.c) $(wildcard src/*.c) $(wildcard bench/*.c)
 LINT_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 TIDY_FLAGS := -std=gnu17 -Wall -Wextra -pthread -D_GNU_SOURCE -Isrc -Itests
 CPPCHECK_FLAGS := --enable=warning,performance,portability,style --error-exitcode=1 \
