@@ -39,7 +39,7 @@
 #include <string.h>
 
 #define WAIT_MS      3000 /* an expected line */
-#define HURRY_MS     300  /* the same, once phase A already missed one */
+#define HURRY_MS     300  /* the same, once phase A already missed one (not a notice) */
 #define GAP_MS       30   /* between the pieces of a split write */
 #define BURST        100
 #define TRIM_WAIT_MS 1100 /* worker.c gives idle output rings back once a second */
@@ -102,7 +102,7 @@ static bool expect_how(struct run *r, struct peer *p, bool notice, char how, con
 		miss(r, p, notice, want, "not connected");
 		return false;
 	}
-	int wait = r->checking || (r->missed == 0 && r->missed_notices == 0) ? WAIT_MS : HURRY_MS;
+	int wait = r->checking || r->missed == 0 ? WAIT_MS : HURRY_MS;
 	int64_t deadline = oom_now_ms() + wait;
 	char line[4096];
 	for (;;) {
@@ -138,10 +138,10 @@ static void all_expect(struct run *r, const struct peer *except, bool notice, co
 			expect_how(r, lobby[i], notice, '=', want);
 }
 
-static void say(struct peer *p, const char *text)
+/* Sends a line; false when p is gone (what it would have caused is not expected then). */
+static bool say(struct peer *p, const char *text)
 {
-	if (p != NULL)
-		(void)peer_say(p, text);
+	return p != NULL && !p->closed && peer_say(p, text);
 }
 
 /* ---- users ------------------------------------------------------------------------------- */
@@ -189,10 +189,10 @@ static struct peer *arrive(struct run *r, const char *label, bool ws, bool silen
 	char cmd[64];
 	snprintf(cmd, sizeof(cmd), "/nick %s", nick);
 	if (!silent)
-		say(p, cmd);
+		(void)say(p, cmd);
 	read_welcome(r, p);
 	if (silent)
-		say(p, cmd);
+		(void)say(p, cmd);
 	if (p == NULL || p->id == 0)
 		return p;
 	char line[128];
@@ -209,7 +209,8 @@ static struct peer *arrive(struct run *r, const char *label, bool ws, bool silen
 
 static void chat_line(struct run *r, struct peer *from, const char *text)
 {
-	say(from, text);
+	if (!say(from, text))
+		return;
 	char want[256];
 	snprintf(want, sizeof(want), "%s:%s", from->name, text);
 	all_expect(r, NULL, false, want);
@@ -219,55 +220,64 @@ static void step_rooms(struct run *r)
 {
 	struct peer *b = r->b;
 	char want[128];
-	say(b, "/join dev");
-	expect(r, b, "* You are now in dev. 1 user here.");
-	snprintf(want, sizeof(want), "* %s has left.", b->name);
-	all_expect(r, b, true, want);
-	say(b, "/join lobby");
-	expect(r, b, "* You are now in lobby. %d users here.", LOBBY_SIZE);
-	snprintf(want, sizeof(want), "* %s has entered.", b->name);
-	all_expect(r, b, true, want);
-
-	say(r->c, "/who");
-	char who[64];
-	snprintf(who, sizeof(who), "* %d users in lobby:", LOBBY_SIZE);
-	expect_how(r, r->c, false, '^', who);
-	say(r->c, "/rooms");
-	expect(r, r->c, "* 1 room:");
-	expect(r, r->c, "*   lobby %d", LOBBY_SIZE);
+	if (say(b, "/join dev")) {
+		expect(r, b, "* You are now in dev. 1 user here.");
+		snprintf(want, sizeof(want), "* %s has left.", b->name);
+		all_expect(r, b, true, want);
+	}
+	if (say(b, "/join lobby")) {
+		expect(r, b, "* You are now in lobby. %d users here.", LOBBY_SIZE);
+		snprintf(want, sizeof(want), "* %s has entered.", b->name);
+		all_expect(r, b, true, want);
+	}
+	if (say(r->c, "/who")) {
+		char who[64];
+		snprintf(who, sizeof(who), "* %d users in lobby:", LOBBY_SIZE);
+		expect_how(r, r->c, false, '^', who);
+	}
+	if (say(r->c, "/rooms")) {
+		expect(r, r->c, "* 1 room:");
+		expect(r, r->c, "*   lobby %d", LOBBY_SIZE);
+	}
 }
 
 static void step_private(struct run *r)
 {
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "/msg %s psst", r->b->name);
-	say(r->a, cmd);
-	expect(r, r->a, "* to %s: psst", r->b->name);
-	expect(r, r->b, "(private) %s:psst", r->a->name);
+	if (say(r->a, cmd)) {
+		expect(r, r->a, "* to %s: psst", r->b->name);
+		expect(r, r->b, "(private) %s:psst", r->a->name);
+	}
 	snprintf(cmd, sizeof(cmd), "/msg %s hi there", r->c->name);
-	say(r->w, cmd);
-	expect(r, r->w, "* to %s: hi there", r->c->name);
-	expect(r, r->c, "(private) %s:hi there", r->w->name);
-
-	say(r->b, "/me waves");
-	char want[128];
-	snprintf(want, sizeof(want), "+ %s waves", r->b->name);
-	all_expect(r, NULL, false, want);
+	if (say(r->w, cmd)) {
+		expect(r, r->w, "* to %s: hi there", r->c->name);
+		expect(r, r->c, "(private) %s:hi there", r->w->name);
+	}
+	if (say(r->b, "/me waves")) {
+		char want[128];
+		snprintf(want, sizeof(want), "+ %s waves", r->b->name);
+		all_expect(r, NULL, false, want);
+	}
 }
 
 /* A line in three writes (the partial-line buffer), then one over --max-line in two. */
 static void step_split_lines(struct run *r)
 {
 	static const char *const pieces[] = { "par", "tial li", "ne\n" };
-	for (int i = 0; i < 3; i++) {
+	bool sent = !r->c->closed;
+	for (int i = 0; i < 3 && sent; i++) {
 		if (i > 0)
 			oom_sleep_ms(GAP_MS);
-		(void)peer_send_raw(r->c, pieces[i], strlen(pieces[i]));
+		sent = peer_send_raw(r->c, pieces[i], strlen(pieces[i]));
 	}
 	char want[128];
 	snprintf(want, sizeof(want), "%s:partial line", r->c->name);
-	all_expect(r, NULL, false, want);
+	if (sent)
+		all_expect(r, NULL, false, want);
 
+	if (r->a->closed)
+		return;
 	static char x[3000];
 	memset(x, 'x', sizeof(x));
 	(void)peer_send_raw(r->a, x, sizeof(x));
@@ -282,6 +292,8 @@ static void step_split_lines(struct run *r)
  * again (it would cost a timeout per line). */
 static void step_burst(struct run *r)
 {
+	if (r->a->closed)
+		return;
 	char all[BURST * 16];
 	size_t n = 0;
 	for (int i = 0; i < BURST; i++)
@@ -303,6 +315,8 @@ static void step_burst(struct run *r)
 static void step_websocket(struct run *r)
 {
 	struct peer *w = r->w;
+	if (w->closed)
+		return;
 	w->pong[0] = '\0';
 	(void)peer_ws_frame(w, 0x01, "frag", 4); /* text, not final */
 	(void)peer_ws_frame(w, 0x89, "p1", 2);   /* a ping between fragments */
@@ -397,7 +411,7 @@ static void expect_summaries(struct run *r, struct peer *p, long entered, long l
 {
 	if (p == NULL || p->may_close)
 		return;
-	int wait = r->missed == 0 && r->missed_notices == 0 ? WAIT_MS : HURRY_MS;
+	int wait = r->missed == 0 ? WAIT_MS : HURRY_MS;
 	int64_t deadline = oom_now_ms() + wait + SUMMARY_MS;
 	long e = 0, l = 0;
 	char line[4096];
@@ -423,7 +437,7 @@ static void expect_summaries(struct run *r, struct peer *p, long entered, long l
 static void step_summaries(struct run *r)
 {
 	struct peer *x = add_peer(r, peer_line("R", r->port));
-	say(x, ""); /* an empty line: a line user at once, and a chat line "R:" */
+	(void)say(x, ""); /* an empty line: a line user at once, and a chat line "R:" */
 	read_welcome(r, x);
 	struct peer *v = add_peer(r, peer_ws("V", r->port));
 	read_welcome(r, v);
@@ -443,9 +457,11 @@ static void step_summaries(struct run *r)
 	char line[256];
 	if (peer_read_line(v, line, sizeof(line), WAIT_MS) != 0) /* its close frame comes back */
 		miss(r, v, false, "a close frame", "none");
+	/* a user whose welcome was lost may still have been counted: more is fine */
+	long n = (x->id != 0) + (v->id != 0);
 	struct peer *lobby[LOBBY_SIZE] = { r->a, r->b, r->c, r->w };
-	for (int i = 0; i < LOBBY_SIZE; i++)
-		expect_summaries(r, lobby[i], 2, 2);
+	for (int i = 0; i < LOBBY_SIZE && n > 0; i++)
+		expect_summaries(r, lobby[i], n, n);
 }
 
 /* C leaves with /quit and a reason. */
@@ -454,10 +470,10 @@ static void step_quit(struct run *r)
 	struct peer *c = r->c;
 	char want[128];
 	snprintf(want, sizeof(want), "* %s has left (gotta go).", c->name);
-	bool gone = c->closed;
-	say(c, "/quit gotta go");
+	if (!say(c, "/quit gotta go"))
+		return; /* gone before: it counts as disconnected */
 	expect(r, c, "* Goodbye.");
-	c->may_close = !gone;
+	c->may_close = true;
 	all_expect(r, c, true, want);
 }
 
@@ -488,7 +504,8 @@ static void phase_chat(struct run *r)
 static bool back_to_lobby(struct run *r, struct peer *s)
 {
 	char line[4096];
-	say(s, "/join lobby");
+	if (!say(s, "/join lobby"))
+		return false;
 	int64_t deadline = oom_now_ms() + WAIT_MS;
 	for (;;) {
 		int64_t left = deadline - oom_now_ms();
@@ -513,9 +530,9 @@ static void phase_check(struct run *r)
 	read_welcome(r, q);
 	if (r->fail[0] != '\0')
 		return;
-	say(p, "hello from P");
+	(void)say(p, "hello from P");
 	expect(r, q, "%s:hello from P", p->name);
-	say(q, "hello from Q");
+	(void)say(q, "hello from Q");
 	expect(r, p, "%s:hello from Q", q->name);
 
 	struct peer *phase_a[LOBBY_SIZE] = { r->a, r->b, r->c, r->w };
@@ -527,11 +544,11 @@ static void phase_check(struct run *r)
 		here[i] = true;
 		char text[64], want[80];
 		snprintf(text, sizeof(text), "still here from %s", s->label);
-		say(s, text);
+		(void)say(s, text);
 		snprintf(want, sizeof(want), ":%s", text);
 		expect_how(r, p, false, '$', want);
 	}
-	say(p, "last call");
+	(void)say(p, "last call");
 	for (int i = 0; i < LOBBY_SIZE; i++)
 		if (here[i])
 			expect(r, phase_a[i], "%s:last call", p->name);
