@@ -163,15 +163,19 @@ void session_end(struct worker *w, struct conn *c, const char *reason, size_t re
 		stat_add(&w->ws_users_now, (uint64_t)-1);
 	if (r == NULL)
 		return;
+	if (announce)
+		note_summary_due(w, due);
+	/* Not in a local member array (enter_room could not add it): this worker holds no
+	 * reference to r, which dir_remove_user may just have freed, and the room was never
+	 * told that c entered. */
+	if (!c->in_room)
+		return;
 	if (announce && notice) {
 		char line[320];
 		size_t n = proto_left(line, sizeof(line), c->user.name, reason, reason_len);
 		tell_room(w, r, line, n, c->id);
 	}
-	if (announce)
-		note_summary_due(w, due);
-	if (c->in_room)
-		room_local_remove(&w->local_rooms, dir_of(w), w->index, r, c);
+	room_local_remove(&w->local_rooms, dir_of(w), w->index, r, c);
 	c->in_room = false;
 }
 
