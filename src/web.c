@@ -10,6 +10,7 @@
 #include "worker.h"
 #include "ws.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,16 +53,17 @@ static void become_line(struct worker *w, struct conn *c)
 	free(pre);
 }
 
-static bool pre_append(struct worker *w, struct conn *c, const char *buf, size_t n)
+/* Keeps bytes of a request head: 0, -E2BIG past --max-http-header, or -ENOMEM. */
+static int pre_append(struct worker *w, struct conn *c, const char *buf, size_t n)
 {
 	size_t max = w->srv->cfg.max_http_header;
 	if (c->pre_len + n > max)
-		return false;
+		return -E2BIG;
 	if (c->pre == NULL && (c->pre = malloc(max)) == NULL)
-		return false;
+		return -ENOMEM;
 	memcpy(c->pre + c->pre_len, buf, n);
 	c->pre_len += (uint32_t)n;
-	return true;
+	return 0;
 }
 
 /* Answers and closes once the answer is written. */
@@ -319,7 +321,7 @@ void web_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n)
 				worker_feed_lines(w, c, buf, n);
 			return;
 		case HTTP_MAYBE:
-			if (!pre_append(w, c, buf, n))
+			if (pre_append(w, c, buf, n) < 0)
 				worker_close_conn(w, c, CLOSE_NOMEM);
 			return;
 		case HTTP_YES:
@@ -328,7 +330,12 @@ void web_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n)
 			break;
 		}
 	}
-	if (!pre_append(w, c, buf, n)) {
+	int rc = pre_append(w, c, buf, n);
+	if (rc == -ENOMEM) { /* not a head too big: a 431 would blame the client */
+		worker_close_conn(w, c, CLOSE_NOMEM);
+		return;
+	}
+	if (rc < 0) {
 		respond_text(w, c, 431, NULL);
 		return;
 	}
