@@ -72,15 +72,11 @@ static void respond(struct worker *w, struct conn *c, int status, const char *ty
 {
 	char head[512];
 	size_t hn = http_format_head(head, sizeof(head), status, type, len, false, extra);
-	size_t total = hn + (head_only ? 0 : len);
-	char *out = malloc(total);
-	if (out != NULL) {
-		memcpy(out, head, hn);
-		if (!head_only)
-			memcpy(out + hn, body, len);
-		worker_send(w, c, out, total, true);
-		free(out);
-	}
+	/* Head and body are two messages (one gather write): no buffer to join them in, whose
+	 * allocation could fail with nobody told. worker_send cuts c if it cannot queue one. */
+	worker_send(w, c, head, hn, true);
+	if (!head_only && len > 0)
+		worker_send(w, c, body, len, true);
 	stat_add(&w->stats.http_requests, 1);
 	if (status < 400)
 		log_debug((int)w->index, c->id, "HTTP %d", status);
