@@ -203,7 +203,11 @@ static void ws_input(struct worker *w, struct conn *c, char *buf, size_t n)
 				 "");
 			break;
 		case WS_EV_ERROR:
-			stat_add(&w->stats.ws_protocol_errors, 1);
+			/* 1011: the parser could not allocate a message buffer; not a violation */
+			if (ev.code == WS_CLOSE_INTERNAL)
+				stat_add(&w->stats.nomem_disconnects, 1);
+			else
+				stat_add(&w->stats.ws_protocol_errors, 1);
 			worker_log_gated(w, GATE_WS, LOG_INFO, c->id, "WebSocket closed (%u): %s",
 					 ev.code, ev.why);
 			ws_close(w, c, ev.code, ev.why);
