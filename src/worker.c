@@ -500,12 +500,14 @@ static bool worker_admit(struct worker *w, int fd, const struct sockaddr *peer, 
 				    : (const void *)&((const struct sockaddr_in6 *)peer)->sin6_addr;
 		if (inet_ntop(peer->sa_family, a, addr, sizeof(addr)) == NULL)
 			snprintf(addr, sizeof(addr), "?");
-		if (rc == -EDQUOT)
+		if (rc == -EDQUOT) {
 			snprintf(why, sizeof(why), "too many connections from %s (max %d)", addr,
 				 srv->cfg.max_conns_per_ip);
-		else
-			snprintf(why, sizeof(why), "server busy (out of memory)");
-		worker_refuse(w, fd, &w->stats.rejected_per_ip, GATE_FULL, why);
+			worker_refuse(w, fd, &w->stats.rejected_per_ip, GATE_FULL, why);
+		} else { /* the address's count could not be stored: not the address's doing */
+			worker_refuse(w, fd, &w->stats.nomem_disconnects, GATE_MEMORY,
+				      "server busy (out of memory)");
+		}
 		return false;
 	}
 	return true;
