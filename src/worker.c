@@ -521,11 +521,17 @@ static void worker_add_conn(struct worker *w, int fd, const struct sockaddr *pee
 		return;
 	uint64_t id = atomic_fetch_add_explicit(&srv->next_id, 1, memory_order_relaxed);
 	struct conn *c = conn_new(fd, id, w->index);
+	if (c == NULL) { /* refused like the checks above: told, logged and counted */
+		atomic_fetch_sub_explicit(&srv->conns, 1, memory_order_relaxed);
+		iplimit_release(&srv->iplimit, ip_key);
+		worker_refuse(w, fd, &w->stats.nomem_disconnects, GATE_MEMORY,
+			      "server busy (out of memory)");
+		return;
+	}
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
 	ev.data.ptr = c;
-	if (c == NULL || epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		log_error((int)w->index, id, "cannot register connection: %s",
-			  c == NULL ? "out of memory" : strerror(errno));
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		log_error((int)w->index, id, "cannot register connection: %s", strerror(errno));
 		atomic_fetch_sub_explicit(&srv->conns, 1, memory_order_relaxed);
 		iplimit_release(&srv->iplimit, ip_key);
 		free(c);
