@@ -12,16 +12,23 @@ static size_t slot_of(uint64_t key, size_t cap)
 	return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 17) & (cap - 1);
 }
 
-void *map_get(const struct map *m, uint64_t key)
+/* The slot holding key, or NULL. */
+static struct map_slot *slot_find(const struct map *m, uint64_t key)
 {
 	if (m->cap == 0)
 		return NULL;
 	for (size_t i = slot_of(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
 		if (m->slots[i].key == key)
-			return m->slots[i].value;
+			return &m->slots[i];
 		if (m->slots[i].key == 0)
 			return NULL;
 	}
+}
+
+void *map_get(const struct map *m, uint64_t key)
+{
+	const struct map_slot *s = slot_find(m, key);
+	return s != NULL ? s->value : NULL;
 }
 
 static int map_grow(struct map *m)
@@ -46,15 +53,21 @@ static int map_grow(struct map *m)
 
 int map_put(struct map *m, uint64_t key, void *value)
 {
+	/* Replacing never allocates, so it cannot fail: callers that move a chain head to the
+	 * next entry (name_remove, room_unlist) rely on it. Only a new key may grow the table. */
+	struct map_slot *s = slot_find(m, key);
+	if (s != NULL) {
+		s->value = value;
+		return 0;
+	}
 	if ((m->len + 1) * 10 > m->cap * 7 && map_grow(m) < 0)
 		return -ENOMEM;
 	size_t i = slot_of(key, m->cap);
-	while (m->slots[i].key != 0 && m->slots[i].key != key)
+	while (m->slots[i].key != 0)
 		i = (i + 1) & (m->cap - 1);
-	if (m->slots[i].key == 0)
-		m->len++;
 	m->slots[i].key = key;
 	m->slots[i].value = value;
+	m->len++;
 	return 0;
 }
 

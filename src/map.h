@@ -23,7 +23,8 @@ struct map {
 /* Returns the value stored under key, or NULL. */
 void *map_get(const struct map *m, uint64_t key);
 
-/* Stores value under key (replacing any). Returns 0 or -ENOMEM. key must not be 0. */
+/* Stores value under key (replacing any). Returns 0 or -ENOMEM; replacing an existing key
+ * never allocates and never fails. key must not be 0. */
 int map_put(struct map *m, uint64_t key, void *value);
 
 /* Removes key; returns its value or NULL. */

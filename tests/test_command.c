@@ -205,6 +205,24 @@ Test(map, put_get_delete_many_with_backward_shift)
 	map_free(&m);
 }
 
+/* name_remove and room_unlist replace a key and count on it not failing: a replacement must
+ * never need to allocate, even in a table at its load limit. */
+Test(map, replacing_a_key_at_the_load_limit_does_not_grow_the_table)
+{
+	struct map m = { 0 };
+	static int values[12];
+	for (uint64_t k = 1; k <= 11; k++) /* 11 of 16 slots: the next new key grows it */
+		cr_assert_eq(map_put(&m, k, &values[k]), 0);
+	cr_assert_eq(m.cap, 16);
+	cr_assert_eq(map_put(&m, 5, &values[0]), 0);
+	cr_assert_eq(m.cap, 16, "a replacement grew the table to %zu", m.cap);
+	cr_assert_eq(m.len, 11);
+	cr_assert_eq(map_get(&m, 5), &values[0]);
+	cr_assert_eq(map_put(&m, 12, &values[0]), 0); /* a new key still grows it */
+	cr_assert_eq(m.cap, 32);
+	map_free(&m);
+}
+
 Test(map, name_hash_ignores_case)
 {
 	cr_assert_eq(map_hash_name("Alice", 5), map_hash_name("aLICE", 5));
