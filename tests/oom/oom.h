@@ -70,12 +70,13 @@ struct peer {
 	char label[8]; /* "A", "W", ... in the report */
 	int fd;
 	bool ws;
-	bool closed;    /* EOF, reset or a close frame seen */
-	bool may_close; /* its closing is part of the scenario (/quit, reset) */
-	bool told;      /* it received a line (or close reason) saying "out of memory" */
-	uint64_t id;    /* from its welcome line */
-	char name[40];  /* its name as the room sees it */
-	char pong[128]; /* the last pong's payload (WebSocket) */
+	bool closed;     /* EOF, reset or a close frame seen */
+	bool unwritable; /* a send failed: the server is gone, its last lines may be unread */
+	bool may_close;  /* its closing is part of the scenario (/quit, reset) */
+	bool told;       /* it received a line (or close reason) saying "out of memory" */
+	uint64_t id;     /* from its welcome line */
+	char name[40];   /* its name as the room sees it */
+	char pong[128];  /* the last pong's payload (WebSocket) */
 	size_t len;
 	char buf[65536];
 };

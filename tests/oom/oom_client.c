@@ -77,18 +77,18 @@ void peer_free(struct peer *p)
 bool peer_send_raw(struct peer *p, const void *data, size_t n)
 {
 	const char *s = data;
-	while (n > 0 && !p->closed) {
+	while (n > 0 && !p->closed && !p->unwritable) {
 		ssize_t w = send(p->fd, s, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			p->closed = true;
+			p->unwritable = true; /* what the server sent before is still read */
 			return false;
 		}
 		s += w;
 		n -= (size_t)w;
 	}
-	return !p->closed;
+	return !p->closed && !p->unwritable;
 }
 
 bool peer_ws_frame(struct peer *p, int fin_op, const void *payload, size_t n)

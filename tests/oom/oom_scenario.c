@@ -113,8 +113,8 @@ static bool expect_how(struct run *r, struct peer *p, bool notice, char how, con
 		miss(r, p, notice, want, "not connected");
 		return false;
 	}
-	if (notice && hurried(r))
-		return false; /* the verdict no longer depends on notices: do not wait for one */
+	if (notice && (hurried(r) || r->missed_notices > 0))
+		return false; /* one more missing notice cannot change the verdict: do not wait */
 	int wait = hurried(r) ? HURRY_MS : WAIT_MS;
 	int64_t deadline = oom_now_ms() + wait;
 	char line[4096];
@@ -151,10 +151,16 @@ static void all_expect(struct run *r, const struct peer *except, bool notice, co
 			expect_how(r, lobby[i], notice, '=', want);
 }
 
+/* p's connection ended (as far as the client can tell). */
+static bool gone(const struct peer *p)
+{
+	return p == NULL || p->closed || p->unwritable;
+}
+
 /* Sends a line; false when p is gone (what it would have caused is not expected then). */
 static bool say(struct peer *p, const char *text)
 {
-	return p != NULL && !p->closed && peer_say(p, text);
+	return !gone(p) && peer_say(p, text);
 }
 
 /* ---- users ------------------------------------------------------------------------------- */
@@ -183,14 +189,22 @@ static void read_welcome(struct run *r, struct peer *p)
 	miss(r, p, false, "* Welcome, ...", p != NULL && p->closed ? "connection gone" : "timeout");
 }
 
-/* The name the directory has for p (a rename whose notice was lost still happened). */
+/* The name the directory has for p once its /nick is done: a rename whose notice was lost (or
+ * not waited for) still happened. p keeps its number when the rename does not show up. */
 static void learn_name(struct run *r, struct peer *p, const char *wanted)
 {
-	uint64_t id;
-	unsigned worker;
-	char spelled[NAME_MAX_LEN + 1];
-	if (dir_lookup(&r->srv->dir, wanted, strlen(wanted), &id, &worker, spelled) && id == p->id)
-		snprintf(p->name, sizeof(p->name), "%s", spelled);
+	int64_t deadline = oom_now_ms() + (hurried(r) ? HURRY_MS : WAIT_MS);
+	do {
+		uint64_t id;
+		unsigned worker;
+		char spelled[NAME_MAX_LEN + 1];
+		if (dir_lookup(&r->srv->dir, wanted, strlen(wanted), &id, &worker, spelled) &&
+		    id == p->id) {
+			snprintf(p->name, sizeof(p->name), "%s", spelled);
+			return;
+		}
+		oom_sleep_ms(5);
+	} while (oom_now_ms() < deadline);
 }
 
 /* A user who arrives and takes a name; the others see it enter and rename. A line user that
@@ -212,7 +226,7 @@ static struct peer *arrive(struct run *r, const char *label, bool ws, bool silen
 	snprintf(line, sizeof(line), "* %llu has entered.", (unsigned long long)p->id);
 	all_expect(r, p, true, line);
 	snprintf(line, sizeof(line), "* %llu is now known as %s.", (unsigned long long)p->id, nick);
-	expect_how(r, p, true, '=', line);
+	expect_how(r, p, false, '=', line); /* the renamer's answer: not just a notice */
 	all_expect(r, p, true, line);
 	learn_name(r, p, nick);
 	return p;
@@ -278,7 +292,7 @@ static void step_private(struct run *r)
 static void step_split_lines(struct run *r)
 {
 	static const char *const pieces[] = { "par", "tial li", "ne\n" };
-	bool sent = !r->c->closed;
+	bool sent = !gone(r->c);
 	for (int i = 0; i < 3 && sent; i++) {
 		if (i > 0)
 			oom_sleep_ms(GAP_MS);
@@ -289,7 +303,7 @@ static void step_split_lines(struct run *r)
 	if (sent)
 		all_expect(r, NULL, false, want);
 
-	if (r->a->closed)
+	if (gone(r->a))
 		return;
 	static char x[3000];
 	memset(x, 'x', sizeof(x));
@@ -305,7 +319,7 @@ static void step_split_lines(struct run *r)
  * again (it would cost a timeout per line). */
 static void step_burst(struct run *r)
 {
-	if (r->a->closed)
+	if (gone(r->a))
 		return;
 	char all[BURST * 16];
 	size_t n = 0;
@@ -328,7 +342,7 @@ static void step_burst(struct run *r)
 static void step_websocket(struct run *r)
 {
 	struct peer *w = r->w;
-	if (w->closed)
+	if (gone(w))
 		return;
 	w->pong[0] = '\0';
 	(void)peer_ws_frame(w, 0x01, "frag", 4); /* text, not final */
@@ -422,7 +436,7 @@ static bool parse_summary(const char *line, long *entered, long *left)
  * lines depends on timing: at most one a second). */
 static void expect_summaries(struct run *r, struct peer *p, long entered, long left)
 {
-	if (p == NULL || p->may_close || hurried(r))
+	if (p == NULL || p->may_close || hurried(r) || r->missed_notices > 0)
 		return;
 	int wait = WAIT_MS;
 	int64_t deadline = oom_now_ms() + wait + SUMMARY_MS;
@@ -555,7 +569,7 @@ static void phase_check(struct run *r)
 	bool here[LOBBY_SIZE] = { false };
 	for (int i = 0; i < LOBBY_SIZE; i++) {
 		struct peer *s = phase_a[i];
-		if (s == NULL || s->closed || !back_to_lobby(r, s))
+		if (gone(s) || !back_to_lobby(r, s))
 			continue;
 		here[i] = true;
 		char text[64], want[80];
@@ -572,6 +586,20 @@ static void phase_check(struct run *r)
 
 /* ---- the verdict ------------------------------------------------------------------------------ */
 
+/* Reads what is left for the phase-A users (a last "out of memory" line, the end of a
+ * connection whose sends failed), without waiting for the others. */
+static void drain(struct run *r)
+{
+	char line[4096];
+	for (size_t i = 0; i < r->npeers; i++) {
+		struct peer *p = r->peers[i];
+		int wait = p->unwritable ? HURRY_MS : 0;
+		if (p->label[0] != 'P' && p->label[0] != 'Q')
+			while (!p->closed && peer_read_line(p, line, sizeof(line), wait) == 1)
+				;
+	}
+}
+
 /* Who was told: a user who read "out of memory", or lost its connection unexpectedly. */
 static size_t told_whom(const struct run *r, char *out, size_t cap, bool *lost)
 {
@@ -580,10 +608,10 @@ static size_t told_whom(const struct run *r, char *out, size_t cap, bool *lost)
 	out[0] = '\0';
 	for (size_t i = 0; i < r->npeers && n < cap; i++) {
 		const struct peer *p = r->peers[i];
-		bool gone = p->closed && !p->may_close && p->label[0] != 'P' && p->label[0] != 'Q';
-		if (!p->told && !gone)
+		bool cut = gone(p) && !p->may_close && p->label[0] != 'P' && p->label[0] != 'Q';
+		if (!p->told && !cut)
 			continue;
-		*lost = *lost || gone;
+		*lost = *lost || cut;
 		n += (size_t)snprintf(out + n, cap - n, "%s%s %s", n ? ", " : "", p->label,
 				      p->told ? "told" : "disconnected");
 	}
@@ -675,6 +703,7 @@ void scenario_run(struct verdict *v)
 	r.checking = true;
 	if (r.fail[0] == '\0')
 		phase_check(&r);
+	drain(&r);
 	struct server_stats st;
 	server_get_stats(r.srv, &st);
 	oom_set_phase(OOM_STOP);
