@@ -64,18 +64,19 @@ static void tell_nomem(struct worker *w, struct conn *c, const char *what)
 	error_to(w, c, "server out of memory; %s.", what);
 }
 
-/* Publishes a ready-made line to a room. */
-static void tell_room(struct worker *w, struct room *r, const char *line, size_t n,
+/* Publishes a ready-made line to a room. False when it was dropped for lack of memory. */
+static bool tell_room(struct worker *w, struct room *r, const char *line, size_t n,
 		      uint64_t exclude)
 {
 	struct msg *m = worker_msg_new(w, n, false);
 	if (m == NULL) {
 		stat_add(&w->stats.nomem_dropped, 1);
-		return;
+		return false;
 	}
 	memcpy(m->data, line, n);
 	m->exclude = exclude;
 	worker_publish_room(w, r, m);
+	return true;
 }
 
 static void note_summary_due(struct worker *w, int64_t due)
@@ -222,7 +223,9 @@ static void cmd_nick(struct worker *w, struct conn *c, const char *name, size_t 
 	log_info((int)w->index, c->id, "%s is now %s", old, c->user.name);
 	char line[160];
 	size_t len = proto_notice(line, sizeof(line), "%s is now known as %s.", old, c->user.name);
-	tell_room(w, c->user.room, line, len, 0);
+	/* the notice is also the renamer's only answer */
+	if (!tell_room(w, c->user.room, line, len, 0))
+		tell_nomem(w, c, "your new name is set, but the room was not told");
 }
 
 static void cmd_join(struct worker *w, struct conn *c, const char *name, size_t n)
