@@ -28,8 +28,8 @@ enum oom_phase {
 	OOM_PHASES
 };
 
-/* Return addresses kept per allocation: the call site in chatd and three callers above it. */
-#define OOM_DEPTH 4
+/* Return addresses kept per allocation: the call site in chatd and five callers above it. */
+#define OOM_DEPTH 6
 
 /*
  * A path: the phase, the allocation's call site in chatd (pc[0], a return address) and the

@@ -1,6 +1,6 @@
 /*
  * oom_alloc.c - the allocator chatd's objects are linked against in `make test-oom` (see
- * oom.h): every call is counted along its path (phase, call site, three callers), and the one
+ * oom.h): every call is counted along its path (phase, call site, five callers), and the one
  * armed call fails with ENOMEM. Everything else goes to the real allocator, which is ASan's:
  * every allocation is still checked.
  *

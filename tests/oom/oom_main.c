@@ -3,7 +3,7 @@
  * one of its allocations.
  *
  *   1. record: a child process runs the scenario (oom_scenario.c) with nothing failing and
- *      sends back every allocation path it saw (oom_alloc.c: phase, call site, three callers)
+ *      sends back every allocation path it saw (oom_alloc.c: phase, call site, five callers)
  *      with its number of calls;
  *   2. for every path of the start-up, phase A and shutdown, a child runs the scenario again
  *      with the path's first call failing, and another with its middle call failing when it
@@ -546,7 +546,7 @@ int main(int argc, char **argv)
 		printf("test-oom: addr2line failed; sites are shown as '?'\n");
 	static struct plan plans[MAX_PATHS * 2];
 	size_t nplans = make_plans(paths, (size_t)npaths, plans, &o);
-	printf("test-oom: %zu allocation sites, %ld paths (site and three callers, per phase); "
+	printf("test-oom: %zu allocation sites, %ld paths (site and five callers, per phase); "
 	       "%zu runs, %d at a time\n",
 	       sites, npaths, nplans, o.jobs);
 	if (o.list) {
