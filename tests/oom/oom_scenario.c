@@ -499,7 +499,7 @@ static void step_quit(struct run *r)
 {
 	struct peer *c = r->c;
 	char want[128];
-	snprintf(want, sizeof(want), "* %s has left (gotta go).", c->name);
+	snprintf(want, sizeof(want), "* %s has left (\"gotta go\").", c->name);
 	if (!say(c, "/quit gotta go"))
 		return; /* gone before: it counts as disconnected */
 	expect(r, c, "* Goodbye.");
