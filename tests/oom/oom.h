@@ -105,10 +105,10 @@ int peer_read_line(struct peer *p, char *out, size_t cap, int timeout_ms);
 bool peer_wait_pong(struct peer *p, int timeout_ms);
 
 /* Sends an HTTP request in pieces (gap_ms apart) on a new connection and reads the answer
- * until the server closes. Returns the status, 0 without one (closed unanswered), or -1
- * when the connection failed. */
+ * into `answer` (up to cap - 1 bytes, NUL-terminated) until the server closes. Returns the
+ * status, 0 without one (closed unanswered), or -1 when the connection failed. */
 int http_request(uint16_t port, const char *const *pieces, size_t npieces, int gap_ms,
-		 int timeout_ms);
+		 int timeout_ms, char *answer, size_t cap);
 
 int64_t oom_now_ms(void);
 void oom_sleep_ms(int ms);

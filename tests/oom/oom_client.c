@@ -308,8 +308,9 @@ struct peer *peer_ws(const char *label, uint16_t port)
 }
 
 int http_request(uint16_t port, const char *const *pieces, size_t npieces, int gap_ms,
-		 int timeout_ms)
+		 int timeout_ms, char *answer, size_t cap)
 {
+	answer[0] = '\0';
 	int fd = dial(port);
 	if (fd < 0)
 		return -1;
@@ -318,7 +319,6 @@ int http_request(uint16_t port, const char *const *pieces, size_t npieces, int g
 			oom_sleep_ms(gap_ms);
 		(void)!send(fd, pieces[i], strlen(pieces[i]), MSG_NOSIGNAL);
 	}
-	char head[64] = "";
 	size_t len = 0;
 	int64_t deadline = oom_now_ms() + timeout_ms;
 	for (;;) {
@@ -330,17 +330,14 @@ int http_request(uint16_t port, const char *const *pieces, size_t npieces, int g
 		ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
 		if (n <= 0)
 			break;
-		if (len < sizeof(head) - 1) {
-			size_t k =
-			    (size_t)n < sizeof(head) - 1 - len ? (size_t)n : sizeof(head) - 1 - len;
-			memcpy(head + len, chunk, k);
-			len += k;
-			head[len] = '\0';
-		}
+		size_t k = (size_t)n < cap - 1 - len ? (size_t)n : cap - 1 - len;
+		memcpy(answer + len, chunk, k);
+		len += k;
+		answer[len] = '\0';
 	}
 	close(fd);
 	int status;
-	if (sscanf(head, "HTTP/1.1 %d", &status) != 1)
+	if (sscanf(answer, "HTTP/1.1 %d", &status) != 1)
 		status = 0;
 	return status;
 }

@@ -26,6 +26,7 @@
  */
 #include "oom.h"
 
+#include "admin.h"
 #include "config.h"
 #include "directory.h"
 #include "log.h"
@@ -57,6 +58,8 @@ struct run {
 	int missed;           /* phase A expectations that failed, notices excluded */
 	int missed_notices;   /* phase A notices that did not arrive */
 	bool unanswered;      /* an HTTP request was closed without an answer */
+	bool http_told;       /* an HTTP answer said "out of memory" */
+	uint64_t admin_nomem; /* chatd_admin_rejected_total{reason="nomem"}, read in phase B */
 	char first_miss[200]; /* the first phase A miss, for the report */
 	char fail[256];       /* the first phase B miss: an invariant broke */
 	int64_t t0;           /* when the scenario started */
@@ -379,7 +382,10 @@ static void step_websocket(struct run *r)
 
 static void http_expect(struct run *r, uint16_t port, const char *const *pieces, size_t n, int want)
 {
-	int status = http_request(port, pieces, n, GAP_MS, WAIT_MS);
+	static char answer[ADMIN_PAGE_MAX + 4096];
+	int status = http_request(port, pieces, n, GAP_MS, WAIT_MS, answer, sizeof(answer));
+	if (status == 503 && strstr(answer, "out of memory") != NULL)
+		r->http_told = true; /* a refusal that says why */
 	if (status == want)
 		return;
 	char what[64], how[32];
@@ -552,6 +558,24 @@ static bool back_to_lobby(struct run *r, struct peer *s)
 	}
 }
 
+/* The admin listener's out-of-memory refusals, as /metrics shows them (it must answer now). */
+static void read_admin_nomem(struct run *r)
+{
+	static char page[ADMIN_PAGE_MAX + 4096];
+	static const char *const get[] = { "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" };
+	static const char name[] = "chatd_admin_rejected_total{reason=\"nomem\"} ";
+	int status =
+	    http_request(server_admin_port(r->srv), get, 1, 0, WAIT_MS, page, sizeof(page));
+	const char *at = strstr(page, name);
+	unsigned long long n;
+	if (status != 200 || at == NULL || sscanf(at + strlen(name), "%llu", &n) != 1) {
+		snprintf(r->fail, sizeof(r->fail), "phase B: /metrics answered %d, without %s",
+			 status, name);
+		return;
+	}
+	r->admin_nomem = n;
+}
+
 static void phase_check(struct run *r)
 {
 	struct peer *p = add_peer(r, peer_line("P", r->port));
@@ -579,6 +603,7 @@ static void phase_check(struct run *r)
 		expect_how(r, p, false, '$', want);
 	}
 	(void)say(p, "last call");
+	read_admin_nomem(r);
 	for (int i = 0; i < LOBBY_SIZE; i++)
 		if (here[i])
 			expect(r, phase_a[i], "%s:last call", p->name);
@@ -619,6 +644,8 @@ static size_t told_whom(const struct run *r, char *out, size_t cap, bool *lost)
 	if (r->unanswered && n < cap)
 		n += (size_t)snprintf(out + n, cap - n, "%san HTTP client disconnected",
 				      n ? ", " : "");
+	if (r->http_told && n < cap)
+		n += (size_t)snprintf(out + n, cap - n, "%san HTTP client told", n ? ", " : "");
 	return n;
 }
 
@@ -627,13 +654,13 @@ static void judge(const struct run *r, const struct server_stats *st, struct ver
 	char who[200];
 	bool lost;
 	bool told = told_whom(r, who, sizeof(who), &lost) > 0;
-	uint64_t cut = st->nomem_disconnects, refused = st->nomem_errors;
-	char counts[128];
+	/* the admin thread is not a worker: its refusals have their own counter */
+	uint64_t cut = st->nomem_disconnects, refused = st->nomem_errors + r->admin_nomem;
+	char counts[160];
 	snprintf(counts, sizeof(counts),
-		 "nomem_disconnects %llu, nomem_errors %llu, "
-		 "nomem_dropped %llu",
-		 (unsigned long long)cut, (unsigned long long)refused,
-		 (unsigned long long)st->nomem_dropped);
+		 "nomem_disconnects %llu, nomem_errors %llu, nomem_dropped %llu, admin nomem %llu",
+		 (unsigned long long)cut, (unsigned long long)st->nomem_errors,
+		 (unsigned long long)st->nomem_dropped, (unsigned long long)r->admin_nomem);
 	if (r->fail[0] != '\0') {
 		v->outcome = OUT_FAIL;
 		snprintf(v->text, sizeof(v->text), "%s; phase A: %s; %s", r->fail,
