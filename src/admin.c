@@ -78,6 +78,7 @@
 #define ADMIN_ACCEPT_PAUSE_MS 100   /* accepting paused after EMFILE, ENFILE, ENOBUFS... */
 #define ADMIN_HEAD_ROOM       512   /* room for an answer's head in front of its body */
 #define ADMIN_DISCARD_MAX     65536 /* unread input dropped before a close, at most */
+#define ADMIN_NOMEM_TEXT      "server out of memory\n" /* a 503's body when nothing fits */
 /* epoll data: these two tags, or a connection's index in the table */
 #define ADMIN_TAG_LISTEN UINT64_MAX
 #define ADMIN_TAG_STOP   (UINT64_MAX - 1)
@@ -90,6 +91,7 @@ struct admin_stats {
 	_Atomic uint64_t rejected_full;
 	_Atomic uint64_t rejected_timeout;
 	_Atomic uint64_t rejected_bad_request;
+	_Atomic uint64_t rejected_nomem;
 	_Atomic uint64_t accept_pauses;
 };
 
@@ -169,14 +171,16 @@ static void admin_render_self(struct buf *b, struct admin_stats *s)
 	    (unsigned long long)load(&s->requests));
 	put(b,
 	    "# HELP chatd_admin_rejected_total Admin connections refused: table full, deadline "
-	    "passed, malformed request head.\n"
+	    "passed, malformed request head, out of memory.\n"
 	    "# TYPE chatd_admin_rejected_total counter\n"
 	    "chatd_admin_rejected_total{reason=\"full\"} %llu\n"
 	    "chatd_admin_rejected_total{reason=\"timeout\"} %llu\n"
-	    "chatd_admin_rejected_total{reason=\"bad_request\"} %llu\n",
+	    "chatd_admin_rejected_total{reason=\"bad_request\"} %llu\n"
+	    "chatd_admin_rejected_total{reason=\"nomem\"} %llu\n",
 	    (unsigned long long)load(&s->rejected_full),
 	    (unsigned long long)load(&s->rejected_timeout),
-	    (unsigned long long)load(&s->rejected_bad_request));
+	    (unsigned long long)load(&s->rejected_bad_request),
+	    (unsigned long long)load(&s->rejected_nomem));
 	put(b,
 	    "# HELP chatd_admin_accept_pauses_total Admin accepting paused for lack of file "
 	    "descriptors or memory.\n"
@@ -519,6 +523,10 @@ static void admin_conn_handle(struct admin *a, struct admin_conn *c, int parsed,
 	if (rc < 0) {
 		admin_log_gated(a, ADMIN_GATE_REFUSED, LOG_WARN, "%s: no answer: %s", c->peer,
 				strerror(-rc));
+		if (rc == -ENOMEM) { /* told from the stack: nothing left to allocate */
+			admin_count(&a->stats.rejected_nomem, 1);
+			admin_fd_refuse(c->fd, 503, ADMIN_NOMEM_TEXT, "Retry-After: 1\r\n");
+		}
 		admin_conn_close(a, c);
 		return;
 	}
@@ -623,10 +631,18 @@ static void admin_conn_open(struct admin *a, int fd, const union admin_addr *pee
 		return;
 	}
 	char *in = malloc(ADMIN_HEAD_MAX);
+	if (in == NULL) {
+		admin_count(&a->stats.rejected_nomem, 1);
+		admin_log_gated(a, ADMIN_GATE_REFUSED, LOG_WARN, "%s: refused: out of memory",
+				name);
+		admin_fd_refuse(fd, 503, ADMIN_NOMEM_TEXT, "Retry-After: 1\r\n");
+		close(fd);
+		return;
+	}
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)(c - a->conns) };
-	if (in == NULL || epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		admin_log_gated(a, ADMIN_GATE_ACCEPT, LOG_WARN, "%s: cannot take it: %s", name,
-				in == NULL ? strerror(ENOMEM) : strerror(errno));
+				strerror(errno));
 		free(in);
 		close(fd);
 		return;
