@@ -1,6 +1,6 @@
 /*
  * admin.c - the admin listener (see admin.h): one thread running its own small epoll loop over
- * the listening socket, a stop eventfd and at most ADMIN_MAX_CONNS connections.
+ * the listening socket, a stop eventfd and at most --admin-max-conns connections.
  *
  * Ownership: struct admin (the epoll set, the listener, the eventfd, the connection table and
  * every connection's buffers) is made by admin_start and freed by admin_stop, on the server's
@@ -13,7 +13,7 @@
  *
  *   accept -> READ_HEAD --head complete or malformed--> handle --> WRITE --all sent--> close
  *                |                                                   |
- *                +-- ADMIN_DEADLINE_MS after accept: 408, close -----+-- close
+ *                +-- --admin-timeout after accept: 408, close -------+-- close
  *
  * READ_HEAD reads into the connection's own ADMIN_HEAD_MAX buffer (431 past it) and parses
  * only when a line has ended. Handling goes through a route table (method, path, function):
@@ -21,7 +21,7 @@
  * is rendered for each request, not into a page shared by all), and WRITE sends it as far as
  * the socket takes, then waits for EPOLLOUT for as many rounds as it needs. The one deadline
  * covers the whole exchange, so a client that trickles its head, or reads the answer a byte
- * at a time, gains nothing by it: it is cut ADMIN_DEADLINE_MS after accept whatever it does.
+ * at a time, gains nothing by it: it is cut --admin-timeout after accept whatever it does.
  * (Request bodies, when a route wants one, would be a READ_BODY state between the two.)
  *
  * Level-triggered epoll, not edge-triggered as in the workers: 64 connections and a few
@@ -82,6 +82,7 @@
 /* epoll data: these two tags, or a connection's index in the table */
 #define ADMIN_TAG_LISTEN UINT64_MAX
 #define ADMIN_TAG_STOP   (UINT64_MAX - 1)
+#define ADMIN_EVENTS     64 /* events taken per epoll_wait (level-triggered: the rest wait) */
 
 /* The admin thread's own counters: it is not a worker. One writer, relaxed. */
 struct admin_stats {
@@ -102,7 +103,7 @@ struct admin_conn {
 	enum admin_state state;
 	bool head_only;      /* a HEAD request: the answer's head goes out, its body does not */
 	uint32_t events;     /* what epoll watches this fd for now */
-	int64_t deadline_ms; /* accept + ADMIN_DEADLINE_MS: for the whole exchange */
+	int64_t deadline_ms; /* accept + --admin-timeout: for the whole exchange */
 	uint64_t seq;        /* accept order: the lowest is the oldest */
 	char *in;            /* the request head (ADMIN_HEAD_MAX bytes) while it is read */
 	size_t in_len;
@@ -122,8 +123,10 @@ struct admin {
 	int64_t accept_resume_ms; /* while not accepting: when to take the listener back */
 	uint64_t accepted;        /* connections accepted so far (the next seq) */
 	struct log_gate gates[ADMIN_GATE_COUNT];
-	struct admin_stats stats; /* see the ownership note above */
-	struct admin_conn conns[ADMIN_MAX_CONNS];
+	struct admin_stats stats;  /* see the ownership note above */
+	size_t max_conns;          /* --admin-max-conns */
+	int deadline_ms;           /* --admin-timeout */
+	struct admin_conn conns[]; /* max_conns */
 };
 
 union admin_addr {
@@ -569,7 +572,7 @@ static void admin_conn_event(struct admin *a, struct admin_conn *c)
 static int64_t admin_expire(struct admin *a, int64_t now)
 {
 	int64_t next = INT64_MAX;
-	for (size_t i = 0; i < ADMIN_MAX_CONNS; i++) {
+	for (size_t i = 0; i < a->max_conns; i++) {
 		struct admin_conn *c = &a->conns[i];
 		if (c->state == ADMIN_FREE)
 			continue;
@@ -581,7 +584,7 @@ static int64_t admin_expire(struct admin *a, int64_t now)
 		admin_log_gated(
 		    a, ADMIN_GATE_REFUSED, LOG_INFO, "%s: %s within %d ms; closed", c->peer,
 		    c->state == ADMIN_READ_HEAD ? "no complete request head" : "answer not taken",
-		    ADMIN_DEADLINE_MS);
+		    a->deadline_ms);
 		if (c->state == ADMIN_READ_HEAD)
 			admin_fd_refuse(c->fd, 408, "request timeout\n", NULL);
 		admin_conn_close(a, c);
@@ -596,7 +599,7 @@ static int64_t admin_expire(struct admin *a, int64_t now)
 static struct admin_conn *admin_conn_slot(struct admin *a)
 {
 	struct admin_conn *oldest = NULL;
-	for (size_t i = 0; i < ADMIN_MAX_CONNS; i++) {
+	for (size_t i = 0; i < a->max_conns; i++) {
 		struct admin_conn *c = &a->conns[i];
 		if (c->state == ADMIN_FREE)
 			return c;
@@ -609,7 +612,7 @@ static struct admin_conn *admin_conn_slot(struct admin *a)
 	admin_count(&a->stats.rejected_full, 1);
 	admin_log_gated(a, ADMIN_GATE_REFUSED, LOG_INFO,
 			"%d connections open: the oldest waiting one, %s, closed for a newcomer",
-			ADMIN_MAX_CONNS, oldest->peer);
+			(int)a->max_conns, oldest->peer);
 	admin_fd_refuse(oldest->fd, 503, "too many admin connections\n", "Retry-After: 1\r\n");
 	admin_conn_close(a, oldest);
 	return oldest;
@@ -624,7 +627,7 @@ static void admin_conn_open(struct admin *a, int fd, const union admin_addr *pee
 	if (c == NULL) {
 		admin_count(&a->stats.rejected_full, 1);
 		admin_log_gated(a, ADMIN_GATE_REFUSED, LOG_INFO,
-				"%d connections open, all answering: %s refused", ADMIN_MAX_CONNS,
+				"%d connections open, all answering: %s refused", (int)a->max_conns,
 				name);
 		admin_fd_refuse(fd, 503, "too many admin connections\n", "Retry-After: 1\r\n");
 		close(fd);
@@ -650,7 +653,7 @@ static void admin_conn_open(struct admin *a, int fd, const union admin_addr *pee
 	*c = (struct admin_conn){ .fd = fd,
 				  .state = ADMIN_READ_HEAD,
 				  .events = EPOLLIN,
-				  .deadline_ms = now + ADMIN_DEADLINE_MS,
+				  .deadline_ms = now + a->deadline_ms,
 				  .seq = a->accepted++,
 				  .in = in };
 	memcpy(c->peer, name, sizeof(c->peer));
@@ -713,7 +716,7 @@ static void admin_accept(struct admin *a, int64_t now)
 static void *admin_main(void *arg)
 {
 	struct admin *a = arg;
-	struct epoll_event events[ADMIN_MAX_CONNS + 2];
+	struct epoll_event events[ADMIN_EVENTS];
 	for (bool stop = false; !stop;) {
 		int64_t now = clock_now_ms();
 		int64_t next = admin_expire(a, now);
@@ -738,14 +741,14 @@ static void *admin_main(void *arg)
 				stop = true;
 			else if (tag == ADMIN_TAG_LISTEN)
 				listener_ready = true;
-			else if (tag < ADMIN_MAX_CONNS)
+			else if (tag < a->max_conns)
 				admin_conn_event(a, &a->conns[tag]);
 		}
 		/* only now may a freed slot be reused (see the header comment) */
 		if (listener_ready && a->accepting && !stop)
 			admin_accept(a, clock_now_ms());
 	}
-	for (size_t i = 0; i < ADMIN_MAX_CONNS; i++)
+	for (size_t i = 0; i < a->max_conns; i++)
 		if (a->conns[i].state != ADMIN_FREE)
 			admin_conn_close(a, &a->conns[i]);
 	return NULL;
@@ -832,12 +835,15 @@ int admin_start(struct server *srv)
 		log_error(-1, 0, "--admin %s: not ADDR:PORT", srv->cfg.admin);
 		return -EINVAL;
 	}
-	struct admin *a = calloc(1, sizeof(*a));
+	size_t n = (size_t)srv->cfg.admin_max_conns;
+	struct admin *a = calloc(1, sizeof(*a) + n * sizeof(a->conns[0]));
 	if (a == NULL)
 		return -ENOMEM;
 	a->srv = srv;
+	a->max_conns = n;
+	a->deadline_ms = srv->cfg.admin_timeout_ms;
 	a->listen_fd = a->stop_fd = a->epfd = -1;
-	for (size_t i = 0; i < ADMIN_MAX_CONNS; i++)
+	for (size_t i = 0; i < a->max_conns; i++)
 		a->conns[i].fd = -1;
 	int rc = admin_listen(a, host, port, &srv->admin_port);
 	if (rc < 0) {
@@ -860,7 +866,7 @@ int admin_start(struct server *srv)
 	log_info(-1, 0,
 		 "admin listener on %s port %u: GET and HEAD /metrics, /healthz (%d connections "
 		 "at most, %d ms each)",
-		 host, srv->admin_port, ADMIN_MAX_CONNS, ADMIN_DEADLINE_MS);
+		 host, srv->admin_port, (int)a->max_conns, a->deadline_ms);
 	if (!admin_host_is_loopback(host))
 		log_warn(-1, 0,
 			 "admin listener on %s is reachable from other hosts; /metrics has no "

@@ -3,7 +3,7 @@
  * GET and HEAD /metrics (Prometheus text format) and /healthz. It runs its own thread with its
  * own small non-blocking epoll loop, so no admin client can stall a worker, and no admin
  * client can stall the admin thread either: several connections at once (at most
- * ADMIN_MAX_CONNS), one deadline of ADMIN_DEADLINE_MS for each whole request and response,
+ * --admin-max-conns), one deadline of --admin-timeout for each whole request and response,
  * and admin_stop never waits for a client. The figures on /metrics are the workers' own
  * counters, read with relaxed loads and summed here at scrape time, and the admin thread's.
  */
@@ -14,10 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ADMIN_MAX_CONNS   64                   /* admin connections served at once */
-#define ADMIN_DEADLINE_MS 2000                 /* from accept to the last byte of the answer */
-#define ADMIN_HEAD_MAX    8192                 /* a longer request head is answered 431 */
-#define ADMIN_PAGE_MAX    ((size_t)256 * 1024) /* /metrics is cut at this size */
+#define ADMIN_HEAD_MAX 8192                 /* a longer request head is answered 431 */
+#define ADMIN_PAGE_MAX ((size_t)256 * 1024) /* /metrics is cut at this size */
 
 struct server;
 

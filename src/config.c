@@ -75,8 +75,13 @@ static const struct option_row options[] = {
 	{ "drain-timeout", OPT_SECONDS, FIELD(drain_timeout_ms), 0, 3600, "SECONDS",
 	  "time allowed to flush queued output at shutdown or after a half-close (default: 5)" },
 	{ "admin", OPT_ADMIN, FIELD(admin), 0, 0, "ADDR:PORT",
-	  "admin listener for GET /metrics and /healthz (default: 127.0.0.1:9020; off to "
-	  "disable)" },
+	  "admin listener for GET and HEAD /metrics and /healthz (default: 127.0.0.1:9020; off "
+	  "to disable)" },
+	{ "admin-max-conns", OPT_INT, FIELD(admin_max_conns), 1, 4096, "N",
+	  "admin connections served at once; a newcomer past it takes the slot of the oldest one "
+	  "still sending its request (default: 64)" },
+	{ "admin-timeout", OPT_SECONDS, FIELD(admin_timeout_ms), 1, 60, "SECONDS",
+	  "time an admin client has for its whole request and answer (default: 2)" },
 	{ "allow-origin", OPT_ORIGINS, FIELD(allow_origin), 0, 0, "LIST",
 	  "other web pages that may open /ws: comma-separated http(s)://HOST[:PORT], or * for "
 	  "any (default: only chatd's own page)" },
@@ -103,6 +108,8 @@ void config_defaults(struct config *cfg)
 	cfg->max_http_header = 8192;
 	cfg->handshake_timeout_ms = 10000;
 	snprintf(cfg->admin, sizeof(cfg->admin), "127.0.0.1:9020");
+	cfg->admin_max_conns = 64;
+	cfg->admin_timeout_ms = 2000;
 	cfg->drain_timeout_ms = 5000;
 	cfg->log_level = LOG_INFO;
 }

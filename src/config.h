@@ -31,6 +31,8 @@ struct config {
 	int rate_burst;           /* lines a user may send at once; 0 = twice rate_limit */
 	char user[64];            /* drop to this user after binding (when root); "" = stay */
 	char admin[80];           /* admin listener "ADDR:PORT" ("[v6]:PORT"), or "" when off */
+	int admin_max_conns;      /* admin connections served at once */
+	int admin_timeout_ms;     /* from accept to the last byte of an admin answer */
 	int drain_timeout_ms;     /* flush budget at shutdown and for half-closed users */
 	int log_level;            /* enum log_level */
 	/* pages of other origins that may open /ws: "" (none), "*" (any), or a checked

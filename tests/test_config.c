@@ -1,8 +1,10 @@
 /*
  * test_config.c - flags: defaults, both spellings, suffixes, and every rejection.
  */
+#include "common.h"
 #include "config.h"
 #include "log.h"
+#include "memory.h"
 
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
@@ -26,6 +28,28 @@ Test(config, defaults)
 	cr_assert_eq(cfg.drain_timeout_ms, 5000);
 	cr_assert_eq(cfg.workers, 0);
 	cr_assert_str_eq(cfg.bind_addr, "0.0.0.0");
+	cr_assert_eq(cfg.max_conns_per_ip, 0, "off");
+	cr_assert_eq(cfg.max_memory, memory_default_cap(), "a quarter of physical memory");
+	cr_assert_gt(cfg.max_memory, 0);
+	cr_assert_eq(cfg.admin_max_conns, 64);
+	cr_assert_eq(cfg.admin_timeout_ms, 2000);
+}
+
+Test(config, the_round_two_limits_take_flags)
+{
+	struct config cfg;
+	config_defaults(&cfg);
+	char *argv[] = { "chatd", "--max-memory",      "512M", "--max-conns-per-ip",
+			 "20",    "--admin-max-conns", "8",    "--admin-timeout",
+			 "5" };
+	cr_assert_eq(config_parse(&cfg, (int)ARRAY_LEN(argv), argv), 0);
+	cr_assert_eq(cfg.max_memory, (size_t)512 << 20);
+	cr_assert_eq(cfg.max_conns_per_ip, 20);
+	cr_assert_eq(cfg.admin_max_conns, 8);
+	cr_assert_eq(cfg.admin_timeout_ms, 5000);
+	char *off[] = { "chatd", "--max-memory", "0" };
+	cr_assert_eq(config_parse(&cfg, 3, off), 0);
+	cr_assert_eq(cfg.max_memory, 0, "0 turns the cap off");
 }
 
 Test(config, flags_with_space_or_equals_and_size_suffixes)
