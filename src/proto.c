@@ -375,10 +375,16 @@ size_t proto_entered(char *out, size_t cap, const char *name)
 	return say(out, cap, PROTO_SERVER_PREFIX "%s has entered.", name);
 }
 
-/* The bytes s[i] takes inside quotes. */
+/* Whether the character of k bytes at s[i] is escaped with a backslash inside quotes. */
+static bool quote_escapes(const char *s, size_t i, size_t k)
+{
+	return k == 1 && (s[i] == '"' || s[i] == '\\');
+}
+
+/* The bytes the character of k bytes at s[i] takes inside quotes. */
 static size_t quoted_width(const char *s, size_t i, size_t k)
 {
-	return k == 1 && (s[i] == '"' || s[i] == '\\') ? 2 : k;
+	return quote_escapes(s, i, k) ? k + 1 : k;
 }
 
 /*
@@ -404,7 +410,7 @@ static size_t quote(char *q, size_t qcap, const char *s, size_t n)
 		size_t wd = quoted_width(s, len, k);
 		if (out - 1 + wd > room)
 			break;
-		if (wd == 2)
+		if (quote_escapes(s, len, k))
 			q[out++] = '\\';
 		memcpy(q + out, s + len, k);
 		if (s[len] == '\t')

@@ -345,6 +345,22 @@ Test(wording, a_quit_reason_is_quoted_and_escaped)
 	cr_assert_str_eq(b, "* bob has left (\"tab here\").\n");
 }
 
+/* Found by the fuzzer in CI: a two-byte character took a backslash as if it were a quote. */
+Test(wording, two_byte_characters_are_quoted_as_they_are)
+{
+	char b[320];
+	size_t n = proto_left(b, sizeof(b), "bob", "caf\xc3\xa9 \xc3\xa9t\xc3\xa9", 11);
+	cr_assert_str_eq(b, "* bob has left (\"caf\xc3\xa9 \xc3\xa9t\xc3\xa9\").\n");
+	expect_clean_line(b, n);
+	/* cut: the marker still closes the line, no byte past the cap */
+	const char *r = "). )!]Sg [er shutting d!own \"no\xe2\x80\x8d\xc3\xa9utti!";
+	n = proto_left(b, 64, "alice", r, strlen(r));
+	expect_clean_line(b, n);
+	cr_assert_leq(n, 63);
+	cr_assert(strstr(b, "\"...).\n") != NULL, "'%s'", b);
+	cr_assert(strstr(b, "\\\xc3") == NULL, "'%s'", b);
+}
+
 Test(wording, long_quoted_text_is_cut_on_a_character_boundary_with_a_marker)
 {
 	char reason[400], b[320];
