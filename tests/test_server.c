@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -422,5 +423,54 @@ Test(server, user_flag_drops_root_after_binding, .timeout = 30)
 	tc_send(a, "still serving\n");
 	tc_expect(a, "1:still serving");
 	tc_close(a);
+	ts_stop(srv);
+}
+
+/* The server's end of the connection whose client end is client_fd (same process: the
+ * in-process server's sockets are in our fd table), or -1. */
+static int server_end_of(int client_fd)
+{
+	struct sockaddr_in mine, srv_side;
+	socklen_t len = sizeof(mine);
+	if (getsockname(client_fd, (struct sockaddr *)&mine, &len) < 0)
+		return -1;
+	for (int fd = 0; fd < 4096; fd++) {
+		len = sizeof(srv_side);
+		if (fd == client_fd || getpeername(fd, (struct sockaddr *)&srv_side, &len) < 0 ||
+		    srv_side.sin_family != AF_INET)
+			continue;
+		if (srv_side.sin_port == mine.sin_port &&
+		    srv_side.sin_addr.s_addr == mine.sin_addr.s_addr)
+			return fd;
+	}
+	return -1;
+}
+
+static int nodelay_of(int fd)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+	cr_assert_eq(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0, "%s", strerror(errno));
+	return v;
+}
+
+Test(server, nagle_is_off_for_line_and_websocket_users, .timeout = 30)
+{
+	struct config cfg = ts_config(2);
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *line = tc_join(port);
+	struct wsclient *ws = wc_connect(port);
+	char out[256];
+	size_t len;
+	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 1, "the WebSocket user is welcomed");
+	int line_end = server_end_of(line->fd), ws_end = server_end_of(ws->fd);
+	cr_assert_geq(line_end, 0, "the server's socket of the line user");
+	cr_assert_geq(ws_end, 0, "the server's socket of the WebSocket user");
+	cr_assert_eq(nodelay_of(line_end), 1, "TCP_NODELAY on a line user's socket");
+	cr_assert_eq(nodelay_of(ws_end), 1, "TCP_NODELAY on a WebSocket user's socket");
+	cr_assert_eq(nodelay_of(line->fd), 0, "the client's own end keeps the default");
+	tc_close(line);
+	wc_free(ws);
 	ts_stop(srv);
 }
