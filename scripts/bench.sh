@@ -32,8 +32,8 @@
 # plus more flood threads than that oversubscribe the cores and the scheduling delay shows up
 # as latency (measured: 8M deliveries/s with 2 workers, p99 39 ms with -t 1, 77 ms with -t 2).
 #
-# Usage: scripts/bench.sh [--quick]   (about 15 minutes; --quick: short runs, fewer steps,
-#                                      about 4 minutes)
+# Usage: scripts/bench.sh [--quick]   (about 10 minutes; --quick: short runs, fewer steps,
+#                                      about 3 minutes)
 # Everything targets 127.0.0.1, is bounded and stops by itself; only processes this script
 # started are stopped, by their PID.
 set -euo pipefail
@@ -55,6 +55,7 @@ mkdir -p "$out"
 SERVER_PID=
 TARGET=
 PORT=
+STARTS=0 # each start of a target gets its own log: NN-<target>.log
 cleanup() {
 	if [ -n "$SERVER_PID" ]; then
 		kill "$SERVER_PID" 2>/dev/null || true
@@ -107,7 +108,7 @@ free_port() {
 # another port if something took it in between). Its default client-output-buffer limits are
 # kept (pubsub: cut a subscriber at 32 MB queued, or 8 MB for 60 s).
 start_redis() {
-	local log=$out/redis.log
+	local log=$1
 	for _ in 1 2 3 4 5; do
 		PORT=$(free_port)
 		redis-server --bind 127.0.0.1 --port "$PORT" --save '' --appendonly no \
@@ -133,21 +134,22 @@ start_redis() {
 # ends the script).
 start_target() {
 	TARGET=$1
+	STARTS=$((STARTS + 1))
+	local log
+	log=$out/$(printf %02d $STARTS)-$1.log
 	case $1 in
 	w*)
-		local log=$out/chatd-$1.log
 		./bin/chatd --workers "${1#w}" --bind 127.0.0.1 --port 0 --admin off --rate-limit 0 \
 			--log-level info 2>"$log" &
 		SERVER_PID=$!
 		wait_port "$log"
 		;;
 	yardstick)
-		local log=$out/yardstick.log
 		./bench/yardstick --bind 127.0.0.1 --port 0 2>"$log" &
 		SERVER_PID=$!
 		wait_port "$log"
 		;;
-	redis) start_redis || return 1 ;;
+	redis) start_redis "$log" || return 1 ;;
 	esac
 }
 
