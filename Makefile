@@ -1,5 +1,5 @@
 # chatd - read top to bottom:
-#   make            build bin/chatd, bin/chat and bench/flood
+#   make            build bin/chatd, bin/chat, bench/flood, bench/chaos and bench/yardstick
 #   make run        build and start chatd --workers 4 on port 2020
 #   make test       build and run the criterion suite (installs criterion if it can)
 #   make asan       the suite under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -37,7 +37,7 @@ SAN      :=
 .PHONY: chatd-plain
 .PHONY: test-oom
 .PHONY: lint lint-tidy lint-cppcheck deps-lint
-all: bin/chatd bin/chat bench/flood bench/chaos
+all: bin/chatd bin/chat bench/flood bench/chaos bench/yardstick
 
 define objs
 $(patsubst src/%.c,$(1)/src/%.o,$(SRC)) $(1)/assets.o
@@ -68,6 +68,10 @@ bench/flood: bench/flood.c bench/proc.h
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 bench/chaos: bench/chaos.c bench/proc.h
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+# The bare fan-out loop that scripts/bench.sh measures next to chatd (the machine's ceiling).
+bench/yardstick: bench/yardstick.c
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 bin:
@@ -249,4 +253,4 @@ lint-cppcheck: deps-lint
 	cppcheck $(CPPCHECK_FLAGS) $(LINT_SRC)
 
 clean:
-	rm -rf build bin bench/flood bench/chaos
+	rm -rf build bin bench/flood bench/chaos bench/yardstick

@@ -13,12 +13,21 @@
  * Line sent by sender s:   F <s> <seq> <intended send time, ns CLOCK_MONOTONIC> <padding>
  * Line received:           <name>:F <s> <seq> <t> <padding>
  *
+ * --redis measures Redis pub/sub with the same checks: each of the -c clients is a subscriber
+ * connection (SUBSCRIBE to one channel; the confirmation is its "welcome"), and each sender
+ * also opens a publishing connection that sends PUBLISH <channel> <line without its newline>
+ * in RESP, reading and counting the integer replies (an error reply is a publish error). A
+ * sender's own subscriber receives its lines, as a chatd sender receives its own line back,
+ * so "expected" is computed the same way. RESP is encoded and parsed here, incrementally
+ * (a pushed message may be split across reads).
+ *
  * Threads: the main thread runs the phases and prints; worker threads own their clients and
  * counters. Counters are written by their thread only (relaxed) and summed by main. The
  * per-(receiver, sender) sequence table is touched by the receiver's thread only; each
  * sender's "sent" count is published with release and read with acquire.
  *
- * Exit status: 0 when lost <= --max-loss and no client was disconnected unexpectedly.
+ * Exit status: 0 when lost <= --max-loss, no client was disconnected unexpectedly and (--redis)
+ * no PUBLISH was answered with an error.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,7 +66,9 @@ static struct {
 	int port;
 	double connect_rate;
 	bool json;
-	bool ws; /* WebSocket clients instead of line-protocol ones */
+	bool ws;    /* WebSocket clients instead of line-protocol ones */
+	bool redis; /* Redis pub/sub: SUBSCRIBE clients, PUBLISH connections per sender */
+	char channel[64];
 	int server_pid;
 	long max_loss;
 	char ready_file[256]; /* created when the send phase starts (for scripts/soak.sh) */
@@ -69,7 +80,8 @@ static struct {
 	  .payload = 64,
 	  .host = "127.0.0.1",
 	  .port = 2020,
-	  .rooms = 1 };
+	  .rooms = 1,
+	  .channel = "flood" };
 
 static void usage(FILE *out)
 {
@@ -91,7 +103,12 @@ static void usage(FILE *out)
 	    "  --json             print one JSON object instead of the report\n"
 	    "  --server-pid PID   also report the server's CPU time and memory\n"
 	    "  --max-loss N       deliveries that may be lost before exiting 1 (default 0)\n"
-	    "  --ready-file PATH  create PATH when the sending starts\n",
+	    "  --ready-file PATH  create PATH when the sending starts\n"
+	    "  --ws               WebSocket clients (GET /ws) instead of line-protocol ones\n"
+	    "  --redis            measure Redis pub/sub at --host/--port instead of chatd: every\n"
+	    "                     client SUBSCRIBEs to one channel, every sender also opens a\n"
+	    "                     connection that PUBLISHes its lines there (one room only)\n"
+	    "  --channel NAME     --redis: the channel (default flood)\n",
 	    WINDOW);
 }
 
@@ -120,6 +137,10 @@ static int parse_args(int argc, char **argv)
 		}
 		if (!strcmp(a, "--ws")) {
 			opt.ws = true;
+			continue;
+		}
+		if (!strcmp(a, "--redis")) {
+			opt.redis = true;
 			continue;
 		}
 		if (i + 1 >= argc) {
@@ -152,6 +173,11 @@ static int parse_args(int argc, char **argv)
 		else if (!strcmp(a, "--host")) snprintf(opt.host, sizeof(opt.host), "%s", v);
 		else if (!strcmp(a, "--ready-file"))
 		    snprintf(opt.ready_file, sizeof(opt.ready_file), "%s", v);
+		else if (!strcmp(a, "--channel"))
+		{
+			ok = strlen(v) > 0 && strlen(v) < sizeof(opt.channel);
+			snprintf(opt.channel, sizeof(opt.channel), "%s", v);
+		}
 		else
 		{
 			fprintf(stderr, "flood: unknown option %s\n", a);
@@ -171,6 +197,14 @@ static int parse_args(int argc, char **argv)
 	}
 	if (opt.threads > opt.clients)
 		opt.threads = opt.clients;
+	if (opt.redis && opt.ws) {
+		fprintf(stderr, "flood: --redis and --ws do not go together\n");
+		return -1;
+	}
+	if (opt.redis && opt.rooms > 1) {
+		fprintf(stderr, "flood: --redis measures one channel: --rooms must be 1\n");
+		return -1;
+	}
 	return 0;
 }
 
@@ -252,9 +286,11 @@ struct client {
 	int room;
 	int sender; /* sender number, or -1 */
 	bool connected, welcomed, joined, dead;
-	bool cut_slow;      /* the server said we were too slow (then closes us) */
-	bool upgraded;      /* --ws: the 101 answer was read */
-	int64_t started_ns; /* connect() issued */
+	bool cut_slow;       /* the server said we were too slow (then closes us) */
+	bool upgraded;       /* --ws: the 101 answer was read */
+	bool publisher;      /* --redis: a sender's PUBLISH connection (not a receiver) */
+	struct client *peer; /* --redis: a sender's subscriber <-> its publisher (same thread) */
+	int64_t started_ns;  /* connect() issued */
 	/* partial line between reads */
 	char *part;
 	size_t part_len;
@@ -272,6 +308,7 @@ struct counters { /* written by the owning thread, read by main (relaxed) */
 	_Atomic uint64_t connected, welcomed, joined, connect_failed, dead, cut_slow;
 	_Atomic uint64_t sent, delivered, measured, lost_gap, out_of_order, duplicates, notices;
 	_Atomic uint64_t bytes_in, notice_entries;
+	_Atomic uint64_t pubs_up, pubs_failed, publish_errors; /* --redis publishers */
 	_Atomic int64_t last_notice_ns;
 };
 
@@ -331,15 +368,27 @@ static int addr_count(void)
 
 static int per_address;
 
+/* A connection that could not be made: a receiver's counts as a failed connect; a --redis
+ * publisher's also as an unexpected disconnect (its sender cannot send). */
+static void client_connect_failed(struct thread *t, struct client *c, int err)
+{
+	t->errs[err > 0 && err < 160 ? err : 0]++;
+	if (c->publisher) {
+		kadd(&t->k.pubs_failed, 1);
+		kadd(&t->k.dead, 1);
+	} else {
+		kadd(&t->k.connect_failed, 1);
+	}
+	c->dead = true;
+}
+
 static void client_connect(struct thread *t, struct client *c)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port) };
 	inet_pton(AF_INET, opt.host, &a.sin_addr);
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
-		t->errs[errno < 160 ? errno : 0]++;
-		kadd(&t->k.connect_failed, 1);
-		c->dead = true;
+		client_connect_failed(t, c, errno);
 		return;
 	}
 	if (per_address > 0 && c->index >= per_address) {
@@ -357,11 +406,9 @@ static void client_connect(struct thread *t, struct client *c)
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof(nodelay));
 	c->started_ns = now_ns();
 	if (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS) {
-		t->errs[errno < 160 ? errno : 0]++;
-		kadd(&t->k.connect_failed, 1);
+		client_connect_failed(t, c, errno);
 		close(c->fd);
 		c->fd = -1;
-		c->dead = true;
 		return;
 	}
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c };
@@ -409,12 +456,25 @@ static size_t ws_frame(char *dst, const char *line, size_t n)
 	return at + n;
 }
 
-/* Appends a line to the client's output, as a frame with --ws. */
+/* --redis: PUBLISH <channel> <line without its newline>, as a RESP array of bulk strings. */
+static size_t resp_publish(char *dst, const char *line, size_t n)
+{
+	size_t at = (size_t)sprintf(dst, "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s\r\n$%zu\r\n",
+				    strlen(opt.channel), opt.channel, n);
+	memmove(dst + at, line, n);
+	dst[at + n] = '\r';
+	dst[at + n + 1] = '\n';
+	return at + n + 2;
+}
+
+/* Appends a line to the client's output, as a frame with --ws, as a PUBLISH with --redis. */
 static void client_put(struct client *c, const char *line, size_t n)
 {
 	char *dst = c->out + c->out_len;
 	if (opt.ws)
 		c->out_len += ws_frame(dst, line, n - 1); /* n - 1: without the \n */
+	else if (opt.redis)
+		c->out_len += resp_publish(dst, line, n - 1);
 	else {
 		memcpy(dst, line, n);
 		c->out_len += n;
@@ -426,10 +486,16 @@ static size_t out_cap(void)
 	return (size_t)opt.payload * 512 + 4096;
 }
 
+/* The most one line adds to the output besides its payload (a frame header, a PUBLISH). */
+static size_t line_overhead(void)
+{
+	return 64 + (opt.redis ? sizeof(opt.channel) : 0);
+}
+
 /* Appends one numbered line stamped with its intended send time. */
 static bool client_queue_line(struct thread *t, struct client *c, int64_t intended)
 {
-	if (c->out_len + (size_t)opt.payload + 64 > out_cap())
+	if (c->out_len + (size_t)opt.payload + line_overhead() > out_cap())
 		return false;
 	char p[4096];
 	int n = sprintf(p, "F %d %llu %lld ", c->sender, (unsigned long long)c->seq,
@@ -453,7 +519,9 @@ static int64_t client_send_due(struct thread *t, struct client *c, int64_t now)
 	if (c->dead || c->blocked)
 		return INT64_MAX;
 	if (opt.rate == 0) {
-		while (c->seq - c->echoed < WINDOW && client_queue_line(t, c, now))
+		/* --redis: the sender's own lines come back to its subscriber, the peer */
+		const struct client *rx = c->publisher ? c->peer : c;
+		while (c->seq - rx->echoed < WINDOW && client_queue_line(t, c, now))
 			;
 		client_flush(t, c);
 		return INT64_MAX;
@@ -521,14 +589,14 @@ static const char *parse_u64(const char *p, const char *end, uint64_t *out)
 	return p + 1;
 }
 
-static void on_chat_line(struct thread *t, struct client *c, const char *s, size_t n, int64_t now)
+/* One delivery of a numbered line: s..end is "F <s> <seq> <t> <padding>". */
+static void on_delivery(struct thread *t, struct client *c, const char *s, const char *end,
+			int64_t now)
 {
-	const char *end = s + n;
-	const char *colon = memchr(s, ':', n);
-	if (colon == NULL || colon + 3 >= end || colon[1] != 'F' || colon[2] != ' ')
+	if (end - s < 3 || s[0] != 'F' || s[1] != ' ')
 		return;
 	uint64_t sender, seq, stamp64;
-	const char *p = parse_u64(colon + 3, end, &sender);
+	const char *p = parse_u64(s + 2, end, &sender);
 	p = p ? parse_u64(p, end, &seq) : NULL;
 	p = p ? parse_u64(p, end, &stamp64) : NULL;
 	if (p == NULL || sender >= (uint64_t)nsenders)
@@ -551,6 +619,13 @@ static void on_chat_line(struct thread *t, struct client *c, const char *s, size
 		hist_add(&t->latency, now - stamp);
 		kadd(&t->k.measured, 1);
 	}
+}
+
+static void on_chat_line(struct thread *t, struct client *c, const char *s, size_t n, int64_t now)
+{
+	const char *colon = memchr(s, ':', n);
+	if (colon != NULL)
+		on_delivery(t, c, colon + 1, s + n, now);
 }
 
 static void client_on_line(struct thread *t, struct client *c, const char *s, size_t n, int64_t now)
@@ -595,6 +670,163 @@ static char *client_frames(struct thread *t, struct client *c, char *p, char *en
 	return p;
 }
 
+/* ---- --redis: RESP ----------------------------------------------------------------------------- */
+
+#define RESP_MORE 0    /* the frame is not complete yet */
+#define RESP_BAD  (-1) /* not what Redis sends */
+
+struct resp_str {
+	const char *s;
+	size_t n;
+};
+
+static void client_mark_dead(struct thread *t, struct client *c)
+{
+	if (!c->dead) {
+		c->dead = true;
+		kadd(&t->k.dead, 1);
+	}
+}
+
+/* The CRLF-terminated decimal after the type byte at p; returns the bytes it takes (type byte
+ * and CRLF included), RESP_MORE or RESP_BAD. */
+static long resp_number(const char *p, const char *end, long long *v)
+{
+	const char *q = p + 1;
+	bool neg = q < end && *q == '-';
+	q += neg;
+	const char *digits = q;
+	long long x = 0;
+	for (; q < end && *q >= '0' && *q <= '9'; q++) {
+		if (q - digits >= 18)
+			return RESP_BAD;
+		x = x * 10 + (*q - '0');
+	}
+	if (q == end || q + 1 == end)
+		return RESP_MORE; /* the CRLF has not arrived yet */
+	if (q == digits || q[0] != '\r' || q[1] != '\n')
+		return RESP_BAD;
+	*v = neg ? -x : x;
+	return (long)(q + 2 - p);
+}
+
+/* One bulk string ($) or integer (:) element; its text in *out. */
+static long resp_element(const char *p, const char *end, struct resp_str *out)
+{
+	long long v = 0;
+	if (p >= end)
+		return RESP_MORE;
+	if (*p != '$' && *p != ':')
+		return RESP_BAD;
+	long k = resp_number(p, end, &v);
+	if (k <= 0)
+		return k;
+	if (*p == ':') {
+		out->s = p + 1;
+		out->n = (size_t)k - 3;
+		return k;
+	}
+	if (v < 0 || v > 1 << 20)
+		return RESP_BAD;
+	if (end - p < k + v + 2)
+		return RESP_MORE;
+	if (p[k + v] != '\r' || p[k + v + 1] != '\n')
+		return RESP_BAD;
+	out->s = p + k;
+	out->n = (size_t)v;
+	return k + (long)v + 2;
+}
+
+/* An array of 1..max elements (what Redis pushes to a subscriber). */
+static long resp_array(const char *p, const char *end, struct resp_str *el, int max, int *count)
+{
+	long long n = 0;
+	if (p >= end)
+		return RESP_MORE;
+	if (*p != '*')
+		return RESP_BAD;
+	long at = resp_number(p, end, &n);
+	if (at <= 0)
+		return at;
+	if (n < 1 || n > max)
+		return RESP_BAD;
+	for (int i = 0; i < n; i++) {
+		long k = resp_element(p + at, end, &el[i]);
+		if (k <= 0)
+			return k;
+		at += k;
+	}
+	*count = (int)n;
+	return at;
+}
+
+static bool resp_is(const struct resp_str *e, const char *word)
+{
+	return e->n == strlen(word) && !memcmp(e->s, word, e->n);
+}
+
+static _Atomic bool redis_error_told; /* the first error reply is printed, not every one */
+
+static void redis_tell_error(const char *p, const char *crlf)
+{
+	if (!atomic_exchange(&redis_error_told, true))
+		fprintf(stderr, "flood: redis: %.*s\n", (int)(crlf - p), p);
+}
+
+/* A subscriber's input: the subscribe confirmation (its welcome), then pushed messages.
+ * Returns where the unparsed bytes (an incomplete frame) start. */
+static char *client_pushes(struct thread *t, struct client *c, char *p, char *end, int64_t now)
+{
+	while (p < end) {
+		if (*p == '-') { /* an error instead of the confirmation: maxclients, ... */
+			char *crlf = memmem(p, (size_t)(end - p), "\r\n", 2);
+			if (crlf == NULL)
+				return p;
+			redis_tell_error(p, crlf);
+			client_mark_dead(t, c);
+			return end;
+		}
+		struct resp_str el[3];
+		int n = 0;
+		long k = resp_array(p, end, el, 3, &n);
+		if (k == RESP_MORE)
+			return p;
+		if (k == RESP_BAD || n != 3) {
+			client_mark_dead(t, c);
+			return end;
+		}
+		if (resp_is(&el[0], "message")) {
+			on_delivery(t, c, el[2].s, el[2].s + el[2].n, now);
+		} else if (resp_is(&el[0], "subscribe") && !c->welcomed) {
+			c->welcomed = c->joined = true;
+			kadd(&t->k.welcomed, 1);
+			kadd(&t->k.joined, 1);
+			hist_add(&t->welcome, now - c->started_ns);
+		}
+		p += k;
+	}
+	return p;
+}
+
+/* A publisher's input: one integer reply per PUBLISH (the subscribers it reached), or an error. */
+static char *client_replies(struct thread *t, struct client *c, char *p, char *end)
+{
+	char *crlf;
+	while ((crlf = memmem(p, (size_t)(end - p), "\r\n", 2)) != NULL) {
+		if (*p == '-') {
+			redis_tell_error(p, crlf);
+			kadd(&t->k.publish_errors, 1);
+		} else if (*p != ':') {
+			client_mark_dead(t, c);
+			return end;
+		}
+		p = crlf + 2;
+	}
+	return p;
+}
+
+/* ---- reading -------------------------------------------------------------------------------- */
+
 static void client_read(struct thread *t, struct client *c)
 {
 	for (;;) {
@@ -620,11 +852,19 @@ static void client_read(struct thread *t, struct client *c)
 		char *p = buf, *end = buf + len, *nl;
 		if (opt.ws)
 			p = client_frames(t, c, buf, end, now);
+		else if (opt.redis && c->publisher)
+			p = client_replies(t, c, buf, end);
+		else if (opt.redis)
+			p = client_pushes(t, c, buf, end, now);
 		else
 			while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 				client_on_line(t, c, p, (size_t)(nl - p), now);
 				p = nl + 1;
 			}
+		if (c->dead) { /* --redis: an error reply, or bytes that are not RESP */
+			epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+			return;
+		}
 		c->part_len = (size_t)(end - p);
 		if (c->part_len > (size_t)opt.payload + 4096)
 			c->part_len = 0; /* a line longer than anything we send: not ours */
@@ -635,6 +875,37 @@ static void client_read(struct thread *t, struct client *c)
 }
 
 /* ---- the thread loop ---------------------------------------------------------------------------- */
+
+/* Whether this connection sends lines: a sender, its publishing connection with --redis. */
+static bool client_sends(const struct client *c)
+{
+	return c->sender >= 0 && (!opt.redis || c->publisher);
+}
+
+/* The connection is made: a --ws client asks for the upgrade, a --redis client subscribes. */
+static void client_on_connected(struct thread *t, struct client *c)
+{
+	c->connected = true;
+	if (c->publisher) {
+		kadd(&t->k.pubs_up, 1);
+		return;
+	}
+	kadd(&t->k.connected, 1);
+	if (opt.ws) {
+		static const char req[] = "GET /ws HTTP/1.1\r\nHost: flood\r\nUpgrade: "
+					  "websocket\r\n"
+					  "Connection: Upgrade\r\n"
+					  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+					  "Sec-WebSocket-Version: 13\r\n\r\n";
+		memcpy(c->out, req, sizeof(req) - 1);
+		c->out_len = sizeof(req) - 1;
+		client_flush(t, c);
+	} else if (opt.redis) {
+		c->out_len = (size_t)sprintf(c->out, "*2\r\n$9\r\nSUBSCRIBE\r\n$%zu\r\n%s\r\n",
+					     strlen(opt.channel), opt.channel);
+		client_flush(t, c);
+	}
+}
 
 static void *thread_main(void *arg)
 {
@@ -660,7 +931,7 @@ static void *thread_main(void *arg)
 		int64_t due = INT64_MAX;
 		if (ph == PH_SEND)
 			for (int i = 0; i < t->nclients; i++)
-				if (t->clients[i]->sender >= 0) {
+				if (client_sends(t->clients[i])) {
 					int64_t d = client_send_due(t, t->clients[i], now);
 					if (d < due)
 						due = d;
@@ -685,25 +956,11 @@ static void *thread_main(void *arg)
 				socklen_t len = sizeof(err);
 				getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
 				if (err) {
-					t->errs[err < 160 ? err : 0]++;
-					kadd(&t->k.connect_failed, 1);
+					client_connect_failed(t, c, err);
 					epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-					c->dead = true;
 					continue;
 				}
-				c->connected = true;
-				kadd(&t->k.connected, 1);
-				if (opt.ws) {
-					static const char req[] =
-					    "GET /ws HTTP/1.1\r\nHost: flood\r\nUpgrade: "
-					    "websocket\r\n"
-					    "Connection: Upgrade\r\n"
-					    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-					    "Sec-WebSocket-Version: 13\r\n\r\n";
-					memcpy(c->out, req, sizeof(req) - 1);
-					c->out_len = sizeof(req) - 1;
-					client_flush(t, c);
-				}
+				client_on_connected(t, c);
 			}
 			if (ev[i].events & EPOLLIN)
 				client_read(t, c);
@@ -777,26 +1034,27 @@ int main(int argc, char **argv)
 	getrlimit(RLIMIT_NOFILE, &rl);
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
-	if ((rlim_t)opt.clients + 64 > rl.rlim_cur) {
-		fprintf(
-		    stderr,
-		    "flood: -c %d does not fit: the open-file limit is %llu (need clients + 64)\n",
-		    opt.clients, (unsigned long long)rl.rlim_cur);
+	nsenders = opt.senders;
+	int npubs = opt.redis ? nsenders : 0; /* --redis: publishing connections */
+	if ((rlim_t)opt.clients + (rlim_t)npubs + 64 > rl.rlim_cur) {
+		fprintf(stderr,
+			"flood: -c %d does not fit: the open-file limit is %llu (need clients%s + "
+			"64)\n",
+			opt.clients, (unsigned long long)rl.rlim_cur, npubs ? " + senders" : "");
 		return 2;
 	}
 	int addrs = addr_count();
 	per_address = addrs > 1 ? (opt.clients + addrs - 1) / addrs : 0;
-	nsenders = opt.senders;
 	if ((double)opt.clients * nsenders > 2e8) {
 		fprintf(stderr, "flood: -c x -S too large for exact checking (max 2e8)\n");
 		return 2;
 	}
 
-	clients = calloc((size_t)opt.clients, sizeof(*clients));
+	clients = calloc((size_t)opt.clients + (size_t)npubs, sizeof(*clients));
 	threads = calloc((size_t)opt.threads, sizeof(*threads));
 	sent_by = calloc((size_t)nsenders + 1, sizeof(*sent_by));
 	sender_client = calloc((size_t)nsenders + 1, sizeof(int));
-	for (int i = 0; i < opt.clients; i++) {
+	for (int i = 0; i < opt.clients + npubs; i++) {
 		struct client *c = &clients[i];
 		c->index = i;
 		c->fd = -1;
@@ -804,25 +1062,39 @@ int main(int argc, char **argv)
 		c->sender = -1;
 		c->part = malloc((size_t)opt.payload + 4096 + 64);
 		c->expect = calloc((size_t)(nsenders ? nsenders : 1), sizeof(uint32_t));
-		c->out = malloc(i < nsenders ? out_cap() : 256);
+		c->out = malloc(i < nsenders || i >= opt.clients ? out_cap() : 256);
 	}
-	/* senders are the first -S clients: with --rooms K they fall in rooms 0, 1, ... */
+	/* senders are the first -S clients: with --rooms K they fall in rooms 0, 1, ... With
+	 * --redis each also has a publishing connection (after the -c clients) that sends for it;
+	 * there is one room then. */
 	for (int s = 0; s < nsenders; s++) {
 		clients[s].sender = s;
 		sender_client[s] = s;
+		if (npubs) {
+			struct client *pub = &clients[opt.clients + s];
+			pub->sender = s;
+			pub->publisher = true;
+			pub->peer = &clients[s];
+			clients[s].peer = pub;
+			sender_client[s] = opt.clients + s;
+		}
 	}
 	for (int i = 0; i < opt.threads; i++) {
 		struct thread *t = &threads[i];
 		t->index = i;
 		t->epfd = epoll_create1(EPOLL_CLOEXEC);
 		t->rbuf = malloc(RBUF + 8192);
-		size_t per_thread = (size_t)opt.clients / (size_t)opt.threads + 1;
+		size_t per_thread = (size_t)(opt.clients + npubs) / (size_t)opt.threads + 1;
 		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		t->clients = calloc(per_thread, sizeof(*t->clients));
 	}
 	for (int i = 0; i < opt.clients; i++) {
 		struct thread *t = &threads[i % opt.threads];
 		t->clients[t->nclients++] = &clients[i];
+	}
+	for (int s = 0; s < npubs; s++) { /* a publisher lives in its subscriber's thread */
+		struct thread *t = &threads[s % opt.threads];
+		t->clients[t->nclients++] = &clients[opt.clients + s];
 	}
 
 	long rss_before = opt.server_pid ? proc_kib(opt.server_pid, "VmRSS") : -1;
@@ -839,7 +1111,8 @@ int main(int argc, char **argv)
 			t_connected = now_ns();
 		if (!t_welcomed && KSUM(welcomed) + KSUM(connect_failed) >= (uint64_t)opt.clients)
 			t_welcomed = now_ns();
-		if (t_welcomed && KSUM(joined) + KSUM(connect_failed) >= (uint64_t)opt.clients)
+		if (t_welcomed && KSUM(joined) + KSUM(connect_failed) >= (uint64_t)opt.clients &&
+		    KSUM(pubs_up) + KSUM(pubs_failed) >= (uint64_t)npubs)
 			break;
 		static int64_t last;
 		if (now_ns() - last > NS / 2) {
@@ -958,17 +1231,19 @@ int main(int argc, char **argv)
 	}
 	double window = secs(t_end - t_measure_from);
 	double dps = window > 0 ? (double)(delivered_at_end - delivered_at_measure) / window : 0;
-	uint64_t connected = KSUM(connected), failed = KSUM(connect_failed);
+	uint64_t connected = KSUM(connected), failed = KSUM(connect_failed) + KSUM(pubs_failed);
+	uint64_t publish_errors = KSUM(publish_errors);
 	uint64_t cut_slow = KSUM(cut_slow);
 	uint64_t dead = KSUM(dead) > cut_slow ? KSUM(dead) - cut_slow : 0; /* unexpected ones */
 	long rss_peak = opt.server_pid ? proc_kib(opt.server_pid, "VmHWM") : -1;
 	double per_client = rss_before >= 0 && connected
 				? (double)(rss_idle - rss_before) * 1024.0 / (double)connected
 				: -1;
-	bool ok = lost <= (uint64_t)opt.max_loss && dead == 0;
+	bool ok = lost <= (uint64_t)opt.max_loss && dead == 0 && publish_errors == 0;
 
 	if (opt.json) {
-		printf("{\"clients\":%d,\"senders\":%d,\"rate\":%g,\"duration\":%g,\"warmup\":%g,"
+		printf("{\"target\":\"%s\",\"clients\":%d,\"senders\":%d,\"rate\":%g,\"duration\":%"
+		       "g,\"warmup\":%g,"
 		       "\"payload\":%d,\"threads\":%d,\"rooms\":%d,"
 		       "\"connect\":{\"connected\":%llu,\"failed\":%llu,\"seconds\":%.3f,"
 		       "\"per_second\":%.0f,\"welcome_p50_ms\":%.3f,\"welcome_p99_ms\":%.3f,"
@@ -980,9 +1255,9 @@ int main(int argc, char **argv)
 		       "\"deliveries_per_s\":%.0f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
 		       "\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f},\"measured\":%llu},"
 		       "\"unexpected_disconnects\":%llu",
-		       opt.clients, nsenders, opt.rate, opt.duration, opt.warmup, opt.payload,
-		       opt.threads, opt.rooms, (unsigned long long)connected,
-		       (unsigned long long)failed,
+		       opt.redis ? "redis" : "chatd", opt.clients, nsenders, opt.rate, opt.duration,
+		       opt.warmup, opt.payload, opt.threads, opt.rooms,
+		       (unsigned long long)connected, (unsigned long long)failed,
 		       secs((t_connected ? t_connected : t_end) - t_start),
 		       (double)connected / secs((t_connected ? t_connected : t_end) - t_start),
 		       hist_pct(&wel, 50) / 1e6, hist_pct(&wel, 99) / 1e6,
@@ -995,6 +1270,8 @@ int main(int argc, char **argv)
 		       hist_pct(&lat, 50) / 1e6, hist_pct(&lat, 90) / 1e6, hist_pct(&lat, 99) / 1e6,
 		       hist_pct(&lat, 99.9) / 1e6, (double)lat.max / 1e6, (unsigned long long)lat.n,
 		       (unsigned long long)dead);
+		if (opt.redis)
+			printf(",\"publish_errors\":%llu", (unsigned long long)publish_errors);
 		if (opt.server_pid)
 			printf(
 			    ",\"server\":{\"cpu_s\":%.3f,\"cpu_s_per_s\":%.3f,\"rss_before_kib\":%"
@@ -1010,6 +1287,11 @@ int main(int argc, char **argv)
 		    opt.clients, nsenders, opt.rate ? "" : "closed-loop, window ",
 		    opt.rate ? opt.rate : WINDOW, opt.payload, opt.rooms, opt.rooms > 1 ? "s" : "",
 		    opt.threads);
+		if (opt.redis)
+			printf(
+			    "target:   Redis pub/sub at %s port %d, channel %s: %d subscribers, %d "
+			    "publishing connections\n",
+			    opt.host, opt.port, opt.channel, opt.clients, npubs);
 		printf("connect:  %llu connected, %llu failed in %.3f s (%.0f/s); all welcomed at "
 		       "%.3f s; welcome p50 %.2f ms p99 %.2f ms\n",
 		       (unsigned long long)connected, (unsigned long long)failed,
@@ -1046,6 +1328,9 @@ int main(int argc, char **argv)
 			    "%ld KiB with clients idle (%.0f B per client), peak %ld KiB\n",
 			    cpu1 - cpu0, (cpu1 - cpu0) / secs(t_end - t_send), rss_before, rss_idle,
 			    per_client, rss_peak);
+		if (opt.redis)
+			printf("publish:  %llu error replies\n",
+			       (unsigned long long)publish_errors);
 		printf("result:   %s (lost %llu, max allowed %ld; unexpected disconnects %llu)\n",
 		       ok ? "OK" : "FAIL", (unsigned long long)lost, opt.max_loss,
 		       (unsigned long long)dead);
