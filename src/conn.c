@@ -169,7 +169,19 @@ static void outq_consume(struct conn *c, size_t n)
 	}
 }
 
-int conn_flush(struct conn *c, int max_writes, size_t *written)
+/* Copies iov[0..n) into buf[0..cap) as far as it fits; returns the bytes copied. */
+static size_t gather_copy(const struct iovec *iov, int n, char *buf, size_t cap)
+{
+	size_t used = 0;
+	for (int i = 0; i < n && used < cap; i++) {
+		size_t k = iov[i].iov_len < cap - used ? iov[i].iov_len : cap - used;
+		memcpy(buf + used, iov[i].iov_base, k);
+		used += k;
+	}
+	return used;
+}
+
+int conn_flush(struct conn *c, int max_writes, char *scratch, size_t scratch_cap, size_t *written)
 {
 	struct iovec iov[FLUSH_IOV];
 	*written = 0;
@@ -184,6 +196,11 @@ int conn_flush(struct conn *c, int max_writes, size_t *written)
 			for (int j = 0; j < k; j++)
 				want += iov[n + j].iov_len;
 			n += k;
+		}
+		if (n > 1 && scratch_cap > 0) { /* one contiguous piece: see conn.h */
+			want = gather_copy(iov, n, scratch, scratch_cap);
+			iov[0] = (struct iovec){ scratch, want };
+			n = 1;
 		}
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
 		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);

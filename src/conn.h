@@ -123,12 +123,15 @@ void conn_drop_handshake(struct conn *c);
 void conn_discard_output(struct conn *c);
 
 /*
- * Writes queued output: one gather write, repeated while the kernel takes everything, at most
- * max_writes times. Returns 0 when the queue is empty, -EAGAIN when the socket is full
- * (c->writable is cleared) or when the write budget ran out with data left, or another -errno
- * on a write error. *written receives the bytes written.
+ * Writes queued output: one write, repeated while the kernel takes everything, at most
+ * max_writes times. Several queued messages are first copied into scratch[0..scratch_cap)
+ * (the caller's buffer, free during the call) and written as one contiguous piece: the
+ * kernel's cost per iovec is higher than the copy (docs/benchmarks.md, "Where the time
+ * goes"). Returns 0 when the queue is empty, -EAGAIN when the socket is full (c->writable is
+ * cleared) or when the write budget ran out with data left, or another -errno on a write
+ * error. *written receives the bytes written.
  */
-int conn_flush(struct conn *c, int max_writes, size_t *written);
+int conn_flush(struct conn *c, int max_writes, char *scratch, size_t scratch_cap, size_t *written);
 
 /*
  * What c costs in memory now: the connection, its queued output (out_charge) and its input

@@ -73,6 +73,23 @@ static void stat_max(_Atomic uint64_t *counter, uint64_t v)
 		atomic_store_explicit(counter, v, memory_order_relaxed);
 }
 
+/*
+ * The adaptive flush policy (see worker.h): after a flush that cost cost_us of CPU, the next
+ * one waits FLUSH_HOLDOFF_RATIO times that, at most cap_us (--flush-interval). A lightly
+ * loaded worker's flush costs microseconds, so a line goes out in the iteration that routed
+ * it; a loaded worker spends at most about a third of its time in writes, and each write
+ * carries more lines as the load grows.
+ */
+#define FLUSH_HOLDOFF_RATIO 2
+
+int64_t worker_flush_holdoff_us(int64_t cost_us, int64_t cap_us)
+{
+	int64_t h = cost_us * FLUSH_HOLDOFF_RATIO;
+	if (h < 0)
+		return 0;
+	return h < cap_us ? h : cap_us;
+}
+
 /* Logs a client-triggered event at most LOG_GATE_PER_SEC times a second per kind. */
 void worker_log_gated(struct worker *w, enum gate g, enum log_level lvl, uint64_t conn,
 		      const char *fmt, ...)
@@ -773,7 +790,8 @@ static void worker_reap(struct worker *w, int64_t now)
 static void worker_flush_conn(struct worker *w, struct conn *c, struct conn **again)
 {
 	size_t written = 0;
-	int rc = conn_flush(c, WRITES_PER_FLUSH, &written);
+	int rc = conn_flush(c, WRITES_PER_FLUSH, w->rbuf, RBUF_SIZE, &written);
+	    /* rbuf is free now */ /* rbuf is free now */
 	if (written > 0) {
 		stat_add(&w->stats.bytes_out, written);
 		stat_add(&w->stats.writes, 1);
@@ -957,6 +975,40 @@ static void worker_begin_shutdown(struct worker *w)
 
 /* ---- the loop ------------------------------------------------------------------------------- */
 
+static int64_t monotonic_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Whether this iteration ends with a flush: the holdoff is over (worker_flush_adaptive), or
+ * FLUSH_BATCH_LINES lines are waiting, or the worker is shutting down. */
+static bool worker_flush_due(const struct worker *w, int64_t now_us)
+{
+	return w->dirty != NULL && (now_us >= w->next_flush_us || w->shutting_down ||
+				    w->lines_pending >= FLUSH_BATCH_LINES);
+}
+
+static int64_t thread_cpu_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Flushes, then sets the holdoff before the next flush from what this one cost in CPU time
+ * (not wall time: a flush preempted on a busy machine did not cost more). */
+static void worker_flush_adaptive(struct worker *w)
+{
+	int64_t cpu_us = thread_cpu_us();
+	worker_flush(w);
+	cpu_us = thread_cpu_us() - cpu_us;
+	int64_t cap_us = (int64_t)w->srv->cfg.flush_interval_ms * 1000;
+	w->next_flush_us = monotonic_us() + worker_flush_holdoff_us(cpu_us, cap_us);
+	w->lines_pending = 0;
+}
+
 static int64_t min_deadline(int64_t a, int64_t b)
 {
 	if (a == 0)
@@ -966,13 +1018,22 @@ static int64_t min_deadline(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
-/* How long epoll_wait may block: 0 when work is pending, -1 when nothing is scheduled. */
-static int worker_timeout(struct worker *w, int64_t now)
+/*
+ * How long epoll_wait may block: 0 when work is pending, -1 when nothing is scheduled.
+ * *holdoff is set when the wait is the flush holdoff: the worker then sleeps without asking
+ * other workers to wake it for inbox messages (they wait for the flush anyway), so a loaded
+ * worker is not woken once per line routed to it.
+ */
+static int worker_timeout(struct worker *w, int64_t now, bool *holdoff)
 {
+	*holdoff = false;
 	if (w->closing || w->inbox_more)
 		return 0;
-	if (w->dirty != NULL && w->lines_pending < FLUSH_BATCH_LINES) /* --flush-interval */
-		return w->next_flush_ms > now ? (int)(w->next_flush_ms - now) : 0;
+	if (w->dirty != NULL && w->lines_pending < FLUSH_BATCH_LINES) {
+		int64_t wait_us = w->next_flush_us - monotonic_us();
+		*holdoff = wait_us > 0;
+		return wait_us > 0 ? (int)((wait_us + 999) / 1000) : 0;
+	}
 	if (w->dirty != NULL)
 		return 0;
 	bool accept_now = w->listener_ready && w->listen_fd >= 0 && w->accept_resume_ms == 0;
@@ -1026,13 +1087,6 @@ static bool worker_dispatch(struct worker *w, struct epoll_event *events, int n)
 	return inbox_fired;
 }
 
-static int64_t monotonic_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -1045,9 +1099,10 @@ void *worker_main(void *arg)
 			worker_begin_shutdown(w);
 		if (w->shutting_down && w->nconns == 0 && !w->closing)
 			break;
-		int timeout = worker_timeout(w, now);
-		bool may_sleep = timeout != 0 && inbox_prepare_sleep(&w->inbox);
-		if (!may_sleep)
+		bool holdoff;
+		int timeout = worker_timeout(w, now, &holdoff);
+		bool may_sleep = timeout != 0 && !holdoff && inbox_prepare_sleep(&w->inbox);
+		if (!may_sleep && !holdoff)
 			timeout = 0;
 		int n = epoll_wait(w->epfd, events, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR)
@@ -1074,12 +1129,8 @@ void *worker_main(void *arg)
 		if (memory_guard_over(&srv->mem))
 			worker_shed_memory(w);
 		worker_reap(w, now);
-		if (w->dirty != NULL && (now >= w->next_flush_ms || w->shutting_down ||
-					 w->lines_pending >= FLUSH_BATCH_LINES)) {
-			worker_flush(w);
-			w->next_flush_ms = now + srv->cfg.flush_interval_ms;
-			w->lines_pending = 0;
-		}
+		if (worker_flush_due(w, monotonic_us()))
+			worker_flush_adaptive(w);
 		worker_free_dead(w);
 		worker_trim(w, now);
 

@@ -141,7 +141,7 @@ struct worker {
 	bool input_paused;      /* our share of some inbox is over INBOX_HIGH: stop reading */
 	int64_t now_ms;         /* CLOCK_MONOTONIC at the start of this iteration */
 	int64_t trim_ms;        /* next pass giving back idle connections' output rings */
-	int64_t next_flush_ms;  /* output is written at most once per --flush-interval */
+	int64_t next_flush_us;  /* no flush before this (CLOCK_MONOTONIC, us): the holdoff */
 	uint32_t lines_pending; /* messages fanned out since the last flush */
 	uint32_t shed_round;    /* the last --max-memory round this worker took part in */
 };
@@ -180,6 +180,10 @@ void worker_mark_dirty(struct worker *w, struct conn *c);
  * false when it is refused: c was told, and is closing when it kept flooding. */
 bool worker_rate_take(struct worker *w, struct conn *c);
 void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason reason);
+/* The adaptive flush: how long a worker waits after a flush that cost cost_us of CPU time
+ * before the next one, at most cap_us (--flush-interval). Twice the cost: microseconds when
+ * lightly loaded (a line goes out at once), growing with the load. */
+int64_t worker_flush_holdoff_us(int64_t cost_us, int64_t cap_us);
 /* Logs a client-triggered event, at most 10 a second per kind; the rest are counted and
  * reported as suppressed. */
 void worker_log_gated(struct worker *w, enum gate g, enum log_level lvl, uint64_t conn,

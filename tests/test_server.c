@@ -5,6 +5,7 @@
 #include "log.h"
 #include "msg.h"
 #include "stress.h"
+#include "worker.h"
 #include "testlib.h"
 
 #include <criterion/criterion.h>
@@ -472,5 +473,36 @@ Test(server, nagle_is_off_for_line_and_websocket_users, .timeout = 30)
 	cr_assert_eq(nodelay_of(line->fd), 0, "the client's own end keeps the default");
 	tc_close(line);
 	wc_free(ws);
+	ts_stop(srv);
+}
+
+Test(server, flush_holdoff_is_twice_the_last_flush_cost_at_most_the_interval)
+{
+	cr_assert_eq(worker_flush_holdoff_us(0, 50000), 0, "nothing flushed: no wait");
+	cr_assert_eq(worker_flush_holdoff_us(30, 50000), 60, "a light flush: microseconds");
+	cr_assert_eq(worker_flush_holdoff_us(8000, 50000), 16000, "a loaded worker batches");
+	cr_assert_eq(worker_flush_holdoff_us(40000, 50000), 50000, "--flush-interval caps it");
+	cr_assert_eq(worker_flush_holdoff_us(40000, 0), 0, "--flush-interval 0: every iteration");
+}
+
+/* The flush adapts: on a quiet server a line is written at once, even right after another
+ * one and with a long --flush-interval (which only bounds the holdoff of a loaded worker). */
+Test(server, a_lightly_loaded_worker_writes_each_line_at_once, .timeout = 30)
+{
+	struct config cfg = ts_config(1);
+	cfg.flush_interval_ms = 1000;
+	struct server *srv = ts_start(&cfg);
+	struct tclient *a = tc_join(server_port(srv));
+	for (int i = 0; i < 5; i++) {
+		char text[32], line[64];
+		snprintf(text, sizeof(text), "line %d\n", i);
+		int64_t t0 = clock_now_ms();
+		tc_send(a, text);
+		cr_assert_eq(tc_read_line(a, line, sizeof(line), 5000), 1);
+		int64_t took = clock_now_ms() - t0;
+		cr_assert_lt(took, 500, "echo %d took %lld ms (a fixed 1 s batching wait?)", i,
+			     (long long)took);
+	}
+	tc_close(a);
 	ts_stop(srv);
 }
