@@ -790,8 +790,8 @@ static void worker_reap(struct worker *w, int64_t now)
 static void worker_flush_conn(struct worker *w, struct conn *c, struct conn **again)
 {
 	size_t written = 0;
+	/* the read buffer is free during the flush: it is conn_flush's scratch */
 	int rc = conn_flush(c, WRITES_PER_FLUSH, w->rbuf, RBUF_SIZE, &written);
-	    /* rbuf is free now */ /* rbuf is free now */
 	if (written > 0) {
 		stat_add(&w->stats.bytes_out, written);
 		stat_add(&w->stats.writes, 1);

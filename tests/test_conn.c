@@ -25,7 +25,7 @@ static void queue_texts(struct conn *c, const char *const *texts, size_t n)
 
 static void expect_wire(int fd, const char *want)
 {
-	char got[4096];
+	char got[4096] = { 0 };
 	size_t n = 0, len = strlen(want);
 	while (n < len) {
 		ssize_t k = read(fd, got + n, sizeof(got) - n);

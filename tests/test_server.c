@@ -431,7 +431,7 @@ Test(server, user_flag_drops_root_after_binding, .timeout = 30)
  * in-process server's sockets are in our fd table), or -1. */
 static int server_end_of(int client_fd)
 {
-	struct sockaddr_in mine, srv_side;
+	struct sockaddr_in mine = { 0 }, srv_side = { 0 };
 	socklen_t len = sizeof(mine);
 	if (getsockname(client_fd, (struct sockaddr *)&mine, &len) < 0)
 		return -1;
