@@ -465,35 +465,56 @@ bound.
 
 ## Where the time goes
 
-Profile of chatd at 8M deliveries/s (4 workers, 1,000 clients, 10 senders x 800 lines/s;
-`perf record -g -p $(pidof chatd)` for 2 s, `--no-children`):
+The server's cost is almost entirely one `sendmsg` per recipient per flush: `perf record -g
+-p $(pidof chatd)` puts ~90% of chatd's samples in the kernel (the TCP send path, which on
+loopback also runs the receiver's TCP input, and this virtual machine's interrupt-enable cost,
+`_raw_spin_unlock_irqrestore` 13-20%); chatd's own code (fan-out, output rings, building the
+write) is ~8%. So the design's job is to make each of those calls carry as many lines as
+possible, and to leave the cores the load generator needs. What issue 11 found and changed,
+each measured side by side on this machine (commands below; the machine is shared and noisy,
+so compare figures of one run):
 
-| share | where |
-|---|---|
-| ~60% | the kernel's `sendmsg` path: copying the payload into socket buffers (`_copy_from_iter` 11%), `tcp_sendmsg_locked` 5%, `fdget` 4%, `____sys_sendmsg` 4%, `inet_send_prepare` 3%, and the interrupt/IPI cost of this virtual machine (`pvm_irq_enable` ~10%) |
-| ~10% | building the iovec and retiring sent messages (`conn_flush` 6%) and appending references to output rings (`conn_enqueue` 4%) |
-| ~1% | fan-out itself (`worker_deliver`), the inboxes, reading and parsing the senders' lines |
-| ~15% (before the fix) | `madvise` + TLB shootdowns + page faults from glibc returning and re-faulting memory, because output rings grown by a burst were freed on every flush; a once-a-second trim pass removed it |
-
-So the server's cost is almost entirely one `sendmsg` per recipient per flush, and the
-design's job is to make each of those calls carry as many lines as possible:
-
-- **Batching grows with load.** Each flush gathers every line queued for a recipient into one
-  `sendmsg`. At 1,000 lines/s per room a recipient gets a line every millisecond; the
-  5 ms `--flush-interval` makes that ~5 lines per call instead of 1 (measured at 1M
-  deliveries/s: server CPU 1.0 -> 0.9 cores, p99 50 -> 12 ms). At 8,000 lines/s each call
-  carries ~40 lines, and the server needs about 0.9 of a core for 8M deliveries/s.
-- **The load generator is the other half of the machine.** `bench/flood` reads and checks
-  every one of those deliveries (8M lines/s) on the same 2 cores; at saturation it needs a
-  full core. More busy threads than cores (4 workers + 2 flood threads) shows up as scheduling
-  delay in the latency figures, which is why the sweeps use one flood receiving thread.
+- **Nagle was on.** Under steady traffic a flush's short last segment waited for the ACK
+  the client delays (~40 ms): p99 sat at ~40-46 ms from low load up. `TCP_NODELAY` on every
+  accepted socket brought 1,000 receivers at 1.28M deliveries/s to p99 ~6 ms, the
+  yardstick's.
+- **More workers, more writes.** At 10,000 receivers the cost is set by how often each
+  receiver is written to. With the old fixed 5 ms holdoff (which a 10,000-receiver flush
+  outlasts, so it bound nothing) each worker flushed all its users every iteration, and more
+  workers meant shorter iterations: at 6.4M deliveries/s `--workers 1/2/4` made 169k/228k/303k
+  writes/s, used 0.97/1.17/1.43 cores and left the load generator (which must read every
+  delivery on the same 2 cores) that much less: p99 131/214/411 ms. With 4 workers on 2
+  cores plus the probe, 5 runnable threads share 2 cores, and CFS gives each a fair share,
+  so the probe falls behind first.
+- **The adaptive flush** (`worker_flush_adaptive`): after a flush that cost F of the worker's
+  CPU time, the next waits 2F, at most `--flush-interval` (now 50 ms). CPU time, not wall
+  time, so a flush preempted on a busy machine does not count as expensive. Ratios tried
+  (same run, 10,000 receivers at 12.8M deliveries/s, `--workers 4`): 1x F p99 805 ms, 2x F
+  348 ms, 4x F 281 ms; at 1,000 receivers the 4x holdoff cost latency at low load (p99
+  12 ms at 100k deliveries/s with `--workers 2`, against 5 ms at 2x), so 2x it is. The old
+  5 ms cap let 4 workers reach only 11M at 10,000 receivers with p99 1.4 s.
+- **Fewer wake-ups.** While a worker holds off its flush it sleeps without arming its inbox's
+  eventfd: other workers' lines would wait for the flush anyway. `--workers 4` at 12.8M:
+  1,514 -> 656 loop iterations/s, CPU 1.16 -> 1.03 cores, p99 315 -> 252 ms.
+- **One contiguous write.** A flush carrying tens of lines was a `sendmsg` of tens of
+  iovecs; the kernel's cost per iovec is higher than copying the lines once into the
+  worker's (then idle) read buffer: a 70-line write took 3.1 us as 70 iovecs and 2.3 us as
+  one (a loopback microbenchmark). At 12.8M deliveries/s to 10,000 receivers with
+  `--workers 2`: p99 394 -> 331 ms.
+- **What is left.** The yardstick uses one core and never competes with itself; chatd with
+  W workers spreads the same writes over W threads, and on 2 cores shared with the load
+  generator every extra busy thread is time the probe does not get. The heap sampling of
+  `--max-memory` (`mallinfo2` walks every arena, one per worker thread) is ~1.5% of the
+  CPU with 4 workers.
 - **Past saturation** chatd does not drop lines or grow without bound: at most 1,024 lines
   are fanned out between two flushes, so when the kernel cannot take the output fast enough
   the worker stops reading its senders and TCP flow control pushes back (latency grows,
   deliveries stay exact); a reader that stops reading altogether is cut off at
   `--max-outbuf`. The last row of each sweep shows that regime.
-- `strace -c` agrees: `sendmsg` is >75% of syscall time; `read`, `epoll_wait` and the
-  inboxes' `eventfd` writes are noise (the eventfd is only written when the consumer may be
-  asleep).
+
+To reproduce a single point: `bin/chatd --workers 4 --port 0 --admin off --rate-limit 0`,
+then `bench/flood --port PORT --server-pid PID -c 10000 -S 10 -r 128 -d 5 --warmup 1 -t 1`
+(and `bench/yardstick --port 0` in place of chatd for its figure); chatd's `/metrics`
+counters `chatd_writes_total` and `chatd_iterations_total` give the writes and wake-ups.
 """
 open("docs/benchmarks.md", "w").write(doc)
