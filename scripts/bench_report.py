@@ -486,13 +486,18 @@ so compare figures of one run):
   delivery on the same 2 cores) that much less: p99 131/214/411 ms. With 4 workers on 2
   cores plus the probe, 5 runnable threads share 2 cores, and CFS gives each a fair share,
   so the probe falls behind first.
-- **The adaptive flush** (`worker_flush_adaptive`): after a flush that cost F of the worker's
-  CPU time, the next waits 2F, at most `--flush-interval` (now 50 ms). CPU time, not wall
-  time, so a flush preempted on a busy machine does not count as expensive. Ratios tried
-  (same run, 10,000 receivers at 12.8M deliveries/s, `--workers 4`): 1x F p99 805 ms, 2x F
-  348 ms, 4x F 281 ms; at 1,000 receivers the 4x holdoff cost latency at low load (p99
-  12 ms at 100k deliveries/s with `--workers 2`, against 5 ms at 2x), so 2x it is. The old
-  5 ms cap let 4 workers reach only 11M at 10,000 receivers with p99 1.4 s.
+- **The adaptive flush** (`worker_flush_adaptive`): after a flush that took F, the next
+  waits F, at most `--flush-interval` (now 50 ms). A quiet worker's flush takes microseconds,
+  so a line goes out at once; a loaded or preempted one batches more. Variants tried on the
+  way, each measured against the others in one run: the holdoff as 1x, 2x, 4x the flush's
+  CPU time (10,000 receivers at 12.8M deliveries/s, `--workers 4`: p99 805, 348, 281 ms; but
+  4x cost latency at 1,000 receivers and low load, p99 12 ms against 5 ms at 100k
+  deliveries/s with `--workers 2`), and its square over 2 ms (too little batching at 1,000
+  receivers: 1.28M deliveries/s with `--workers 4`, p99 15 ms). Wall time at 1x, the one
+  kept, gave in one run p99 7.0 / 9.6 ms at 1,000 receivers and 1.28M (`--workers 2 / 4`)
+  where 2x CPU time gave 9.8 / 8.0, and 178 / 222 ms at 10,000 receivers and 12.8M where 2x
+  CPU time gave 185 / 277. The old fixed 5 ms holdoff let 4 workers reach only 9.7M of 12.8M
+  offered at 10,000 receivers, with p99 2.1 s (`scripts/bench_ab.sh`, below).
 - **Fewer wake-ups.** While a worker holds off its flush it sleeps without arming its inbox's
   eventfd: other workers' lines would wait for the flush anyway. `--workers 4` at 12.8M:
   1,514 -> 656 loop iterations/s, CPU 1.16 -> 1.03 cores, p99 315 -> 252 ms.

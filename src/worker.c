@@ -74,20 +74,18 @@ static void stat_max(_Atomic uint64_t *counter, uint64_t v)
 }
 
 /*
- * The adaptive flush policy (see worker.h): after a flush that cost cost_us of CPU, the next
- * one waits FLUSH_HOLDOFF_RATIO times that, at most cap_us (--flush-interval). A lightly
- * loaded worker's flush costs microseconds, so a line goes out in the iteration that routed
- * it; a loaded worker spends at most about a third of its time in writes, and each write
- * carries more lines as the load grows.
+ * The adaptive flush policy (see worker.h): after a flush that took took_us (wall time), the
+ * next one waits as long, at most cap_us (--flush-interval). A lightly loaded worker's flush
+ * takes microseconds, so a line goes out in the iteration that routed it; a loaded worker
+ * spends at most about half its time writing, and each write carries more lines as the load
+ * grows. Wall time, not CPU time: a flush that was preempted (more busy threads than cores)
+ * took longer, and the worker then batches more, which is what a machine short of cores needs.
  */
-#define FLUSH_HOLDOFF_RATIO 2
-
-int64_t worker_flush_holdoff_us(int64_t cost_us, int64_t cap_us)
+int64_t worker_flush_holdoff_us(int64_t took_us, int64_t cap_us)
 {
-	int64_t h = cost_us * FLUSH_HOLDOFF_RATIO;
-	if (h < 0)
+	if (took_us < 0)
 		return 0;
-	return h < cap_us ? h : cap_us;
+	return took_us < cap_us ? took_us : cap_us;
 }
 
 /* Logs a client-triggered event at most LOG_GATE_PER_SEC times a second per kind. */
@@ -990,22 +988,14 @@ static bool worker_flush_due(const struct worker *w, int64_t now_us)
 				    w->lines_pending >= FLUSH_BATCH_LINES);
 }
 
-static int64_t thread_cpu_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Flushes, then sets the holdoff before the next flush from what this one cost in CPU time
- * (not wall time: a flush preempted on a busy machine did not cost more). */
+/* Flushes, then sets the holdoff before the next flush from how long this one took. */
 static void worker_flush_adaptive(struct worker *w)
 {
-	int64_t cpu_us = thread_cpu_us();
+	int64_t start_us = monotonic_us();
 	worker_flush(w);
-	cpu_us = thread_cpu_us() - cpu_us;
+	int64_t end_us = monotonic_us();
 	int64_t cap_us = (int64_t)w->srv->cfg.flush_interval_ms * 1000;
-	w->next_flush_us = monotonic_us() + worker_flush_holdoff_us(cpu_us, cap_us);
+	w->next_flush_us = end_us + worker_flush_holdoff_us(end_us - start_us, cap_us);
 	w->lines_pending = 0;
 }
 

@@ -180,10 +180,10 @@ void worker_mark_dirty(struct worker *w, struct conn *c);
  * false when it is refused: c was told, and is closing when it kept flooding. */
 bool worker_rate_take(struct worker *w, struct conn *c);
 void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason reason);
-/* The adaptive flush: how long a worker waits after a flush that cost cost_us of CPU time
- * before the next one, at most cap_us (--flush-interval). Twice the cost: microseconds when
- * lightly loaded (a line goes out at once), growing with the load. */
-int64_t worker_flush_holdoff_us(int64_t cost_us, int64_t cap_us);
+/* The adaptive flush: how long a worker waits after a flush that took took_us before the
+ * next one: as long as it took, at most cap_us (--flush-interval). Microseconds when lightly
+ * loaded (a line goes out at once), growing with the load and with preemption. */
+int64_t worker_flush_holdoff_us(int64_t took_us, int64_t cap_us);
 /* Logs a client-triggered event, at most 10 a second per kind; the rest are counted and
  * reported as suppressed. */
 void worker_log_gated(struct worker *w, enum gate g, enum log_level lvl, uint64_t conn,
