@@ -13,7 +13,8 @@
  *      │               worker's inbox, fan out to our own users the same way
  *      ├─ timers     summary of large-room notices, draining deadlines, accept resume
  *      ├─ reap       connections that ended: leave notice, then drain or close
- *      ├─ flush      one gather write per connection that got output this iteration
+ *      ├─ flush      one write per connection that got output, once the adaptive holdoff
+ *      │               (as long as the last flush took, at most --flush-interval) is over
  *      └─ free       connections closed this iteration
  *
  * Edge-triggered epoll: every socket is registered once (EPOLLIN | EPOLLOUT | EPOLLRDHUP |
