@@ -486,18 +486,19 @@ so compare figures of one run):
   delivery on the same 2 cores) that much less: p99 131/214/411 ms. With 4 workers on 2
   cores plus the probe, 5 runnable threads share 2 cores, and CFS gives each a fair share,
   so the probe falls behind first.
-- **The adaptive flush** (`worker_flush_adaptive`): after a flush that took F, the next
-  waits F, at most `--flush-interval` (now 50 ms). A quiet worker's flush takes microseconds,
-  so a line goes out at once; a loaded or preempted one batches more. Variants tried on the
-  way, each measured against the others in one run: the holdoff as 1x, 2x, 4x the flush's
-  CPU time (10,000 receivers at 12.8M deliveries/s, `--workers 4`: p99 805, 348, 281 ms; but
-  4x cost latency at 1,000 receivers and low load, p99 12 ms against 5 ms at 100k
-  deliveries/s with `--workers 2`), and its square over 2 ms (too little batching at 1,000
-  receivers: 1.28M deliveries/s with `--workers 4`, p99 15 ms). Wall time at 1x, the one
-  kept, gave in one run p99 7.0 / 9.6 ms at 1,000 receivers and 1.28M (`--workers 2 / 4`)
-  where 2x CPU time gave 9.8 / 8.0, and 178 / 222 ms at 10,000 receivers and 12.8M where 2x
-  CPU time gave 185 / 277. The old fixed 5 ms holdoff let 4 workers reach only 9.7M of 12.8M
-  offered at 10,000 receivers, with p99 2.1 s (`scripts/bench_ab.sh`, below).
+- **The adaptive flush** (`worker_flush_adaptive`): after a flush that took F, a worker
+  waits F x (workers - 1), at most `--flush-interval` (now 50 ms): it waits while the other
+  workers would take their turn, so each user is written about as often as one thread
+  writing to everyone would (the yardstick's rhythm), whatever the worker count. A quiet
+  worker's flush takes microseconds, so a line goes out at once; a loaded or preempted one
+  batches more. Variants measured on the way (single runs, this noisy machine): the holdoff
+  as 1x, 2x, 4x the flush's CPU time (10,000 receivers at 12.8M deliveries/s, `--workers 4`:
+  p99 805, 348, 281 ms; 4x cost 12 ms p99 at 1,000 receivers and 100k deliveries/s, against
+  5 ms at 2x), its square over 2 ms (15 ms at 1,000 receivers and 1.28M with 4 workers), and
+  1x the wall time (10.4 ms there, CPU 1.08 cores, where the kept rule gave 9.2-9.4 ms and
+  0.74 cores; with one worker 10.9 against 5.8 ms). The old fixed 5 ms holdoff let 4 workers
+  reach only 9.7-10.1M of 12.8M offered at 10,000 receivers, with p99 1.8-2.1 s
+  (`scripts/bench_ab.sh`, below).
 - **Fewer wake-ups.** While a worker holds off its flush it sleeps without arming its inbox's
   eventfd: other workers' lines would wait for the flush anyway. `--workers 4` at 12.8M:
   1,514 -> 656 loop iterations/s, CPU 1.16 -> 1.03 cores, p99 315 -> 252 ms.

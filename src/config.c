@@ -66,8 +66,8 @@ static const struct option_row options[] = {
 	{ "handshake-timeout", OPT_SECONDS, FIELD(handshake_timeout_ms), 1, 3600, "SECONDS",
 	  "time a browser has to send its HTTP request (default: 10)" },
 	{ "flush-interval", OPT_INT, FIELD(flush_interval_ms), 0, 1000, "MS",
-	  "longest wait between two writes to a user: the adaptive flush waits as long as "
-	  "the last flush took, at most this (default: 50; 0 = every loop iteration)" },
+	  "longest wait between two writes to a user: the adaptive flush waits the last "
+	  "flush's time x (workers - 1), at most this (default: 50; 0 = every loop iteration)" },
 	{ "rate-limit", OPT_INT, FIELD(rate_limit), 0, 1000000, "N",
 	  "lines per second per user; excess lines are refused (default: 100; 0 = off)" },
 	{ "rate-burst", OPT_INT, FIELD(rate_burst), 0, 1000000, "N",

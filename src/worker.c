@@ -14,7 +14,7 @@
  *      ├─ timers     summary of large-room notices, draining deadlines, accept resume
  *      ├─ reap       connections that ended: leave notice, then drain or close
  *      ├─ flush      one write per connection that got output, once the adaptive holdoff
- *      │               (as long as the last flush took, at most --flush-interval) is over
+ *      │               (the last flush's time x (workers - 1), at most --flush-interval) is over
  *      └─ free       connections closed this iteration
  *
  * Edge-triggered epoll: every socket is registered once (EPOLLIN | EPOLLOUT | EPOLLRDHUP |
@@ -76,17 +76,21 @@ static void stat_max(_Atomic uint64_t *counter, uint64_t v)
 
 /*
  * The adaptive flush policy (see worker.h): after a flush that took took_us (wall time), the
- * next one waits as long, at most cap_us (--flush-interval). A lightly loaded worker's flush
- * takes microseconds, so a line goes out in the iteration that routed it; a loaded worker
- * spends at most about half its time writing, and each write carries more lines as the load
- * grows. Wall time, not CPU time: a flush that was preempted (more busy threads than cores)
- * took longer, and the worker then batches more, which is what a machine short of cores needs.
+ * next one waits took_us * (workers - 1), at most cap_us (--flush-interval). Each worker
+ * writes only its own users, so it waits while the others would take their turn: every user
+ * is written about as often as one thread writing to all users would, whatever the worker
+ * count, and the server's write rate (its cost: one sendmsg per user per flush) does not grow
+ * with --workers. A lightly loaded worker's flush takes microseconds, so a line goes out in
+ * the iteration that routed it; under load each write carries more lines. Wall time, not CPU
+ * time: a flush preempted because more threads are busy than there are cores took longer, and
+ * the worker then batches more, which is what a machine short of cores needs.
  */
-int64_t worker_flush_holdoff_us(int64_t took_us, int64_t cap_us)
+int64_t worker_flush_holdoff_us(int64_t took_us, unsigned workers, int64_t cap_us)
 {
-	if (took_us < 0)
+	if (took_us < 0 || workers < 2)
 		return 0;
-	return took_us < cap_us ? took_us : cap_us;
+	int64_t h = took_us * (int64_t)(workers - 1);
+	return h < cap_us ? h : cap_us;
 }
 
 /* Logs a client-triggered event at most LOG_GATE_PER_SEC times a second per kind. */
@@ -996,7 +1000,8 @@ static void worker_flush_adaptive(struct worker *w)
 	worker_flush(w);
 	int64_t end_us = monotonic_us();
 	int64_t cap_us = (int64_t)w->srv->cfg.flush_interval_ms * 1000;
-	w->next_flush_us = end_us + worker_flush_holdoff_us(end_us - start_us, cap_us);
+	w->next_flush_us =
+	    end_us + worker_flush_holdoff_us(end_us - start_us, w->srv->nworkers, cap_us);
 	w->lines_pending = 0;
 }
 

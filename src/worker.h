@@ -181,9 +181,10 @@ void worker_mark_dirty(struct worker *w, struct conn *c);
 bool worker_rate_take(struct worker *w, struct conn *c);
 void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason reason);
 /* The adaptive flush: how long a worker waits after a flush that took took_us before the
- * next one: as long as it took, at most cap_us (--flush-interval). Microseconds when lightly
- * loaded (a line goes out at once), growing with the load and with preemption. */
-int64_t worker_flush_holdoff_us(int64_t took_us, int64_t cap_us);
+ * next one: took_us x (workers - 1), at most cap_us (--flush-interval); 0 with one worker.
+ * Microseconds when lightly loaded (a line goes out at once), growing with the load and with
+ * preemption. */
+int64_t worker_flush_holdoff_us(int64_t took_us, unsigned workers, int64_t cap_us);
 /* Logs a client-triggered event, at most 10 a second per kind; the rest are counted and
  * reported as suppressed. */
 void worker_log_gated(struct worker *w, enum gate g, enum log_level lvl, uint64_t conn,

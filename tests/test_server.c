@@ -476,21 +476,24 @@ Test(server, nagle_is_off_for_line_and_websocket_users, .timeout = 30)
 	ts_stop(srv);
 }
 
-Test(server, flush_holdoff_is_as_long_as_the_last_flush_at_most_the_interval)
+Test(server, flush_holdoff_is_the_last_flush_times_the_other_workers_at_most_the_interval)
 {
-	cr_assert_eq(worker_flush_holdoff_us(0, 50000), 0, "nothing flushed: no wait");
-	cr_assert_eq(worker_flush_holdoff_us(30, 50000), 30, "a light flush: microseconds");
-	cr_assert_eq(worker_flush_holdoff_us(8000, 50000), 8000, "a loaded worker batches");
-	cr_assert_eq(worker_flush_holdoff_us(80000, 50000), 50000, "--flush-interval caps it");
-	cr_assert_eq(worker_flush_holdoff_us(40000, 0), 0, "--flush-interval 0: every iteration");
-	cr_assert_eq(worker_flush_holdoff_us(-5, 50000), 0, "a clock step back: no wait");
+	cr_assert_eq(worker_flush_holdoff_us(0, 4, 50000), 0, "nothing flushed: no wait");
+	cr_assert_eq(worker_flush_holdoff_us(30, 2, 50000), 30, "a light flush: microseconds");
+	cr_assert_eq(worker_flush_holdoff_us(3000, 4, 50000), 9000, "the other 3 take their turn");
+	cr_assert_eq(worker_flush_holdoff_us(3000, 1, 50000), 0, "one worker: every iteration");
+	cr_assert_eq(worker_flush_holdoff_us(40000, 2, 50000), 40000);
+	cr_assert_eq(worker_flush_holdoff_us(40000, 4, 50000), 50000, "--flush-interval caps it");
+	cr_assert_eq(worker_flush_holdoff_us(40000, 4, 0), 0,
+		     "--flush-interval 0: every iteration");
+	cr_assert_eq(worker_flush_holdoff_us(-5, 4, 50000), 0, "a clock step back: no wait");
 }
 
 /* The flush adapts: on a quiet server a line is written at once, even right after another
  * one and with a long --flush-interval (which only bounds the holdoff of a loaded worker). */
 Test(server, a_lightly_loaded_worker_writes_each_line_at_once, .timeout = 30)
 {
-	struct config cfg = ts_config(1);
+	struct config cfg = ts_config(2);
 	cfg.flush_interval_ms = 1000;
 	struct server *srv = ts_start(&cfg);
 	struct tclient *a = tc_join(server_port(srv));
