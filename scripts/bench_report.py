@@ -240,6 +240,13 @@ SIDE = ("| deliveries/s offered | chatd w1 | chatd w2 | chatd w4 | yardstick | R
         "|---|---|---|---|---|---|\n" + "\n".join(side_rows))
 
 # ---- saturation summary and rows ------------------------------------------------------------------
+def ratio_to(r, ys):
+    """chatd's best rate as a ratio of the yardstick's best in the same run, or '-'."""
+    if not r or not ys:
+        return "-"
+    return f"{r['messages']['deliveries_per_s'] / ys['messages']['deliveries_per_s']:.2f}x"
+
+
 sat_rows, sat_summary = [], []
 ys50 = best("sweep-yardstick", P99_1K)
 for t in ORDER:
@@ -249,9 +256,7 @@ for t in ORDER:
     for rate, r in pts:
         sat_rows.append(row(f"{SHORT[t]}, {rate:g}/s", r))
     b50, b200 = best(f"sweep-{t}", P99_1K), best(f"sweep-{t}", 200)
-    ratio = "-"
-    if t != "yardstick" and b50 and ys50:
-        ratio = f"{b50['messages']['deliveries_per_s'] / ys50['messages']['deliveries_per_s']:.2f}x"
+    ratio = ratio_to(b50, ys50) if t != "yardstick" else "-"
     sat_summary.append(f"| {LABEL[t]} | {cell(b50)} | {ratio} | {cell(b200)} |")
 sat10k_rows, sat10k_summary = [], []
 ys500 = best("sweep10k-yardstick", P99_10K)
@@ -262,9 +267,7 @@ for t in ORDER:
     for rate, r in pts:
         sat10k_rows.append(row(f"{SHORT[t]}, {rate:g}/s", r))
     b = best(f"sweep10k-{t}", P99_10K)
-    ratio = "-"
-    if t != "yardstick" and b and ys500:
-        ratio = f"{b['messages']['deliveries_per_s'] / ys500['messages']['deliveries_per_s']:.2f}x"
+    ratio = ratio_to(b, ys500) if t != "yardstick" else "-"
     sat10k_summary.append(f"| {LABEL[t]} | {cell(b)} | {ratio} |")
 low_rows = [row(SHORT[t], runs[f"low-{t}"]) for t in ORDER if f"low-{t}" in runs]
 room_rows = [row(f"100 rooms, {rate:g}/s", r) for rate, r in sweep("rooms100-w4")]

@@ -398,28 +398,30 @@ Test(wording, an_unknown_name_is_quoted)
 	expect_clean_line(b, n);
 }
 
-Test(wording, refused_lines_name_the_character_and_its_position)
+/* The error line a refused line of n bytes gets. */
+static void expect_refusal_line(const char *line, size_t n, const char *want)
 {
 	char b[160];
-	struct line_verdict v = proto_check_line(with_char("hello ", 0x202E, " olleh"), 13);
+	struct line_verdict v = proto_check_line(line, n);
 	proto_line_refused(b, sizeof(b), &v);
-	cr_assert_str_eq(b, "* error: U+202E (RIGHT-TO-LEFT OVERRIDE) at character 7 is not "
+	cr_assert_str_eq(b, want);
+}
+
+Test(wording, refused_lines_name_the_character_and_its_position)
+{
+	expect_refusal_line(with_char("hello ", 0x202E, " olleh"), 13,
+			    "* error: U+202E (RIGHT-TO-LEFT OVERRIDE) at character 7 is not "
 			    "allowed; line dropped.\n");
-	v = proto_check_line("\xe2\x80\x8dx", 4);
-	proto_line_refused(b, sizeof(b), &v);
-	cr_assert_str_eq(b, "* error: U+200D (ZERO WIDTH JOINER) at character 1 is allowed only "
+	expect_refusal_line("\xe2\x80\x8dx", 4,
+			    "* error: U+200D (ZERO WIDTH JOINER) at character 1 is allowed only "
 			    "between two visible characters; line dropped.\n");
-	v = proto_check_line("esc \x1b[2J", 8);
-	proto_line_refused(b, sizeof(b), &v);
-	cr_assert_str_eq(b, "* error: U+001B (ESCAPE) at character 5 is not allowed; line "
-			    "dropped.\n");
-	v = proto_check_line("x\xc2\x80", 3);
-	proto_line_refused(b, sizeof(b), &v);
-	cr_assert_str_eq(b, "* error: U+0080 (control character) at character 2 is not allowed; "
+	expect_refusal_line(
+	    "esc \x1b[2J", 8,
+	    "* error: U+001B (ESCAPE) at character 5 is not allowed; line dropped.\n");
+	expect_refusal_line("x\xc2\x80", 3,
+			    "* error: U+0080 (control character) at character 2 is not allowed; "
 			    "line dropped.\n");
-	v = proto_check_line("bad \xff", 5);
-	proto_line_refused(b, sizeof(b), &v);
-	cr_assert_str_eq(b, "* error: invalid UTF-8 at byte 5; line dropped.\n");
+	expect_refusal_line("bad \xff", 5, "* error: invalid UTF-8 at byte 5; line dropped.\n");
 }
 
 Test(wording, a_server_line_over_its_buffer_is_cut_on_a_character_boundary)
