@@ -158,8 +158,9 @@ static void worker_finalize(struct worker *w, struct conn *c)
 	close(c->fd);
 	c->fd = -1;
 	w->nconns--;
-	atomic_fetch_sub_explicit(&w->srv->conns, 1, memory_order_relaxed);
+	/* the address's place first: whoever sees the count drop may connect again at once */
 	iplimit_release(&w->srv->iplimit, c->ip_key);
+	atomic_fetch_sub_explicit(&w->srv->conns, 1, memory_order_relaxed);
 	c->next_close = w->dead;
 	w->dead = c;
 }

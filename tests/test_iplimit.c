@@ -81,6 +81,7 @@ Test(iplimit, the_connection_past_the_limit_gets_a_line_and_is_closed, .timeout 
 	cr_assert_eq(st.rejected_per_ip, 1);
 	tc_close(b);
 	ts_wait_users(srv, 1);
+	ts_wait_conns(srv, 1);             /* b's socket closed, not only its session */
 	struct tclient *d = tc_join(port); /* a place is free again */
 	tc_send(d, "in\n");
 	tc_expect_eventually(a, "3:in", 2000); /* a refused connection takes no name */

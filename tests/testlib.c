@@ -61,6 +61,18 @@ void ts_wait_users(struct server *srv, long users)
 	cr_assert_fail("server has %ld users, expected %ld", st.users, users);
 }
 
+void ts_wait_conns(struct server *srv, long conns)
+{
+	struct server_stats st;
+	for (int i = 0; i < 500; i++) {
+		server_get_stats(srv, &st);
+		if (st.conns == conns)
+			return;
+		usleep(10000);
+	}
+	cr_assert_fail("server has %ld connections, expected %ld", st.conns, conns);
+}
+
 int ts_dial(uint16_t port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

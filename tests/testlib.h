@@ -23,6 +23,9 @@ void ts_stop(struct server *srv);
 
 /* Waits until the server counts `users` users in the room (fails after 5 s). */
 void ts_wait_users(struct server *srv, long users);
+/* Waits until the server holds this many connections (a leaving user's socket may still be
+ * draining after it left: its --max-conns-per-ip place is free once this count drops). */
+void ts_wait_conns(struct server *srv, long conns);
 
 struct tclient {
 	int fd;
