@@ -163,6 +163,7 @@ Test(server, max_clients_refuses_with_a_line, .timeout = 30)
 	tc_close(b);
 	tc_expect_eventually(a, fmt("* %llu has left.", bname), 2000);
 	ts_wait_users(srv, 1);
+	ts_wait_conns(srv, 1); /* the slot is freed when the socket is, after the notice */
 	/* a slot is free again: admitted */
 	struct tclient *d = tc_join(port);
 	struct server_stats st;
