@@ -58,7 +58,9 @@
 #include "http.h"
 #include "log.h"
 #include "memory.h"
-#include "server.h"
+#include "hub.h"
+#include "route.h"
+#include "worker.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -116,7 +118,7 @@ struct admin_conn {
 enum admin_gate { ADMIN_GATE_REFUSED, ADMIN_GATE_ACCEPT, ADMIN_GATE_COUNT };
 
 struct admin {
-	struct server *srv;
+	struct hub *hub;
 	pthread_t thread;
 	int listen_fd, stop_fd, epfd;
 	bool accepting;           /* the listener is in the epoll set */
@@ -155,12 +157,12 @@ static void put(struct buf *b, const char *fmt, ...)
 		b->len = b->len + (size_t)n < b->cap ? b->len + (size_t)n : b->cap;
 }
 
-static uint64_t load(_Atomic uint64_t *v)
+static uint64_t load(const _Atomic uint64_t *v)
 {
 	return atomic_load_explicit(v, memory_order_relaxed);
 }
 
-static void admin_render_self(struct buf *b, struct admin_stats *s)
+static void admin_render_self(struct buf *b, const struct admin_stats *s)
 {
 	put(b,
 	    "# HELP chatd_admin_connections Admin connections open.\n"
@@ -192,15 +194,15 @@ static void admin_render_self(struct buf *b, struct admin_stats *s)
 	    (unsigned long long)load(&s->accept_pauses));
 }
 
-size_t admin_render_metrics(struct server *srv, char *out, size_t cap)
+size_t admin_render_metrics(struct hub *hub, const struct admin *a, char *out, size_t cap)
 {
 	struct buf b = { out, 0, cap };
-	unsigned n = srv->nworkers;
+	unsigned n = hub->nworkers;
 	put(&b, "# HELP chatd_users Users connected to the chat, by protocol and worker.\n"
 		"# TYPE chatd_users gauge\n");
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t all = load(&srv->workers[i].users_now);
-		uint64_t ws = load(&srv->workers[i].ws_users_now);
+		uint64_t all = load(&hub->workers[i].users_now);
+		uint64_t ws = load(&hub->workers[i].ws_users_now);
 		put(&b,
 		    "chatd_users{protocol=\"line\",worker=\"%u\"} %lld\n"
 		    "chatd_users{protocol=\"websocket\",worker=\"%u\"} %lld\n",
@@ -209,9 +211,9 @@ size_t admin_render_metrics(struct server *srv, char *out, size_t cap)
 	put(&b,
 	    "# HELP chatd_connections Open client connections (users, and ones being closed).\n"
 	    "# TYPE chatd_connections gauge\nchatd_connections %ld\n",
-	    atomic_load_explicit(&srv->conns, memory_order_relaxed));
+	    atomic_load_explicit(&hub->conns, memory_order_relaxed));
 	put(&b, "# HELP chatd_rooms Rooms that exist.\n# TYPE chatd_rooms gauge\nchatd_rooms %ld\n",
-	    dir_room_count(&srv->dir));
+	    dir_room_count(&hub->dir));
 	/* Live heap bytes (all arenas): the soak's leak check, and what --max-memory caps. */
 	put(&b,
 	    "# HELP chatd_heap_bytes Heap bytes allocated and not freed (mallinfo2).\n"
@@ -220,7 +222,7 @@ size_t admin_render_metrics(struct server *srv, char *out, size_t cap)
 	    "# TYPE chatd_max_memory_bytes gauge\nchatd_max_memory_bytes %zu\n"
 	    "# HELP chatd_memory_over 1 while the last heap sample was over --max-memory.\n"
 	    "# TYPE chatd_memory_over gauge\nchatd_memory_over %d\n",
-	    memory_heap_bytes(), srv->mem.cap, memory_guard_over(&srv->mem) ? 1 : 0);
+	    memory_heap_bytes(), hub->mem.cap, memory_guard_over(&hub->mem) ? 1 : 0);
 	put(&b,
 	    "# HELP chatd_workers Worker threads.\n# TYPE chatd_workers gauge\n"
 	    "chatd_workers %u\n",
@@ -228,20 +230,14 @@ size_t admin_render_metrics(struct server *srv, char *out, size_t cap)
 	/* inbox depth of worker j: what everyone pushed to it minus what it popped */
 	put(&b, "# HELP chatd_inbox_depth Messages waiting in a worker's inbox.\n"
 		"# TYPE chatd_inbox_depth gauge\n");
-	for (unsigned j = 0; j < n; j++) {
-		uint64_t pushed = 0, popped = 0;
-		for (unsigned i = 0; i < n; i++) {
-			pushed += load(&srv->workers[i].pushed_to[j]);
-			popped += load(&srv->workers[j].popped_from[i]);
-		}
+	for (unsigned j = 0; j < n; j++)
 		put(&b, "chatd_inbox_depth{worker=\"%u\"} %lld\n", j,
-		    (long long)(pushed >= popped ? pushed - popped : 0));
-	}
+		    (long long)route_inbox_depth(hub, j));
 #define ADMIN_COUNTER(name, help)                                                                  \
 	put(&b, "# HELP chatd_" #name "_total " help ".\n# TYPE chatd_" #name "_total counter\n"); \
 	for (unsigned i = 0; i < n; i++)                                                           \
 		put(&b, "chatd_" #name "_total{worker=\"%u\"} %llu\n", i,                          \
-		    (unsigned long long)load(&srv->workers[i].stats.name));
+		    (unsigned long long)load(&hub->workers[i].stats.name));
 	WORKER_COUNTERS(ADMIN_COUNTER)
 #undef ADMIN_COUNTER
 	put(&b,
@@ -249,13 +245,13 @@ size_t admin_render_metrics(struct server *srv, char *out, size_t cap)
 	    "# TYPE chatd_loop_iteration_max_seconds gauge\n");
 	for (unsigned i = 0; i < n; i++)
 		put(&b, "chatd_loop_iteration_max_seconds{worker=\"%u\"} %.6f\n", i,
-		    (double)load(&srv->workers[i].stats.max_iteration_us) / 1e6);
+		    (double)load(&hub->workers[i].stats.max_iteration_us) / 1e6);
 	put(&b, "# HELP chatd_loop_iteration_seconds Event-loop iteration time, per worker.\n"
 		"# TYPE chatd_loop_iteration_seconds histogram\n");
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t cum = 0;
 		for (unsigned k = 0; k < WORKER_ITER_BUCKETS; k++) {
-			cum += load(&srv->workers[i].iter_hist[k]);
+			cum += load(&hub->workers[i].iter_hist[k]);
 			if (k < WORKER_ITER_BUCKETS - 1)
 				put(&b,
 				    "chatd_loop_iteration_seconds_bucket{worker=\"%u\",le=\"%g\"} "
@@ -271,8 +267,8 @@ size_t admin_render_metrics(struct server *srv, char *out, size_t cap)
 				    i, (unsigned long long)cum, i, (unsigned long long)cum);
 		}
 	}
-	if (srv->admin != NULL)
-		admin_render_self(&b, &srv->admin->stats);
+	if (a != NULL)
+		admin_render_self(&b, &a->stats);
 	return b.len;
 }
 
@@ -430,7 +426,7 @@ static int admin_get_metrics(struct admin *a, struct admin_conn *c, const struct
 	char *page = admin_conn_body(c, ADMIN_PAGE_MAX);
 	if (page == NULL)
 		return -ENOMEM;
-	size_t len = admin_render_metrics(a->srv, page, ADMIN_PAGE_MAX);
+	size_t len = admin_render_metrics(a->hub, a, page, ADMIN_PAGE_MAX);
 	/* give back what the page did not use while it waits to be sent */
 	char *fit = realloc(c->out, ADMIN_HEAD_ROOM + len);
 	if (fit != NULL)
@@ -824,30 +820,30 @@ static int admin_setup_loop(struct admin *a)
 	return 0;
 }
 
-int admin_start(struct server *srv)
+int admin_start(struct hub *hub, struct admin **out, uint16_t *port_out)
 {
-	srv->admin = NULL;
-	if (srv->cfg.admin[0] == '\0')
+	*out = NULL;
+	if (hub->cfg.admin[0] == '\0')
 		return 0;
 	char host[64];
 	int port = 0;
-	if (config_split_hostport(srv->cfg.admin, host, sizeof(host), &port) < 0) {
-		log_error(-1, 0, "--admin %s: not ADDR:PORT", srv->cfg.admin);
+	if (config_split_hostport(hub->cfg.admin, host, sizeof(host), &port) < 0) {
+		log_error(-1, 0, "--admin %s: not ADDR:PORT", hub->cfg.admin);
 		return -EINVAL;
 	}
-	size_t n = (size_t)srv->cfg.admin_max_conns;
+	size_t n = (size_t)hub->cfg.admin_max_conns;
 	struct admin *a = calloc(1, sizeof(*a) + n * sizeof(a->conns[0]));
 	if (a == NULL)
 		return -ENOMEM;
-	a->srv = srv;
+	a->hub = hub;
 	a->max_conns = n;
-	a->deadline_ms = srv->cfg.admin_timeout_ms;
+	a->deadline_ms = hub->cfg.admin_timeout_ms;
 	a->listen_fd = a->stop_fd = a->epfd = -1;
 	for (size_t i = 0; i < a->max_conns; i++)
 		a->conns[i].fd = -1;
-	int rc = admin_listen(a, host, port, &srv->admin_port);
+	int rc = admin_listen(a, host, port, port_out);
 	if (rc < 0) {
-		log_error(-1, 0, "cannot listen for admin on %s: %s", srv->cfg.admin,
+		log_error(-1, 0, "cannot listen for admin on %s: %s", hub->cfg.admin,
 			  strerror(-rc));
 		goto err_free;
 	}
@@ -856,37 +852,34 @@ int admin_start(struct server *srv)
 		log_error(-1, 0, "cannot set up the admin loop: %s", strerror(-rc));
 		goto err_free;
 	}
-	srv->admin = a; /* before the thread starts: /metrics reads the admin counters there */
 	rc = -pthread_create(&a->thread, NULL, admin_main, a);
 	if (rc < 0) {
 		log_error(-1, 0, "cannot start the admin thread: %s", strerror(-rc));
-		srv->admin = NULL;
 		goto err_free;
 	}
 	log_info(-1, 0,
 		 "admin listener on %s port %u: GET and HEAD /metrics, /healthz (%d connections "
 		 "at most, %d ms each)",
-		 host, srv->admin_port, (int)a->max_conns, a->deadline_ms);
+		 host, *port_out, (int)a->max_conns, a->deadline_ms);
 	if (!admin_host_is_loopback(host))
 		log_warn(-1, 0,
 			 "admin listener on %s is reachable from other hosts; /metrics has no "
 			 "authentication",
-			 srv->cfg.admin);
+			 hub->cfg.admin);
+	*out = a;
 	return 0;
 err_free:
 	admin_free(a);
 	return rc;
 }
 
-void admin_stop(struct server *srv)
+void admin_stop(struct admin *a)
 {
-	struct admin *a = srv->admin;
 	if (a == NULL)
 		return;
 	uint64_t one = 1;
 	/* cannot fail: the counter is far from overflowing, and EAGAIN would mean it is set */
 	(void)!write(a->stop_fd, &one, sizeof(one));
 	pthread_join(a->thread, NULL);
-	srv->admin = NULL;
 	admin_free(a);
 }

@@ -24,6 +24,9 @@ struct conn *conn_new(int fd, uint64_t id, unsigned worker)
 	c->id = id;
 	c->worker = worker;
 	c->writable = true;
+	timer_init(&c->timer, NULL); /* the owner says what expiry does */
+	list_init(&c->conn_link);
+	list_init(&c->ready_link);
 	return c;
 }
 
@@ -47,6 +50,12 @@ void conn_free(struct conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c);
+}
+
+void conn_send_now(const struct conn *c, const void *bytes, size_t n)
+{
+	/* Best effort on a socket about to be closed: a full buffer loses the bytes. */
+	(void)!send(c->fd, bytes, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 void conn_drop_handshake(struct conn *c)
@@ -80,7 +89,7 @@ static int outq_grow(struct conn *c)
 /* Bytes m takes on this connection's wire: a WebSocket user gets a line as a text frame. */
 static size_t wire_len(const struct conn *c, const struct msg *m)
 {
-	if (c->proto != CONN_WS || m->raw || m->len == 0)
+	if (!c->ws_framed || m->raw || m->len == 0)
 		return m->len;
 	return m->ws_head_len + m->len - 1u;
 }
@@ -88,7 +97,7 @@ static size_t wire_len(const struct conn *c, const struct msg *m)
 /* Points iov at the wire bytes of m from offset skip; returns how many iovecs it used. */
 static int fill_iov(const struct conn *c, struct msg *m, size_t skip, struct iovec *iov)
 {
-	if (c->proto != CONN_WS || m->raw || m->len == 0) {
+	if (!c->ws_framed || m->raw || m->len == 0) {
 		iov[0] = (struct iovec){ m->data + skip, m->len - skip };
 		return 1;
 	}

@@ -25,6 +25,7 @@
 #include "list.h"
 #include "msg.h"
 #include "proto.h"
+#include "timer.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,12 +43,32 @@ enum conn_close_reason {
 	CLOSE_MEMORY,   /* cut to bring the heap back under --max-memory */
 };
 
-/* What a connection speaks, decided from its first bytes (http.h, http_sniff). */
-enum conn_proto {
-	CONN_SNIFF, /* nothing decided yet: bytes are kept in `pre` */
-	CONN_LINE,  /* the line protocol (nc, bin/chat) */
-	CONN_HTTP,  /* an HTTP request head is being read into `pre` */
-	CONN_WS,    /* a WebSocket user */
+struct worker;
+struct conn;
+
+/*
+ * What a connection does with what happens to it: its handlers. Set when the connection is
+ * accepted (the worker's first table: web.c's sniffer) and swapped when what it speaks is
+ * known (line user, HTTP request, WebSocket user). The event loop calls these and nothing
+ * else of the layers above it. A NULL handler does nothing.
+ */
+struct conn_ops {
+	const char *name; /* "sniff", "line", "http", "websocket": for logs */
+	/* Accepted: set up what the table needs (a timer, a welcome). */
+	void (*on_open)(struct worker *w, struct conn *c);
+	/* Bytes read from the socket. buf is the worker's read buffer and may be written to
+	 * (WebSocket frames are unmasked in place). */
+	void (*on_bytes)(struct worker *w, struct conn *c, char *buf, size_t n);
+	/* The connection's timer (c->timer) expired. */
+	void (*on_deadline)(struct worker *w, struct conn *c);
+	/* The connection is closing, whatever the reason, and is still whole: leave the chat.
+	 * Called once, before it drains or is freed. */
+	void (*on_close)(struct worker *w, struct conn *c);
+	/* The server is stopping: say goodbye, then close (worker_close_conn). */
+	void (*on_shutdown)(struct worker *w, struct conn *c);
+	/* Last words to a connection being cut (its queue was just thrown away; out_off tells
+	 * whether a message had been cut mid-way): write them now, best effort. */
+	void (*say_last)(struct worker *w, struct conn *c, const char *line, size_t n, bool mid);
 };
 
 struct ws_parser;
@@ -64,18 +85,17 @@ struct conn {
 	bool peer_closed;     /* EPOLLRDHUP/EPOLLHUP seen: read on until EOF */
 	bool writable;        /* false after EAGAIN on write, until EPOLLOUT */
 	bool on_ready;        /* linked in the worker's ready list (ready_link) */
-	bool draining;        /* linked in the worker's draining list (drain_link) */
+	bool draining;        /* closed, flushing what it is owed (timer: TIMER_DRAIN) */
 	bool on_dirty;        /* linked in the worker's dirty (to flush) list */
 	bool closing;         /* left (or leaving) the chat; no more input is read */
 	uint8_t close_reason; /* enum conn_close_reason */
-	struct line_framer in;
-	uint8_t proto; /* enum conn_proto */
-	bool on_timer; /* linked in the worker's sniffing or handshake list */
-	char *pre;     /* CONN_SNIFF/CONN_HTTP: bytes read so far (lazy) */
+	const struct conn_ops *ops; /* its handlers: what it speaks */
+	bool ws_framed;             /* lines go out as WebSocket text frames (conn_enqueue) */
+	struct line_framer in;      /* line users: the partial line */
+	char *pre;                  /* before it is a user: bytes read so far (lazy) */
 	uint32_t pre_len;
-	struct ws_parser *ws; /* CONN_WS: frame parser (lazy) */
-	int64_t timer_ms;     /* CONN_SNIFF/CONN_HTTP: deadline */
-	struct list_node timer_link;
+	struct ws_parser *ws; /* WebSocket users: frame parser */
+	struct timer timer;   /* its one deadline: sniffing, handshake or drain (timer.h) */
 	uint32_t rate_tokens;   /* flood control: lines available now, x1000 (token bucket) */
 	uint32_t rate_refused;  /* lines refused in the current second */
 	int64_t rate_ms;        /* when the bucket was last refilled */
@@ -89,10 +109,9 @@ struct conn {
 	size_t out_bytes;    /* bytes queued and not yet written */
 	size_t out_charge;   /* sum of msg_charge over the queued entries */
 	struct msg *reply;   /* the queued control reply, while none of it is written */
-	int64_t deadline_ms; /* when draining: force-close time */
 
+	struct list_node conn_link;  /* worker's list of all its connections */
 	struct list_node ready_link; /* worker's ready list: input not yet drained */
-	struct list_node drain_link; /* worker's draining list: flushing before close */
 	struct conn *next_dirty;     /* worker's dirty list: output to flush this iteration */
 	struct conn *next_close;     /* worker's close list, then its dead list */
 };
@@ -115,6 +134,9 @@ int conn_enqueue(struct conn *c, struct msg *m);
  * one unsent reply however many pings arrive. Returns 0 or -ENOMEM.
  */
 int conn_queue_reply(struct conn *c, const void *bytes, size_t n);
+
+/* Writes n bytes now, bypassing the queue, best effort (last words before a close). */
+void conn_send_now(const struct conn *c, const void *bytes, size_t n);
 
 /* Frees the handshake buffer and the WebSocket parser, if any. */
 void conn_drop_handshake(struct conn *c);

@@ -210,3 +210,16 @@ bool log_gate_pass(struct log_gate *g, enum log_level level, int worker)
 	g->suppressed++;
 	return false;
 }
+
+void log_gated(struct log_gate *g, enum log_level level, int worker, uint64_t conn,
+	       const char *fmt, ...)
+{
+	if (!log_enabled(level) || !log_gate_pass(g, level, worker))
+		return;
+	char text[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	log_write(level, worker, conn, "%s", text);
+}

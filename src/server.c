@@ -6,6 +6,9 @@
 #include "server.h"
 #include "admin.h"
 #include "log.h"
+#include "route.h"
+#include "session.h"
+#include "web.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -152,10 +155,36 @@ static int drop_privileges(const char *name)
 
 static void server_free(struct server *srv)
 {
-	iplimit_destroy(&srv->iplimit);
-	dir_destroy(&srv->dir);
-	free(srv->workers);
+	iplimit_destroy(&srv->hub.iplimit);
+	dir_destroy(&srv->hub.dir);
+	free(srv->hub.workers);
 	free(srv);
+}
+
+/* One worker: the event loop with the web front end's handlers for new connections, and the
+ * layers above the loop attached to it. Takes fd (the worker's listener) over, even when it
+ * fails. Returns 0 or -errno; undone by worker_teardown. */
+static int worker_setup(struct server *srv, unsigned index, int fd)
+{
+	struct worker *w = &srv->hub.workers[index];
+	int rc = worker_init(w, &srv->hub, index, fd, &web_sniff_ops);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	if ((rc = route_attach(w)) < 0 || (rc = session_attach(w)) < 0) {
+		route_detach(w);
+		worker_destroy(w);
+	}
+	return rc;
+}
+
+/* After the thread is joined: the layers first, then the loop. */
+static void worker_teardown(struct worker *w)
+{
+	session_detach(w);
+	route_detach(w);
+	worker_destroy(w);
 }
 
 /* Creates the listeners and workers (threads not started). Logs and returns -errno. */
@@ -163,12 +192,12 @@ static int server_setup(struct server *srv)
 {
 	union sockaddr_any addr;
 	socklen_t len;
-	const char *host = srv->cfg.bind_addr;
-	int rc = make_addr(host, srv->cfg.port, &addr, &len);
+	const char *host = srv->hub.cfg.bind_addr;
+	int rc = make_addr(host, srv->hub.cfg.port, &addr, &len);
 	if (rc == 0)
 		rc = probe_port(&addr, len, &srv->port);
 	if (rc < 0) {
-		log_error(-1, 0, "cannot listen on %s port %d: %s", host, srv->cfg.port,
+		log_error(-1, 0, "cannot listen on %s port %d: %s", host, srv->hub.cfg.port,
 			  strerror(-rc));
 		return rc;
 	}
@@ -177,7 +206,7 @@ static int server_setup(struct server *srv)
 	else
 		addr.in6.sin6_port = htons(srv->port);
 	unsigned made = 0;
-	for (; made < srv->nworkers; made++) {
+	for (; made < srv->hub.nworkers; made++) {
 		rc = open_listener(&addr, len, srv->backlog);
 		if (rc < 0) {
 			log_error(-1, 0, "cannot listen on %s port %u: %s", host, srv->port,
@@ -185,9 +214,8 @@ static int server_setup(struct server *srv)
 			goto err_workers;
 		}
 		int fd = rc;
-		rc = worker_init(&srv->workers[made], srv, made, fd);
+		rc = worker_setup(srv, made, fd);
 		if (rc < 0) {
-			close(fd);
 			log_error(-1, 0, "cannot set up worker %u: %s", made, strerror(-rc));
 			goto err_workers;
 		}
@@ -195,7 +223,7 @@ static int server_setup(struct server *srv)
 	return 0;
 err_workers:
 	while (made-- > 0)
-		worker_destroy(&srv->workers[made]);
+		worker_teardown(&srv->hub.workers[made]);
 	return rc;
 }
 
@@ -204,32 +232,32 @@ int server_start(const struct config *cfg, struct server **out)
 	struct server *srv = calloc(1, sizeof(*srv));
 	if (srv == NULL)
 		return -ENOMEM;
-	srv->cfg = *cfg;
+	srv->hub.cfg = *cfg;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	srv->nworkers = cfg->workers > 0 ? (unsigned)cfg->workers : (unsigned)(cpus > 0 ? cpus : 1);
-	if (srv->nworkers > CONFIG_MAX_WORKERS)
-		srv->nworkers = CONFIG_MAX_WORKERS;
+	srv->hub.nworkers = cfg->workers > 0 ? (unsigned)cfg->workers : (unsigned)(cpus > 0 ? cpus : 1);
+	if (srv->hub.nworkers > CONFIG_MAX_WORKERS)
+		srv->hub.nworkers = CONFIG_MAX_WORKERS;
 	srv->fd_limit = raise_fd_limit();
 	long auto_max =
-	    srv->fd_limit - FD_RESERVE_BASE - FD_RESERVE_PER_WORKER * (long)srv->nworkers;
-	if (srv->cfg.max_clients == 0)
-		srv->cfg.max_clients = auto_max > 1 ? (int)auto_max : 1;
+	    srv->fd_limit - FD_RESERVE_BASE - FD_RESERVE_PER_WORKER * (long)srv->hub.nworkers;
+	if (srv->hub.cfg.max_clients == 0)
+		srv->hub.cfg.max_clients = auto_max > 1 ? (int)auto_max : 1;
 	srv->backlog = read_somaxconn();
-	atomic_init(&srv->next_id, 1);
-	if (dir_init(&srv->dir, srv->cfg.max_rooms, srv->cfg.notice_limit) < 0) {
+	atomic_init(&srv->hub.next_id, 1);
+	if (dir_init(&srv->hub.dir, srv->hub.cfg.max_rooms, srv->hub.cfg.notice_limit) < 0) {
 		free(srv);
 		return -ENOMEM;
 	}
-	if (iplimit_init(&srv->iplimit, srv->cfg.max_conns_per_ip) < 0) {
-		dir_destroy(&srv->dir);
+	if (iplimit_init(&srv->hub.iplimit, srv->hub.cfg.max_conns_per_ip) < 0) {
+		dir_destroy(&srv->hub.dir);
 		free(srv);
 		return -ENOMEM;
 	}
 	/* The most one connection can cost: its output limit and its input buffers. */
-	memory_guard_init(&srv->mem, srv->cfg.max_memory,
-			  srv->cfg.max_outbuf + srv->cfg.max_line + srv->cfg.max_http_header);
-	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
-	if (srv->workers == NULL) {
+	memory_guard_init(&srv->hub.mem, srv->hub.cfg.max_memory,
+			  srv->hub.cfg.max_outbuf + srv->hub.cfg.max_line + srv->hub.cfg.max_http_header);
+	srv->hub.workers = calloc(srv->hub.nworkers, sizeof(*srv->hub.workers));
+	if (srv->hub.workers == NULL) {
 		server_free(srv);
 		return -ENOMEM;
 	}
@@ -238,36 +266,37 @@ int server_start(const struct config *cfg, struct server **out)
 		server_free(srv);
 		return rc;
 	}
-	rc = admin_start(srv); /* before dropping root: it may bind a low port too */
+	/* before dropping root: it may bind a low port too */
+	rc = admin_start(&srv->hub, &srv->admin, &srv->admin_port);
 	if (rc == 0)
-		rc = drop_privileges(srv->cfg.user);
+		rc = drop_privileges(srv->hub.cfg.user);
 	if (rc < 0) {
-		admin_stop(srv);
-		for (unsigned i = 0; i < srv->nworkers; i++)
-			worker_destroy(&srv->workers[i]);
+		admin_stop(srv->admin);
+		for (unsigned i = 0; i < srv->hub.nworkers; i++)
+			worker_teardown(&srv->hub.workers[i]);
 		server_free(srv);
 		return rc;
 	}
-	if (geteuid() == 0 && srv->cfg.user[0] == '\0')
+	if (geteuid() == 0 && srv->hub.cfg.user[0] == '\0')
 		log_warn(
 		    -1, 0,
 		    "running as root: a flaw in chatd would give an attacker the machine; start "
 		    "it as an ordinary user, or give --user NAME to switch after binding");
-	if (srv->cfg.max_clients > auto_max)
+	if (srv->hub.cfg.max_clients > auto_max)
 		log_warn(-1, 0,
 			 "--max-clients %d is above what %ld open files allow (%ld): "
 			 "accepts will pause on EMFILE",
-			 srv->cfg.max_clients, srv->fd_limit, auto_max);
+			 srv->hub.cfg.max_clients, srv->fd_limit, auto_max);
 	unsigned started = 0;
-	for (; started < srv->nworkers; started++) {
-		rc = -pthread_create(&srv->workers[started].thread, NULL, worker_main,
-				     &srv->workers[started]);
+	for (; started < srv->hub.nworkers; started++) {
+		rc = -pthread_create(&srv->hub.workers[started].thread, NULL, worker_main,
+				     &srv->hub.workers[started]);
 		if (rc < 0)
 			break;
 	}
 	if (rc < 0) {
 		log_error(-1, 0, "cannot start worker thread: %s", strerror(-rc));
-		srv->nworkers = started; /* stop and join the ones that run */
+		srv->hub.nworkers = started; /* stop and join the ones that run */
 		server_stop(srv);
 		server_wait(srv);
 		return rc;
@@ -275,8 +304,8 @@ int server_start(const struct config *cfg, struct server **out)
 	log_info(-1, 0,
 		 "listening on %s port %u: %u workers (one SO_REUSEPORT listener each), "
 		 "backlog %d, open-file limit %ld, max clients %d",
-		 srv->cfg.bind_addr, srv->port, srv->nworkers, srv->backlog, srv->fd_limit,
-		 srv->cfg.max_clients);
+		 srv->hub.cfg.bind_addr, srv->port, srv->hub.nworkers, srv->backlog, srv->fd_limit,
+		 srv->hub.cfg.max_clients);
 	*out = srv;
 	return 0;
 }
@@ -294,19 +323,20 @@ uint16_t server_admin_port(const struct server *srv)
 void server_stop(struct server *srv)
 {
 	/* release: pairs with the workers' acquire load at the top of their loop. */
-	atomic_store_explicit(&srv->stopping, true, memory_order_release);
-	for (unsigned i = 0; i < srv->nworkers; i++)
-		inbox_kick(&srv->workers[i].inbox);
+	atomic_store_explicit(&srv->hub.stopping, true, memory_order_release);
+	for (unsigned i = 0; i < srv->hub.nworkers; i++)
+		inbox_kick(&srv->hub.workers[i].inbox);
 }
 
 void server_wait(struct server *srv)
 {
-	for (unsigned i = 0; i < srv->nworkers; i++)
-		pthread_join(srv->workers[i].thread, NULL);
-	admin_stop(srv);
+	for (unsigned i = 0; i < srv->hub.nworkers; i++)
+		pthread_join(srv->hub.workers[i].thread, NULL);
+	admin_stop(srv->admin);
+	srv->admin = NULL;
 	/* Every thread is joined: no one pushes any more, so inboxes can be emptied. */
-	for (unsigned i = 0; i < srv->nworkers; i++)
-		worker_destroy(&srv->workers[i]);
+	for (unsigned i = 0; i < srv->hub.nworkers; i++)
+		worker_teardown(&srv->hub.workers[i]);
 	log_info(-1, 0, "stopped");
 	server_free(srv);
 }
@@ -315,8 +345,8 @@ void server_get_stats(struct server *srv, struct server_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	uint64_t longest = 0;
-	for (unsigned i = 0; i < srv->nworkers; i++) {
-		struct worker_stats *s = &srv->workers[i].stats;
+	for (unsigned i = 0; i < srv->hub.nworkers; i++) {
+		struct worker_stats *s = &srv->hub.workers[i].stats;
 #define SERVER_STAT_SUM(name, help) \
 	out->name += atomic_load_explicit(&s->name, memory_order_relaxed);
 		WORKER_STATS(SERVER_STAT_SUM)
@@ -326,6 +356,6 @@ void server_get_stats(struct server *srv, struct server_stats *out)
 			longest = mx;
 	}
 	out->max_iteration_us = longest; /* a maximum, not a sum */
-	out->users = atomic_load_explicit(&srv->users, memory_order_relaxed);
-	out->conns = atomic_load_explicit(&srv->conns, memory_order_relaxed);
+	out->users = atomic_load_explicit(&srv->hub.users, memory_order_relaxed);
+	out->conns = atomic_load_explicit(&srv->hub.conns, memory_order_relaxed);
 }

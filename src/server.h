@@ -1,43 +1,29 @@
 /*
  * server.h - chatd's lifecycle: listeners, workers, shutdown. This is the API the program and
- * the integration tests start servers with.
- *
- * struct server holds the state all workers share; each field says who writes it.
+ * the integration tests start servers with. The server module is the top of the layering: it
+ * puts the workers together (the event loop, routing, sessions, the web front end) and owns
+ * what they share (struct hub) from start to stop.
  */
 #ifndef CHATD_SERVER_H
 #define CHATD_SERVER_H
 
 #include "config.h"
-#include "directory.h"
-#include "iplimit.h"
-#include "memory.h"
+#include "hub.h"
 #include "worker.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 
+struct admin;
+
 struct server {
-	struct config cfg; /* read-only once workers run */
-	unsigned nworkers;
-	struct worker *workers; /* array of nworkers; see worker.h for ownership */
-	uint16_t port;          /* the bound port */
+	struct hub hub; /* what the workers share (hub.h) */
+	uint16_t port;  /* the bound port */
 	int backlog;
 	long fd_limit;
-
-	/* Touched once per connect/disconnect, never per message: */
-	atomic_uint_fast64_t next_id; /* next user name; fetch_add by accepting workers */
-	atomic_long users;            /* users in the room, all workers */
-	atomic_long conns;            /* open client connections (checked against max_clients) */
-	atomic_bool stopping;         /* set once by server_stop */
-	struct directory dir;         /* names and rooms; its own lock (directory.h) */
-	struct iplimit iplimit;       /* connections per address; its own lock (iplimit.h) */
-	struct memory_guard mem;      /* --max-memory; atomics (memory.h) */
-
-	/* the admin listener (admin.c), NULL when off: its thread's state, set up by admin_start
-	 * and freed by admin_stop on the server's thread; touched by the admin thread between */
+	/* the admin listener (admin.c), NULL when off: started and stopped on the server's
+	 * thread; admin_port is written before its thread starts */
 	struct admin *admin;
-	uint16_t admin_port; /* written before the admin thread starts */
+	uint16_t admin_port;
 };
 
 struct server_stats {

@@ -1,14 +1,15 @@
 /*
  * session.c - see session.h. Every line a user sends ends up here after framing and
- * validation: chat goes to the user's room, commands are answered or routed.
+ * validation (intake.c): chat goes to the user's room, commands are answered or routed.
  */
 #include "session.h"
 #include "command.h"
 #include "directory.h"
 #include "log.h"
+#include "msg.h"
 #include "proto.h"
-#include "room.h"
-#include "server.h"
+#include "route.h"
+#include "timer.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -21,68 +22,48 @@
 #define DEFAULT_ROOM       "lobby"
 #define LIST_MAX           16384 /* longest /who or /rooms answer */
 #define SUMMARIES_PER_TURN 64
-#define QUOTED_LINE_MAX    600 /* a server line with quoted user text (PROTO_QUOTE_MAX) */
+
+/* A worker's session state. */
+struct sessions {
+	struct timer summary_timer; /* the next summary of a large room (TIMER_SUMMARY) */
+};
 
 static struct directory *dir_of(struct worker *w)
 {
-	return &w->srv->dir;
-}
-
-/* Sends a server line ("* ..." or "* error: ...") to c alone. */
-static void tell_user(struct worker *w, struct conn *c, bool error, const char *fmt, va_list ap)
-{
-	char line[QUOTED_LINE_MAX];
-	size_t n = proto_vserver_line(line, sizeof(line), error, fmt, ap);
-	worker_send_line(w, c, line, n);
-}
-
-static void say_to(struct worker *w, struct conn *c, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say_to(struct worker *w, struct conn *c, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	tell_user(w, c, false, fmt, ap);
-	va_end(ap);
-}
-
-static void error_to(struct worker *w, struct conn *c, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void error_to(struct worker *w, struct conn *c, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	tell_user(w, c, true, fmt, ap);
-	va_end(ap);
+	return &w->hub->dir;
 }
 
 /* A request of c's failed for lack of memory: c is told (it can be told: the line is small
- * and, if even that fails, c is disconnected by worker_send). */
-static void tell_nomem(struct worker *w, struct conn *c, const char *what)
+ * and, if even that fails, c is disconnected by route_send_line). */
+static void tell_nomem(struct worker *w, struct conn *c, const char *consequence)
 {
+	char line[PROTO_LINE_MAX];
 	stat_add(&w->stats.nomem_errors, 1);
-	error_to(w, c, "server out of memory; %s.", what);
+	route_send_line(w, c, line, proto_out_of_memory(line, sizeof(line), consequence));
 }
 
 /* Publishes a ready-made line to a room. False when it was dropped for lack of memory. */
 static bool tell_room(struct worker *w, struct room *r, const char *line, size_t n,
 		      uint64_t exclude)
 {
-	struct msg *m = worker_msg_new(w, n, false);
+	struct msg *m = route_msg_new(w, n, false);
 	if (m == NULL) {
 		stat_add(&w->stats.nomem_dropped, 1);
 		return false;
 	}
 	memcpy(m->data, line, n);
 	m->exclude = exclude;
-	worker_publish_room(w, r, m);
+	route_publish_room(w, r, m);
 	return true;
 }
 
+/* A room's notices are counted for a summary due at `due` (0: none): the worker's summary
+ * timer goes off then, or earlier if it already had an earlier one. */
 static void note_summary_due(struct worker *w, int64_t due)
 {
-	if (due != 0 && (w->summary_due_ms == 0 || due < w->summary_due_ms))
-		w->summary_due_ms = due;
+	struct timer *t = &w->sessions->summary_timer;
+	if (due != 0 && (!timer_armed(t) || due < t->due_ms))
+		timer_arm(&w->timers, t, TIMER_SUMMARY, due);
 }
 
 /* Moves c into room `name` (from its current room, if any). */
@@ -93,17 +74,17 @@ static int enter_room(struct worker *w, struct conn *c, const char *name, size_t
 	int rc = dir_join(dir_of(w), &c->user, name, n, lobby, clock_now_ms(), &res);
 	if (rc < 0)
 		return rc;
-	char line[160];
+	char line[PROTO_LINE_MAX];
 	size_t len;
 	if (res.from != NULL) {
 		if (res.notice_from) {
 			len = proto_left(line, sizeof(line), c->user.name, NULL, 0);
 			tell_room(w, res.from, line, len, c->id);
 		}
-		room_local_remove(&w->local_rooms, dir_of(w), w->index, res.from, c);
+		route_leave(w, c, res.from);
 		c->in_room = false; /* out of every local member array, until the add below */
 	}
-	if (room_local_add(&w->local_rooms, dir_of(w), w->index, res.to, c) < 0) {
+	if (route_enter(w, c, res.to) < 0) {
 		/* The directory has c in the room but we cannot deliver to it: end it. It is in
 		 * no local array (in_room is false), so leaving touches the directory only. */
 		worker_close_conn(w, c, CLOSE_NOMEM);
@@ -116,8 +97,7 @@ static int enter_room(struct worker *w, struct conn *c, const char *name, size_t
 		tell_room(w, res.to, line, len, c->id);
 	}
 	if (reply)
-		say_to(w, c, "You are now in %s. %ld user%s here.", res.to->name, res.members,
-		       res.members == 1 ? "" : "s");
+		route_send_line(w, c, line, proto_joined(line, sizeof(line), res.to->name, res.members));
 	return 0;
 }
 
@@ -127,40 +107,41 @@ int session_start(struct worker *w, struct conn *c)
 	c->user.worker = w->index;
 	if (dir_add_user(dir_of(w), &c->user) < 0)
 		return -ENOMEM;
-	if (map_put(&w->by_id, c->id, c) < 0) {
+	if (route_add_user(w, c) < 0) {
 		bool notice;
 		struct room *r;
 		int64_t due;
 		dir_remove_user(dir_of(w), &c->user, &notice, &r, &due);
 		return -ENOMEM;
 	}
-	long users = atomic_fetch_add_explicit(&w->srv->users, 1, memory_order_relaxed) + 1;
+	long users = atomic_fetch_add_explicit(&w->hub->users, 1, memory_order_relaxed) + 1;
 	stat_add(&w->users_now, 1);
-	if (c->proto == CONN_WS)
+	if (c->ws_framed)
 		stat_add(&w->ws_users_now, 1);
-	char line[160];
-	size_t n = proto_welcome(line, sizeof(line), c->id, users);
-	worker_send_line(w, c, line, n);
+	char line[PROTO_LINE_MAX];
+	route_send_line(w, c, line, proto_welcome(line, sizeof(line), c->id, users));
 	int rc = enter_room(w, c, DEFAULT_ROOM, strlen(DEFAULT_ROOM), false);
 	if (rc < 0) { /* --max-rooms reached and no lobby, or no memory */
-		error_to(w, c, "cannot enter %s: %s.", DEFAULT_ROOM,
-			 rc == -ENOSPC ? "too many rooms" : "out of memory");
+		size_t n = proto_cannot_enter(line, sizeof(line), DEFAULT_ROOM,
+					      rc == -ENOSPC ? "too many rooms" : "out of memory");
+		route_send_line(w, c, line, n);
 		worker_close_conn(w, c, CLOSE_NOMEM);
 	}
 	return 0;
 }
 
-void session_end(struct worker *w, struct conn *c, const char *reason, size_t reason_len,
-		 bool announce)
+/* The user is gone (or going): leave notice when announce, out of the room and directory. */
+static void session_end(struct worker *w, struct conn *c, const char *reason, size_t reason_len,
+			bool announce)
 {
 	bool notice;
 	struct room *r;
 	int64_t due;
 	dir_remove_user(dir_of(w), &c->user, &notice, &r, &due);
-	map_del(&w->by_id, c->id);
-	atomic_fetch_sub_explicit(&w->srv->users, 1, memory_order_relaxed);
+	route_remove_user(w, c);
+	atomic_fetch_sub_explicit(&w->hub->users, 1, memory_order_relaxed);
 	stat_add(&w->users_now, (uint64_t)-1);
-	if (c->proto == CONN_WS)
+	if (c->ws_framed)
 		stat_add(&w->ws_users_now, (uint64_t)-1);
 	if (r == NULL)
 		return;
@@ -172,12 +153,25 @@ void session_end(struct worker *w, struct conn *c, const char *reason, size_t re
 	if (!c->in_room)
 		return;
 	if (announce && notice) {
-		char line[320];
+		char line[PROTO_LINE_MAX];
 		size_t n = proto_left(line, sizeof(line), c->user.name, reason, reason_len);
 		tell_room(w, r, line, n, c->id);
 	}
-	room_local_remove(&w->local_rooms, dir_of(w), w->index, r, c);
+	route_leave(w, c, r);
 	c->in_room = false;
+}
+
+void session_on_close(struct worker *w, struct conn *c)
+{
+	if (c->user.listed)
+		session_end(w, c, NULL, 0, !w->shutting_down);
+}
+
+void session_on_shutdown(struct worker *w, struct conn *c)
+{
+	char line[PROTO_LINE_MAX];
+	route_send_line(w, c, line, proto_shutdown(line, sizeof(line)));
+	worker_close_conn(w, c, CLOSE_SHUTDOWN);
 }
 
 /* ---- commands ------------------------------------------------------------------------------ */
@@ -186,14 +180,14 @@ void session_end(struct worker *w, struct conn *c, const char *reason, size_t re
 static void publish_user_line(struct worker *w, struct conn *c, enum user_line kind,
 			      const char *text, size_t len)
 {
-	struct msg *m = worker_msg_new(w, proto_user_line_len(kind, c->user.name, len), false);
+	struct msg *m = route_msg_new(w, proto_user_line_len(kind, c->user.name, len), false);
 	if (m == NULL) {
 		tell_nomem(w, c, "your line was not sent");
 		return;
 	}
 	proto_user_line(m->data, kind, c->user.name, text, len);
 	stat_add(&w->stats.lines_in, 1);
-	worker_publish_room(w, c->user.room, m);
+	route_publish_room(w, c->user.room, m);
 }
 
 static void cmd_chat(struct worker *w, struct conn *c, const char *text, size_t len)
@@ -210,9 +204,10 @@ static void cmd_nick(struct worker *w, struct conn *c, const char *name, size_t 
 {
 	char old[NAME_MAX_LEN + 1];
 	int rc = dir_rename(dir_of(w), &c->user, name, n, old);
+	char line[PROTO_LINE_MAX];
 	if (rc == -EEXIST) {
 		stat_add(&w->stats.nick_rejected, 1);
-		error_to(w, c, "the name %.*s is taken.", (int)n, name);
+		route_send_line(w, c, line, proto_name_taken(line, sizeof(line), name, n));
 		return;
 	}
 	if (rc < 0) {
@@ -221,8 +216,7 @@ static void cmd_nick(struct worker *w, struct conn *c, const char *name, size_t 
 	}
 	stat_add(&w->stats.renames, 1);
 	log_info((int)w->index, c->id, "%s is now %s", old, c->user.name);
-	char line[160];
-	size_t len = proto_notice(line, sizeof(line), "%s is now known as %s.", old, c->user.name);
+	size_t len = proto_renamed(line, sizeof(line), old, c->user.name);
 	/* the notice is also the renamer's only answer */
 	if (!tell_room(w, c->user.room, line, len, 0))
 		tell_nomem(w, c, "your new name is set, but the room was not told");
@@ -231,12 +225,13 @@ static void cmd_nick(struct worker *w, struct conn *c, const char *name, size_t 
 static void cmd_join(struct worker *w, struct conn *c, const char *name, size_t n)
 {
 	int rc = enter_room(w, c, name, n, true);
+	char line[PROTO_LINE_MAX];
 	if (rc == -EALREADY) {
-		error_to(w, c, "you are already in %.*s.", (int)n, name);
+		route_send_line(w, c, line, proto_already_in(line, sizeof(line), name, n));
 	} else if (rc == -ENOSPC) {
 		stat_add(&w->stats.join_rejected, 1);
-		error_to(w, c, "too many rooms (max %d); join an existing one (/rooms).",
-			 w->srv->cfg.max_rooms);
+		route_send_line(w, c, line,
+				proto_too_many_rooms(line, sizeof(line), w->hub->cfg.max_rooms));
 	} else if (rc < 0) {
 		tell_nomem(w, c, "you stay where you are");
 	}
@@ -247,7 +242,7 @@ static void send_lines(struct worker *w, struct conn *c, const char *text, size_
 {
 	const char *p = text, *end = text + len, *nl;
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		worker_send_line(w, c, p, (size_t)(nl + 1 - p));
+		route_send_line(w, c, p, (size_t)(nl + 1 - p));
 		p = nl + 1;
 	}
 }
@@ -278,36 +273,37 @@ static void cmd_msg(struct worker *w, struct conn *c, const struct command *cmd)
 	char to[NAME_MAX_LEN + 1];
 	if (!dir_lookup(dir_of(w), cmd->arg, cmd->arg_len, &id, &worker, to)) {
 		stat_add(&w->stats.private_unknown, 1);
-		char line[QUOTED_LINE_MAX];
+		char line[PROTO_LINE_MAX];
 		size_t n = proto_no_such_user(line, sizeof(line), cmd->arg, cmd->arg_len);
-		worker_send_line(w, c, line, n);
+		route_send_line(w, c, line, n);
 		return;
 	}
 	struct msg *m =
-	    worker_msg_new(w, proto_user_line_len(USER_PRIVATE, c->user.name, cmd->text_len), true);
+	    route_msg_new(w, proto_user_line_len(USER_PRIVATE, c->user.name, cmd->text_len), true);
 	if (m == NULL) {
 		tell_nomem(w, c, "your message was not sent");
 		return;
 	}
 	proto_user_line(m->data, USER_PRIVATE, c->user.name, cmd->text, cmd->text_len);
 	stat_add(&w->stats.private_sent, 1);
-	worker_publish_direct(w, m, id, worker);
+	route_publish_direct(w, m, id, worker);
 	/* The echo is sized from the text (up to --max-line bytes): never cut. It goes to the
 	 * sender as a direct message of its own, after the message itself. */
 	struct msg *echo =
-	    worker_msg_new(w, proto_user_line_len(USER_ECHO, to, cmd->text_len), true);
+	    route_msg_new(w, proto_user_line_len(USER_ECHO, to, cmd->text_len), true);
 	if (echo == NULL) {
 		tell_nomem(w, c, "your message was sent, but not its echo");
 		return;
 	}
 	proto_user_line(echo->data, USER_ECHO, to, cmd->text, cmd->text_len);
-	worker_publish_direct(w, echo, c->id, w->index);
+	route_publish_direct(w, echo, c->id, w->index);
 }
 
 static void cmd_quit(struct worker *w, struct conn *c, const char *reason, size_t n)
 {
 	session_end(w, c, reason, n, true);
-	say_to(w, c, "Goodbye.");
+	char line[PROTO_LINE_MAX];
+	route_send_line(w, c, line, proto_goodbye(line, sizeof(line)));
 	worker_close_conn(w, c, CLOSE_QUIT);
 }
 
@@ -345,25 +341,44 @@ void session_on_line(struct worker *w, struct conn *c, const char *line, size_t 
 	case CMD_HELP:
 		send_lines(w, c, command_help, strlen(command_help));
 		break;
-	case CMD_INVALID:
+	case CMD_INVALID: {
+		char err[PROTO_LINE_MAX];
 		stat_add(&w->stats.commands_invalid, 1);
-		error_to(w, c, "%s", cmd.error);
+		route_send_line(w, c, err, proto_command_error(err, sizeof(err), cmd.error));
 		break;
+	}
 	}
 }
 
-void session_run_summaries(struct worker *w, int64_t now)
+/* The summary timer: every summary now due goes out; the timer is set for the next one. */
+static void session_run_summaries(struct timer *t, void *ctx)
 {
-	if (w->summary_due_ms == 0 || now < w->summary_due_ms)
-		return;
+	(void)t;
+	struct worker *w = ctx;
 	struct summary due[SUMMARIES_PER_TURN];
 	int64_t next;
-	int n = dir_take_summaries(dir_of(w), now, due, SUMMARIES_PER_TURN, &next);
-	w->summary_due_ms = next;
+	int n = dir_take_summaries(dir_of(w), w->now_ms, due, SUMMARIES_PER_TURN, &next);
+	note_summary_due(w, next);
 	for (int i = 0; i < n; i++) {
-		char line[128];
+		char line[PROTO_LINE_MAX];
 		size_t len = proto_summary(line, sizeof(line), due[i].entered, due[i].left);
 		tell_room(w, due[i].room, line, len, 0);
 		dir_room_put(dir_of(w), due[i].room);
 	}
+}
+
+int session_attach(struct worker *w)
+{
+	struct sessions *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	timer_init(&s->summary_timer, session_run_summaries);
+	w->sessions = s;
+	return 0;
+}
+
+void session_detach(struct worker *w)
+{
+	free(w->sessions);
+	w->sessions = NULL;
 }

@@ -1,8 +1,9 @@
 /*
  * session.h - what a user does, from its first line to its last: entering the lobby, chat
  * lines, the commands (/nick, /join, /rooms, /who, /msg, /me, /quit, /help), leaving, and the
- * once-a-second summaries of large rooms. Built on the worker's primitives (worker.h) and the
- * directory (directory.h). Runs on the user's worker thread only.
+ * once-a-second summaries of large rooms. Built on routing (route.h) and the directory
+ * (directory.h); lines reach it through intake (intake.h), whatever the user's transport.
+ * Runs on the user's worker thread only.
  */
 #ifndef CHATD_SESSION_H
 #define CHATD_SESSION_H
@@ -10,21 +11,26 @@
 #include "conn.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct worker;
 
+/* Sets up w's session state (before w's thread starts); session_detach frees it after the
+ * thread is joined. session_attach returns 0 or -ENOMEM. */
+int session_attach(struct worker *w);
+void session_detach(struct worker *w);
+
 /* A newcomer: name, welcome line, the lobby. Returns 0 or -ENOMEM. */
 int session_start(struct worker *w, struct conn *c);
-
-/* The user is gone (or going): leave notice when announce, out of the room and directory. */
-void session_end(struct worker *w, struct conn *c, const char *reason, size_t reason_len,
-		 bool announce);
 
 /* One valid line (UTF-8, no control characters) from the user. */
 void session_on_line(struct worker *w, struct conn *c, const char *line, size_t len);
 
-/* Sends the summaries of large rooms that are due. */
-void session_run_summaries(struct worker *w, int64_t now);
+/* Handlers for every kind of user (struct conn_ops): the user is closing, for any reason:
+ * it leaves the chat (the room is told unless the server is stopping); the server is
+ * stopping: the user is told and closed. */
+void session_on_close(struct worker *w, struct conn *c);
+void session_on_shutdown(struct worker *w, struct conn *c);
 
 #endif

@@ -1,11 +1,16 @@
 /*
  * web.c - see web.h.
+ *
+ * Three handler tables (struct conn_ops): sniff_ops while a new connection's first bytes are
+ * awaited, http_ops while a request head is read, ws_ops for a WebSocket user. A connection
+ * that turns out to speak the line protocol gets intake's table instead.
  */
 #include "web.h"
 #include "conn.h"
 #include "http.h"
+#include "intake.h"
 #include "log.h"
-#include "server.h"
+#include "route.h"
 #include "session.h"
 #include "worker.h"
 #include "ws.h"
@@ -15,48 +20,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void timer_set(struct conn *c, struct list_node *list, int64_t deadline)
-{
-	if (c->on_timer)
-		list_unlink(&c->timer_link);
-	c->timer_ms = deadline;
-	list_push_back(list, &c->timer_link);
-	c->on_timer = true;
-}
+static const struct conn_ops http_ops, ws_ops;
 
-static void timer_clear(struct conn *c)
+/* A new connection: what it speaks is decided from its first bytes, or from silence. */
+static void sniff_on_open(struct worker *w, struct conn *c)
 {
-	if (c->on_timer)
-		list_unlink(&c->timer_link);
-	c->on_timer = false;
-}
-
-void web_start(struct worker *w, struct conn *c)
-{
-	c->proto = CONN_SNIFF;
-	timer_set(c, &w->sniffing, w->now_ms + WEB_SNIFF_MS);
+	worker_arm_conn_timer(w, c, TIMER_SNIFF, w->now_ms + WEB_SNIFF_MS);
 }
 
 /* Not HTTP after all: a line-protocol user, welcomed now; kept bytes are its first input. */
 static void become_line(struct worker *w, struct conn *c)
 {
-	timer_clear(c);
-	c->proto = CONN_LINE;
+	timer_stop(&c->timer);
 	char *pre = c->pre;
 	uint32_t n = c->pre_len;
 	c->pre = NULL;
 	c->pre_len = 0;
-	if (session_start(w, c) < 0)
-		worker_close_conn(w, c, CLOSE_NOMEM);
-	else if (n > 0)
-		worker_feed_lines(w, c, pre, n);
+	intake_start_line_user(w, c, pre, n);
 	free(pre);
 }
 
 /* Keeps bytes of a request head: 0, -E2BIG past --max-http-header, or -ENOMEM. */
 static int pre_append(struct worker *w, struct conn *c, const char *buf, size_t n)
 {
-	size_t max = w->srv->cfg.max_http_header;
+	size_t max = w->hub->cfg.max_http_header;
 	if (c->pre_len + n > max)
 		return -E2BIG;
 	if (c->pre == NULL && (c->pre = malloc(max)) == NULL)
@@ -73,14 +60,14 @@ static void respond(struct worker *w, struct conn *c, int status, const char *ty
 	char head[512];
 	size_t hn = http_format_head(head, sizeof(head), status, type, len, false, extra);
 	/* Head and body are two messages (one gather write): no buffer to join them in, whose
-	 * allocation could fail with nobody told. worker_send cuts c if it cannot queue one. */
-	worker_send(w, c, head, hn, true);
+	 * allocation could fail with nobody told. route_send_raw cuts c if it cannot queue one. */
+	route_send_raw(w, c, head, hn);
 	if (!head_only && len > 0)
-		worker_send(w, c, body, len, true);
+		route_send_raw(w, c, body, len);
 	stat_add(&w->stats.http_requests, 1);
 	if (status < 400)
 		log_debug((int)w->index, c->id, "HTTP %d", status);
-	timer_clear(c);
+	timer_stop(&c->timer);
 	worker_close_conn(w, c, CLOSE_QUIT); /* flush, then close */
 }
 
@@ -92,10 +79,9 @@ static void refuse(struct worker *w, struct conn *c, int status, const char *ext
 	stat_add(&w->stats.http_errors, 1);
 	worker_log_gated(w, GATE_HTTP, LOG_INFO, c->id, "HTTP request refused: %d %s%s%s", status,
 			 http_reason(status), detail ? ": " : "", detail ? detail : "");
-	char body[128];
-	int n = snprintf(body, sizeof(body), "%d %s%s%s\n", status, http_reason(status),
-			 why ? ": " : "", why ? why : "");
-	respond(w, c, status, "text/plain; charset=utf-8", body, (size_t)n, false, extra);
+	char body[HTTP_ERROR_BODY_MAX];
+	size_t n = http_format_error_body(body, sizeof(body), status, why);
+	respond(w, c, status, "text/plain; charset=utf-8", body, n, false, extra);
 }
 
 static void respond_text(struct worker *w, struct conn *c, int status, const char *extra)
@@ -125,7 +111,7 @@ static void printable(char *out, size_t cap, struct http_slice s)
  * clients that are not browsers (no Origin) may become users. Returns false after a 403. */
 static bool origin_ok(struct worker *w, struct conn *c, const struct http_request *req)
 {
-	enum http_origin verdict = http_origin_check(req, w->srv->cfg.allow_origin);
+	enum http_origin verdict = http_origin_check(req, w->hub->cfg.allow_origin);
 	if (verdict == HTTP_ORIGIN_ALLOWED)
 		return true;
 	static const struct http_slice none = { "", 0 };
@@ -149,7 +135,7 @@ static void ws_send_frame(struct worker *w, struct conn *c, enum ws_opcode op, c
 	uint8_t frame[10 + 125];
 	size_t h = ws_frame_header(frame, op, n);
 	memcpy(frame + h, p, n);
-	worker_send(w, c, (const char *)frame, h + n, true);
+	route_send_raw(w, c, frame, h + n);
 }
 
 /* A ping is answered by a pong; of several pings in a row only the latest is answered while
@@ -189,14 +175,14 @@ static void ws_input(struct worker *w, struct conn *c, char *buf, size_t n)
 				return;
 			break;
 		case WS_EV_TEXT:
-			worker_take_line(w, c, LINE_OK, (const char *)ev.data, ev.len);
+			intake_take_line(w, c, LINE_OK, (const char *)ev.data, ev.len);
 			break;
 		case WS_EV_PING:
-			if (worker_rate_take(w, c))
+			if (intake_rate_take(w, c))
 				ws_pong(w, c, ev.data, ev.len);
 			break;
 		case WS_EV_PONG:
-			(void)worker_rate_take(w, c); /* counted like a line, nothing to do */
+			(void)intake_rate_take(w, c); /* counted like a line, nothing to do */
 			break;
 		case WS_EV_CLOSE:
 			ws_close(w, c, ev.code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : ev.code,
@@ -216,22 +202,44 @@ static void ws_input(struct worker *w, struct conn *c, char *buf, size_t n)
 	}
 }
 
+static void ws_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n)
+{
+	ws_input(w, c, buf, n);
+}
+
+/* Last words in a text frame, unless a frame was cut mid-way (the stream cannot be mended). */
+static void ws_say_last(struct worker *w, struct conn *c, const char *line, size_t n, bool mid)
+{
+	(void)w;
+	uint8_t frame[10 + PROTO_LINE_MAX];
+	if (mid || n == 0 || n > PROTO_LINE_MAX)
+		return;
+	size_t h = ws_frame_header(frame, WS_TEXT, n - 1); /* without its newline */
+	memcpy(frame + h, line, n - 1);
+	conn_send_now(c, frame, h + n - 1);
+}
+
+static const struct conn_ops ws_ops = {
+	.name = "websocket",
+	.on_bytes = ws_on_bytes,
+	.on_close = session_on_close,
+	.on_shutdown = session_on_shutdown,
+	.say_last = ws_say_last,
+};
+
 static void upgrade(struct worker *w, struct conn *c, const char *accept, size_t head_len)
 {
-	char resp[256];
-	int n = snprintf(resp, sizeof(resp),
-			 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-			 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-			 accept);
-	worker_send(w, c, resp, (size_t)n, true);
-	timer_clear(c);
+	char resp[HTTP_UPGRADE_MAX];
+	route_send_raw(w, c, resp, http_format_upgrade(resp, sizeof(resp), accept));
+	timer_stop(&c->timer);
 	c->ws = malloc(sizeof(*c->ws));
 	if (c->ws == NULL) {
 		worker_close_conn(w, c, CLOSE_NOMEM);
 		return;
 	}
-	ws_parser_init(c->ws, w->srv->cfg.max_line);
-	c->proto = CONN_WS; /* from here on, lines go out as text frames */
+	ws_parser_init(c->ws, w->hub->cfg.max_line);
+	worker_set_ops(w, c, &ws_ops);
+	c->ws_framed = true; /* from here on, lines go out as text frames */
 	stat_add(&w->stats.ws_upgrades, 1);
 	stat_add(&w->stats.http_requests, 1);
 	char *pre = c->pre;
@@ -279,7 +287,7 @@ static void ws_try(struct worker *w, struct conn *c, const struct http_request *
 static void http_try(struct worker *w, struct conn *c)
 {
 	struct http_request req;
-	int rc = http_parse_request(c->pre, c->pre_len, w->srv->cfg.max_http_header, &req);
+	int rc = http_parse_request(c->pre, c->pre_len, w->hub->cfg.max_http_header, &req);
 	if (rc == PARSE_AGAIN)
 		return;
 	if (rc == PARSE_ERROR) {
@@ -300,36 +308,9 @@ static void http_try(struct worker *w, struct conn *c)
 		respond(w, c, 200, a->type, a->data, a->len, head, NULL);
 }
 
-void web_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n)
+/* An HTTP request head is being read: bytes are kept until it is complete. */
+static void http_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n)
 {
-	if (c->proto == CONN_WS) {
-		ws_input(w, c, buf, n);
-		return;
-	}
-	if (c->proto == CONN_SNIFF) {
-		char peek[16];
-		size_t k = c->pre_len < sizeof(peek) ? c->pre_len : sizeof(peek);
-		/* cppcheck-suppress knownConditionTrueFalse ; cppcheck 2.10 takes the ?: for 0 */
-		if (k > 0)
-			memcpy(peek, c->pre, k);
-		size_t more = n < sizeof(peek) - k ? n : sizeof(peek) - k;
-		memcpy(peek + k, buf, more);
-		switch (http_sniff(peek, k + more)) {
-		case HTTP_NO:
-			become_line(w, c);
-			if (!c->closing)
-				worker_feed_lines(w, c, buf, n);
-			return;
-		case HTTP_MAYBE:
-			if (pre_append(w, c, buf, n) < 0)
-				worker_close_conn(w, c, CLOSE_NOMEM);
-			return;
-		case HTTP_YES:
-			c->proto = CONN_HTTP;
-			timer_set(c, &w->handshaking, w->now_ms + w->srv->cfg.handshake_timeout_ms);
-			break;
-		}
-	}
 	int rc = pre_append(w, c, buf, n);
 	if (rc == -ENOMEM) { /* not a head too big: a 431 would blame the client */
 		worker_close_conn(w, c, CLOSE_NOMEM);
@@ -342,43 +323,56 @@ void web_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n)
 	/* The parse can only come out differently once another line is complete (or the head
 	 * reaches its limit): without a newline in these bytes, skip it, so a head trickled in
 	 * a byte at a time costs a memchr per read instead of a parse of everything so far. */
-	if (memchr(buf, '\n', n) == NULL && c->pre_len < w->srv->cfg.max_http_header)
+	if (memchr(buf, '\n', n) == NULL && c->pre_len < w->hub->cfg.max_http_header)
 		return;
 	http_try(w, c);
 }
 
-/* ---- deadlines ------------------------------------------------------------------------------ */
-
-static struct conn *first(struct list_node *list)
+/* The request head did not arrive in time. */
+static void http_on_deadline(struct worker *w, struct conn *c)
 {
-	return list_empty(list) ? NULL : container_of(list->next, struct conn, timer_link);
+	log_debug((int)w->index, c->id, "HTTP request not finished in time");
+	respond_text(w, c, 408, NULL);
 }
 
-void web_expire(struct worker *w, int64_t now)
+static const struct conn_ops http_ops = {
+	.name = "http",
+	.on_bytes = http_on_bytes,
+	.on_deadline = http_on_deadline,
+};
+
+/* A new connection's first bytes: HTTP, the line protocol, or too early to tell. */
+static void sniff_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n)
 {
-	struct conn *c;
-	while ((c = first(&w->sniffing)) != NULL && c->timer_ms <= now)
-		become_line(w, c); /* silent so far, or a prefix of a method: a chat user */
-	while ((c = first(&w->handshaking)) != NULL && c->timer_ms <= now) {
-		log_debug((int)w->index, c->id, "HTTP request not finished in time");
-		respond_text(w, c, 408, NULL);
+	char peek[16];
+	size_t k = c->pre_len < sizeof(peek) ? c->pre_len : sizeof(peek);
+	/* cppcheck-suppress knownConditionTrueFalse ; cppcheck 2.10 takes the ?: for 0 */
+	if (k > 0)
+		memcpy(peek, c->pre, k);
+	size_t more = n < sizeof(peek) - k ? n : sizeof(peek) - k;
+	memcpy(peek + k, buf, more);
+	switch (http_sniff(peek, k + more)) {
+	case HTTP_NO:
+		become_line(w, c);
+		if (!c->closing)
+			c->ops->on_bytes(w, c, buf, n);
+		return;
+	case HTTP_MAYBE:
+		if (pre_append(w, c, buf, n) < 0)
+			worker_close_conn(w, c, CLOSE_NOMEM);
+		return;
+	case HTTP_YES:
+		worker_set_ops(w, c, &http_ops);
+		worker_arm_conn_timer(w, c, TIMER_HANDSHAKE,
+				      w->now_ms + w->hub->cfg.handshake_timeout_ms);
+		http_on_bytes(w, c, buf, n);
+		return;
 	}
 }
 
-int64_t web_next_deadline(struct worker *w)
-{
-	struct conn *a = first(&w->sniffing), *b = first(&w->handshaking);
-	if (a == NULL)
-		return b ? b->timer_ms : 0;
-	if (b == NULL)
-		return a->timer_ms;
-	return a->timer_ms < b->timer_ms ? a->timer_ms : b->timer_ms;
-}
-
-void web_shutdown(struct worker *w)
-{
-	struct list_node *lists[2] = { &w->sniffing, &w->handshaking };
-	for (int i = 0; i < 2; i++)
-		for (struct list_node *n = lists[i]->next; n != lists[i]; n = n->next)
-			worker_close_conn(w, container_of(n, struct conn, timer_link), CLOSE_RESET);
-}
+const struct conn_ops web_sniff_ops = {
+	.name = "sniff",
+	.on_open = sniff_on_open,
+	.on_bytes = sniff_on_bytes,
+	.on_deadline = become_line, /* silent so far, or a prefix of a method: a chat user */
+};

@@ -3,7 +3,8 @@
  * whether it speaks HTTP or the line protocol (http_sniff), answering HTTP requests (the chat
  * page, built into the binary from web/, and error statuses), upgrading GET /ws to a
  * WebSocket (RFC 6455), and turning WebSocket frames into lines and back. A WebSocket user is
- * a user like any other once upgraded. Runs on the connection's worker thread only.
+ * a user like any other once upgraded: its lines go through intake (intake.h) to the session.
+ * Runs on the connection's worker thread only.
  */
 #ifndef CHATD_WEB_H
 #define CHATD_WEB_H
@@ -11,8 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct worker;
-struct conn;
+struct conn_ops;
 
 /* The line protocol's welcome waits this long for a first byte that could be HTTP. */
 #define WEB_SNIFF_MS 100
@@ -27,18 +27,8 @@ struct web_asset {
 extern const struct web_asset web_assets[];
 extern const size_t web_asset_count;
 
-/* A new connection: nothing decided yet. */
-void web_start(struct worker *w, struct conn *c);
-
-/* Bytes read from a connection that is not (yet) a line-protocol user. A WebSocket user's
- * frames are unmasked in place, so buf is written to. */
-void web_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n);
-
-/* Sniffing and handshake deadlines; the earliest one (0 when none). */
-void web_expire(struct worker *w, int64_t now);
-int64_t web_next_deadline(struct worker *w);
-
-/* Server stopping: connections that are not users yet are closed. */
-void web_shutdown(struct worker *w);
+/* A new connection's handlers (the workers' accept_ops): what it speaks is decided from its
+ * first bytes (HTTP, or the line protocol: intake.h), or from WEB_SNIFF_MS of silence. */
+extern const struct conn_ops web_sniff_ops;
 
 #endif

@@ -1,18 +1,19 @@
 /*
  * worker.c - the event loop. One thread per worker; everything it touches is its own except
- * the other workers' inboxes (it pushes) and the server's join/leave counters.
+ * the shared state in the hub (counters, limits) and, through the hooks, the other workers'
+ * inboxes. It knows no protocol: a connection's bytes, deadline, close and shutdown go to its
+ * handlers (struct conn_ops), and routing runs as a registered hook.
  *
  * One iteration (worker_main):
  *
  *   epoll_wait ── events ──> ready list (input), dirty list (EPOLLOUT), listener flag
  *      │
- *      ├─ inbox      pop messages other workers routed to us; fan out (append to queues)
- *      ├─ accept     accept4 until EAGAIN or budget; welcome + entry notice
- *      ├─ read       each ready connection: read (budget), frame lines, validate, route
- *      │               route = format once into a msg, push a reference into every other
- *      │               worker's inbox, fan out to our own users the same way
- *      ├─ timers     summary of large-room notices, draining deadlines, accept resume
- *      ├─ reap       connections that ended: leave notice, then drain or close
+ *      ├─ hooks      routing: pop what other workers routed to us, fan it out (route.c)
+ *      ├─ accept     accept4 until EAGAIN or budget; admission; the first handlers' on_open
+ *      ├─ read       each ready connection: read (budget), hand the bytes to on_bytes
+ *      ├─ timers     every due deadline (timer.h): the owner's on_deadline, drains, pauses
+ *      ├─ shed       over --max-memory: cut the costliest connections
+ *      ├─ reap       connections that ended: on_close (leave the chat), then drain or close
  *      ├─ flush      one write per connection that got output, once the adaptive holdoff
  *      │               (the last flush's time x (workers - 1), at most --flush-interval) is over
  *      └─ free       connections closed this iteration
@@ -28,18 +29,12 @@
 #include "log.h"
 #include "memory.h"
 #include "proto.h"
-#include "server.h"
-#include "session.h"
-#include "web.h"
-#include "ws.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -49,15 +44,11 @@
 
 #define RBUF_SIZE        ((size_t)64 * 1024)
 #define MAX_EVENTS       256
-#define ACCEPTS_PER_TURN 256   /* new connections per iteration */
-#define READS_PER_TURN   4     /* reads per connection per iteration */
-#define INBOX_PER_TURN   4096  /* inbox messages per iteration */
-#define INBOX_HIGH       65536 /* our messages queued in one other inbox: stop reading */
-#define PAUSE_POLL_MS    1     /* while input is paused, look again this often */
-#define TRIM_PERIOD_MS   1000  /* idle output rings are given back this often */
-/* Lines fanned out since the last flush that force a flush (and pause reading until then):
- * bounds the burst any one user's queue takes between two writes. */
-#define FLUSH_BATCH_LINES 1024
+#define ACCEPTS_PER_TURN 256  /* new connections per iteration */
+#define READS_PER_TURN   4    /* reads per connection per iteration */
+#define TIMERS_PER_TURN  1024 /* deadlines handled per iteration */
+#define PAUSE_POLL_MS    1    /* while input is paused, look again this often */
+#define TRIM_PERIOD_MS   1000 /* idle output rings are given back this often */
 #define WRITES_PER_FLUSH  4   /* gather writes per connection per iteration */
 #define ACCEPT_PAUSE_MS   100 /* after EMFILE/ENFILE */
 
@@ -72,6 +63,13 @@ static void stat_max(_Atomic uint64_t *counter, uint64_t v)
 {
 	if (v > atomic_load_explicit(counter, memory_order_relaxed))
 		atomic_store_explicit(counter, v, memory_order_relaxed);
+}
+
+static int64_t monotonic_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /*
@@ -93,20 +91,6 @@ int64_t worker_flush_holdoff_us(int64_t took_us, unsigned workers, int64_t cap_u
 	return h < cap_us ? h : cap_us;
 }
 
-/* Logs a client-triggered event at most LOG_GATE_PER_SEC times a second per kind. */
-void worker_log_gated(struct worker *w, enum gate g, enum log_level lvl, uint64_t conn,
-		      const char *fmt, ...)
-{
-	if (!log_enabled(lvl) || !log_gate_pass(&w->gates[g], lvl, (int)w->index))
-		return;
-	char text[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	log_write(lvl, (int)w->index, conn, "%s", text);
-}
-
 /* ---- connection state changes ------------------------------------------------------------- */
 
 void worker_mark_dirty(struct worker *w, struct conn *c)
@@ -126,7 +110,7 @@ static void worker_mark_ready(struct worker *w, struct conn *c)
 	list_push_back(&w->ready, &c->ready_link);
 }
 
-/* Ends the user's session: it is reaped at the end of the iteration. */
+/* Ends the connection's session: it is reaped at the end of the iteration. */
 void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason reason)
 {
 	if (c->closing)
@@ -137,6 +121,17 @@ void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason 
 	w->closing = c;
 }
 
+void worker_set_ops(struct worker *w, struct conn *c, const struct conn_ops *ops)
+{
+	log_debug((int)w->index, c->id, "speaks %s", ops->name);
+	c->ops = ops;
+}
+
+void worker_arm_conn_timer(struct worker *w, struct conn *c, enum timer_kind kind, int64_t due_ms)
+{
+	timer_arm(&w->timers, &c->timer, kind, due_ms);
+}
+
 /* Closes the socket now and queues the memory for freeing after this iteration's flush. */
 static void worker_finalize(struct worker *w, struct conn *c)
 {
@@ -144,14 +139,9 @@ static void worker_finalize(struct worker *w, struct conn *c)
 		list_unlink(&c->ready_link);
 		c->on_ready = false;
 	}
-	if (c->draining) {
-		list_unlink(&c->drain_link);
-		c->draining = false;
-	}
-	if (c->on_timer) {
-		list_unlink(&c->timer_link);
-		c->on_timer = false;
-	}
+	list_unlink(&c->conn_link);
+	timer_stop(&c->timer);
+	c->draining = false;
 	conn_discard_output(c);
 	framer_reset(&c->in);
 	conn_drop_handshake(c);
@@ -159,263 +149,35 @@ static void worker_finalize(struct worker *w, struct conn *c)
 	c->fd = -1;
 	w->nconns--;
 	/* the address's place first: whoever sees the count drop may connect again at once */
-	iplimit_release(&w->srv->iplimit, c->ip_key);
-	atomic_fetch_sub_explicit(&w->srv->conns, 1, memory_order_relaxed);
+	iplimit_release(&w->hub->iplimit, c->ip_key);
+	atomic_fetch_sub_explicit(&w->hub->conns, 1, memory_order_relaxed);
 	c->next_close = w->dead;
 	w->dead = c;
 }
 
-/*
- * Queues m for c. --max-outbuf limits what the queue holds in memory (conn.h, out_charge).
- * For a reader whose socket is writable the check waits for the end-of-iteration flush, so
- * a reader that keeps up is never cut off for a burst that arrived within one iteration. A
- * reader whose socket is full (it stopped reading) cannot take anything before then, so it
- * is cut as soon as its queue would pass the limit: a queue never holds more than
- * --max-outbuf for a reader that does not read.
- */
-void worker_enqueue(struct worker *w, struct conn *c, struct msg *m)
+/* A connection's timer expired: a drain that ran out of time ends here; any other deadline
+ * belongs to the connection's handlers. */
+static void worker_conn_deadline(struct timer *t, void *ctx)
 {
-	if (c->close_reason == CLOSE_SLOW || c->close_reason == CLOSE_MEMORY)
-		return; /* its output is being thrown away */
-	if (!c->writable && c->out_charge + msg_charge(m) > w->srv->cfg.max_outbuf) {
-		worker_close_conn(w, c, CLOSE_SLOW);
+	struct worker *w = ctx;
+	struct conn *c = container_of(t, struct conn, timer);
+	if (c->draining) {
+		log_debug((int)w->index, c->id, "drain timeout with %zu bytes unsent",
+			  c->out_bytes);
+		worker_finalize(w, c);
 		return;
 	}
-	if (conn_enqueue(c, m) < 0) {
-		worker_close_conn(w, c, CLOSE_NOMEM);
-		return;
-	}
-	worker_mark_dirty(w, c);
-}
-
-/* Sends a line to one local connection (welcome, error lines). */
-void worker_send_line(struct worker *w, struct conn *c, const char *text, size_t len)
-{
-	worker_send(w, c, text, len, false);
-}
-
-void worker_send(struct worker *w, struct conn *c, const char *text, size_t len, bool raw)
-{
-	struct msg *m = msg_new(len, 1);
-	if (m == NULL) {
-		worker_close_conn(w, c, CLOSE_NOMEM);
-		return;
-	}
-	memcpy(m->data, text, len);
-	m->raw = raw;
-	msg_set_workers(m, 1);
-	msg_local_begin(m, w->index);
-	worker_enqueue(w, c, m);
-	msg_local_put(m, w->index);
-}
-
-/* ---- routing ------------------------------------------------------------------------------ */
-
-/* Fans m out to this worker's recipients. The worker holds one reference to m on entry. */
-static void worker_deliver(struct worker *w, struct msg *m)
-{
-	msg_local_begin(m, w->index);
-	uint32_t queued = 0;
-	switch ((enum msg_kind)m->kind) {
-	case MSG_ROOM: {
-		struct local_room *lr = room_local_find(&w->local_rooms, m->room);
-		for (uint32_t i = 0; lr != NULL && i < lr->n; i++) {
-			struct conn *c = lr->members[i];
-			if (c->id == m->exclude || c->closing)
-				continue;
-			worker_enqueue(w, c, m);
-			queued++;
-		}
-		break;
-	}
-	case MSG_DIRECT: {
-		struct conn *c = map_get(&w->by_id, m->target);
-		if (c != NULL && !c->closing) {
-			worker_enqueue(w, c, m);
-			queued++;
-		}
-		break;
-	}
-	}
-	stat_add(&w->stats.deliveries, queued);
-	if (queued > 0)
-		w->lines_pending++;
-	msg_local_put(m, w->index);
-}
-
-struct msg *worker_msg_new(struct worker *w, size_t len, bool one_worker)
-{
-	struct msg *m = msg_new(len, one_worker ? 1 : w->srv->nworkers);
-	if (m == NULL)
-		log_error((int)w->index, 0, "out of memory for a message of %zu bytes", len);
-	return m;
-}
-
-/* Hands m to the workers in `mask` (this one included if its bit is set). */
-static void worker_publish_mask(struct worker *w, struct msg *m, uint64_t mask)
-{
-	struct server *srv = w->srv;
-	unsigned targets = (unsigned)__builtin_popcountll(mask);
-	if (targets == 0) {
-		msg_set_workers(m, 1);
-		msg_release(m);
-		return;
-	}
-	msg_set_workers(m, targets);
-	m->origin = w->index;
-	for (uint64_t rest = mask & ~(1ULL << w->index); rest != 0; rest &= rest - 1) {
-		unsigned i = (unsigned)__builtin_ctzll(rest);
-		stat_add(&w->pushed_to[i], 1);
-		if (inbox_push(&srv->workers[i].inbox, msg_node(m, i)))
-			stat_add(&w->stats.wakeups_sent, 1);
-	}
-	if (mask & (1ULL << w->index))
-		worker_deliver(w, m);
-}
-
-/*
- * A room line goes only to the workers that have members in the room. acquire: pairs with
- * the release in room_local_add, so a worker whose bit we see has its member array set up.
- */
-void worker_publish_room(struct worker *w, struct room *r, struct msg *m)
-{
-	assert(m->nslots == w->srv->nworkers); /* any worker may have to hold it */
-	m->kind = MSG_ROOM;
-	m->room = r->id;
-	worker_publish_mask(w, m, atomic_load_explicit(&r->worker_mask, memory_order_acquire));
-}
-
-void worker_publish_direct(struct worker *w, struct msg *m, uint64_t target, unsigned target_worker)
-{
-	m->kind = MSG_DIRECT;
-	m->target = target;
-	worker_publish_mask(w, m, 1ULL << target_worker);
+	if (c->ops->on_deadline != NULL)
+		c->ops->on_deadline(w, c);
 }
 
 /* ---- input ---------------------------------------------------------------------------------- */
-
-/* Counts, logs (gated) and answers a line that is dropped; `line` is the error line. */
-static void worker_reject_line(struct worker *w, struct conn *c, _Atomic uint64_t *counter,
-			       const char *why, const char *line, size_t n)
-{
-	stat_add(counter, 1);
-	worker_log_gated(w, GATE_BAD_LINE, LOG_INFO, c->id, "line dropped: %s", why);
-	worker_send_line(w, c, line, n);
-}
-
-/* A line proto_check_line refused: the counter for its kind, the log, the error line. */
-static void worker_refuse_text(struct worker *w, struct conn *c, const struct line_verdict *v)
-{
-	char line[160], why[96];
-	size_t n = proto_line_refused(line, sizeof(line), v);
-	_Atomic uint64_t *counter = &w->stats.lines_format;
-	if (v->kind == LINE_BAD_UTF8) {
-		counter = &w->stats.lines_bad_utf8;
-		snprintf(why, sizeof(why), "invalid UTF-8 at byte %zu", v->pos);
-	} else {
-		if (v->kind == LINE_BAD_CONTROL)
-			counter = &w->stats.lines_control;
-		snprintf(why, sizeof(why), "U+%04X (%s) at character %zu", (unsigned)v->cp,
-			 proto_char_name(v->cp), v->pos);
-	}
-	worker_reject_line(w, c, counter, why, line, n);
-}
-
-struct line_ctx {
-	struct worker *w;
-	struct conn *c;
-};
-
-/*
- * Flood control: a token bucket of --rate-burst lines refilled at --rate-limit lines a
- * second. A line (or a WebSocket control frame) over the rate is refused with an error line;
- * a user who has more than --rate-burst refused within one second is disconnected.
- */
-bool worker_rate_take(struct worker *w, struct conn *c)
-{
-	const struct config *cfg = &w->srv->cfg;
-	if (cfg->rate_limit == 0)
-		return true;
-	uint64_t burst = (uint64_t)(cfg->rate_burst ? cfg->rate_burst : 2 * cfg->rate_limit) * 1000;
-	int64_t now = w->now_ms;
-	if (c->rate_ms == 0) {
-		c->rate_ms = now;
-		c->rate_tokens = (uint32_t)burst;
-	}
-	uint64_t tokens = c->rate_tokens + (uint64_t)(now - c->rate_ms) * (uint64_t)cfg->rate_limit;
-	c->rate_tokens = (uint32_t)(tokens < burst ? tokens : burst);
-	c->rate_ms = now;
-	if (c->rate_tokens >= 1000) {
-		c->rate_tokens -= 1000;
-		return true;
-	}
-	if (now - c->rate_window_ms >= 1000) {
-		c->rate_window_ms = now;
-		c->rate_refused = 0;
-	}
-	stat_add(&w->stats.lines_rate_limited, 1);
-	if (++c->rate_refused > burst / 1000) {
-		stat_add(&w->stats.flood_disconnects, 1);
-		worker_log_gated(w, GATE_RATE, LOG_WARN, c->id,
-				 "flooding past --rate-limit %d; disconnecting", cfg->rate_limit);
-		char line[128];
-		size_t n = proto_error(line, sizeof(line),
-				       "flooding: more than %d lines a second; disconnecting.",
-				       cfg->rate_limit);
-		worker_send_line(w, c, line, n);
-		worker_close_conn(w, c, CLOSE_FLOOD);
-		return false;
-	}
-	worker_log_gated(w, GATE_RATE, LOG_INFO, c->id, "line refused: over --rate-limit");
-	char line[128];
-	size_t n =
-	    proto_error(line, sizeof(line), "slow down: more than %d lines a second; line dropped.",
-			cfg->rate_limit);
-	worker_send_line(w, c, line, n);
-	return false;
-}
-
-static bool worker_on_line(void *arg, enum line_event ev, const char *text, size_t len)
-{
-	struct line_ctx *ctx = arg;
-	return worker_take_line(ctx->w, ctx->c, ev, text, len);
-}
-
-bool worker_take_line(struct worker *w, struct conn *c, enum line_event ev, const char *text,
-		      size_t len)
-{
-	if (c->closing)
-		return false;
-	if (!worker_rate_take(w, c))
-		return !c->closing;
-	if (ev == LINE_TOO_LONG) {
-		char line[96];
-		size_t n =
-		    proto_error(line, sizeof(line), "line too long (max %zu bytes); dropped.",
-				w->srv->cfg.max_line);
-		worker_reject_line(w, c, &w->stats.lines_too_long, "over --max-line", line, n);
-		return !c->closing;
-	}
-	struct line_verdict v = proto_check_line(text, len);
-	if (v.kind == LINE_VALID)
-		session_on_line(w, c, text, len);
-	else
-		worker_refuse_text(w, c, &v);
-	return !c->closing;
-}
-
-void worker_feed_lines(struct worker *w, struct conn *c, const char *buf, size_t n)
-{
-	struct line_ctx ctx = { w, c };
-	if (framer_feed(&c->in, w->srv->cfg.max_line, buf, n, worker_on_line, &ctx) < 0)
-		worker_close_conn(w, c, CLOSE_NOMEM);
-}
 
 /* Reads c until EAGAIN, EOF, error or the per-turn budget. */
 static void worker_read_conn(struct worker *w, struct conn *c)
 {
 	for (int reads = 0; c->readable && !c->closing; reads++) {
-		if (reads == READS_PER_TURN || w->lines_pending >= FLUSH_BATCH_LINES) {
+		if (reads == READS_PER_TURN || w->lines_pending >= WORKER_FLUSH_BATCH_LINES) {
 			worker_mark_ready(w, c); /* back of the queue: others go first */
 			return;
 		}
@@ -427,10 +189,7 @@ static void worker_read_conn(struct worker *w, struct conn *c)
 			 * with the data (EPOLLRDHUP): no edge will follow it, read on to EOF. */
 			if ((size_t)n < RBUF_SIZE && !c->peer_closed)
 				c->readable = false;
-			if (c->proto == CONN_LINE)
-				worker_feed_lines(w, c, w->rbuf, (size_t)n);
-			else
-				web_on_bytes(w, c, w->rbuf, (size_t)n);
+			c->ops->on_bytes(w, c, w->rbuf, (size_t)n);
 			continue;
 		}
 		if (n == 0) {
@@ -464,7 +223,7 @@ static void worker_read_ready(struct worker *w)
 	list_init(&w->ready);
 	struct list_node *n;
 	while ((n = list_pop_front(&pass)) != NULL) {
-		if (w->lines_pending >= FLUSH_BATCH_LINES) { /* flush first; the rest wait */
+		if (w->lines_pending >= WORKER_FLUSH_BATCH_LINES) { /* flush first; the rest wait */
 			list_push_back(&w->ready, n);
 			continue;
 		}
@@ -482,54 +241,66 @@ static void send_now(int fd, const char *text, size_t len)
 	(void)!send(fd, text, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-/* Refuses a connection: one error line (best effort), a log line and a counter; closes fd. */
+/* Refuses a connection: its error line (best effort), a log line saying why and a counter;
+ * closes fd. */
 static void worker_refuse(struct worker *w, int fd, _Atomic uint64_t *counter, enum gate gate,
-			  const char *why)
+			  const char *line, size_t n, const char *why)
 {
 	stat_add(counter, 1);
 	worker_log_gated(w, gate, LOG_WARN, 0, "connection refused: %s", why);
-	char line[160];
-	size_t n = proto_error(line, sizeof(line), "%s; try again later.", why);
 	send_now(fd, line, n);
 	close(fd);
 }
 
+static void worker_refuse_busy(struct worker *w, int fd, _Atomic uint64_t *counter,
+			       enum gate gate)
+{
+	char line[PROTO_LINE_MAX];
+	size_t n = proto_server_busy(line, sizeof(line));
+	worker_refuse(w, fd, counter, gate, line, n, "server busy (out of memory)");
+}
+
+static void worker_refuse_per_ip(struct worker *w, int fd, const struct sockaddr *peer)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+	const void *a = peer->sa_family == AF_INET
+			    ? (const void *)&((const struct sockaddr_in *)peer)->sin_addr
+			    : (const void *)&((const struct sockaddr_in6 *)peer)->sin6_addr;
+	if (inet_ntop(peer->sa_family, a, addr, sizeof(addr)) == NULL)
+		snprintf(addr, sizeof(addr), "?");
+	int max = w->hub->cfg.max_conns_per_ip;
+	char line[PROTO_LINE_MAX], why[INET6_ADDRSTRLEN + 64];
+	size_t n = proto_too_many_from(line, sizeof(line), addr, max);
+	snprintf(why, sizeof(why), "too many connections from %s (max %d)", addr, max);
+	worker_refuse(w, fd, &w->stats.rejected_per_ip, GATE_FULL, line, n, why);
+}
+
 /* The admission checks: server full, heap over --max-memory, --max-conns-per-ip. Counts the
- * connection (srv->conns, the address's count) and returns true when it may stay. */
+ * connection (hub->conns, the address's count) and returns true when it may stay. */
 static bool worker_admit(struct worker *w, int fd, const struct sockaddr *peer, uint64_t ip_key)
 {
-	struct server *srv = w->srv;
-	char why[96];
-	long conns = atomic_fetch_add_explicit(&srv->conns, 1, memory_order_relaxed) + 1;
-	if (conns > srv->cfg.max_clients) {
-		atomic_fetch_sub_explicit(&srv->conns, 1, memory_order_relaxed);
-		snprintf(why, sizeof(why), "server full (%d users)", srv->cfg.max_clients);
-		worker_refuse(w, fd, &w->stats.rejected_full, GATE_FULL, why);
+	struct hub *hub = w->hub;
+	long conns = atomic_fetch_add_explicit(&hub->conns, 1, memory_order_relaxed) + 1;
+	if (conns > hub->cfg.max_clients) {
+		atomic_fetch_sub_explicit(&hub->conns, 1, memory_order_relaxed);
+		char line[PROTO_LINE_MAX], why[64];
+		size_t n = proto_server_full(line, sizeof(line), hub->cfg.max_clients);
+		snprintf(why, sizeof(why), "server full (%d users)", hub->cfg.max_clients);
+		worker_refuse(w, fd, &w->stats.rejected_full, GATE_FULL, line, n, why);
 		return false;
 	}
-	if (memory_guard_over(&srv->mem)) {
-		atomic_fetch_sub_explicit(&srv->conns, 1, memory_order_relaxed);
-		worker_refuse(w, fd, &w->stats.rejected_busy, GATE_FULL,
-			      "server busy (out of memory)");
+	if (memory_guard_over(&hub->mem)) {
+		atomic_fetch_sub_explicit(&hub->conns, 1, memory_order_relaxed);
+		worker_refuse_busy(w, fd, &w->stats.rejected_busy, GATE_FULL);
 		return false;
 	}
-	int rc = iplimit_acquire(&srv->iplimit, ip_key);
+	int rc = iplimit_acquire(&hub->iplimit, ip_key);
 	if (rc < 0) {
-		atomic_fetch_sub_explicit(&srv->conns, 1, memory_order_relaxed);
-		char addr[INET6_ADDRSTRLEN] = "?";
-		const void *a = peer->sa_family == AF_INET
-				    ? (const void *)&((const struct sockaddr_in *)peer)->sin_addr
-				    : (const void *)&((const struct sockaddr_in6 *)peer)->sin6_addr;
-		if (inet_ntop(peer->sa_family, a, addr, sizeof(addr)) == NULL)
-			snprintf(addr, sizeof(addr), "?");
-		if (rc == -EDQUOT) {
-			snprintf(why, sizeof(why), "too many connections from %s (max %d)", addr,
-				 srv->cfg.max_conns_per_ip);
-			worker_refuse(w, fd, &w->stats.rejected_per_ip, GATE_FULL, why);
-		} else { /* the address's count could not be stored: not the address's doing */
-			worker_refuse(w, fd, &w->stats.nomem_disconnects, GATE_MEMORY,
-				      "server busy (out of memory)");
-		}
+		atomic_fetch_sub_explicit(&hub->conns, 1, memory_order_relaxed);
+		if (rc == -EDQUOT)
+			worker_refuse_per_ip(w, fd, peer);
+		else /* the address's count could not be stored: not the address's doing */
+			worker_refuse_busy(w, fd, &w->stats.nomem_disconnects, GATE_MEMORY);
 		return false;
 	}
 	return true;
@@ -550,49 +321,62 @@ static void worker_set_nodelay(struct worker *w, int fd)
 
 static void worker_add_conn(struct worker *w, int fd, const struct sockaddr *peer)
 {
-	struct server *srv = w->srv;
+	struct hub *hub = w->hub;
 	uint64_t ip_key = iplimit_key(peer);
 	if (!worker_admit(w, fd, peer, ip_key))
 		return;
 	worker_set_nodelay(w, fd);
-	uint64_t id = atomic_fetch_add_explicit(&srv->next_id, 1, memory_order_relaxed);
+	uint64_t id = atomic_fetch_add_explicit(&hub->next_id, 1, memory_order_relaxed);
 	struct conn *c = conn_new(fd, id, w->index);
 	if (c == NULL) { /* refused like the checks above: told, logged and counted */
-		atomic_fetch_sub_explicit(&srv->conns, 1, memory_order_relaxed);
-		iplimit_release(&srv->iplimit, ip_key);
-		worker_refuse(w, fd, &w->stats.nomem_disconnects, GATE_MEMORY,
-			      "server busy (out of memory)");
+		atomic_fetch_sub_explicit(&hub->conns, 1, memory_order_relaxed);
+		iplimit_release(&hub->iplimit, ip_key);
+		worker_refuse_busy(w, fd, &w->stats.nomem_disconnects, GATE_MEMORY);
 		return;
 	}
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
 	ev.data.ptr = c;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		log_error((int)w->index, id, "cannot register connection: %s", strerror(errno));
-		atomic_fetch_sub_explicit(&srv->conns, 1, memory_order_relaxed);
-		iplimit_release(&srv->iplimit, ip_key);
+		atomic_fetch_sub_explicit(&hub->conns, 1, memory_order_relaxed);
+		iplimit_release(&hub->iplimit, ip_key);
 		free(c);
 		close(fd);
 		return;
 	}
 	c->ip_key = ip_key;
+	c->ops = w->accept_ops;
+	timer_init(&c->timer, worker_conn_deadline);
+	list_push_back(&w->conns, &c->conn_link);
 	w->nconns++;
 	stat_add(&w->stats.accepted, 1);
 	log_debug((int)w->index, id, "connected");
-	web_start(w, c); /* what it speaks is decided from its first bytes (web.c) */
+	if (c->ops->on_open != NULL)
+		c->ops->on_open(w, c);
 	/* Data may have arrived before EPOLL_CTL_ADD: try a read this iteration. */
 	c->readable = true;
 	worker_mark_ready(w, c);
 }
 
-static void worker_accept(struct worker *w, int64_t now)
+/* The connection stays queued and the edge is spent: retry from a timer instead of spinning
+ * (see docs/ARCHITECTURE.md, "EMFILE"). */
+static void worker_pause_accepts(struct worker *w)
 {
-	if (!w->listener_ready || w->listen_fd < 0)
+	w->accept_paused = true;
+	timer_arm(&w->timers, &w->accept_timer, TIMER_ACCEPT, w->now_ms + ACCEPT_PAUSE_MS);
+}
+
+static void worker_resume_accepts(struct timer *t, void *ctx)
+{
+	(void)t;
+	struct worker *w = ctx;
+	w->accept_paused = false;
+}
+
+static void worker_accept(struct worker *w)
+{
+	if (!w->listener_ready || w->listen_fd < 0 || w->accept_paused)
 		return;
-	if (w->accept_resume_ms != 0) {
-		if (now < w->accept_resume_ms)
-			return;
-		w->accept_resume_ms = 0;
-	}
 	for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
 		struct sockaddr_storage peer = { .ss_family = AF_UNSPEC };
 		socklen_t plen = sizeof(peer);
@@ -617,171 +401,107 @@ static void worker_accept(struct worker *w, int64_t now)
 		case ENFILE:
 		case ENOBUFS:
 		case ENOMEM:
-			/* The connection stays queued and the edge is spent: retry from a timer
-			 * instead of spinning (see docs/ARCHITECTURE.md, "EMFILE"). */
 			stat_add(&w->stats.accept_pauses, 1);
 			worker_log_gated(w, GATE_ACCEPT, LOG_WARN, 0,
 					 "accept4: %s; pausing accepts for %d ms", strerror(errno),
 					 ACCEPT_PAUSE_MS);
-			w->accept_resume_ms = now + ACCEPT_PAUSE_MS;
+			worker_pause_accepts(w);
 			return;
 		default:
 			stat_add(&w->stats.accept_errors, 1);
 			worker_log_gated(w, GATE_ACCEPT, LOG_ERROR, 0, "accept4: %s",
 					 strerror(errno));
-			w->accept_resume_ms = now + ACCEPT_PAUSE_MS;
+			worker_pause_accepts(w);
 			return;
 		}
 	}
 	/* Budget spent with the listener still ready: continue next iteration. */
 }
 
-/* ---- inbox ------------------------------------------------------------------------------------ */
-
-static void worker_drain_inbox(struct worker *w)
-{
-	for (int i = 0; i < INBOX_PER_TURN && w->lines_pending < FLUSH_BATCH_LINES; i++) {
-		struct inbox_node *n = inbox_pop(&w->inbox);
-		if (n == NULL) {
-			w->inbox_more = false;
-			return;
-		}
-		struct msg *m = msg_from_node(n);
-		stat_add(&w->stats.inbox_msgs, 1);
-		stat_add(&w->popped_from[m->origin], 1);
-		worker_deliver(w, m);
-	}
-	w->inbox_more = true;
-}
-
-/*
- * Backpressure: when a consumer falls behind, our share of its inbox grows. Past INBOX_HIGH
- * messages we stop reading our clients (TCP flow control then slows the senders) until it
- * catches up, so no inbox grows without bound.
- */
-static void worker_check_backpressure(struct worker *w)
-{
-	struct server *srv = w->srv;
-	bool paused = false;
-	for (unsigned j = 0; j < srv->nworkers && !paused; j++) {
-		if (j == w->index)
-			continue;
-		uint64_t pushed = atomic_load_explicit(&w->pushed_to[j], memory_order_relaxed);
-		uint64_t popped = atomic_load_explicit(&srv->workers[j].popped_from[w->index],
-						       memory_order_relaxed);
-		paused = pushed - popped > INBOX_HIGH;
-	}
-	if (paused)
-		stat_add(&w->stats.input_pauses, 1);
-	w->input_paused = paused;
-}
-
 /* ---- end of iteration: reap, flush, free -------------------------------------------------- */
 
-static void worker_start_drain(struct worker *w, struct conn *c, int64_t now)
+static void worker_start_drain(struct worker *w, struct conn *c)
 {
 	if (c->out_count == 0) {
 		worker_finalize(w, c);
 		return;
 	}
 	c->draining = true;
-	c->deadline_ms = now + w->srv->cfg.drain_timeout_ms;
-	list_push_back(&w->draining, &c->drain_link);
+	timer_arm(&w->timers, &c->timer, TIMER_DRAIN, w->now_ms + w->hub->cfg.drain_timeout_ms);
 	worker_mark_dirty(w, c);
 }
 
-/*
- * Last words to a connection being cut (its queue is thrown away): a line user whose last
- * line was cut mid-way gets a newline first, so the error is a line of its own; a WebSocket
- * user gets a text frame, unless a frame was cut mid-way (the stream cannot be mended).
- * Best effort: a reader that stopped reading usually has a full socket buffer.
- */
-static void worker_say_last(struct worker *w, struct conn *c, const char *line, size_t n)
+/* Cuts c: its queue is thrown away, it gets `line` as its last words (its handlers write them
+ * in its protocol, best effort), and it is closed. */
+static void worker_cut(struct worker *w, struct conn *c, const char *line, size_t n)
 {
-	(void)w;
 	bool mid = c->out_off > 0;
 	conn_discard_output(c);
-	if (c->proto == CONN_WS) {
-		uint8_t frame[10 + 256];
-		if (mid || n == 0 || n > 256)
-			return;
-		size_t h = ws_frame_header(frame, WS_TEXT, n - 1); /* without its newline */
-		memcpy(frame + h, line, n - 1);
-		send_now(c->fd, (const char *)frame, h + n - 1);
-		return;
-	}
-	if (c->proto != CONN_LINE)
-		return;
-	if (mid)
-		send_now(c->fd, "\n", 1);
-	send_now(c->fd, line, n);
+	if (c->ops->say_last != NULL)
+		c->ops->say_last(w, c, line, n, mid);
+	worker_finalize(w, c);
 }
 
 static void worker_cut_slow(struct worker *w, struct conn *c)
 {
+	size_t max = w->hub->cfg.max_outbuf;
 	stat_add(&w->stats.slow_disconnects, 1);
 	worker_log_gated(w, GATE_SLOW, LOG_WARN, c->id,
 			 "slow consumer: %zu bytes queued (max %zu); disconnecting", c->out_charge,
-			 w->srv->cfg.max_outbuf);
-	char line[160];
-	size_t n = proto_error(line, sizeof(line),
-			       "too slow: more than %zu bytes queued for you; disconnecting.",
-			       w->srv->cfg.max_outbuf);
-	worker_say_last(w, c, line, n);
+			 max);
+	char line[PROTO_LINE_MAX];
+	worker_cut(w, c, line, proto_too_slow(line, sizeof(line), max));
 }
 
 static void worker_cut_nomem(struct worker *w, struct conn *c)
 {
 	stat_add(&w->stats.nomem_disconnects, 1);
 	log_error((int)w->index, c->id, "out of memory; connection closed");
-	char line[80];
-	size_t n = proto_error(line, sizeof(line), "server out of memory; disconnecting.");
-	worker_say_last(w, c, line, n);
+	char line[PROTO_LINE_MAX];
+	worker_cut(w, c, line, proto_out_of_memory(line, sizeof(line), "disconnecting"));
+}
+
+static size_t worker_conn_cost(const struct worker *w, const struct conn *c)
+{
+	return conn_cost(c, w->hub->cfg.max_line + 1, w->hub->cfg.max_http_header);
 }
 
 static void worker_cut_memory(struct worker *w, struct conn *c)
 {
-	const struct memory_guard *g = &w->srv->mem;
-	size_t cost = conn_cost(c, w->srv->cfg.max_line + 1, w->srv->cfg.max_http_header);
+	const struct memory_guard *g = &w->hub->mem;
+	size_t cost = worker_conn_cost(w, c);
 	worker_log_gated(w, GATE_MEMORY, LOG_WARN, c->id,
 			 "heap %llu bytes over --max-memory %zu: cutting this connection, which "
 			 "holds %zu bytes (among the most)",
 			 (unsigned long long)atomic_load_explicit(&g->heap, memory_order_relaxed),
 			 g->cap, cost);
-	char line[160];
-	size_t n = proto_error(line, sizeof(line),
-			       "server out of memory: your connection held %zu bytes, among the "
-			       "most; disconnecting.",
-			       cost);
-	worker_say_last(w, c, line, n);
+	char line[PROTO_LINE_MAX];
+	worker_cut(w, c, line, proto_evicted(line, sizeof(line), cost));
 }
 
-static void worker_reap(struct worker *w, int64_t now)
+static void worker_reap(struct worker *w)
 {
 	struct conn *c;
 	while ((c = w->closing) != NULL) {
 		w->closing = c->next_close;
-		if (c->user.listed)
-			session_end(w, c, NULL, 0, !w->shutting_down);
+		if (c->ops->on_close != NULL)
+			c->ops->on_close(w, c);
 		log_debug((int)w->index, c->id, "disconnected (reason %d)", c->close_reason);
 		switch ((enum conn_close_reason)c->close_reason) {
 		case CLOSE_EOF:
 		case CLOSE_QUIT:
 		case CLOSE_FLOOD:
 		case CLOSE_SHUTDOWN:
-			worker_start_drain(w, c, now);
+			worker_start_drain(w, c);
 			break;
 		case CLOSE_SLOW:
 			worker_cut_slow(w, c);
-			worker_finalize(w, c);
 			break;
 		case CLOSE_MEMORY:
 			worker_cut_memory(w, c);
-			worker_finalize(w, c);
 			break;
 		case CLOSE_NOMEM:
 			worker_cut_nomem(w, c);
-			worker_finalize(w, c);
 			break;
 		case CLOSE_RESET:
 		case CLOSE_NONE:
@@ -831,11 +551,33 @@ static void worker_flush(struct worker *w)
 		c->on_dirty = false;
 		if (c->fd >= 0 && c->writable && c->out_count > 0)
 			worker_flush_conn(w, c, &again);
-		if (c->fd >= 0 && !c->closing && c->out_charge > w->srv->cfg.max_outbuf)
+		if (c->fd >= 0 && !c->closing && c->out_charge > w->hub->cfg.max_outbuf)
 			worker_close_conn(w, c, CLOSE_SLOW);
 		c = next;
 	}
 	w->dirty = again;
+}
+
+/* Whether this iteration ends with a flush: the holdoff is over (worker_flush_adaptive), or
+ * WORKER_FLUSH_BATCH_LINES lines are waiting, or the worker is shutting down. */
+static bool worker_flush_due(const struct worker *w, int64_t now_us)
+{
+	return w->dirty != NULL && (now_us >= w->next_flush_us || w->shutting_down ||
+				    w->lines_pending >= WORKER_FLUSH_BATCH_LINES);
+}
+
+/* Flushes, then sets the holdoff before the next flush from how long this one took. */
+static void worker_flush_adaptive(struct worker *w)
+{
+	int64_t start_us = monotonic_us();
+	worker_flush(w);
+	int64_t end_us = monotonic_us();
+	int64_t cap_us = (int64_t)w->hub->cfg.flush_interval_ms * 1000;
+	w->next_flush_us =
+	    end_us + worker_flush_holdoff_us(end_us - start_us, w->hub->nworkers, cap_us);
+	w->lines_pending = 0;
+	if (!timer_armed(&w->trim_timer)) /* output rings grew: give them back when idle */
+		timer_arm(&w->timers, &w->trim_timer, TIMER_TRIM, w->now_ms + TRIM_PERIOD_MS);
 }
 
 /* Frees closed connections, except those the dirty list still points at (they go at the
@@ -857,29 +599,13 @@ static void worker_free_dead(struct worker *w)
 	w->dead = keep;
 }
 
-static void worker_expire_drains(struct worker *w, int64_t now)
+/* A second after a flush: idle connections give back output rings a burst grew (conn_trim). */
+static void worker_trim(struct timer *t, void *ctx)
 {
-	while (!list_empty(&w->draining)) {
-		struct conn *c = container_of(w->draining.next, struct conn, drain_link);
-		if (c->deadline_ms > now)
-			return;
-		log_debug((int)w->index, c->id, "drain timeout with %zu bytes unsent",
-			  c->out_bytes);
-		worker_finalize(w, c);
-	}
-}
-
-/* Once a second: idle connections give back output rings that a burst grew (conn_trim). */
-static void worker_trim(struct worker *w, int64_t now)
-{
-	if (now < w->trim_ms)
-		return;
-	w->trim_ms = now + TRIM_PERIOD_MS;
-	size_t pos = 0;
-	uint64_t id;
-	void *v;
-	while (map_next(&w->by_id, &pos, &id, &v))
-		conn_trim(v);
+	(void)t;
+	struct worker *w = ctx;
+	for (struct list_node *n = w->conns.next; n != &w->conns; n = n->next)
+		conn_trim(container_of(n, struct conn, conn_link));
 }
 
 /* ---- --max-memory --------------------------------------------------------------------------- */
@@ -905,13 +631,13 @@ static void shed_consider(struct shed_pick *picks, int *n, struct conn *c, size_
 }
 
 /*
- * One round of --max-memory (memory.h): cuts this worker's users that cost at least the
+ * One round of --max-memory (memory.h): cuts this worker's connections that cost at least the
  * round's floor, the most expensive first, while the round's excess is not yet covered.
  * Runs once per round per worker; a round comes every MEMORY_SAMPLE_MS while over the cap.
  */
 static void worker_shed_memory(struct worker *w)
 {
-	struct memory_guard *g = &w->srv->mem;
+	struct memory_guard *g = &w->hub->mem;
 	uint32_t round = atomic_load_explicit(&g->round, memory_order_relaxed);
 	if (round == w->shed_round)
 		return;
@@ -919,12 +645,9 @@ static void worker_shed_memory(struct worker *w)
 	size_t floor = (size_t)atomic_load_explicit(&g->floor, memory_order_relaxed);
 	struct shed_pick picks[SHED_BATCH];
 	int n = 0;
-	size_t pos = 0;
-	uint64_t id;
-	void *v;
-	while (map_next(&w->by_id, &pos, &id, &v)) {
-		struct conn *c = v;
-		size_t cost = conn_cost(c, w->srv->cfg.max_line + 1, w->srv->cfg.max_http_header);
+	for (struct list_node *l = w->conns.next; l != &w->conns; l = l->next) {
+		struct conn *c = container_of(l, struct conn, conn_link);
+		size_t cost = worker_conn_cost(w, c);
 		if (!c->closing && cost >= floor)
 			shed_consider(picks, &n, c, cost);
 	}
@@ -935,28 +658,39 @@ static void worker_shed_memory(struct worker *w)
 }
 
 /* Samples the heap when due (before accepting, so a newcomer is judged by a fresh sample
- * even after the worker slept); a sample over the cap starts a round in every worker. */
-static void worker_sample_memory(struct worker *w, int64_t now)
+ * even after the worker slept); a sample over the cap starts a round in every worker. While
+ * near the cap, a timer keeps the samples coming even when nothing else wakes the worker. */
+static void worker_sample_memory(struct worker *w)
 {
-	struct server *srv = w->srv;
-	if (memory_guard_sample(&srv->mem, now))
-		for (unsigned i = 0; i < srv->nworkers; i++)
+	struct hub *hub = w->hub;
+	if (memory_guard_sample(&hub->mem, w->now_ms))
+		for (unsigned i = 0; i < hub->nworkers; i++)
 			if (i != w->index)
-				inbox_kick(&srv->workers[i].inbox);
+				inbox_kick(&hub->workers[i].inbox);
+	if (memory_guard_near(&hub->mem) && !timer_armed(&w->memory_timer))
+		timer_arm(&w->timers, &w->memory_timer, TIMER_MEMORY,
+			  w->now_ms + MEMORY_SAMPLE_MS);
+}
+
+static void worker_memory_due(struct timer *t, void *ctx)
+{
+	(void)t;
+	worker_sample_memory(ctx);
 }
 
 /* ---- shutdown ------------------------------------------------------------------------------- */
 
 /*
  * Closing a SO_REUSEPORT listener resets the connections queued on it, so accept them first
- * and tell them goodbye. Then every user gets the shutdown line and is drained.
+ * and tell them goodbye. Then each connection's handlers say goodbye in its protocol and
+ * close it (those without: closed at once).
  */
 static void worker_begin_shutdown(struct worker *w)
 {
 	w->shutting_down = true;
-	char line[64];
-	size_t n = proto_shutdown(line, sizeof(line));
 	if (w->listen_fd >= 0) {
+		char line[PROTO_LINE_MAX];
+		size_t n = proto_shutdown(line, sizeof(line));
 		int fd;
 		while ((fd = accept4(w->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
 			send_now(fd, line, n);
@@ -966,54 +700,19 @@ static void worker_begin_shutdown(struct worker *w)
 		close(w->listen_fd);
 		w->listen_fd = -1;
 	}
-	web_shutdown(w);
-	size_t pos = 0;
-	uint64_t id;
-	void *v;
-	while (map_next(&w->by_id, &pos, &id, &v)) { /* only marks: the map is not changed */
-		struct conn *c = v;
-		worker_send_line(w, c, line, n);
-		worker_close_conn(w, c, CLOSE_SHUTDOWN);
+	/* only marks: the list is not changed */
+	for (struct list_node *n = w->conns.next; n != &w->conns; n = n->next) {
+		struct conn *c = container_of(n, struct conn, conn_link);
+		if (c->closing)
+			continue; /* already saying goodbye its own way */
+		if (c->ops->on_shutdown != NULL)
+			c->ops->on_shutdown(w, c);
+		else
+			worker_close_conn(w, c, CLOSE_RESET);
 	}
 }
 
 /* ---- the loop ------------------------------------------------------------------------------- */
-
-static int64_t monotonic_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Whether this iteration ends with a flush: the holdoff is over (worker_flush_adaptive), or
- * FLUSH_BATCH_LINES lines are waiting, or the worker is shutting down. */
-static bool worker_flush_due(const struct worker *w, int64_t now_us)
-{
-	return w->dirty != NULL && (now_us >= w->next_flush_us || w->shutting_down ||
-				    w->lines_pending >= FLUSH_BATCH_LINES);
-}
-
-/* Flushes, then sets the holdoff before the next flush from how long this one took. */
-static void worker_flush_adaptive(struct worker *w)
-{
-	int64_t start_us = monotonic_us();
-	worker_flush(w);
-	int64_t end_us = monotonic_us();
-	int64_t cap_us = (int64_t)w->srv->cfg.flush_interval_ms * 1000;
-	w->next_flush_us =
-	    end_us + worker_flush_holdoff_us(end_us - start_us, w->srv->nworkers, cap_us);
-	w->lines_pending = 0;
-}
-
-static int64_t min_deadline(int64_t a, int64_t b)
-{
-	if (a == 0)
-		return b;
-	if (b == 0)
-		return a;
-	return a < b ? a : b;
-}
 
 /*
  * How long epoll_wait may block: 0 when work is pending, -1 when nothing is scheduled.
@@ -1021,30 +720,22 @@ static int64_t min_deadline(int64_t a, int64_t b)
  * other workers to wake it for inbox messages (they wait for the flush anyway), so a loaded
  * worker is not woken once per line routed to it.
  */
-static int worker_timeout(struct worker *w, int64_t now, bool *holdoff)
+static int worker_timeout(struct worker *w, bool hooks_pending, bool *holdoff)
 {
 	*holdoff = false;
-	if (w->closing || w->inbox_more)
+	if (w->closing || hooks_pending)
 		return 0;
-	if (w->dirty != NULL && w->lines_pending < FLUSH_BATCH_LINES) {
+	if (w->dirty != NULL && w->lines_pending < WORKER_FLUSH_BATCH_LINES) {
 		int64_t wait_us = w->next_flush_us - monotonic_us();
 		*holdoff = wait_us > 0;
 		return wait_us > 0 ? (int)((wait_us + 999) / 1000) : 0;
 	}
 	if (w->dirty != NULL)
 		return 0;
-	bool accept_now = w->listener_ready && w->listen_fd >= 0 && w->accept_resume_ms == 0;
+	bool accept_now = w->listener_ready && w->listen_fd >= 0 && !w->accept_paused;
 	if (accept_now || !list_empty(&w->ready))
 		return w->input_paused ? PAUSE_POLL_MS : 0; /* paused: poll, do not spin */
-	int64_t due = w->summary_due_ms;
-	if (w->listen_fd >= 0 && w->listener_ready)
-		due = min_deadline(due, w->accept_resume_ms);
-	if (!list_empty(&w->draining))
-		due = min_deadline(
-		    due, container_of(w->draining.next, struct conn, drain_link)->deadline_ms);
-	due = min_deadline(due, web_next_deadline(w));
-	if (memory_guard_near(&w->srv->mem)) /* keep sampling while near or over the cap */
-		due = min_deadline(due, now + MEMORY_SAMPLE_MS);
+	int64_t due = timers_next(&w->timers), now = w->now_ms;
 	if (due == 0)
 		return -1;
 	if (due <= now)
@@ -1084,20 +775,41 @@ static bool worker_dispatch(struct worker *w, struct epoll_event *events, int n)
 	return inbox_fired;
 }
 
+/* Runs the hooks; true when one of them left work for the next iteration. */
+static bool worker_run_hooks(struct worker *w)
+{
+	bool pending = false;
+	for (unsigned i = 0; i < w->nhooks; i++)
+		pending |= w->hooks[i](w);
+	return pending;
+}
+
+static void worker_record_iteration(struct worker *w, int64_t start_us)
+{
+	stat_add(&w->stats.iterations, 1);
+	uint64_t took = (uint64_t)(monotonic_us() - start_us);
+	stat_max(&w->stats.max_iteration_us, took);
+	size_t b = 0;
+	while (b < WORKER_ITER_BUCKETS - 1 && took > worker_iter_bucket_us[b])
+		b++;
+	stat_add(&w->iter_hist[b], 1);
+}
+
 void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct server *srv = w->srv;
+	struct hub *hub = w->hub;
 	struct epoll_event events[MAX_EVENTS];
-	int64_t now = clock_now_ms();
+	bool hooks_pending = false;
+	w->now_ms = clock_now_ms();
 	for (;;) {
 		/* acquire: pairs with the release store in server_stop. */
-		if (!w->shutting_down && atomic_load_explicit(&srv->stopping, memory_order_acquire))
+		if (!w->shutting_down && atomic_load_explicit(&hub->stopping, memory_order_acquire))
 			worker_begin_shutdown(w);
 		if (w->shutting_down && w->nconns == 0 && !w->closing)
 			break;
 		bool holdoff;
-		int timeout = worker_timeout(w, now, &holdoff);
+		int timeout = worker_timeout(w, hooks_pending, &holdoff);
 		bool may_sleep = timeout != 0 && !holdoff && inbox_prepare_sleep(&w->inbox);
 		if (!may_sleep && !holdoff)
 			timeout = 0;
@@ -1105,39 +817,27 @@ void *worker_main(void *arg)
 		if (n < 0 && errno != EINTR)
 			log_error((int)w->index, 0, "epoll_wait: %s", strerror(errno));
 		int64_t start_us = monotonic_us();
-		now = start_us / 1000;
-		w->now_ms = now;
+		w->now_ms = start_us / 1000;
 		bool inbox_fired = n > 0 && worker_dispatch(w, events, n);
 		if (may_sleep || inbox_fired)
 			inbox_awake(&w->inbox, inbox_fired);
 
-		/* The inbox goes before accept: what other workers routed before a newcomer
+		/* The hooks go before accept: what other workers routed before a newcomer
 		 * arrived is not shown to the newcomer. */
-		worker_sample_memory(w, now);
-		worker_drain_inbox(w);
-		worker_check_backpressure(w);
+		worker_sample_memory(w);
+		hooks_pending = worker_run_hooks(w);
 		if (!w->input_paused) {
-			worker_accept(w, now);
+			worker_accept(w);
 			worker_read_ready(w);
 		}
-		session_run_summaries(w, now);
-		worker_expire_drains(w, now);
-		web_expire(w, now);
-		if (memory_guard_over(&srv->mem))
+		timers_run(&w->timers, w->now_ms, TIMERS_PER_TURN, w);
+		if (memory_guard_over(&hub->mem))
 			worker_shed_memory(w);
-		worker_reap(w, now);
+		worker_reap(w);
 		if (worker_flush_due(w, monotonic_us()))
 			worker_flush_adaptive(w);
 		worker_free_dead(w);
-		worker_trim(w, now);
-
-		stat_add(&w->stats.iterations, 1);
-		uint64_t took = (uint64_t)(monotonic_us() - start_us);
-		stat_max(&w->stats.max_iteration_us, took);
-		size_t b = 0;
-		while (b < WORKER_ITER_BUCKETS - 1 && took > worker_iter_bucket_us[b])
-			b++;
-		stat_add(&w->iter_hist[b], 1);
+		worker_record_iteration(w, start_us);
 	}
 	for (struct conn *c = w->dirty; c != NULL; c = c->next_dirty)
 		c->on_dirty = false; /* only closed connections can be left here now */
@@ -1156,18 +856,22 @@ static int epoll_add(int epfd, int fd, void *tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-int worker_init(struct worker *w, struct server *srv, unsigned index, int listen_fd)
+int worker_init(struct worker *w, struct hub *hub, unsigned index, int listen_fd,
+		const struct conn_ops *accept_ops)
 {
 	memset(w, 0, sizeof(*w));
-	w->srv = srv;
+	w->hub = hub;
 	w->index = index;
 	w->listen_fd = listen_fd;
 	w->listener_ready = true; /* connections may be queued already */
+	w->accept_ops = accept_ops;
 	w->inbox.efd = -1;
+	list_init(&w->conns);
 	list_init(&w->ready);
-	list_init(&w->draining);
-	list_init(&w->sniffing);
-	list_init(&w->handshaking);
+	timers_init(&w->timers);
+	timer_init(&w->accept_timer, worker_resume_accepts);
+	timer_init(&w->trim_timer, worker_trim);
+	timer_init(&w->memory_timer, worker_memory_due);
 	int rc = inbox_init(&w->inbox);
 	if (rc < 0)
 		return rc;
@@ -1194,13 +898,16 @@ err_inbox:
 	return rc;
 }
 
+int worker_add_hook(struct worker *w, worker_hook_fn fn)
+{
+	if (w->nhooks == WORKER_HOOKS_MAX)
+		return -ENOSPC;
+	w->hooks[w->nhooks++] = fn;
+	return 0;
+}
+
 void worker_destroy(struct worker *w)
 {
-	struct inbox_node *n;
-	while ((n = inbox_pop(&w->inbox)) != NULL)
-		msg_release(msg_from_node(n));
-	map_free(&w->by_id); /* empty: every connection was closed before the loop ended */
-	map_free(&w->local_rooms);
 	free(w->rbuf);
 	if (w->listen_fd >= 0)
 		close(w->listen_fd);

@@ -1,29 +1,27 @@
 /*
- * worker.h - one event-loop thread: its epoll set, its SO_REUSEPORT listener, its inbox, and
- * every connection it accepted.
+ * worker.h - one event-loop thread: its epoll set, its SO_REUSEPORT listener, its inbox's
+ * eventfd, its timers, and every connection it accepted. The loop knows connections only
+ * through their handlers (conn.h, struct conn_ops) and the layers above it only through the
+ * hooks and handler tables they register: it includes none of their headers.
  *
- * Ownership: everything in struct worker except `inbox` (pushed to by every worker) and
- * `stats` (read by anyone, relaxed) is touched only by the worker's own thread once it runs.
- * Before the thread starts and after it is joined, the server's thread owns it all.
+ * Ownership: everything in struct worker except `inbox` (pushed to by every worker) and the
+ * statistics (read by anyone, relaxed) is touched only by the worker's own thread once it
+ * runs. Before the thread starts and after it is joined, the server's thread owns it all.
  */
 #ifndef CHATD_WORKER_H
 #define CHATD_WORKER_H
 
-#include "config.h"
 #include "conn.h"
+#include "hub.h"
 #include "inbox.h"
 #include "list.h"
 #include "log.h"
-#include "map.h"
-#include "room.h"
+#include "timer.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-struct server;
-
 /* Counters: name and help. Each is written by its worker only and summed at read time. */
 #define WORKER_COUNTERS(X)                                                                  \
 	X(accepted, "connections accepted")                                                 \
@@ -94,101 +92,102 @@ enum gate {
 	GATE_COUNT
 };
 
+struct router;
+struct sessions;
+
+/* Lines fanned out since the last flush (lines_pending) that force a flush, and pause reading
+ * and inbox draining until then: bounds the burst any one user's queue takes between two
+ * writes. */
+#define WORKER_FLUSH_BATCH_LINES 1024
+
+/* Work a layer above the loop needs each iteration, after the wake-up and before accepting
+ * and reading (routing: draining the inbox). Returns true when it left work undone (the next
+ * epoll_wait must not block). */
+typedef bool (*worker_hook_fn)(struct worker *w);
+#define WORKER_HOOKS_MAX 4
+
 struct worker {
-	struct inbox inbox; /* pushed to by every worker; consumed by this one */
-	struct server *srv;
+	struct inbox inbox; /* pushed to by every worker; consumed by this one's routing */
+	struct hub *hub;
 	unsigned index;
 	pthread_t thread;
 	int epfd;
-	int listen_fd;            /* -1 once shutting down */
-	bool listener_ready;      /* accept4 has not yet returned EAGAIN */
-	int64_t accept_resume_ms; /* accepting paused until then (EMFILE), or 0 */
-
-	struct map by_id;       /* connection id -> struct conn, for users in the chat */
-	struct map local_rooms; /* room id -> struct local_room (room.h) */
-	uint32_t nconns;        /* connections owned, draining ones included */
-
-	struct list_node ready;       /* connections with input not yet drained */
-	struct list_node draining;    /* connections flushing before close, by deadline */
-	struct list_node sniffing;    /* new connections waiting for their first bytes (web.c) */
-	struct list_node handshaking; /* HTTP connections reading their request (web.c) */
-	struct conn *dirty;           /* output appended this iteration */
-	struct conn *closing;         /* to be reaped at the end of this iteration */
-	struct conn *dead;            /* to be freed after this iteration's flush */
-	bool inbox_more;              /* the inbox budget ran out with messages left */
-	int64_t summary_due_ms;       /* this worker counted notices not yet summarised, or 0 */
+	int listen_fd;         /* -1 once shutting down */
+	bool listener_ready;   /* accept4 has not yet returned EAGAIN */
+	bool accept_paused;    /* after EMFILE, until accept_timer expires */
+	bool input_paused;     /* a hook asked to skip reading (routing's backpressure) */
 	bool shutting_down;
+	uint32_t nconns;       /* connections owned, draining ones included */
+	uint32_t lines_pending; /* messages fanned out since the last flush (routing counts) */
+	int64_t now_ms;        /* CLOCK_MONOTONIC at the start of this iteration */
+	int64_t next_flush_us; /* no flush before this (CLOCK_MONOTONIC, us): the holdoff */
+	uint32_t shed_round;   /* the last --max-memory round this worker took part in */
+
+	const struct conn_ops *accept_ops; /* a new connection's first handlers */
+	worker_hook_fn hooks[WORKER_HOOKS_MAX];
+	unsigned nhooks;
+	struct router *router;     /* routing's state (route.c); the loop never looks inside */
+	struct sessions *sessions; /* the sessions' state (session.c); likewise */
+
+	struct list_node conns; /* every connection, in accept order */
+	struct list_node ready; /* connections with input not yet drained */
+	struct conn *dirty;     /* output appended this iteration */
+	struct conn *closing;   /* to be reaped at the end of this iteration */
+	struct conn *dead;      /* to be freed after this iteration's flush */
+	struct timers timers;
+	struct timer accept_timer, trim_timer, memory_timer;
 
 	char *rbuf;                        /* read buffer shared by this worker's connections */
 	struct log_gate gates[GATE_COUNT]; /* one per kind of client-triggered log line */
 	struct worker_stats stats;
 	/* users on this worker now (a gauge), and the event-loop iteration time histogram
-	 * (bucket i counts iterations up to ITER_BUCKET_US[i] microseconds, the last one has
-	 * no bound); single writer, relaxed, read by the admin thread */
+	 * (bucket i counts iterations up to worker_iter_bucket_us[i] microseconds, the last one
+	 * has no bound); single writer, relaxed, read by the admin thread */
 	_Atomic uint64_t users_now;
 	_Atomic uint64_t ws_users_now; /* of which WebSocket users */
 	_Atomic uint64_t iter_hist[WORKER_ITER_BUCKETS];
-
-	/*
-	 * Inbox accounting, for backpressure: pushed_to[j] counts messages this worker pushed
-	 * into worker j's inbox; popped_from[i] counts messages this worker popped that worker
-	 * i created. Each array is written by its owner only (relaxed stores) and read by the
-	 * others (relaxed loads), so pushed_to[j] - workers[j].popped_from[me] is how deep our
-	 * share of j's inbox is, give or take messages in flight.
-	 */
-	_Alignas(CACHE_LINE) _Atomic uint64_t pushed_to[CONFIG_MAX_WORKERS];
-	_Alignas(CACHE_LINE) _Atomic uint64_t popped_from[CONFIG_MAX_WORKERS];
-	bool input_paused;      /* our share of some inbox is over INBOX_HIGH: stop reading */
-	int64_t now_ms;         /* CLOCK_MONOTONIC at the start of this iteration */
-	int64_t trim_ms;        /* next pass giving back idle connections' output rings */
-	int64_t next_flush_us;  /* no flush before this (CLOCK_MONOTONIC, us): the holdoff */
-	uint32_t lines_pending; /* messages fanned out since the last flush */
-	uint32_t shed_round;    /* the last --max-memory round this worker took part in */
 };
 
-/* Sets up epoll, inbox and buffers; listen_fd is taken over. Returns 0 or -errno. */
-int worker_init(struct worker *w, struct server *srv, unsigned index, int listen_fd);
+/* Sets up epoll, inbox and buffers; listen_fd is taken over; accept_ops are the handlers
+ * every new connection starts with. Returns 0 or -errno. */
+int worker_init(struct worker *w, struct hub *hub, unsigned index, int listen_fd,
+		const struct conn_ops *accept_ops);
 
-/* Releases what worker_init set up and everything left in the inbox. Thread must be joined. */
+/* Registers a hook (before the thread starts). Returns 0 or -ENOSPC. */
+int worker_add_hook(struct worker *w, worker_hook_fn fn);
+
+/* Releases what worker_init set up. The thread must be joined and the layers above detached
+ * (their state freed, the inbox emptied). */
 void worker_destroy(struct worker *w);
 
 /* The thread body. */
 void *worker_main(void *arg);
 
-/*
- * Primitives for session.c (worker thread only). A message from worker_msg_new is filled in
- * by the caller, then handed to exactly one publish function, which takes it over. A message
- * for worker_publish_direct is made with one_worker (one slot); one for worker_publish_room
- * without (a slot per worker).
- */
-struct msg *worker_msg_new(struct worker *w, size_t len, bool one_worker);
-void worker_publish_room(struct worker *w, struct room *r, struct msg *m);
-void worker_publish_direct(struct worker *w, struct msg *m, uint64_t target,
-			   unsigned target_worker);
-void worker_send_line(struct worker *w, struct conn *c, const char *text, size_t len);
-/* raw: sent as is to every kind of connection (HTTP responses, WebSocket control frames) */
-void worker_send(struct worker *w, struct conn *c, const char *text, size_t len, bool raw);
-/* Line protocol input: frames bytes into lines and hands each to worker_take_line. */
-void worker_feed_lines(struct worker *w, struct conn *c, const char *buf, size_t n);
-/* One line from a user, whatever its transport: rate limit, validation, then the session. */
-bool worker_take_line(struct worker *w, struct conn *c, enum line_event ev, const char *text,
-		      size_t len);
-void worker_enqueue(struct worker *w, struct conn *c, struct msg *m);
-/* c has output queued (by conn_queue_reply): flush it at the end of this iteration. */
+/* ---- for the layers above (worker thread only) ---- */
+
+/* c has output queued: flush it at the end of this iteration. */
 void worker_mark_dirty(struct worker *w, struct conn *c);
-/* Flood control: charges one line (or WebSocket control frame) to c's token bucket. Returns
- * false when it is refused: c was told, and is closing when it kept flooding. */
-bool worker_rate_take(struct worker *w, struct conn *c);
+
+/* Ends the connection: its on_close runs and it is drained or closed at the end of this
+ * iteration, by reason (conn.h). */
 void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason reason);
+
+/* Swaps c's handlers (what it speaks is now known). */
+void worker_set_ops(struct worker *w, struct conn *c, const struct conn_ops *ops);
+
+/* Arms c's timer: its on_deadline runs at due_ms (timer.h: one fixed timeout per kind). */
+void worker_arm_conn_timer(struct worker *w, struct conn *c, enum timer_kind kind, int64_t due_ms);
+
 /* The adaptive flush: how long a worker waits after a flush that took took_us before the
  * next one: took_us x (workers - 1), at most cap_us (--flush-interval); 0 with one worker.
  * Microseconds when lightly loaded (a line goes out at once), growing with the load and with
  * preemption. */
 int64_t worker_flush_holdoff_us(int64_t took_us, unsigned workers, int64_t cap_us);
-/* Logs a client-triggered event, at most 10 a second per kind; the rest are counted and
- * reported as suppressed. */
-void worker_log_gated(struct worker *w, enum gate g, enum log_level lvl, uint64_t conn,
-		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Logs a client-triggered event of kind g, at most LOG_GATE_PER_SEC a second per kind and
+ * worker; the rest are counted and reported as suppressed. */
+#define worker_log_gated(w, g, lvl, conn, ...) \
+	log_gated(&(w)->gates[(g)], (lvl), (int)(w)->index, (conn), __VA_ARGS__)
 
 /* Counters have one writer: a relaxed load and store, no read-modify-write. */
 static inline void stat_add(_Atomic uint64_t *counter, uint64_t n)

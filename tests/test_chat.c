@@ -49,7 +49,7 @@ static unsigned worker_of(struct server *srv, const char *name)
 	uint64_t id;
 	unsigned worker;
 	char spelled[NAME_MAX_LEN + 1];
-	cr_assert(dir_lookup(&srv->dir, name, strlen(name), &id, &worker, spelled), "%s", name);
+	cr_assert(dir_lookup(&srv->hub.dir, name, strlen(name), &id, &worker, spelled), "%s", name);
 	return worker;
 }
 
@@ -313,7 +313,7 @@ Test(chat, who_and_rooms_counts_follow_joins_and_disconnects, .timeout = 30)
 	tc_expect_eventually(watch, "* You are now in red. 4 users here.", 2000);
 	rooms(watch, listing, sizeof(listing));
 	cr_assert(strncmp(listing, "* 1 room:", 9) == 0, "%s", listing);
-	cr_assert_eq(dir_room_count(&srv->dir), 1);
+	cr_assert_eq(dir_room_count(&srv->hub.dir), 1);
 	tc_close(watch);
 	tc_close(c[0]);
 	tc_close(c[2]);

@@ -201,7 +201,7 @@ static void learn_name(struct run *r, struct peer *p, const char *wanted)
 		uint64_t id;
 		unsigned worker;
 		char spelled[NAME_MAX_LEN + 1];
-		if (dir_lookup(&r->srv->dir, wanted, strlen(wanted), &id, &worker, spelled) &&
+		if (dir_lookup(&r->srv->hub.dir, wanted, strlen(wanted), &id, &worker, spelled) &&
 		    id == p->id) {
 			snprintf(p->name, sizeof(p->name), "%s", spelled);
 			return;

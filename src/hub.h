@@ -1,0 +1,39 @@
+/*
+ * hub.h - what every worker of one server shares: the configuration, the directory of names
+ * and rooms, the server-wide counts and limits, and the workers themselves (each one's inbox
+ * is pushed to by all). The server (server.c) fills it in before any worker runs and frees it
+ * after the last one is joined; in between each field says who may write it.
+ *
+ * It sits below the workers in the layering (docs/ARCHITECTURE.md): the event loop, routing
+ * and the sessions reach the shared state through here, never through the server module that
+ * starts them.
+ */
+#ifndef CHATD_HUB_H
+#define CHATD_HUB_H
+
+#include "config.h"
+#include "directory.h"
+#include "iplimit.h"
+#include "memory.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+struct worker;
+
+struct hub {
+	struct config cfg; /* read-only once workers run */
+	unsigned nworkers;
+	struct worker *workers; /* array of nworkers; see worker.h for ownership */
+
+	/* Touched once per connect/disconnect, never per message: */
+	atomic_uint_fast64_t next_id; /* next user name; fetch_add by accepting workers */
+	atomic_long users;            /* users in the chat, all workers */
+	atomic_long conns;            /* open client connections (checked against max_clients) */
+	atomic_bool stopping;         /* set once by server_stop */
+	struct directory dir;         /* names and rooms; its own lock (directory.h) */
+	struct iplimit iplimit;       /* connections per address; its own lock (iplimit.h) */
+	struct memory_guard mem;      /* --max-memory; atomics (memory.h) */
+};
+
+#endif

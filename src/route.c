@@ -1,0 +1,282 @@
+/*
+ * route.c - see route.h.
+ */
+#include "route.h"
+#include "common.h"
+#include "inbox.h"
+#include "log.h"
+#include "map.h"
+#include "msg.h"
+#include "room.h"
+#include "worker.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INBOX_PER_TURN 4096  /* inbox messages per iteration */
+#define INBOX_HIGH     65536 /* our messages queued in one other inbox: stop reading */
+
+struct router {
+	struct map users; /* connection id -> struct conn, for users in the chat */
+	struct map rooms; /* room id -> struct local_room (room.h) */
+	bool inbox_more;  /* the inbox budget ran out with messages left */
+	/*
+	 * Inbox accounting, for backpressure: pushed_to[j] counts messages this worker pushed
+	 * into worker j's inbox; popped_from[i] counts messages this worker popped that worker
+	 * i created. Each array is written by its owner only (relaxed stores) and read by the
+	 * others (relaxed loads), so pushed_to[j] - workers[j].popped_from[me] is how deep our
+	 * share of j's inbox is, give or take messages in flight.
+	 */
+	_Alignas(CACHE_LINE) _Atomic uint64_t pushed_to[CONFIG_MAX_WORKERS];
+	_Alignas(CACHE_LINE) _Atomic uint64_t popped_from[CONFIG_MAX_WORKERS];
+};
+
+/* ---- queues ------------------------------------------------------------------------------- */
+
+/*
+ * Queues m for c. --max-outbuf limits what the queue holds in memory (conn.h, out_charge).
+ * For a reader whose socket is writable the check waits for the end-of-iteration flush, so
+ * a reader that keeps up is never cut off for a burst that arrived within one iteration. A
+ * reader whose socket is full (it stopped reading) cannot take anything before then, so it
+ * is cut as soon as its queue would pass the limit: a queue never holds more than
+ * --max-outbuf for a reader that does not read.
+ */
+static void route_enqueue(struct worker *w, struct conn *c, struct msg *m)
+{
+	if (c->close_reason == CLOSE_SLOW || c->close_reason == CLOSE_MEMORY)
+		return; /* its output is being thrown away */
+	if (!c->writable && c->out_charge + msg_charge(m) > w->hub->cfg.max_outbuf) {
+		worker_close_conn(w, c, CLOSE_SLOW);
+		return;
+	}
+	if (conn_enqueue(c, m) < 0) {
+		worker_close_conn(w, c, CLOSE_NOMEM);
+		return;
+	}
+	worker_mark_dirty(w, c);
+}
+
+static void route_send(struct worker *w, struct conn *c, const void *bytes, size_t len, bool raw)
+{
+	struct msg *m = msg_new(len, 1);
+	if (m == NULL) {
+		worker_close_conn(w, c, CLOSE_NOMEM);
+		return;
+	}
+	memcpy(m->data, bytes, len);
+	m->raw = raw;
+	msg_set_workers(m, 1);
+	msg_local_begin(m, w->index);
+	route_enqueue(w, c, m);
+	msg_local_put(m, w->index);
+}
+
+void route_send_line(struct worker *w, struct conn *c, const char *line, size_t len)
+{
+	route_send(w, c, line, len, false);
+}
+
+void route_send_raw(struct worker *w, struct conn *c, const void *bytes, size_t len)
+{
+	route_send(w, c, bytes, len, true);
+}
+
+/* ---- fan-out ------------------------------------------------------------------------------ */
+
+/* Fans m out to this worker's recipients. The worker holds one reference to m on entry. */
+static void route_deliver(struct worker *w, struct msg *m)
+{
+	struct router *rt = w->router;
+	msg_local_begin(m, w->index);
+	uint32_t queued = 0;
+	switch ((enum msg_kind)m->kind) {
+	case MSG_ROOM: {
+		struct local_room *lr = room_local_find(&rt->rooms, m->room);
+		for (uint32_t i = 0; lr != NULL && i < lr->n; i++) {
+			struct conn *c = lr->members[i];
+			if (c->id == m->exclude || c->closing)
+				continue;
+			route_enqueue(w, c, m);
+			queued++;
+		}
+		break;
+	}
+	case MSG_DIRECT: {
+		struct conn *c = map_get(&rt->users, m->target);
+		if (c != NULL && !c->closing) {
+			route_enqueue(w, c, m);
+			queued++;
+		}
+		break;
+	}
+	}
+	stat_add(&w->stats.deliveries, queued);
+	if (queued > 0)
+		w->lines_pending++;
+	msg_local_put(m, w->index);
+}
+
+struct msg *route_msg_new(struct worker *w, size_t len, bool one_worker)
+{
+	struct msg *m = msg_new(len, one_worker ? 1 : w->hub->nworkers);
+	if (m == NULL)
+		log_error((int)w->index, 0, "out of memory for a message of %zu bytes", len);
+	return m;
+}
+
+/* Hands m to the workers in `mask` (this one included if its bit is set). */
+static void route_publish_mask(struct worker *w, struct msg *m, uint64_t mask)
+{
+	struct hub *hub = w->hub;
+	unsigned targets = (unsigned)__builtin_popcountll(mask);
+	if (targets == 0) {
+		msg_set_workers(m, 1);
+		msg_release(m);
+		return;
+	}
+	msg_set_workers(m, targets);
+	m->origin = w->index;
+	for (uint64_t rest = mask & ~(1ULL << w->index); rest != 0; rest &= rest - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(rest);
+		stat_add(&w->router->pushed_to[i], 1);
+		if (inbox_push(&hub->workers[i].inbox, msg_node(m, i)))
+			stat_add(&w->stats.wakeups_sent, 1);
+	}
+	if (mask & (1ULL << w->index))
+		route_deliver(w, m);
+}
+
+/*
+ * A room line goes only to the workers that have members in the room. acquire: pairs with
+ * the release in room_local_add, so a worker whose bit we see has its member array set up.
+ */
+void route_publish_room(struct worker *w, struct room *r, struct msg *m)
+{
+	assert(m->nslots == w->hub->nworkers); /* any worker may have to hold it */
+	m->kind = MSG_ROOM;
+	m->room = r->id;
+	route_publish_mask(w, m, atomic_load_explicit(&r->worker_mask, memory_order_acquire));
+}
+
+void route_publish_direct(struct worker *w, struct msg *m, uint64_t target, unsigned target_worker)
+{
+	m->kind = MSG_DIRECT;
+	m->target = target;
+	route_publish_mask(w, m, 1ULL << target_worker);
+}
+
+/* ---- the inbox hook ----------------------------------------------------------------------- */
+
+static void route_drain_inbox(struct worker *w)
+{
+	struct router *rt = w->router;
+	for (int i = 0; i < INBOX_PER_TURN && w->lines_pending < WORKER_FLUSH_BATCH_LINES; i++) {
+		struct inbox_node *n = inbox_pop(&w->inbox);
+		if (n == NULL) {
+			rt->inbox_more = false;
+			return;
+		}
+		struct msg *m = msg_from_node(n);
+		stat_add(&w->stats.inbox_msgs, 1);
+		stat_add(&rt->popped_from[m->origin], 1);
+		route_deliver(w, m);
+	}
+	rt->inbox_more = true;
+}
+
+/*
+ * Backpressure: when a consumer falls behind, our share of its inbox grows. Past INBOX_HIGH
+ * messages we stop reading our clients (TCP flow control then slows the senders) until it
+ * catches up, so no inbox grows without bound.
+ */
+static void route_check_backpressure(struct worker *w)
+{
+	struct hub *hub = w->hub;
+	bool paused = false;
+	for (unsigned j = 0; j < hub->nworkers && !paused; j++) {
+		if (j == w->index)
+			continue;
+		uint64_t pushed = atomic_load_explicit(&w->router->pushed_to[j], memory_order_relaxed);
+		uint64_t popped = atomic_load_explicit(&hub->workers[j].router->popped_from[w->index],
+						       memory_order_relaxed);
+		paused = pushed - popped > INBOX_HIGH;
+	}
+	if (paused)
+		stat_add(&w->stats.input_pauses, 1);
+	w->input_paused = paused;
+}
+
+/* The worker's hook: what other workers routed to us goes out before anything is read. */
+static bool route_on_wake(struct worker *w)
+{
+	route_drain_inbox(w);
+	route_check_backpressure(w);
+	return w->router->inbox_more;
+}
+
+uint64_t route_inbox_depth(const struct hub *hub, unsigned j)
+{
+	uint64_t pushed = 0, popped = 0;
+	for (unsigned i = 0; i < hub->nworkers; i++) {
+		pushed += atomic_load_explicit(&hub->workers[i].router->pushed_to[j],
+					       memory_order_relaxed);
+		popped += atomic_load_explicit(&hub->workers[j].router->popped_from[i],
+					       memory_order_relaxed);
+	}
+	return pushed >= popped ? pushed - popped : 0;
+}
+
+/* ---- users and rooms ---------------------------------------------------------------------- */
+
+int route_add_user(struct worker *w, struct conn *c)
+{
+	return map_put(&w->router->users, c->id, c);
+}
+
+void route_remove_user(struct worker *w, struct conn *c)
+{
+	map_del(&w->router->users, c->id);
+}
+
+int route_enter(struct worker *w, struct conn *c, struct room *r)
+{
+	return room_local_add(&w->router->rooms, &w->hub->dir, w->index, r, c);
+}
+
+void route_leave(struct worker *w, struct conn *c, struct room *r)
+{
+	room_local_remove(&w->router->rooms, &w->hub->dir, w->index, r, c);
+}
+
+/* ---- set-up ------------------------------------------------------------------------------- */
+
+int route_attach(struct worker *w)
+{
+	struct router *rt = aligned_alloc(CACHE_LINE, sizeof(*rt));
+	if (rt == NULL)
+		return -ENOMEM;
+	memset(rt, 0, sizeof(*rt));
+	int rc = worker_add_hook(w, route_on_wake);
+	if (rc < 0) {
+		free(rt);
+		return rc;
+	}
+	w->router = rt;
+	return 0;
+}
+
+void route_detach(struct worker *w)
+{
+	struct router *rt = w->router;
+	if (rt == NULL)
+		return;
+	struct inbox_node *n;
+	while ((n = inbox_pop(&w->inbox)) != NULL) /* every thread is joined: nobody pushes */
+		msg_release(msg_from_node(n));
+	map_free(&rt->users); /* empty: every connection was closed before the loop ended */
+	map_free(&rt->rooms);
+	free(rt);
+	w->router = NULL;
+}

@@ -1,0 +1,62 @@
+/*
+ * route.h - routing: where a message goes and how it gets there. A line is formatted once into
+ * a message (msg.h) and published to a room or to one user; the publisher hands a reference to
+ * every worker that has a recipient (through that worker's lock-free inbox, inbox.h) and fans
+ * it out to its own recipients directly. Each worker appends the reference to its recipients'
+ * output queues (conn.h), where --max-outbuf applies; the loop writes them at its next flush.
+ *
+ * Also routing's: the users and room members each worker delivers to, and backpressure (a
+ * worker whose messages pile up in another's inbox stops reading its clients until it drains).
+ *
+ * Per-worker state (struct router) is owned by its worker's thread, except the inbox
+ * accounting counters, which the other workers and the admin thread read (relaxed).
+ * Functions taking a worker run on that worker's thread.
+ */
+#ifndef CHATD_ROUTE_H
+#define CHATD_ROUTE_H
+
+#include "conn.h"
+#include "directory.h"
+#include "hub.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct worker;
+struct msg;
+
+/* Sets up w's routing state and registers its hook (before w's thread starts). Returns 0 or
+ * -errno. route_detach frees it after the thread is joined (every user gone). */
+int route_attach(struct worker *w);
+void route_detach(struct worker *w);
+
+/*
+ * A message from route_msg_new is filled in by the caller, then handed to exactly one publish
+ * function, which takes it over. One for route_publish_direct is made with one_worker (one
+ * slot); one for route_publish_room without (a slot per worker). NULL when out of memory
+ * (logged).
+ */
+struct msg *route_msg_new(struct worker *w, size_t len, bool one_worker);
+void route_publish_room(struct worker *w, struct room *r, struct msg *m);
+void route_publish_direct(struct worker *w, struct msg *m, uint64_t target,
+			  unsigned target_worker);
+
+/* Sends bytes to one local connection: a line (framed for its protocol), or raw bytes sent
+ * as they are (HTTP answers, WebSocket frames). Cuts c when it cannot be queued. */
+void route_send_line(struct worker *w, struct conn *c, const char *line, size_t len);
+void route_send_raw(struct worker *w, struct conn *c, const void *bytes, size_t len);
+
+/* c is a user of this worker from now on (direct messages reach it) / no longer. */
+int route_add_user(struct worker *w, struct conn *c);
+void route_remove_user(struct worker *w, struct conn *c);
+
+/* c (whose user the directory has in r) receives r's lines from now on / no longer.
+ * route_enter returns 0 or -ENOMEM. */
+int route_enter(struct worker *w, struct conn *c, struct room *r);
+void route_leave(struct worker *w, struct conn *c, struct room *r);
+
+/* Messages waiting in worker j's inbox (all senders), for /metrics. Any thread. */
+uint64_t route_inbox_depth(const struct hub *hub, unsigned j);
+
+#endif
