@@ -22,7 +22,12 @@ endif
 PREFIX  ?= /usr/local
 OPT     ?= -O2 -g
 CFLAGS  ?=
-override CFLAGS := -std=gnu17 -Wall -Wextra -Werror -pthread -D_GNU_SOURCE $(OPT) $(CFLAGS)
+# Every build flavour below (plain, asan, tsan, test-oom, fuzz, the bench tools) compiles with
+# these warnings, and any warning fails the build: -Wshadow (a name hiding another),
+# -Wmissing-prototypes (a function with external linkage whose header was not included or
+# that should be static), -Wstrict-prototypes (an empty parameter list that is not (void)).
+WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes
+override CFLAGS := -std=gnu17 $(WARN) -pthread -D_GNU_SOURCE $(OPT) $(CFLAGS)
 LDLIBS  += -pthread -lm
 
 SRC      := $(filter-out src/main.c src/chat.c,$(wildcard src/*.c))
@@ -130,7 +135,7 @@ run-tsan: $(call objs,$(B)) tests/stress.c tests/tsan_main.c tests/stress.h
 # scenario, then reruns the scenario once per path with one call failing (tests/oom/oom_main.c).
 # Any other allocation function the objects import fails the build: it would go unchecked.
 OOM_B      := build/oom
-OOM_CFLAGS := -std=gnu17 -Wall -Wextra -Werror -pthread -D_GNU_SOURCE -O1 -g \
+OOM_CFLAGS := -std=gnu17 $(WARN) -pthread -D_GNU_SOURCE -O1 -g \
 	-fno-omit-frame-pointer -fno-optimize-sibling-calls \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
 OOM_ALLOCS := malloc calloc realloc aligned_alloc
@@ -192,7 +197,7 @@ FUZZ_TARGETS := line http ws
 FUZZ_SRC_line := src/proto.c src/command.c
 FUZZ_SRC_http := src/http.c src/base64.c src/sha1.c
 FUZZ_SRC_ws   := src/ws.c src/proto.c src/command.c
-FUZZ_FLAGS := -std=gnu17 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+FUZZ_FLAGS := -std=gnu17 $(WARN) -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -Isrc
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/*.h src/*.c src/*.h
@@ -231,7 +236,7 @@ format-check:
 # tests/ first: the analyzer spends longest on tests/test_ws.c, so it should start early.
 LINT_SRC  := $(wildcard tests/*.c tests/fuzz/*.c tests/oom/*.c) $(wildcard src/*.c) $(wildcard bench/*.c)
 LINT_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-TIDY_FLAGS := -std=gnu17 -Wall -Wextra -pthread -D_GNU_SOURCE -Isrc -Itests
+TIDY_FLAGS := -std=gnu17 $(filter-out -Werror,$(WARN)) -pthread -D_GNU_SOURCE -Isrc -Itests
 CPPCHECK_FLAGS := --enable=warning,performance,portability,style --error-exitcode=1 \
 	--inline-suppr -q --std=c11 -D_GNU_SOURCE -Isrc -Itests \
 	--library=tests/cppcheck-criterion.cfg
