@@ -11,7 +11,8 @@
 #   make fuzz       libFuzzer targets for every parser of client bytes (FUZZ_SECONDS each)
 #   make install    install chatd and chat into $(PREFIX)/bin
 #   make format-check   clang-format check of src/, tests/, bench/
-#   make lint       format-check, clang-tidy and cppcheck; any finding fails
+#   make check-headers  every header compiles on its own (it includes what it uses)
+#   make lint       format-check, check-headers, clang-tidy and cppcheck; any finding fails
 #   make clean
 
 SHELL := /bin/bash
@@ -41,7 +42,7 @@ SAN      :=
 .PHONY: all run test asan tsan install clean format-check deps-test run-tests run-tsan fuzz valgrind test-ws test-browser
 .PHONY: chatd-plain
 .PHONY: test-oom
-.PHONY: lint lint-tidy lint-cppcheck deps-lint deps-fuzz
+.PHONY: lint lint-tidy lint-cppcheck deps-lint check-headers deps-fuzz
 all: bin/chatd bin/chat bench/flood bench/chaos bench/yardstick
 
 # Header dependencies: every compile writes the list of headers it read, directly or not, into
@@ -254,7 +255,20 @@ install: bin/chatd bin/chat
 
 format-check:
 	clang-format --dry-run -Werror src/*.c src/*.h tests/*.c tests/*.h tests/oom/*.c tests/oom/*.h \
-		$(wildcard bench/*.c bench/*.h)
+		tests/fuzz/*.c tests/fuzz/*.h $(wildcard bench/*.c bench/*.h)
+
+# Every header compiles on its own, with the flags of the build: it includes what it uses, so
+# no .c file has to include something else first. All failing headers are listed.
+# (-Wno-unused-function: a header of static helpers, such as tests/fuzz/fuzz_output.h, has
+# no caller when compiled alone; clang would say so.)
+HEADERS := $(wildcard src/*.h tests/*.h tests/oom/*.h tests/fuzz/*.h bench/*.h)
+check-headers: deps-test
+	@bad=0; for h in $(HEADERS); do \
+		echo "#include \"$$h\"" | \
+			$(CC) $(CFLAGS) -Wno-unused-function -Isrc -Itests -fsyntax-only -x c - || \
+			{ echo "check-headers: $$h does not compile on its own"; bad=1; }; \
+	done; test $$bad = 0
+	@echo "check-headers: $(words $(HEADERS)) headers compile on their own"
 
 # ---- static analysis -------------------------------------------------------------------------
 # make lint: format-check, clang-tidy and cppcheck over every C source but the generated
@@ -276,7 +290,7 @@ CPPCHECK_FLAGS := --enable=warning,performance,portability,style --error-exitcod
 deps-lint:
 	@sh scripts/install-deps.sh criterion lint
 
-lint: deps-lint format-check lint-tidy lint-cppcheck
+lint: deps-lint format-check check-headers lint-tidy lint-cppcheck
 	@echo "lint: no findings"
 
 # clang-tidy's "N warnings generated." lines only count what it filtered out (system headers,
