@@ -11,7 +11,8 @@
 #   make fuzz       libFuzzer targets for every parser of client bytes (FUZZ_SECONDS each)
 #   make install    install chatd and chat into $(PREFIX)/bin
 #   make format-check   clang-format check of src/, tests/, bench/
-#   make lint       format-check, clang-tidy and cppcheck; any finding fails
+#   make check-headers  every header compiles on its own (it includes what it uses)
+#   make lint       format-check, check-headers, clang-tidy and cppcheck; any finding fails
 #   make clean
 
 SHELL := /bin/bash
@@ -22,7 +23,12 @@ endif
 PREFIX  ?= /usr/local
 OPT     ?= -O2 -g
 CFLAGS  ?=
-override CFLAGS := -std=gnu17 -Wall -Wextra -Werror -pthread -D_GNU_SOURCE $(OPT) $(CFLAGS)
+# Every build flavour below (plain, asan, tsan, test-oom, fuzz, the bench tools) compiles with
+# these warnings, and any warning fails the build: -Wshadow (a name hiding another),
+# -Wmissing-prototypes (a function with external linkage whose header was not included or
+# that should be static), -Wstrict-prototypes (an empty parameter list that is not (void)).
+WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes
+override CFLAGS := -std=gnu17 $(WARN) -pthread -D_GNU_SOURCE $(OPT) $(CFLAGS)
 LDLIBS  += -pthread -lm
 
 SRC      := $(filter-out src/main.c src/chat.c,$(wildcard src/*.c))
@@ -36,8 +42,19 @@ SAN      :=
 .PHONY: all run test asan tsan install clean format-check deps-test run-tests run-tsan fuzz valgrind test-ws test-browser
 .PHONY: chatd-plain
 .PHONY: test-oom
-.PHONY: lint lint-tidy lint-cppcheck deps-lint
+.PHONY: lint lint-tidy lint-cppcheck deps-lint check-headers deps-fuzz
 all: bin/chatd bin/chat bench/flood bench/chaos bench/yardstick
+
+# Header dependencies: every compile writes the list of headers it read, directly or not, into
+# a .d file beside its object (-MMD; -MP keeps a deleted header from breaking the build), and
+# the lists are read back at the end of this file. So an object is rebuilt when a header it
+# includes changes, and only then. A program compiled and linked in one step (bin/chat, the
+# bench tools) writes its list into build/deps/ instead (DEPS_OF).
+DEPFLAGS := -MMD -MP
+DEPS_OF   = -MMD -MP -MT $@ -MF build/deps/$(notdir $@).d
+
+build/deps:
+	mkdir -p $@
 
 define objs
 $(patsubst src/%.c,$(1)/src/%.o,$(SRC)) $(1)/assets.o
@@ -49,30 +66,30 @@ build/assets.c: $(WEB_FILES) scripts/embed.sh
 	@mkdir -p build
 	sh scripts/embed.sh $@ $(WEB_FILES)
 
-$(B)/assets.o: build/assets.c src/web.h | $(B)/src
-	$(CC) $(CFLAGS) $(SAN) -Isrc -c $< -o $@
+$(B)/assets.o: build/assets.c | $(B)/src
+	$(CC) $(CFLAGS) $(SAN) $(DEPFLAGS) -Isrc -c $< -o $@
 
-$(B)/src/%.o: src/%.c src/*.h | $(B)/src
-	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
+$(B)/src/%.o: src/%.c | $(B)/src
+	$(CC) $(CFLAGS) $(SAN) $(DEPFLAGS) -c $< -o $@
 
-$(B)/src:
+$(B)/src $(B)/tests:
 	mkdir -p $@
 
 bin/chatd: $(call objs,$(B)) $(B)/src/main.o | bin
 	$(CC) $(CFLAGS) $(SAN) $^ -o $@ $(LDLIBS)
 
-bin/chat: src/chat.c | bin
-	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+bin/chat: src/chat.c | bin build/deps
+	$(CC) $(CFLAGS) $(DEPS_OF) $< -o $@ $(LDLIBS)
 
-bench/flood: bench/flood.c bench/proc.h
-	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+bench/flood: bench/flood.c | build/deps
+	$(CC) $(CFLAGS) $(DEPS_OF) $< -o $@ $(LDLIBS)
 
-bench/chaos: bench/chaos.c bench/proc.h
-	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+bench/chaos: bench/chaos.c | build/deps
+	$(CC) $(CFLAGS) $(DEPS_OF) $< -o $@ $(LDLIBS)
 
 # The bare fan-out loop that scripts/bench.sh measures next to chatd (the machine's ceiling).
-bench/yardstick: bench/yardstick.c
-	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+bench/yardstick: bench/yardstick.c | build/deps
+	$(CC) $(CFLAGS) $(DEPS_OF) $< -o $@ $(LDLIBS)
 
 bin:
 	mkdir -p $@
@@ -83,14 +100,19 @@ run: bin/chatd
 # ---- tests -------------------------------------------------------------------------------
 # The suite is one criterion binary per flavour; integration tests start servers in-process
 # on ephemeral ports, so no fixed port is ever used.
-TEST_BIN = $(B)/test_chatd
+TEST_BIN  = $(B)/test_chatd
+TEST_OBJS = $(patsubst tests/%.c,$(B)/tests/%.o,$(TESTS) $(TEST_LIB))
 
 deps-test:
 	@sh scripts/install-deps.sh criterion
 
-$(TEST_BIN): $(call objs,$(B)) $(TESTS) $(TEST_LIB) tests/*.h | deps-test
-	$(CC) $(CFLAGS) $(SAN) -Isrc $(call objs,$(B)) $(TESTS) $(TEST_LIB) -o $@ \
-		-lcriterion $(LDLIBS)
+$(B)/tests/%.o: tests/%.c | $(B)/tests
+	$(CC) $(CFLAGS) $(SAN) $(DEPFLAGS) -Isrc -c $< -o $@
+
+$(TEST_OBJS): | deps-test
+
+$(TEST_BIN): $(call objs,$(B)) $(TEST_OBJS)
+	$(CC) $(CFLAGS) $(SAN) $^ -o $@ -lcriterion $(LDLIBS)
 
 test: all
 	$(MAKE) --no-print-directory run-tests B=build/plain
@@ -117,9 +139,10 @@ asan:
 tsan:
 	$(MAKE) --no-print-directory run-tsan B=build/tsan SAN="-fsanitize=thread" OPT="-O1 -g"
 
-run-tsan: $(call objs,$(B)) tests/stress.c tests/tsan_main.c tests/stress.h
-	$(CC) $(CFLAGS) $(SAN) -Isrc $(call objs,$(B)) tests/stress.c tests/tsan_main.c \
-		-o $(B)/tsan_stress $(LDLIBS)
+$(B)/tsan_stress: $(call objs,$(B)) $(B)/tests/stress.o $(B)/tests/tsan_main.o
+	$(CC) $(CFLAGS) $(SAN) $^ -o $@ $(LDLIBS)
+
+run-tsan: $(B)/tsan_stress
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(B)/tsan_stress
 
 # ---- allocation failures (make test-oom) ------------------------------------------------------
@@ -130,28 +153,33 @@ run-tsan: $(call objs,$(B)) tests/stress.c tests/tsan_main.c tests/stress.h
 # scenario, then reruns the scenario once per path with one call failing (tests/oom/oom_main.c).
 # Any other allocation function the objects import fails the build: it would go unchecked.
 OOM_B      := build/oom
-OOM_CFLAGS := -std=gnu17 -Wall -Wextra -Werror -pthread -D_GNU_SOURCE -O1 -g \
+OOM_CFLAGS := -std=gnu17 $(WARN) -pthread -D_GNU_SOURCE -O1 -g \
 	-fno-omit-frame-pointer -fno-optimize-sibling-calls \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
 OOM_ALLOCS := malloc calloc realloc aligned_alloc
 OOM_NOT    := malloc|calloc|realloc|aligned_alloc|strdup|strndup|posix_memalign|memalign|valloc|pvalloc|reallocarray|asprintf|vasprintf|getline|getdelim|open_memstream
 OOM_OBJS   := $(patsubst src/%.c,$(OOM_B)/src/%.o,$(SRC)) $(OOM_B)/assets.o
+OOM_DRIVER := $(patsubst tests/oom/%.c,$(OOM_B)/tests/oom/%.o,$(wildcard tests/oom/*.c))
 
-$(OOM_B)/src/%.o: src/%.c src/*.h | $(OOM_B)/src
-	$(CC) $(OOM_CFLAGS) -c $< -o $@.raw
+$(OOM_B)/src/%.o: src/%.c | $(OOM_B)/src
+	$(CC) $(OOM_CFLAGS) $(DEPFLAGS) -MT $@ -MF $(@:.o=.d) -c $< -o $@.raw
 	objcopy $(foreach f,$(OOM_ALLOCS),--redefine-sym $(f)=oom_$(f)) $@.raw $@
 
-$(OOM_B)/assets.o: build/assets.c src/web.h | $(OOM_B)/src
-	$(CC) $(OOM_CFLAGS) -Isrc -c $< -o $@
+$(OOM_B)/assets.o: build/assets.c | $(OOM_B)/src
+	$(CC) $(OOM_CFLAGS) $(DEPFLAGS) -Isrc -c $< -o $@
 
-$(OOM_B)/src:
+# The driver's own objects keep the real allocator.
+$(OOM_B)/tests/oom/%.o: tests/oom/%.c | $(OOM_B)/tests/oom
+	$(CC) $(OOM_CFLAGS) $(DEPFLAGS) -Isrc -c $< -o $@
+
+$(OOM_B)/src $(OOM_B)/tests/oom:
 	mkdir -p $@
 
-$(OOM_B)/oom_test: $(OOM_OBJS) tests/oom/*.c tests/oom/oom.h
+$(OOM_B)/oom_test: $(OOM_OBJS) $(OOM_DRIVER)
 	@if nm -u $(OOM_OBJS) | grep -wE '$(OOM_NOT)'; then \
 		echo "test-oom: the objects above call an allocator that is not intercepted"; \
 		exit 1; fi
-	$(CC) $(OOM_CFLAGS) -no-pie -Isrc $(OOM_OBJS) tests/oom/*.c -o $@ $(LDLIBS)
+	$(CC) $(OOM_CFLAGS) -no-pie $^ -o $@ $(LDLIBS)
 
 test-oom: $(OOM_B)/oom_test
 	$(OOM_B)/oom_test -j 2 -l $(OOM_B)/logs
@@ -192,13 +220,23 @@ FUZZ_TARGETS := line http ws
 FUZZ_SRC_line := src/proto.c src/command.c
 FUZZ_SRC_http := src/http.c src/base64.c src/sha1.c
 FUZZ_SRC_ws   := src/ws.c src/proto.c src/command.c
-FUZZ_FLAGS := -std=gnu17 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+FUZZ_FLAGS := -std=gnu17 $(WARN) -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -Isrc
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/*.h src/*.c src/*.h
+fuzz_objs = $(patsubst %.c,build/fuzz/%.o,tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)))
+
+deps-fuzz:
 	@sh scripts/install-deps.sh fuzzer
-	@mkdir -p build/fuzz
-	clang $(FUZZ_FLAGS) $< $(FUZZ_SRC_$*) -o $@
+
+build/fuzz/%.o: %.c | deps-fuzz
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) $(DEPFLAGS) -c $< -o $@
+
+build/fuzz/fuzz_line: $(call fuzz_objs,line)
+build/fuzz/fuzz_http: $(call fuzz_objs,http)
+build/fuzz/fuzz_ws: $(call fuzz_objs,ws)
+build/fuzz/fuzz_%:
+	clang $(FUZZ_FLAGS) $^ -o $@
 
 fuzz: $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
@@ -217,7 +255,20 @@ install: bin/chatd bin/chat
 
 format-check:
 	clang-format --dry-run -Werror src/*.c src/*.h tests/*.c tests/*.h tests/oom/*.c tests/oom/*.h \
-		$(wildcard bench/*.c bench/*.h)
+		tests/fuzz/*.c tests/fuzz/*.h $(wildcard bench/*.c bench/*.h)
+
+# Every header compiles on its own, with the flags of the build: it includes what it uses, so
+# no .c file has to include something else first. All failing headers are listed.
+# (-Wno-unused-function: a header of static helpers, such as tests/fuzz/fuzz_output.h, has
+# no caller when compiled alone; clang would say so.)
+HEADERS := $(wildcard src/*.h tests/*.h tests/oom/*.h tests/fuzz/*.h bench/*.h)
+check-headers: deps-test
+	@bad=0; for h in $(HEADERS); do \
+		echo "#include \"$$h\"" | \
+			$(CC) $(CFLAGS) -Wno-unused-function -Isrc -Itests -fsyntax-only -x c - || \
+			{ echo "check-headers: $$h does not compile on its own"; bad=1; }; \
+	done; test $$bad = 0
+	@echo "check-headers: $(words $(HEADERS)) headers compile on their own"
 
 # ---- static analysis -------------------------------------------------------------------------
 # make lint: format-check, clang-tidy and cppcheck over every C source but the generated
@@ -231,7 +282,7 @@ format-check:
 # tests/ first: the analyzer spends longest on tests/test_ws.c, so it should start early.
 LINT_SRC  := $(wildcard tests/*.c tests/fuzz/*.c tests/oom/*.c) $(wildcard src/*.c) $(wildcard bench/*.c)
 LINT_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-TIDY_FLAGS := -std=gnu17 -Wall -Wextra -pthread -D_GNU_SOURCE -Isrc -Itests
+TIDY_FLAGS := -std=gnu17 $(filter-out -Werror,$(WARN)) -pthread -D_GNU_SOURCE -Isrc -Itests
 CPPCHECK_FLAGS := --enable=warning,performance,portability,style --error-exitcode=1 \
 	--inline-suppr -q --std=c11 -D_GNU_SOURCE -Isrc -Itests \
 	--library=tests/cppcheck-criterion.cfg
@@ -239,7 +290,7 @@ CPPCHECK_FLAGS := --enable=warning,performance,portability,style --error-exitcod
 deps-lint:
 	@sh scripts/install-deps.sh criterion lint
 
-lint: deps-lint format-check lint-tidy lint-cppcheck
+lint: deps-lint format-check check-headers lint-tidy lint-cppcheck
 	@echo "lint: no findings"
 
 # clang-tidy's "N warnings generated." lines only count what it filtered out (system headers,
@@ -254,3 +305,6 @@ lint-cppcheck: deps-lint
 
 clean:
 	rm -rf build bin bench/flood bench/chaos bench/yardstick
+
+# The header lists of every flavour's objects (see DEPFLAGS above); absent before a first build.
+-include $(wildcard build/*/*.d build/*/*/*.d build/*/*/*/*.d)

@@ -4,6 +4,7 @@
  * Origin check.
  */
 #include "common.h"
+#include "fuzz_target.h"
 #include "http.h"
 
 #include <stddef.h>

@@ -6,6 +6,7 @@
  */
 #include "command.h"
 #include "fuzz_output.h"
+#include "fuzz_target.h"
 #include "proto.h"
 
 #include <stddef.h>

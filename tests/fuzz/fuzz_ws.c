@@ -5,6 +5,7 @@
  * server says about each text message (it takes the line path) is clean (fuzz_output.h).
  */
 #include "fuzz_output.h"
+#include "fuzz_target.h"
 #include "proto.h"
 #include "ws.h"
 
