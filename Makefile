@@ -12,7 +12,9 @@
 #   make install    install chatd and chat into $(PREFIX)/bin
 #   make format-check   clang-format check of src/, tests/, bench/
 #   make check-headers  every header compiles on its own (it includes what it uses)
-#   make lint       format-check, check-headers, clang-tidy and cppcheck; any finding fails
+#   make check-layers  src/ is layered: its modules' include graph has no cycle
+#   make lint       format-check, check-headers, check-layers, clang-tidy and cppcheck; any
+#                   finding fails
 #   make clean
 
 SHELL := /bin/bash
@@ -42,7 +44,7 @@ SAN      :=
 .PHONY: all run test asan tsan install clean format-check deps-test run-tests run-tsan fuzz valgrind test-ws test-browser
 .PHONY: chatd-plain
 .PHONY: test-oom
-.PHONY: lint lint-tidy lint-cppcheck deps-lint check-headers deps-fuzz
+.PHONY: lint lint-tidy lint-cppcheck deps-lint check-headers check-layers deps-fuzz
 all: bin/chatd bin/chat bench/flood bench/chaos bench/yardstick
 
 # Header dependencies: every compile writes the list of headers it read, directly or not, into
@@ -290,7 +292,11 @@ CPPCHECK_FLAGS := --enable=warning,performance,portability,style --error-exitcod
 deps-lint:
 	@sh scripts/install-deps.sh criterion lint
 
-lint: deps-lint format-check check-headers lint-tidy lint-cppcheck
+# Each module uses only modules below it (docs/ARCHITECTURE.md, "Layers").
+check-layers:
+	@python3 scripts/layers.py
+
+lint: deps-lint format-check check-headers check-layers lint-tidy lint-cppcheck
 	@echo "lint: no findings"
 
 # clang-tidy's "N warnings generated." lines only count what it filtered out (system headers,
