@@ -10,6 +10,7 @@
 #ifndef CHATD_COMMON_H
 #define CHATD_COMMON_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,14 @@
 #define ARRAY_LEN(a)                    (sizeof(a) / sizeof((a)[0]))
 #define likely(x)                       __builtin_expect(!!(x), 1)
 #define unlikely(x)                     __builtin_expect(!!(x), 0)
+
+/*
+ * The most characters a value of an integer type takes in decimal, a minus sign included:
+ * a bit is log10(2) < 28/93 of a digit, so N bits take at most N * 28 / 93 + 1 digits (64
+ * bits: 20, as UINT64_MAX has; 32 bits: 10), plus one for the sign. A bound for sizing
+ * buffers: at most one more than the widest value of the type needs.
+ */
+#define DECIMAL_LEN_MAX(type) (sizeof(type) * CHAR_BIT * 28 / 93 + 2)
 
 /* Milliseconds on CLOCK_MONOTONIC: every timer and deadline in chatd uses this clock. */
 int64_t clock_now_ms(void);

@@ -3,6 +3,7 @@
  */
 #include "directory.h"
 #include "common.h"
+#include "proto.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +12,6 @@
 #include <strings.h>
 
 #define SUMMARY_PERIOD_MS 1000
-#define WHO_MAX_NAMES     200
 
 int dir_init(struct directory *d, long max_rooms, long notice_limit)
 {
@@ -345,51 +345,58 @@ bool dir_lookup(struct directory *d, const char *name, size_t n, uint64_t *id, u
 	return u != NULL;
 }
 
+/* The /who line for r's members, naming the first DIR_WHO_NAMES_MAX of them (lock held). */
+static size_t who_line(const struct room *r, char *out, size_t cap)
+{
+	const char *names[DIR_WHO_NAMES_MAX];
+	size_t shown = 0;
+	for (; shown < r->nusers && shown < DIR_WHO_NAMES_MAX; shown++)
+		names[shown] = r->users[shown]->name;
+	return proto_who(out, cap, r->name, r->nusers, names, shown);
+}
+
 size_t dir_who(struct directory *d, const struct user *u, char *out, size_t cap)
 {
 	pthread_mutex_lock(&d->lock);
-	struct room *r = u->room;
-	size_t len = 0;
-	if (r == NULL) {
-		len = (size_t)snprintf(out, cap, "* You are in no room.\n");
-		goto out;
-	}
-	len = (size_t)snprintf(out, cap, "* %u user%s in %s:", r->nusers, r->nusers == 1 ? "" : "s",
-			       r->name);
-	uint32_t shown = r->nusers < WHO_MAX_NAMES ? r->nusers : WHO_MAX_NAMES;
-	/* cppcheck-suppress knownConditionTrueFalse ; cppcheck 2.10 takes the ?: for 0 */
-	for (uint32_t i = 0; i < shown && len + NAME_MAX_LEN + 40 < cap; i++)
-		len += (size_t)snprintf(out + len, cap - len, "%s %s", i ? "," : "",
-					r->users[i]->name);
-	/* cppcheck-suppress knownConditionTrueFalse ; as above */
-	if (shown < r->nusers)
-		len += (size_t)snprintf(out + len, cap - len, " and %u more", r->nusers - shown);
-	len += (size_t)snprintf(out + len, cap - len, "\n");
-out:
+	size_t len = u->room != NULL ? who_line(u->room, out, cap) : proto_no_room(out, cap);
 	pthread_mutex_unlock(&d->lock);
-	return len < cap ? len : cap - 1;
+	return len;
+}
+
+/* Appends one room's line to out[0..*len) when it leaves room for the last line
+ * ("and N more"); false when it does not. */
+static bool rooms_add(const struct room *r, char *out, size_t cap, size_t *len)
+{
+	char line[PROTO_LINE_SIZE(rooms_entry)];
+	size_t n = proto_rooms_entry(line, sizeof(line), r->name, r->nusers);
+	if (*len + n + PROTO_LINE_SIZE(rooms_more) > cap)
+		return false;
+	memcpy(out + *len, line, n + 1);
+	*len += n;
+	return true;
 }
 
 size_t dir_rooms(struct directory *d, char *out, size_t cap)
 {
 	pthread_mutex_lock(&d->lock);
-	size_t len =
-	    (size_t)snprintf(out, cap, "* %ld room%s:\n", d->nrooms, d->nrooms == 1 ? "" : "s");
+	size_t len = proto_rooms_head(out, cap, d->nrooms);
 	size_t pos = 0;
 	uint64_t key;
 	void *v;
 	long shown = 0;
-	/* Each line leaves room for one more and for the "and N more" line. */
-	while (map_next(&d->rooms, &pos, &key, &v) && len + ROOM_MAX_LEN + 40 < cap)
-		for (struct room *r = v; r != NULL && len + ROOM_MAX_LEN + 40 < cap;
-		     r = r->hash_next, shown++)
-			len += (size_t)snprintf(out + len, cap - len, "*   %s %u\n", r->name,
-						r->nusers);
+	bool fits = true;
+	while (fits && map_next(&d->rooms, &pos, &key, &v)) {
+		for (const struct room *r = v; r != NULL; r = r->hash_next) {
+			fits = rooms_add(r, out, cap, &len);
+			if (!fits)
+				break;
+			shown++;
+		}
+	}
 	if (shown < d->nrooms)
-		len +=
-		    (size_t)snprintf(out + len, cap - len, "*   and %ld more\n", d->nrooms - shown);
+		len += proto_rooms_more(out + len, cap - len, d->nrooms - shown);
 	pthread_mutex_unlock(&d->lock);
-	return len < cap ? len : cap - 1;
+	return len;
 }
 
 long dir_room_count(struct directory *d)

@@ -104,6 +104,10 @@ int dir_join(struct directory *d, struct user *u, const char *name, size_t n, bo
 bool dir_lookup(struct directory *d, const char *name, size_t n, uint64_t *id, unsigned *worker,
 		char spelled[NAME_MAX_LEN + 1]);
 
+/* The most names a /who answer shows (then "and N more"): PROTO_WHO_MAX(DIR_WHO_NAMES_MAX)
+ * bytes hold the longest answer. */
+#define DIR_WHO_NAMES_MAX 200
+
 /* Writes the /who answer for u's room ("* 3 users in lobby: a, b, c\n", at most cap bytes). */
 size_t dir_who(struct directory *d, const struct user *u, char *out, size_t cap);
 

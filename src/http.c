@@ -197,7 +197,7 @@ bool http_header_has_token(const struct http_request *req, const char *name, con
 	return false;
 }
 
-int http_ws_accept(const struct http_request *req, char accept[29])
+int http_ws_accept(const struct http_request *req, char accept[HTTP_WS_ACCEPT_LEN + 1])
 {
 	if (!http_slice_is(req->method, "GET"))
 		return 405;
@@ -469,5 +469,18 @@ size_t http_format_head(char *out, size_t cap, int status, const char *content_t
 			 "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n",
 			 status, http_reason(status), type, content_length,
 			 keep ? "" : "Connection: close\r\n", extra ? extra : "");
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+size_t http_format_upgrade(char *out, size_t cap, const char *accept)
+{
+	int n = snprintf(out, cap, HTTP_UPGRADE_HEAD "%s\r\n\r\n", accept);
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+size_t http_format_error_body(char *out, size_t cap, int status, const char *why)
+{
+	int n = snprintf(out, cap, "%d %s%s%s\n", status, http_reason(status), why ? ": " : "",
+			 why ? why : "");
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }

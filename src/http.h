@@ -12,6 +12,10 @@
 #ifndef CHATD_HTTP_H
 #define CHATD_HTTP_H
 
+#include "base64.h"
+#include "common.h"
+#include "sha1.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -57,14 +61,28 @@ bool http_header_has_token(const struct http_request *req, const char *name, con
 
 bool http_slice_is(struct http_slice s, const char *text); /* exact, case-sensitive */
 
+/* Sec-WebSocket-Accept: the base64 of a SHA-1 digest, 28 characters. */
+#define HTTP_WS_ACCEPT_LEN (BASE64_ENCODED_SIZE(SHA1_DIGEST_LEN) - 1)
+
 /*
- * Checks a WebSocket opening handshake. Returns 0 and writes Sec-WebSocket-Accept (28
- * characters and a NUL) when valid; otherwise the status to answer: 405 (not GET),
+ * Checks a WebSocket opening handshake. Returns 0 and writes Sec-WebSocket-Accept
+ * (HTTP_WS_ACCEPT_LEN characters and a NUL) when valid; otherwise the status to answer: 405 (not GET),
  * 426 (no upgrade to websocket, or a version other than 13: answer with
  * "Sec-WebSocket-Version: 13"), 400 (a key that is not base64 of 16 bytes or appears twice,
  * no Sec-WebSocket-Version, missing Connection: upgrade, HTTP/1.0).
  */
-int http_ws_accept(const struct http_request *req, char accept[29]);
+int http_ws_accept(const struct http_request *req, char accept[HTTP_WS_ACCEPT_LEN + 1]);
+
+/* The 101 answer to a WebSocket upgrade up to its key, and the size of the whole answer
+ * (the key, the blank line, a NUL). */
+#define HTTP_UPGRADE_HEAD                                                                   \
+	"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" \
+	"Sec-WebSocket-Accept: "
+#define HTTP_UPGRADE_MAX (sizeof(HTTP_UPGRADE_HEAD "\r\n\r\n") + HTTP_WS_ACCEPT_LEN)
+
+/* Writes the 101 answer with Sec-WebSocket-Accept `accept` (http_ws_accept's). Returns its
+ * length, or 0 when it does not fit in cap bytes (HTTP_UPGRADE_MAX always fits). */
+size_t http_format_upgrade(char *out, size_t cap, const char *accept);
 
 /*
  * Cross-site WebSocket hijacking: a browser lets any page open a WebSocket to any server and
@@ -99,6 +117,8 @@ enum http_origin http_origin_check(const struct http_request *req, const char *a
 
 /* What was wrong with an Origin, for the 403 body and the log: "origin not allowed"... */
 const char *http_origin_why(enum http_origin verdict);
+/* The longest of them: "more than one Origin header" (a test checks). */
+#define HTTP_WHY_MAX 27
 
 /*
  * Checks an --allow-origin list: "*" alone, or one or more comma-separated entries (spaces
@@ -110,6 +130,17 @@ const char *http_origin_list_check(const char *list);
 
 /* The reason phrase of a status code. */
 const char *http_reason(int status);
+/* The longest of them: "Request Header Fields Too Large" (a test checks). */
+#define HTTP_REASON_MAX 31
+
+/*
+ * The text body of an error answer: "STATUS REASON\n", or "STATUS REASON: WHY\n" when why is
+ * not NULL (why: an http_origin_why text). Returns its length, or 0 when it does not fit in
+ * cap bytes (HTTP_ERROR_BODY_MAX always fits).
+ */
+size_t http_format_error_body(char *out, size_t cap, int status, const char *why);
+#define HTTP_ERROR_BODY_MAX \
+	(sizeof(" : \n") + DECIMAL_LEN_MAX(int) + HTTP_REASON_MAX + HTTP_WHY_MAX)
 
 /*
  * Formats a response head: status line, Content-Type (when not NULL), Content-Length,

@@ -339,6 +339,10 @@ size_t utf8_cut(const char *s, size_t n)
 
 /* ---- wording ---------------------------------------------------------------------------- */
 
+/* A generated name (a connection id in decimal) is a name: PROTO_LINE_MAX counts names as
+ * NAME_MAX_LEN bytes. */
+_Static_assert(DECIMAL_LEN_MAX(uint64_t) - 1 <= NAME_MAX_LEN, "a generated name is too long");
+
 /* Formats one line into out[0..cap) and ends it with \n; a line that does not fit is cut on a
  * character boundary, so the server never sends half a character. */
 static size_t fmt_line(char *out, size_t cap, const char *fmt, va_list ap)
@@ -437,8 +441,8 @@ static size_t quote_for(char *q, size_t qcap, size_t cap, size_t fixed, const ch
 	return quote(q, fit < qcap ? fit : qcap, s, n);
 }
 
-/* Room for a quoted text: every byte escaped, the quotes, the marker and the NUL. */
-#define QUOTE_BUF (2 * (size_t)PROTO_QUOTE_MAX + sizeof("\"\"..."))
+/* Room for a quoted text and its NUL. */
+#define QUOTE_BUF (PROTO_QUOTED_MAX + 1)
 
 size_t proto_left(char *out, size_t cap, const char *name, const char *reason, size_t reason_len)
 {
@@ -495,6 +499,226 @@ size_t proto_shutdown(char *out, size_t cap)
 {
 	return say(out, cap, PROTO_SERVER_PREFIX "Server shutting down.");
 }
+
+/* ---- what the server says to one user ----------------------------------------------------- */
+
+static const char *plural(long n)
+{
+	return n == 1 ? "" : "s";
+}
+
+size_t proto_joined(char *out, size_t cap, const char *room, long members)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "You are now in %s. %ld user%s here.", room,
+		   members, plural(members));
+}
+
+size_t proto_renamed(char *out, size_t cap, const char *old, const char *name)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "%s is now known as %s.", old, name);
+}
+
+size_t proto_goodbye(char *out, size_t cap)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "Goodbye.");
+}
+
+size_t proto_name_taken(char *out, size_t cap, const char *name, size_t n)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "error: the name %.*s is taken.", (int)n, name);
+}
+
+size_t proto_already_in(char *out, size_t cap, const char *room, size_t n)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "error: you are already in %.*s.", (int)n, room);
+}
+
+size_t proto_too_many_rooms(char *out, size_t cap, int max_rooms)
+{
+	return say(out, cap,
+		   PROTO_SERVER_PREFIX "error: too many rooms (max %d); join an existing one "
+				       "(/rooms).",
+		   max_rooms);
+}
+
+size_t proto_cannot_enter(char *out, size_t cap, const char *room, int err)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "error: cannot enter %s: %s.", room,
+		   err == -ENOSPC ? "too many rooms" : "out of memory");
+}
+
+static const char *const nomem_consequences[] = {
+	[PROTO_NOMEM_LINE_NOT_SENT] = "your line was not sent",
+	[PROTO_NOMEM_NAME_UNCHANGED] = "name unchanged",
+	[PROTO_NOMEM_ROOM_NOT_TOLD] = "your new name is set, but the room was not told",
+	[PROTO_NOMEM_STAY] = "you stay where you are",
+	[PROTO_NOMEM_NO_LIST] = "no list this time",
+	[PROTO_NOMEM_MESSAGE_NOT_SENT] = "your message was not sent",
+	[PROTO_NOMEM_ECHO_NOT_SENT] = "your message was sent, but not its echo",
+	[PROTO_NOMEM_DISCONNECTING] = "disconnecting",
+};
+_Static_assert(ARRAY_LEN(nomem_consequences) == PROTO_NOMEM_DISCONNECTING + 1,
+	       "a consequence without its text");
+
+size_t proto_out_of_memory(char *out, size_t cap, enum proto_nomem consequence)
+{
+	const char *what = (size_t)consequence < ARRAY_LEN(nomem_consequences)
+			       ? nomem_consequences[consequence]
+			       : "disconnecting";
+	return say(out, cap, PROTO_SERVER_PREFIX "error: server out of memory; %s.", what);
+}
+
+size_t proto_command_error(char *out, size_t cap, const char *error)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "error: %s", error);
+}
+
+size_t proto_rate_limited(char *out, size_t cap, int limit)
+{
+	return say(out, cap,
+		   PROTO_SERVER_PREFIX "error: slow down: more than %d lines a second; line "
+				       "dropped.",
+		   limit);
+}
+
+size_t proto_flooding(char *out, size_t cap, int limit)
+{
+	return say(out, cap,
+		   PROTO_SERVER_PREFIX "error: flooding: more than %d lines a second; "
+				       "disconnecting.",
+		   limit);
+}
+
+size_t proto_line_too_long(char *out, size_t cap, size_t max_line)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "error: line too long (max %zu bytes); dropped.",
+		   max_line);
+}
+
+size_t proto_too_slow(char *out, size_t cap, size_t max_outbuf)
+{
+	return say(out, cap,
+		   PROTO_SERVER_PREFIX "error: too slow: more than %zu bytes queued for you; "
+				       "disconnecting.",
+		   max_outbuf);
+}
+
+size_t proto_evicted(char *out, size_t cap, size_t cost)
+{
+	return say(out, cap,
+		   PROTO_SERVER_PREFIX "error: server out of memory: your connection held %zu "
+				       "bytes, among the most; disconnecting.",
+		   cost);
+}
+
+size_t proto_server_full(char *out, size_t cap, int max_clients)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "error: server full (%d users); try again later.",
+		   max_clients);
+}
+
+size_t proto_server_busy(char *out, size_t cap)
+{
+	return say(out, cap,
+		   PROTO_SERVER_PREFIX "error: server busy (out of memory); try again later.");
+}
+
+size_t proto_too_many_from(char *out, size_t cap, const char *addr, int max)
+{
+	return say(out, cap,
+		   PROTO_SERVER_PREFIX "error: too many connections from %s (max %d); try again "
+				       "later.",
+		   addr, max);
+}
+
+const char proto_help[] =
+    "* Commands:\n"
+    "*   /nick NAME       change your name (letters, digits, _ and -; starts with a letter)\n"
+    "*   /join ROOM       leave this room and enter ROOM (created if new)\n"
+    "*   /rooms           list the rooms and how many are in each\n"
+    "*   /who             list who is in this room\n"
+    "*   /msg NAME TEXT   send TEXT to NAME only\n"
+    "*   /me TEXT         an action: + NAME TEXT\n"
+    "*   /quit [REASON]   leave the server\n"
+    "*   /help            this list\n"
+    "* Anything else is said to the room; start a line with // to say one that begins with /.\n";
+
+/* ---- the /who and /rooms answers ------------------------------------------------------------ */
+
+size_t proto_no_room(char *out, size_t cap)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "You are in no room.");
+}
+
+/* A line built in pieces: len counts what the pieces took, even past cap. */
+struct line_parts {
+	char *out;
+	size_t cap, len;
+};
+
+static void parts_add(struct line_parts *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void parts_add(struct line_parts *p, const char *fmt, ...)
+{
+	if (p->len >= p->cap)
+		return; /* already cut */
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(p->out + p->len, p->cap - p->len, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		p->len += (size_t)k;
+}
+
+/* Ends the line with \n as fmt_line does: cut on a character boundary when it did not fit. */
+static size_t parts_end(struct line_parts *p)
+{
+	if (p->cap < 2) {
+		if (p->cap == 1)
+			p->out[0] = '\0';
+		return 0;
+	}
+	size_t len = p->len < p->cap - 1 ? p->len : utf8_cut(p->out, p->cap - 2);
+	p->out[len++] = '\n';
+	p->out[len] = '\0';
+	return len;
+}
+
+size_t proto_who(char *out, size_t cap, const char *room, long members, const char *const *names,
+		 size_t n)
+{
+	struct line_parts p = { out, cap, 0 };
+	parts_add(&p, PROTO_SERVER_PREFIX "%ld user%s in %s:", members, plural(members), room);
+	/* Each name leaves room for the longest " and N more", the \n and the NUL. */
+	const size_t more_max = sizeof(" and  more\n") + DECIMAL_LEN_MAX(long);
+	size_t shown = 0;
+	for (; shown < n; shown++) {
+		size_t width = strlen(names[shown]) + (shown == 0 ? 1 : 2);
+		if (p.len + width + more_max > cap)
+			break;
+		parts_add(&p, "%s %s", shown == 0 ? "" : ",", names[shown]);
+	}
+	if ((long)shown < members)
+		parts_add(&p, " and %ld more", members - (long)shown);
+	return parts_end(&p);
+}
+
+size_t proto_rooms_head(char *out, size_t cap, long rooms)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "%ld room%s:", rooms, plural(rooms));
+}
+
+size_t proto_rooms_entry(char *out, size_t cap, const char *room, long members)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "  %s %ld", room, members);
+}
+
+size_t proto_rooms_more(char *out, size_t cap, long more)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "  and %ld more", more);
+}
+
+/* ---- free-form server lines ---------------------------------------------------------------- */
 
 size_t proto_vserver_line(char *out, size_t cap, bool error, const char *fmt, va_list ap)
 {

@@ -7,6 +7,10 @@
 #ifndef CHATD_PROTO_H
 #define CHATD_PROTO_H
 
+#include "command.h"
+#include "common.h"
+
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -95,6 +99,8 @@ static inline bool utf8_complete(uint32_t state)
  * passed name_valid / room_name_valid are shown as they are.
  */
 #define PROTO_QUOTE_MAX 200
+/* The longest quoted text: every byte escaped, the two quotes and the "..." marker. */
+#define PROTO_QUOTED_MAX (2 * (size_t)PROTO_QUOTE_MAX + sizeof("\"\"...") - 1)
 
 size_t proto_welcome(char *out, size_t cap, uint64_t name, long online);
 size_t proto_entered(char *out, size_t cap, const char *name);
@@ -114,6 +120,177 @@ size_t proto_vserver_line(char *out, size_t cap, bool error, const char *fmt, va
 /* Any other server line: "* " + the formatted text + "\n". */
 size_t proto_notice(char *out, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* ---- what the server says to one user ------------------------------------------------- */
+
+/* "* You are now in ROOM. N user(s) here." ROOM is a valid room name (room_name_valid). */
+size_t proto_joined(char *out, size_t cap, const char *room, long members);
+/* "* OLD is now known as NAME." (OLD may be a generated name: digits) */
+size_t proto_renamed(char *out, size_t cap, const char *old, const char *name);
+/* "* Goodbye." */
+size_t proto_goodbye(char *out, size_t cap);
+/* "* error: the name NAME is taken." NAME is name[0..n), a valid name. */
+size_t proto_name_taken(char *out, size_t cap, const char *name, size_t n);
+/* "* error: you are already in ROOM." ROOM is room[0..n), a valid room name. */
+size_t proto_already_in(char *out, size_t cap, const char *room, size_t n);
+/* "* error: too many rooms (max N); join an existing one (/rooms)." */
+size_t proto_too_many_rooms(char *out, size_t cap, int max_rooms);
+/* "* error: cannot enter ROOM: WHY." for dir_join's error: "too many rooms" for -ENOSPC,
+ * "out of memory" for anything else. */
+size_t proto_cannot_enter(char *out, size_t cap, const char *room, int err);
+
+/* What a request that ran out of memory did not do, said after "server out of memory; ". */
+enum proto_nomem {
+	PROTO_NOMEM_LINE_NOT_SENT,    /* "your line was not sent" (chat, /me) */
+	PROTO_NOMEM_NAME_UNCHANGED,   /* "name unchanged" (/nick) */
+	PROTO_NOMEM_ROOM_NOT_TOLD,    /* "your new name is set, but the room was not told" */
+	PROTO_NOMEM_STAY,             /* "you stay where you are" (/join) */
+	PROTO_NOMEM_NO_LIST,          /* "no list this time" (/who, /rooms) */
+	PROTO_NOMEM_MESSAGE_NOT_SENT, /* "your message was not sent" (/msg) */
+	PROTO_NOMEM_ECHO_NOT_SENT,    /* "your message was sent, but not its echo" (/msg) */
+	PROTO_NOMEM_DISCONNECTING,    /* "disconnecting" */
+};
+/* The longest of them: "your new name is set, but the room was not told" (a test checks). */
+#define PROTO_NOMEM_MAX 47
+
+/* "* error: server out of memory; CONSEQUENCE." */
+size_t proto_out_of_memory(char *out, size_t cap, enum proto_nomem consequence);
+
+/* The longest error text command_parse gives, "that name looks like a number (...); numbers
+ * are kept for generated names." (tests/test_proto.c checks every one against it). */
+#define PROTO_COMMAND_ERROR_MAX 98
+
+/* "* error: ERROR" for a command_parse error text (struct command's `error`). */
+size_t proto_command_error(char *out, size_t cap, const char *error);
+
+/* Limits a user ran into. */
+/* "* error: slow down: more than N lines a second; line dropped." */
+size_t proto_rate_limited(char *out, size_t cap, int limit);
+/* "* error: flooding: more than N lines a second; disconnecting." */
+size_t proto_flooding(char *out, size_t cap, int limit);
+/* "* error: line too long (max N bytes); dropped." */
+size_t proto_line_too_long(char *out, size_t cap, size_t max_line);
+/* "* error: too slow: more than N bytes queued for you; disconnecting." */
+size_t proto_too_slow(char *out, size_t cap, size_t max_outbuf);
+/* "* error: server out of memory: your connection held N bytes, among the most;
+ * disconnecting." */
+size_t proto_evicted(char *out, size_t cap, size_t cost);
+
+/* Connections refused at accept. */
+/* "* error: server full (N users); try again later." */
+size_t proto_server_full(char *out, size_t cap, int max_clients);
+/* "* error: server busy (out of memory); try again later." */
+size_t proto_server_busy(char *out, size_t cap);
+/* The longest address inet_ntop writes (an IPv6 one), without its NUL. */
+#define PROTO_ADDR_MAX (INET6_ADDRSTRLEN - 1)
+/* "* error: too many connections from ADDR (max N); try again later." ADDR: inet_ntop's. */
+size_t proto_too_many_from(char *out, size_t cap, const char *addr, int max);
+
+/* The /help answer: lines ending in \n, each starting with "* "; send it a line at a time. */
+extern const char proto_help[];
+
+/* ---- the /who and /rooms answers ------------------------------------------------------ */
+
+/* /who outside any room: "* You are in no room." */
+size_t proto_no_room(char *out, size_t cap);
+
+/*
+ * /who: one line, "* 3 users in lobby: alice, bob, 9" and, when not every member is named,
+ * " and N more". names[0..n) are valid names; as many as fit in cap are shown, and N counts
+ * the members not shown. PROTO_WHO_MAX(n) bytes always show all n.
+ */
+size_t proto_who(char *out, size_t cap, const char *room, long members, const char *const *names,
+		 size_t n);
+#define PROTO_WHO_MAX(n)                                                                     \
+	(sizeof(PROTO_SERVER_PREFIX " users in : and  more\n") + 2 * DECIMAL_LEN_MAX(long) + \
+	 ROOM_MAX_LEN + (size_t)(n) * (sizeof(", ") - 1 + NAME_MAX_LEN))
+
+/* /rooms: "* N room(s):", then one "*   ROOM N" per room, then, when some were left out,
+ * "*   and N more". */
+size_t proto_rooms_head(char *out, size_t cap, long rooms);
+size_t proto_rooms_entry(char *out, size_t cap, const char *room, long members);
+size_t proto_rooms_more(char *out, size_t cap, long more);
+
+/* ---- sizes ------------------------------------------------------------------------------ */
+
+/* The longest name proto_char_name gives: "INTERLINEAR ANNOTATION TERMINATOR" (a test checks). */
+#define PROTO_CHAR_NAME_MAX 33
+
+/*
+ * The buffer (NUL included) each single-line wording function needs for its longest line:
+ * the fixed text counted by sizeof of the line without its variable parts, plus the longest
+ * of each part (a name, a room, a quoted text, a number of its type, a phrase). Only sizes
+ * are used: PROTO_LINE_MAX is the largest member, PROTO_LINE_SIZE(member) one of them.
+ * (proto_error, proto_notice and proto_vserver_line format what the caller gives: no bound.)
+ */
+union proto_line_sizes {
+	char welcome[sizeof(PROTO_SERVER_PREFIX "Welcome, . users online. Type /help for "
+						"commands.\n") +
+		     DECIMAL_LEN_MAX(uint64_t) + DECIMAL_LEN_MAX(long)];
+	char entered[sizeof(PROTO_SERVER_PREFIX " has entered.\n") + NAME_MAX_LEN];
+	char left[sizeof(PROTO_SERVER_PREFIX " has left ().\n") + NAME_MAX_LEN + PROTO_QUOTED_MAX];
+	char summary[sizeof(PROTO_SERVER_PREFIX " users entered,  left.\n") +
+		     2 * DECIMAL_LEN_MAX(long)];
+	char shutdown[sizeof(PROTO_SERVER_PREFIX "Server shutting down.\n")];
+	char
+	    no_such_user[sizeof(PROTO_SERVER_PREFIX "error: no such user: .\n") + PROTO_QUOTED_MAX];
+	char bad_utf8[sizeof(PROTO_SERVER_PREFIX "error: invalid UTF-8 at byte ; line dropped.\n") +
+		      DECIMAL_LEN_MAX(size_t)];
+	/* the longer of "is not allowed" and this; U+%04X of a uint32_t: 8 hex digits at most */
+	char
+	    bad_char[sizeof(PROTO_SERVER_PREFIX "error: U+ () at character  is allowed only "
+						"between two visible characters; line dropped.\n") +
+		     2 * sizeof(uint32_t) + PROTO_CHAR_NAME_MAX + DECIMAL_LEN_MAX(size_t)];
+	char joined[sizeof(PROTO_SERVER_PREFIX "You are now in .  users here.\n") + ROOM_MAX_LEN +
+		    DECIMAL_LEN_MAX(long)];
+	char renamed[sizeof(PROTO_SERVER_PREFIX " is now known as .\n") + 2 * NAME_MAX_LEN];
+	char goodbye[sizeof(PROTO_SERVER_PREFIX "Goodbye.\n")];
+	char name_taken[sizeof(PROTO_SERVER_PREFIX "error: the name  is taken.\n") + NAME_MAX_LEN];
+	char already_in[sizeof(PROTO_SERVER_PREFIX "error: you are already in .\n") + ROOM_MAX_LEN];
+	char too_many_rooms[sizeof(PROTO_SERVER_PREFIX "error: too many rooms (max ); join an "
+						       "existing one (/rooms).\n") +
+			    DECIMAL_LEN_MAX(int)];
+	/* WHY: "too many rooms" is the longer */
+	char cannot_enter[sizeof(PROTO_SERVER_PREFIX "error: cannot enter : too many rooms.\n") +
+			  ROOM_MAX_LEN];
+	char out_of_memory[sizeof(PROTO_SERVER_PREFIX "error: server out of memory; .\n") +
+			   PROTO_NOMEM_MAX];
+	char command_error[sizeof(PROTO_SERVER_PREFIX "error: \n") + PROTO_COMMAND_ERROR_MAX];
+	char rate_limited[sizeof(PROTO_SERVER_PREFIX "error: slow down: more than  lines a "
+						     "second; line dropped.\n") +
+			  DECIMAL_LEN_MAX(int)];
+	char flooding[sizeof(PROTO_SERVER_PREFIX "error: flooding: more than  lines a second; "
+						 "disconnecting.\n") +
+		      DECIMAL_LEN_MAX(int)];
+	char line_too_long[sizeof(PROTO_SERVER_PREFIX "error: line too long (max  bytes); "
+						      "dropped.\n") +
+			   DECIMAL_LEN_MAX(size_t)];
+	char too_slow[sizeof(PROTO_SERVER_PREFIX "error: too slow: more than  bytes queued for "
+						 "you; disconnecting.\n") +
+		      DECIMAL_LEN_MAX(size_t)];
+	char evicted[sizeof(PROTO_SERVER_PREFIX "error: server out of memory: your connection "
+						"held  bytes, among the most; disconnecting.\n") +
+		     DECIMAL_LEN_MAX(size_t)];
+	char server_full[sizeof(PROTO_SERVER_PREFIX "error: server full ( users); try again "
+						    "later.\n") +
+			 DECIMAL_LEN_MAX(int)];
+	char server_busy[sizeof(PROTO_SERVER_PREFIX "error: server busy (out of memory); try "
+						    "again later.\n")];
+	char too_many_from[sizeof(PROTO_SERVER_PREFIX "error: too many connections from  (max ); "
+						      "try again later.\n") +
+			   PROTO_ADDR_MAX + DECIMAL_LEN_MAX(int)];
+	char no_room[sizeof(PROTO_SERVER_PREFIX "You are in no room.\n")];
+	char rooms_head[sizeof(PROTO_SERVER_PREFIX " rooms:\n") + DECIMAL_LEN_MAX(long)];
+	/* "*   ROOM N" */
+	char
+	    rooms_entry[sizeof(PROTO_SERVER_PREFIX "   \n") + ROOM_MAX_LEN + DECIMAL_LEN_MAX(long)];
+	char rooms_more[sizeof(PROTO_SERVER_PREFIX "  and  more\n") + DECIMAL_LEN_MAX(long)];
+};
+
+/* Room for any line a single-line wording function writes: such a line is never cut. */
+#define PROTO_LINE_MAX (sizeof(union proto_line_sizes))
+/* Room for the longest line of one of them, e.g. PROTO_LINE_SIZE(rooms_more). */
+#define PROTO_LINE_SIZE(line) (sizeof(((union proto_line_sizes *)NULL)->line))
 
 /*
  * Lines that carry a user's text to the end of the line (so it needs no quotes): the text is

@@ -6,6 +6,7 @@
 #include "http.h"
 
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -506,4 +507,64 @@ Test(http, forbidden_has_its_reason_and_each_refusal_says_why)
 	cr_assert_str_eq(http_origin_why(HTTP_ORIGIN_FOREIGN), "origin not allowed");
 	cr_assert_str_eq(http_origin_why(HTTP_ORIGIN_MALFORMED), "malformed Origin");
 	cr_assert_str_eq(http_origin_why(HTTP_ORIGIN_REPEATED), "more than one Origin header");
+}
+
+/* ---- answers formatted here (web.c sends them) ------------------------------------------- */
+
+Test(http, the_101_answer_for_rfc6455s_example_key)
+{
+	struct http_request req;
+	char accept[HTTP_WS_ACCEPT_LEN + 1];
+	cr_assert_gt(parse(handshake, &req), 0);
+	cr_assert_eq(http_ws_accept(&req, accept), 0);
+	char out[HTTP_UPGRADE_MAX];
+	size_t n = http_format_upgrade(out, sizeof(out), accept);
+	const char *want = "HTTP/1.1 101 Switching Protocols\r\n"
+			   "Upgrade: websocket\r\n"
+			   "Connection: Upgrade\r\n"
+			   "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+			   "\r\n";
+	cr_assert_str_eq(out, want);
+	cr_assert_eq(n, strlen(want));
+	cr_assert_eq(n + 1, HTTP_UPGRADE_MAX, "HTTP_UPGRADE_MAX is the answer and its NUL");
+	cr_assert_eq(http_format_upgrade(out, n, accept), 0, "one byte short: does not fit");
+}
+
+Test(http, an_error_body_is_status_reason_and_why)
+{
+	char out[HTTP_ERROR_BODY_MAX];
+	size_t n = http_format_error_body(out, sizeof(out), 404, NULL);
+	cr_assert_str_eq(out, "404 Not Found\n");
+	cr_assert_eq(n, strlen(out));
+	n = http_format_error_body(out, sizeof(out), 403, http_origin_why(HTTP_ORIGIN_FOREIGN));
+	cr_assert_str_eq(out, "403 Forbidden: origin not allowed\n");
+	cr_assert_eq(n, strlen(out));
+	cr_assert_eq(http_format_error_body(out, n, 403, http_origin_why(HTTP_ORIGIN_FOREIGN)), 0,
+		     "one byte short: does not fit");
+}
+
+Test(http, every_reason_and_why_fits_the_error_body_bound)
+{
+	size_t longest_reason = 0, longest_why = 0;
+	for (int status = 100; status < 600; status++) {
+		size_t n = strlen(http_reason(status));
+		longest_reason = n > longest_reason ? n : longest_reason;
+	}
+	const enum http_origin verdicts[] = { HTTP_ORIGIN_ALLOWED, HTTP_ORIGIN_FOREIGN,
+					      HTTP_ORIGIN_MALFORMED, HTTP_ORIGIN_REPEATED };
+	for (size_t i = 0; i < ARRAY_LEN(verdicts); i++) {
+		size_t n = strlen(http_origin_why(verdicts[i]));
+		longest_why = n > longest_why ? n : longest_why;
+	}
+	cr_assert_eq(longest_reason, HTTP_REASON_MAX);
+	cr_assert_eq(longest_why, HTTP_WHY_MAX);
+	/* the longest of both, with the widest status an int can hold */
+	char out[HTTP_ERROR_BODY_MAX];
+	size_t n = http_format_error_body(out, sizeof(out), INT_MIN,
+					  http_origin_why(HTTP_ORIGIN_REPEATED));
+	cr_assert_str_eq(out, "-2147483648 Unknown: more than one Origin header\n");
+	cr_assert_eq(n, strlen(out));
+	n = http_format_error_body(out, sizeof(out), 431, http_origin_why(HTTP_ORIGIN_REPEATED));
+	cr_assert_str_eq(out, "431 Request Header Fields Too Large: more than one Origin header\n");
+	cr_assert_eq(n, strlen(out));
 }

@@ -1,9 +1,14 @@
 /*
  * test_proto.c - line framing, line validation and the server's wording.
  */
+#include "command.h"
 #include "proto.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -432,4 +437,379 @@ Test(wording, a_server_line_over_its_buffer_is_cut_on_a_character_boundary)
 	cr_assert_str_eq(b, "* to me: \xf0\x9f\x98\x80\n");
 	cr_assert_eq(n, 14);
 	expect_clean_line(b, n);
+}
+
+/* ---- the wording of each line, byte for byte ------------------------------------------------ */
+
+/* Asserts the line in b (n bytes by its writer's count) is exactly want. */
+static void expect_line(const char *b, size_t n, const char *want)
+{
+	cr_assert_str_eq(b, want);
+	cr_assert_eq(n, strlen(want));
+}
+
+Test(wording, joined_names_the_room_and_counts_its_users)
+{
+	char b[PROTO_LINE_MAX];
+	expect_line(b, proto_joined(b, sizeof(b), "lobby", 1),
+		    "* You are now in lobby. 1 user here.\n");
+	expect_line(b, proto_joined(b, sizeof(b), "den", 3),
+		    "* You are now in den. 3 users here.\n");
+}
+
+Test(wording, renamed_says_the_old_and_new_name)
+{
+	char b[PROTO_LINE_MAX];
+	expect_line(b, proto_renamed(b, sizeof(b), "3", "alice"), "* 3 is now known as alice.\n");
+}
+
+Test(wording, goodbye)
+{
+	char b[PROTO_LINE_MAX];
+	expect_line(b, proto_goodbye(b, sizeof(b)), "* Goodbye.\n");
+}
+
+Test(wording, name_taken_shows_the_name_as_given)
+{
+	char b[PROTO_LINE_MAX];
+	expect_line(b, proto_name_taken(b, sizeof(b), "aIice and more", 5),
+		    "* error: the name aIice is taken.\n");
+}
+
+Test(wording, already_in_shows_the_room_as_given)
+{
+	char b[PROTO_LINE_MAX];
+	expect_line(b, proto_already_in(b, sizeof(b), "Lobby and more", 5),
+		    "* error: you are already in Lobby.\n");
+}
+
+Test(wording, too_many_rooms_says_the_limit_and_what_to_do)
+{
+	char b[PROTO_LINE_MAX];
+	expect_line(b, proto_too_many_rooms(b, sizeof(b), 1000),
+		    "* error: too many rooms (max 1000); join an existing one (/rooms).\n");
+}
+
+Test(wording, cannot_enter_says_why_from_the_error_code)
+{
+	char b[PROTO_LINE_MAX];
+	expect_line(b, proto_cannot_enter(b, sizeof(b), "lobby", -ENOSPC),
+		    "* error: cannot enter lobby: too many rooms.\n");
+	expect_line(b, proto_cannot_enter(b, sizeof(b), "lobby", -ENOMEM),
+		    "* error: cannot enter lobby: out of memory.\n");
+}
+
+Test(wording, out_of_memory_says_what_was_not_done)
+{
+	static const struct {
+		enum proto_nomem what;
+		const char *want;
+	} lines[] = {
+		{ PROTO_NOMEM_LINE_NOT_SENT,
+		  "* error: server out of memory; your line was not sent.\n" },
+		{ PROTO_NOMEM_NAME_UNCHANGED, "* error: server out of memory; name unchanged.\n" },
+		{ PROTO_NOMEM_ROOM_NOT_TOLD, "* error: server out of memory; your new name is set, "
+					     "but the room was not told.\n" },
+		{ PROTO_NOMEM_STAY, "* error: server out of memory; you stay where you are.\n" },
+		{ PROTO_NOMEM_NO_LIST, "* error: server out of memory; no list this time.\n" },
+		{ PROTO_NOMEM_MESSAGE_NOT_SENT,
+		  "* error: server out of memory; your message was not sent.\n" },
+		{ PROTO_NOMEM_ECHO_NOT_SENT,
+		  "* error: server out of memory; your message was sent, but not its echo.\n" },
+		{ PROTO_NOMEM_DISCONNECTING, "* error: server out of memory; disconnecting.\n" },
+	};
+	size_t longest = 0;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		char b[PROTO_LINE_MAX];
+		expect_line(b, proto_out_of_memory(b, sizeof(b), lines[i].what), lines[i].want);
+		size_t n = strlen(lines[i].want) - strlen("* error: server out of memory; .\n");
+		longest = n > longest ? n : longest;
+	}
+	cr_assert_eq(longest, PROTO_NOMEM_MAX);
+}
+
+Test(wording, command_error_is_the_parsers_sentence)
+{
+	char b[PROTO_LINE_MAX];
+	struct command cmd;
+	command_parse("/bogus", 6, &cmd);
+	expect_line(b, proto_command_error(b, sizeof(b), cmd.error),
+		    "* error: unknown command; /help lists them.\n");
+}
+
+/* Every usage error command_parse can give (one input per branch of command.c). */
+static const char *const bad_commands[] = {
+	"/nick",  "/join",    "/nick 9lives", "/nick lOl", "/join no!",
+	"/who x", "/msg bob", "/me",          "/bogus",
+};
+
+Test(wording, every_command_error_fits_PROTO_COMMAND_ERROR_MAX)
+{
+	size_t longest = 0;
+	for (size_t i = 0; i < sizeof(bad_commands) / sizeof(bad_commands[0]); i++) {
+		struct command cmd;
+		command_parse(bad_commands[i], strlen(bad_commands[i]), &cmd);
+		cr_assert_eq(cmd.kind, CMD_INVALID, "%s", bad_commands[i]);
+		size_t n = strlen(cmd.error);
+		longest = n > longest ? n : longest;
+	}
+	cr_assert_eq(longest, PROTO_COMMAND_ERROR_MAX);
+}
+
+Test(wording, rate_limited_and_flooding_say_the_limit)
+{
+	char b[PROTO_LINE_MAX];
+	expect_line(b, proto_rate_limited(b, sizeof(b), 20),
+		    "* error: slow down: more than 20 lines a second; line dropped.\n");
+	expect_line(b, proto_flooding(b, sizeof(b), 20),
+		    "* error: flooding: more than 20 lines a second; disconnecting.\n");
+}
+
+Test(wording, line_too_long_says_the_limit)
+{
+	char b[PROTO_LINE_MAX];
+	expect_line(b, proto_line_too_long(b, sizeof(b), 4096),
+		    "* error: line too long (max 4096 bytes); dropped.\n");
+}
+
+Test(wording, too_slow_says_the_limit)
+{
+	char b[PROTO_LINE_MAX];
+	expect_line(b, proto_too_slow(b, sizeof(b), 1048576),
+		    "* error: too slow: more than 1048576 bytes queued for you; disconnecting.\n");
+}
+
+Test(wording, evicted_says_what_the_connection_held)
+{
+	char b[PROTO_LINE_MAX];
+	expect_line(b, proto_evicted(b, sizeof(b), 70000),
+		    "* error: server out of memory: your connection held 70000 bytes, among the "
+		    "most; disconnecting.\n");
+}
+
+Test(wording, refusals_at_accept_say_why_and_to_try_later)
+{
+	char b[PROTO_LINE_MAX];
+	expect_line(b, proto_server_full(b, sizeof(b), 10000),
+		    "* error: server full (10000 users); try again later.\n");
+	expect_line(b, proto_server_busy(b, sizeof(b)),
+		    "* error: server busy (out of memory); try again later.\n");
+	expect_line(b, proto_too_many_from(b, sizeof(b), "127.0.0.1", 4),
+		    "* error: too many connections from 127.0.0.1 (max 4); try again later.\n");
+}
+
+Test(wording, help_is_lines_of_server_text_and_the_same_as_command_help)
+{
+	cr_assert_str_eq(proto_help, command_help, "one text until command_help goes");
+	cr_assert(strncmp(proto_help, "* Commands:\n", 12) == 0);
+	for (const char *p = proto_help; *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		cr_assert_not_null(nl, "every line ends in \\n");
+		cr_assert(strncmp(p, "* ", 2) == 0, "%.*s", (int)(nl - p), p);
+		p = nl + 1;
+	}
+}
+
+Test(wording, no_room_line)
+{
+	char b[PROTO_LINE_MAX];
+	expect_line(b, proto_no_room(b, sizeof(b)), "* You are in no room.\n");
+}
+
+Test(wording, who_names_the_members)
+{
+	const char *names[] = { "alice", "bob", "9" };
+	char b[PROTO_WHO_MAX(3)];
+	expect_line(b, proto_who(b, sizeof(b), "lobby", 3, names, 3),
+		    "* 3 users in lobby: alice, bob, 9\n");
+	expect_line(b, proto_who(b, sizeof(b), "den", 1, names, 1), "* 1 user in den: alice\n");
+	expect_line(b, proto_who(b, sizeof(b), "lobby", 250, names, 3),
+		    "* 250 users in lobby: alice, bob, 9 and 247 more\n");
+}
+
+Test(wording, who_counts_the_names_it_has_no_room_for)
+{
+	const char *names[] = { "alice", "bob", "carol" };
+	char b[64];
+	/* "* 3 users in lobby: alice, bob" is 30 bytes, ", carol" 7 more, and the longest
+	 * " and N more\n" with its NUL needs 33: carol does not fit in 64 */
+	size_t n = proto_who(b, sizeof(b), "lobby", 3, names, 3);
+	expect_line(b, n, "* 3 users in lobby: alice, bob and 1 more\n");
+	/* no room for any name: they are all counted */
+	n = proto_who(b, 40, "lobby", 3, names, 3);
+	expect_line(b, n, "* 3 users in lobby: and 3 more\n");
+}
+
+Test(wording, rooms_lines)
+{
+	char b[PROTO_LINE_MAX];
+	expect_line(b, proto_rooms_head(b, sizeof(b), 1), "* 1 room:\n");
+	expect_line(b, proto_rooms_head(b, sizeof(b), 2), "* 2 rooms:\n");
+	expect_line(b, proto_rooms_entry(b, sizeof(b), "lobby", 12), "*   lobby 12\n");
+	expect_line(b, proto_rooms_more(b, sizeof(b), 7), "*   and 7 more\n");
+}
+
+/* ---- sizes: no server line is ever cut in PROTO_LINE_MAX ---------------------------------- */
+
+Test(wording, every_char_name_fits_PROTO_CHAR_NAME_MAX)
+{
+	size_t longest = 0;
+	for (uint32_t cp = 0; cp <= 0x10FFFF; cp++) {
+		size_t n = strlen(proto_char_name(cp));
+		longest = n > longest ? n : longest;
+	}
+	cr_assert_eq(longest, PROTO_CHAR_NAME_MAX);
+}
+
+/*
+ * Asserts a line written into a PROTO_LINE_MAX buffer was not cut: its writer's count, one
+ * \n at the end, the expected tail, and within the size counted for that line alone.
+ */
+static void expect_whole(const char *b, size_t n, size_t line_size, const char *tail,
+			 const char *what)
+{
+	cr_assert_eq(n, strlen(b), "%s", what);
+	cr_assert_lt(n, line_size, "%s: %zu bytes, counted %zu with the NUL", what, n, line_size);
+	cr_assert_leq(line_size, PROTO_LINE_MAX, "%s", what);
+	size_t t = strlen(tail);
+	cr_assert(n >= t && strcmp(b + n - t, tail) == 0, "%s: '%s' should end with '%s'", what, b,
+		  tail);
+	cr_assert_null(memchr(b, '\n', n - 1), "%s: one line", what);
+}
+
+/* Calls a wording function with b and sizeof(b) in its arguments, then expect_whole. */
+#define EXPECT_WHOLE(line, tail, call)                                     \
+	do {                                                               \
+		char b[PROTO_LINE_MAX];                                    \
+		size_t n_ = (call);                                        \
+		expect_whole(b, n_, PROTO_LINE_SIZE(line), (tail), #call); \
+	} while (0)
+
+/* The longest name, room, address, and a text of 10 KB of many_quotes (each escaped). */
+static char long_name[NAME_MAX_LEN + 1], long_room[ROOM_MAX_LEN + 1];
+static char many_quotes[10240];
+static const char long_addr[] = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";
+
+static void fill_longest(void)
+{
+	memset(long_name, 'n', NAME_MAX_LEN);
+	long_name[0] = 'N';
+	memset(long_room, 'r', ROOM_MAX_LEN);
+	memset(many_quotes, '"', sizeof(many_quotes));
+	cr_assert_eq(strlen(long_addr), PROTO_ADDR_MAX);
+}
+
+Test(wording, the_old_lines_are_never_cut_in_PROTO_LINE_MAX, .init = fill_longest)
+{
+	EXPECT_WHOLE(welcome, ". -9223372036854775808 users online. Type /help for commands.\n",
+		     proto_welcome(b, sizeof(b), UINT64_MAX, LONG_MIN));
+	EXPECT_WHOLE(welcome, "9223372036854775807 users online. Type /help for commands.\n",
+		     proto_welcome(b, sizeof(b), UINT64_MAX, LONG_MAX));
+	EXPECT_WHOLE(entered, "nnn has entered.\n", proto_entered(b, sizeof(b), long_name));
+	/* 200 many_quotes, each escaped, then the closing quote and the marker */
+	EXPECT_WHOLE(left, "\\\"\\\"\"...).\n",
+		     proto_left(b, sizeof(b), long_name, many_quotes, sizeof(many_quotes)));
+	EXPECT_WHOLE(no_such_user, "\\\"\\\"\"....\n",
+		     proto_no_such_user(b, sizeof(b), many_quotes, sizeof(many_quotes)));
+	EXPECT_WHOLE(summary, "-9223372036854775808 users entered, -9223372036854775808 left.\n",
+		     proto_summary(b, sizeof(b), LONG_MIN, LONG_MIN));
+	EXPECT_WHOLE(summary, "9223372036854775807 users entered, 9223372036854775807 left.\n",
+		     proto_summary(b, sizeof(b), LONG_MAX, LONG_MAX));
+	EXPECT_WHOLE(shutdown, "shutting down.\n", proto_shutdown(b, sizeof(b)));
+	/* the longest name, the longer phrase, the widest code point; the widest position */
+	static const struct {
+		struct line_verdict v;
+		const char *tail;
+	} refusals[] = {
+		{ { LINE_BAD_CONTROL, 0xFFFB, SIZE_MAX },
+		  "(INTERLINEAR ANNOTATION TERMINATOR) at character 18446744073709551615 is not "
+		  "allowed; line dropped.\n" },
+		{ { LINE_BAD_FORMAT, 0x200C, SIZE_MAX },
+		  "(ZERO WIDTH NON-JOINER) at character 18446744073709551615 is allowed only "
+		  "between two visible characters; line dropped.\n" },
+		{ { LINE_BAD_CONTROL, UINT32_MAX, SIZE_MAX },
+		  "* error: U+FFFFFFFF (control character) at character 18446744073709551615 is "
+		  "not allowed; line dropped.\n" },
+	};
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+		EXPECT_WHOLE(bad_char, refusals[i].tail,
+			     proto_line_refused(b, sizeof(b), &refusals[i].v));
+	const struct line_verdict utf8 = { LINE_BAD_UTF8, 0, SIZE_MAX };
+	EXPECT_WHOLE(bad_utf8, "byte 18446744073709551615; line dropped.\n",
+		     proto_line_refused(b, sizeof(b), &utf8));
+}
+
+/* A tail built from the longest parts (a static buffer: one at a time). */
+static const char *tail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *tail(const char *fmt, ...)
+{
+	static char t[PROTO_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t, sizeof(t), fmt, ap);
+	va_end(ap);
+	return t;
+}
+
+Test(wording, the_new_lines_are_never_cut_in_PROTO_LINE_MAX, .init = fill_longest)
+{
+	EXPECT_WHOLE(joined, tail("%s. -9223372036854775808 users here.\n", long_room),
+		     proto_joined(b, sizeof(b), long_room, LONG_MIN));
+	EXPECT_WHOLE(renamed, tail("%s is now known as %s.\n", long_name, long_name),
+		     proto_renamed(b, sizeof(b), long_name, long_name));
+	EXPECT_WHOLE(goodbye, "* Goodbye.\n", proto_goodbye(b, sizeof(b)));
+	EXPECT_WHOLE(name_taken, tail("the name %s is taken.\n", long_name),
+		     proto_name_taken(b, sizeof(b), long_name, NAME_MAX_LEN));
+	EXPECT_WHOLE(already_in, tail("already in %s.\n", long_room),
+		     proto_already_in(b, sizeof(b), long_room, ROOM_MAX_LEN));
+	EXPECT_WHOLE(too_many_rooms, "(max -2147483648); join an existing one (/rooms).\n",
+		     proto_too_many_rooms(b, sizeof(b), INT_MIN));
+	EXPECT_WHOLE(cannot_enter, tail("cannot enter %s: too many rooms.\n", long_room),
+		     proto_cannot_enter(b, sizeof(b), long_room, -ENOSPC));
+	EXPECT_WHOLE(cannot_enter, tail("cannot enter %s: out of memory.\n", long_room),
+		     proto_cannot_enter(b, sizeof(b), long_room, -ENOMEM));
+	for (int i = PROTO_NOMEM_LINE_NOT_SENT; i <= PROTO_NOMEM_DISCONNECTING; i++)
+		EXPECT_WHOLE(out_of_memory, ".\n",
+			     proto_out_of_memory(b, sizeof(b), (enum proto_nomem)i));
+	for (size_t i = 0; i < sizeof(bad_commands) / sizeof(bad_commands[0]); i++) {
+		struct command cmd;
+		command_parse(bad_commands[i], strlen(bad_commands[i]), &cmd);
+		EXPECT_WHOLE(command_error, tail("%s\n", cmd.error),
+			     proto_command_error(b, sizeof(b), cmd.error));
+	}
+	EXPECT_WHOLE(rate_limited, "more than -2147483648 lines a second; line dropped.\n",
+		     proto_rate_limited(b, sizeof(b), INT_MIN));
+	EXPECT_WHOLE(flooding, "more than -2147483648 lines a second; disconnecting.\n",
+		     proto_flooding(b, sizeof(b), INT_MIN));
+	EXPECT_WHOLE(line_too_long, "(max 18446744073709551615 bytes); dropped.\n",
+		     proto_line_too_long(b, sizeof(b), SIZE_MAX));
+	EXPECT_WHOLE(too_slow, "18446744073709551615 bytes queued for you; disconnecting.\n",
+		     proto_too_slow(b, sizeof(b), SIZE_MAX));
+	EXPECT_WHOLE(evicted, "held 18446744073709551615 bytes, among the most; disconnecting.\n",
+		     proto_evicted(b, sizeof(b), SIZE_MAX));
+	EXPECT_WHOLE(server_full, "(-2147483648 users); try again later.\n",
+		     proto_server_full(b, sizeof(b), INT_MIN));
+	EXPECT_WHOLE(server_busy, "(out of memory); try again later.\n",
+		     proto_server_busy(b, sizeof(b)));
+	EXPECT_WHOLE(too_many_from,
+		     tail("from %s (max -2147483648); try again later.\n", long_addr),
+		     proto_too_many_from(b, sizeof(b), long_addr, INT_MIN));
+	EXPECT_WHOLE(no_room, "* You are in no room.\n", proto_no_room(b, sizeof(b)));
+	EXPECT_WHOLE(rooms_head, "* -9223372036854775808 rooms:\n",
+		     proto_rooms_head(b, sizeof(b), LONG_MIN));
+	EXPECT_WHOLE(rooms_entry, tail("*   %s -9223372036854775808\n", long_room),
+		     proto_rooms_entry(b, sizeof(b), long_room, LONG_MIN));
+	EXPECT_WHOLE(rooms_more, "*   and -9223372036854775808 more\n",
+		     proto_rooms_more(b, sizeof(b), LONG_MIN));
+}
+
+Test(wording, who_names_everyone_in_PROTO_WHO_MAX, .init = fill_longest)
+{
+	const char *names[] = { long_name, long_name, long_name };
+	char b[PROTO_WHO_MAX(3)];
+	size_t n = proto_who(b, sizeof(b), long_room, LONG_MAX, names, 3);
+	char want[PROTO_WHO_MAX(3)];
+	snprintf(want, sizeof(want), "* %ld users in %s: %s, %s, %s and %ld more\n", LONG_MAX,
+		 long_room, long_name, long_name, long_name, LONG_MAX - 3);
+	expect_line(b, n, want);
 }
