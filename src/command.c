@@ -5,18 +5,6 @@
 
 #include <string.h>
 
-const char command_help[] =
-    "* Commands:\n"
-    "*   /nick NAME       change your name (letters, digits, _ and -; starts with a letter)\n"
-    "*   /join ROOM       leave this room and enter ROOM (created if new)\n"
-    "*   /rooms           list the rooms and how many are in each\n"
-    "*   /who             list who is in this room\n"
-    "*   /msg NAME TEXT   send TEXT to NAME only\n"
-    "*   /me TEXT         an action: + NAME TEXT\n"
-    "*   /quit [REASON]   leave the server\n"
-    "*   /help            this list\n"
-    "* Anything else is said to the room; start a line with // to say one that begins with /.\n";
-
 static bool is_word_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

@@ -67,9 +67,4 @@ bool name_looks_generated(const char *s, size_t n);
 /* A room name: 1-32 characters, ASCII letters, digits, '_' and '-'. */
 bool room_name_valid(const char *s, size_t n);
 
-/* The /help text: lines ending in \n, each starting with "* ". Superseded by proto_help (the
- * server's wording lives in proto.c; tests check the two are the same text): kept only until
- * its last caller moves, then removed. */
-extern const char command_help[];
-
 #endif

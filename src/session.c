@@ -35,7 +35,7 @@ static struct directory *dir_of(struct worker *w)
 
 /* A request of c's failed for lack of memory: c is told (it can be told: the line is small
  * and, if even that fails, c is disconnected by route_send_line). */
-static void tell_nomem(struct worker *w, struct conn *c, const char *consequence)
+static void tell_nomem(struct worker *w, struct conn *c, enum proto_nomem consequence)
 {
 	char line[PROTO_LINE_MAX];
 	stat_add(&w->stats.nomem_errors, 1);
@@ -122,8 +122,7 @@ int session_start(struct worker *w, struct conn *c)
 	route_send_line(w, c, line, proto_welcome(line, sizeof(line), c->id, users));
 	int rc = enter_room(w, c, DEFAULT_ROOM, strlen(DEFAULT_ROOM), false);
 	if (rc < 0) { /* --max-rooms reached and no lobby, or no memory */
-		size_t n = proto_cannot_enter(line, sizeof(line), DEFAULT_ROOM,
-					      rc == -ENOSPC ? "too many rooms" : "out of memory");
+		size_t n = proto_cannot_enter(line, sizeof(line), DEFAULT_ROOM, rc);
 		route_send_line(w, c, line, n);
 		worker_close_conn(w, c, CLOSE_NOMEM);
 	}
@@ -182,7 +181,7 @@ static void publish_user_line(struct worker *w, struct conn *c, enum user_line k
 {
 	struct msg *m = route_msg_new(w, proto_user_line_len(kind, c->user.name, len), false);
 	if (m == NULL) {
-		tell_nomem(w, c, "your line was not sent");
+		tell_nomem(w, c, PROTO_NOMEM_LINE_NOT_SENT);
 		return;
 	}
 	proto_user_line(m->data, kind, c->user.name, text, len);
@@ -211,7 +210,7 @@ static void cmd_nick(struct worker *w, struct conn *c, const char *name, size_t 
 		return;
 	}
 	if (rc < 0) {
-		tell_nomem(w, c, "name unchanged");
+		tell_nomem(w, c, PROTO_NOMEM_NAME_UNCHANGED);
 		return;
 	}
 	stat_add(&w->stats.renames, 1);
@@ -219,7 +218,7 @@ static void cmd_nick(struct worker *w, struct conn *c, const char *name, size_t 
 	size_t len = proto_renamed(line, sizeof(line), old, c->user.name);
 	/* the notice is also the renamer's only answer */
 	if (!tell_room(w, c->user.room, line, len, 0))
-		tell_nomem(w, c, "your new name is set, but the room was not told");
+		tell_nomem(w, c, PROTO_NOMEM_ROOM_NOT_TOLD);
 }
 
 static void cmd_join(struct worker *w, struct conn *c, const char *name, size_t n)
@@ -233,7 +232,7 @@ static void cmd_join(struct worker *w, struct conn *c, const char *name, size_t 
 		route_send_line(w, c, line,
 				proto_too_many_rooms(line, sizeof(line), w->hub->cfg.max_rooms));
 	} else if (rc < 0) {
-		tell_nomem(w, c, "you stay where you are");
+		tell_nomem(w, c, PROTO_NOMEM_STAY);
 	}
 }
 
@@ -252,7 +251,7 @@ static void send_listing(struct worker *w, struct conn *c,
 {
 	char *buf = malloc(LIST_MAX);
 	if (buf == NULL) {
-		tell_nomem(w, c, "no list this time");
+		tell_nomem(w, c, PROTO_NOMEM_NO_LIST);
 		return;
 	}
 	size_t n = fill(dir_of(w), &c->user, buf, LIST_MAX);
@@ -281,7 +280,7 @@ static void cmd_msg(struct worker *w, struct conn *c, const struct command *cmd)
 	struct msg *m =
 	    route_msg_new(w, proto_user_line_len(USER_PRIVATE, c->user.name, cmd->text_len), true);
 	if (m == NULL) {
-		tell_nomem(w, c, "your message was not sent");
+		tell_nomem(w, c, PROTO_NOMEM_MESSAGE_NOT_SENT);
 		return;
 	}
 	proto_user_line(m->data, USER_PRIVATE, c->user.name, cmd->text, cmd->text_len);
@@ -292,7 +291,7 @@ static void cmd_msg(struct worker *w, struct conn *c, const struct command *cmd)
 	struct msg *echo =
 	    route_msg_new(w, proto_user_line_len(USER_ECHO, to, cmd->text_len), true);
 	if (echo == NULL) {
-		tell_nomem(w, c, "your message was sent, but not its echo");
+		tell_nomem(w, c, PROTO_NOMEM_ECHO_NOT_SENT);
 		return;
 	}
 	proto_user_line(echo->data, USER_ECHO, to, cmd->text, cmd->text_len);
@@ -339,7 +338,7 @@ void session_on_line(struct worker *w, struct conn *c, const char *line, size_t 
 		cmd_quit(w, c, cmd.arg, cmd.arg_len);
 		break;
 	case CMD_HELP:
-		send_lines(w, c, command_help, strlen(command_help));
+		send_lines(w, c, proto_help, strlen(proto_help));
 		break;
 	case CMD_INVALID: {
 		char err[PROTO_LINE_MAX];

@@ -458,7 +458,7 @@ static void worker_cut_nomem(struct worker *w, struct conn *c)
 	stat_add(&w->stats.nomem_disconnects, 1);
 	log_error((int)w->index, c->id, "out of memory; connection closed");
 	char line[PROTO_LINE_MAX];
-	worker_cut(w, c, line, proto_out_of_memory(line, sizeof(line), "disconnecting"));
+	worker_cut(w, c, line, proto_out_of_memory(line, sizeof(line), PROTO_NOMEM_DISCONNECTING));
 }
 
 static size_t worker_conn_cost(const struct worker *w, const struct conn *c)
