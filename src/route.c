@@ -209,8 +209,9 @@ static void route_check_backpressure(struct worker *w)
 }
 
 /* The worker's hook: what other workers routed to us goes out before anything is read. */
-static bool route_on_wake(struct worker *w)
+static bool route_on_wake(struct worker *w, void *arg)
 {
+	(void)arg;
 	route_drain_inbox(w);
 	route_check_backpressure(w);
 	return w->router->inbox_more;
@@ -258,7 +259,7 @@ int route_attach(struct worker *w)
 	if (rt == NULL)
 		return -ENOMEM;
 	memset(rt, 0, sizeof(*rt));
-	int rc = worker_add_hook(w, route_on_wake);
+	int rc = worker_add_hook(w, WORKER_HOOK_WAKE, route_on_wake, rt);
 	if (rc < 0) {
 		free(rt);
 		return rc;

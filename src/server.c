@@ -6,8 +6,10 @@
 #include "server.h"
 #include "admin.h"
 #include "log.h"
+#include "listener.h"
 #include "route.h"
 #include "session.h"
+#include "shed.h"
 #include "web.h"
 
 #include <arpa/inet.h>
@@ -161,6 +163,17 @@ static void server_free(struct server *srv)
 	free(srv);
 }
 
+/* After the thread is joined: the layers first, then the loop (each detach copes with a layer
+ * that was never attached). */
+static void worker_teardown(struct worker *w)
+{
+	session_detach(w);
+	listener_detach(w);
+	route_detach(w);
+	shed_detach(w);
+	worker_destroy(w);
+}
+
 /* One worker: the event loop with the web front end's handlers for new connections, and the
  * layers above the loop attached to it. Takes fd (the worker's listener) over, even when it
  * fails. Returns 0 or -errno; undone by worker_teardown. */
@@ -172,20 +185,15 @@ static int worker_setup(struct server *srv, unsigned index, int fd)
 		close(fd);
 		return rc;
 	}
-	if ((rc = route_attach(w)) < 0 || (rc = session_attach(w)) < 0) {
-		route_detach(w);
-		worker_destroy(w);
-	}
+	/* hooks run in this order: the heap sample first (admission uses it), then the inbox,
+	 * then, with the reads, new connections */
+	if ((rc = shed_attach(w)) < 0 || (rc = route_attach(w)) < 0 ||
+	    (rc = listener_attach(w)) < 0 || (rc = session_attach(w)) < 0)
+		worker_teardown(w);
 	return rc;
 }
 
-/* After the thread is joined: the layers first, then the loop. */
-static void worker_teardown(struct worker *w)
-{
-	session_detach(w);
-	route_detach(w);
-	worker_destroy(w);
-}
+
 
 /* Creates the listeners and workers (threads not started). Logs and returns -errno. */
 static int server_setup(struct server *srv)

@@ -44,13 +44,11 @@
 
 #define RBUF_SIZE        ((size_t)64 * 1024)
 #define MAX_EVENTS       256
-#define ACCEPTS_PER_TURN 256  /* new connections per iteration */
 #define READS_PER_TURN   4    /* reads per connection per iteration */
 #define TIMERS_PER_TURN  1024 /* deadlines handled per iteration */
 #define PAUSE_POLL_MS    1    /* while input is paused, look again this often */
 #define TRIM_PERIOD_MS   1000 /* idle output rings are given back this often */
 #define WRITES_PER_FLUSH  4   /* gather writes per connection per iteration */
-#define ACCEPT_PAUSE_MS   100 /* after EMFILE/ENFILE */
 
 /* epoll_event.data.ptr tags for the two non-connection fds; connections use their pointer. */
 #define TAG_LISTENER(w) ((void *)&(w)->listen_fd)
@@ -233,116 +231,20 @@ static void worker_read_ready(struct worker *w)
 	}
 }
 
-/* ---- accept --------------------------------------------------------------------------------- */
+/* ---- new connections --------------------------------------------------------------------- */
 
-static void send_now(int fd, const char *text, size_t len)
+int worker_adopt(struct worker *w, int fd, uint64_t ip_key)
 {
-	/* Best effort on a socket we are about to close: a full buffer loses the line. */
-	(void)!send(fd, text, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-}
-
-/* Refuses a connection: its error line (best effort), a log line saying why and a counter;
- * closes fd. */
-static void worker_refuse(struct worker *w, int fd, _Atomic uint64_t *counter, enum gate gate,
-			  const char *line, size_t n, const char *why)
-{
-	stat_add(counter, 1);
-	worker_log_gated(w, gate, LOG_WARN, 0, "connection refused: %s", why);
-	send_now(fd, line, n);
-	close(fd);
-}
-
-static void worker_refuse_busy(struct worker *w, int fd, _Atomic uint64_t *counter,
-			       enum gate gate)
-{
-	char line[PROTO_LINE_MAX];
-	size_t n = proto_server_busy(line, sizeof(line));
-	worker_refuse(w, fd, counter, gate, line, n, "server busy (out of memory)");
-}
-
-static void worker_refuse_per_ip(struct worker *w, int fd, const struct sockaddr *peer)
-{
-	char addr[INET6_ADDRSTRLEN] = "?";
-	const void *a = peer->sa_family == AF_INET
-			    ? (const void *)&((const struct sockaddr_in *)peer)->sin_addr
-			    : (const void *)&((const struct sockaddr_in6 *)peer)->sin6_addr;
-	if (inet_ntop(peer->sa_family, a, addr, sizeof(addr)) == NULL)
-		snprintf(addr, sizeof(addr), "?");
-	int max = w->hub->cfg.max_conns_per_ip;
-	char line[PROTO_LINE_MAX], why[INET6_ADDRSTRLEN + 64];
-	size_t n = proto_too_many_from(line, sizeof(line), addr, max);
-	snprintf(why, sizeof(why), "too many connections from %s (max %d)", addr, max);
-	worker_refuse(w, fd, &w->stats.rejected_per_ip, GATE_FULL, line, n, why);
-}
-
-/* The admission checks: server full, heap over --max-memory, --max-conns-per-ip. Counts the
- * connection (hub->conns, the address's count) and returns true when it may stay. */
-static bool worker_admit(struct worker *w, int fd, const struct sockaddr *peer, uint64_t ip_key)
-{
-	struct hub *hub = w->hub;
-	long conns = atomic_fetch_add_explicit(&hub->conns, 1, memory_order_relaxed) + 1;
-	if (conns > hub->cfg.max_clients) {
-		atomic_fetch_sub_explicit(&hub->conns, 1, memory_order_relaxed);
-		char line[PROTO_LINE_MAX], why[64];
-		size_t n = proto_server_full(line, sizeof(line), hub->cfg.max_clients);
-		snprintf(why, sizeof(why), "server full (%d users)", hub->cfg.max_clients);
-		worker_refuse(w, fd, &w->stats.rejected_full, GATE_FULL, line, n, why);
-		return false;
-	}
-	if (memory_guard_over(&hub->mem)) {
-		atomic_fetch_sub_explicit(&hub->conns, 1, memory_order_relaxed);
-		worker_refuse_busy(w, fd, &w->stats.rejected_busy, GATE_FULL);
-		return false;
-	}
-	int rc = iplimit_acquire(&hub->iplimit, ip_key);
-	if (rc < 0) {
-		atomic_fetch_sub_explicit(&hub->conns, 1, memory_order_relaxed);
-		if (rc == -EDQUOT)
-			worker_refuse_per_ip(w, fd, peer);
-		else /* the address's count could not be stored: not the address's doing */
-			worker_refuse_busy(w, fd, &w->stats.nomem_disconnects, GATE_MEMORY);
-		return false;
-	}
-	return true;
-}
-
-/*
- * Nagle off: every flush is already one gather write holding everything queued for the
- * user, so a short last segment must go out now, not wait for the ACK of the previous one
- * (which the client may delay by ~40 ms). Line and WebSocket users alike.
- */
-static void worker_set_nodelay(struct worker *w, int fd)
-{
-	int one = 1;
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
-		worker_log_gated(w, GATE_ACCEPT, LOG_WARN, 0, "setsockopt TCP_NODELAY: %s",
-				 strerror(errno));
-}
-
-static void worker_add_conn(struct worker *w, int fd, const struct sockaddr *peer)
-{
-	struct hub *hub = w->hub;
-	uint64_t ip_key = iplimit_key(peer);
-	if (!worker_admit(w, fd, peer, ip_key))
-		return;
-	worker_set_nodelay(w, fd);
-	uint64_t id = atomic_fetch_add_explicit(&hub->next_id, 1, memory_order_relaxed);
+	uint64_t id = atomic_fetch_add_explicit(&w->hub->next_id, 1, memory_order_relaxed);
 	struct conn *c = conn_new(fd, id, w->index);
-	if (c == NULL) { /* refused like the checks above: told, logged and counted */
-		atomic_fetch_sub_explicit(&hub->conns, 1, memory_order_relaxed);
-		iplimit_release(&hub->iplimit, ip_key);
-		worker_refuse_busy(w, fd, &w->stats.nomem_disconnects, GATE_MEMORY);
-		return;
-	}
+	if (c == NULL)
+		return -ENOMEM;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
 	ev.data.ptr = c;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		log_error((int)w->index, id, "cannot register connection: %s", strerror(errno));
-		atomic_fetch_sub_explicit(&hub->conns, 1, memory_order_relaxed);
-		iplimit_release(&hub->iplimit, ip_key);
+		int rc = -errno;
 		free(c);
-		close(fd);
-		return;
+		return rc;
 	}
 	c->ip_key = ip_key;
 	c->ops = w->accept_ops;
@@ -356,66 +258,7 @@ static void worker_add_conn(struct worker *w, int fd, const struct sockaddr *pee
 	/* Data may have arrived before EPOLL_CTL_ADD: try a read this iteration. */
 	c->readable = true;
 	worker_mark_ready(w, c);
-}
-
-/* The connection stays queued and the edge is spent: retry from a timer instead of spinning
- * (see docs/ARCHITECTURE.md, "EMFILE"). */
-static void worker_pause_accepts(struct worker *w)
-{
-	w->accept_paused = true;
-	timer_arm(&w->timers, &w->accept_timer, TIMER_ACCEPT, w->now_ms + ACCEPT_PAUSE_MS);
-}
-
-static void worker_resume_accepts(struct timer *t, void *ctx)
-{
-	(void)t;
-	struct worker *w = ctx;
-	w->accept_paused = false;
-}
-
-static void worker_accept(struct worker *w)
-{
-	if (!w->listener_ready || w->listen_fd < 0 || w->accept_paused)
-		return;
-	for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
-		struct sockaddr_storage peer = { .ss_family = AF_UNSPEC };
-		socklen_t plen = sizeof(peer);
-		int fd = accept4(w->listen_fd, (struct sockaddr *)&peer, &plen,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd >= 0) {
-			worker_add_conn(w, fd, (struct sockaddr *)&peer);
-			continue;
-		}
-		switch (errno) {
-		case EAGAIN:
-#if EAGAIN != EWOULDBLOCK
-		case EWOULDBLOCK:
-#endif
-			w->listener_ready = false;
-			return;
-		case EINTR:
-		case ECONNABORTED:
-		case EPROTO:
-			continue;
-		case EMFILE:
-		case ENFILE:
-		case ENOBUFS:
-		case ENOMEM:
-			stat_add(&w->stats.accept_pauses, 1);
-			worker_log_gated(w, GATE_ACCEPT, LOG_WARN, 0,
-					 "accept4: %s; pausing accepts for %d ms", strerror(errno),
-					 ACCEPT_PAUSE_MS);
-			worker_pause_accepts(w);
-			return;
-		default:
-			stat_add(&w->stats.accept_errors, 1);
-			worker_log_gated(w, GATE_ACCEPT, LOG_ERROR, 0, "accept4: %s",
-					 strerror(errno));
-			worker_pause_accepts(w);
-			return;
-		}
-	}
-	/* Budget spent with the listener still ready: continue next iteration. */
+	return 0;
 }
 
 /* ---- end of iteration: reap, flush, free -------------------------------------------------- */
@@ -461,7 +304,7 @@ static void worker_cut_nomem(struct worker *w, struct conn *c)
 	worker_cut(w, c, line, proto_out_of_memory(line, sizeof(line), PROTO_NOMEM_DISCONNECTING));
 }
 
-static size_t worker_conn_cost(const struct worker *w, const struct conn *c)
+size_t worker_conn_cost(const struct worker *w, const struct conn *c)
 {
 	return conn_cost(c, w->hub->cfg.max_line + 1, w->hub->cfg.max_http_header);
 }
@@ -608,76 +451,6 @@ static void worker_trim(struct timer *t, void *ctx)
 		conn_trim(container_of(n, struct conn, conn_link));
 }
 
-/* ---- --max-memory --------------------------------------------------------------------------- */
-
-#define SHED_BATCH 64 /* connections one worker may cut per round */
-
-struct shed_pick {
-	struct conn *c;
-	size_t cost;
-};
-
-/* Keeps the SHED_BATCH most expensive connections in picks[0..*n), most expensive first. */
-static void shed_consider(struct shed_pick *picks, int *n, struct conn *c, size_t cost)
-{
-	int i = *n < SHED_BATCH ? (*n)++ : SHED_BATCH;
-	while (i > 0 && picks[i - 1].cost < cost) {
-		if (i < SHED_BATCH)
-			picks[i] = picks[i - 1];
-		i--;
-	}
-	if (i < SHED_BATCH)
-		picks[i] = (struct shed_pick){ c, cost };
-}
-
-/*
- * One round of --max-memory (memory.h): cuts this worker's connections that cost at least the
- * round's floor, the most expensive first, while the round's excess is not yet covered.
- * Runs once per round per worker; a round comes every MEMORY_SAMPLE_MS while over the cap.
- */
-static void worker_shed_memory(struct worker *w)
-{
-	struct memory_guard *g = &w->hub->mem;
-	uint32_t round = atomic_load_explicit(&g->round, memory_order_relaxed);
-	if (round == w->shed_round)
-		return;
-	w->shed_round = round;
-	size_t floor = (size_t)atomic_load_explicit(&g->floor, memory_order_relaxed);
-	struct shed_pick picks[SHED_BATCH];
-	int n = 0;
-	for (struct list_node *l = w->conns.next; l != &w->conns; l = l->next) {
-		struct conn *c = container_of(l, struct conn, conn_link);
-		size_t cost = worker_conn_cost(w, c);
-		if (!c->closing && cost >= floor)
-			shed_consider(picks, &n, c, cost);
-	}
-	for (int i = 0; i < n && memory_guard_claim(g, picks[i].cost); i++) {
-		stat_add(&w->stats.memory_evictions, 1);
-		worker_close_conn(w, picks[i].c, CLOSE_MEMORY);
-	}
-}
-
-/* Samples the heap when due (before accepting, so a newcomer is judged by a fresh sample
- * even after the worker slept); a sample over the cap starts a round in every worker. While
- * near the cap, a timer keeps the samples coming even when nothing else wakes the worker. */
-static void worker_sample_memory(struct worker *w)
-{
-	struct hub *hub = w->hub;
-	if (memory_guard_sample(&hub->mem, w->now_ms))
-		for (unsigned i = 0; i < hub->nworkers; i++)
-			if (i != w->index)
-				inbox_kick(&hub->workers[i].inbox);
-	if (memory_guard_near(&hub->mem) && !timer_armed(&w->memory_timer))
-		timer_arm(&w->timers, &w->memory_timer, TIMER_MEMORY,
-			  w->now_ms + MEMORY_SAMPLE_MS);
-}
-
-static void worker_memory_due(struct timer *t, void *ctx)
-{
-	(void)t;
-	worker_sample_memory(ctx);
-}
-
 /* ---- shutdown ------------------------------------------------------------------------------- */
 
 /*
@@ -693,7 +466,8 @@ static void worker_begin_shutdown(struct worker *w)
 		size_t n = proto_shutdown(line, sizeof(line));
 		int fd;
 		while ((fd = accept4(w->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-			send_now(fd, line, n);
+			/* best effort: a full buffer loses the line */
+			(void)!send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 			close(fd);
 		}
 		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
@@ -720,10 +494,10 @@ static void worker_begin_shutdown(struct worker *w)
  * other workers to wake it for inbox messages (they wait for the flush anyway), so a loaded
  * worker is not woken once per line routed to it.
  */
-static int worker_timeout(struct worker *w, bool hooks_pending, bool *holdoff)
+static int worker_timeout(struct worker *w, bool wake_pending, bool *holdoff)
 {
 	*holdoff = false;
-	if (w->closing || hooks_pending)
+	if (w->closing || wake_pending)
 		return 0;
 	if (w->dirty != NULL && w->lines_pending < WORKER_FLUSH_BATCH_LINES) {
 		int64_t wait_us = w->next_flush_us - monotonic_us();
@@ -732,8 +506,7 @@ static int worker_timeout(struct worker *w, bool hooks_pending, bool *holdoff)
 	}
 	if (w->dirty != NULL)
 		return 0;
-	bool accept_now = w->listener_ready && w->listen_fd >= 0 && !w->accept_paused;
-	if (accept_now || !list_empty(&w->ready))
+	if (w->input_pending || !list_empty(&w->ready))
 		return w->input_paused ? PAUSE_POLL_MS : 0; /* paused: poll, do not spin */
 	int64_t due = timers_next(&w->timers), now = w->now_ms;
 	if (due == 0)
@@ -768,19 +541,20 @@ static bool worker_dispatch(struct worker *w, struct epoll_event *events, int n)
 		if (tag == TAG_INBOX(w))
 			inbox_fired = true;
 		else if (tag == TAG_LISTENER(w))
-			w->listener_ready = true;
+			w->listener_ready = w->input_pending = true;
 		else
 			worker_on_conn_event(w, tag, events[i].events);
 	}
 	return inbox_fired;
 }
 
-/* Runs the hooks; true when one of them left work for the next iteration. */
-static bool worker_run_hooks(struct worker *w)
+/* Runs the hooks of one kind; true when one of them left work for the next iteration. */
+static bool worker_run_hooks(struct worker *w, enum worker_hook_kind kind)
 {
 	bool pending = false;
 	for (unsigned i = 0; i < w->nhooks; i++)
-		pending |= w->hooks[i](w);
+		if (w->hooks[i].kind == kind)
+			pending |= w->hooks[i].fn(w, w->hooks[i].arg);
 	return pending;
 }
 
@@ -800,7 +574,7 @@ void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct hub *hub = w->hub;
 	struct epoll_event events[MAX_EVENTS];
-	bool hooks_pending = false;
+	bool wake_pending = false;
 	w->now_ms = clock_now_ms();
 	for (;;) {
 		/* acquire: pairs with the release store in server_stop. */
@@ -809,7 +583,7 @@ void *worker_main(void *arg)
 		if (w->shutting_down && w->nconns == 0 && !w->closing)
 			break;
 		bool holdoff;
-		int timeout = worker_timeout(w, hooks_pending, &holdoff);
+		int timeout = worker_timeout(w, wake_pending, &holdoff);
 		bool may_sleep = timeout != 0 && !holdoff && inbox_prepare_sleep(&w->inbox);
 		if (!may_sleep && !holdoff)
 			timeout = 0;
@@ -822,17 +596,14 @@ void *worker_main(void *arg)
 		if (may_sleep || inbox_fired)
 			inbox_awake(&w->inbox, inbox_fired);
 
-		/* The hooks go before accept: what other workers routed before a newcomer
-		 * arrived is not shown to the newcomer. */
-		worker_sample_memory(w);
-		hooks_pending = worker_run_hooks(w);
+		/* The wake-up hooks go before accept: what other workers routed before a
+		 * newcomer arrived is not shown to the newcomer. */
+		wake_pending = worker_run_hooks(w, WORKER_HOOK_WAKE);
 		if (!w->input_paused) {
-			worker_accept(w);
+			w->input_pending = worker_run_hooks(w, WORKER_HOOK_INPUT);
 			worker_read_ready(w);
 		}
 		timers_run(&w->timers, w->now_ms, TIMERS_PER_TURN, w);
-		if (memory_guard_over(&hub->mem))
-			worker_shed_memory(w);
 		worker_reap(w);
 		if (worker_flush_due(w, monotonic_us()))
 			worker_flush_adaptive(w);
@@ -869,9 +640,7 @@ int worker_init(struct worker *w, struct hub *hub, unsigned index, int listen_fd
 	list_init(&w->conns);
 	list_init(&w->ready);
 	timers_init(&w->timers);
-	timer_init(&w->accept_timer, worker_resume_accepts);
 	timer_init(&w->trim_timer, worker_trim);
-	timer_init(&w->memory_timer, worker_memory_due);
 	int rc = inbox_init(&w->inbox);
 	if (rc < 0)
 		return rc;
@@ -898,12 +667,20 @@ err_inbox:
 	return rc;
 }
 
-int worker_add_hook(struct worker *w, worker_hook_fn fn)
+int worker_add_hook(struct worker *w, enum worker_hook_kind kind, worker_hook_fn fn, void *arg)
 {
 	if (w->nhooks == WORKER_HOOKS_MAX)
 		return -ENOSPC;
-	w->hooks[w->nhooks++] = fn;
+	w->hooks[w->nhooks++] = (struct worker_hook){ fn, arg, kind };
 	return 0;
+}
+
+void *worker_hook_arg(const struct worker *w, worker_hook_fn fn)
+{
+	for (unsigned i = 0; i < w->nhooks; i++)
+		if (w->hooks[i].fn == fn)
+			return w->hooks[i].arg;
+	return NULL;
 }
 
 void worker_destroy(struct worker *w)

@@ -100,10 +100,22 @@ struct sessions;
  * writes. */
 #define WORKER_FLUSH_BATCH_LINES 1024
 
-/* Work a layer above the loop needs each iteration, after the wake-up and before accepting
- * and reading (routing: draining the inbox). Returns true when it left work undone (the next
- * epoll_wait must not block). */
-typedef bool (*worker_hook_fn)(struct worker *w);
+/*
+ * Work the layers above the loop need each iteration, in registration order:
+ *   WORKER_HOOK_WAKE   right after the wake-up (the heap sample, routing's inbox drain);
+ *                      returns true when it left work undone: the next wait does not block;
+ *   WORKER_HOOK_INPUT  with the reads, skipped while input is paused (the listener's
+ *                      accepts); returns true while it may have input left, like a
+ *                      connection left on the ready list.
+ * arg is what the hook was registered with: the layer's per-worker state.
+ */
+enum worker_hook_kind { WORKER_HOOK_WAKE, WORKER_HOOK_INPUT };
+typedef bool (*worker_hook_fn)(struct worker *w, void *arg);
+struct worker_hook {
+	worker_hook_fn fn;
+	void *arg;
+	enum worker_hook_kind kind;
+};
 #define WORKER_HOOKS_MAX 4
 
 struct worker {
@@ -113,18 +125,17 @@ struct worker {
 	pthread_t thread;
 	int epfd;
 	int listen_fd;         /* -1 once shutting down */
-	bool listener_ready;   /* accept4 has not yet returned EAGAIN */
-	bool accept_paused;    /* after EMFILE, until accept_timer expires */
+	bool listener_ready;   /* accept4 has not yet returned EAGAIN (listener.c reads it) */
 	bool input_paused;     /* a hook asked to skip reading (routing's backpressure) */
+	bool input_pending;    /* an input hook may have more (or the listener fired) */
 	bool shutting_down;
 	uint32_t nconns;       /* connections owned, draining ones included */
 	uint32_t lines_pending; /* messages fanned out since the last flush (routing counts) */
 	int64_t now_ms;        /* CLOCK_MONOTONIC at the start of this iteration */
 	int64_t next_flush_us; /* no flush before this (CLOCK_MONOTONIC, us): the holdoff */
-	uint32_t shed_round;   /* the last --max-memory round this worker took part in */
 
 	const struct conn_ops *accept_ops; /* a new connection's first handlers */
-	worker_hook_fn hooks[WORKER_HOOKS_MAX];
+	struct worker_hook hooks[WORKER_HOOKS_MAX];
 	unsigned nhooks;
 	struct router *router;     /* routing's state (route.c); the loop never looks inside */
 	struct sessions *sessions; /* the sessions' state (session.c); likewise */
@@ -135,7 +146,7 @@ struct worker {
 	struct conn *closing;   /* to be reaped at the end of this iteration */
 	struct conn *dead;      /* to be freed after this iteration's flush */
 	struct timers timers;
-	struct timer accept_timer, trim_timer, memory_timer;
+	struct timer trim_timer;
 
 	char *rbuf;                        /* read buffer shared by this worker's connections */
 	struct log_gate gates[GATE_COUNT]; /* one per kind of client-triggered log line */
@@ -154,7 +165,10 @@ int worker_init(struct worker *w, struct hub *hub, unsigned index, int listen_fd
 		const struct conn_ops *accept_ops);
 
 /* Registers a hook (before the thread starts). Returns 0 or -ENOSPC. */
-int worker_add_hook(struct worker *w, worker_hook_fn fn);
+int worker_add_hook(struct worker *w, enum worker_hook_kind kind, worker_hook_fn fn, void *arg);
+
+/* The arg fn was registered with, or NULL (for the layer that frees it). */
+void *worker_hook_arg(const struct worker *w, worker_hook_fn fn);
 
 /* Releases what worker_init set up. The thread must be joined and the layers above detached
  * (their state freed, the inbox emptied). */
@@ -164,6 +178,13 @@ void worker_destroy(struct worker *w);
 void *worker_main(void *arg);
 
 /* ---- for the layers above (worker thread only) ---- */
+
+/* Takes over an accepted and admitted socket: a connection with the worker's accept_ops,
+ * read at once. Returns 0, or -ENOMEM / -errno with fd left to the caller. */
+int worker_adopt(struct worker *w, int fd, uint64_t ip_key);
+
+/* What c costs in memory now (conn_cost with this server's buffer sizes). */
+size_t worker_conn_cost(const struct worker *w, const struct conn *c);
 
 /* c has output queued: flush it at the end of this iteration. */
 void worker_mark_dirty(struct worker *w, struct conn *c);
