@@ -1,6 +1,7 @@
 /*
  * testlib.h - helpers shared by the integration tests: start a server in-process on an
- * ephemeral loopback port, and a small blocking line client with timeouts.
+ * ephemeral loopback port, join users to it and check its counters; a small blocking line
+ * client and an RFC 6455 client with timeouts; bin/chatd as a child process.
  */
 #ifndef CHATD_TESTLIB_H
 #define CHATD_TESTLIB_H
@@ -30,8 +31,8 @@ void ts_wait_conns(struct server *srv, long conns);
 /* A snapshot of the server's counters (server_get_stats). */
 struct server_stats ts_stats(struct server *srv);
 
-/* Waits until counter `field` of struct server_stats reaches at least `want` (fails after
- * timeout_ms); returns its value then. */
+/* Waits until counter `field` (a uint64_t of struct server_stats) reaches at least `want`
+ * (fails after timeout_ms); returns its value then. */
 #define TS_WAIT_COUNTER(srv, field, want, timeout_ms) \
 	ts_wait_counter((srv), offsetof(struct server_stats, field), #field, (want), (timeout_ms))
 uint64_t ts_wait_counter(struct server *srv, size_t offset, const char *name, uint64_t want,
