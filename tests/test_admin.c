@@ -32,9 +32,7 @@
 /* Sends a request; returns the status, the body in out. */
 static int get(uint16_t port, const char *request, char *out, size_t cap)
 {
-	int fd = ts_dial(port);
-	send(fd, request, strlen(request), MSG_NOSIGNAL);
-	int status = ts_http_answer(fd, out, cap, 15000);
+	int status = ts_http(port, request, out, cap);
 	char *body = strstr(out, "\r\n\r\n");
 	if (body != NULL)
 		memmove(out, body + 4, strlen(body + 4) + 1);
@@ -54,15 +52,22 @@ static double metric_sum(const char *page, const char *name)
 	return sum;
 }
 
-Test(admin, metrics_follow_known_traffic_and_health_answers, .timeout = 30)
+/* A server with its admin listener on an ephemeral loopback port. */
+static struct server *admin_server(int workers)
 {
-	struct config cfg = ts_config(2);
+	struct config cfg = ts_config(workers);
 	snprintf(cfg.admin, sizeof(cfg.admin), "127.0.0.1:0");
 	struct server *srv = ts_start(&cfg);
+	cr_assert_neq(server_admin_port(srv), 0);
+	return srv;
+}
+
+Test(admin, metrics_follow_known_traffic_and_health_answers, .timeout = 30)
+{
+	struct server *srv = admin_server(2);
 	uint16_t admin = server_admin_port(srv);
-	cr_assert_neq(admin, 0);
-	struct tclient *a = tc_join(server_port(srv)), *b = tc_join(server_port(srv));
-	ts_wait_users(srv, 2);
+	struct tclient *a, *b;
+	ts_join_pair(srv, &a, &b);
 	tc_send(a, "one\ntwo\n");
 	tc_send(b, "three\n\x1b[31m\n");
 	tc_expect_eventually(a, "2:three", 2000);
@@ -275,15 +280,6 @@ static void flood_close(int fds[FLOOD])
 		close(fds[i]);
 }
 
-static struct server *admin_server(int workers)
-{
-	struct config cfg = ts_config(workers);
-	snprintf(cfg.admin, sizeof(cfg.admin), "127.0.0.1:0");
-	struct server *srv = ts_start(&cfg);
-	cr_assert_neq(server_admin_port(srv), 0);
-	return srv;
-}
-
 Test(admin, healthz_answers_fast_beside_a_trickler_and_a_flood, .timeout = 30)
 {
 	struct server *srv = admin_server(1);
@@ -373,14 +369,6 @@ Test(admin, one_deadline_for_the_whole_request_ends_a_trickler, .timeout = 30)
 	ts_stop(srv);
 }
 
-/* Sends a request and returns the raw answer (head and body) in out. */
-static int get_raw(uint16_t port, const char *request, char *out, size_t cap)
-{
-	int fd = ts_dial(port);
-	send(fd, request, strlen(request), MSG_NOSIGNAL);
-	return ts_http_answer(fd, out, cap, 15000);
-}
-
 static long content_length(const char *answer)
 {
 	const char *h = strstr(answer, "\r\nContent-Length: ");
@@ -393,7 +381,7 @@ Test(admin, head_gives_the_get_length_and_no_body, .timeout = 30)
 	struct server *srv = admin_server(2);
 	uint16_t port = server_admin_port(srv);
 	static char head[256 * 1024], page[256 * 1024];
-	cr_assert_eq(get_raw(port, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n", head, sizeof(head)),
+	cr_assert_eq(ts_http(port, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n", head, sizeof(head)),
 		     200);
 	cr_assert_eq(get(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", page, sizeof(page)),
 		     200);
@@ -404,7 +392,7 @@ Test(admin, head_gives_the_get_length_and_no_body, .timeout = 30)
 	/* two scrapes differ only in a few digits (heap bytes, counters) */
 	cr_assert(n > 1000 && labs(n - got) < 64, "HEAD says %ld bytes, GET sent %ld", n, got);
 
-	cr_assert_eq(get_raw(port, "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n", head, sizeof(head)),
+	cr_assert_eq(ts_http(port, "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n", head, sizeof(head)),
 		     200);
 	cr_assert_eq(content_length(head), 3, "the length of \"ok\\n\"");
 	cr_assert_str_eq(strstr(head, "\r\n\r\n") + 4, "");

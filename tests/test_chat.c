@@ -57,9 +57,8 @@ Test(chat, rename_is_seen_by_the_room_and_names_are_unique, .timeout = 30)
 {
 	struct config cfg = ts_config(4);
 	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
-	struct tclient *a = tc_join(port), *b = tc_join(port);
-	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	struct tclient *a, *b;
+	ts_join_pair(srv, &a, &b);
 	rename_to(a, "alice");
 	tc_expect(b, fmt("* %s is now known as %s.", num(a->name), "alice"));
 	tc_send(b, "/nick ALICE\n");
@@ -85,14 +84,11 @@ Test(chat, two_clients_racing_for_one_name_exactly_one_wins, .timeout = 60)
 {
 	struct config cfg = ts_config(4);
 	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
 	struct tclient *c[RACERS];
 	char cur[RACERS][NAME_MAX_LEN + 1];
-	for (int i = 0; i < RACERS; i++) {
-		c[i] = tc_join(port);
+	ts_join_users(srv, c, RACERS);
+	for (int i = 0; i < RACERS; i++)
 		snprintf(cur[i], sizeof(cur[i]), "%s", num(c[i]->name));
-	}
-	ts_wait_users(srv, RACERS);
 	char line[256], taken[128], mine[128];
 	for (int round = 0; round < 20; round++) {
 		char name[32], cmd[64];
@@ -122,8 +118,7 @@ Test(chat, two_clients_racing_for_one_name_exactly_one_wins, .timeout = 60)
 		cr_assert_eq(winners, 1, "round %d: %d winners", round, winners);
 		cr_assert_eq(losers, RACERS - 1);
 	}
-	for (int i = 0; i < RACERS; i++)
-		tc_close(c[i]);
+	tc_close_all(c, RACERS);
 	ts_stop(srv);
 }
 
@@ -163,12 +158,9 @@ Test(chat, private_message_across_workers, .timeout = 30)
 {
 	struct config cfg = ts_config(4);
 	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
 	struct tclient *c[12];
-	int n = 0;
-	for (; n < 12; n++)
-		c[n] = tc_join(port);
-	ts_wait_users(srv, 12);
+	int n = 12;
+	ts_join_users(srv, c, n);
 	/* pick two users on different workers */
 	int from = 0, to = -1;
 	unsigned wf = worker_of(srv, num(c[0]->name));
@@ -191,8 +183,7 @@ Test(chat, private_message_across_workers, .timeout = 30)
 		while (tc_read_line(c[i], line, sizeof(line), i == 1 ? 200 : 0) == 1)
 			cr_assert_null(strstr(line, "secret"), "client %d saw '%s'", i, line);
 	}
-	for (int i = 0; i < n; i++)
-		tc_close(c[i]);
+	tc_close_all(c, n);
 	ts_stop(srv);
 }
 
@@ -200,11 +191,8 @@ Test(chat, per_sender_fifo_holds_across_room_and_private_lines, .timeout = 30)
 {
 	struct config cfg = ts_config(4);
 	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
 	struct tclient *c[8];
-	for (int i = 0; i < 8; i++)
-		c[i] = tc_join(port);
-	ts_wait_users(srv, 8);
+	ts_join_users(srv, c, 8);
 	int to = 1;
 	unsigned wf = worker_of(srv, num(c[0]->name));
 	for (int i = 1; i < 8; i++)
@@ -230,8 +218,7 @@ Test(chat, per_sender_fifo_holds_across_room_and_private_lines, .timeout = 30)
 		cr_assert_str_eq(line, want);
 		k++;
 	}
-	for (int i = 0; i < 8; i++)
-		tc_close(c[i]);
+	tc_close_all(c, 8);
 	ts_stop(srv);
 }
 
@@ -325,9 +312,8 @@ Test(chat, me_quit_help_and_unknown_commands, .timeout = 30)
 {
 	struct config cfg = ts_config(2);
 	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
-	struct tclient *a = tc_join(port), *b = tc_join(port);
-	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	struct tclient *a, *b;
+	ts_join_pair(srv, &a, &b);
 	rename_to(a, "alice");
 	tc_expect(b, "* 1 is now known as alice.");
 	tc_send(a, "/me waves\n");
@@ -361,9 +347,7 @@ Test(chat, max_rooms_is_enforced_with_an_error, .timeout = 30)
 	tc_expect(b, "* error: too many rooms (max 2); join an existing one (/rooms).");
 	tc_send(b, "/join one\n");
 	tc_expect(b, "* You are now in one. 2 users here.");
-	struct server_stats st;
-	server_get_stats(srv, &st);
-	cr_assert_eq(st.join_rejected, 1);
+	cr_assert_eq(ts_stats(srv).join_rejected, 1);
 	tc_close(a);
 	tc_close(b);
 	ts_stop(srv);
@@ -381,9 +365,8 @@ Test(chat, flood_control_refuses_then_disconnects, .timeout = 30)
 	cfg.rate_limit = 5;
 	cfg.rate_burst = 5;
 	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
-	struct tclient *a = tc_join(port), *b = tc_join(port);
-	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	struct tclient *a, *b;
+	ts_join_pair(srv, &a, &b);
 	/* a burst of 5 passes */
 	for (int i = 0; i < 5; i++)
 		tc_send(a, "ok\n");
@@ -399,8 +382,7 @@ Test(chat, flood_control_refuses_then_disconnects, .timeout = 30)
 			     2000);
 	tc_expect_closed(a, 2000);
 	tc_expect_eventually(b, fmt("* %s has left.", num(a->name), NULL), 2000);
-	struct server_stats st;
-	server_get_stats(srv, &st);
+	struct server_stats st = ts_stats(srv);
 	cr_assert_eq(st.flood_disconnects, 1);
 	cr_assert_geq(st.lines_rate_limited, 6);
 	tc_close(a);
@@ -439,9 +421,8 @@ Test(chat, bidi_controls_and_separators_are_refused_naming_the_character, .timeo
 {
 	struct config cfg = ts_config(2);
 	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
-	struct tclient *a = tc_join(port), *b = tc_join(port);
-	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	struct tclient *a, *b;
+	ts_join_pair(srv, &a, &b);
 	/* would show as "hi * Server shutting down" read right to left */
 	tc_send(a, "hi \xe2\x80\xae"
 		   "nwod gnittuhs revreS *\n");
@@ -459,9 +440,7 @@ Test(chat, bidi_controls_and_separators_are_refused_naming_the_character, .timeo
 		     "dropped.");
 	tc_send(a, "done\n");
 	tc_expect(b, fmt("%s:done", num(a->name), NULL)); /* b saw none of the refused lines */
-	struct server_stats st;
-	server_get_stats(srv, &st);
-	cr_assert_eq(st.lines_format, 4);
+	cr_assert_eq(ts_stats(srv).lines_format, 4);
 	tc_close(a);
 	tc_close(b);
 	ts_stop(srv);
@@ -471,9 +450,8 @@ Test(chat, a_family_emoji_passes_and_a_stray_joiner_is_refused, .timeout = 30)
 {
 	struct config cfg = ts_config(2);
 	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
-	struct tclient *a = tc_join(port), *b = tc_join(port);
-	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	struct tclient *a, *b;
+	ts_join_pair(srv, &a, &b);
 	const char *family = "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d"
 			     "\xf0\x9f\x91\xa7";
 	tc_send(a, fmt("%s%s\n", family, "x"));
@@ -493,9 +471,8 @@ Test(chat, a_tab_is_relayed_as_one_space, .timeout = 30)
 {
 	struct config cfg = ts_config(2);
 	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
-	struct tclient *a = tc_join(port), *b = tc_join(port);
-	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	struct tclient *a, *b;
+	ts_join_pair(srv, &a, &b);
 	rename_to(a, "alice");
 	tc_expect(b, fmt("* %s is now known as %s.", num(a->name), "alice"));
 	tc_send(a, "col1\t\t\tcol2\n");
@@ -515,9 +492,8 @@ Test(chat, a_quit_reason_is_quoted_so_it_cannot_end_the_server_line, .timeout = 
 {
 	struct config cfg = ts_config(2);
 	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
-	struct tclient *a = tc_join(port), *b = tc_join(port);
-	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	struct tclient *a, *b;
+	ts_join_pair(srv, &a, &b);
 	rename_to(a, "mallory");
 	tc_send(a, "/quit ). * Server shutting down; reconnect at evil.example \"now\"\n");
 	tc_expect_eventually(b,
@@ -533,9 +509,8 @@ Test(chat, a_look_alike_of_an_online_name_is_taken, .timeout = 30)
 {
 	struct config cfg = ts_config(2);
 	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
-	struct tclient *a = tc_join(port), *b = tc_join(port);
-	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	struct tclient *a, *b;
+	ts_join_pair(srv, &a, &b);
 	rename_to(a, "alice");
 	tc_send(b, "/nick aIice\n"); /* capital i */
 	tc_expect_eventually(b, "* error: the name aIice is taken.", 2000);
@@ -548,9 +523,7 @@ Test(chat, a_look_alike_of_an_online_name_is_taken, .timeout = 30)
 	tc_send(b, "/msg AlIce psst\n");
 	tc_expect(b, "* to alice: psst");
 	tc_expect_eventually(a, fmt("(private) %s:psst", num(b->name), NULL), 2000);
-	struct server_stats st;
-	server_get_stats(srv, &st);
-	cr_assert_eq(st.nick_rejected, 2);
+	cr_assert_eq(ts_stats(srv).nick_rejected, 2);
 	tc_close(a);
 	tc_close(b);
 	ts_stop(srv);
@@ -571,9 +544,8 @@ Test(chat, a_long_private_message_of_emoji_is_echoed_whole_and_valid, .timeout =
 {
 	struct config cfg = ts_config(2);
 	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
-	struct tclient *a = tc_join(port), *b = tc_join(port);
-	tc_expect(a, fmt("* %s has entered.", num(b->name), NULL));
+	struct tclient *a, *b;
+	ts_join_pair(srv, &a, &b);
 	rename_to(b, "bob");
 	static char text[4001], cmd[4100], want[4100], line[8192];
 	for (size_t i = 0; i < 1000; i++)

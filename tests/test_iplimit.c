@@ -76,9 +76,7 @@ Test(iplimit, the_connection_past_the_limit_gets_a_line_and_is_closed, .timeout 
 	tc_expect(c, "* error: too many connections from 127.0.0.1 (max 2); try again later.");
 	tc_expect_closed(c, 2000);
 	tc_close(c);
-	struct server_stats st;
-	server_get_stats(srv, &st);
-	cr_assert_eq(st.rejected_per_ip, 1);
+	cr_assert_eq(ts_stats(srv).rejected_per_ip, 1);
 	tc_close(b);
 	ts_wait_users(srv, 1);
 	ts_wait_conns(srv, 1);             /* b's socket closed, not only its session */

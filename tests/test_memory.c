@@ -110,9 +110,7 @@ Test(memory, a_ping_flood_without_reading_holds_one_pong_not_one_per_ping, .time
 	cfg.rate_limit = 0; /* the coalescing alone; the rate limit is tested below */
 	struct server *srv = ts_start(&cfg);
 	struct wsclient *ws = wc_open(dial_small(server_port(srv)));
-	char out[256];
-	size_t len;
-	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 1, "welcome");
+	wc_expect_welcome(ws);
 	struct peak pk;
 	peak_start(&pk);
 	ping_flood(ws, 100000);
@@ -136,14 +134,11 @@ Test(memory, websocket_control_frames_count_against_the_rate_limit, .timeout = 3
 	cfg.rate_limit = 100; /* burst 200 */
 	struct server *srv = ts_start(&cfg);
 	struct wsclient *ws = wc_connect(server_port(srv));
-	char out[256];
-	size_t len;
-	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 1, "welcome");
+	wc_expect_welcome(ws);
 	ping_flood(ws, 1000);
 	wc_expect(ws, "* error: flooding: more than 100 lines a second; disconnecting.");
 	count_frames(ws, 0, 2000); /* read to the end: the server closes */
-	struct server_stats st;
-	server_get_stats(srv, &st);
+	struct server_stats st = ts_stats(srv);
 	cr_assert_eq(st.flood_disconnects, 1);
 	cr_assert_geq(st.lines_rate_limited, 200);
 	wc_free(ws);
@@ -247,8 +242,7 @@ Test(memory, over_max_memory_newcomers_are_told_the_server_is_busy, .timeout = 3
 	free(big);
 	usleep(100000);
 	struct tclient *c = tc_join(port); /* back under: admitted again */
-	struct server_stats st;
-	server_get_stats(srv, &st);
+	struct server_stats st = ts_stats(srv);
 	cr_assert_geq(st.rejected_busy, 1);
 	cr_assert_eq(st.memory_evictions, 0);
 	tc_close(a);
@@ -270,13 +264,6 @@ static void msg_flood(struct tclient *sender, const char *to, int lines)
 		tc_send(sender, line);
 		cr_assert_eq(tc_read_line(sender, got, sizeof(got), 5000), 1, "echo %d", i);
 	}
-}
-
-static int64_t evictions(struct server *srv)
-{
-	struct server_stats st;
-	server_get_stats(srv, &st);
-	return (int64_t)st.memory_evictions;
 }
 
 Test(memory, over_max_memory_the_largest_consumer_is_cut_first, .timeout = 120)
@@ -302,13 +289,14 @@ Test(memory, over_max_memory_the_largest_consumer_is_cut_first, .timeout = 120)
 	/* mid stalls with ~4 MB sent to it (part of it in kernel buffers); then big gets more
 	 * until the heap passes the cap */
 	msg_flood(sender, "mid", 1000);
-	for (int i = 0; i < 20 && evictions(srv) == 0 && memory_heap_bytes() <= cfg.max_memory; i++)
+	for (int i = 0;
+	     i < 20 && ts_stats(srv).memory_evictions == 0 && memory_heap_bytes() <= cfg.max_memory;
+	     i++)
 		msg_flood(sender, "big", 250);
 	/* over the cap now: the rounds (one every 10 ms, the floor halving from 32 MiB) reach
 	 * big's bucket within a few samples */
-	for (int i = 0; i < 200 && evictions(srv) == 0; i++)
-		usleep(10000);
-	cr_assert_eq(evictions(srv), 1, "one connection cut, not %lld", (long long)evictions(srv));
+	uint64_t cut = TS_WAIT_COUNTER(srv, memory_evictions, 1, 2000);
+	cr_assert_eq(cut, 1, "one connection cut, not %llu", (unsigned long long)cut);
 	tc_expect_closed(big, 5000);
 	/* mid was not cut: everything queued for it arrives once it reads */
 	char got[8192];
@@ -319,7 +307,7 @@ Test(memory, over_max_memory_the_largest_consumer_is_cut_first, .timeout = 120)
 	/* and the others chat on */
 	tc_send(talker, "still chatting\n");
 	tc_expect_eventually(listener, "2:still chatting", 5000);
-	cr_assert_eq(evictions(srv), 1);
+	cr_assert_eq(ts_stats(srv).memory_evictions, 1);
 	tc_close(sender);
 	tc_close(talker);
 	tc_close(listener);

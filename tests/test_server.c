@@ -115,9 +115,7 @@ Test(server, overlong_line_gets_an_error_and_the_connection_stays, .timeout = 30
 	char want[128];
 	snprintf(want, sizeof(want), "%llu:%.100s", (unsigned long long)a->name, big);
 	tc_expect(a, want);
-	struct server_stats st;
-	server_get_stats(srv, &st);
-	cr_assert_eq(st.lines_too_long, 1);
+	cr_assert_eq(ts_stats(srv).lines_too_long, 1);
 	tc_close(a);
 	ts_stop(srv);
 }
@@ -126,10 +124,8 @@ Test(server, control_characters_and_bad_utf8_are_rejected_not_relayed, .timeout 
 {
 	struct config cfg = ts_config(2);
 	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
-	struct tclient *a = tc_join(port);
-	struct tclient *b = tc_join(port);
-	tc_expect(a, fmt("* %llu has entered.", b->name));
+	struct tclient *a, *b;
+	ts_join_pair(srv, &a, &b);
 	tc_send(a, "\x1b[2J\x1b[31mgotcha\n");
 	tc_expect(a, "* error: U+001B (ESCAPE) at character 1 is not allowed; line dropped.");
 	tc_send(a, "bad \xff\xfe\n");
@@ -138,8 +134,7 @@ Test(server, control_characters_and_bad_utf8_are_rejected_not_relayed, .timeout 
 	tc_expect(a, fmt("%llu:tab and caf\xc3\xa9 are fine", a->name));
 	/* b never saw the rejected lines: the first thing it gets is the good one */
 	tc_expect(b, fmt("%llu:tab and caf\xc3\xa9 are fine", a->name));
-	struct server_stats st;
-	server_get_stats(srv, &st);
+	struct server_stats st = ts_stats(srv);
 	cr_assert_eq(st.lines_control, 1);
 	cr_assert_eq(st.lines_bad_utf8, 1);
 	tc_close(a);
@@ -166,9 +161,7 @@ Test(server, max_clients_refuses_with_a_line, .timeout = 30)
 	ts_wait_conns(srv, 1); /* the slot is freed when the socket is, after the notice */
 	/* a slot is free again: admitted */
 	struct tclient *d = tc_join(port);
-	struct server_stats st;
-	server_get_stats(srv, &st);
-	cr_assert_eq(st.rejected_full, 1);
+	cr_assert_eq(ts_stats(srv).rejected_full, 1);
 	tc_close(a);
 	tc_close(d);
 	ts_stop(srv);
@@ -191,10 +184,8 @@ Test(server, reset_connection_leaves_cleanly, .timeout = 30)
 {
 	struct config cfg = ts_config(2);
 	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
-	struct tclient *a = tc_join(port);
-	struct tclient *b = tc_join(port);
-	tc_expect(a, fmt("* %llu has entered.", b->name));
+	struct tclient *a, *b;
+	ts_join_pair(srv, &a, &b);
 	tc_send(b, "half a li"); /* a partial line, then RST */
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	setsockopt(b->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -210,11 +201,8 @@ Test(server, large_room_gets_summaries_instead_of_notices, .timeout = 30)
 	struct config cfg = ts_config(2);
 	cfg.notice_limit = 3;
 	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
 	struct tclient *c[8];
-	for (int i = 0; i < 8; i++)
-		c[i] = tc_join(port);
-	ts_wait_users(srv, 8);
+	ts_join_users(srv, c, 8);
 	/* c[0] sees individual notices for users 2 and 3, then summaries for 4..8 */
 	long individual = 0, summarised = 0;
 	char line[256];
@@ -231,8 +219,7 @@ Test(server, large_room_gets_summaries_instead_of_notices, .timeout = 30)
 	}
 	cr_assert_eq(individual, 2, "rooms up to --notice-limit keep individual notices");
 	cr_assert_eq(summarised, 5);
-	for (int i = 0; i < 8; i++)
-		tc_close(c[i]);
+	tc_close_all(c, 8);
 	ts_stop(srv);
 }
 
@@ -240,11 +227,8 @@ Test(server, shutdown_tells_everyone_and_frees_everything, .timeout = 30)
 {
 	struct config cfg = ts_config(4);
 	struct server *srv = ts_start(&cfg);
-	uint16_t port = server_port(srv);
 	struct tclient *c[10];
-	for (int i = 0; i < 10; i++)
-		c[i] = tc_join(port);
-	ts_wait_users(srv, 10);
+	ts_join_users(srv, c, 10);
 	tc_send(c[0], "one more line\n");
 	tc_expect_eventually(c[9], fmt("%llu:one more line", c[0]->name), 2000);
 	ts_stop(srv); /* asserts no message buffer leaked */
@@ -351,11 +335,10 @@ Test(server, emfile_neither_spins_nor_strands_pending_connections, .timeout = 60
 	/* Stuck with connections pending: the workers must sleep, not spin. */
 	usleep(200000);
 	double cpu0 = cpu_seconds();
-	struct server_stats s0, s1;
-	server_get_stats(srv, &s0);
+	struct server_stats s0 = ts_stats(srv);
 	usleep(1000000);
 	double cpu = cpu_seconds() - cpu0;
-	server_get_stats(srv, &s1);
+	struct server_stats s1 = ts_stats(srv);
 	cr_assert_gt(s1.accept_pauses, 0, "accept4 never reported EMFILE");
 	cr_assert_lt(cpu, 0.3, "%.2f s of CPU in 1 s while out of descriptors: busy loop", cpu);
 	cr_assert_lt(s1.iterations - s0.iterations, 200, "%llu loop iterations in 1 s",
@@ -463,9 +446,7 @@ Test(server, nagle_is_off_for_line_and_websocket_users, .timeout = 30)
 	uint16_t port = server_port(srv);
 	struct tclient *line = tc_join(port);
 	struct wsclient *ws = wc_connect(port);
-	char out[256];
-	size_t len;
-	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 1, "the WebSocket user is welcomed");
+	wc_expect_welcome(ws);
 	int line_end = server_end_of(line->fd), ws_end = server_end_of(ws->fd);
 	cr_assert_geq(line_end, 0, "the server's socket of the line user");
 	cr_assert_geq(ws_end, 0, "the server's socket of the WebSocket user");

@@ -21,14 +21,6 @@
 
 static const char grin[4] = { '\xf0', '\x9f', '\x98', '\x80' }; /* U+1F600 */
 
-/* Sends a request, reads until the server closes; returns the status, the answer in out. */
-static int http(uint16_t port, const char *req, char *out, size_t cap)
-{
-	int fd = ts_dial(port);
-	send(fd, req, strlen(req), MSG_NOSIGNAL);
-	return ts_http_answer(fd, out, cap, 15000);
-}
-
 Test(web, the_page_and_http_errors, .timeout = 60)
 {
 	struct config cfg = ts_config(2);
@@ -36,27 +28,27 @@ Test(web, the_page_and_http_errors, .timeout = 60)
 	struct server *srv = ts_start(&cfg);
 	uint16_t port = server_port(srv);
 	static char out[65536];
-	cr_assert_eq(http(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof(out)), 200);
+	cr_assert_eq(ts_http(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof(out)), 200);
 	cr_assert(strstr(out, "Content-Type: text/html") != NULL);
 	cr_assert(strstr(out, "<script src=\"/app.js\">") != NULL, "the built-in page");
-	cr_assert_eq(http(port, "GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof(out)), 200);
+	cr_assert_eq(ts_http(port, "GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof(out)),
+		     200);
 	cr_assert(strstr(out, "textContent") != NULL);
-	cr_assert_eq(http(port, "GET /style.css HTTP/1.0\r\n\r\n", out, sizeof(out)), 200);
-	cr_assert_eq(http(port, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof(out)), 404);
-	cr_assert_eq(http(port, "POST / HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof(out)), 405);
-	cr_assert_eq(http(port, "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof(out)), 426);
+	cr_assert_eq(ts_http(port, "GET /style.css HTTP/1.0\r\n\r\n", out, sizeof(out)), 200);
+	cr_assert_eq(ts_http(port, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof(out)), 404);
+	cr_assert_eq(ts_http(port, "POST / HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof(out)), 405);
+	cr_assert_eq(ts_http(port, "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof(out)), 426);
 	cr_assert(strstr(out, "Sec-WebSocket-Version: 13") != NULL);
-	cr_assert_eq(http(port, "GET / HTTP/1.1\r\n\r\n", out, sizeof(out)), 400, "no Host");
-	cr_assert_eq(http(port, "GET / HTTP/3.0\r\nHost: x\r\n\r\n", out, sizeof(out)), 505);
+	cr_assert_eq(ts_http(port, "GET / HTTP/1.1\r\n\r\n", out, sizeof(out)), 400, "no Host");
+	cr_assert_eq(ts_http(port, "GET / HTTP/3.0\r\nHost: x\r\n\r\n", out, sizeof(out)), 505);
 	static char big[10000];
 	memset(big, 'a', sizeof(big) - 1);
 	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): big keeps its last byte NUL */
 	memcpy(big, "GET /", 5);
-	cr_assert_eq(http(port, big, out, sizeof(out)), 431);
+	cr_assert_eq(ts_http(port, big, out, sizeof(out)), 431);
 	/* a request that never ends: 408 after --handshake-timeout */
-	cr_assert_eq(http(port, "GET / HTTP/1.1\r\nHost: x\r\n", out, sizeof(out)), 408);
-	struct server_stats st;
-	server_get_stats(srv, &st);
+	cr_assert_eq(ts_http(port, "GET / HTTP/1.1\r\nHost: x\r\n", out, sizeof(out)), 408);
+	struct server_stats st = ts_stats(srv);
 	cr_assert_geq(st.http_errors, 7);
 	cr_assert_eq(st.users, 0, "HTTP clients are not chat users");
 	ts_stop(srv);
@@ -174,9 +166,7 @@ Test(web, each_websocket_violation_closes_with_its_code, .timeout = 60)
 	memset(big, 'x', sizeof(big));
 	cr_assert_eq(violation(port, 0x81, big, sizeof(big), true), 1009);
 	cr_assert_eq(violation(port, 0x80, "cont", 4, true), 1002);
-	struct server_stats st;
-	server_get_stats(srv, &st);
-	cr_assert_eq(st.ws_protocol_errors, 7);
+	cr_assert_eq(ts_stats(srv).ws_protocol_errors, 7);
 	ts_stop(srv);
 }
 
@@ -213,13 +203,12 @@ Test(web, a_websocket_from_a_foreign_origin_gets_403_and_no_user, .timeout = 30)
 	};
 	for (size_t i = 0; i < ARRAY_LEN(origins); i++) {
 		ws_request(req, sizeof(req), host, origins[i]);
-		cr_assert_eq(http(port, req, out, sizeof(out)), 403, "%s", origins[i]);
+		cr_assert_eq(ts_http(port, req, out, sizeof(out)), 403, "%s", origins[i]);
 		cr_assert(strstr(out, "\r\n\r\n403 Forbidden: ") != NULL, "%s", out);
 	}
 	cr_assert(strstr(out, "403 Forbidden: more than one Origin header") != NULL, "%s", out);
 	tc_expect_silence(nc, 300); /* nobody entered */
-	struct server_stats st;
-	server_get_stats(srv, &st);
+	struct server_stats st = ts_stats(srv);
 	cr_assert_eq(st.ws_origin_refused, ARRAY_LEN(origins));
 	cr_assert_eq(st.ws_upgrades, 0);
 	cr_assert_eq(st.users, 1, "only the line user");
@@ -233,24 +222,20 @@ Test(web, a_websocket_from_the_servers_own_page_is_upgraded, .timeout = 30)
 	struct server *srv = ts_start(&cfg);
 	uint16_t port = server_port(srv);
 	struct tclient *nc = tc_join(port);
-	char host[32], origin[64], req[512], out[512];
-	size_t len;
+	char host[32], origin[64], req[512];
 	/* the page as loaded from http://127.0.0.1:PORT/ */
 	snprintf(host, sizeof(host), "127.0.0.1:%u", port);
 	snprintf(origin, sizeof(origin), "Origin: http://127.0.0.1:%u\r\n", port);
 	struct wsclient *ws = ws_connect_with(port, ws_request(req, sizeof(req), host, origin));
-	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 1);
-	cr_assert(strncmp(out, "* Welcome, ", 11) == 0, "'%s'", out);
+	wc_expect_welcome(ws);
 	tc_expect(nc, "* 2 has entered.");
 	wc_free(ws);
 	/* behind a proxy that keeps Host: https://chat.example/ */
 	ws = ws_connect_with(
 	    port, ws_request(req, sizeof(req), "chat.example", "Origin: https://Chat.Example\r\n"));
-	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 1);
-	cr_assert(strncmp(out, "* Welcome, ", 11) == 0, "'%s'", out);
+	wc_expect_welcome(ws);
 	wc_free(ws);
-	struct server_stats st;
-	server_get_stats(srv, &st);
+	struct server_stats st = ts_stats(srv);
 	cr_assert_eq(st.ws_origin_refused, 0);
 	cr_assert_eq(st.ws_upgrades, 2);
 	tc_close(nc);
@@ -264,15 +249,13 @@ Test(web, allow_origin_lets_a_listed_page_in_and_no_other, .timeout = 30)
 	struct server *srv = ts_start(&cfg);
 	uint16_t port = server_port(srv);
 	char req[512], out[512];
-	size_t len;
 	struct wsclient *ws =
 	    ws_connect_with(port, ws_request(req, sizeof(req), "chat.example:2020",
 					     "Origin: http://app.example:8080\r\n"));
-	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 1);
-	cr_assert(strncmp(out, "* Welcome, ", 11) == 0, "'%s'", out);
+	wc_expect_welcome(ws);
 	wc_free(ws);
 	ws_request(req, sizeof(req), "chat.example:2020", "Origin: http://app.example:8081\r\n");
-	cr_assert_eq(http(port, req, out, sizeof(out)), 403);
+	cr_assert_eq(ts_http(port, req, out, sizeof(out)), 403);
 	ts_stop(srv);
 }
 
@@ -281,12 +264,10 @@ Test(web, allow_origin_star_lets_any_page_in, .timeout = 30)
 	struct config cfg = ts_config(1);
 	snprintf(cfg.allow_origin, sizeof(cfg.allow_origin), "*");
 	struct server *srv = ts_start(&cfg);
-	char req[512], out[512];
-	size_t len;
+	char req[512];
 	struct wsclient *ws = ws_connect_with(
 	    server_port(srv), ws_request(req, sizeof(req), "x", "Origin: http://evil.example\r\n"));
-	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 1);
-	cr_assert(strncmp(out, "* Welcome, ", 11) == 0, "'%s'", out);
+	wc_expect_welcome(ws);
 	wc_free(ws);
 	ts_stop(srv);
 }

@@ -21,6 +21,13 @@
 #include <time.h>
 #include <unistd.h>
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 struct config ts_config(int workers)
 {
 	struct config cfg;
@@ -49,11 +56,18 @@ void ts_stop(struct server *srv)
 	cr_assert_eq(msg_live_count(), 0, "%ld message buffers leaked", msg_live_count());
 }
 
+struct server_stats ts_stats(struct server *srv)
+{
+	struct server_stats st;
+	server_get_stats(srv, &st);
+	return st;
+}
+
 void ts_wait_users(struct server *srv, long users)
 {
 	struct server_stats st;
 	for (int i = 0; i < 500; i++) {
-		server_get_stats(srv, &st);
+		st = ts_stats(srv);
 		if (st.users == users)
 			return;
 		usleep(10000);
@@ -65,12 +79,45 @@ void ts_wait_conns(struct server *srv, long conns)
 {
 	struct server_stats st;
 	for (int i = 0; i < 500; i++) {
-		server_get_stats(srv, &st);
+		st = ts_stats(srv);
 		if (st.conns == conns)
 			return;
 		usleep(10000);
 	}
 	cr_assert_fail("server has %ld connections, expected %ld", st.conns, conns);
+}
+
+uint64_t ts_wait_counter(struct server *srv, size_t offset, const char *name, uint64_t want,
+			 int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	uint64_t v = 0;
+	for (;;) {
+		struct server_stats st = ts_stats(srv);
+		memcpy(&v, (const char *)&st + offset, sizeof(v));
+		if (v >= want || now_ms() >= deadline)
+			break;
+		usleep(10000);
+	}
+	cr_assert_geq(v, want, "counter %s is %llu after %d ms, expected %llu", name,
+		      (unsigned long long)v, timeout_ms, (unsigned long long)want);
+	return v;
+}
+
+void ts_join_users(struct server *srv, struct tclient **c, int n)
+{
+	for (int i = 0; i < n; i++)
+		c[i] = tc_join(server_port(srv));
+	ts_wait_users(srv, n);
+}
+
+void ts_join_pair(struct server *srv, struct tclient **a, struct tclient **b)
+{
+	*a = tc_join(server_port(srv));
+	*b = tc_join(server_port(srv));
+	char want[64];
+	snprintf(want, sizeof(want), "* %llu has entered.", (unsigned long long)(*b)->name);
+	tc_expect(*a, want);
 }
 
 int ts_dial(uint16_t port)
@@ -82,6 +129,13 @@ int ts_dial(uint16_t port)
 	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "connect: %s",
 		     strerror(errno));
 	return fd;
+}
+
+int ts_http(uint16_t port, const char *request, char *out, size_t cap)
+{
+	int fd = ts_dial(port);
+	send(fd, request, strlen(request), MSG_NOSIGNAL);
+	return ts_http_answer(fd, out, cap, 15000);
 }
 
 int ts_http_answer(int fd, char *out, size_t cap, int timeout_ms)
@@ -132,6 +186,12 @@ void tc_close(struct tclient *c)
 	free(c);
 }
 
+void tc_close_all(struct tclient **c, int n)
+{
+	for (int i = 0; i < n; i++)
+		tc_close(c[i]);
+}
+
 void tc_send_bytes(struct tclient *c, const void *data, size_t n)
 {
 	const char *p = data;
@@ -148,13 +208,6 @@ void tc_send_bytes(struct tclient *c, const void *data, size_t n)
 void tc_send(struct tclient *c, const char *text)
 {
 	tc_send_bytes(c, text, strlen(text));
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int tc_read_line(struct tclient *c, char *out, size_t cap, int timeout_ms)
@@ -440,6 +493,14 @@ void wc_expect(struct wsclient *c, const char *want)
 		if (strcmp(out, want) == 0)
 			return;
 	}
+}
+
+void wc_expect_welcome(struct wsclient *c)
+{
+	char out[512];
+	size_t len;
+	cr_assert_eq(wc_read(c, out, sizeof(out), &len), 1, "the welcome is a text frame");
+	cr_assert(strncmp(out, "* Welcome, ", 11) == 0, "'%s'", out);
 }
 
 /* Reads until a close frame; returns its code. */

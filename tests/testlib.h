@@ -1,6 +1,7 @@
 /*
  * testlib.h - helpers shared by the integration tests: start a server in-process on an
- * ephemeral loopback port, and a small blocking line client with timeouts.
+ * ephemeral loopback port, join users to it and check its counters; a small blocking line
+ * client and an RFC 6455 client with timeouts; bin/chatd as a child process.
  */
 #ifndef CHATD_TESTLIB_H
 #define CHATD_TESTLIB_H
@@ -27,6 +28,16 @@ void ts_wait_users(struct server *srv, long users);
  * draining after it left: its --max-conns-per-ip place is free once this count drops). */
 void ts_wait_conns(struct server *srv, long conns);
 
+/* A snapshot of the server's counters (server_get_stats). */
+struct server_stats ts_stats(struct server *srv);
+
+/* Waits until counter `field` (a uint64_t of struct server_stats) reaches at least `want`
+ * (fails after timeout_ms); returns its value then. */
+#define TS_WAIT_COUNTER(srv, field, want, timeout_ms) \
+	ts_wait_counter((srv), offsetof(struct server_stats, field), #field, (want), (timeout_ms))
+uint64_t ts_wait_counter(struct server *srv, size_t offset, const char *name, uint64_t want,
+			 int timeout_ms);
+
 struct tclient {
 	int fd;
 	uint64_t name; /* from the welcome line, when tc_join was used */
@@ -40,6 +51,9 @@ int ts_dial(uint16_t port);
 /* Reads an HTTP answer from fd until the peer closes, cap - 1 bytes, or timeout_ms without
  * data; closes fd, NUL-terminates out, returns the status (0 without a status line). */
 int ts_http_answer(int fd, char *out, size_t cap, int timeout_ms);
+/* Sends request on a new connection and reads the answer (head and body) until the server
+ * closes (ts_http_answer, 15 s); returns its status. */
+int ts_http(uint16_t port, const char *request, char *out, size_t cap);
 
 /* Connects (fails the test on error). */
 struct tclient *tc_connect(uint16_t port);
@@ -48,6 +62,13 @@ struct tclient *tc_adopt(int fd);
 /* Connects and reads the welcome line, recording the name. */
 struct tclient *tc_join(uint16_t port);
 void tc_close(struct tclient *c);
+/* Closes the n clients of c. */
+void tc_close_all(struct tclient **c, int n);
+
+/* Joins n users to srv (c[0] first) and waits until the server counts n users. */
+void ts_join_users(struct server *srv, struct tclient **c, int n);
+/* Joins *a, then *b, and reads from *a the notice that *b entered (the lobby, 2 users). */
+void ts_join_pair(struct server *srv, struct tclient **a, struct tclient **b);
 
 void tc_send(struct tclient *c, const char *text);
 void tc_send_bytes(struct tclient *c, const void *data, size_t n);
@@ -112,6 +133,8 @@ void wc_text(struct wsclient *c, const char *s);
 int wc_read(struct wsclient *c, char *out, size_t cap, size_t *len);
 /* Reads text frames until one equals want (skipping pings and pongs). */
 void wc_expect(struct wsclient *c, const char *want);
+/* Reads the first frame and asserts it is the text of a welcome line. */
+void wc_expect_welcome(struct wsclient *c);
 /* Reads until a close frame; returns its code. */
 int wc_close_code(struct wsclient *c);
 void wc_free(struct wsclient *c);
