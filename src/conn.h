@@ -77,38 +77,38 @@ struct conn {
 	uint64_t id;     /* the user's name; unique server-wide, never reused */
 	uint64_t ip_key; /* its address's count in --max-conns-per-ip (iplimit.h), or 0 */
 	int fd;
-	unsigned worker;      /* owning worker's index (its msg slot) */
-	struct user user;     /* name and room, registered in the directory */
-	uint32_t local_index; /* position in the worker's local member array of user.room */
-	bool in_room;         /* a user in a room: receives room traffic */
-	bool readable;        /* EPOLLIN seen and not yet drained to EAGAIN */
-	bool peer_closed;     /* EPOLLRDHUP/EPOLLHUP seen: read on until EOF */
-	bool writable;        /* false after EAGAIN on write, until EPOLLOUT */
-	bool on_ready;        /* linked in the worker's ready list (ready_link) */
-	bool draining;        /* closed, flushing what it is owed (timer: TIMER_DRAIN) */
-	bool on_dirty;        /* linked in the worker's dirty (to flush) list */
-	bool closing;         /* left (or leaving) the chat; no more input is read */
-	uint8_t close_reason; /* enum conn_close_reason */
+	unsigned worker;            /* owning worker's index (its msg slot) */
+	struct user user;           /* name and room, registered in the directory */
+	uint32_t local_index;       /* position in the worker's local member array of user.room */
+	bool in_room;               /* a user in a room: receives room traffic */
+	bool readable;              /* EPOLLIN seen and not yet drained to EAGAIN */
+	bool peer_closed;           /* EPOLLRDHUP/EPOLLHUP seen: read on until EOF */
+	bool writable;              /* false after EAGAIN on write, until EPOLLOUT */
+	bool on_ready;              /* linked in the worker's ready list (ready_link) */
+	bool draining;              /* closed, flushing what it is owed (timer: TIMER_DRAIN) */
+	bool on_dirty;              /* linked in the worker's dirty (to flush) list */
+	bool closing;               /* left (or leaving) the chat; no more input is read */
+	uint8_t close_reason;       /* enum conn_close_reason */
 	const struct conn_ops *ops; /* its handlers: what it speaks */
 	bool ws_framed;             /* lines go out as WebSocket text frames (conn_enqueue) */
 	struct line_framer in;      /* line users: the partial line */
 	char *pre;                  /* before it is a user: bytes read so far (lazy) */
 	uint32_t pre_len;
-	struct ws_parser *ws; /* WebSocket users: frame parser */
-	struct timer timer;   /* its one deadline: sniffing, handshake or drain (timer.h) */
+	struct ws_parser *ws;   /* WebSocket users: frame parser */
+	struct timer timer;     /* its one deadline: sniffing, handshake or drain (timer.h) */
 	uint32_t rate_tokens;   /* flood control: lines available now, x1000 (token bucket) */
 	uint32_t rate_refused;  /* lines refused in the current second */
 	int64_t rate_ms;        /* when the bucket was last refilled */
 	int64_t rate_window_ms; /* start of the second rate_refused counts */
 
-	struct msg **outq;   /* ring of references; NULL when empty */
-	uint32_t out_head;   /* index of the oldest entry */
-	uint32_t out_count;  /* entries in the ring */
-	uint32_t out_cap;    /* ring size, a power of two */
-	uint32_t out_off;    /* bytes of outq[out_head] already written */
-	size_t out_bytes;    /* bytes queued and not yet written */
-	size_t out_charge;   /* sum of msg_charge over the queued entries */
-	struct msg *reply;   /* the queued control reply, while none of it is written */
+	struct msg **outq;  /* ring of references; NULL when empty */
+	uint32_t out_head;  /* index of the oldest entry */
+	uint32_t out_count; /* entries in the ring */
+	uint32_t out_cap;   /* ring size, a power of two */
+	uint32_t out_off;   /* bytes of outq[out_head] already written */
+	size_t out_bytes;   /* bytes queued and not yet written */
+	size_t out_charge;  /* sum of msg_charge over the queued entries */
+	struct msg *reply;  /* the queued control reply, while none of it is written */
 
 	struct list_node conn_link;  /* worker's list of all its connections */
 	struct list_node ready_link; /* worker's ready list: input not yet drained */

@@ -132,8 +132,7 @@ static void intake_on_bytes(struct worker *w, struct conn *c, char *buf, size_t 
 }
 
 /* Last words: a line cut mid-way is ended first, so the error is a line of its own. */
-static void intake_say_last(struct worker *w, struct conn *c, const char *line, size_t n,
-			    bool mid)
+static void intake_say_last(struct worker *w, struct conn *c, const char *line, size_t n, bool mid)
 {
 	(void)w;
 	if (mid)

@@ -211,8 +211,8 @@ bool log_gate_pass(struct log_gate *g, enum log_level level, int worker)
 	return false;
 }
 
-void log_gated(struct log_gate *g, enum log_level level, int worker, uint64_t conn,
-	       const char *fmt, ...)
+void log_gated(struct log_gate *g, enum log_level level, int worker, uint64_t conn, const char *fmt,
+	       ...)
 {
 	if (!log_enabled(level) || !log_gate_pass(g, level, worker))
 		return;

@@ -39,8 +39,8 @@ bool log_gate_pass(struct log_gate *g, enum log_level level, int worker);
 
 /* Logs a line of g's kind when the gate lets it pass (a client-triggered event: at most
  * LOG_GATE_PER_SEC a second, the rest counted as suppressed). */
-void log_gated(struct log_gate *g, enum log_level level, int worker, uint64_t conn,
-	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void log_gated(struct log_gate *g, enum log_level level, int worker, uint64_t conn, const char *fmt,
+	       ...) __attribute__((format(printf, 5, 6)));
 
 /* worker < 0 means "main thread"; conn == 0 means "no connection". */
 void log_write(enum log_level level, int worker, uint64_t conn, const char *fmt, ...)

@@ -198,9 +198,10 @@ static void route_check_backpressure(struct worker *w)
 	for (unsigned j = 0; j < hub->nworkers && !paused; j++) {
 		if (j == w->index)
 			continue;
-		uint64_t pushed = atomic_load_explicit(&w->router->pushed_to[j], memory_order_relaxed);
-		uint64_t popped = atomic_load_explicit(&hub->workers[j].router->popped_from[w->index],
-						       memory_order_relaxed);
+		uint64_t pushed =
+		    atomic_load_explicit(&w->router->pushed_to[j], memory_order_relaxed);
+		uint64_t popped = atomic_load_explicit(
+		    &hub->workers[j].router->popped_from[w->index], memory_order_relaxed);
 		paused = pushed - popped > INBOX_HIGH;
 	}
 	if (paused)

@@ -39,8 +39,7 @@ void route_detach(struct worker *w);
  */
 struct msg *route_msg_new(struct worker *w, size_t len, bool one_worker);
 void route_publish_room(struct worker *w, struct room *r, struct msg *m);
-void route_publish_direct(struct worker *w, struct msg *m, uint64_t target,
-			  unsigned target_worker);
+void route_publish_direct(struct worker *w, struct msg *m, uint64_t target, unsigned target_worker);
 
 /* Sends bytes to one local connection: a line (framed for its protocol), or raw bytes sent
  * as they are (HTTP answers, WebSocket frames). Cuts c when it cannot be queued. */

@@ -193,8 +193,6 @@ static int worker_setup(struct server *srv, unsigned index, int fd)
 	return rc;
 }
 
-
-
 /* Creates the listeners and workers (threads not started). Logs and returns -errno. */
 static int server_setup(struct server *srv)
 {
@@ -242,7 +240,8 @@ int server_start(const struct config *cfg, struct server **out)
 		return -ENOMEM;
 	srv->hub.cfg = *cfg;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	srv->hub.nworkers = cfg->workers > 0 ? (unsigned)cfg->workers : (unsigned)(cpus > 0 ? cpus : 1);
+	srv->hub.nworkers =
+	    cfg->workers > 0 ? (unsigned)cfg->workers : (unsigned)(cpus > 0 ? cpus : 1);
 	if (srv->hub.nworkers > CONFIG_MAX_WORKERS)
 		srv->hub.nworkers = CONFIG_MAX_WORKERS;
 	srv->fd_limit = raise_fd_limit();
@@ -263,7 +262,8 @@ int server_start(const struct config *cfg, struct server **out)
 	}
 	/* The most one connection can cost: its output limit and its input buffers. */
 	memory_guard_init(&srv->hub.mem, srv->hub.cfg.max_memory,
-			  srv->hub.cfg.max_outbuf + srv->hub.cfg.max_line + srv->hub.cfg.max_http_header);
+			  srv->hub.cfg.max_outbuf + srv->hub.cfg.max_line +
+			      srv->hub.cfg.max_http_header);
 	srv->hub.workers = calloc(srv->hub.nworkers, sizeof(*srv->hub.workers));
 	if (srv->hub.workers == NULL) {
 		server_free(srv);

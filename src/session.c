@@ -97,7 +97,8 @@ static int enter_room(struct worker *w, struct conn *c, const char *name, size_t
 		tell_room(w, res.to, line, len, c->id);
 	}
 	if (reply)
-		route_send_line(w, c, line, proto_joined(line, sizeof(line), res.to->name, res.members));
+		route_send_line(w, c, line,
+				proto_joined(line, sizeof(line), res.to->name, res.members));
 	return 0;
 }
 

@@ -48,7 +48,7 @@
 #define TIMERS_PER_TURN  1024 /* deadlines handled per iteration */
 #define PAUSE_POLL_MS    1    /* while input is paused, look again this often */
 #define TRIM_PERIOD_MS   1000 /* idle output rings are given back this often */
-#define WRITES_PER_FLUSH  4   /* gather writes per connection per iteration */
+#define WRITES_PER_FLUSH 4    /* gather writes per connection per iteration */
 
 /* epoll_event.data.ptr tags for the two non-connection fds; connections use their pointer. */
 #define TAG_LISTENER(w) ((void *)&(w)->listen_fd)

@@ -124,15 +124,15 @@ struct worker {
 	unsigned index;
 	pthread_t thread;
 	int epfd;
-	int listen_fd;         /* -1 once shutting down */
-	bool listener_ready;   /* accept4 has not yet returned EAGAIN (listener.c reads it) */
-	bool input_paused;     /* a hook asked to skip reading (routing's backpressure) */
-	bool input_pending;    /* an input hook may have more (or the listener fired) */
+	int listen_fd;       /* -1 once shutting down */
+	bool listener_ready; /* accept4 has not yet returned EAGAIN (listener.c reads it) */
+	bool input_paused;   /* a hook asked to skip reading (routing's backpressure) */
+	bool input_pending;  /* an input hook may have more (or the listener fired) */
 	bool shutting_down;
-	uint32_t nconns;       /* connections owned, draining ones included */
+	uint32_t nconns;        /* connections owned, draining ones included */
 	uint32_t lines_pending; /* messages fanned out since the last flush (routing counts) */
-	int64_t now_ms;        /* CLOCK_MONOTONIC at the start of this iteration */
-	int64_t next_flush_us; /* no flush before this (CLOCK_MONOTONIC, us): the holdoff */
+	int64_t now_ms;         /* CLOCK_MONOTONIC at the start of this iteration */
+	int64_t next_flush_us;  /* no flush before this (CLOCK_MONOTONIC, us): the holdoff */
 
 	const struct conn_ops *accept_ops; /* a new connection's first handlers */
 	struct worker_hook hooks[WORKER_HOOKS_MAX];

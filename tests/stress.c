@@ -577,7 +577,8 @@ const char *stress_chat_commands(unsigned workers, unsigned clients, unsigned ro
 		drain_all(peers, clients);
 		/* scrape the counters while the workers run, as the admin thread does */
 		static char page[256 * 1024];
-		if (r % 10 == 0 && admin_render_metrics(&srv->hub, srv->admin, page, sizeof(page)) == 0) {
+		if (r % 10 == 0 &&
+		    admin_render_metrics(&srv->hub, srv->admin, page, sizeof(page)) == 0) {
 			snprintf(failure, sizeof(failure), "empty /metrics page");
 			err = failure;
 		}

@@ -330,8 +330,8 @@ Test(admin, a_flood_past_the_bound_is_refused_and_counted, .timeout = 30)
 	cr_assert_eq(get(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", page, sizeof(page)),
 		     200);
 	/* the flood filled the table; each newcomer past it took the oldest waiting slot */
-	cr_assert_eq(metric_value(page, "chatd_admin_connections"), srv->hub.cfg.admin_max_conns, "%s",
-		     page);
+	cr_assert_eq(metric_value(page, "chatd_admin_connections"), srv->hub.cfg.admin_max_conns,
+		     "%s", page);
 	cr_assert_geq(metric_value(page, "chatd_admin_rejected_total{reason=\"full\"}"),
 		      FLOOD + 1 - srv->hub.cfg.admin_max_conns);
 	cr_assert_geq(metric_value(page, "chatd_admin_accepted_total"), FLOOD + 1);

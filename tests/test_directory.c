@@ -453,4 +453,3 @@ Test(directory, who_counts_the_names_it_had_no_room_for)
 	cr_assert_str_eq(out, "* 12 users in lobby: and 12 more\n");
 	cr_assert_eq(n, strlen(out));
 }
-
