@@ -36,5 +36,7 @@
 
 /* Milliseconds on CLOCK_MONOTONIC: every timer and deadline in chatd uses this clock. */
 int64_t clock_now_ms(void);
+/* The same clock in microseconds (the flush holdoff, iteration times). */
+int64_t clock_now_us(void);
 
 #endif

@@ -37,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* How a worker picks a message's recipients (worker_deliver). New routes add a kind here. */
+/* How a worker picks a message's recipients (route_deliver). New routes add a kind here. */
 enum msg_kind {
 	MSG_ROOM,   /* to every member of room `room`, except `exclude` */
 	MSG_DIRECT, /* to the one user `target` (on worker `target_worker`) */

@@ -19,7 +19,7 @@ int room_local_add(struct map *rooms, struct directory *d, unsigned worker, stru
 		lr->room = r;
 		dir_room_get(d, r);
 		/* release: our bit becomes visible after the member array exists. Publishers
-		 * load the mask with acquire (worker_publish_room). */
+		 * load the mask with acquire (route_publish_room). */
 		atomic_fetch_or_explicit(&r->worker_mask, 1ULL << worker, memory_order_release);
 	}
 	if (lr->n == lr->cap) {

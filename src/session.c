@@ -13,14 +13,16 @@
 #include "worker.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define DEFAULT_ROOM       "lobby"
-#define LIST_MAX           16384 /* longest /who or /rooms answer */
+#define DEFAULT_ROOM "lobby"
+/* The longest /rooms answer (past it the listing ends with "and N more"); a whole /who
+ * answer always fits. */
+#define LIST_MAX 16384
+_Static_assert(LIST_MAX >= PROTO_WHO_MAX(DIR_WHO_NAMES_MAX), "a /who answer is never cut");
 #define SUMMARIES_PER_TURN 64
 
 /* A worker's session state. */

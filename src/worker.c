@@ -1,22 +1,21 @@
 /*
  * worker.c - the event loop. One thread per worker; everything it touches is its own except
- * the shared state in the hub (counters, limits) and, through the hooks, the other workers'
- * inboxes. It knows no protocol: a connection's bytes, deadline, close and shutdown go to its
- * handlers (struct conn_ops), and routing runs as a registered hook.
+ * the shared state in the hub (counters, limits). It knows no protocol and no layer above it:
+ * a connection's bytes, deadline, close and shutdown go to its handlers (struct conn_ops), and
+ * the layers' per-iteration work runs as hooks they registered (docs/ARCHITECTURE.md, "Layers").
  *
  * One iteration (worker_main):
  *
  *   epoll_wait ── events ──> ready list (input), dirty list (EPOLLOUT), listener flag
  *      │
- *      ├─ hooks      routing: pop what other workers routed to us, fan it out (route.c)
- *      ├─ accept     accept4 until EAGAIN or budget; admission; the first handlers' on_open
- *      ├─ read       each ready connection: read (budget), hand the bytes to on_bytes
- *      ├─ timers     every due deadline (timer.h): the owner's on_deadline, drains, pauses
- *      ├─ shed       over --max-memory: cut the costliest connections
- *      ├─ reap       connections that ended: on_close (leave the chat), then drain or close
- *      ├─ flush      one write per connection that got output, once the adaptive holdoff
- *      │               (the last flush's time x (workers - 1), at most --flush-interval) is over
- *      └─ free       connections closed this iteration
+ *      ├─ wake hooks  the heap sample and --max-memory cuts (shed.c); the inbox (route.c)
+ *      ├─ input hooks accepting (listener.c): admitted sockets are adopted (worker_adopt)
+ *      ├─ read        each ready connection: read (budget), hand the bytes to on_bytes
+ *      ├─ timers      every due deadline (timer.h): on_deadline, drains, the layers' own
+ *      ├─ reap        connections that ended: on_close (leave the chat), then drain or close
+ *      ├─ flush       one write per connection that got output, once the adaptive holdoff
+ *      │                (the last flush's time x (workers - 1), at most --flush-interval) is over
+ *      └─ free        connections closed this iteration
  *
  * Edge-triggered epoll: every socket is registered once (EPOLLIN | EPOLLOUT | EPOLLRDHUP |
  * EPOLLET). A socket is read until EAGAIN (or a short read) and written until EAGAIN (or a
@@ -61,13 +60,6 @@ static void stat_max(_Atomic uint64_t *counter, uint64_t v)
 {
 	if (v > atomic_load_explicit(counter, memory_order_relaxed))
 		atomic_store_explicit(counter, v, memory_order_relaxed);
-}
-
-static int64_t monotonic_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /*
@@ -211,14 +203,7 @@ static void worker_read_ready(struct worker *w)
 {
 	/* One pass: connections put back by their budget wait for the next iteration. */
 	struct list_node pass;
-	list_init(&pass);
-	if (list_empty(&w->ready))
-		return;
-	pass.next = w->ready.next;
-	pass.prev = w->ready.prev;
-	pass.next->prev = &pass;
-	pass.prev->next = &pass;
-	list_init(&w->ready);
+	list_move_all(&pass, &w->ready);
 	struct list_node *n;
 	while ((n = list_pop_front(&pass)) != NULL) {
 		if (w->lines_pending >= WORKER_FLUSH_BATCH_LINES) { /* flush first; the rest wait */
@@ -412,9 +397,9 @@ static bool worker_flush_due(const struct worker *w, int64_t now_us)
 /* Flushes, then sets the holdoff before the next flush from how long this one took. */
 static void worker_flush_adaptive(struct worker *w)
 {
-	int64_t start_us = monotonic_us();
+	int64_t start_us = clock_now_us();
 	worker_flush(w);
-	int64_t end_us = monotonic_us();
+	int64_t end_us = clock_now_us();
 	int64_t cap_us = (int64_t)w->hub->cfg.flush_interval_ms * 1000;
 	w->next_flush_us =
 	    end_us + worker_flush_holdoff_us(end_us - start_us, w->hub->nworkers, cap_us);
@@ -500,7 +485,7 @@ static int worker_timeout(struct worker *w, bool wake_pending, bool *holdoff)
 	if (w->closing || wake_pending)
 		return 0;
 	if (w->dirty != NULL && w->lines_pending < WORKER_FLUSH_BATCH_LINES) {
-		int64_t wait_us = w->next_flush_us - monotonic_us();
+		int64_t wait_us = w->next_flush_us - clock_now_us();
 		*holdoff = wait_us > 0;
 		return wait_us > 0 ? (int)((wait_us + 999) / 1000) : 0;
 	}
@@ -561,7 +546,7 @@ static bool worker_run_hooks(struct worker *w, enum worker_hook_kind kind)
 static void worker_record_iteration(struct worker *w, int64_t start_us)
 {
 	stat_add(&w->stats.iterations, 1);
-	uint64_t took = (uint64_t)(monotonic_us() - start_us);
+	uint64_t took = (uint64_t)(clock_now_us() - start_us);
 	stat_max(&w->stats.max_iteration_us, took);
 	size_t b = 0;
 	while (b < WORKER_ITER_BUCKETS - 1 && took > worker_iter_bucket_us[b])
@@ -590,7 +575,7 @@ void *worker_main(void *arg)
 		int n = epoll_wait(w->epfd, events, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR)
 			log_error((int)w->index, 0, "epoll_wait: %s", strerror(errno));
-		int64_t start_us = monotonic_us();
+		int64_t start_us = clock_now_us();
 		w->now_ms = start_us / 1000;
 		bool inbox_fired = n > 0 && worker_dispatch(w, events, n);
 		if (may_sleep || inbox_fired)
@@ -605,7 +590,7 @@ void *worker_main(void *arg)
 		}
 		timers_run(&w->timers, w->now_ms, TIMERS_PER_TURN, w);
 		worker_reap(w);
-		if (worker_flush_due(w, monotonic_us()))
+		if (worker_flush_due(w, clock_now_us()))
 			worker_flush_adaptive(w);
 		worker_free_dead(w);
 		worker_record_iteration(w, start_us);

@@ -45,7 +45,7 @@ static void close_conn(void)
 	peer = -1;
 }
 
-/* Queues text as one message, as worker_enqueue does; returns what the entry is charged. */
+/* Queues text as one message, as route_enqueue does; returns what the entry is charged. */
 static size_t queue_text(const char *text)
 {
 	size_t len = strlen(text);
