@@ -202,7 +202,8 @@ test-browser: bin/chatd
 # The EMFILE tests are left out: they lower the fd limit and bound CPU time, which valgrind's
 # own descriptors and slowness break; they run under make test and make asan.
 VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/[!e]*" "web/*" "framer/*" "http/*" "ws/*" "command/*" \
-	"validate/*" "wording/*" "directory/*" "iplimit/*"
+	"validate/*" "wording/*" "directory/*" "iplimit/*" "conn/*" "room/*" "map/*" "timer/*" \
+	"base64/*" "names/*"
 valgrind: $(TEST_BIN) bin/chat chatd-plain
 	@for s in $(VALGRIND_SUITES); do \
 		echo "== valgrind $$s"; \

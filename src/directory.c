@@ -4,6 +4,7 @@
 #include "directory.h"
 #include "common.h"
 #include "proto.h"
+#include "timer.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -266,15 +267,6 @@ static int room_reserve(struct room *r)
 	return 0;
 }
 
-static int64_t earliest(int64_t a, int64_t b)
-{
-	if (a == 0)
-		return b;
-	if (b == 0)
-		return a;
-	return a < b ? a : b;
-}
-
 /* The room `name`, created if new (within --max-rooms unless exempt); NULL with *rc set. */
 static struct room *room_find_or_create(struct directory *d, const char *name, size_t n,
 					bool exempt, int *rc)
@@ -323,7 +315,7 @@ int dir_join(struct directory *d, struct user *u, const char *name, size_t n, bo
 	res->to = to;
 	res->members = to->nusers;
 	if (to->nusers > d->notice_limit)
-		res->summary_due = earliest(res->summary_due, room_count(d, to, true, now));
+		res->summary_due = timer_earliest(res->summary_due, room_count(d, to, true, now));
 	else
 		res->notice_to = true;
 out:
@@ -431,7 +423,7 @@ int dir_take_summaries(struct directory *d, int64_t now, struct summary *out, in
 		struct room *r = *pp;
 		int64_t due = r->last_summary_ms + SUMMARY_PERIOD_MS;
 		if (due > now || n == max) {
-			*next_due = earliest(*next_due, due > now ? due : now);
+			*next_due = timer_earliest(*next_due, due > now ? due : now);
 			pp = &r->summary_next;
 			continue;
 		}

@@ -64,8 +64,9 @@ static bool tell_room(struct worker *w, struct room *r, const char *line, size_t
 static void note_summary_due(struct worker *w, int64_t due)
 {
 	struct timer *t = &w->sessions->summary_timer;
-	if (due != 0 && (!timer_armed(t) || due < t->due_ms))
-		timer_arm(&w->timers, t, TIMER_SUMMARY, due);
+	int64_t first = timer_earliest(timer_armed(t) ? t->due_ms : 0, due);
+	if (first != 0 && (!timer_armed(t) || first != t->due_ms))
+		timer_arm(&w->timers, t, TIMER_SUMMARY, first);
 }
 
 /* Moves c into room `name` (from its current room, if any). */

@@ -63,6 +63,16 @@ static inline bool timer_armed(const struct timer *t)
 	return t->armed;
 }
 
+/* The earlier of two deadlines, where 0 means "none": the one rule for combining them. */
+static inline int64_t timer_earliest(int64_t a, int64_t b)
+{
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	return a < b ? a : b;
+}
+
 /* The earliest deadline of any armed timer, or 0 when none is armed. */
 int64_t timers_next(const struct timers *s);
 
