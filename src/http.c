@@ -6,6 +6,7 @@
 #include "common.h"
 #include "sha1.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -461,7 +462,9 @@ const char *http_reason(int status)
 size_t http_format_head(char *out, size_t cap, int status, const char *content_type,
 			size_t content_length, bool keep, const char *extra)
 {
-	char type[128] = "";
+	assert(content_type == NULL || strlen(content_type) <= HTTP_TYPE_MAX);
+	assert(extra == NULL || strlen(extra) <= HTTP_EXTRA_MAX);
+	char type[sizeof("Content-Type: \r\n") + HTTP_TYPE_MAX] = "";
 	if (content_type != NULL)
 		snprintf(type, sizeof(type), "Content-Type: %s\r\n", content_type);
 	int n = snprintf(out, cap,

@@ -145,8 +145,17 @@ size_t http_format_error_body(char *out, size_t cap, int status, const char *why
 /*
  * Formats a response head: status line, Content-Type (when not NULL), Content-Length,
  * Connection: close unless `keep`, `extra` (complete header lines, may be NULL or ""), blank
- * line. Returns its length, or 0 when it does not fit.
+ * line. Returns its length, or 0 when it does not fit. content_type is at most HTTP_TYPE_MAX
+ * bytes and extra at most HTTP_EXTRA_MAX (chatd's own: the page's types, Allow,
+ * Sec-WebSocket-Version, Retry-After), so HTTP_HEAD_MAX always fits.
  */
+#define HTTP_TYPE_MAX  64
+#define HTTP_EXTRA_MAX 128
+#define HTTP_HEAD_MAX                                                                       \
+	(sizeof("HTTP/1.1  \r\nContent-Type: \r\nContent-Length: \r\nConnection: close\r\n" \
+		"Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n") +     \
+	 DECIMAL_LEN_MAX(int) + HTTP_REASON_MAX + HTTP_TYPE_MAX + DECIMAL_LEN_MAX(size_t) + \
+	 HTTP_EXTRA_MAX)
 size_t http_format_head(char *out, size_t cap, int status, const char *content_type,
 			size_t content_length, bool keep, const char *extra);
 

@@ -1,7 +1,7 @@
 /*
  * web.c - see web.h.
  *
- * Three handler tables (struct conn_ops): sniff_ops while a new connection's first bytes are
+ * Three handler tables (struct conn_ops): web_sniff_ops while a new connection's first bytes are
  * awaited, http_ops while a request head is read, ws_ops for a WebSocket user. A connection
  * that turns out to speak the line protocol gets intake's table instead.
  */
@@ -57,7 +57,7 @@ static int pre_append(struct worker *w, struct conn *c, const char *buf, size_t 
 static void respond(struct worker *w, struct conn *c, int status, const char *type,
 		    const void *body, size_t len, bool head_only, const char *extra)
 {
-	char head[512];
+	char head[HTTP_HEAD_MAX];
 	size_t hn = http_format_head(head, sizeof(head), status, type, len, false, extra);
 	/* Head and body are two messages (one gather write): no buffer to join them in, whose
 	 * allocation could fail with nobody told. route_send_raw cuts c if it cannot queue one. */

@@ -568,3 +568,18 @@ Test(http, every_reason_and_why_fits_the_error_body_bound)
 	cr_assert_str_eq(out, "431 Request Header Fields Too Large: more than one Origin header\n");
 	cr_assert_eq(n, strlen(out));
 }
+
+Test(http, the_longest_head_fits_HTTP_HEAD_MAX)
+{
+	char type[HTTP_TYPE_MAX + 1], extra[HTTP_EXTRA_MAX + 1];
+	memset(type, 't', HTTP_TYPE_MAX);
+	type[HTTP_TYPE_MAX] = '\0';
+	memset(extra, 'x', HTTP_EXTRA_MAX);
+	extra[HTTP_EXTRA_MAX - 2] = '\r';
+	extra[HTTP_EXTRA_MAX - 1] = '\n';
+	extra[HTTP_EXTRA_MAX] = '\0';
+	char head[HTTP_HEAD_MAX];
+	size_t n = http_format_head(head, sizeof(head), 431, type, SIZE_MAX, false, extra);
+	cr_assert_gt(n, 0, "the longest head does not fit");
+	cr_assert(strstr(head, "\r\n\r\n") == head + n - 4);
+}

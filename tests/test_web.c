@@ -7,6 +7,8 @@
 #include "common.h"
 #include "proto.h"
 #include "testlib.h"
+#include "http.h"
+#include "web.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -298,4 +300,12 @@ Test(web, a_long_private_message_of_emoji_comes_back_as_one_valid_text_frame, .t
 	wc_free(ws);
 	tc_close(nc);
 	ts_stop(srv);
+}
+
+Test(web, every_file_of_the_page_has_a_type_that_fits_the_http_head)
+{
+	cr_assert_gt(web_asset_count, 0);
+	for (size_t i = 0; i < web_asset_count; i++)
+		cr_assert_leq(strlen(web_assets[i].type), HTTP_TYPE_MAX, "%s: %s",
+			      web_assets[i].path, web_assets[i].type);
 }
