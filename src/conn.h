@@ -88,6 +88,7 @@ struct conn {
 	bool draining;              /* closed, flushing what it is owed (timer: TIMER_DRAIN) */
 	bool on_dirty;              /* linked in the worker's dirty (to flush) list */
 	bool closing;               /* left (or leaving) the chat; no more input is read */
+	bool outbound;              /* opened by chatd (the cluster link), not a client */
 	uint8_t close_reason;       /* enum conn_close_reason */
 	const struct conn_ops *ops; /* its handlers: what it speaks */
 	bool ws_framed;             /* lines go out as WebSocket text frames (conn_enqueue) */

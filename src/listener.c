@@ -207,6 +207,26 @@ static bool listener_on_input(struct worker *w, void *arg)
 	return accept_some(w, a);
 }
 
+/*
+ * The shutdown hook. Closing a SO_REUSEPORT listener resets the connections queued on it, so
+ * they are accepted first and told goodbye; then the listener is closed.
+ */
+static bool listener_on_shutdown(struct worker *w, void *arg)
+{
+	(void)arg;
+	if (w->listen_fd < 0)
+		return false;
+	char line[PROTO_LINE_MAX];
+	size_t n = proto_shutdown(line, sizeof(line));
+	int fd;
+	while ((fd = accept4(w->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		send_now(fd, line, n);
+		close(fd);
+	}
+	worker_close_listener(w);
+	return false;
+}
+
 int listener_attach(struct worker *w)
 {
 	struct acceptor *a = calloc(1, sizeof(*a));
@@ -215,9 +235,12 @@ int listener_attach(struct worker *w)
 	a->w = w;
 	timer_init(&a->resume, resume_accepts);
 	int rc = worker_add_hook(w, WORKER_HOOK_INPUT, listener_on_input, a);
-	if (rc < 0)
+	if (rc < 0) {
 		free(a);
-	return rc;
+		return rc;
+	}
+	/* from here on listener_detach frees a */
+	return worker_add_hook(w, WORKER_HOOK_SHUTDOWN, listener_on_shutdown, NULL);
 }
 
 void listener_detach(struct worker *w)

@@ -62,17 +62,7 @@ static void stat_max(_Atomic uint64_t *counter, uint64_t v)
 		atomic_store_explicit(counter, v, memory_order_relaxed);
 }
 
-/*
- * The adaptive flush policy (see worker.h): after a flush that took took_us (wall time), the
- * next one waits took_us * (workers - 1), at most cap_us (--flush-interval). Each worker
- * writes only its own users, so it waits while the others would take their turn: every user
- * is written about as often as one thread writing to all users would, whatever the worker
- * count, and the server's write rate (its cost: one sendmsg per user per flush) does not grow
- * with --workers. A lightly loaded worker's flush takes microseconds, so a line goes out in
- * the iteration that routed it; under load each write carries more lines. Wall time, not CPU
- * time: a flush preempted because more threads are busy than there are cores took longer, and
- * the worker then batches more, which is what a machine short of cores needs.
- */
+/* The adaptive flush policy: see worker.h. */
 int64_t worker_flush_holdoff_us(int64_t took_us, unsigned workers, int64_t cap_us)
 {
 	if (took_us < 0 || workers < 2)
@@ -111,6 +101,15 @@ void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason 
 	w->closing = c;
 }
 
+void worker_close_listener(struct worker *w)
+{
+	if (w->listen_fd < 0)
+		return;
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
+	close(w->listen_fd);
+	w->listen_fd = -1;
+}
+
 void worker_set_ops(struct worker *w, struct conn *c, const struct conn_ops *ops)
 {
 	log_debug((int)w->index, c->id, "speaks %s", ops->name);
@@ -138,9 +137,11 @@ static void worker_finalize(struct worker *w, struct conn *c)
 	close(c->fd);
 	c->fd = -1;
 	w->nconns--;
-	/* the address's place first: whoever sees the count drop may connect again at once */
-	iplimit_release(&w->hub->iplimit, c->ip_key);
-	atomic_fetch_sub_explicit(&w->hub->conns, 1, memory_order_relaxed);
+	if (!c->outbound) {
+		/* the address's place first: whoever sees the count drop may connect again */
+		iplimit_release(&w->hub->iplimit, c->ip_key);
+		atomic_fetch_sub_explicit(&w->hub->conns, 1, memory_order_relaxed);
+	}
 	c->next_close = w->dead;
 	w->dead = c;
 }
@@ -218,24 +219,38 @@ static void worker_read_ready(struct worker *w)
 
 /* ---- new connections --------------------------------------------------------------------- */
 
-int worker_adopt(struct worker *w, int fd, uint64_t ip_key)
+/* A connection for fd with handlers ops, registered with epoll and listed; NULL (errno set)
+ * when it cannot be. */
+static struct conn *worker_register(struct worker *w, int fd, uint64_t id,
+				    const struct conn_ops *ops)
 {
-	uint64_t id = atomic_fetch_add_explicit(&w->hub->next_id, 1, memory_order_relaxed);
 	struct conn *c = conn_new(fd, id, w->index);
-	if (c == NULL)
-		return -ENOMEM;
+	if (c == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
 	ev.data.ptr = c;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		int rc = -errno;
+		int saved = errno;
 		free(c);
-		return rc;
+		errno = saved;
+		return NULL;
 	}
-	c->ip_key = ip_key;
-	c->ops = w->accept_ops;
+	c->ops = ops;
 	timer_init(&c->timer, worker_conn_deadline);
 	list_push_back(&w->conns, &c->conn_link);
 	w->nconns++;
+	return c;
+}
+
+int worker_adopt(struct worker *w, int fd, uint64_t ip_key)
+{
+	uint64_t id = atomic_fetch_add_explicit(&w->hub->next_id, 1, memory_order_relaxed);
+	struct conn *c = worker_register(w, fd, id, w->accept_ops);
+	if (c == NULL)
+		return -errno;
+	c->ip_key = ip_key;
 	stat_add(&w->stats.accepted, 1);
 	log_debug((int)w->index, id, "connected");
 	if (c->ops->on_open != NULL)
@@ -244,6 +259,18 @@ int worker_adopt(struct worker *w, int fd, uint64_t ip_key)
 	c->readable = true;
 	worker_mark_ready(w, c);
 	return 0;
+}
+
+struct conn *worker_connect(struct worker *w, int fd, const struct conn_ops *ops)
+{
+	struct conn *c = worker_register(w, fd, 0, ops);
+	if (c == NULL)
+		return NULL;
+	c->outbound = true;
+	c->writable = false; /* until the connect completes: EPOLLOUT */
+	if (c->ops->on_open != NULL)
+		c->ops->on_open(w, c);
+	return c;
 }
 
 /* ---- end of iteration: reap, flush, free -------------------------------------------------- */
@@ -259,52 +286,44 @@ static void worker_start_drain(struct worker *w, struct conn *c)
 	worker_mark_dirty(w, c);
 }
 
-/* Cuts c: its queue is thrown away, it gets `line` as its last words (its handlers write them
- * in its protocol, best effort), and it is closed. */
-static void worker_cut(struct worker *w, struct conn *c, const char *line, size_t n)
-{
-	bool mid = c->out_off > 0;
-	conn_discard_output(c);
-	if (c->ops->say_last != NULL)
-		c->ops->say_last(w, c, line, n, mid);
-	worker_finalize(w, c);
-}
-
-static void worker_cut_slow(struct worker *w, struct conn *c)
-{
-	size_t max = w->hub->cfg.max_outbuf;
-	stat_add(&w->stats.slow_disconnects, 1);
-	worker_log_gated(w, GATE_SLOW, LOG_WARN, c->id,
-			 "slow consumer: %zu bytes queued (max %zu); disconnecting", c->out_charge,
-			 max);
-	char line[PROTO_LINE_MAX];
-	worker_cut(w, c, line, proto_too_slow(line, sizeof(line), max));
-}
-
-static void worker_cut_nomem(struct worker *w, struct conn *c)
-{
-	stat_add(&w->stats.nomem_disconnects, 1);
-	log_error((int)w->index, c->id, "out of memory; connection closed");
-	char line[PROTO_LINE_MAX];
-	worker_cut(w, c, line, proto_out_of_memory(line, sizeof(line), PROTO_NOMEM_DISCONNECTING));
-}
-
 size_t worker_conn_cost(const struct worker *w, const struct conn *c)
 {
 	return conn_cost(c, w->hub->cfg.max_line + 1, w->hub->cfg.max_http_header);
 }
 
-static void worker_cut_memory(struct worker *w, struct conn *c)
+/* Cuts c for its close reason (too slow, over --max-memory, out of memory): a counter, a log
+ * line, then its queue is thrown away and it gets its last words, written by its handlers in
+ * its protocol (best effort), and it is closed. */
+static void worker_cut(struct worker *w, struct conn *c)
 {
-	const struct memory_guard *g = &w->hub->mem;
-	size_t cost = worker_conn_cost(w, c);
-	worker_log_gated(w, GATE_MEMORY, LOG_WARN, c->id,
-			 "heap %llu bytes over --max-memory %zu: cutting this connection, which "
-			 "holds %zu bytes (among the most)",
-			 (unsigned long long)atomic_load_explicit(&g->heap, memory_order_relaxed),
-			 g->cap, cost);
+	const struct config *cfg = &w->hub->cfg;
 	char line[PROTO_LINE_MAX];
-	worker_cut(w, c, line, proto_evicted(line, sizeof(line), cost));
+	size_t n;
+	if (c->close_reason == CLOSE_SLOW) {
+		stat_add(&w->stats.slow_disconnects, 1);
+		worker_log_gated(w, GATE_SLOW, LOG_WARN, c->id,
+				 "slow consumer: %zu bytes queued (max %zu); disconnecting",
+				 c->out_charge, cfg->max_outbuf);
+		n = proto_too_slow(line, sizeof(line), cfg->max_outbuf);
+	} else if (c->close_reason == CLOSE_MEMORY) {
+		size_t cost = worker_conn_cost(w, c);
+		worker_log_gated(w, GATE_MEMORY, LOG_WARN, c->id,
+				 "heap %llu bytes over --max-memory %zu: cutting this connection, "
+				 "which holds %zu bytes (among the most)",
+				 (unsigned long long)atomic_load_explicit(&w->hub->mem.heap,
+									  memory_order_relaxed),
+				 w->hub->mem.cap, cost);
+		n = proto_evicted(line, sizeof(line), cost);
+	} else {
+		stat_add(&w->stats.nomem_disconnects, 1);
+		log_error((int)w->index, c->id, "out of memory; connection closed");
+		n = proto_out_of_memory(line, sizeof(line), PROTO_NOMEM_DISCONNECTING);
+	}
+	bool mid = c->out_off > 0;
+	conn_discard_output(c);
+	if (c->ops->say_last != NULL)
+		c->ops->say_last(w, c, line, n, mid);
+	worker_finalize(w, c);
 }
 
 static void worker_reap(struct worker *w)
@@ -323,13 +342,9 @@ static void worker_reap(struct worker *w)
 			worker_start_drain(w, c);
 			break;
 		case CLOSE_SLOW:
-			worker_cut_slow(w, c);
-			break;
 		case CLOSE_MEMORY:
-			worker_cut_memory(w, c);
-			break;
 		case CLOSE_NOMEM:
-			worker_cut_nomem(w, c);
+			worker_cut(w, c);
 			break;
 		case CLOSE_RESET:
 		case CLOSE_NONE:
@@ -436,29 +451,27 @@ static void worker_trim(struct timer *t, void *ctx)
 		conn_trim(container_of(n, struct conn, conn_link));
 }
 
+/* Runs the hooks of one kind; true when one of them left work for the next iteration. */
+static bool worker_run_hooks(struct worker *w, enum worker_hook_kind kind)
+{
+	bool pending = false;
+	for (unsigned i = 0; i < w->nhooks; i++)
+		if (w->hooks[i].kind == kind)
+			pending |= w->hooks[i].fn(w, w->hooks[i].arg);
+	return pending;
+}
+
 /* ---- shutdown ------------------------------------------------------------------------------- */
 
 /*
- * Closing a SO_REUSEPORT listener resets the connections queued on it, so accept them first
- * and tell them goodbye. Then each connection's handlers say goodbye in its protocol and
- * close it (those without: closed at once).
+ * The shutdown hooks first (the listener greets what is queued on it and closes it), then
+ * each connection's handlers say goodbye in its protocol and close it (those without: closed
+ * at once).
  */
 static void worker_begin_shutdown(struct worker *w)
 {
 	w->shutting_down = true;
-	if (w->listen_fd >= 0) {
-		char line[PROTO_LINE_MAX];
-		size_t n = proto_shutdown(line, sizeof(line));
-		int fd;
-		while ((fd = accept4(w->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-			/* best effort: a full buffer loses the line */
-			(void)!send(fd, line, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-			close(fd);
-		}
-		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
-		close(w->listen_fd);
-		w->listen_fd = -1;
-	}
+	(void)worker_run_hooks(w, WORKER_HOOK_SHUTDOWN);
 	/* only marks: the list is not changed */
 	for (struct list_node *n = w->conns.next; n != &w->conns; n = n->next) {
 		struct conn *c = container_of(n, struct conn, conn_link);
@@ -531,16 +544,6 @@ static bool worker_dispatch(struct worker *w, struct epoll_event *events, int n)
 			worker_on_conn_event(w, tag, events[i].events);
 	}
 	return inbox_fired;
-}
-
-/* Runs the hooks of one kind; true when one of them left work for the next iteration. */
-static bool worker_run_hooks(struct worker *w, enum worker_hook_kind kind)
-{
-	bool pending = false;
-	for (unsigned i = 0; i < w->nhooks; i++)
-		if (w->hooks[i].kind == kind)
-			pending |= w->hooks[i].fn(w, w->hooks[i].arg);
-	return pending;
 }
 
 static void worker_record_iteration(struct worker *w, int64_t start_us)

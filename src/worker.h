@@ -106,17 +106,19 @@ struct sessions;
  *                      returns true when it left work undone: the next wait does not block;
  *   WORKER_HOOK_INPUT  with the reads, skipped while input is paused (the listener's
  *                      accepts); returns true while it may have input left, like a
- *                      connection left on the ready list.
+ *                      connection left on the ready list;
+ *   WORKER_HOOK_SHUTDOWN  once, when the worker starts stopping, before the connections'
+ *                      on_shutdown (the listener closes); the return value is ignored.
  * arg is what the hook was registered with: the layer's per-worker state.
  */
-enum worker_hook_kind { WORKER_HOOK_WAKE, WORKER_HOOK_INPUT };
+enum worker_hook_kind { WORKER_HOOK_WAKE, WORKER_HOOK_INPUT, WORKER_HOOK_SHUTDOWN };
 typedef bool (*worker_hook_fn)(struct worker *w, void *arg);
 struct worker_hook {
 	worker_hook_fn fn;
 	void *arg;
 	enum worker_hook_kind kind;
 };
-#define WORKER_HOOKS_MAX 4
+#define WORKER_HOOKS_MAX 8
 
 struct worker {
 	struct inbox inbox; /* pushed to by every worker; consumed by this one's routing */
@@ -183,6 +185,11 @@ void *worker_main(void *arg);
  * read at once. Returns 0, or -ENOMEM / -errno with fd left to the caller. */
 int worker_adopt(struct worker *w, int fd, uint64_t ip_key);
 
+/* Takes over a socket chatd opened (non-blocking, connect in progress): a connection with
+ * handlers ops, not a client (no --max-clients place, no address count). Writes wait for the
+ * connect to complete (EPOLLOUT). Returns it, or NULL with fd left to the caller. */
+struct conn *worker_connect(struct worker *w, int fd, const struct conn_ops *ops);
+
 /* What c costs in memory now (conn_cost with this server's buffer sizes). */
 size_t worker_conn_cost(const struct worker *w, const struct conn *c);
 
@@ -193,16 +200,27 @@ void worker_mark_dirty(struct worker *w, struct conn *c);
  * iteration, by reason (conn.h). */
 void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason reason);
 
+/* Stops listening: the listener leaves the epoll set and is closed (listen_fd becomes -1). */
+void worker_close_listener(struct worker *w);
+
 /* Swaps c's handlers (what it speaks is now known). */
 void worker_set_ops(struct worker *w, struct conn *c, const struct conn_ops *ops);
 
 /* Arms c's timer: its on_deadline runs at due_ms (timer.h: one fixed timeout per kind). */
 void worker_arm_conn_timer(struct worker *w, struct conn *c, enum timer_kind kind, int64_t due_ms);
 
-/* The adaptive flush: how long a worker waits after a flush that took took_us before the
- * next one: took_us x (workers - 1), at most cap_us (--flush-interval); 0 with one worker.
- * Microseconds when lightly loaded (a line goes out at once), growing with the load and with
- * preemption. */
+/*
+ * The adaptive flush: after a flush that took took_us (wall time), the
+ * next one waits took_us * (workers - 1), at most cap_us (--flush-interval); 0 with one
+ * worker. Each worker
+ * writes only its own users, so it waits while the others would take their turn: every user
+ * is written about as often as one thread writing to all users would, whatever the worker
+ * count, and the server's write rate (its cost: one sendmsg per user per flush) does not grow
+ * with --workers. A lightly loaded worker's flush takes microseconds, so a line goes out in
+ * the iteration that routed it; under load each write carries more lines. Wall time, not CPU
+ * time: a flush preempted because more threads are busy than there are cores took longer, and
+ * the worker then batches more, which is what a machine short of cores needs.
+ */
 int64_t worker_flush_holdoff_us(int64_t took_us, unsigned workers, int64_t cap_us);
 
 /* Logs a client-triggered event of kind g, at most LOG_GATE_PER_SEC a second per kind and
