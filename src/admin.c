@@ -53,6 +53,7 @@
  * closing every connection wherever it is. Nothing in the loop blocks but epoll_wait.
  */
 #include "admin.h"
+#include "cluster.h"
 #include "common.h"
 #include "config.h"
 #include "http.h"
@@ -194,6 +195,28 @@ static void admin_render_self(struct buf *b, const struct admin_stats *s)
 	    (unsigned long long)load(&s->accept_pauses));
 }
 
+/* --cluster: the link's state and counters (nothing without --cluster). */
+static void admin_render_cluster(struct buf *b, const struct hub *hub)
+{
+	struct cluster_stats cs;
+	cluster_get_stats(hub, &cs);
+	if (!cs.configured)
+		return;
+	put(b,
+	    "# HELP chatd_cluster_link_up 1 while the link to Redis is up (--cluster).\n"
+	    "# TYPE chatd_cluster_link_up gauge\nchatd_cluster_link_up %d\n"
+	    "# HELP chatd_cluster_subscriptions Room channels this node is subscribed to.\n"
+	    "# TYPE chatd_cluster_subscriptions gauge\nchatd_cluster_subscriptions %llu\n",
+	    cs.up ? 1 : 0, (unsigned long long)cs.subscriptions);
+#define ADMIN_CLUSTER_COUNTER(name, help)                                                   \
+	put(b,                                                                              \
+	    "# HELP chatd_cluster_" #name "_total " help ".\n# TYPE chatd_cluster_" #name \
+	    "_total counter\nchatd_cluster_" #name "_total %llu\n",                        \
+	    (unsigned long long)cs.name);
+	CLUSTER_COUNTERS(ADMIN_CLUSTER_COUNTER)
+#undef ADMIN_CLUSTER_COUNTER
+}
+
 size_t admin_render_metrics(struct hub *hub, const struct admin *a, char *out, size_t cap)
 {
 	struct buf b = { out, 0, cap };
@@ -267,6 +290,7 @@ size_t admin_render_metrics(struct hub *hub, const struct admin *a, char *out, s
 				    i, (unsigned long long)cum, i, (unsigned long long)cum);
 		}
 	}
+	admin_render_cluster(&b, hub);
 	if (a != NULL)
 		admin_render_self(&b, &a->stats);
 	return b.len;
@@ -413,10 +437,15 @@ static int admin_conn_reply_text(struct admin_conn *c, int status, const char *t
  * returns 0, or -errno when it could not (the connection is then closed). */
 typedef int (*admin_handler)(struct admin *a, struct admin_conn *c, const struct http_request *req);
 
+/* 200 "ok", or 503 while the cluster link (--cluster) is down: a load balancer then sends
+ * new users to a node whose lines reach everyone. */
 static int admin_get_healthz(struct admin *a, struct admin_conn *c, const struct http_request *req)
 {
-	(void)a;
 	(void)req;
+	struct cluster_stats cs;
+	cluster_get_stats(a->hub, &cs);
+	if (cs.configured && !cs.up)
+		return admin_conn_reply_text(c, 503, "cluster link down\n", "Retry-After: 1\r\n");
 	return admin_conn_reply_text(c, 200, "ok\n", NULL);
 }
 

@@ -24,7 +24,10 @@ enum opt_type {
 	OPT_SECONDS,
 	OPT_STRING,
 	OPT_ADMIN,
-	OPT_ORIGINS
+	OPT_ORIGINS,
+	OPT_CLUSTER,
+	OPT_PATH,
+	OPT_NODE
 };
 
 struct option_row {
@@ -89,6 +92,14 @@ static const struct option_row options[] = {
 	  "when started as root, switch to this user after binding, before serving anyone" },
 	{ "log-level", OPT_LEVEL, FIELD(log_level), 0, 0, "LEVEL",
 	  "debug, info, warn, error or off (default: info)" },
+	{ "cluster", OPT_CLUSTER, FIELD(cluster), 0, 0, "URL",
+	  "be one node of a chat spread over several chatd, through Redis 7 at "
+	  "redis://[USER:PASSWORD@]HOST:PORT[/PREFIX] (default: off; docs/cluster.md)" },
+	{ "cluster-password-file", OPT_PATH, FIELD(cluster_password_file), 0, 0, "FILE",
+	  "read the Redis password from the first line of FILE instead of the URL" },
+	{ "node-id", OPT_NODE, FIELD(node_id), 0, 0, "ID",
+	  "this node's name in the cluster: letters, digits and . _ - : (default: host name, "
+	  "port and start time)" },
 };
 
 void config_defaults(struct config *cfg)
@@ -129,13 +140,28 @@ void config_usage(FILE *out)
 	fprintf(out, "\nSizes accept a K, M or G suffix (powers of 1024).\n");
 }
 
-int config_split_hostport(const char *s, char *host, size_t cap, int *port)
+/* A host name: letters, digits, '-' and '.', not empty. */
+static bool host_name_valid(const char *h)
+{
+	if (*h == '\0')
+		return false;
+	for (; *h != '\0'; h++)
+		if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') || (*h >= '0' && *h <= '9') ||
+		      *h == '-' || *h == '.'))
+			return false;
+	return true;
+}
+
+/* "HOST:PORT" or "[V6]:PORT" into host and port; HOST an address literal, or also a host name
+ * when names_ok. Returns 0 or -1. */
+static int split_hostport(const char *s, char *host, size_t cap, int *port, bool names_ok)
 {
 	const char *colon = strrchr(s, ':');
 	if (colon == NULL || colon == s)
 		return -1;
 	const char *h = s, *he = colon;
-	if (*h == '[') { /* [v6]:port */
+	bool bracketed = *h == '[';
+	if (bracketed) { /* [v6]:port */
 		if (he[-1] != ']')
 			return -1;
 		h++;
@@ -149,11 +175,18 @@ int config_split_hostport(const char *s, char *host, size_t cap, int *port)
 	char *end;
 	long p = strtol(colon + 1, &end, 10);
 	unsigned char tmp[16];
-	if (*end != '\0' || end == colon + 1 || p < 0 || p > 65535 ||
-	    (inet_pton(AF_INET, host, tmp) != 1 && inet_pton(AF_INET6, host, tmp) != 1))
+	if (*end != '\0' || end == colon + 1 || p < 0 || p > 65535)
+		return -1;
+	bool literal = inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1;
+	if (!literal && (bracketed || !names_ok || !host_name_valid(host)))
 		return -1;
 	*port = (int)p;
 	return 0;
+}
+
+int config_split_hostport(const char *s, char *host, size_t cap, int *port)
+{
+	return split_hostport(s, host, cap, port, false);
 }
 
 /* Parses a non-negative integer with an optional K/M/G suffix when allow_suffix. */
@@ -213,6 +246,101 @@ static int set_origins(struct config *cfg, const struct option_row *opt, const c
 	return 0;
 }
 
+bool config_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' || ch == ':';
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* Copies s[0..n) into out[cap] with its NUL; false when it does not fit. */
+static bool copy_part(char *out, size_t cap, const char *s, size_t n)
+{
+	if (n >= cap)
+		return false;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* USER:PASSWORD, the part before '@'. */
+static int parse_credentials(const char *s, size_t n, struct redis_url *out, const char **why)
+{
+	const char *colon = memchr(s, ':', n);
+	if (colon == NULL) {
+		*why = "credentials must be USER:PASSWORD (USER may be empty)";
+		return -1;
+	}
+	if (!copy_part(out->user, sizeof(out->user), s, (size_t)(colon - s)) ||
+	    !copy_part(out->password, sizeof(out->password), colon + 1,
+		       n - (size_t)(colon - s) - 1)) {
+		*why = "user or password too long";
+		return -1;
+	}
+	return 0;
+}
+
+int config_parse_redis_url(const char *s, struct redis_url *out, const char **why)
+{
+	static const char scheme[] = "redis://";
+	memset(out, 0, sizeof(*out));
+	snprintf(out->prefix, sizeof(out->prefix), "chatd");
+	if (strncmp(s, scheme, strlen(scheme)) != 0) {
+		*why = "it must start with redis://";
+		return -1;
+	}
+	const char *p = s + strlen(scheme);
+	const char *at = strrchr(p, '@');
+	if (at != NULL) {
+		if (parse_credentials(p, (size_t)(at - p), out, why) < 0)
+			return -1;
+		p = at + 1;
+	}
+	const char *slash = strchr(p, '/');
+	size_t hp_len = slash != NULL ? (size_t)(slash - p) : strlen(p);
+	char hostport[160];
+	if (!copy_part(hostport, sizeof(hostport), p, hp_len) ||
+	    split_hostport(hostport, out->host, sizeof(out->host), &out->port, true) < 0 ||
+	    out->port == 0) {
+		*why = "it needs HOST:PORT (a port from 1 to 65535; [ADDR] for IPv6)";
+		return -1;
+	}
+	if (slash != NULL) {
+		if (!config_name_valid(slash + 1)) {
+			*why = "PREFIX must be 1 to 63 letters, digits and . _ - :";
+			return -1;
+		}
+		snprintf(out->prefix, sizeof(out->prefix), "%s", slash + 1);
+	}
+	return 0;
+}
+
+/* --cluster: checked here, so a typo stops chatd instead of a link that never comes up. */
+static int set_cluster(struct config *cfg, const struct option_row *opt, const char *value)
+{
+	struct redis_url url;
+	const char *why = NULL;
+	if (strlen(value) >= sizeof(cfg->cluster)) {
+		fprintf(stderr, "chatd: --%s: longer than %zu bytes\n", opt->name,
+			sizeof(cfg->cluster) - 1);
+		return -1;
+	}
+	if (config_parse_redis_url(value, &url, &why) < 0) {
+		fprintf(stderr, "chatd: --%s: '%s': %s\n", opt->name, value, why);
+		return -1;
+	}
+	snprintf(cfg->cluster, sizeof(cfg->cluster), "%s", value);
+	return 0;
+}
+
 static int set_option(struct config *cfg, const struct option_row *opt, const char *value)
 {
 	char *field = (char *)cfg + opt->offset;
@@ -254,6 +382,25 @@ static int set_option(struct config *cfg, const struct option_row *opt, const ch
 	}
 	case OPT_ORIGINS:
 		return set_origins(cfg, opt, value);
+	case OPT_CLUSTER:
+		return set_cluster(cfg, opt, value);
+	case OPT_PATH:
+		if (strlen(value) == 0 || strlen(value) >= sizeof(cfg->cluster_password_file)) {
+			fprintf(stderr, "chatd: --%s: '%s' is empty or too long\n", opt->name,
+				value);
+			return -1;
+		}
+		snprintf(field, sizeof(cfg->cluster_password_file), "%s", value);
+		return 0;
+	case OPT_NODE:
+		if (!config_name_valid(value)) {
+			fprintf(stderr,
+				"chatd: --%s: '%s' is not 1 to 63 letters, digits and . _ - :\n",
+				opt->name, value);
+			return -1;
+		}
+		snprintf(field, sizeof(cfg->node_id), "%s", value);
+		return 0;
 	case OPT_LEVEL: {
 		int level = log_parse_level(value);
 		if (level < 0) {

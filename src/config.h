@@ -7,11 +7,22 @@
 #ifndef CHATD_CONFIG_H
 #define CHATD_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #define CONFIG_ALLOW_ORIGIN_MAX 1024 /* bytes of the --allow-origin list, NUL included */
+#define CONFIG_CLUSTER_URL_MAX  256  /* bytes of the --cluster URL, NUL included */
+
+/* A parsed --cluster redis://[USER:PASSWORD@]HOST:PORT[/PREFIX]. */
+struct redis_url {
+	char user[64];      /* "" = none (Redis's "default" user) */
+	char password[128]; /* "" = none; --cluster-password-file may supply it */
+	char host[128];     /* an address literal (IPv6 without brackets) or a host name */
+	int port;
+	char prefix[64]; /* every key and channel starts with it and ':' (default "chatd") */
+};
 
 struct config {
 	int workers;              /* epoll worker threads; 0 = online CPUs */
@@ -38,6 +49,9 @@ struct config {
 	/* pages of other origins that may open /ws: "" (none), "*" (any), or a checked
 	 * comma-separated list (http_origin_list_check) */
 	char allow_origin[CONFIG_ALLOW_ORIGIN_MAX];
+	char cluster[CONFIG_CLUSTER_URL_MAX]; /* --cluster URL (checked), or "" when alone */
+	char cluster_password_file[256];      /* a file whose first line is the password */
+	char node_id[64];                     /* "" = host name, port and start time */
 };
 
 #define CONFIG_MAX_WORKERS 64
@@ -52,6 +66,14 @@ void config_defaults(struct config *cfg);
 int config_parse(struct config *cfg, int argc, char **argv);
 
 void config_usage(FILE *out);
+
+/* Parses a --cluster URL: redis://[USER:PASSWORD@]HOST:PORT[/PREFIX] (HOST a name, an IPv4
+ * address or a bracketed IPv6 address; PREFIX letters, digits and . _ - :). Returns 0, or -1
+ * with *why saying what is wrong. */
+int config_parse_redis_url(const char *s, struct redis_url *out, const char **why);
+
+/* Whether a --node-id (or a prefix) is 1 to 63 of letters, digits and . _ - : */
+bool config_name_valid(const char *s);
 
 /* Splits "ADDR:PORT" or "[V6ADDR]:PORT" (port 0-65535, address literal). Returns 0 or -1. */
 int config_split_hostport(const char *s, char *host, size_t cap, int *port);

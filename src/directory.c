@@ -406,6 +406,16 @@ void dir_room_get(struct directory *d, struct room *r)
 	pthread_mutex_unlock(&d->lock);
 }
 
+struct room *dir_room_find(struct directory *d, const char *name, size_t n)
+{
+	pthread_mutex_lock(&d->lock);
+	struct room *r = room_find(d, name, n);
+	if (r != NULL)
+		r->refs++;
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
 void dir_room_put(struct directory *d, struct room *r)
 {
 	pthread_mutex_lock(&d->lock);

@@ -120,6 +120,10 @@ long dir_room_count(struct directory *d);
 void dir_room_get(struct directory *d, struct room *r);
 void dir_room_put(struct directory *d, struct room *r);
 
+/* The room called name[0..n) (case-insensitive) with a reference taken for the caller
+ * (dir_room_put it), or NULL when there is none. */
+struct room *dir_room_find(struct directory *d, const char *name, size_t n);
+
 struct summary {
 	struct room *room; /* with a reference taken for the caller: dir_room_put it */
 	long entered, left;

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 
 struct worker;
+struct cluster;
 
 struct hub {
 	struct config cfg; /* read-only once workers run */
@@ -34,6 +35,8 @@ struct hub {
 	struct directory dir;         /* names and rooms; its own lock (directory.h) */
 	struct iplimit iplimit;       /* connections per address; its own lock (iplimit.h) */
 	struct memory_guard mem;      /* --max-memory; atomics (memory.h) */
+	struct cluster *cluster;      /* the link to the other nodes (cluster.c), or NULL: set
+				       * before the workers run */
 };
 
 #endif

@@ -500,6 +500,16 @@ size_t proto_shutdown(char *out, size_t cap)
 	return say(out, cap, PROTO_SERVER_PREFIX "Server shutting down.");
 }
 
+size_t proto_cluster_down(char *out, size_t cap)
+{
+	return say(out, cap, PROTO_CLUSTER_DOWN);
+}
+
+size_t proto_cluster_back(char *out, size_t cap)
+{
+	return say(out, cap, PROTO_CLUSTER_BACK);
+}
+
 /* ---- what the server says to one user ----------------------------------------------------- */
 
 static const char *plural(long n)

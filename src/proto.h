@@ -108,6 +108,14 @@ size_t proto_entered(char *out, size_t cap, const char *name);
 size_t proto_left(char *out, size_t cap, const char *name, const char *reason, size_t reason_len);
 size_t proto_summary(char *out, size_t cap, long entered, long left);
 size_t proto_shutdown(char *out, size_t cap);
+/* --cluster: the link to the other servers went down / came back (told to every user). */
+#define PROTO_CLUSTER_DOWN                                                                   \
+	PROTO_SERVER_PREFIX "The link to the other servers is down: messages reach this server " \
+			    "only for now."
+#define PROTO_CLUSTER_BACK \
+	PROTO_SERVER_PREFIX "The link to the other servers is back: messages reach everyone again."
+size_t proto_cluster_down(char *out, size_t cap);
+size_t proto_cluster_back(char *out, size_t cap);
 /* "* error: no such user: "NAME"." for the NAME a /msg gave. */
 size_t proto_no_such_user(char *out, size_t cap, const char *name, size_t n);
 /* The error line for a refused line, e.g.
@@ -232,6 +240,8 @@ union proto_line_sizes {
 	char summary[sizeof(PROTO_SERVER_PREFIX " users entered,  left.\n") +
 		     2 * DECIMAL_LEN_MAX(long)];
 	char shutdown[sizeof(PROTO_SERVER_PREFIX "Server shutting down.\n")];
+	char cluster_down[sizeof(PROTO_CLUSTER_DOWN "\n")];
+	char cluster_back[sizeof(PROTO_CLUSTER_BACK "\n")];
 	char
 	    no_such_user[sizeof(PROTO_SERVER_PREFIX "error: no such user: .\n") + PROTO_QUOTED_MAX];
 	char bad_utf8[sizeof(PROTO_SERVER_PREFIX "error: invalid UTF-8 at byte ; line dropped.\n") +

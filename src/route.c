@@ -22,6 +22,8 @@ struct router {
 	struct map users; /* connection id -> struct conn, for users in the chat */
 	struct map rooms; /* room id -> struct local_room (room.h) */
 	bool inbox_more;  /* the inbox budget ran out with messages left */
+	route_uplink_fn uplink;    /* MSG_UPLINK's handler, or NULL */
+	route_room_watch_fn watch; /* first/last local member of a room, or NULL */
 	/*
 	 * Inbox accounting, for backpressure: pushed_to[j] counts messages this worker pushed
 	 * into worker j's inbox; popped_from[i] counts messages this worker popped that worker
@@ -73,6 +75,14 @@ static void route_send(struct worker *w, struct conn *c, const void *bytes, size
 	msg_local_put(m, w->index);
 }
 
+void route_send_msg(struct worker *w, struct conn *c, struct msg *m)
+{
+	msg_set_workers(m, 1);
+	msg_local_begin(m, w->index);
+	route_enqueue(w, c, m);
+	msg_local_put(m, w->index);
+}
+
 void route_send_line(struct worker *w, struct conn *c, const char *line, size_t len)
 {
 	route_send(w, c, line, len, false);
@@ -111,6 +121,21 @@ static void route_deliver(struct worker *w, struct msg *m)
 		}
 		break;
 	}
+	case MSG_ALL: {
+		size_t pos = 0;
+		uint64_t id;
+		void *v;
+		while (map_next(&rt->users, &pos, &id, &v))
+			if (!((struct conn *)v)->closing) {
+				route_enqueue(w, v, m);
+				queued++;
+			}
+		break;
+	}
+	case MSG_UPLINK:
+		if (rt->uplink != NULL)
+			rt->uplink(w, m);
+		break;
 	}
 	stat_add(&w->stats.deliveries, queued);
 	if (queued > 0)
@@ -158,6 +183,29 @@ void route_publish_room(struct worker *w, struct room *r, struct msg *m)
 	m->kind = MSG_ROOM;
 	m->room = r->id;
 	route_publish_mask(w, m, atomic_load_explicit(&r->worker_mask, memory_order_acquire));
+}
+
+void route_publish_all(struct worker *w, struct msg *m)
+{
+	assert(m->nslots == w->hub->nworkers);
+	m->kind = MSG_ALL;
+	uint64_t all = w->hub->nworkers == 64 ? ~0ULL : (1ULL << w->hub->nworkers) - 1;
+	route_publish_mask(w, m, all);
+}
+
+void route_hand_to(struct worker *w, struct msg *m, unsigned to)
+{
+	route_publish_mask(w, m, 1ULL << to);
+}
+
+void route_set_uplink(struct worker *w, route_uplink_fn fn)
+{
+	w->router->uplink = fn;
+}
+
+void route_set_room_watch(struct worker *w, route_room_watch_fn fn)
+{
+	w->router->watch = fn;
 }
 
 void route_publish_direct(struct worker *w, struct msg *m, uint64_t target, unsigned target_worker)
@@ -244,12 +292,24 @@ void route_remove_user(struct worker *w, struct conn *c)
 
 int route_enter(struct worker *w, struct conn *c, struct room *r)
 {
-	return room_local_add(&w->router->rooms, &w->hub->dir, w->index, r, c);
+	struct router *rt = w->router;
+	bool first = room_local_find(&rt->rooms, r->id) == NULL;
+	int rc = room_local_add(&rt->rooms, &w->hub->dir, w->index, r, c);
+	if (rc == 0 && first && rt->watch != NULL)
+		rt->watch(w, r->name, true);
+	return rc;
 }
 
 void route_leave(struct worker *w, struct conn *c, struct room *r)
 {
-	room_local_remove(&w->router->rooms, &w->hub->dir, w->index, r, c);
+	struct router *rt = w->router;
+	char name[ROOM_MAX_LEN + 1];
+	memcpy(name, r->name, sizeof(name)); /* r may go with this worker's reference */
+	uint64_t id = r->id;
+	bool had = room_local_find(&rt->rooms, id) != NULL;
+	room_local_remove(&rt->rooms, &w->hub->dir, w->index, r, c);
+	if (had && rt->watch != NULL && room_local_find(&rt->rooms, id) == NULL)
+		rt->watch(w, name, false);
 }
 
 /* ---- set-up ------------------------------------------------------------------------------- */

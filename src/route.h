@@ -41,10 +41,29 @@ struct msg *route_msg_new(struct worker *w, size_t len, bool one_worker);
 void route_publish_room(struct worker *w, struct room *r, struct msg *m);
 void route_publish_direct(struct worker *w, struct msg *m, uint64_t target, unsigned target_worker);
 
+/* Every user of every worker gets m (a server notice). */
+void route_publish_all(struct worker *w, struct msg *m);
+
+/* Hands m, of any kind, to worker `to` (one slot will do), which delivers it by its kind. */
+void route_hand_to(struct worker *w, struct msg *m, unsigned to);
+
+/* What a worker does with MSG_UPLINK messages (the cluster link's worker: publish through
+ * Redis); m is held by the caller for the call only. Set before the thread starts. */
+typedef void (*route_uplink_fn)(struct worker *w, struct msg *m);
+void route_set_uplink(struct worker *w, route_uplink_fn fn);
+
+/* Called with a room's name when this worker's first member enters it (first) or its last
+ * leaves (!first; the room may be gone already): the cluster link subscribes the node to the
+ * rooms it has members in. Set before the thread starts. */
+typedef void (*route_room_watch_fn)(struct worker *w, const char *room, bool first);
+void route_set_room_watch(struct worker *w, route_room_watch_fn fn);
+
 /* Sends bytes to one local connection: a line (framed for its protocol), or raw bytes sent
  * as they are (HTTP answers, WebSocket frames). Cuts c when it cannot be queued. */
 void route_send_line(struct worker *w, struct conn *c, const char *line, size_t len);
 void route_send_raw(struct worker *w, struct conn *c, const void *bytes, size_t len);
+/* Queues m, a one-slot message made for c alone (a command to Redis), for c; takes it over. */
+void route_send_msg(struct worker *w, struct conn *c, struct msg *m);
 
 /* c is a user of this worker from now on (direct messages reach it) / no longer. */
 int route_add_user(struct worker *w, struct conn *c);

@@ -5,6 +5,7 @@
  */
 #include "server.h"
 #include "admin.h"
+#include "cluster.h"
 #include "log.h"
 #include "listener.h"
 #include "route.h"
@@ -167,6 +168,7 @@ static void server_free(struct server *srv)
  * that was never attached). */
 static void worker_teardown(struct worker *w)
 {
+	cluster_detach(w);
 	session_detach(w);
 	listener_detach(w);
 	route_detach(w);
@@ -188,7 +190,8 @@ static int worker_setup(struct server *srv, unsigned index, int fd)
 	/* hooks run in this order: the heap sample first (admission uses it), then the inbox,
 	 * then, with the reads, new connections */
 	if ((rc = shed_attach(w)) < 0 || (rc = route_attach(w)) < 0 ||
-	    (rc = listener_attach(w)) < 0 || (rc = session_attach(w)) < 0)
+	    (rc = listener_attach(w)) < 0 || (rc = session_attach(w)) < 0 ||
+	    (rc = cluster_attach(w)) < 0)
 		worker_teardown(w);
 	return rc;
 }

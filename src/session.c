@@ -3,6 +3,7 @@
  * validation (intake.c): chat goes to the user's room, commands are answered or routed.
  */
 #include "session.h"
+#include "cluster.h"
 #include "command.h"
 #include "directory.h"
 #include "log.h"
@@ -55,7 +56,7 @@ static bool tell_room(struct worker *w, struct room *r, const char *line, size_t
 	}
 	memcpy(m->data, line, n);
 	m->exclude = exclude;
-	route_publish_room(w, r, m);
+	cluster_publish_room(w, r, m);
 	return true;
 }
 
@@ -190,7 +191,7 @@ static void publish_user_line(struct worker *w, struct conn *c, enum user_line k
 	}
 	proto_user_line(m->data, kind, c->user.name, text, len);
 	stat_add(&w->stats.lines_in, 1);
-	route_publish_room(w, c->user.room, m);
+	cluster_publish_room(w, c->user.room, m);
 }
 
 static void cmd_chat(struct worker *w, struct conn *c, const char *text, size_t len)

@@ -1,7 +1,8 @@
 /*
  * timer.h - a worker's deadlines: one mechanism for every kind of timeout (a new connection's
  * first bytes, an HTTP head, a drain before close, the pause after EMFILE, the summaries of
- * large rooms, trimming output rings, sampling the heap near --max-memory).
+ * large rooms, trimming output rings, sampling the heap near --max-memory, reconnecting to
+ * Redis).
  *
  * Each kind has its own FIFO list. A kind is armed with one fixed timeout (or has at most one
  * timer, like the worker's own), so appending keeps each list sorted by deadline: arming,
@@ -27,6 +28,7 @@ enum timer_kind {
 	TIMER_SUMMARY,   /* the next summary of a large room's notices */
 	TIMER_TRIM,      /* giving idle output rings back */
 	TIMER_MEMORY,    /* sampling the heap while near --max-memory */
+	TIMER_CLUSTER,   /* the next attempt to open the link to Redis */
 	TIMER_KINDS
 };
 

@@ -158,3 +158,62 @@ Test(config, allow_origin_error_names_the_bad_entry, .init = cr_redirect_stderr)
 	cr_assert_not_null(fgets(first, sizeof(first), cr_get_redirected_stderr()));
 	cr_assert(strstr(first, "'http://bad.example/' is not an origin") != NULL, "%s", first);
 }
+
+Test(config, cluster_url_parts)
+{
+	struct redis_url u;
+	const char *why = NULL;
+	cr_assert_eq(config_parse_redis_url("redis://127.0.0.1:6379", &u, &why), 0, "%s", why);
+	cr_assert_str_eq(u.host, "127.0.0.1");
+	cr_assert_eq(u.port, 6379);
+	cr_assert_str_eq(u.prefix, "chatd", "the default prefix");
+	cr_assert_str_eq(u.user, "");
+	cr_assert_str_eq(u.password, "");
+	cr_assert_eq(
+	    config_parse_redis_url("redis://app:s3cret@localhost:7000/chat.eu-1", &u, &why), 0,
+	    "%s", why);
+	cr_assert_str_eq(u.user, "app");
+	cr_assert_str_eq(u.password, "s3cret");
+	cr_assert_str_eq(u.host, "localhost");
+	cr_assert_eq(u.port, 7000);
+	cr_assert_str_eq(u.prefix, "chat.eu-1");
+	cr_assert_eq(config_parse_redis_url("redis://:pw@[::1]:6380", &u, &why), 0, "%s", why);
+	cr_assert_str_eq(u.user, "", "no user: Redis's default one");
+	cr_assert_str_eq(u.password, "pw");
+	cr_assert_str_eq(u.host, "::1");
+}
+
+Test(config, cluster_url_mistakes_say_what_is_wrong)
+{
+	static const char *const bad[] = {
+		"http://127.0.0.1:6379",   "redis://127.0.0.1",     "redis://127.0.0.1:0",
+		"redis://127.0.0.1:70000", "redis://host_name:1",   "redis://h:1/bad prefix",
+		"redis://user@h:1",        "redis://[localhost]:1", "redis://h:1/",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct redis_url u;
+		const char *why = NULL;
+		cr_assert_eq(config_parse_redis_url(bad[i], &u, &why), -1, "%s", bad[i]);
+		cr_assert_not_null(why, "%s", bad[i]);
+	}
+}
+
+Test(config, cluster_flags, .init = cr_redirect_stderr)
+{
+	struct config cfg;
+	char *ok[] = { "chatd",
+		       "--cluster",
+		       "redis://127.0.0.1:6379/t",
+		       "--node-id",
+		       "eu-1:a",
+		       "--cluster-password-file",
+		       "/run/secrets/redis" };
+	cr_assert_eq(parse(&cfg, 7, ok), 0);
+	cr_assert_str_eq(cfg.cluster, "redis://127.0.0.1:6379/t");
+	cr_assert_str_eq(cfg.node_id, "eu-1:a");
+	cr_assert_str_eq(cfg.cluster_password_file, "/run/secrets/redis");
+	char *bad_url[] = { "chatd", "--cluster", "redis://nowhere" };
+	cr_assert_eq(parse(&cfg, 3, bad_url), -1);
+	char *bad_id[] = { "chatd", "--node-id", "a b" };
+	cr_assert_eq(parse(&cfg, 3, bad_id), -1);
+}

@@ -1,0 +1,208 @@
+/*
+ * test_cluster.c - several chatd nodes as one chat through a real redis-server (--cluster):
+ * one room across nodes in one order on every node with each sender's lines in order, and the
+ * link surviving Redis being killed and restarted on its port (local chat never stops, users
+ * are told, cross-node chat comes back, /healthz says 503 meanwhile).
+ *
+ * Each test starts its own redis-server on a free loopback port and in-process chatd nodes;
+ * the .fini stops Redis whatever happened.
+ */
+#include "cluster.h"
+#include "server.h"
+#include "testlib.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NODES_MAX 3
+
+static int redis_pid = -1;
+static uint16_t redis_port;
+
+static void stop_redis(void)
+{
+	ts_redis_stop(redis_pid);
+	redis_pid = -1;
+}
+
+TestSuite(cluster, .fini = stop_redis);
+
+static struct server *start_node(const char *id)
+{
+	struct config cfg = ts_config(2);
+	snprintf(cfg.cluster, sizeof(cfg.cluster), "redis://127.0.0.1:%u/test", redis_port);
+	snprintf(cfg.node_id, sizeof(cfg.node_id), "%s", id);
+	snprintf(cfg.admin, sizeof(cfg.admin), "127.0.0.1:0");
+	return ts_start(&cfg);
+}
+
+static bool link_up(struct server *srv)
+{
+	struct cluster_stats st;
+	cluster_get_stats(&srv->hub, &st);
+	return st.up;
+}
+
+/* Waits until every node's link is up (or, when up is false, down). */
+static void wait_links(struct server **nodes, int n, bool up, int timeout_ms)
+{
+	for (int waited = 0;; waited += 10) {
+		int ok = 0;
+		for (int i = 0; i < n; i++)
+			ok += link_up(nodes[i]) == up;
+		if (ok == n)
+			return;
+		cr_assert_lt(waited, timeout_ms, "%d of %d links %s after %d ms", ok, n,
+			     up ? "up" : "down", timeout_ms);
+		usleep(10000);
+	}
+}
+
+/* Waits until the node has a subscription (its users' room) confirmed by Redis. */
+static void wait_subscribed(struct server *srv, uint64_t want)
+{
+	for (int i = 0; i < 500; i++) {
+		struct cluster_stats st;
+		cluster_get_stats(&srv->hub, &st);
+		if (st.subscriptions >= want)
+			return;
+		usleep(10000);
+	}
+	cr_assert_fail("the node never subscribed to %llu channels", (unsigned long long)want);
+}
+
+/* Reads chat lines (skipping server notices) until `want` arrived; fails after 5 s. */
+static void read_chat(struct tclient *c, char lines[][64], int want)
+{
+	char line[256];
+	for (int got = 0; got < want;) {
+		cr_assert_geq(tc_read_line(c, line, sizeof(line), 5000), 0, "%d of %d lines", got,
+			      want);
+		if (line[0] == '*')
+			continue;
+		const char *text = strchr(line, ':');
+		cr_assert_not_null(text, "%s", line);
+		snprintf(lines[got++], 64, "%s", text + 1);
+	}
+}
+
+static struct tclient *join_room(uint16_t port, const char *room)
+{
+	struct tclient *c = tc_join(port);
+	char cmd[64], answer[96];
+	snprintf(cmd, sizeof(cmd), "/join %s\n", room);
+	tc_send(c, cmd);
+	snprintf(answer, sizeof(answer), "* You are now in %s.", room);
+	char line[256];
+	for (int i = 0; i < 20; i++) {
+		cr_assert_geq(tc_read_line(c, line, sizeof(line), 5000), 0);
+		if (strncmp(line, answer, strlen(answer)) == 0)
+			return c;
+	}
+	cr_assert_fail("no answer to %s", cmd);
+	return NULL;
+}
+
+#define LINES 30
+
+Test(cluster, a_room_across_nodes_gets_every_line_in_one_order_everywhere, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *nodes[NODES_MAX] = { start_node("a"), start_node("b"), start_node("c") };
+	wait_links(nodes, NODES_MAX, true, 5000);
+	struct tclient *users[NODES_MAX][2];
+	for (int i = 0; i < NODES_MAX; i++)
+		for (int j = 0; j < 2; j++)
+			users[i][j] = join_room(server_port(nodes[i]), "dev");
+	for (int i = 0; i < NODES_MAX; i++)
+		wait_subscribed(nodes[i], 1);
+	/* one sender per node, lines interleaved as they are sent */
+	for (int k = 0; k < LINES; k++)
+		for (int i = 0; i < NODES_MAX; i++) {
+			char text[64];
+			snprintf(text, sizeof(text), "node %c line %02d\n", 'a' + i, k);
+			tc_send(users[i][0], text);
+		}
+	static char seen[NODES_MAX * 2][NODES_MAX * LINES][64];
+	for (int i = 0; i < NODES_MAX; i++)
+		for (int j = 0; j < 2; j++)
+			read_chat(users[i][j], seen[i * 2 + j], NODES_MAX * LINES);
+	for (int r = 1; r < NODES_MAX * 2; r++)
+		for (int k = 0; k < NODES_MAX * LINES; k++)
+			cr_assert_str_eq(seen[r][k], seen[0][k], "receiver %d, line %d: another order",
+					 r, k);
+	int next[NODES_MAX] = { 0 };
+	for (int k = 0; k < NODES_MAX * LINES; k++) {
+		char node;
+		int n;
+		cr_assert_eq(sscanf(seen[0][k], "node %c line %d", &node, &n), 2, "%s", seen[0][k]);
+		cr_assert_eq(n, next[node - 'a']++, "%s out of its sender's order", seen[0][k]);
+	}
+	for (int i = 0; i < NODES_MAX; i++) {
+		tc_close_all(users[i], 2);
+		ts_stop(nodes[i]);
+	}
+}
+
+/* GET /healthz's status on the node's admin port. */
+static int healthz(struct server *srv)
+{
+	char answer[512];
+	int status = ts_http(server_admin_port(srv), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+			     answer, sizeof(answer));
+	return status;
+}
+
+Test(cluster, redis_killed_and_restarted_local_chat_goes_on_and_the_nodes_find_each_other,
+     .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *nodes[2] = { start_node("a"), start_node("b") };
+	wait_links(nodes, 2, true, 5000);
+	struct tclient *a1 = join_room(server_port(nodes[0]), "ops");
+	struct tclient *a2 = join_room(server_port(nodes[0]), "ops");
+	struct tclient *b1 = join_room(server_port(nodes[1]), "ops");
+	wait_subscribed(nodes[0], 1);
+	wait_subscribed(nodes[1], 1);
+	cr_assert_eq(healthz(nodes[0]), 200);
+	tc_send(a1, "before\n");
+	char seen[1][64];
+	read_chat(b1, seen, 1);
+	cr_assert_str_eq(seen[0], "before");
+
+	stop_redis();
+	wait_links(nodes, 2, false, 5000);
+	tc_expect_eventually(a2, PROTO_CLUSTER_DOWN, 5000);
+	tc_expect_eventually(b1, PROTO_CLUSTER_DOWN, 5000);
+	cr_assert_eq(healthz(nodes[0]), 503, "a node without its link is not healthy");
+	tc_send(a1, "during\n");
+	read_chat(a2, seen, 1);
+	cr_assert_str_eq(seen[0], "during", "local chat goes on while Redis is away");
+	tc_expect_silence(b1, 300);
+
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	redis_pid = ts_redis_start_on(redis_port, NULL);
+	wait_links(nodes, 2, true, 5000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double back = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cr_assert_lt(back, 5.0, "the links took %.1f s to come back", back);
+	tc_expect_eventually(b1, PROTO_CLUSTER_BACK, 5000);
+	tc_send(a1, "after\n");
+	read_chat(b1, seen, 1);
+	cr_assert_str_eq(seen[0], "after", "cross-node chat resumes");
+	cr_assert_eq(healthz(nodes[0]), 200);
+
+	struct cluster_stats st;
+	cluster_get_stats(&nodes[0]->hub, &st);
+	cr_assert_geq(st.reconnects, 1);
+	cr_assert_geq(st.local_only, 1);
+	tc_close(a1);
+	tc_close(a2);
+	tc_close(b1);
+	ts_stop(nodes[0]);
+	ts_stop(nodes[1]);
+}
