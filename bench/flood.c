@@ -23,7 +23,9 @@
  *
  * Several targets (--targets HOST:PORT,... or --ports P1,P2,...: the nodes of one chat, or one
  * server named twice) share the clients round-robin: client i connects to target i % n, and
- * the senders, the first -S clients, are spread the same way. Every check stays the same: each
+ * the senders, the first -S clients, are spread the same way. With --rooms K client i (in room
+ * i % K) connects to target (i % K + i / K) % n instead: i % n would put a whole room on one
+ * target whenever n divides K, and no line would cross targets. Every check stays the same: each
  * line must reach every member of the sender's room on every target exactly once, in order.
  * The report adds each target's clients, expected, delivered and lost deliveries, and how many
  * of the lost ones were lines sent through another target (what a missing cluster link loses).
@@ -115,8 +117,9 @@ static void usage(FILE *out)
 	    "  --port P           (default 2020)\n"
 	    "  --ports P1,P2,...  n servers (the nodes of one chat) at --host: client i\n"
 	    "                     connects to port i mod n (counting from 0), senders spread\n"
-	    "                     the same way; each line must reach every receiver on every\n"
-	    "                     node exactly once, in order\n"
+	    "                     the same way (with --rooms K: (i mod K + i div K) mod n, so\n"
+	    "                     every room spans the ports); each line must reach every\n"
+	    "                     receiver on every node exactly once, in order\n"
 	    "  --targets LIST     the same with addresses: HOST:PORT,... (HOST loopback as for\n"
 	    "                     --host; [::1]:PORT for IPv6); one server may be named twice\n"
 	    "  --connect-rate N   connects per second (default 0 = as fast as possible)\n"
@@ -450,6 +453,14 @@ static int target_parse(struct target *t, const char *p, const char *q)
 			  "--targets");
 }
 
+/* The target of client i (a --redis publisher: its subscriber's). Round-robin, i % n; with
+ * rooms (room i % K) shifted by one per round of rooms, so each room's members spread over
+ * every target even when n divides K (then i % n would keep a room on one target). */
+static int target_of(int i)
+{
+	return (i % opt.rooms + i / opt.rooms) % ntargets;
+}
+
 /* --targets, --ports or --host/--port: the targets, each with its share of the clients. */
 static int targets_build(void)
 {
@@ -499,9 +510,9 @@ static int targets_build(void)
 		return -1;
 	}
 	for (int i = 0; i < opt.clients; i++)
-		targets[i % ntargets].clients++;
+		targets[target_of(i)].clients++;
 	for (int s = 0; s < opt.senders; s++)
-		targets[s % ntargets].senders++;
+		targets[target_of(s)].senders++;
 	/* IPv4 clients past one source address's ports use 127.0.0.2, .3, ...; IPv6 has ::1 only */
 	for (int i = 0; i < ntargets; i++) {
 		int conns = targets[i].clients + (opt.redis ? targets[i].senders : 0);
@@ -1551,7 +1562,7 @@ int main(int argc, char **argv)
 		c->index = i;
 		c->fd = -1;
 		c->room = i % opt.rooms;
-		c->target = i % ntargets; /* a publisher's is set below */
+		c->target = target_of(i); /* a publisher's is set below */
 		c->sender = -1;
 		c->part = malloc((size_t)opt.payload + 4096 + 64);
 		c->expect = calloc((size_t)(nsenders ? nsenders : 1), sizeof(uint32_t));
@@ -1803,8 +1814,9 @@ int main(int argc, char **argv)
 			    "publishing connections\n",
 			    ntargets, opt.channel, opt.clients, npubs);
 		if (multi)
-			printf("targets:  %d, clients round-robin (client i to target i mod %d)\n",
-			       ntargets, ntargets);
+			printf("targets:  %d, clients round-robin (client i to target %s mod %d)\n",
+			       ntargets, opt.rooms > 1 ? "(i mod rooms + i div rooms)" : "i",
+			       ntargets);
 		printf("connect:  %llu connected, %llu failed in %.3f s (%.0f/s); all welcomed at "
 		       "%.3f s; welcome p50 %.2f ms p99 %.2f ms\n",
 		       (unsigned long long)connected, (unsigned long long)failed,

@@ -6,11 +6,13 @@
 #   2. --ports A,B (two separate servers): flood must report the loss: exit status 1, every
 #      lost delivery a line sent to the other server, the lines of a receiver's own server
 #      delivered (delivered = expected - lost), no duplicate, nothing out of order.
-#   3. --targets naming server A twice: clean (every line reaches every receiver once).
-#   4. with redis-server installed, the same two runs with --redis: two separate Redis servers
+#   3. the same with 10 rooms (one sender each): every room must span both servers, so each
+#      room loses the other server's lines.
+#   4. --targets naming server A twice: clean (every line reaches every receiver once).
+#   5. with redis-server installed, the same two runs with --redis: two separate Redis servers
 #      lose the other's lines, one Redis named twice is clean.
 # Every server runs on 127.0.0.1 on a free port and is stopped by its PID, also on failure;
-# each flood run is bounded by timeout(1). About 15 s.
+# each flood run is bounded by timeout(1). About 20 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make -s bin/chatd bench/flood
@@ -142,6 +144,8 @@ flood one 0 --port "$A" --server-pid "$PA"
 check one one || fail "one target"
 flood separate 1 --ports "$A,$B" --server-pid "$PA,$PB"
 check separate lossy || fail "two separate servers: the loss is not reported as it should be"
+flood rooms 1 --ports "$A,$B" --rooms 10 -S 10
+check rooms lossy || fail "two separate servers, 10 rooms: a room does not span both"
 flood twice 0 --targets "127.0.0.1:$A,localhost:$A" --server-pid "$PA,$PA"
 check twice clean || fail "one server named twice"
 
