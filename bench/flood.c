@@ -8,7 +8,7 @@
  * connect phase (time, errors, welcome latency, time until quiet), the message phase (sent,
  * expected, delivered, lost, duplicated, out of order, deliveries/s, latency percentiles from
  * the INTENDED send time, so a stalled server cannot hide its stalls) and, with --server-pid,
- * the server's CPU time and memory.
+ * the server's CPU time and memory (with several targets: each server's, and their sum).
  *
  * Line sent by sender s:   F <s> <seq> <intended send time, ns CLOCK_MONOTONIC> <padding>
  * Line received:           <name>:F <s> <seq> <t> <padding>
@@ -21,13 +21,23 @@
  * so "expected" is computed the same way. RESP is encoded and parsed here, incrementally
  * (a pushed message may be split across reads).
  *
+ * Several targets (--targets HOST:PORT,... or --ports P1,P2,...: the nodes of one chat, or one
+ * server named twice) share the clients round-robin: client i connects to target i % n, and
+ * the senders, the first -S clients, are spread the same way. With --rooms K client i (in room
+ * i % K) connects to target (i % K + i / K) % n instead: i % n would put a whole room on one
+ * target whenever n divides K, and no line would cross targets. Every check stays the same: each
+ * line must reach every member of the sender's room on every target exactly once, in order.
+ * The report adds each target's clients, expected, delivered and lost deliveries, and how many
+ * of the lost ones were lines sent through another target (what a missing cluster link loses).
+ * With --redis the targets are Redis servers (a sender publishes to its own subscriber's).
+ *
  * Threads: the main thread runs the phases and prints; worker threads own their clients and
  * counters. Counters are written by their thread only (relaxed) and summed by main. The
  * per-(receiver, sender) sequence table is touched by the receiver's thread only; each
  * sender's "sent" count is published with release and read with acquire.
  *
  * Exit status: 0 when lost <= --max-loss, no client was disconnected unexpectedly and (--redis)
- * no PUBLISH was answered with an error.
+ * no PUBLISH was answered with an error; 2 for a bad command line.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,13 +74,17 @@ static struct {
 	int payload;
 	char host[64];
 	int port;
+	bool host_given, port_given;
+	const char *targets; /* --targets HOST:PORT,... (argv) */
+	const char *ports;   /* --ports P1,P2,... (argv) */
 	double connect_rate;
 	bool json;
 	bool ws;    /* WebSocket clients instead of line-protocol ones */
 	bool redis; /* Redis pub/sub: SUBSCRIBE clients, PUBLISH connections per sender */
 	char channel[64];
-	int server_pid;
+	const char *server_pids; /* --server-pid PID[,PID...] (argv) */
 	long max_loss;
+	double drain;
 	char ready_file[256]; /* created when the send phase starts (for scripts/soak.sh) */
 } opt = { .clients = 100,
 	  .senders = 10,
@@ -81,7 +95,8 @@ static struct {
 	  .host = "127.0.0.1",
 	  .port = 2020,
 	  .rooms = 1,
-	  .channel = "flood" };
+	  .channel = "flood",
+	  .drain = 10 };
 
 static void usage(FILE *out)
 {
@@ -97,17 +112,30 @@ static void usage(FILE *out)
 	    "  -s BYTES           line payload size (default 64)\n"
 	    "  -t N               threads (default: online CPUs)\n"
 	    "  --rooms K          spread clients over K rooms (default 1: everyone in lobby)\n"
-	    "  --host ADDR        loopback address of chatd (default 127.0.0.1)\n"
+	    "  --host ADDR        loopback address of chatd: 127.0.0.0/8, ::1 or localhost\n"
+	    "                     (default 127.0.0.1)\n"
 	    "  --port P           (default 2020)\n"
+	    "  --ports P1,P2,...  n servers (the nodes of one chat) at --host: client i\n"
+	    "                     connects to port i mod n (counting from 0), senders spread\n"
+	    "                     the same way (with --rooms K: (i mod K + i div K) mod n, so\n"
+	    "                     every room spans the ports); each line must reach every\n"
+	    "                     receiver on every node exactly once, in order\n"
+	    "  --targets LIST     the same with addresses: HOST:PORT,... (HOST loopback as for\n"
+	    "                     --host; [::1]:PORT for IPv6); one server may be named twice\n"
 	    "  --connect-rate N   connects per second (default 0 = as fast as possible)\n"
 	    "  --json             print one JSON object instead of the report\n"
-	    "  --server-pid PID   also report the server's CPU time and memory\n"
+	    "  --server-pid PID   also report the server's CPU time and memory; with several\n"
+	    "                     targets PID,PID,... one per target in their order (the same\n"
+	    "                     PID again for a server named twice): each and the sum\n"
 	    "  --max-loss N       deliveries that may be lost before exiting 1 (default 0)\n"
+	    "  --drain SECONDS    after sending, how long to wait for missing deliveries\n"
+	    "                     (default 10)\n"
 	    "  --ready-file PATH  create PATH when the sending starts\n"
 	    "  --ws               WebSocket clients (GET /ws) instead of line-protocol ones\n"
 	    "  --redis            measure Redis pub/sub at --host/--port instead of chatd: every\n"
 	    "                     client SUBSCRIBEs to one channel, every sender also opens a\n"
-	    "                     connection that PUBLISHes its lines there (one room only)\n"
+	    "                     connection that PUBLISHes its lines there (one room only);\n"
+	    "                     with several targets a sender publishes to its subscriber's\n"
 	    "  --channel NAME     --redis: the channel (default flood)\n",
 	    WINDOW);
 }
@@ -168,9 +196,16 @@ static int parse_args(int argc, char **argv)
 		NUM("--rooms", 1, 1000, opt.rooms)
 		NUM("--port", 1, 65535, opt.port)
 		NUM("--connect-rate", 0, 1e7, opt.connect_rate)
-		NUM("--server-pid", 1, 1e9, opt.server_pid)
 		NUM("--max-loss", 0, 1e15, opt.max_loss)
-		else if (!strcmp(a, "--host")) snprintf(opt.host, sizeof(opt.host), "%s", v);
+		NUM("--drain", 0, 600, opt.drain)
+		else if (!strcmp(a, "--host"))
+		{
+			ok = strlen(v) > 0 && strlen(v) < sizeof(opt.host);
+			snprintf(opt.host, sizeof(opt.host), "%s", v);
+		}
+		else if (!strcmp(a, "--targets")) opt.targets = v;
+		else if (!strcmp(a, "--ports")) opt.ports = v;
+		else if (!strcmp(a, "--server-pid")) opt.server_pids = v;
 		else if (!strcmp(a, "--ready-file"))
 		    snprintf(opt.ready_file, sizeof(opt.ready_file), "%s", v);
 		else if (!strcmp(a, "--channel"))
@@ -184,6 +219,8 @@ static int parse_args(int argc, char **argv)
 			return -1;
 		}
 #undef NUM
+		opt.host_given |= !strcmp(a, "--host");
+		opt.port_given |= !strcmp(a, "--port");
 		if (!ok) {
 			fprintf(stderr, "flood: bad value for %s: %s\n", a, v);
 			return -1;
@@ -276,6 +313,317 @@ static double hist_pct(const struct hist *h, double p)
 	return (double)h->max;
 }
 
+/* ---- targets: the servers the clients are spread over ------------------------------------------ */
+
+struct target {
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	char name[80];        /* "127.0.0.1:2020", "[::1]:2020" */
+	int clients, senders; /* assigned round-robin (senders: of the clients) */
+	int proc;             /* --server-pid: its index in procs, or -1 */
+};
+
+/* What --server-pid measures of one server process (a pid named twice is measured once). */
+struct proc_figures {
+	int pid;
+	long rss_before, rss_idle, rss_peak; /* KiB, -1 when unknown (the process is gone) */
+	double cpu0, cpu1;                   /* CPU seconds when sending starts and ends */
+};
+
+static struct target *targets;
+static int ntargets;
+static bool multi; /* --targets or --ports: the report names each target */
+static struct proc_figures *procs;
+static int nprocs;
+
+/* Local ports one source address has for connecting (most of ip_local_port_range). */
+static int ports_per_address(void)
+{
+	int lo = 32768, hi = 60999;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	if (f) {
+		if (fscanf(f, "%d %d", &lo, &hi) != 2)
+			lo = 32768, hi = 60999;
+		(void)fclose(f);
+	}
+	return (hi - lo + 1) * 9 / 10;
+}
+
+/* A port number, digits only, 1..65535; -1 otherwise. */
+static int parse_port(const char *s, size_t n)
+{
+	long v = 0;
+	if (n == 0 || n > 5)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v >= 1 && v <= 65535 ? (int)v : -1;
+}
+
+/* Sets t to HOST (its first host_len bytes) and the port in port[0..port_len); flag names the
+ * option for the error line. Only loopback addresses: flood drives servers on this machine.
+ * Returns 0, or -1 after telling why. */
+static int target_set(struct target *t, const char *host, size_t host_len, const char *port,
+		      size_t port_len, const char *flag)
+{
+	char h[64];
+	if (host_len == 0 || host_len >= sizeof(h)) {
+		fprintf(stderr, "flood: %s: \"%.*s\": not a host\n", flag, (int)host_len, host);
+		return -1;
+	}
+	memcpy(h, host, host_len);
+	h[host_len] = 0;
+	int p = parse_port(port, port_len);
+	if (p < 0) {
+		fprintf(stderr, "flood: %s: \"%.*s\": not a port (1..65535)\n", flag, (int)port_len,
+			port);
+		return -1;
+	}
+	if (!strcmp(h, "localhost"))
+		snprintf(h, sizeof(h), "127.0.0.1");
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&t->addr;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&t->addr;
+	memset(&t->addr, 0, sizeof(t->addr));
+	if (inet_pton(AF_INET, h, &a4->sin_addr) == 1 &&
+	    (ntohl(a4->sin_addr.s_addr) >> 24) == 127) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)p);
+		t->addr_len = sizeof(*a4);
+		snprintf(t->name, sizeof(t->name), "%s:%d", h, p);
+	} else if (inet_pton(AF_INET6, h, &a6->sin6_addr) == 1 &&
+		   IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr)) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)p);
+		t->addr_len = sizeof(*a6);
+		snprintf(t->name, sizeof(t->name), "[::1]:%d", p);
+	} else {
+		fprintf(stderr,
+			"flood: %s: %s is not a loopback address (127.0.0.0/8, ::1 or localhost): "
+			"flood only drives servers on this machine\n",
+			flag, h);
+		return -1;
+	}
+	t->proc = -1;
+	return 0;
+}
+
+/* The items of a comma-separated list: how many, or -1 (after telling) when one is empty. */
+static int list_count(const char *list, const char *flag)
+{
+	int n = 1;
+	for (const char *p = list; *p; p++)
+		n += *p == ',';
+	const char *empty = strstr(list, ",,");
+	if (!*list || list[0] == ',' || list[strlen(list) - 1] == ',' || empty) {
+		fprintf(stderr, "flood: %s: an empty item in \"%s\"\n", flag, list);
+		return -1;
+	}
+	return n;
+}
+
+/* One --targets item, [p, q): HOST:PORT, or [IPV6]:PORT. */
+static int target_parse(struct target *t, const char *p, const char *q)
+{
+	if (*p == '[') {
+		const char *close = memchr(p, ']', (size_t)(q - p));
+		if (close == NULL || close + 1 >= q || close[1] != ':') {
+			fprintf(stderr, "flood: --targets: \"%.*s\": [IPV6]:PORT expected\n",
+				(int)(q - p), p);
+			return -1;
+		}
+		return target_set(t, p + 1, (size_t)(close - p - 1), close + 2,
+				  (size_t)(q - close - 2), "--targets");
+	}
+	const char *colon = NULL;
+	int colons = 0;
+	for (const char *c = p; c < q; c++)
+		if (*c == ':') {
+			colon = c;
+			colons++;
+		}
+	if (colons != 1) {
+		fprintf(stderr, "flood: --targets: \"%.*s\": HOST:PORT expected%s\n", (int)(q - p),
+			p, colons > 1 ? " (an IPv6 address in brackets: [::1]:PORT)" : "");
+		return -1;
+	}
+	return target_set(t, p, (size_t)(colon - p), colon + 1, (size_t)(q - colon - 1),
+			  "--targets");
+}
+
+/* The target of client i (a --redis publisher: its subscriber's). Round-robin, i % n; with
+ * rooms (room i % K) shifted by one per round of rooms, so each room's members spread over
+ * every target even when n divides K (then i % n would keep a room on one target). */
+static int target_of(int i)
+{
+	return (i % opt.rooms + i / opt.rooms) % ntargets;
+}
+
+/* --targets, --ports or --host/--port: the targets, each with its share of the clients. */
+static int targets_build(void)
+{
+	if (opt.targets && opt.ports) {
+		fprintf(stderr, "flood: --targets and --ports: give one of them\n");
+		return -1;
+	}
+	if ((opt.targets || opt.ports) && opt.port_given) {
+		fprintf(stderr, "flood: --port names one server: with %s leave it out\n",
+			opt.targets ? "--targets" : "--ports");
+		return -1;
+	}
+	if (opt.targets && opt.host_given) {
+		fprintf(stderr, "flood: --host and --targets: the hosts are in the targets "
+				"(HOST:PORT,...)\n");
+		return -1;
+	}
+	const char *list = opt.targets ? opt.targets : opt.ports;
+	multi = list != NULL;
+	ntargets = list ? list_count(list, opt.targets ? "--targets" : "--ports") : 1;
+	if (ntargets < 0)
+		return -1;
+	targets = calloc((size_t)ntargets, sizeof(*targets));
+	if (targets == NULL) {
+		fprintf(stderr, "flood: out of memory\n");
+		return -1;
+	}
+	if (!list) {
+		char port[8];
+		int k = snprintf(port, sizeof(port), "%d", opt.port);
+		if (target_set(&targets[0], opt.host, strlen(opt.host), port, (size_t)k, "--host"))
+			return -1;
+	}
+	for (int i = 0; list && i < ntargets; i++) {
+		const char *q = strchr(list, ',');
+		q = q ? q : list + strlen(list);
+		int rc = opt.targets ? target_parse(&targets[i], list, q)
+				     : target_set(&targets[i], opt.host, strlen(opt.host), list,
+						  (size_t)(q - list), "--ports");
+		if (rc)
+			return -1;
+		list = q + 1;
+	}
+	if (ntargets > opt.clients) {
+		fprintf(stderr, "flood: %d targets but -c %d: every target needs a client\n",
+			ntargets, opt.clients);
+		return -1;
+	}
+	for (int i = 0; i < opt.clients; i++)
+		targets[target_of(i)].clients++;
+	for (int s = 0; s < opt.senders; s++)
+		targets[target_of(s)].senders++;
+	/* IPv4 clients past one source address's ports use 127.0.0.2, .3, ...; IPv6 has ::1 only */
+	for (int i = 0; i < ntargets; i++) {
+		int conns = targets[i].clients + (opt.redis ? targets[i].senders : 0);
+		if (targets[i].addr.ss_family == AF_INET6 && conns > ports_per_address()) {
+			fprintf(
+			    stderr,
+			    "flood: %s: %d connections to one IPv6 address need more local ports "
+			    "than ::1 has (%d, from ip_local_port_range): use an IPv4 target\n",
+			    targets[i].name, conns, ports_per_address());
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* --server-pid PID[,PID...]: one per target, in order; a pid named twice is one process. */
+static int procs_build(void)
+{
+	if (!opt.server_pids)
+		return 0;
+	int n = list_count(opt.server_pids, "--server-pid");
+	if (n < 0)
+		return -1;
+	if (n != ntargets) {
+		fprintf(
+		    stderr,
+		    "flood: --server-pid: %d pid%s for %d target%s: give one per target, in the "
+		    "targets' order (the same pid again for a server named twice)\n",
+		    n, n > 1 ? "s" : "", ntargets, ntargets > 1 ? "s" : "");
+		return -1;
+	}
+	procs = calloc((size_t)n, sizeof(*procs));
+	if (procs == NULL) {
+		fprintf(stderr, "flood: out of memory\n");
+		return -1;
+	}
+	const char *p = opt.server_pids;
+	for (int i = 0; i < n; i++) {
+		const char *q = strchr(p, ',');
+		q = q ? q : p + strlen(p);
+		char buf[16];
+		double v = 0;
+		snprintf(buf, sizeof(buf), "%.*s", (int)(q - p), p);
+		if (q - p >= (long)sizeof(buf) || !parse_num(buf, 1, 1e9, &v) || v != (int)v) {
+			fprintf(stderr, "flood: --server-pid: \"%.*s\": not a pid\n", (int)(q - p),
+				p);
+			return -1;
+		}
+		int k = 0;
+		while (k < nprocs && procs[k].pid != (int)v)
+			k++;
+		if (k == nprocs)
+			procs[nprocs++].pid = (int)v;
+		targets[i].proc = k;
+		p = q + 1;
+	}
+	return 0;
+}
+
+enum proc_sample { PROC_BEFORE, PROC_IDLE, PROC_SENT, PROC_PEAK };
+
+/* Reads what the moment needs of every measured server. */
+static void procs_sample(enum proc_sample when)
+{
+	for (int i = 0; i < nprocs; i++) {
+		struct proc_figures *f = &procs[i];
+		switch (when) {
+		case PROC_BEFORE:
+			f->rss_before = proc_kib(f->pid, "VmRSS");
+			break;
+		case PROC_IDLE:
+			f->rss_idle = proc_kib(f->pid, "VmRSS");
+			f->cpu0 = proc_cpu_seconds(f->pid);
+			break;
+		case PROC_SENT:
+			f->cpu1 = proc_cpu_seconds(f->pid);
+			break;
+		case PROC_PEAK:
+			f->rss_peak = proc_kib(f->pid, "VmHWM");
+			break;
+		}
+	}
+}
+
+static long sum_known(long a, long b)
+{
+	return a < 0 || b < 0 ? -1 : a + b;
+}
+
+static double sum_known_d(double a, double b)
+{
+	return a < 0 || b < 0 ? -1 : a + b;
+}
+
+/* Every measured server's figures added up (-1 where one is unknown); all -1 without any. */
+static struct proc_figures procs_sum(void)
+{
+	struct proc_figures s = {
+		.rss_before = -1, .rss_idle = -1, .rss_peak = -1, .cpu0 = -1, .cpu1 = -1
+	};
+	for (int i = 0; i < nprocs; i++) {
+		const struct proc_figures *f = &procs[i];
+		s.rss_before = i ? sum_known(s.rss_before, f->rss_before) : f->rss_before;
+		s.rss_idle = i ? sum_known(s.rss_idle, f->rss_idle) : f->rss_idle;
+		s.rss_peak = i ? sum_known(s.rss_peak, f->rss_peak) : f->rss_peak;
+		s.cpu0 = i ? sum_known_d(s.cpu0, f->cpu0) : f->cpu0;
+		s.cpu1 = i ? sum_known_d(s.cpu1, f->cpu1) : f->cpu1;
+	}
+	return s;
+}
+
 /* ---- clients and threads -------------------------------------------------------------------- */
 
 enum phase { PH_CONNECT, PH_SEND, PH_DRAIN, PH_DONE };
@@ -284,6 +632,7 @@ struct client {
 	int fd;
 	int index;
 	int room;
+	int target; /* index in targets: index % ntargets (a --redis publisher: its peer's) */
 	int sender; /* sender number, or -1 */
 	bool connected, welcomed, joined, dead;
 	bool cut_slow;       /* the server said we were too slow (then closes us) */
@@ -302,6 +651,8 @@ struct client {
 	int64_t next_send_ns;
 	uint64_t echoed;  /* own lines received back (for -r 0) */
 	uint32_t *expect; /* per sender: next sequence number expected from it */
+	/* per receiver, for the per-target report (written by its thread, read after the join) */
+	uint64_t delivered, gap_lost, gap_lost_across; /* across: lines sent to another target */
 };
 
 struct counters { /* written by the owning thread, read by main (relaxed) */
@@ -355,14 +706,7 @@ static uint64_t ksum(size_t offset)
 
 static int addr_count(void)
 {
-	int lo = 32768, hi = 60999;
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-	if (f) {
-		if (fscanf(f, "%d %d", &lo, &hi) != 2)
-			lo = 32768, hi = 60999;
-		(void)fclose(f);
-	}
-	int per_addr = (hi - lo + 1) * 9 / 10;
+	int per_addr = ports_per_address();
 	return (opt.clients + per_addr - 1) / per_addr;
 }
 
@@ -384,14 +728,13 @@ static void client_connect_failed(struct thread *t, struct client *c, int err)
 
 static void client_connect(struct thread *t, struct client *c)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port) };
-	inet_pton(AF_INET, opt.host, &a.sin_addr);
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	const struct target *to = &targets[c->target];
+	c->fd = socket(to->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		client_connect_failed(t, c, errno);
 		return;
 	}
-	if (per_address > 0 && c->index >= per_address) {
+	if (per_address > 0 && c->index >= per_address && to->addr.ss_family == AF_INET) {
 		/* more clients than one address has ports: 127.0.0.2, .3, ... */
 		int one = 1;
 		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
@@ -405,7 +748,8 @@ static void client_connect(struct thread *t, struct client *c)
 	int nodelay = 1;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof(nodelay));
 	c->started_ns = now_ns();
-	if (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS) {
+	if (connect(c->fd, (const struct sockaddr *)&to->addr, to->addr_len) < 0 &&
+	    errno != EINPROGRESS) {
 		client_connect_failed(t, c, errno);
 		close(c->fd);
 		c->fd = -1;
@@ -603,6 +947,7 @@ static void on_delivery(struct thread *t, struct client *c, const char *s, const
 		return;
 	int64_t stamp = (int64_t)stamp64;
 	kadd(&t->k.delivered, 1);
+	c->delivered++;
 	if (c->sender >= 0 && (uint64_t)c->sender == sender)
 		c->echoed++;
 	uint32_t *exp = &c->expect[sender];
@@ -611,6 +956,9 @@ static void on_delivery(struct thread *t, struct client *c, const char *s, const
 	} else if (seq > *exp) {
 		kadd(&t->k.out_of_order, 1); /* a gap: lines before it are late or lost */
 		kadd(&t->k.lost_gap, seq - *exp);
+		c->gap_lost += seq - *exp;
+		if (clients[sender_client[sender]].target != c->target)
+			c->gap_lost_across += seq - *exp;
 		*exp = (uint32_t)seq + 1;
 	} else {
 		kadd(&t->k.duplicates, 1);
@@ -983,17 +1331,171 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-/* ---- main ---------------------------------------------------------------------------------------- */
+/* ---- the per-target and per-server report ------------------------------------------------------ */
 
-static bool host_is_loopback(const char *h)
+/* One target's receivers (the clients connected to it), counted after the run. */
+struct target_tally {
+	uint64_t connected, joined, expected, delivered, lost, undelivered_cut;
+	uint64_t lost_across; /* of lost: lines sent to another target that never came here */
+};
+
+/* Lost deliveries as main() counts them (lines sent and never seen, plus the gaps), per target
+ * of the receiver, and which of them were sent through another target. */
+static struct target_tally *targets_tally(void)
 {
-	struct in_addr a;
-	if (!strcmp(h, "localhost")) {
-		snprintf(opt.host, sizeof(opt.host), "127.0.0.1");
-		return true;
+	struct target_tally *tt = calloc((size_t)ntargets, sizeof(*tt));
+	if (tt == NULL)
+		return NULL;
+	for (int i = 0; i < opt.clients; i++) {
+		const struct client *c = &clients[i];
+		struct target_tally *t = &tt[c->target];
+		t->connected += c->connected;
+		t->delivered += c->delivered;
+		t->lost += c->gap_lost;
+		t->lost_across += c->gap_lost_across;
+		if (!c->joined)
+			continue;
+		t->joined++;
+		for (int s = 0; s < nsenders; s++) {
+			const struct client *from = &clients[sender_client[s]];
+			if (from->room != c->room)
+				continue;
+			uint64_t n = atomic_load_explicit(&sent_by[s], memory_order_acquire);
+			uint64_t missing = c->expect[s] < n ? n - c->expect[s] : 0;
+			t->expected += n;
+			if (c->cut_slow || c->dead) {
+				t->undelivered_cut += missing;
+				continue;
+			}
+			t->lost += missing;
+			if (from->target != c->target)
+				t->lost_across += missing;
+		}
 	}
-	return inet_pton(AF_INET, h, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+	return tt;
 }
+
+/* Clients connected to the targets a measured server serves. */
+static uint64_t proc_clients(int proc, const struct target_tally *tt)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < ntargets; i++)
+		if (targets[i].proc == proc)
+			n += tt[i].connected;
+	return n;
+}
+
+/* Bytes of server memory per connected client: RSS with clients idle minus before. */
+static double rss_per_client(const struct proc_figures *f, uint64_t connected)
+{
+	return f->rss_before >= 0 && connected
+		   ? (double)(f->rss_idle - f->rss_before) * 1024.0 / (double)connected
+		   : -1;
+}
+
+static void server_json(const struct proc_figures *f, uint64_t connected, double send_s)
+{
+	printf("\"cpu_s\":%.3f,\"cpu_s_per_s\":%.3f,\"rss_before_kib\":%ld,\"rss_idle_kib\":%ld,"
+	       "\"rss_peak_kib\":%ld,\"rss_per_client_b\":%.0f",
+	       f->cpu1 - f->cpu0, (f->cpu1 - f->cpu0) / send_s, f->rss_before, f->rss_idle,
+	       f->rss_peak, rss_per_client(f, connected));
+}
+
+static void server_text(const char *label, const struct proc_figures *f, uint64_t connected,
+			double send_s)
+{
+	printf(
+	    "server:   %s%.2f CPU s while sending (%.2f cores); RSS %ld KiB before, %ld KiB with "
+	    "clients idle (%.0f B per client), peak %ld KiB\n",
+	    label, f->cpu1 - f->cpu0, (f->cpu1 - f->cpu0) / send_s, f->rss_before, f->rss_idle,
+	    rss_per_client(f, connected), f->rss_peak);
+}
+
+static uint64_t lost_across_all(const struct target_tally *tt)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < ntargets; i++)
+		n += tt[i].lost_across;
+	return n;
+}
+
+/* --targets/--ports, --json: "targets" (and with --server-pid "servers", each process once). */
+static void targets_json(const struct target_tally *tt, double send_s)
+{
+	printf(",\"targets\":[");
+	for (int i = 0; i < ntargets; i++) {
+		const struct target *t = &targets[i];
+		const struct target_tally *k = &tt[i];
+		printf("%s{\"address\":\"%s\",\"clients\":%d,\"senders\":%d,\"connected\":%llu,"
+		       "\"joined\":%llu,\"expected\":%llu,\"delivered\":%llu,\"lost\":%llu,"
+		       "\"lost_from_other_targets\":%llu,\"undelivered_to_cut_off\":%llu",
+		       i ? "," : "", t->name, t->clients, t->senders,
+		       (unsigned long long)k->connected, (unsigned long long)k->joined,
+		       (unsigned long long)k->expected, (unsigned long long)k->delivered,
+		       (unsigned long long)k->lost, (unsigned long long)k->lost_across,
+		       (unsigned long long)k->undelivered_cut);
+		if (t->proc >= 0)
+			printf(",\"pid\":%d", procs[t->proc].pid);
+		printf("}");
+	}
+	printf("],\"lost_across_targets\":%llu", (unsigned long long)lost_across_all(tt));
+	if (!nprocs)
+		return;
+	printf(",\"servers\":[");
+	for (int p = 0; p < nprocs; p++) {
+		printf("%s{\"pid\":%d,\"targets\":[", p ? "," : "", procs[p].pid);
+		for (int i = 0, first = 1; i < ntargets; i++)
+			if (targets[i].proc == p) {
+				printf("%s\"%s\"", first ? "" : ",", targets[i].name);
+				first = 0;
+			}
+		printf("],");
+		server_json(&procs[p], proc_clients(p, tt), send_s);
+		printf("}");
+	}
+	printf("]");
+}
+
+/* --targets/--ports, the report: each target's receivers. */
+static void targets_text(const struct target_tally *tt)
+{
+	for (int i = 0; i < ntargets; i++) {
+		const struct target_tally *k = &tt[i];
+		printf("  %-20s %d clients (%d sending), %llu in their room: %llu deliveries "
+		       "expected, %llu delivered, %llu lost (%llu of lines sent to another "
+		       "target)",
+		       targets[i].name, targets[i].clients, targets[i].senders,
+		       (unsigned long long)k->joined, (unsigned long long)k->expected,
+		       (unsigned long long)k->delivered, (unsigned long long)k->lost,
+		       (unsigned long long)k->lost_across);
+		if (k->undelivered_cut)
+			printf(", %llu to clients cut off", (unsigned long long)k->undelivered_cut);
+		printf("\n");
+	}
+}
+
+/* --targets/--ports with --server-pid, the report: each process, then the sum. */
+static void servers_text(const struct target_tally *tt, const struct proc_figures *all,
+			 uint64_t connected, double send_s)
+{
+	char label[160];
+	for (int p = 0; p < nprocs; p++) {
+		int at = snprintf(label, sizeof(label), "pid %d (", procs[p].pid);
+		for (int i = 0; i < ntargets && at < (int)sizeof(label); i++)
+			if (targets[i].proc == p)
+				at += snprintf(label + at, sizeof(label) - (size_t)at, "%s%s",
+					       label[at - 1] == '(' ? "" : " ", targets[i].name);
+		if (at < (int)sizeof(label))
+			snprintf(label + at, sizeof(label) - (size_t)at, "): ");
+		server_text(label, &procs[p], proc_clients(p, tt), send_s);
+	}
+	if (nprocs > 1) {
+		snprintf(label, sizeof(label), "all %d: ", nprocs);
+		server_text(label, all, connected, send_s);
+	}
+}
+
+/* ---- main ---------------------------------------------------------------------------------------- */
 
 static double secs(int64_t ns)
 {
@@ -1024,11 +1526,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!host_is_loopback(opt.host)) {
-		fprintf(stderr,
-			"flood: --host must be a loopback address (127.0.0.0/8 or localhost)\n");
+	if (targets_build() < 0 || procs_build() < 0)
 		return 2;
-	}
 	(void)signal(SIGPIPE, SIG_IGN);
 	struct rlimit rl;
 	getrlimit(RLIMIT_NOFILE, &rl);
@@ -1054,11 +1553,16 @@ int main(int argc, char **argv)
 	threads = calloc((size_t)opt.threads, sizeof(*threads));
 	sent_by = calloc((size_t)nsenders + 1, sizeof(*sent_by));
 	sender_client = calloc((size_t)nsenders + 1, sizeof(int));
+	if (clients == NULL || threads == NULL || sent_by == NULL || sender_client == NULL) {
+		fprintf(stderr, "flood: out of memory\n");
+		return 1;
+	}
 	for (int i = 0; i < opt.clients + npubs; i++) {
 		struct client *c = &clients[i];
 		c->index = i;
 		c->fd = -1;
 		c->room = i % opt.rooms;
+		c->target = target_of(i); /* a publisher's is set below */
 		c->sender = -1;
 		c->part = malloc((size_t)opt.payload + 4096 + 64);
 		c->expect = calloc((size_t)(nsenders ? nsenders : 1), sizeof(uint32_t));
@@ -1074,6 +1578,7 @@ int main(int argc, char **argv)
 			struct client *pub = &clients[opt.clients + s];
 			pub->sender = s;
 			pub->publisher = true;
+			pub->target = clients[s].target;
 			pub->peer = &clients[s];
 			clients[s].peer = pub;
 			sender_client[s] = opt.clients + s;
@@ -1084,20 +1589,23 @@ int main(int argc, char **argv)
 		t->index = i;
 		t->epfd = epoll_create1(EPOLL_CLOEXEC);
 		t->rbuf = malloc(RBUF + 8192);
-		size_t per_thread = (size_t)(opt.clients + npubs) / (size_t)opt.threads + 1;
+		/* thread i holds clients i, i + threads, ... and as many publishers */
+		size_t per_thread = (size_t)(opt.clients + opt.threads - 1) / (size_t)opt.threads +
+				    (size_t)(npubs + opt.threads - 1) / (size_t)opt.threads;
 		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		t->clients = calloc(per_thread, sizeof(*t->clients));
-	}
-	for (int i = 0; i < opt.clients; i++) {
-		struct thread *t = &threads[i % opt.threads];
-		t->clients[t->nclients++] = &clients[i];
-	}
-	for (int s = 0; s < npubs; s++) { /* a publisher lives in its subscriber's thread */
-		struct thread *t = &threads[s % opt.threads];
-		t->clients[t->nclients++] = &clients[opt.clients + s];
+		if (t->clients == NULL || t->rbuf == NULL) {
+			fprintf(stderr, "flood: out of memory\n");
+			return 1;
+		}
+		for (int k = i; k < opt.clients;
+		     k += opt.threads) /* client k: thread k % threads */
+			t->clients[t->nclients++] = &clients[k];
+		for (int k = i; k < npubs; k += opt.threads) /* a publisher: its subscriber's */
+			t->clients[t->nclients++] = &clients[opt.clients + k];
 	}
 
-	long rss_before = opt.server_pid ? proc_kib(opt.server_pid, "VmRSS") : -1;
+	procs_sample(PROC_BEFORE);
 	t_start = now_ns();
 	for (int i = 0; i < opt.threads; i++)
 		pthread_create(&threads[i].tid, NULL, thread_main, &threads[i]);
@@ -1136,8 +1644,7 @@ int main(int argc, char **argv)
 	int64_t t_quiet = last_notice > t_welcomed ? last_notice : t_welcomed;
 	uint64_t connect_bytes = KSUM(bytes_in);
 	uint64_t entries_seen = KSUM(notice_entries);
-	long rss_idle = opt.server_pid ? proc_kib(opt.server_pid, "VmRSS") : -1;
-	double cpu0 = opt.server_pid ? proc_cpu_seconds(opt.server_pid) : -1;
+	procs_sample(PROC_IDLE);
 	uint64_t dead_before = KSUM(dead);
 
 	/* ---- message phase ---- */
@@ -1174,10 +1681,14 @@ int main(int argc, char **argv)
 		while (atomic_load_explicit(&threads[i].seen_phase, memory_order_acquire) <
 		       PH_DRAIN)
 			usleep(1000);
-	double cpu1 = opt.server_pid ? proc_cpu_seconds(opt.server_pid) : -1;
+	procs_sample(PROC_SENT);
 
 	/* expected deliveries: each line to every connected member of the sender's room */
 	long *room_members = calloc((size_t)opt.rooms, sizeof(long));
+	if (room_members == NULL) {
+		fprintf(stderr, "flood: out of memory\n");
+		return 1;
+	}
 	for (int i = 0; i < opt.clients; i++)
 		if (clients[i].joined)
 			room_members[clients[i].room]++;
@@ -1187,7 +1698,8 @@ int main(int argc, char **argv)
 		sent += n;
 		expected += n * (uint64_t)room_members[clients[sender_client[s]].room];
 	}
-	int64_t drain_deadline = now_ns() + 10 * NS;
+	free(room_members);
+	int64_t drain_deadline = now_ns() + (int64_t)(opt.drain * NS);
 	while (KSUM(delivered) < expected && now_ns() < drain_deadline)
 		usleep(10000);
 	atomic_store(&phase, PH_DONE);
@@ -1235,10 +1747,14 @@ int main(int argc, char **argv)
 	uint64_t publish_errors = KSUM(publish_errors);
 	uint64_t cut_slow = KSUM(cut_slow);
 	uint64_t dead = KSUM(dead) > cut_slow ? KSUM(dead) - cut_slow : 0; /* unexpected ones */
-	long rss_peak = opt.server_pid ? proc_kib(opt.server_pid, "VmHWM") : -1;
-	double per_client = rss_before >= 0 && connected
-				? (double)(rss_idle - rss_before) * 1024.0 / (double)connected
-				: -1;
+	procs_sample(PROC_PEAK);
+	struct proc_figures all = procs_sum();
+	struct target_tally *tally = targets_tally();
+	if (tally == NULL) {
+		fprintf(stderr, "flood: out of memory\n");
+		return 1;
+	}
+	double send_s = secs(t_end - t_send);
 	bool ok = lost <= (uint64_t)opt.max_loss && dead == 0 && publish_errors == 0;
 
 	if (opt.json) {
@@ -1272,13 +1788,13 @@ int main(int argc, char **argv)
 		       (unsigned long long)dead);
 		if (opt.redis)
 			printf(",\"publish_errors\":%llu", (unsigned long long)publish_errors);
-		if (opt.server_pid)
-			printf(
-			    ",\"server\":{\"cpu_s\":%.3f,\"cpu_s_per_s\":%.3f,\"rss_before_kib\":%"
-			    "ld,"
-			    "\"rss_idle_kib\":%ld,\"rss_peak_kib\":%ld,\"rss_per_client_b\":%.0f}",
-			    cpu1 - cpu0, (cpu1 - cpu0) / secs(t_end - t_send), rss_before, rss_idle,
-			    rss_peak, per_client);
+		if (nprocs) { /* with several: their sum */
+			printf(",\"server\":{");
+			server_json(&all, connected, send_s);
+			printf("}");
+		}
+		if (multi)
+			targets_json(tally, send_s);
 		printf(",\"ok\":%s}\n", ok ? "true" : "false");
 	} else {
 		printf(
@@ -1287,11 +1803,20 @@ int main(int argc, char **argv)
 		    opt.clients, nsenders, opt.rate ? "" : "closed-loop, window ",
 		    opt.rate ? opt.rate : WINDOW, opt.payload, opt.rooms, opt.rooms > 1 ? "s" : "",
 		    opt.threads);
-		if (opt.redis)
+		if (opt.redis && !multi)
 			printf(
 			    "target:   Redis pub/sub at %s port %d, channel %s: %d subscribers, %d "
 			    "publishing connections\n",
 			    opt.host, opt.port, opt.channel, opt.clients, npubs);
+		if (opt.redis && multi)
+			printf(
+			    "target:   Redis pub/sub at %d targets, channel %s: %d subscribers, %d "
+			    "publishing connections\n",
+			    ntargets, opt.channel, opt.clients, npubs);
+		if (multi)
+			printf("targets:  %d, clients round-robin (client i to target %s mod %d)\n",
+			       ntargets, opt.rooms > 1 ? "(i mod rooms + i div rooms)" : "i",
+			       ntargets);
 		printf("connect:  %llu connected, %llu failed in %.3f s (%.0f/s); all welcomed at "
 		       "%.3f s; welcome p50 %.2f ms p99 %.2f ms\n",
 		       (unsigned long long)connected, (unsigned long long)failed,
@@ -1315,6 +1840,8 @@ int main(int argc, char **argv)
 		       (unsigned long long)sent, (unsigned long long)expected,
 		       (unsigned long long)delivered, (unsigned long long)lost,
 		       (unsigned long long)dups, (unsigned long long)ooo);
+		if (multi)
+			targets_text(tally);
 		printf("rate:     %.0f deliveries/s over %.1f s (after %.1f s warmup)\n", dps,
 		       window, opt.warmup);
 		printf(
@@ -1322,19 +1849,27 @@ int main(int argc, char **argv)
 		    "(%llu deliveries, from intended send time)\n",
 		    hist_pct(&lat, 50) / 1e6, hist_pct(&lat, 90) / 1e6, hist_pct(&lat, 99) / 1e6,
 		    hist_pct(&lat, 99.9) / 1e6, (double)lat.max / 1e6, (unsigned long long)lat.n);
-		if (opt.server_pid)
-			printf(
-			    "server:   %.2f CPU s while sending (%.2f cores); RSS %ld KiB before, "
-			    "%ld KiB with clients idle (%.0f B per client), peak %ld KiB\n",
-			    cpu1 - cpu0, (cpu1 - cpu0) / secs(t_end - t_send), rss_before, rss_idle,
-			    per_client, rss_peak);
+		if (nprocs && !multi)
+			server_text("", &all, connected, send_s);
+		if (nprocs && multi)
+			servers_text(tally, &all, connected, send_s);
 		if (opt.redis)
 			printf("publish:  %llu error replies\n",
 			       (unsigned long long)publish_errors);
+		uint64_t across = lost_across_all(tally);
+		if (multi && across)
+			printf(
+			    "across:   %llu of the %llu lost deliveries are lines sent to another "
+			    "target: the targets do not pass each other's lines on (not one "
+			    "chat?)\n",
+			    (unsigned long long)across, (unsigned long long)lost);
+		else if (multi)
+			printf("across:   no line sent to one target went missing on another\n");
 		printf("result:   %s (lost %llu, max allowed %ld; unexpected disconnects %llu)\n",
 		       ok ? "OK" : "FAIL", (unsigned long long)lost, opt.max_loss,
 		       (unsigned long long)dead);
 	}
 	(void)dead_before;
+	free(tally);
 	return ok ? 0 : 1;
 }
