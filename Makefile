@@ -105,8 +105,9 @@ run: bin/chatd
 TEST_BIN  = $(B)/test_chatd
 TEST_OBJS = $(patsubst tests/%.c,$(B)/tests/%.o,$(TESTS) $(TEST_LIB))
 
+# criterion, and redis-server for the suites that test against a real Redis (resp_redis/*).
 deps-test:
-	@sh scripts/install-deps.sh criterion
+	@sh scripts/install-deps.sh criterion redis
 
 $(B)/tests/%.o: tests/%.c | $(B)/tests
 	$(CC) $(CFLAGS) $(SAN) $(DEPFLAGS) -Isrc -c $< -o $@

@@ -503,6 +503,20 @@ bool resp_is(const struct resp_node *n, const char *text)
 	return is_string(n) && n->len == k && (k == 0 || memcmp(n->str, text, k) == 0);
 }
 
+const struct resp_node *resp_map_get(const struct resp_node *m, const char *key)
+{
+	if (m->type != RESP_MAP)
+		return NULL;
+	const struct resp_node *k = m + 1;
+	for (uint32_t i = 0; i < m->n; i += 2) {
+		const struct resp_node *v = resp_next(k);
+		if (resp_is(k, key))
+			return v;
+		k = resp_next(v);
+	}
+	return NULL;
+}
+
 /* ---- pub/sub --------------------------------------------------------------------------------- */
 
 /* Each kind: its first element and what follows it (c channel, p pattern, m payload, n count). */

@@ -174,6 +174,10 @@ const struct resp_node *resp_child(const struct resp_node *a, uint32_t i);
 /* Whether n is a string (simple, bulk or verbatim) equal to text, case-sensitive. */
 bool resp_is(const struct resp_node *n, const char *text);
 
+/* The value of the first key equal to key (resp_is) in map m; NULL when there is none or m is
+ * not a map. */
+const struct resp_node *resp_map_get(const struct resp_node *m, const char *key);
+
 /* ---- pub/sub ----------------------------------------------------------------------------------- */
 
 enum resp_pubsub_kind {

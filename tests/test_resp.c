@@ -426,6 +426,19 @@ Test(resp, tree_is_walked_with_child_and_next)
 	cr_assert_not(resp_is(resp_child(&nodes[0], 0), "ab"));
 }
 
+Test(resp, map_get_finds_a_key_and_only_in_a_map)
+{
+	static const char wire[] = "%3\r\n+a\r\n*2\r\n:1\r\n:2\r\n$1\r\nb\r\n:3\r\n:4\r\n+b\r\n";
+	struct resp_node nodes[10];
+	struct resp_parser p = parser_with(nodes, 10, NULL);
+	cr_assert_eq(resp_parse(&p, wire, sizeof(wire) - 1), (ssize_t)sizeof(wire) - 1);
+	cr_assert_eq(resp_map_get(&nodes[0], "a"), &nodes[2]);
+	cr_assert_eq(resp_map_get(&nodes[0], "b")->integer, 3);
+	cr_assert_null(resp_map_get(&nodes[0], "c"));
+	cr_assert_null(resp_map_get(&nodes[0], "4")); /* a value is not a key */
+	cr_assert_null(resp_map_get(&nodes[2], "a"));
+}
+
 /* ---- malformed input ------------------------------------------------------------------------- */
 
 Test(resp, missing_or_broken_crlf_is_malformed)
