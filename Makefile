@@ -220,10 +220,11 @@ valgrind: $(TEST_BIN) bin/chat chatd-plain
 # tests/fuzz/corpus/<target>/ with tests/fuzz/<target>.dict; a crash leaves its input in
 # build/fuzz/ and fails the run.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := line http ws
+FUZZ_TARGETS := line http ws resp
 FUZZ_SRC_line := src/proto.c src/command.c
 FUZZ_SRC_http := src/http.c src/base64.c src/sha1.c
 FUZZ_SRC_ws   := src/ws.c src/proto.c src/command.c
+FUZZ_SRC_resp := src/resp.c
 FUZZ_FLAGS := -std=gnu17 $(WARN) -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -Isrc
 
@@ -239,6 +240,7 @@ build/fuzz/%.o: %.c | deps-fuzz
 build/fuzz/fuzz_line: $(call fuzz_objs,line)
 build/fuzz/fuzz_http: $(call fuzz_objs,http)
 build/fuzz/fuzz_ws: $(call fuzz_objs,ws)
+build/fuzz/fuzz_resp: $(call fuzz_objs,resp)
 build/fuzz/fuzz_%:
 	clang $(FUZZ_FLAGS) $^ -o $@
 
