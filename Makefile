@@ -201,14 +201,15 @@ test-browser: bin/chatd
 # ---- valgrind -----------------------------------------------------------------------------
 # The integration and parser suites under memcheck (criterion's test processes included).
 # The EMFILE tests are left out: they lower the fd limit and bound CPU time, which valgrind's
-# own descriptors and slowness break; they run under make test and make asan.
+# own descriptors and slowness break; they run under make test and make asan. The redis-server
+# the resp_redis tests start is not traced (it is not ours).
 VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/[!e]*" "web/*" "framer/*" "http/*" "ws/*" "command/*" \
 	"validate/*" "wording/*" "directory/*" "iplimit/*" "conn/*" "room/*" "map/*" "timer/*" \
-	"base64/*" "names/*"
+	"base64/*" "names/*" "resp/*" "resp_redis/*"
 valgrind: $(TEST_BIN) bin/chat chatd-plain
 	@for s in $(VALGRIND_SUITES); do \
 		echo "== valgrind $$s"; \
-		valgrind --trace-children=yes --vgdb=no --error-exitcode=9 --leak-check=full \
+		valgrind --trace-children=yes --trace-children-skip='*/redis-server' --vgdb=no --error-exitcode=9 --leak-check=full \
 			--errors-for-leak-kinds=definite -q $(TEST_BIN) --filter "$$s" \
 			--timeout 300 2>&1 | tee build/valgrind.log | grep -E "Synthesis|==[0-9]+==" ; \
 		test $${PIPESTATUS[0]} -eq 0 || exit 1; \

@@ -36,7 +36,7 @@ static uint16_t redis_start(void)
 static struct tredis *connect_resp3(uint16_t port)
 {
 	struct tredis *c = tr_connect(port);
-	const struct resp_node *r = tr_command(c, "HELLO", "3", NULL);
+	const struct resp_node *r = TR_COMMAND(c, "HELLO", "3");
 	cr_assert_eq(r->type, RESP_MAP, "HELLO 3 answered type %d", r->type);
 	return c;
 }
@@ -52,10 +52,10 @@ static const struct resp_node *field(const struct resp_node *m, const char *key)
 Test(resp_redis, ping_answers_pong)
 {
 	struct tredis *c = tr_connect(redis_start());
-	const struct resp_node *r = tr_command(c, "PING", NULL);
+	const struct resp_node *r = TR_COMMAND(c, "PING");
 	cr_assert_eq(r->type, RESP_SIMPLE);
 	tr_expect_str(r, "PONG");
-	r = tr_command(c, "PING", "hello", NULL);
+	r = TR_COMMAND(c, "PING", "hello");
 	cr_assert_eq(r->type, RESP_BULK);
 	tr_expect_str(r, "hello");
 	tr_close(c);
@@ -84,9 +84,9 @@ Test(resp_redis, missing_key_is_null_in_both_protocols)
 {
 	uint16_t port = redis_start();
 	struct tredis *c2 = tr_connect(port), *c3 = connect_resp3(port);
-	cr_assert_eq(tr_command(c2, "GET", "nothing", NULL)->type, RESP_NULL);           /* $-1 */
-	cr_assert_eq(tr_command(c3, "GET", "nothing", NULL)->type, RESP_NULL);           /* _ */
-	cr_assert_eq(tr_command(c2, "BLPOP", "nothing", "0.01", NULL)->type, RESP_NULL); /* *-1 */
+	cr_assert_eq(TR_COMMAND(c2, "GET", "nothing")->type, RESP_NULL);           /* $-1 */
+	cr_assert_eq(TR_COMMAND(c3, "GET", "nothing")->type, RESP_NULL);           /* _ */
+	cr_assert_eq(TR_COMMAND(c2, "BLPOP", "nothing", "0.01")->type, RESP_NULL); /* *-1 */
 	tr_close(c2);
 	tr_close(c3);
 }
@@ -94,15 +94,15 @@ Test(resp_redis, missing_key_is_null_in_both_protocols)
 Test(resp_redis, incr_counts_up_to_int64_max_then_errs)
 {
 	struct tredis *c = tr_connect(redis_start());
-	const struct resp_node *r = tr_command(c, "INCR", "n", NULL);
+	const struct resp_node *r = TR_COMMAND(c, "INCR", "n");
 	cr_assert_eq(r->type, RESP_INTEGER);
 	cr_assert_eq(r->integer, 1);
-	cr_assert_eq(tr_command(c, "INCR", "n", NULL)->integer, 2);
-	r = tr_command(c, "INCRBY", "n", "9223372036854775805", NULL);
+	cr_assert_eq(TR_COMMAND(c, "INCR", "n")->integer, 2);
+	r = TR_COMMAND(c, "INCRBY", "n", "9223372036854775805");
 	cr_assert_eq(r->integer, INT64_MAX);
-	r = tr_command(c, "DECRBY", "m", "9223372036854775807", NULL);
-	cr_assert_eq(tr_command(c, "DECR", "m", NULL)->integer, INT64_MIN);
-	r = tr_command(c, "INCR", "n", NULL);
+	cr_assert_eq(TR_COMMAND(c, "DECRBY", "m", "9223372036854775807")->integer, -INT64_MAX);
+	cr_assert_eq(TR_COMMAND(c, "DECR", "m")->integer, INT64_MIN);
+	r = TR_COMMAND(c, "INCR", "n");
 	cr_assert_eq(r->type, RESP_ERROR);
 	cr_assert(r->len > 4 && memcmp(r->str, "ERR ", 4) == 0, "%.*s", (int)r->len, r->str);
 	tr_close(c);
@@ -111,9 +111,9 @@ Test(resp_redis, incr_counts_up_to_int64_max_then_errs)
 Test(resp_redis, lua_script_returns_a_nested_array)
 {
 	struct tredis *c = tr_connect(redis_start());
-	const struct resp_node *r = tr_command(
+	const struct resp_node *r = TR_COMMAND(
 	    c, "EVAL", "return {1, 'two', {3, 'four'}, redis.status_reply('OK'), KEYS[1]}", "1",
-	    "key\r\n", NULL);
+	    "key\r\n");
 	cr_assert_eq(r->type, RESP_ARRAY);
 	cr_assert_eq(r->n, 5);
 	cr_assert_eq(resp_child(r, 0)->integer, 1);
@@ -132,7 +132,7 @@ Test(resp_redis, lua_script_returns_a_nested_array)
 Test(resp_redis, hello_3_answers_a_map_and_switches_to_resp3)
 {
 	struct tredis *c = tr_connect(redis_start());
-	const struct resp_node *r = tr_command(c, "HELLO", "3", NULL);
+	const struct resp_node *r = TR_COMMAND(c, "HELLO", "3");
 	cr_assert_eq(r->type, RESP_MAP);
 	tr_expect_str(field(r, "server"), "redis");
 	cr_assert_eq(field(r, "proto")->integer, 3);
@@ -140,17 +140,17 @@ Test(resp_redis, hello_3_answers_a_map_and_switches_to_resp3)
 	cr_assert(v->len > 2 && v->str[0] >= '6', "version %.*s", (int)v->len, v->str);
 	cr_assert_eq(field(r, "modules")->type, RESP_ARRAY);
 	/* a hash is a map now, and a set a set */
-	tr_command(c, "HSET", "h", "f1", "v1", "f2", "v2", NULL);
-	r = tr_command(c, "HGETALL", "h", NULL);
+	TR_COMMAND(c, "HSET", "h", "f1", "v1", "f2", "v2");
+	r = TR_COMMAND(c, "HGETALL", "h");
 	cr_assert_eq(r->type, RESP_MAP);
 	cr_assert_eq(r->n, 4);
 	tr_expect_str(field(r, "f2"), "v2");
-	tr_command(c, "SADD", "s", "a", "b", NULL);
-	r = tr_command(c, "SMEMBERS", "s", NULL);
+	TR_COMMAND(c, "SADD", "s", "a", "b");
+	r = TR_COMMAND(c, "SMEMBERS", "s");
 	cr_assert_eq(r->type, RESP_SET);
 	cr_assert_eq(r->n, 2);
-	tr_command(c, "ZADD", "z", "1.5", "m", NULL);
-	r = tr_command(c, "ZSCORE", "z", "m", NULL);
+	TR_COMMAND(c, "ZADD", "z", "1.5", "m");
+	r = TR_COMMAND(c, "ZSCORE", "z", "m");
 	cr_assert_eq(r->type, RESP_DOUBLE);
 	cr_assert(r->dbl == 1.5);
 	tr_close(c);
@@ -159,36 +159,36 @@ Test(resp_redis, hello_3_answers_a_map_and_switches_to_resp3)
 Test(resp_redis, every_resp3_type_redis_sends_is_read)
 {
 	struct tredis *c = connect_resp3(redis_start());
-	const struct resp_node *r = tr_command(c, "DEBUG", "PROTOCOL", "bignum", NULL);
+	const struct resp_node *r = TR_COMMAND(c, "DEBUG", "PROTOCOL", "bignum");
 	cr_assert_eq(r->type, RESP_BIG_NUMBER);
 	cr_assert(r->len > 19);
-	r = tr_command(c, "DEBUG", "PROTOCOL", "double", NULL);
+	r = TR_COMMAND(c, "DEBUG", "PROTOCOL", "double");
 	cr_assert_eq(r->type, RESP_DOUBLE);
 	cr_assert(r->dbl > 3.14 && r->dbl < 3.15);
-	cr_assert_eq(tr_command(c, "DEBUG", "PROTOCOL", "null", NULL)->type, RESP_NULL);
-	r = tr_command(c, "DEBUG", "PROTOCOL", "true", NULL);
+	cr_assert_eq(TR_COMMAND(c, "DEBUG", "PROTOCOL", "null")->type, RESP_NULL);
+	r = TR_COMMAND(c, "DEBUG", "PROTOCOL", "true");
 	cr_assert_eq(r->type, RESP_BOOL);
 	cr_assert_eq(r->integer, 1);
-	r = tr_command(c, "DEBUG", "PROTOCOL", "false", NULL);
+	r = TR_COMMAND(c, "DEBUG", "PROTOCOL", "false");
 	cr_assert_eq(r->type, RESP_BOOL);
 	cr_assert_eq(r->integer, 0);
-	r = tr_command(c, "DEBUG", "PROTOCOL", "verbatim", NULL);
+	r = TR_COMMAND(c, "DEBUG", "PROTOCOL", "verbatim");
 	cr_assert_eq(r->type, RESP_VERBATIM);
 	cr_assert_str_eq(r->format, "txt");
 	cr_assert(memchr(r->str, '\n', r->len) != NULL, "the text has a newline");
-	r = tr_command(c, "DEBUG", "PROTOCOL", "map", NULL);
+	r = TR_COMMAND(c, "DEBUG", "PROTOCOL", "map");
 	cr_assert_eq(r->type, RESP_MAP);
 	cr_assert_eq(resp_child(r, 1)->type, RESP_BOOL);
-	cr_assert_eq(tr_command(c, "DEBUG", "PROTOCOL", "set", NULL)->type, RESP_SET);
-	r = tr_command(c, "DEBUG", "PROTOCOL", "array", NULL);
+	cr_assert_eq(TR_COMMAND(c, "DEBUG", "PROTOCOL", "set")->type, RESP_SET);
+	r = TR_COMMAND(c, "DEBUG", "PROTOCOL", "array");
 	cr_assert_eq(r->type, RESP_ARRAY);
 	cr_assert_eq(r->n, 3);
 	/* an attribute, then the reply it annotates: only the reply is in the tree */
-	r = tr_command(c, "DEBUG", "PROTOCOL", "attrib", NULL);
+	r = TR_COMMAND(c, "DEBUG", "PROTOCOL", "attrib");
 	cr_assert_eq(r->type, RESP_BULK, "type %d", r->type);
 	cr_assert_eq(c->parser.reply_nodes, 1);
 	/* a push, then the reply */
-	r = tr_command(c, "DEBUG", "PROTOCOL", "push", NULL);
+	r = TR_COMMAND(c, "DEBUG", "PROTOCOL", "push");
 	cr_assert_eq(r->type, RESP_PUSH);
 	cr_assert_eq(tr_reply(c, 5000)->type, RESP_BULK);
 	tr_close(c);
@@ -220,7 +220,7 @@ Test(resp_redis, large_value_read_across_many_reads)
 	struct resp_arg set[] = { RESP_ARG_LIT("SET"), RESP_ARG_LIT("big"), { value, n } };
 	tr_send(c, 3, set);
 	tr_expect_str(tr_reply(c, 5000), "OK");
-	const struct resp_node *r = tr_command(c, "GET", "big", NULL);
+	const struct resp_node *r = TR_COMMAND(c, "GET", "big");
 	cr_assert_eq(r->type, RESP_BULK);
 	cr_assert_eq(r->len, n);
 	cr_assert_eq(memcmp(r->str, value, n), 0);
@@ -233,7 +233,7 @@ static void subscribe_publish(struct tredis *sub, struct tredis *pub, enum resp_
 {
 	static const char payload[] = "hi\0there\r\n";
 	struct resp_pubsub ps;
-	const struct resp_node *r = tr_command(sub, "SUBSCRIBE", "chatd:room:lobby", NULL);
+	const struct resp_node *r = TR_COMMAND(sub, "SUBSCRIBE", "chatd:room:lobby");
 	cr_assert_eq(r->type, kind);
 	cr_assert_eq(resp_pubsub(r, &ps), RESP_PUBSUB_SUBSCRIBE);
 	cr_assert_eq(ps.channel.n, 16);
@@ -261,10 +261,9 @@ Test(resp_redis, pubsub_message_in_resp2)
 	subscribe_publish(sub, pub, RESP_ARRAY);
 	struct resp_pubsub ps;
 	/* PING while subscribed: ["pong", text] */
-	cr_assert_eq(resp_pubsub(tr_command(sub, "PING", "probe", NULL), &ps), RESP_PUBSUB_PONG);
+	cr_assert_eq(resp_pubsub(TR_COMMAND(sub, "PING", "probe"), &ps), RESP_PUBSUB_PONG);
 	cr_assert_eq(ps.payload.n, 5);
-	cr_assert_eq(resp_pubsub(tr_command(sub, "UNSUBSCRIBE", NULL), &ps),
-		     RESP_PUBSUB_UNSUBSCRIBE);
+	cr_assert_eq(resp_pubsub(TR_COMMAND(sub, "UNSUBSCRIBE"), &ps), RESP_PUBSUB_UNSUBSCRIBE);
 	cr_assert_eq(ps.count, 0);
 	tr_close(sub);
 	tr_close(pub);
@@ -277,13 +276,13 @@ Test(resp_redis, pubsub_message_in_resp3_is_a_push)
 	subscribe_publish(sub, pub, RESP_PUSH);
 	struct resp_pubsub ps;
 	/* a command's reply on a subscribed RESP3 connection is an ordinary reply */
-	const struct resp_node *r = tr_command(sub, "PING", NULL);
+	const struct resp_node *r = TR_COMMAND(sub, "PING");
 	cr_assert_eq(resp_pubsub(r, &ps), RESP_PUBSUB_NONE);
 	tr_expect_str(r, "PONG");
-	r = tr_command(sub, "PSUBSCRIBE", "chatd:node:*", NULL);
+	r = TR_COMMAND(sub, "PSUBSCRIBE", "chatd:node:*");
 	cr_assert_eq(resp_pubsub(r, &ps), RESP_PUBSUB_PSUBSCRIBE);
 	cr_assert_eq(ps.count, 2);
-	r = tr_command(pub, "PUBLISH", "chatd:node:7", "probe", NULL);
+	r = TR_COMMAND(pub, "PUBLISH", "chatd:node:7", "probe");
 	cr_assert_eq(r->integer, 1);
 	cr_assert_eq(resp_pubsub(tr_reply(sub, 5000), &ps), RESP_PUBSUB_PMESSAGE);
 	cr_assert_eq(ps.pattern.n, 12);

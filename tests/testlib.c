@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -765,23 +764,15 @@ void tr_send_bytes(struct tredis *c, const void *data, size_t n)
 	send_all(c->fd, data, n);
 }
 
-static void tr_send_words(struct tredis *c, const char *word, va_list ap)
+void tr_send_words(struct tredis *c, const char *const *words)
 {
 	struct resp_arg argv[32];
 	size_t argc = 0;
-	for (; word != NULL; word = va_arg(ap, const char *)) {
-		cr_assert_lt(argc, ARRAY_LEN(argv), "tr_sendv: too many words");
-		argv[argc++] = resp_arg_str(word);
+	for (; *words != NULL; words++) {
+		cr_assert_lt(argc, ARRAY_LEN(argv), "TR_SEND: too many words");
+		argv[argc++] = resp_arg_str(*words);
 	}
 	tr_send(c, argc, argv);
-}
-
-void tr_sendv(struct tredis *c, const char *word, ...)
-{
-	va_list ap;
-	va_start(ap, word);
-	tr_send_words(c, word, ap);
-	va_end(ap);
 }
 
 const struct resp_node *tr_reply(struct tredis *c, int timeout_ms)
@@ -810,12 +801,9 @@ const struct resp_node *tr_reply(struct tredis *c, int timeout_ms)
 	}
 }
 
-const struct resp_node *tr_command(struct tredis *c, const char *word, ...)
+const struct resp_node *tr_command_words(struct tredis *c, const char *const *words)
 {
-	va_list ap;
-	va_start(ap, word);
-	tr_send_words(c, word, ap);
-	va_end(ap);
+	tr_send_words(c, words);
 	return tr_reply(c, 5000);
 }
 

@@ -177,14 +177,15 @@ void tr_close(struct tredis *c);
 void tr_send(struct tredis *c, size_t argc, const struct resp_arg *argv);
 /* Sends bytes as they are (several commands at once, or a broken one). */
 void tr_send_bytes(struct tredis *c, const void *data, size_t n);
-/* Sends a command of NUL-terminated words, NULL-ended. */
-void tr_sendv(struct tredis *c, const char *word, ...) __attribute__((sentinel));
+/* Sends a command of NUL-terminated words: TR_SEND(c, "SUBSCRIBE", channel). */
+#define TR_SEND(c, ...) tr_send_words((c), (const char *const[]){ __VA_ARGS__, NULL })
+void tr_send_words(struct tredis *c, const char *const *words); /* NULL-ended */
 /* The next reply or push (fails the test after timeout_ms, on EOF, on malformed input or a
  * reply over TR_BUF_MAX bytes or 256 nodes); valid until the next call. */
 const struct resp_node *tr_reply(struct tredis *c, int timeout_ms);
-/* tr_sendv, then the reply (5 s). */
-const struct resp_node *tr_command(struct tredis *c, const char *word, ...)
-    __attribute__((sentinel));
+/* TR_SEND, then the reply (5 s): TR_COMMAND(c, "GET", key)->type. */
+#define TR_COMMAND(c, ...) tr_command_words((c), (const char *const[]){ __VA_ARGS__, NULL })
+const struct resp_node *tr_command_words(struct tredis *c, const char *const *words);
 /* Asserts that node n is a simple or bulk string equal to text. */
 void tr_expect_str(const struct resp_node *n, const char *text);
 

@@ -56,6 +56,7 @@ static bool in_reply(const char *s, size_t n, const char *base, size_t len)
 }
 
 /* Checks the subtree at nodes[i] (depth: aggregates around it); returns the index after it. */
+/* NOLINTNEXTLINE(misc-no-recursion): as deep as the reply, which the depth limit bounds */
 static size_t check_node(const struct resp_node *nodes, size_t i, size_t end, uint32_t depth,
 			 const struct resp_limits *lim, const char *base, size_t len)
 {
