@@ -322,7 +322,8 @@ static int read_blob(struct resp_parser *p, const char *buf, size_t len, char ty
 		new_node(p, RESP_NULL);
 		return value_done(p, eol + 2);
 	}
-	if (v < 0 || (uint64_t)v > p->lim.max_bulk || (type == '=' && v < 4))
+	if (v < 0 || (uint64_t)v > p->lim.max_bulk || (uint64_t)v > SIZE_MAX - 2 ||
+	    (type == '=' && v < 4))
 		return PARSE_ERROR;
 	size_t start = eol + 2, n = (size_t)v;
 	if (len - start < n + 2) /* find_line saw the LF: len >= start */

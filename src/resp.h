@@ -10,8 +10,9 @@
  * inside it. It returns PARSE_AGAIN until the reply is complete, then the reply's length, with
  * the reply as a tree in the caller's node array (see struct resp_node): no copy, every string
  * points into the buffer. Parsing resumes where the previous call stopped (the caller passes
- * the same bytes again, possibly moved, with more after them), so a reply arriving a byte at a
- * time costs no more than one arriving whole.
+ * the same bytes again, possibly moved, with more after them): what was read is not read again
+ * (but for a bulk string's short header line while its payload is awaited), so a reply arriving
+ * a byte at a time costs a constant more per call, not a re-read of the reply.
  *
  * Types (RESP2): + simple string, - error, : integer, $ bulk string ($-1: null), * array (*-1:
  * null). RESP3, as Redis 7 sends it after HELLO 3: _ null, # boolean, , double, ( big number,
