@@ -105,8 +105,9 @@ run: bin/chatd
 TEST_BIN  = $(B)/test_chatd
 TEST_OBJS = $(patsubst tests/%.c,$(B)/tests/%.o,$(TESTS) $(TEST_LIB))
 
+# criterion, and redis-server for the suites that test against a real Redis (resp_redis/*).
 deps-test:
-	@sh scripts/install-deps.sh criterion
+	@sh scripts/install-deps.sh criterion redis
 
 $(B)/tests/%.o: tests/%.c | $(B)/tests
 	$(CC) $(CFLAGS) $(SAN) $(DEPFLAGS) -Isrc -c $< -o $@
@@ -200,14 +201,15 @@ test-browser: bin/chatd
 # ---- valgrind -----------------------------------------------------------------------------
 # The integration and parser suites under memcheck (criterion's test processes included).
 # The EMFILE tests are left out: they lower the fd limit and bound CPU time, which valgrind's
-# own descriptors and slowness break; they run under make test and make asan.
+# own descriptors and slowness break; they run under make test and make asan. The redis-server
+# the resp_redis tests start is not traced (it is not ours).
 VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/[!e]*" "web/*" "framer/*" "http/*" "ws/*" "command/*" \
 	"validate/*" "wording/*" "directory/*" "iplimit/*" "conn/*" "room/*" "map/*" "timer/*" \
-	"base64/*" "names/*"
+	"base64/*" "names/*" "resp/*" "resp_redis/*"
 valgrind: $(TEST_BIN) bin/chat chatd-plain
 	@for s in $(VALGRIND_SUITES); do \
 		echo "== valgrind $$s"; \
-		valgrind --trace-children=yes --vgdb=no --error-exitcode=9 --leak-check=full \
+		valgrind --trace-children=yes --trace-children-skip='*/redis-server' --vgdb=no --error-exitcode=9 --leak-check=full \
 			--errors-for-leak-kinds=definite -q $(TEST_BIN) --filter "$$s" \
 			--timeout 300 2>&1 | tee build/valgrind.log | grep -E "Synthesis|==[0-9]+==" ; \
 		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
@@ -219,10 +221,11 @@ valgrind: $(TEST_BIN) bin/chat chatd-plain
 # tests/fuzz/corpus/<target>/ with tests/fuzz/<target>.dict; a crash leaves its input in
 # build/fuzz/ and fails the run.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := line http ws
+FUZZ_TARGETS := line http ws resp
 FUZZ_SRC_line := src/proto.c src/command.c
 FUZZ_SRC_http := src/http.c src/base64.c src/sha1.c
 FUZZ_SRC_ws   := src/ws.c src/proto.c src/command.c
+FUZZ_SRC_resp := src/resp.c
 FUZZ_FLAGS := -std=gnu17 $(WARN) -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -Isrc
 
@@ -238,6 +241,7 @@ build/fuzz/%.o: %.c | deps-fuzz
 build/fuzz/fuzz_line: $(call fuzz_objs,line)
 build/fuzz/fuzz_http: $(call fuzz_objs,http)
 build/fuzz/fuzz_ws: $(call fuzz_objs,ws)
+build/fuzz/fuzz_resp: $(call fuzz_objs,resp)
 build/fuzz/fuzz_%:
 	clang $(FUZZ_FLAGS) $^ -o $@
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -521,4 +522,293 @@ void wc_free(struct wsclient *c)
 {
 	close(c->fd);
 	free(c);
+}
+
+/* ---- redis-server as a child process ------------------------------------------------------- */
+
+/* Whether an executable file named name is in a directory of $PATH. */
+static bool on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char file[4096];
+	for (path = path != NULL ? path : "/usr/bin:/bin"; *path != '\0';) {
+		size_t n = strcspn(path, ":");
+		int k = snprintf(file, sizeof(file), "%.*s/%s", (int)n, path, name);
+		if (n > 0 && k > 0 && (size_t)k < sizeof(file) && access(file, X_OK) == 0)
+			return true;
+		path += n;
+		path += *path == ':';
+	}
+	return false;
+}
+
+/* A loopback port nobody listens on right now (bound, read, closed: no TIME_WAIT). */
+static uint16_t free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0, "socket: %s", strerror(errno));
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof(a);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind: %s", strerror(errno));
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0, "getsockname: %s",
+		     strerror(errno));
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static void send_all(int fd, const void *data, size_t n)
+{
+	const char *p = data;
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		cr_assert_gt(w, 0, "send: %s", strerror(errno));
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Forks redis-server on port with its output into log; the child dies with this process. */
+static pid_t redis_spawn(uint16_t port, const char *const *args, int log)
+{
+	char portstr[8];
+	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
+	const char *argv[64] = { "redis-server", "--bind",      "127.0.0.1", "--port",
+				 portstr,        "--save",      "",          "--appendonly",
+				 "no",           "--daemonize", "no" };
+	size_t n = 11;
+	for (; args != NULL && *args != NULL && n < ARRAY_LEN(argv) - 1; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(126);
+		if (dup2(log, 1) < 0 || dup2(log, 2) < 0)
+			_exit(126);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Whether the server on port answers INFO with this process id (so not another server that
+ * took the port first). */
+static bool redis_is(uint16_t port, pid_t pid)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0, "socket: %s", strerror(errno));
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bool yes = false;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+		struct resp_arg argv[] = { RESP_ARG_LIT("INFO"), RESP_ARG_LIT("server") };
+		char cmd[64], want[48], buf[16384];
+		send_all(fd, cmd, resp_write_command(cmd, 2, argv));
+		snprintf(want, sizeof(want), "process_id:%d\r\n", (int)pid);
+		struct resp_node node;
+		struct resp_parser p;
+		cr_assert_eq(resp_parser_init(&p, &node, 1, NULL), 0);
+		size_t len = 0;
+		ssize_t r = PARSE_AGAIN, got;
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		while (r == PARSE_AGAIN && len < sizeof(buf) && poll(&pf, 1, 1000) == 1 &&
+		       (got = recv(fd, buf + len, sizeof(buf) - len, 0)) > 0) {
+			len += (size_t)got;
+			r = resp_parse(&p, buf, len);
+		}
+		yes = r > 0 && node.type == RESP_BULK &&
+		      memmem(node.str, node.len, want, strlen(want)) != NULL;
+	}
+	close(fd);
+	return yes;
+}
+
+/* Waits until the child answers: 1, or it exited (reaped): 0, or deadline passed: -1. */
+static int redis_wait_ready(pid_t pid, uint16_t port, int64_t deadline)
+{
+	for (;;) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return 0;
+		if (redis_is(port, pid))
+			return 1;
+		if (now_ms() >= deadline)
+			return -1;
+		usleep(10000);
+	}
+}
+
+static int redis_log_file(void)
+{
+	char path[] = "/tmp/chatd-redis-XXXXXX";
+	int fd = mkostemp(path, O_CLOEXEC);
+	cr_assert_geq(fd, 0, "mkostemp: %s", strerror(errno));
+	unlink(path);
+	return fd;
+}
+
+/* Closes log; fails the test with the end of what redis-server wrote there. */
+static void redis_fail(int log, uint16_t port)
+{
+	char text[2048] = "";
+	off_t size = lseek(log, 0, SEEK_END);
+	off_t from = size > (off_t)sizeof(text) - 1 ? size - (off_t)sizeof(text) + 1 : 0;
+	ssize_t n = pread(log, text, sizeof(text) - 1, from);
+	text[n > 0 ? n : 0] = '\0';
+	close(log);
+	cr_assert_fail("redis-server did not start on 127.0.0.1 port %u; its log:\n%s",
+		       (unsigned)port, text);
+}
+
+static void redis_require(void)
+{
+	if (!on_path("redis-server"))
+		cr_assert_fail("redis-server is not installed (Debian package redis-server); "
+			       "install it with: sh scripts/install-deps.sh redis");
+}
+
+int ts_redis_start(uint16_t *port, const char *const *args)
+{
+	redis_require();
+	int log = redis_log_file();
+	uint16_t p = 0;
+	/* another process may take the free port before redis-server binds it: try another */
+	for (int attempt = 0; attempt < 5; attempt++) {
+		p = free_port();
+		pid_t pid = redis_spawn(p, args, log);
+		int ready = redis_wait_ready(pid, p, now_ms() + 5000);
+		if (ready == 1) {
+			close(log);
+			*port = p;
+			return pid;
+		}
+		if (ready < 0) {
+			ts_redis_stop(pid);
+			break;
+		}
+	}
+	redis_fail(log, p);
+	return -1;
+}
+
+int ts_redis_start_on(uint16_t port, const char *const *args)
+{
+	redis_require();
+	int log = redis_log_file();
+	int64_t deadline = now_ms() + 5000;
+	/* the port may still be held for a moment by the server it had */
+	while (now_ms() < deadline) {
+		pid_t pid = redis_spawn(port, args, log);
+		int ready = redis_wait_ready(pid, port, deadline);
+		if (ready == 1) {
+			close(log);
+			return pid;
+		}
+		if (ready < 0)
+			ts_redis_stop(pid);
+		else
+			usleep(50000);
+	}
+	redis_fail(log, port);
+	return -1;
+}
+
+void ts_redis_stop(int pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* ---- a blocking Redis client ------------------------------------------------------------------- */
+
+struct tredis *tr_connect(uint16_t port)
+{
+	struct tredis *c = calloc(1, sizeof(*c));
+	cr_assert_not_null(c);
+	c->buf = malloc(TR_BUF_MAX);
+	cr_assert_not_null(c->buf);
+	c->cap = TR_BUF_MAX;
+	cr_assert_eq(resp_parser_init(&c->parser, c->nodes, ARRAY_LEN(c->nodes), NULL), 0);
+	c->fd = ts_dial(port);
+	return c;
+}
+
+void tr_close(struct tredis *c)
+{
+	if (c == NULL)
+		return;
+	close(c->fd);
+	free(c->buf);
+	free(c);
+}
+
+void tr_send(struct tredis *c, size_t argc, const struct resp_arg *argv)
+{
+	size_t n = resp_command_len(argc, argv);
+	char *out = malloc(n);
+	cr_assert_not_null(out);
+	cr_assert_eq(resp_write_command(out, argc, argv), n);
+	send_all(c->fd, out, n);
+	free(out);
+}
+
+void tr_send_bytes(struct tredis *c, const void *data, size_t n)
+{
+	send_all(c->fd, data, n);
+}
+
+void tr_send_words(struct tredis *c, const char *const *words)
+{
+	struct resp_arg argv[32];
+	size_t argc = 0;
+	for (; *words != NULL; words++) {
+		cr_assert_lt(argc, ARRAY_LEN(argv), "TR_SEND: too many words");
+		argv[argc++] = resp_arg_str(*words);
+	}
+	tr_send(c, argc, argv);
+}
+
+const struct resp_node *tr_reply(struct tredis *c, int timeout_ms)
+{
+	memmove(c->buf, c->buf + c->done, c->len - c->done);
+	c->len -= c->done;
+	c->done = 0;
+	int64_t deadline = now_ms() + timeout_ms;
+	for (;;) {
+		ssize_t r = resp_parse(&c->parser, c->buf, c->len);
+		if (r > 0) {
+			c->done = (size_t)r;
+			return c->nodes;
+		}
+		cr_assert_eq(r, PARSE_AGAIN, "reply from redis: %s",
+			     r == RESP_TOO_BIG ? "over 256 nodes" : "malformed");
+		cr_assert_lt(c->len, c->cap, "reply from redis over %u bytes", TR_BUF_MAX);
+		int64_t left = deadline - now_ms();
+		struct pollfd pf = { .fd = c->fd, .events = POLLIN };
+		cr_assert(left > 0 && poll(&pf, 1, (int)left) == 1, "no reply from redis in %d ms",
+			  timeout_ms);
+		ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+		cr_assert_gt(n, 0, "redis closed the connection (%s)",
+			     n < 0 ? strerror(errno) : "EOF");
+		c->len += (size_t)n;
+	}
+}
+
+const struct resp_node *tr_command_words(struct tredis *c, const char *const *words)
+{
+	tr_send_words(c, words);
+	return tr_reply(c, 5000);
+}
+
+void tr_expect_str(const struct resp_node *n, const char *text)
+{
+	cr_assert(resp_is(n, text), "expected \"%s\", got type %d \"%.*s\"", text, n->type,
+		  (int)(n->str != NULL ? n->len : 0), n->str != NULL ? n->str : "");
 }

@@ -1,12 +1,14 @@
 /*
  * testlib.h - helpers shared by the integration tests: start a server in-process on an
  * ephemeral loopback port, join users to it and check its counters; a small blocking line
- * client and an RFC 6455 client with timeouts; bin/chatd as a child process.
+ * client and an RFC 6455 client with timeouts; bin/chatd as a child process; redis-server as a
+ * child process and a blocking Redis client (src/resp.c's writer and reader).
  */
 #ifndef CHATD_TESTLIB_H
 #define CHATD_TESTLIB_H
 
 #include "config.h"
+#include "resp.h"
 #include "server.h"
 
 #include <stdbool.h>
@@ -138,5 +140,53 @@ void wc_expect_welcome(struct wsclient *c);
 /* Reads until a close frame; returns its code. */
 int wc_close_code(struct wsclient *c);
 void wc_free(struct wsclient *c);
+
+/*
+ * redis-server as a child process, on loopback: --bind 127.0.0.1 --port PORT --save ''
+ * --appendonly no --daemonize no, then ARGS (NULL-ended, each word its own argument:
+ * "--client-output-buffer-limit", "pubsub", "64kb", "0", "0"). Waits until it answers PING
+ * (5 s). Fails the test, saying how to install it, when redis-server is not on the PATH, and
+ * with its log when it does not start. Its log goes to an unlinked temporary file. It is
+ * killed if the test's process dies (PR_SET_PDEATHSIG), but a test stops it itself with
+ * ts_redis_stop, in its .fini so that a failed assertion stops it too.
+ */
+/* On a free port, written to *port; returns the pid. */
+int ts_redis_start(uint16_t *port, const char *const *args);
+/* On the given port (a restart where a killed one was), trying for 5 s; returns the pid. */
+int ts_redis_start_on(uint16_t port, const char *const *args);
+/* SIGKILL and waitpid; nothing when pid <= 0. */
+void ts_redis_stop(int pid);
+
+/* A blocking Redis client: commands written by resp_write_command, replies read by resp_parse
+ * (RESP2 until the test sends HELLO 3). */
+struct tredis {
+	int fd;
+	size_t len;  /* bytes in buf */
+	size_t done; /* bytes of buf taken by the reply last returned */
+	size_t cap;
+	char *buf; /* TR_BUF_MAX bytes */
+	struct resp_parser parser;
+	struct resp_node nodes[256];
+};
+#define TR_BUF_MAX (4u << 20)
+
+/* Connects to 127.0.0.1:port (fails the test on error). */
+struct tredis *tr_connect(uint16_t port);
+void tr_close(struct tredis *c);
+/* Sends one command. */
+void tr_send(struct tredis *c, size_t argc, const struct resp_arg *argv);
+/* Sends bytes as they are (several commands at once, or a broken one). */
+void tr_send_bytes(struct tredis *c, const void *data, size_t n);
+/* Sends a command of NUL-terminated words: TR_SEND(c, "SUBSCRIBE", channel). */
+#define TR_SEND(c, ...) tr_send_words((c), (const char *const[]){ __VA_ARGS__, NULL })
+void tr_send_words(struct tredis *c, const char *const *words); /* NULL-ended */
+/* The next reply or push (fails the test after timeout_ms, on EOF, on malformed input or a
+ * reply over TR_BUF_MAX bytes or 256 nodes); valid until the next call. */
+const struct resp_node *tr_reply(struct tredis *c, int timeout_ms);
+/* TR_SEND, then the reply (5 s): TR_COMMAND(c, "GET", key)->type. */
+#define TR_COMMAND(c, ...) tr_command_words((c), (const char *const[]){ __VA_ARGS__, NULL })
+const struct resp_node *tr_command_words(struct tredis *c, const char *const *words);
+/* Asserts that node n is a simple or bulk string equal to text. */
+void tr_expect_str(const struct resp_node *n, const char *text);
 
 #endif
