@@ -208,10 +208,10 @@ static void admin_render_cluster(struct buf *b, const struct hub *hub)
 	    "# HELP chatd_cluster_subscriptions Room channels this node is subscribed to.\n"
 	    "# TYPE chatd_cluster_subscriptions gauge\nchatd_cluster_subscriptions %llu\n",
 	    cs.up ? 1 : 0, (unsigned long long)cs.subscriptions);
-#define ADMIN_CLUSTER_COUNTER(name, help)                                                   \
-	put(b,                                                                              \
+#define ADMIN_CLUSTER_COUNTER(name, help)                                                 \
+	put(b,                                                                            \
 	    "# HELP chatd_cluster_" #name "_total " help ".\n# TYPE chatd_cluster_" #name \
-	    "_total counter\nchatd_cluster_" #name "_total %llu\n",                        \
+	    "_total counter\nchatd_cluster_" #name "_total %llu\n",                       \
 	    (unsigned long long)cs.name);
 	CLUSTER_COUNTERS(ADMIN_CLUSTER_COUNTER)
 #undef ADMIN_CLUSTER_COUNTER

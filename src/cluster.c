@@ -278,7 +278,8 @@ static void link_deliver(struct cluster *cl, const struct resp_pubsub *ps)
 	}
 	const char *line = sp3 + 1;
 	size_t line_len = (size_t)(end - line);
-	struct room *r = dir_room_find(&cl->w->hub->dir, ps->channel.p + skip, ps->channel.n - skip);
+	struct room *r =
+	    dir_room_find(&cl->w->hub->dir, ps->channel.p + skip, ps->channel.n - skip);
 	if (r == NULL)
 		return; /* every member left meanwhile */
 	struct msg *m = route_msg_new(cl->w, line_len, false);
@@ -356,8 +357,8 @@ static void link_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n)
 	struct cluster *cl = w->hub->cluster;
 	struct link_conn *lc = c == cl->sub.c ? &cl->sub : &cl->cmd;
 	if (lc->len + n > cl->in_max) {
-		log_error((int)w->index, 0, "cluster: a reply from Redis over %zu bytes; reconnecting",
-			  cl->in_max);
+		log_error((int)w->index, 0,
+			  "cluster: a reply from Redis over %zu bytes; reconnecting", cl->in_max);
 		worker_close_conn(w, c, CLOSE_RESET);
 		return;
 	}
@@ -369,7 +370,8 @@ static void link_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n)
 		if (r == PARSE_AGAIN)
 			break;
 		if (r == PARSE_ERROR) {
-			log_error((int)w->index, 0, "cluster: malformed reply from Redis; reconnecting");
+			log_error((int)w->index, 0,
+				  "cluster: malformed reply from Redis; reconnecting");
 			worker_close_conn(w, c, CLOSE_RESET);
 			return;
 		}
@@ -388,6 +390,7 @@ static void link_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n)
 	lc->len -= off;
 }
 
+/* cppcheck-suppress constParameter ; the signature of conn_ops.on_close */
 static void link_on_close(struct worker *w, struct conn *c)
 {
 	struct cluster *cl = w->hub->cluster;
@@ -414,8 +417,8 @@ static const struct conn_ops cmd_ops = {
 /* ---- the link worker's inbox ------------------------------------------------------------------ */
 
 /* A line this node's users said, for room `name`: through Redis when the link is up. */
-static void uplink_publish(struct cluster *cl, const char *name, size_t name_len,
-			   const char *line, size_t line_len, uint64_t exclude)
+static void uplink_publish(struct cluster *cl, const char *name, size_t name_len, const char *line,
+			   size_t line_len, uint64_t exclude)
 {
 	struct worker *w = cl->w;
 	if (!atomic_load_explicit(&cl->up, memory_order_relaxed)) {
@@ -453,8 +456,8 @@ static void uplink_publish(struct cluster *cl, const char *name, size_t name_len
 			  (unsigned long long)exclude);
 	memcpy(payload + pn, line, line_len);
 	struct resp_arg argv[6] = { RESP_ARG_LIT("EVALSHA"), resp_arg_str(cl->sha),
-				    RESP_ARG_LIT("2"),	     { seq_key, kn },
-				    { channel, cn },	     { payload, (size_t)pn + line_len } };
+				    RESP_ARG_LIT("2"),       { seq_key, kn },
+				    { channel, cn },         { payload, (size_t)pn + line_len } };
 	if (link_send(cl, &cl->cmd, 6, argv))
 		count(&cl->published);
 	free(payload);
@@ -464,7 +467,8 @@ static void uplink_publish(struct cluster *cl, const char *name, size_t name_len
 static void uplink_watch(struct cluster *cl, const char *name, size_t n, bool first)
 {
 	size_t i = 0;
-	while (i < cl->nsubs && !(strlen(cl->subs[i].name) == n && !memcmp(cl->subs[i].name, name, n)))
+	while (i < cl->nsubs &&
+	       !(strlen(cl->subs[i].name) == n && !memcmp(cl->subs[i].name, name, n)))
 		i++;
 	if (i == cl->nsubs) {
 		if (!first)
@@ -473,8 +477,9 @@ static void uplink_watch(struct cluster *cl, const char *name, size_t n, bool fi
 			size_t cap = cl->subs_cap ? cl->subs_cap * 2 : 16;
 			struct subscription *s = realloc(cl->subs, cap * sizeof(*s));
 			if (s == NULL) {
-				log_error((int)cl->w->index, 0,
-					  "cluster: out of memory for a subscription; reconnecting");
+				log_error(
+				    (int)cl->w->index, 0,
+				    "cluster: out of memory for a subscription; reconnecting");
 				link_down(cl);
 				return;
 			}
@@ -584,7 +589,8 @@ static int resolve(struct cluster *cl)
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
 	int rc = getaddrinfo(cl->url.host, port, &hints, &res);
 	if (rc != 0) {
-		log_error(-1, 0, "--cluster: cannot resolve %s: %s", cl->url.host, gai_strerror(rc));
+		log_error(-1, 0, "--cluster: cannot resolve %s: %s", cl->url.host,
+			  gai_strerror(rc));
 		return -EINVAL;
 	}
 	memcpy(&cl->addr, res->ai_addr, res->ai_addrlen);
@@ -615,12 +621,11 @@ static int cluster_setup(struct cluster *cl, struct worker *w)
 		return rc;
 	uint8_t digest[SHA1_DIGEST_LEN];
 	sha1(publish_script, strlen(publish_script), digest);
-	for (int i = 0; i < SHA1_DIGEST_LEN; i++)
+	for (size_t i = 0; i < SHA1_DIGEST_LEN; i++)
 		snprintf(cl->sha + 2 * i, 3, "%02x", digest[i]);
-	cl->in_max = cfg->max_line + 64 * 1024;
+	cl->in_max = cfg->max_line + (size_t)64 * 1024;
 	cl->queue_max = cfg->max_outbuf / 2;
-	struct resp_limits lim = { .max_depth = 4, .max_elements = 1024,
-				   .max_bulk = cl->in_max };
+	struct resp_limits lim = { .max_depth = 4, .max_elements = 1024, .max_bulk = cl->in_max };
 	cl->sub.in = malloc(cl->in_max);
 	cl->cmd.in = malloc(cl->in_max);
 	if (cl->sub.in == NULL || cl->cmd.in == NULL ||

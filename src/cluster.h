@@ -24,12 +24,12 @@ struct worker;
 struct room;
 struct msg;
 
-#define CLUSTER_COUNTERS(X)                                                              \
-	X(reconnects, "times the link to Redis was opened again after it went down")      \
-	X(published, "room lines and notices published to Redis")                        \
-	X(received, "room lines and notices received from Redis and delivered")           \
-	X(dropped, "lines not published: the queue to Redis was full")                    \
-	X(local_only, "lines delivered on this node only while the link was down")        \
+#define CLUSTER_COUNTERS(X)                                                          \
+	X(reconnects, "times the link to Redis was opened again after it went down") \
+	X(published, "room lines and notices published to Redis")                    \
+	X(received, "room lines and notices received from Redis and delivered")      \
+	X(dropped, "lines not published: the queue to Redis was full")               \
+	X(local_only, "lines delivered on this node only while the link was down")   \
 	X(errors, "error replies from Redis")
 
 struct cluster_stats {

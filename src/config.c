@@ -146,8 +146,8 @@ static bool host_name_valid(const char *h)
 	if (*h == '\0')
 		return false;
 	for (; *h != '\0'; h++)
-		if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') || (*h >= '0' && *h <= '9') ||
-		      *h == '-' || *h == '.'))
+		if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') ||
+		      (*h >= '0' && *h <= '9') || *h == '-' || *h == '.'))
 			return false;
 	return true;
 }
@@ -254,7 +254,8 @@ bool config_name_valid(const char *s)
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
 		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' || ch == ':';
+			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' ||
+			  ch == ':';
 		if (!ok)
 			return false;
 	}

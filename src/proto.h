@@ -109,11 +109,12 @@ size_t proto_left(char *out, size_t cap, const char *name, const char *reason, s
 size_t proto_summary(char *out, size_t cap, long entered, long left);
 size_t proto_shutdown(char *out, size_t cap);
 /* --cluster: the link to the other servers went down / came back (told to every user). */
-#define PROTO_CLUSTER_DOWN                                                                   \
+#define PROTO_CLUSTER_DOWN                                                                       \
 	PROTO_SERVER_PREFIX "The link to the other servers is down: messages reach this server " \
 			    "only for now."
-#define PROTO_CLUSTER_BACK \
-	PROTO_SERVER_PREFIX "The link to the other servers is back: messages reach everyone again."
+#define PROTO_CLUSTER_BACK                                                                    \
+	PROTO_SERVER_PREFIX "The link to the other servers is back: messages reach everyone " \
+			    "again."
 size_t proto_cluster_down(char *out, size_t cap);
 size_t proto_cluster_back(char *out, size_t cap);
 /* "* error: no such user: "NAME"." for the NAME a /msg gave. */

@@ -19,9 +19,9 @@
 #define INBOX_HIGH     65536 /* our messages queued in one other inbox: stop reading */
 
 struct router {
-	struct map users; /* connection id -> struct conn, for users in the chat */
-	struct map rooms; /* room id -> struct local_room (room.h) */
-	bool inbox_more;  /* the inbox budget ran out with messages left */
+	struct map users;          /* connection id -> struct conn, for users in the chat */
+	struct map rooms;          /* room id -> struct local_room (room.h) */
+	bool inbox_more;           /* the inbox budget ran out with messages left */
 	route_uplink_fn uplink;    /* MSG_UPLINK's handler, or NULL */
 	route_room_watch_fn watch; /* first/last local member of a room, or NULL */
 	/*

@@ -132,8 +132,8 @@ Test(cluster, a_room_across_nodes_gets_every_line_in_one_order_everywhere, .time
 			read_chat(users[i][j], seen[i * 2 + j], NODES_MAX * LINES);
 	for (int r = 1; r < NODES_MAX * 2; r++)
 		for (int k = 0; k < NODES_MAX * LINES; k++)
-			cr_assert_str_eq(seen[r][k], seen[0][k], "receiver %d, line %d: another order",
-					 r, k);
+			cr_assert_str_eq(seen[r][k], seen[0][k],
+					 "receiver %d, line %d: another order", r, k);
 	int next[NODES_MAX] = { 0 };
 	for (int k = 0; k < NODES_MAX * LINES; k++) {
 		char node;
