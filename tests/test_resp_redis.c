@@ -3,8 +3,8 @@
  * loopback port by tests/testlib.c, stopped in the suite's .fini): commands written by
  * resp_write_command, answers read by resp_parse, in RESP2 and after HELLO 3 in RESP3: PING,
  * binary values, integers, a Lua script's nested array, HELLO's map, every RESP3 type Redis
- * can be made to send (DEBUG PROTOCOL), pipelining, a large value arriving in many reads, and
- * pub/sub messages recognised by resp_pubsub.
+ * can be made to send (DEBUG PROTOCOL), pipelining, a large value arriving in many reads,
+ * pub/sub messages recognised by resp_pubsub, and a server killed and restarted on its port.
  */
 #include "common.h"
 #include "resp.h"
@@ -290,4 +290,19 @@ Test(resp_redis, pubsub_message_in_resp3_is_a_push)
 	cr_assert_eq(ps.payload.n, 5);
 	tr_close(sub);
 	tr_close(pub);
+}
+
+Test(resp_redis, server_killed_and_restarted_on_its_port_answers_again)
+{
+	uint16_t port = redis_start();
+	struct tredis *c = tr_connect(port);
+	tr_expect_str(TR_COMMAND(c, "SET", "k", "v"), "OK");
+	ts_redis_stop(redis_pid); /* SIGKILL */
+	redis_pid = 0;
+	tr_close(c);
+	redis_pid = ts_redis_start_on(port, NULL);
+	c = tr_connect(port);
+	tr_expect_str(TR_COMMAND(c, "PING"), "PONG");
+	cr_assert_eq(TR_COMMAND(c, "GET", "k")->type, RESP_NULL, "nothing was saved");
+	tr_close(c);
 }
