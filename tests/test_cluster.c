@@ -141,10 +141,9 @@ Test(cluster, a_room_across_nodes_gets_every_line_in_one_order_everywhere, .time
 		cr_assert_eq(sscanf(seen[0][k], "node %c line %d", &node, &n), 2, "%s", seen[0][k]);
 		cr_assert_eq(n, next[node - 'a']++, "%s out of its sender's order", seen[0][k]);
 	}
-	for (int i = 0; i < NODES_MAX; i++) {
+	for (int i = 0; i < NODES_MAX; i++)
 		tc_close_all(users[i], 2);
-		ts_stop(nodes[i]);
-	}
+	ts_stop_all(nodes, NODES_MAX);
 }
 
 /* GET /healthz's status on the node's admin port. */
@@ -203,6 +202,45 @@ Test(cluster, redis_killed_and_restarted_local_chat_goes_on_and_the_nodes_find_e
 	tc_close(a1);
 	tc_close(a2);
 	tc_close(b1);
-	ts_stop(nodes[0]);
-	ts_stop(nodes[1]);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, a_subscriber_cut_for_its_output_buffer_comes_back_by_itself, .timeout = 60)
+{
+	/* a pub/sub client holding more than 2 KiB of output is cut at once */
+	static const char *const limit[] = {
+		"--client-output-buffer-limit", "pubsub", "2kb", "0", "0", NULL
+	};
+	redis_pid = ts_redis_start(&redis_port, limit);
+	struct server *nodes[2] = { start_node("a"), start_node("b") };
+	wait_links(nodes, 2, true, 5000);
+	struct tclient *a1 = join_room(server_port(nodes[0]), "big");
+	struct tclient *b1 = join_room(server_port(nodes[1]), "big");
+	wait_subscribed(nodes[0], 1);
+	wait_subscribed(nodes[1], 1);
+
+	/* one message bigger than the limit, published straight to the room's channel */
+	static char payload[8192];
+	memset(payload, 'x', sizeof(payload) - 2);
+	memcpy(payload, "1 elsewhere 0 ", 14);
+	payload[sizeof(payload) - 2] = '\n';
+	struct tredis *r = tr_connect(redis_port);
+	const struct resp_node *n = TR_COMMAND(r, "PUBLISH", "test:room:big", payload);
+	cr_assert_eq(n->type, RESP_INTEGER);
+	tr_close(r);
+
+	tc_expect_eventually(a1, PROTO_CLUSTER_DOWN, 5000);
+	tc_expect_eventually(a1, PROTO_CLUSTER_BACK, 5000);
+	wait_links(nodes, 2, true, 5000);
+	wait_subscribed(nodes[0], 1);
+	tc_send(b1, "still one chat\n");
+	char seen[1][64];
+	read_chat(a1, seen, 1);
+	cr_assert_str_eq(seen[0], "still one chat");
+	struct cluster_stats st;
+	cluster_get_stats(&nodes[0]->hub, &st);
+	cr_assert_geq(st.reconnects, 1, "the cut is counted as a reconnect");
+	tc_close(a1);
+	tc_close(b1);
+	ts_stop_all(nodes, 2);
 }

@@ -52,9 +52,17 @@ struct server *ts_start(const struct config *cfg)
 
 void ts_stop(struct server *srv)
 {
-	server_stop(srv);
-	server_wait(srv);
-	cr_assert_eq(msg_live_count(), 0, "%ld message buffers leaked", msg_live_count());
+	ts_stop_all(&srv, 1);
+}
+
+void ts_stop_all(struct server **srv, int n)
+{
+	for (int i = 0; i < n; i++)
+		server_stop(srv[i]);
+	for (int i = 0; i < n; i++)
+		server_wait(srv[i]);
+	long live = msg_live_count();
+	cr_assert_eq(live, 0, "%ld message buffers leaked", live);
 }
 
 struct server_stats ts_stats(struct server *srv)

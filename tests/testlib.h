@@ -23,6 +23,9 @@ struct server *ts_start(const struct config *cfg);
 
 /* Stops, waits, and asserts that no message buffer leaked. */
 void ts_stop(struct server *srv);
+/* Stops several servers of one process together (a cluster's nodes): every one of them stopped
+ * and joined before the leak check, which counts the messages of all of them. */
+void ts_stop_all(struct server **srv, int n);
 
 /* Waits until the server counts `users` users in the room (fails after 5 s). */
 void ts_wait_users(struct server *srv, long users);
