@@ -623,6 +623,7 @@ int worker_init(struct worker *w, struct hub *hub, unsigned index, int listen_fd
 	w->index = index;
 	w->listen_fd = listen_fd;
 	w->listener_ready = true; /* connections may be queued already */
+	w->input_pending = true;
 	w->accept_ops = accept_ops;
 	w->inbox.efd = -1;
 	list_init(&w->conns);
