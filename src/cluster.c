@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +58,12 @@ struct link_conn {
 struct subscription {
 	char name[ROOM_MAX_LEN + 1];
 	uint32_t workers;
+	/* Redis confirmed the SUBSCRIBE. Until then this node would miss the room's lines (the
+	 * command connection may overtake the subscriber), so lines said meanwhile are held in
+	 * `held` as records "EXCLUDE LEN\n" + the line, and published at the confirmation. */
+	bool confirmed;
+	char *held;
+	size_t held_len;
 };
 
 struct cluster {
@@ -82,6 +89,9 @@ struct cluster {
 	CLUSTER_COUNTERS(CLUSTER_COUNTER_FIELD)
 #undef CLUSTER_COUNTER_FIELD
 };
+
+static struct subscription *sub_find(struct cluster *cl, const char *name, size_t n);
+static void sub_release(struct cluster *cl, struct subscription *s, bool up);
 
 static void count(_Atomic uint64_t *counter)
 {
@@ -184,6 +194,10 @@ static void link_retry_later(struct cluster *cl)
  * opened again later. */
 static void link_down(struct cluster *cl)
 {
+	for (size_t i = 0; i < cl->nsubs; i++) {
+		sub_release(cl, &cl->subs[i], false);
+		cl->subs[i].confirmed = false;
+	}
 	if (cl->sub.c != NULL)
 		worker_close_conn(cl->w, cl->sub.c, CLOSE_RESET);
 	if (cl->cmd.c != NULL)
@@ -250,6 +264,8 @@ static void link_connect(struct timer *t, void *ctx)
 		return;
 	}
 	cl->sub_pending = 0;
+	for (size_t i = 0; i < cl->nsubs; i++)
+		cl->subs[i].confirmed = false;
 	link_hello(cl, &cl->sub, "sub");
 	link_hello(cl, &cl->cmd, "cmd");
 	struct resp_arg load[3] = { RESP_ARG_LIT("SCRIPT"), RESP_ARG_LIT("LOAD"),
@@ -294,6 +310,20 @@ static void link_deliver(struct cluster *cl, const struct resp_pubsub *ps)
 	dir_room_put(&cl->w->hub->dir, r);
 }
 
+/* Redis confirmed a room's subscription: lines held for it go out now. */
+static void sub_confirmed(struct cluster *cl, const struct resp_pubsub *ps)
+{
+	size_t skip = strlen(cl->url.prefix) + strlen(":room:");
+	if (ps->channel.n <= skip)
+		return;
+	struct subscription *s = sub_find(cl, ps->channel.p + skip, ps->channel.n - skip);
+	if (s == NULL || s->confirmed)
+		return;
+	s->confirmed = true;
+	if (atomic_load_explicit(&cl->up, memory_order_relaxed))
+		sub_release(cl, s, true);
+}
+
 static void sub_reply(struct cluster *cl, const struct resp_node *root)
 {
 	if (!cl->sub.ready) {
@@ -315,6 +345,7 @@ static void sub_reply(struct cluster *cl, const struct resp_node *root)
 	case RESP_PUBSUB_SUBSCRIBE:
 		if (cl->sub_pending > 0)
 			cl->sub_pending--;
+		sub_confirmed(cl, &ps);
 		atomic_store_explicit(&cl->subscriptions, (uint64_t)ps.count, memory_order_relaxed);
 		link_check_up(cl);
 		break;
@@ -416,35 +447,36 @@ static const struct conn_ops cmd_ops = {
 
 /* ---- the link worker's inbox ------------------------------------------------------------------ */
 
-/* A line this node's users said, for room `name`: through Redis when the link is up. */
-static void uplink_publish(struct cluster *cl, const char *name, size_t name_len, const char *line,
-			   size_t line_len, uint64_t exclude)
+/* A line of this node's users to this node's members of room `name` only (the link is down). */
+static void deliver_local(struct cluster *cl, const char *name, size_t name_len, const char *line,
+			  size_t line_len, uint64_t exclude)
 {
 	struct worker *w = cl->w;
-	if (!atomic_load_explicit(&cl->up, memory_order_relaxed)) {
-		/* the link went down while the line was on its way: this node only */
-		struct room *r = dir_room_find(&w->hub->dir, name, name_len);
-		struct msg *m = r != NULL ? route_msg_new(w, line_len, false) : NULL;
-		if (m != NULL) {
-			memcpy(m->data, line, line_len);
-			m->exclude = exclude;
-			count(&cl->local_only);
-			route_publish_room(w, r, m);
-		}
-		if (r != NULL)
-			dir_room_put(&w->hub->dir, r);
-		return;
+	struct room *r = dir_room_find(&w->hub->dir, name, name_len);
+	struct msg *m = r != NULL ? route_msg_new(w, line_len, false) : NULL;
+	if (m != NULL) {
+		memcpy(m->data, line, line_len);
+		m->exclude = exclude;
+		count(&cl->local_only);
+		route_publish_room(w, r, m);
 	}
+	if (r != NULL)
+		dir_room_put(&w->hub->dir, r);
+}
+
+/* The publish script for one line: every node gets it in the room's order. */
+static void publish_now(struct cluster *cl, const char *room, const char *line, size_t line_len,
+			uint64_t exclude)
+{
 	if (cl->cmd.c->out_bytes + line_len > cl->queue_max) {
 		count(&cl->dropped);
-		worker_log_gated(w, GATE_SLOW, LOG_WARN, 0,
+		worker_log_gated(cl->w, GATE_SLOW, LOG_WARN, 0,
 				 "cluster: %zu bytes queued for Redis; a line is dropped",
 				 cl->cmd.c->out_bytes);
 		return;
 	}
 	char seq_key[sizeof(cl->url.prefix) + ROOM_MAX_LEN + 8];
-	char channel[sizeof(seq_key)], room[ROOM_MAX_LEN + 1];
-	snprintf(room, sizeof(room), "%.*s", (int)name_len, name);
+	char channel[sizeof(seq_key)];
 	size_t kn = channel_of(cl, "seq", room, seq_key, sizeof(seq_key));
 	size_t cn = channel_of(cl, "room", room, channel, sizeof(channel));
 	char *payload = malloc(sizeof(cl->node_id) + 24 + line_len);
@@ -461,6 +493,72 @@ static void uplink_publish(struct cluster *cl, const char *name, size_t name_len
 	if (link_send(cl, &cl->cmd, 6, argv))
 		count(&cl->published);
 	free(payload);
+}
+
+static struct subscription *sub_find(struct cluster *cl, const char *name, size_t n)
+{
+	for (size_t i = 0; i < cl->nsubs; i++)
+		if (strlen(cl->subs[i].name) == n && strncasecmp(cl->subs[i].name, name, n) == 0)
+			return &cl->subs[i];
+	return NULL;
+}
+
+/* Keeps a line until s's subscription is confirmed (bounded like the command queue). */
+static void sub_hold(struct cluster *cl, struct subscription *s, const char *line, size_t n,
+		     uint64_t exclude)
+{
+	char head[48];
+	int hn = snprintf(head, sizeof(head), "%llu %zu\n", (unsigned long long)exclude, n);
+	char *grown = s->held_len + (size_t)hn + n > cl->queue_max
+			  ? NULL
+			  : realloc(s->held, s->held_len + (size_t)hn + n);
+	if (grown == NULL) {
+		count(&cl->dropped);
+		return;
+	}
+	memcpy(grown + s->held_len, head, (size_t)hn);
+	memcpy(grown + s->held_len + hn, line, n);
+	s->held = grown;
+	s->held_len += (size_t)hn + n;
+}
+
+/* Sends s's held lines through Redis (up) or to this node's members (down), in order. */
+static void sub_release(struct cluster *cl, struct subscription *s, bool up)
+{
+	size_t off = 0;
+	while (off < s->held_len) {
+		char *end;
+		uint64_t exclude = strtoull(s->held + off, &end, 10);
+		size_t n = strtoull(end + 1, &end, 10);
+		const char *line = end + 1;
+		if (up)
+			publish_now(cl, s->name, line, n, exclude);
+		else
+			deliver_local(cl, s->name, strlen(s->name), line, n, exclude);
+		off = (size_t)(line + n - s->held);
+	}
+	free(s->held);
+	s->held = NULL;
+	s->held_len = 0;
+}
+
+/* A line this node's users said, for room `name`: through Redis when the link is up. */
+static void uplink_publish(struct cluster *cl, const char *name, size_t name_len, const char *line,
+			   size_t line_len, uint64_t exclude)
+{
+	if (!atomic_load_explicit(&cl->up, memory_order_relaxed)) {
+		/* the link went down while the line was on its way: this node only */
+		deliver_local(cl, name, name_len, line, line_len, exclude);
+		return;
+	}
+	struct subscription *s = sub_find(cl, name, name_len);
+	if (s != NULL && !s->confirmed) {
+		sub_hold(cl, s, line, line_len, exclude);
+		return;
+	}
+	char room[ROOM_MAX_LEN + 1];
+	snprintf(room, sizeof(room), "%.*s", (int)name_len, name);
+	publish_now(cl, room, line, line_len, exclude);
 }
 
 /* A worker of this node got its first member in a room, or lost its last. */
@@ -486,8 +584,8 @@ static void uplink_watch(struct cluster *cl, const char *name, size_t n, bool fi
 			cl->subs = s;
 			cl->subs_cap = cap;
 		}
+		cl->subs[i] = (struct subscription){ .workers = 0 };
 		snprintf(cl->subs[i].name, sizeof(cl->subs[i].name), "%.*s", (int)n, name);
-		cl->subs[i].workers = 0;
 		cl->nsubs++;
 	}
 	struct subscription *s = &cl->subs[i];
@@ -499,6 +597,7 @@ static void uplink_watch(struct cluster *cl, const char *name, size_t n, bool fi
 		return;
 	if (cl->sub.c != NULL)
 		link_subscribe(cl, s->name, false);
+	sub_release(cl, s, atomic_load_explicit(&cl->up, memory_order_relaxed));
 	cl->subs[i] = cl->subs[--cl->nsubs];
 }
 
@@ -637,6 +736,8 @@ static int cluster_setup(struct cluster *cl, struct worker *w)
 
 static void cluster_free(struct cluster *cl)
 {
+	for (size_t i = 0; i < cl->nsubs; i++)
+		free(cl->subs[i].held);
 	free(cl->sub.in);
 	free(cl->cmd.in);
 	free(cl->subs);

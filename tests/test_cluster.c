@@ -244,3 +244,26 @@ Test(cluster, a_subscriber_cut_for_its_output_buffer_comes_back_by_itself, .time
 	tc_close(b1);
 	ts_stop_all(nodes, 2);
 }
+
+Test(cluster, a_line_said_on_entering_a_room_new_to_the_node_reaches_the_node_too, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *nodes[2] = { start_node("a"), start_node("b") };
+	wait_links(nodes, 2, true, 5000);
+	struct tclient *b1 = join_room(server_port(nodes[1]), "fresh");
+	wait_subscribed(nodes[1], 1);
+	/* the join and the first lines in one write: node a subscribes to "fresh" while the
+	 * lines are already on their way; they wait for the subscription, so a hears them too */
+	struct tclient *a1 = tc_join(server_port(nodes[0]));
+	tc_send(a1, "/join fresh\nfirst words\nsecond words\n");
+	char seen[2][64];
+	read_chat(a1, seen, 2);
+	cr_assert_str_eq(seen[0], "first words");
+	cr_assert_str_eq(seen[1], "second words");
+	read_chat(b1, seen, 2);
+	cr_assert_str_eq(seen[0], "first words");
+	cr_assert_str_eq(seen[1], "second words");
+	tc_close(a1);
+	tc_close(b1);
+	ts_stop_all(nodes, 2);
+}
