@@ -208,6 +208,17 @@ static void admin_render_cluster(struct buf *b, const struct hub *hub)
 	    "# HELP chatd_cluster_subscriptions Room channels this node is subscribed to.\n"
 	    "# TYPE chatd_cluster_subscriptions gauge\nchatd_cluster_subscriptions %llu\n",
 	    cs.up ? 1 : 0, (unsigned long long)cs.subscriptions);
+	put(b,
+	    "# HELP chatd_cluster_peers Other nodes heard from (heartbeats) within 10 s.\n"
+	    "# TYPE chatd_cluster_peers gauge\nchatd_cluster_peers %llu\n"
+	    "# HELP chatd_cluster_publish_seconds A line's publish, from the command sent to "
+	    "Redis's answer.\n# TYPE chatd_cluster_publish_seconds summary\n"
+	    "chatd_cluster_publish_seconds_sum %.6f\nchatd_cluster_publish_seconds_count %llu\n"
+	    "# HELP chatd_cluster_publish_max_seconds The longest publish so far.\n"
+	    "# TYPE chatd_cluster_publish_max_seconds gauge\n"
+	    "chatd_cluster_publish_max_seconds %.6f\n",
+	    (unsigned long long)cs.peers, (double)cs.publish_us_sum / 1e6,
+	    (unsigned long long)cs.publish_count, (double)cs.publish_us_max / 1e6);
 #define ADMIN_CLUSTER_COUNTER(name, help)                                                 \
 	put(b,                                                                            \
 	    "# HELP chatd_cluster_" #name "_total " help ".\n# TYPE chatd_cluster_" #name \

@@ -31,15 +31,35 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LINK_WORKER    0    /* the worker that owns the link */
-#define BACKOFF_MIN_MS 100  /* first retry after the link went down */
-#define BACKOFF_MAX_MS 5000 /* retries never wait longer than this */
-#define LINK_NODES     64   /* nodes of one parsed reply (pub/sub messages need 4) */
+#define LINK_WORKER    0     /* the worker that owns the link */
+#define BACKOFF_MIN_MS 100   /* first retry after the link went down */
+#define BACKOFF_MAX_MS 5000  /* retries never wait longer than this */
+#define LINK_NODES     64    /* nodes of one parsed reply (pub/sub messages need 4) */
+#define BEAT_MS        2000  /* heartbeat, peers and self-probe period */
+#define ALIVE_MS       10000 /* a node not heard from for this long is gone */
+#define PROBES_MISSED  2     /* self-probes not back: the subscription is dead */
 
 /* INCR the room's sequence number, PUBLISH the line with it: one order for every node. */
 static const char publish_script[] = "local seq = redis.call('INCR', KEYS[1])\n"
 				     "redis.call('PUBLISH', KEYS[2], seq .. ' ' .. ARGV[1])\n"
 				     "return seq\n";
+
+/* Every BEAT_MS, with Redis's clock: this node is alive now; forget nodes silent for a
+ * minute; return the nodes heard from within ALIVE_MS (ARGV[2]). */
+static const char beat_script[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "redis.call('ZADD', KEYS[1], now, ARGV[1])\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)\n"
+    "return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[2]), '+inf')\n";
+
+/* What a command connection's reply answers: replies come in the order of the commands. */
+enum cmd_kind { CMD_HELLO, CMD_LOAD, CMD_PUBLISH, CMD_BEAT, CMD_PROBE };
+
+struct pending {
+	uint8_t kind;    /* enum cmd_kind */
+	int64_t sent_us; /* CMD_PUBLISH: for the publish latency */
+};
 
 /* What an uplink message asks of the link worker (msg.target). */
 enum uplink_op { UPLINK_PUBLISH = 1, UPLINK_SUBSCRIBE, UPLINK_UNSUBSCRIBE };
@@ -72,7 +92,14 @@ struct cluster {
 	char node_id[64];
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
-	char sha[2 * SHA1_DIGEST_LEN + 1]; /* the publish script's */
+	char sha[2 * SHA1_DIGEST_LEN + 1];      /* the publish script's */
+	char beat_sha[2 * SHA1_DIGEST_LEN + 1]; /* the heartbeat script's */
+	char node_channel[160];                 /* PREFIX:node:ID: self-probes (and, later, /msg) */
+	struct pending *pend;                   /* ring of the command connection's replies due */
+	size_t pend_head, pend_count, pend_cap;
+	struct timer beat;   /* TIMER_BEAT: the next heartbeat and self-probe */
+	uint64_t probe_sent; /* self-probes published on this connection */
+	uint64_t probe_seen; /* the last one back on the subscriber */
 	struct link_conn sub, cmd;
 	size_t in_max;        /* a reply longer than this closes the link */
 	size_t queue_max;     /* bytes queued for the command connection */
@@ -85,6 +112,8 @@ struct cluster {
 	bool stopping;
 	_Atomic bool up;
 	_Atomic uint64_t subscriptions;
+	_Atomic uint64_t peers; /* other nodes heard from within ALIVE_MS */
+	_Atomic uint64_t publish_us_sum, publish_count, publish_us_max;
 #define CLUSTER_COUNTER_FIELD(name, help) _Atomic uint64_t name;
 	CLUSTER_COUNTERS(CLUSTER_COUNTER_FIELD)
 #undef CLUSTER_COUNTER_FIELD
@@ -118,6 +147,38 @@ static bool link_send(struct cluster *cl, struct link_conn *lc, size_t argc,
 	return true;
 }
 
+static int pend_grow(struct cluster *cl)
+{
+	size_t cap = cl->pend_cap ? cl->pend_cap * 2 : 64;
+	struct pending *p = malloc(cap * sizeof(*p));
+	if (p == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < cl->pend_count; i++)
+		p[i] = cl->pend[(cl->pend_head + i) % cl->pend_cap];
+	free(cl->pend);
+	cl->pend = p;
+	cl->pend_cap = cap;
+	cl->pend_head = 0;
+	return 0;
+}
+
+/* Queues a command on the command connection and notes what its reply will answer. */
+static bool cmd_send(struct cluster *cl, enum cmd_kind kind, size_t argc,
+		     const struct resp_arg *argv)
+{
+	if (cl->cmd.c == NULL)
+		return false;
+	if (cl->pend_count == cl->pend_cap && pend_grow(cl) < 0) {
+		worker_close_conn(cl->w, cl->cmd.c, CLOSE_NOMEM);
+		return false;
+	}
+	if (!link_send(cl, &cl->cmd, argc, argv))
+		return false;
+	cl->pend[(cl->pend_head + cl->pend_count++) % cl->pend_cap] =
+	    (struct pending){ (uint8_t)kind, kind == CMD_PUBLISH ? clock_now_us() : 0 };
+	return true;
+}
+
 /* HELLO 3 with the credentials and a client name, first on each connection. */
 static void link_hello(struct cluster *cl, struct link_conn *lc, const char *role)
 {
@@ -132,7 +193,10 @@ static void link_hello(struct cluster *cl, struct link_conn *lc, const char *rol
 	}
 	argv[argc++] = RESP_ARG_LIT("SETNAME");
 	argv[argc++] = resp_arg_str(name);
-	link_send(cl, lc, argc, argv);
+	if (lc == &cl->cmd)
+		cmd_send(cl, CMD_HELLO, argc, argv);
+	else
+		link_send(cl, lc, argc, argv);
 }
 
 static size_t channel_of(const struct cluster *cl, const char *kind, const char *room, char *out,
@@ -175,6 +239,7 @@ static void link_check_up(struct cluster *cl)
 	 * through it, but a worker that sees the link up should see it with its subscriptions) */
 	atomic_store_explicit(&cl->up, true, memory_order_release);
 	cl->backoff_ms = BACKOFF_MIN_MS;
+	timer_arm(&cl->w->timers, &cl->beat, TIMER_BEAT, cl->w->now_ms); /* beat at once */
 	log_info((int)cl->w->index, 0, "cluster: link to Redis %s:%d is up (node %s, %zu rooms)",
 		 cl->url.host, cl->url.port, cl->node_id, cl->nsubs);
 	if (cl->was_up)
@@ -194,6 +259,8 @@ static void link_retry_later(struct cluster *cl)
  * opened again later. */
 static void link_down(struct cluster *cl)
 {
+	timer_stop(&cl->beat);
+	atomic_store_explicit(&cl->peers, 0, memory_order_relaxed);
 	for (size_t i = 0; i < cl->nsubs; i++) {
 		sub_release(cl, &cl->subs[i], false);
 		cl->subs[i].confirmed = false;
@@ -264,13 +331,20 @@ static void link_connect(struct timer *t, void *ctx)
 		return;
 	}
 	cl->sub_pending = 0;
+	cl->pend_head = cl->pend_count = 0;
+	cl->probe_sent = cl->probe_seen = 0;
 	for (size_t i = 0; i < cl->nsubs; i++)
 		cl->subs[i].confirmed = false;
 	link_hello(cl, &cl->sub, "sub");
 	link_hello(cl, &cl->cmd, "cmd");
 	struct resp_arg load[3] = { RESP_ARG_LIT("SCRIPT"), RESP_ARG_LIT("LOAD"),
 				    RESP_ARG_LIT(publish_script) };
-	link_send(cl, &cl->cmd, 3, load);
+	cmd_send(cl, CMD_LOAD, 3, load);
+	load[2] = RESP_ARG_LIT(beat_script);
+	cmd_send(cl, CMD_LOAD, 3, load);
+	struct resp_arg node[2] = { RESP_ARG_LIT("SUBSCRIBE"), resp_arg_str(cl->node_channel) };
+	if (link_send(cl, &cl->sub, 2, node))
+		cl->sub_pending++;
 	for (size_t i = 0; i < cl->nsubs; i++)
 		link_subscribe(cl, cl->subs[i].name, true);
 }
@@ -313,9 +387,10 @@ static void link_deliver(struct cluster *cl, const struct resp_pubsub *ps)
 /* Redis confirmed a room's subscription: lines held for it go out now. */
 static void sub_confirmed(struct cluster *cl, const struct resp_pubsub *ps)
 {
-	size_t skip = strlen(cl->url.prefix) + strlen(":room:");
-	if (ps->channel.n <= skip)
-		return;
+	char head[sizeof(cl->url.prefix) + 8];
+	size_t skip = (size_t)snprintf(head, sizeof(head), "%s:room:", cl->url.prefix);
+	if (ps->channel.n <= skip || memcmp(ps->channel.p, head, skip) != 0)
+		return; /* the node's own channel */
 	struct subscription *s = sub_find(cl, ps->channel.p + skip, ps->channel.n - skip);
 	if (s == NULL || s->confirmed)
 		return;
@@ -340,6 +415,12 @@ static void sub_reply(struct cluster *cl, const struct resp_node *root)
 	struct resp_pubsub ps;
 	switch (resp_pubsub(root, &ps)) {
 	case RESP_PUBSUB_MESSAGE:
+		if (ps.channel.n == strlen(cl->node_channel) &&
+		    memcmp(ps.channel.p, cl->node_channel, ps.channel.n) == 0) {
+			if (ps.payload.n > 6 && memcmp(ps.payload.p, "probe ", 6) == 0)
+				cl->probe_seen = strtoull(ps.payload.p + 6, NULL, 10);
+			break;
+		}
 		link_deliver(cl, &ps);
 		break;
 	case RESP_PUBSUB_SUBSCRIBE:
@@ -362,10 +443,48 @@ static void sub_reply(struct cluster *cl, const struct resp_node *root)
 	}
 }
 
+/* The heartbeat's answer: the nodes heard from lately, this one among them. */
+static void beat_reply(struct cluster *cl, const struct resp_node *root)
+{
+	if (root->type != RESP_ARRAY && root->type != RESP_SET)
+		return;
+	uint64_t others = 0;
+	for (uint32_t i = 0; i < root->n; i++) {
+		const struct resp_node *n = resp_child(root, i);
+		if (!resp_is(n, cl->node_id))
+			others++;
+	}
+	atomic_store_explicit(&cl->peers, others, memory_order_relaxed);
+}
+
+static void publish_reply(struct cluster *cl, int64_t sent_us)
+{
+	uint64_t took = (uint64_t)(clock_now_us() - sent_us);
+	/* one writer: the link worker */
+	atomic_store_explicit(&cl->publish_us_sum,
+			      atomic_load_explicit(&cl->publish_us_sum, memory_order_relaxed) +
+				  took,
+			      memory_order_relaxed);
+	atomic_store_explicit(&cl->publish_count,
+			      atomic_load_explicit(&cl->publish_count, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	if (took > atomic_load_explicit(&cl->publish_us_max, memory_order_relaxed))
+		atomic_store_explicit(&cl->publish_us_max, took, memory_order_relaxed);
+}
+
 static void cmd_reply(struct cluster *cl, const struct resp_node *root)
 {
 	bool error = root->type == RESP_ERROR || root->type == RESP_BULK_ERROR;
-	if (!cl->cmd.ready) {
+	if (cl->pend_count == 0) { /* a reply to nothing we sent */
+		log_error((int)cl->w->index, 0,
+			  "cluster: an unexpected reply from Redis; reconnecting");
+		worker_close_conn(cl->w, cl->cmd.c, CLOSE_RESET);
+		return;
+	}
+	struct pending p = cl->pend[cl->pend_head];
+	cl->pend_head = (cl->pend_head + 1) % cl->pend_cap;
+	cl->pend_count--;
+	if (p.kind == CMD_HELLO) {
 		if (error) {
 			log_error((int)cl->w->index, 0, "cluster: Redis refused HELLO: %.*s",
 				  (int)root->len, root->str);
@@ -378,8 +497,47 @@ static void cmd_reply(struct cluster *cl, const struct resp_node *root)
 	}
 	if (error) {
 		count(&cl->errors);
-		log_warn((int)cl->w->index, 0, "cluster: Redis: %.*s", (int)root->len, root->str);
+		worker_log_gated(cl->w, GATE_SLOW, LOG_WARN, 0, "cluster: Redis: %.*s",
+				 (int)root->len, root->str);
+		return;
 	}
+	if (p.kind == CMD_PUBLISH)
+		publish_reply(cl, p.sent_us);
+	else if (p.kind == CMD_BEAT)
+		beat_reply(cl, root);
+}
+
+/* Every BEAT_MS while up: this node is alive, who else is, and is the subscription? A
+ * subscription can die without a word (a half-open connection after a network fault): the
+ * node publishes a probe to its own channel each beat and expects it back on the subscriber;
+ * PROBES_MISSED probes not back and the subscriber is closed, so the link is opened again. */
+static void link_beat(struct timer *t, void *ctx)
+{
+	(void)ctx;
+	struct cluster *cl = container_of(t, struct cluster, beat);
+	if (!atomic_load_explicit(&cl->up, memory_order_relaxed) || cl->cmd.c == NULL)
+		return;
+	if (cl->probe_sent >= cl->probe_seen + PROBES_MISSED) {
+		count(&cl->probe_failures);
+		log_warn((int)cl->w->index, 0,
+			 "cluster: %llu self-probes did not come back; reopening the link",
+			 (unsigned long long)(cl->probe_sent - cl->probe_seen));
+		if (cl->sub.c != NULL)
+			worker_close_conn(cl->w, cl->sub.c, CLOSE_RESET);
+		return;
+	}
+	char key[sizeof(cl->url.prefix) + 8], alive[16], probe[32];
+	snprintf(key, sizeof(key), "%s:nodes", cl->url.prefix);
+	snprintf(alive, sizeof(alive), "%d", ALIVE_MS);
+	struct resp_arg beat[6] = { RESP_ARG_LIT("EVALSHA"),   resp_arg_str(cl->beat_sha),
+				    RESP_ARG_LIT("1"),         resp_arg_str(key),
+				    resp_arg_str(cl->node_id), resp_arg_str(alive) };
+	cmd_send(cl, CMD_BEAT, 6, beat);
+	snprintf(probe, sizeof(probe), "probe %llu", (unsigned long long)++cl->probe_sent);
+	struct resp_arg pub[3] = { RESP_ARG_LIT("PUBLISH"), resp_arg_str(cl->node_channel),
+				   resp_arg_str(probe) };
+	cmd_send(cl, CMD_PROBE, 3, pub);
+	timer_arm(&cl->w->timers, &cl->beat, TIMER_BEAT, cl->w->now_ms + BEAT_MS);
 }
 
 /* Bytes from one of the connections: every complete reply is handled, a partial one kept. */
@@ -490,7 +648,7 @@ static void publish_now(struct cluster *cl, const char *room, const char *line, 
 	struct resp_arg argv[6] = { RESP_ARG_LIT("EVALSHA"), resp_arg_str(cl->sha),
 				    RESP_ARG_LIT("2"),       { seq_key, kn },
 				    { channel, cn },         { payload, (size_t)pn + line_len } };
-	if (link_send(cl, &cl->cmd, 6, argv))
+	if (cmd_send(cl, CMD_PUBLISH, 6, argv))
 		count(&cl->published);
 	free(payload);
 }
@@ -664,6 +822,7 @@ static bool cluster_on_shutdown(struct worker *w, void *arg)
 	struct cluster *cl = arg;
 	cl->stopping = true;
 	timer_stop(&cl->retry);
+	timer_stop(&cl->beat);
 	return false;
 }
 
@@ -698,6 +857,15 @@ static int resolve(struct cluster *cl)
 	return 0;
 }
 
+/* A script's SHA-1 in hex, as Redis names it for EVALSHA. */
+static void sha1_hex(const char *script, char out[2 * SHA1_DIGEST_LEN + 1])
+{
+	uint8_t digest[SHA1_DIGEST_LEN];
+	sha1(script, strlen(script), digest);
+	for (size_t i = 0; i < SHA1_DIGEST_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", digest[i]);
+}
+
 static int cluster_setup(struct cluster *cl, struct worker *w)
 {
 	const struct config *cfg = &w->hub->cfg;
@@ -718,10 +886,10 @@ static int cluster_setup(struct cluster *cl, struct worker *w)
 	int rc = resolve(cl);
 	if (rc < 0)
 		return rc;
-	uint8_t digest[SHA1_DIGEST_LEN];
-	sha1(publish_script, strlen(publish_script), digest);
-	for (size_t i = 0; i < SHA1_DIGEST_LEN; i++)
-		snprintf(cl->sha + 2 * i, 3, "%02x", digest[i]);
+	sha1_hex(publish_script, cl->sha);
+	sha1_hex(beat_script, cl->beat_sha);
+	snprintf(cl->node_channel, sizeof(cl->node_channel), "%s:node:%s", cl->url.prefix,
+		 cl->node_id);
 	cl->in_max = cfg->max_line + (size_t)64 * 1024;
 	cl->queue_max = cfg->max_outbuf / 2;
 	struct resp_limits lim = { .max_depth = 4, .max_elements = 1024, .max_bulk = cl->in_max };
@@ -738,6 +906,7 @@ static void cluster_free(struct cluster *cl)
 {
 	for (size_t i = 0; i < cl->nsubs; i++)
 		free(cl->subs[i].held);
+	free(cl->pend);
 	free(cl->sub.in);
 	free(cl->cmd.in);
 	free(cl->subs);
@@ -774,6 +943,7 @@ int cluster_attach(struct worker *w)
 	cl->backoff_ms = BACKOFF_MIN_MS;
 	cluster_name_node(cl, &hub->cfg);
 	timer_init(&cl->retry, link_connect);
+	timer_init(&cl->beat, link_beat);
 	int rc = cluster_setup(cl, w);
 	if (rc == 0)
 		rc = worker_add_hook(w, WORKER_HOOK_SHUTDOWN, cluster_on_shutdown, cl);
@@ -808,6 +978,10 @@ void cluster_get_stats(const struct hub *hub, struct cluster_stats *out)
 	out->configured = true;
 	out->up = atomic_load_explicit(&cl->up, memory_order_relaxed);
 	out->subscriptions = atomic_load_explicit(&cl->subscriptions, memory_order_relaxed);
+	out->peers = atomic_load_explicit(&cl->peers, memory_order_relaxed);
+	out->publish_us_sum = atomic_load_explicit(&cl->publish_us_sum, memory_order_relaxed);
+	out->publish_count = atomic_load_explicit(&cl->publish_count, memory_order_relaxed);
+	out->publish_us_max = atomic_load_explicit(&cl->publish_us_max, memory_order_relaxed);
 #define CLUSTER_STAT_LOAD(name, help) \
 	out->name = atomic_load_explicit(&cl->name, memory_order_relaxed);
 	CLUSTER_COUNTERS(CLUSTER_STAT_LOAD)

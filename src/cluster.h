@@ -30,12 +30,17 @@ struct msg;
 	X(received, "room lines and notices received from Redis and delivered")      \
 	X(dropped, "lines not published: the queue to Redis was full")               \
 	X(local_only, "lines delivered on this node only while the link was down")   \
+	X(probe_failures, "subscriptions found dead by the self-probe and reopened") \
 	X(errors, "error replies from Redis")
 
 struct cluster_stats {
 	bool configured; /* --cluster given */
 	bool up;         /* the link is up: lines go through Redis */
 	uint64_t subscriptions;
+	uint64_t peers;          /* other nodes heard from within 10 s */
+	uint64_t publish_us_sum; /* publish latency: command sent to Redis's answer */
+	uint64_t publish_count;
+	uint64_t publish_us_max;
 #define CLUSTER_STAT_FIELD(name, help) uint64_t name;
 	CLUSTER_COUNTERS(CLUSTER_STAT_FIELD)
 #undef CLUSTER_STAT_FIELD

@@ -29,6 +29,7 @@ enum timer_kind {
 	TIMER_TRIM,      /* giving idle output rings back */
 	TIMER_MEMORY,    /* sampling the heap while near --max-memory */
 	TIMER_CLUSTER,   /* the next attempt to open the link to Redis */
+	TIMER_BEAT,      /* the cluster link's heartbeat and self-probe */
 	TIMER_KINDS
 };
 

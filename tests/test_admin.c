@@ -74,6 +74,10 @@ Test(admin, metrics_follow_known_traffic_and_health_answers, .timeout = 30)
 	tc_expect_eventually(b, "2:three", 2000);
 	tc_send(a, "/join side\n");
 	tc_expect_eventually(a, "* You are now in side. 1 user here.", 2000);
+	/* a's leave notice crossed to b's worker: nothing is left in flight in any inbox */
+	char left[64];
+	snprintf(left, sizeof(left), "* %llu has left.", (unsigned long long)a->name);
+	tc_expect_eventually(b, left, 2000);
 
 	static char page[256 * 1024];
 	cr_assert_eq(get(admin, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", page, sizeof(page)),

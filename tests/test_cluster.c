@@ -11,7 +11,13 @@
 #include "server.h"
 #include "testlib.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -61,7 +67,8 @@ static void wait_links(struct server **nodes, int n, bool up, int timeout_ms)
 	}
 }
 
-/* Waits until the node has a subscription (its users' room) confirmed by Redis. */
+/* Waits until Redis confirmed `want` subscriptions of the node: its own channel, and its
+ * users' rooms. */
 static void wait_subscribed(struct server *srv, uint64_t want)
 {
 	for (int i = 0; i < 500; i++) {
@@ -118,7 +125,7 @@ Test(cluster, a_room_across_nodes_gets_every_line_in_one_order_everywhere, .time
 		for (int j = 0; j < 2; j++)
 			users[i][j] = join_room(server_port(nodes[i]), "dev");
 	for (int i = 0; i < NODES_MAX; i++)
-		wait_subscribed(nodes[i], 1);
+		wait_subscribed(nodes[i], 2);
 	/* one sender per node, lines interleaved as they are sent */
 	for (int k = 0; k < LINES; k++)
 		for (int i = 0; i < NODES_MAX; i++) {
@@ -140,6 +147,19 @@ Test(cluster, a_room_across_nodes_gets_every_line_in_one_order_everywhere, .time
 		int n;
 		cr_assert_eq(sscanf(seen[0][k], "node %c line %d", &node, &n), 2, "%s", seen[0][k]);
 		cr_assert_eq(n, next[node - 'a']++, "%s out of its sender's order", seen[0][k]);
+	}
+	for (int i = 0; i < NODES_MAX; i++) {
+		struct cluster_stats st;
+		for (int tries = 0; tries < 60; tries++) { /* a heartbeat every 2 s */
+			cluster_get_stats(&nodes[i]->hub, &st);
+			if (st.peers == NODES_MAX - 1)
+				break;
+			usleep(100000);
+		}
+		cr_assert_eq(st.peers, NODES_MAX - 1, "node %d knows %llu peers", i,
+			     (unsigned long long)st.peers);
+		cr_assert_gt(st.publish_count, 0, "publish latency measured");
+		cr_assert_geq(st.published, LINES, "node %d published its sender's lines", i);
 	}
 	for (int i = 0; i < NODES_MAX; i++)
 		tc_close_all(users[i], 2);
@@ -164,8 +184,8 @@ Test(cluster, redis_killed_and_restarted_local_chat_goes_on_and_the_nodes_find_e
 	struct tclient *a1 = join_room(server_port(nodes[0]), "ops");
 	struct tclient *a2 = join_room(server_port(nodes[0]), "ops");
 	struct tclient *b1 = join_room(server_port(nodes[1]), "ops");
-	wait_subscribed(nodes[0], 1);
-	wait_subscribed(nodes[1], 1);
+	wait_subscribed(nodes[0], 2);
+	wait_subscribed(nodes[1], 2);
 	cr_assert_eq(healthz(nodes[0]), 200);
 	tc_send(a1, "before\n");
 	char seen[1][64];
@@ -216,8 +236,8 @@ Test(cluster, a_subscriber_cut_for_its_output_buffer_comes_back_by_itself, .time
 	wait_links(nodes, 2, true, 5000);
 	struct tclient *a1 = join_room(server_port(nodes[0]), "big");
 	struct tclient *b1 = join_room(server_port(nodes[1]), "big");
-	wait_subscribed(nodes[0], 1);
-	wait_subscribed(nodes[1], 1);
+	wait_subscribed(nodes[0], 2);
+	wait_subscribed(nodes[1], 2);
 
 	/* one message bigger than the limit, published straight to the room's channel */
 	static char payload[8192];
@@ -232,7 +252,7 @@ Test(cluster, a_subscriber_cut_for_its_output_buffer_comes_back_by_itself, .time
 	tc_expect_eventually(a1, PROTO_CLUSTER_DOWN, 5000);
 	tc_expect_eventually(a1, PROTO_CLUSTER_BACK, 5000);
 	wait_links(nodes, 2, true, 5000);
-	wait_subscribed(nodes[0], 1);
+	wait_subscribed(nodes[0], 2);
 	tc_send(b1, "still one chat\n");
 	char seen[1][64];
 	read_chat(a1, seen, 1);
@@ -251,7 +271,7 @@ Test(cluster, a_line_said_on_entering_a_room_new_to_the_node_reaches_the_node_to
 	struct server *nodes[2] = { start_node("a"), start_node("b") };
 	wait_links(nodes, 2, true, 5000);
 	struct tclient *b1 = join_room(server_port(nodes[1]), "fresh");
-	wait_subscribed(nodes[1], 1);
+	wait_subscribed(nodes[1], 2);
 	/* the join and the first lines in one write: node a subscribes to "fresh" while the
 	 * lines are already on their way; they wait for the subscription, so a hears them too */
 	struct tclient *a1 = tc_join(server_port(nodes[0]));
@@ -266,4 +286,144 @@ Test(cluster, a_line_said_on_entering_a_room_new_to_the_node_reaches_the_node_to
 	tc_close(a1);
 	tc_close(b1);
 	ts_stop_all(nodes, 2);
+}
+
+/* ---- a TCP proxy that can go silent: a subscription that dies without a word ---------------- */
+
+#define PROXY_PAIRS 16
+
+struct proxy {
+	int listen_fd;
+	uint16_t port, upstream;
+	int fds[PROXY_PAIRS][2]; /* client side, Redis side; -1 when unused */
+	bool frozen[PROXY_PAIRS];
+	atomic_bool freeze; /* the connections open now stop forwarding, both ways */
+	atomic_bool stop;
+	pthread_t thread;
+};
+
+static void proxy_accept(struct proxy *p)
+{
+	int c = accept(p->listen_fd, NULL, NULL);
+	if (c < 0)
+		return;
+	int r = ts_dial(p->upstream);
+	for (int i = 0; i < PROXY_PAIRS; i++)
+		if (p->fds[i][0] < 0) {
+			p->fds[i][0] = c;
+			p->fds[i][1] = r;
+			p->frozen[i] = false;
+			return;
+		}
+	close(c);
+	close(r);
+}
+
+static void proxy_close(struct proxy *p, int i)
+{
+	close(p->fds[i][0]);
+	close(p->fds[i][1]);
+	p->fds[i][0] = p->fds[i][1] = -1;
+}
+
+static void *proxy_main(void *arg)
+{
+	struct proxy *p = arg;
+	char buf[65536];
+	while (!atomic_load(&p->stop)) {
+		if (atomic_exchange(&p->freeze, false))
+			for (int i = 0; i < PROXY_PAIRS; i++)
+				p->frozen[i] = p->fds[i][0] >= 0;
+		struct pollfd pf[1 + 2 * PROXY_PAIRS];
+		int n = 0, who[1 + 2 * PROXY_PAIRS];
+		pf[n] = (struct pollfd){ .fd = p->listen_fd, .events = POLLIN };
+		who[n++] = -1;
+		for (int i = 0; i < PROXY_PAIRS; i++)
+			for (int k = 0; k < 2 && p->fds[i][0] >= 0 && !p->frozen[i]; k++) {
+				pf[n] = (struct pollfd){ .fd = p->fds[i][k], .events = POLLIN };
+				who[n++] = i * 2 + k;
+			}
+		if (poll(pf, (nfds_t)n, 50) <= 0)
+			continue;
+		for (int j = 0; j < n; j++) {
+			if (!(pf[j].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (who[j] < 0) {
+				proxy_accept(p);
+				continue;
+			}
+			int i = who[j] / 2, k = who[j] % 2;
+			if (p->fds[i][0] < 0 || p->frozen[i])
+				continue;
+			ssize_t got = read(p->fds[i][k], buf, sizeof(buf));
+			if (got <= 0 || write(p->fds[i][1 - k], buf, (size_t)got) != got)
+				proxy_close(p, i);
+		}
+	}
+	for (int i = 0; i < PROXY_PAIRS; i++)
+		if (p->fds[i][0] >= 0)
+			proxy_close(p, i);
+	return NULL;
+}
+
+static void proxy_start(struct proxy *p, uint16_t upstream)
+{
+	memset(p, 0, sizeof(*p));
+	p->upstream = upstream;
+	for (int i = 0; i < PROXY_PAIRS; i++)
+		p->fds[i][0] = p->fds[i][1] = -1;
+	p->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof(a);
+	cr_assert_eq(bind(p->listen_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(p->listen_fd, 16), 0);
+	cr_assert_eq(getsockname(p->listen_fd, (struct sockaddr *)&a, &len), 0);
+	p->port = ntohs(a.sin_port);
+	cr_assert_eq(pthread_create(&p->thread, NULL, proxy_main, p), 0);
+}
+
+static void proxy_stop(struct proxy *p)
+{
+	atomic_store(&p->stop, true);
+	pthread_join(p->thread, NULL);
+	close(p->listen_fd);
+}
+
+Test(cluster, a_subscription_that_goes_silent_is_found_by_the_self_probe_and_reopened,
+     .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	static struct proxy px;
+	proxy_start(&px, redis_port);
+	struct config cfg = ts_config(2);
+	snprintf(cfg.cluster, sizeof(cfg.cluster), "redis://127.0.0.1:%u/test", px.port);
+	snprintf(cfg.node_id, sizeof(cfg.node_id), "behind-proxy");
+	struct server *nodes[2] = { ts_start(&cfg), start_node("b") };
+	wait_links(nodes, 2, true, 5000);
+	struct tclient *a1 = join_room(server_port(nodes[0]), "quiet");
+	struct tclient *b1 = join_room(server_port(nodes[1]), "quiet");
+	wait_subscribed(nodes[0], 2); /* the room and the node's own channel */
+	wait_subscribed(nodes[1], 2);
+
+	/* the proxied connections stop passing anything: no FIN, no RST, just silence */
+	atomic_store(&px.freeze, true);
+	struct cluster_stats st;
+	for (int i = 0; i < 150; i++) {
+		cluster_get_stats(&nodes[0]->hub, &st);
+		if (st.probe_failures > 0)
+			break;
+		usleep(100000);
+	}
+	cr_assert_gt(st.probe_failures, 0, "the silent subscription was never noticed");
+	wait_links(nodes, 2, true, 10000); /* reopened through the proxy */
+	wait_subscribed(nodes[0], 2);
+	tc_send(b1, "heard again\n");
+	char seen[1][64];
+	read_chat(a1, seen, 1);
+	cr_assert_str_eq(seen[0], "heard again");
+	tc_close(a1);
+	tc_close(b1);
+	ts_stop_all(nodes, 2);
+	proxy_stop(&px);
 }
