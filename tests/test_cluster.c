@@ -242,7 +242,8 @@ Test(cluster, a_subscriber_cut_for_its_output_buffer_comes_back_by_itself, .time
 	/* one message bigger than the limit, published straight to the room's channel */
 	static char payload[8192];
 	memset(payload, 'x', sizeof(payload) - 2);
-	memcpy(payload, "1 elsewhere 0 ", 14);
+	static const char head[] = "1 elsewhere 0 ";
+	memcpy(payload, head, sizeof(head) - 1);
 	payload[sizeof(payload) - 2] = '\n';
 	struct tredis *r = tr_connect(redis_port);
 	const struct resp_node *n = TR_COMMAND(r, "PUBLISH", "test:room:big", payload);
