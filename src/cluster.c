@@ -10,6 +10,7 @@
 #include "common.h"
 #include "directory.h"
 #include "log.h"
+#include "map.h"
 #include "msg.h"
 #include "proto.h"
 #include "resp.h"
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <ctype.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,8 +78,12 @@ struct link_conn {
 
 /* A room this node has members in, on how many of its workers. */
 struct subscription {
-	char name[ROOM_MAX_LEN + 1];
+	char name[ROOM_MAX_LEN + 1]; /* folded to lower case: the channel's spelling */
 	uint32_t workers;
+	/* the room its lines are delivered to, with a reference: taken again at every subscribe
+	 * event, so a room emptied and made anew under the same name is followed */
+	struct room *room;
+	struct subscription *hash_next; /* subscriptions whose names hash alike */
 	/* Redis confirmed the SUBSCRIBE. Until then this node would miss the room's lines (the
 	 * command connection may overtake the subscriber), so lines said meanwhile are held in
 	 * `held` as records "EXCLUDE LEN\n" + the line, and published at the confirmation. */
@@ -104,8 +110,8 @@ struct cluster {
 	size_t in_max;        /* a reply longer than this closes the link */
 	size_t queue_max;     /* bytes queued for the command connection */
 	uint32_t sub_pending; /* subscriptions sent and not yet confirmed */
-	struct subscription *subs;
-	size_t nsubs, subs_cap;
+	struct map subs;      /* map_hash_name(name) -> chain of struct subscription */
+	size_t nsubs;
 	int backoff_ms;
 	struct timer retry; /* TIMER_CLUSTER: the next connection attempt */
 	bool was_up;        /* the link has been up: users are told when it goes */
@@ -121,6 +127,19 @@ struct cluster {
 
 static struct subscription *sub_find(struct cluster *cl, const char *name, size_t n);
 static void sub_release(struct cluster *cl, struct subscription *s, bool up);
+static void sub_unconfirm(struct cluster *cl, struct subscription *s);
+static void sub_resubscribe(struct cluster *cl, struct subscription *s);
+
+/* Calls fn for every subscription (fn must not add or remove any). */
+static void subs_each(struct cluster *cl, void (*fn)(struct cluster *, struct subscription *))
+{
+	size_t pos = 0;
+	uint64_t key;
+	void *v;
+	while (map_next(&cl->subs, &pos, &key, &v))
+		for (struct subscription *s = v; s != NULL; s = s->hash_next)
+			fn(cl, s);
+}
 
 static void count(_Atomic uint64_t *counter)
 {
@@ -199,11 +218,18 @@ static void link_hello(struct cluster *cl, struct link_conn *lc, const char *rol
 		link_send(cl, lc, argc, argv);
 }
 
+/* PREFIX:KIND:ROOM, the room's name folded to lower case: room names are case-insensitive,
+ * so every spelling of one room is one channel. */
 static size_t channel_of(const struct cluster *cl, const char *kind, const char *room, char *out,
 			 size_t cap)
 {
-	int n = snprintf(out, cap, "%s:%s:%s", cl->url.prefix, kind, room);
-	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+	int n = snprintf(out, cap, "%s:%s:", cl->url.prefix, kind);
+	size_t len = strlen(room);
+	if (n < 0 || (size_t)n + len >= cap)
+		return 0;
+	for (size_t i = 0; i <= len; i++)
+		out[(size_t)n + i] = (char)tolower((unsigned char)room[i]);
+	return (size_t)n + len;
 }
 
 static void link_subscribe(struct cluster *cl, const char *room, bool on)
@@ -261,10 +287,7 @@ static void link_down(struct cluster *cl)
 {
 	timer_stop(&cl->beat);
 	atomic_store_explicit(&cl->peers, 0, memory_order_relaxed);
-	for (size_t i = 0; i < cl->nsubs; i++) {
-		sub_release(cl, &cl->subs[i], false);
-		cl->subs[i].confirmed = false;
-	}
+	subs_each(cl, sub_unconfirm);
 	if (cl->sub.c != NULL)
 		worker_close_conn(cl->w, cl->sub.c, CLOSE_RESET);
 	if (cl->cmd.c != NULL)
@@ -333,8 +356,7 @@ static void link_connect(struct timer *t, void *ctx)
 	cl->sub_pending = 0;
 	cl->pend_head = cl->pend_count = 0;
 	cl->probe_sent = cl->probe_seen = 0;
-	for (size_t i = 0; i < cl->nsubs; i++)
-		cl->subs[i].confirmed = false;
+	subs_each(cl, sub_unconfirm);
 	link_hello(cl, &cl->sub, "sub");
 	link_hello(cl, &cl->cmd, "cmd");
 	struct resp_arg load[3] = { RESP_ARG_LIT("SCRIPT"), RESP_ARG_LIT("LOAD"),
@@ -345,8 +367,7 @@ static void link_connect(struct timer *t, void *ctx)
 	struct resp_arg node[2] = { RESP_ARG_LIT("SUBSCRIBE"), resp_arg_str(cl->node_channel) };
 	if (link_send(cl, &cl->sub, 2, node))
 		cl->sub_pending++;
-	for (size_t i = 0; i < cl->nsubs; i++)
-		link_subscribe(cl, cl->subs[i].name, true);
+	subs_each(cl, sub_resubscribe);
 }
 
 /* ---- replies ---------------------------------------------------------------------------------- */
@@ -368,8 +389,8 @@ static void link_deliver(struct cluster *cl, const struct resp_pubsub *ps)
 	}
 	const char *line = sp3 + 1;
 	size_t line_len = (size_t)(end - line);
-	struct room *r =
-	    dir_room_find(&cl->w->hub->dir, ps->channel.p + skip, ps->channel.n - skip);
+	struct subscription *s = sub_find(cl, ps->channel.p + skip, ps->channel.n - skip);
+	struct room *r = s != NULL ? s->room : NULL;
 	if (r == NULL)
 		return; /* every member left meanwhile */
 	struct msg *m = route_msg_new(cl->w, line_len, false);
@@ -381,7 +402,6 @@ static void link_deliver(struct cluster *cl, const struct resp_pubsub *ps)
 		count(&cl->received);
 		route_publish_room(cl->w, r, m);
 	}
-	dir_room_put(&cl->w->hub->dir, r);
 }
 
 /* Redis confirmed a room's subscription: lines held for it go out now. */
@@ -655,10 +675,61 @@ static void publish_now(struct cluster *cl, const char *room, const char *line, 
 
 static struct subscription *sub_find(struct cluster *cl, const char *name, size_t n)
 {
-	for (size_t i = 0; i < cl->nsubs; i++)
-		if (strlen(cl->subs[i].name) == n && strncasecmp(cl->subs[i].name, name, n) == 0)
-			return &cl->subs[i];
-	return NULL;
+	struct subscription *s = map_get(&cl->subs, map_hash_name(name, n));
+	while (s != NULL && !(strlen(s->name) == n && strncasecmp(s->name, name, n) == 0))
+		s = s->hash_next;
+	return s;
+}
+
+static void sub_unconfirm(struct cluster *cl, struct subscription *s)
+{
+	sub_release(cl, s, false); /* the link is going down: held lines go to this node */
+	s->confirmed = false;
+}
+
+static void sub_resubscribe(struct cluster *cl, struct subscription *s)
+{
+	link_subscribe(cl, s->name, true);
+}
+
+/* A new subscription for room name[0..n), or NULL (no memory). */
+static struct subscription *sub_add(struct cluster *cl, const char *name, size_t n)
+{
+	struct subscription *s = calloc(1, sizeof(*s));
+	uint64_t h = map_hash_name(name, n);
+	if (s == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		s->name[i] = (char)tolower((unsigned char)name[i]);
+	s->hash_next = map_get(&cl->subs, h);
+	if (map_put(&cl->subs, h, s) < 0) {
+		free(s);
+		return NULL;
+	}
+	cl->nsubs++;
+	return s;
+}
+
+/* Drops s: its held lines go out (or to this node), its room reference is let go. */
+static void sub_remove(struct cluster *cl, struct subscription *s)
+{
+	uint64_t h = map_hash_name(s->name, strlen(s->name));
+	struct subscription *head = map_get(&cl->subs, h);
+	if (head == s) {
+		if (s->hash_next != NULL)
+			map_put(&cl->subs, h, s->hash_next); /* replaces: cannot fail */
+		else
+			map_del(&cl->subs, h);
+	} else {
+		while (head->hash_next != s)
+			head = head->hash_next;
+		head->hash_next = s->hash_next;
+	}
+	sub_release(cl, s, atomic_load_explicit(&cl->up, memory_order_relaxed));
+	if (s->room != NULL)
+		dir_room_put(&cl->w->hub->dir, s->room);
+	free(s);
+	cl->nsubs--;
 }
 
 /* Keeps a line until s's subscription is confirmed (bounded like the command queue). */
@@ -722,41 +793,29 @@ static void uplink_publish(struct cluster *cl, const char *name, size_t name_len
 /* A worker of this node got its first member in a room, or lost its last. */
 static void uplink_watch(struct cluster *cl, const char *name, size_t n, bool first)
 {
-	size_t i = 0;
-	while (i < cl->nsubs &&
-	       !(strlen(cl->subs[i].name) == n && !memcmp(cl->subs[i].name, name, n)))
-		i++;
-	if (i == cl->nsubs) {
-		if (!first)
-			return;
-		if (cl->nsubs == cl->subs_cap) {
-			size_t cap = cl->subs_cap ? cl->subs_cap * 2 : 16;
-			struct subscription *s = realloc(cl->subs, cap * sizeof(*s));
-			if (s == NULL) {
-				log_error(
-				    (int)cl->w->index, 0,
-				    "cluster: out of memory for a subscription; reconnecting");
-				link_down(cl);
-				return;
-			}
-			cl->subs = s;
-			cl->subs_cap = cap;
+	struct subscription *s = sub_find(cl, name, n);
+	if (!first) {
+		if (s != NULL && s->workers > 0 && --s->workers == 0) {
+			if (cl->sub.c != NULL)
+				link_subscribe(cl, s->name, false);
+			sub_remove(cl, s);
 		}
-		cl->subs[i] = (struct subscription){ .workers = 0 };
-		snprintf(cl->subs[i].name, sizeof(cl->subs[i].name), "%.*s", (int)n, name);
-		cl->nsubs++;
+		return;
 	}
-	struct subscription *s = &cl->subs[i];
-	if (first && s->workers++ == 0 && cl->sub.c != NULL)
+	if (s == NULL && (s = sub_add(cl, name, n)) == NULL) {
+		log_error((int)cl->w->index, 0,
+			  "cluster: out of memory for a subscription; reconnecting");
+		link_down(cl);
+		return;
+	}
+	/* the room now listed under this name: the one this worker's member entered, or a
+	 * newer one; deliveries go there */
+	struct room *r = dir_room_find(&cl->w->hub->dir, name, n);
+	if (s->room != NULL)
+		dir_room_put(&cl->w->hub->dir, s->room);
+	s->room = r;
+	if (s->workers++ == 0 && cl->sub.c != NULL)
 		link_subscribe(cl, s->name, true);
-	if (first || s->workers == 0)
-		return;
-	if (--s->workers > 0)
-		return;
-	if (cl->sub.c != NULL)
-		link_subscribe(cl, s->name, false);
-	sub_release(cl, s, atomic_load_explicit(&cl->up, memory_order_relaxed));
-	cl->subs[i] = cl->subs[--cl->nsubs];
 }
 
 static void cluster_uplink(struct worker *w, struct msg *m)
@@ -904,12 +963,21 @@ static int cluster_setup(struct cluster *cl, struct worker *w)
 
 static void cluster_free(struct cluster *cl)
 {
-	for (size_t i = 0; i < cl->nsubs; i++)
-		free(cl->subs[i].held);
+	size_t pos = 0;
+	uint64_t key;
+	void *v;
+	while (map_next(&cl->subs, &pos, &key, &v))
+		for (struct subscription *s = v, *next; s != NULL; s = next) {
+			next = s->hash_next;
+			free(s->held);
+			if (s->room != NULL)
+				dir_room_put(&cl->w->hub->dir, s->room);
+			free(s);
+		}
+	map_free(&cl->subs);
 	free(cl->pend);
 	free(cl->sub.in);
 	free(cl->cmd.in);
-	free(cl->subs);
 	free(cl);
 }
 
