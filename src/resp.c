@@ -309,19 +309,34 @@ static int read_line(struct resp_parser *p, const char *buf, size_t len, char ty
 }
 
 /* $ ! = : a length line, that many bytes, CRLF. */
-static int read_blob(struct resp_parser *p, const char *buf, size_t len, char type)
+/*
+ * The length or count line that starts $ ! = * % ~ > |: 0 with the number in *v and the line's
+ * end in *eol, or PARSE_AGAIN / PARSE_ERROR. RESP2's null ($-1, *-1: null_ok) is stored as a
+ * null node and finished: 1 then.
+ */
+static int read_count(struct resp_parser *p, const char *buf, size_t len, bool null_ok, int64_t *v,
+		      size_t *eol)
 {
-	size_t at = p->pos, eol;
-	int r = find_line(p, buf, len, at + 1, INT_LINE_MAX, &eol);
+	size_t at = p->pos;
+	int r = find_line(p, buf, len, at + 1, INT_LINE_MAX, eol);
 	if (r != 0)
 		return r;
-	int64_t v;
-	if (!parse_int(buf + at + 1, eol - at - 1, false, &v))
+	if (!parse_int(buf + at + 1, *eol - at - 1, false, v))
 		return PARSE_ERROR;
-	if (v == -1 && type == '$') {
-		new_node(p, RESP_NULL);
-		return value_done(p, eol + 2);
-	}
+	if (*v != -1 || !null_ok)
+		return 0;
+	new_node(p, RESP_NULL);
+	r = value_done(p, *eol + 2);
+	return r != 0 ? r : 1;
+}
+
+static int read_blob(struct resp_parser *p, const char *buf, size_t len, char type)
+{
+	size_t eol;
+	int64_t v;
+	int r = read_count(p, buf, len, type == '$', &v, &eol);
+	if (r != 0)
+		return r == 1 ? VALUE_DONE : r;
 	if (v < 0 || (uint64_t)v > p->lim.max_bulk || (uint64_t)v > SIZE_MAX - 2 ||
 	    (type == '=' && v < 4))
 		return PARSE_ERROR;
@@ -361,17 +376,11 @@ static enum resp_type aggregate_type(char type)
 /* * % ~ > | : a count line; the children follow as values of their own. */
 static int read_aggregate(struct resp_parser *p, const char *buf, size_t len, char type)
 {
-	size_t at = p->pos, eol;
-	int r = find_line(p, buf, len, at + 1, INT_LINE_MAX, &eol);
-	if (r != 0)
-		return r;
+	size_t eol;
 	int64_t v;
-	if (!parse_int(buf + at + 1, eol - at - 1, false, &v))
-		return PARSE_ERROR;
-	if (v == -1 && type == '*') {
-		new_node(p, RESP_NULL);
-		return value_done(p, eol + 2);
-	}
+	int r = read_count(p, buf, len, type == '*', &v, &eol);
+	if (r != 0)
+		return r == 1 ? VALUE_DONE : r;
 	bool pairs = type == '%' || type == '|';
 	if (v < 0 || (uint64_t)v > p->lim.max_elements)
 		return PARSE_ERROR;
