@@ -657,7 +657,11 @@ static void publish_now(struct cluster *cl, const char *room, const char *line, 
 	char channel[sizeof(seq_key)];
 	size_t kn = channel_of(cl, "seq", room, seq_key, sizeof(seq_key));
 	size_t cn = channel_of(cl, "room", room, channel, sizeof(channel));
-	char *payload = malloc(sizeof(cl->node_id) + 24 + line_len);
+	/* the payload is copied once more into the command: an ordinary line is put together on
+	 * the stack, only a long one needs an allocation */
+	char small[2048];
+	size_t need = sizeof(cl->node_id) + 24 + line_len;
+	char *payload = need <= sizeof(small) ? small : malloc(need);
 	if (payload == NULL) {
 		count(&cl->dropped);
 		return;
@@ -670,7 +674,8 @@ static void publish_now(struct cluster *cl, const char *room, const char *line, 
 				    { channel, cn },         { payload, (size_t)pn + line_len } };
 	if (cmd_send(cl, CMD_PUBLISH, 6, argv))
 		count(&cl->published);
-	free(payload);
+	if (payload != small)
+		free(payload);
 }
 
 static struct subscription *sub_find(struct cluster *cl, const char *name, size_t n)
