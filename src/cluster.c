@@ -1,10 +1,20 @@
 /*
  * cluster.c - see cluster.h and docs/cluster.md.
  *
- * Wire formats (every key and channel starts with the URL's PREFIX and ':'):
- *   room channel    PREFIX:room:NAME, carrying "SEQ NODE EXCLUDE LINE" (LINE ends in \n;
+ * Wire formats (every key and channel starts with the URL's PREFIX and ':'; NODE is a node id,
+ * ID a connection id on it, ROOM a room's name folded to lower case, FOLDED a user's name
+ * folded like the directory folds it: case and look-alikes):
+ *   room channel    PREFIX:room:ROOM, carrying "SEQ NODE EXCLUDE LINE" (LINE ends in \n;
  *                   EXCLUDE is a connection id on NODE that must not get it, or 0)
- *   room sequence   PREFIX:seq:NAME, incremented by the publish script
+ *   room sequence   PREFIX:seq:ROOM, incremented by the publish script
+ *   node channel    PREFIX:node:NODE: "probe N" (self-probes), "dm NODE ID WORKER NAME\nLINE"
+ *                   (a private message for user ID on WORKER)
+ *   nodes           PREFIX:nodes, sorted set: node -> time of its last heartbeat (ms)
+ *   names           PREFIX:name:FOLDED = "NODE ID WORKER NAME", SET NX with an expiry
+ *   a node's users  PREFIX:where:NODE, hash: ID -> "ROOM\tFOLDED\tNAME"
+ *   room members    PREFIX:members:ROOM, hash: "NODE ID" -> NAME, with an expiry
+ *   rooms           PREFIX:rooms, hash: ROOM -> the room's name as spelled
+ * Every change of a user's state is one script run, so the keys of one user always agree.
  */
 #include "cluster.h"
 #include "common.h"
@@ -29,6 +39,7 @@
 #include <string.h>
 #include <strings.h>
 #include <ctype.h>
+#include <limits.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,35 +47,219 @@
 #define LINK_WORKER    0     /* the worker that owns the link */
 #define BACKOFF_MIN_MS 100   /* first retry after the link went down */
 #define BACKOFF_MAX_MS 5000  /* retries never wait longer than this */
-#define LINK_NODES     64    /* nodes of one parsed reply (pub/sub messages need 4) */
 #define BEAT_MS        2000  /* heartbeat, peers and self-probe period */
-#define ALIVE_MS       10000 /* a node not heard from for this long is gone */
+#define ALIVE_MS       6000  /* a node not heard from for this long is gone (3 beats) */
 #define PROBES_MISSED  2     /* self-probes not back: the subscription is dead */
+#define NAME_TTL_S     30    /* a name's claim lasts this long unless refreshed */
+#define SYNC_MS        10000 /* claims and memberships are refreshed this often */
+#define ROOMS_LISTED   500   /* the most rooms a /rooms answer from Redis lists */
+/* nodes of one parsed reply: a /who (a count and DIR_WHO_NAMES_MAX names) or a /rooms (a
+ * count and two per room) answer, and pub/sub messages (4) */
+#define LINK_NODES (2 * ROOMS_LISTED + 8)
+_Static_assert(LINK_NODES > DIR_WHO_NAMES_MAX + 2, "a /who answer fits");
 
 /* INCR the room's sequence number, PUBLISH the line with it: one order for every node. */
 static const char publish_script[] = "local seq = redis.call('INCR', KEYS[1])\n"
 				     "redis.call('PUBLISH', KEYS[2], seq .. ' ' .. ARGV[1])\n"
 				     "return seq\n";
 
-/* Every BEAT_MS, with Redis's clock: this node is alive now; forget nodes silent for a
- * minute; return the nodes heard from within ALIVE_MS (ARGV[2]). */
+/* Every BEAT_MS, with Redis's clock: this node (ARGV[1]) is alive now. A node silent for
+ * ALIVE_MS (ARGV[2]) is dead: its users leave their rooms (the leave notice is ARGV[4] NAME
+ * ARGV[5], published like a room line), their names are freed, and it is forgotten. Returns
+ * the nodes alive. Whichever node beats first after the death does the clean-up, once: the
+ * script runs alone and removes the dead node. ARGV[3] is the prefix. */
 static const char beat_script[] =
+    "local me, alive, p = ARGV[1], tonumber(ARGV[2]), ARGV[3]\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "redis.call('ZADD', KEYS[1], now, ARGV[1])\n"
-    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)\n"
-    "return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[2]), '+inf')\n";
+    "for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - alive)) do\n"
+    "  if node ~= me then\n"
+    "    local where = p .. ':where:' .. node\n"
+    "    local users = redis.call('HGETALL', where)\n"
+    "    for i = 1, #users, 2 do\n"
+    "      local room, key, name = string.match(users[i + 1], '^([^\\t]*)\\t([^\\t]*)\\t(.*)$')\n"
+    "      redis.call('HDEL', p .. ':members:' .. room, node .. ' ' .. users[i])\n"
+    "      local v = redis.call('GET', p .. ':name:' .. key)\n"
+    "      if v and string.sub(v, 1, #node + 1) == node .. ' ' then\n"
+    "        redis.call('DEL', p .. ':name:' .. key)\n"
+    "      end\n"
+    "      local seq = redis.call('INCR', p .. ':seq:' .. room)\n"
+    "      redis.call('PUBLISH', p .. ':room:' .. room,\n"
+    "                 seq .. ' ' .. me .. ' 0 ' .. ARGV[4] .. name .. ARGV[5])\n"
+    "    end\n"
+    "    redis.call('DEL', where)\n"
+    "    redis.call('ZREM', KEYS[1], node)\n"
+    "  end\n"
+    "end\n"
+    "redis.call('ZADD', KEYS[1], now, me)\n"
+    "return redis.call('ZRANGEBYSCORE', KEYS[1], now - alive, '+inf')\n";
+
+/*
+ * One user's state: ARGV = prefix, node, id, ttl, mode, FOLDED, name, worker, ROOM, room as
+ * spelled. mode "put": claim the name (SET NX, or already this user's), then record the room
+ * and free the user's previous name; 0 when another user holds the name (nothing changes).
+ * "move": the same with the name Redis has for the user, when it has one (a /join must not
+ * undo a /nick granted while it was on its way).
+ * "sync": the same for a user not recorded yet (after the link came back); for one recorded,
+ * refresh its claim and its room's expiry. "gone": forget the user and free its name.
+ * "reset": forget every user of the node (ARGV[3..] unused), before a full sync.
+ */
+static const char user_script[] =
+    "local p, node, id, ttl, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
+    "local where = p .. ':where:' .. node\n"
+    "local owner = node .. ' ' .. id .. ' '\n"
+    "local function mine(key)\n"
+    "  local v = redis.call('GET', key)\n"
+    "  return v and string.sub(v, 1, #owner) == owner\n"
+    "end\n"
+    "local function claim(folded, name)\n"
+    "  local key, value = p .. ':name:' .. folded, owner .. ARGV[8] .. ' ' .. name\n"
+    "  if redis.call('SET', key, value, 'NX', 'EX', ttl) then return true end\n"
+    "  if not mine(key) then return false end\n"
+    "  redis.call('SET', key, value, 'EX', ttl)\n"
+    "  return true\n"
+    "end\n"
+    "local function forget(id, value)\n"
+    "  local room, key = string.match(value, '^([^\\t]*)\\t([^\\t]*)\\t')\n"
+    "  redis.call('HDEL', p .. ':members:' .. room, node .. ' ' .. id)\n"
+    "  return key\n"
+    "end\n"
+    "if mode == 'reset' then\n"
+    "  local users = redis.call('HGETALL', where)\n"
+    "  for i = 1, #users, 2 do\n"
+    "    owner = node .. ' ' .. users[i] .. ' '\n"
+    "    local key = p .. ':name:' .. forget(users[i], users[i + 1])\n"
+    "    if mine(key) then redis.call('DEL', key) end\n"
+    "  end\n"
+    "  redis.call('DEL', where)\n"
+    "  return 1\n"
+    "end\n"
+    "local old = redis.call('HGET', where, id)\n"
+    "if mode == 'sync' and old then\n"
+    "  local room, folded, name = string.match(old, '^([^\\t]*)\\t([^\\t]*)\\t(.*)$')\n"
+    "  if not claim(folded, name) then return 0 end\n"
+    "  redis.call('EXPIRE', p .. ':members:' .. room, ttl)\n"
+    "  return 1\n"
+    "end\n"
+    "local folded, name = ARGV[6], ARGV[7]\n"
+    "if mode == 'move' and old then\n"
+    "  folded, name = string.match(old, '^[^\\t]*\\t([^\\t]*)\\t(.*)$')\n"
+    "end\n"
+    "if mode ~= 'gone' and not claim(folded, name) then return 0 end\n"
+    "if old then\n"
+    "  local key = forget(id, old)\n"
+    "  if key ~= folded and mine(p .. ':name:' .. key) then\n"
+    "    redis.call('DEL', p .. ':name:' .. key)\n"
+    "  end\n"
+    "end\n"
+    "if mode == 'gone' then\n"
+    "  redis.call('HDEL', where, id)\n"
+    "  return 1\n"
+    "end\n"
+    "redis.call('HSET', where, id, ARGV[9] .. '\\t' .. folded .. '\\t' .. name)\n"
+    "local members = p .. ':members:' .. ARGV[9]\n"
+    "redis.call('HSET', members, node .. ' ' .. id, name)\n"
+    "redis.call('EXPIRE', members, ttl)\n"
+    "redis.call('HSET', p .. ':rooms', ARGV[9], ARGV[10])\n"
+    "return 1\n";
+
+/* /who: ARGV = prefix, ROOM, the most names. Returns the member count, then the first
+ * names in alphabetical order. */
+static const char who_script[] =
+    "local names = redis.call('HVALS', ARGV[1] .. ':members:' .. ARGV[2])\n"
+    "table.sort(names, function(a, b) return string.lower(a) < string.lower(b) end)\n"
+    "local out = { #names }\n"
+    "for i = 1, math.min(#names, tonumber(ARGV[3])) do out[#out + 1] = names[i] end\n"
+    "return out\n";
+
+/* /rooms: ARGV = prefix, the most rooms. Returns the room count, then name and member count
+ * of the first rooms by name; rooms nobody is in any more are forgotten. */
+static const char rooms_script[] =
+    "local p = ARGV[1]\n"
+    "local rooms = redis.call('HGETALL', p .. ':rooms')\n"
+    "local found = {}\n"
+    "for i = 1, #rooms, 2 do\n"
+    "  local n = redis.call('HLEN', p .. ':members:' .. rooms[i])\n"
+    "  if n == 0 then redis.call('HDEL', p .. ':rooms', rooms[i])\n"
+    "  else found[#found + 1] = { rooms[i + 1], n } end\n"
+    "end\n"
+    "table.sort(found, function(a, b) return string.lower(a[1]) < string.lower(b[1]) end)\n"
+    "local out = { #found }\n"
+    "for i = 1, math.min(#found, tonumber(ARGV[2])) do\n"
+    "  out[#out + 1] = found[i][1]\n"
+    "  out[#out + 1] = found[i][2]\n"
+    "end\n"
+    "return out\n";
+
+/* /msg to a user of another node: ARGV = prefix, FOLDED, the private line. Publishes it to
+ * the recipient's node and returns the name's record ("NODE ID WORKER NAME"), or nil. */
+static const char direct_script[] =
+    "local v = redis.call('GET', ARGV[1] .. ':name:' .. ARGV[2])\n"
+    "if not v then return false end\n"
+    "local node = string.match(v, '^(%S+) ')\n"
+    "redis.call('PUBLISH', ARGV[1] .. ':node:' .. node, 'dm ' .. v .. '\\n' .. ARGV[3])\n"
+    "return v\n";
+
+enum script { SCRIPT_PUBLISH, SCRIPT_BEAT, SCRIPT_USER, SCRIPT_WHO, SCRIPT_ROOMS, SCRIPT_DIRECT };
+static const char *const scripts[] = { publish_script, beat_script,  user_script,
+				       who_script,     rooms_script, direct_script };
+#define SCRIPTS (sizeof(scripts) / sizeof(scripts[0]))
 
 /* What a command connection's reply answers: replies come in the order of the commands. */
-enum cmd_kind { CMD_HELLO, CMD_LOAD, CMD_PUBLISH, CMD_BEAT, CMD_PROBE };
-
-struct pending {
-	uint8_t kind;    /* enum cmd_kind */
-	int64_t sent_us; /* CMD_PUBLISH: for the publish latency */
+enum cmd_kind {
+	REPLY_HELLO,
+	REPLY_LOAD,
+	REPLY_PUBLISH,
+	REPLY_BEAT,
+	REPLY_PROBE,
+	REPLY_USER,   /* a user script run; req: what to tell the user if the name was taken */
+	REPLY_DIRECT, /* req: the /msg, to answer with the echo or "no such user" */
+	REPLY_WHO,    /* req: who asked, and the room */
+	REPLY_ROOMS,  /* req: who asked */
 };
 
-/* What an uplink message asks of the link worker (msg.target). */
-enum uplink_op { UPLINK_PUBLISH = 1, UPLINK_SUBSCRIBE, UPLINK_UNSUBSCRIBE };
+/*
+ * What an uplink message asks (msg.target; data: struct request_head, then its fields).
+ * The first ones go to the link worker; the ANSWER_ ones from it to a user's worker.
+ */
+enum uplink_op {
+	UPLINK_PUBLISH = 1, /* ROOM \n LINE: a room line of the user (0: a notice) */
+	UPLINK_SUBSCRIBE,   /* ROOM: this worker's first member entered it */
+	UPLINK_UNSUBSCRIBE, /* ROOM: its last left */
+	UPLINK_PUT,         /* NAME \n ROOM: the user's name and room now (a newcomer) */
+	UPLINK_MOVE,        /* NAME \n ROOM: the user's room now (its name as Redis has it) */
+	UPLINK_NICK,        /* NAME \n ROOM: the user asks for NAME (/nick) */
+	UPLINK_GONE,        /* the user left */
+	UPLINK_DIRECT,      /* NAME \n LINE: /msg NAME; LINE is the private line */
+	UPLINK_WHO,         /* ROOM: the user's /who */
+	UPLINK_ROOMS,       /* the user's /rooms */
+	ANSWER_NAME_OK,     /* NAME: the user's /nick NAME is granted */
+	ANSWER_NAME_TAKEN,  /* NAME: refused, another user has it */
+	ANSWER_NAME_LOST,   /* NAME: the user's name is held by a user of another node */
+	/* the user's request was only for the link's sake (a put, a sync): nothing to say */
+	ANSWER_NONE,
+};
+
+struct request_head {
+	uint64_t user;     /* the connection id of the user it is about, or 0 */
+	uint64_t exclude;  /* UPLINK_PUBLISH: a connection id that must not get the line, or 0 */
+	uint32_t worker;   /* that user's worker */
+	uint32_t text_len; /* UPLINK_DIRECT: the length of the text, at the end of LINE */
+};
+
+/* A request kept until Redis answers it (the command's pending entry owns it). */
+struct request {
+	struct request_head h;
+	uint8_t op; /* enum uplink_op */
+	size_t len;
+	char data[]; /* the fields */
+};
+
+struct pending {
+	uint8_t kind;        /* enum cmd_kind */
+	int64_t sent_us;     /* REPLY_PUBLISH: for the publish latency */
+	struct request *req; /* for the kinds that say so, owned */
+};
 
 /* One of the two connections to Redis. */
 struct link_conn {
@@ -86,7 +281,8 @@ struct subscription {
 	struct subscription *hash_next; /* subscriptions whose names hash alike */
 	/* Redis confirmed the SUBSCRIBE. Until then this node would miss the room's lines (the
 	 * command connection may overtake the subscriber), so lines said meanwhile are held in
-	 * `held` as records "EXCLUDE LEN\n" + the line, and published at the confirmation. */
+	 * `held` as records "EXCLUDE FROM WORKER LEN\n" + the line, and published at the
+	 * confirmation. */
 	bool confirmed;
 	char *held;
 	size_t held_len;
@@ -98,14 +294,15 @@ struct cluster {
 	char node_id[64];
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
-	char sha[2 * SHA1_DIGEST_LEN + 1];      /* the publish script's */
-	char beat_sha[2 * SHA1_DIGEST_LEN + 1]; /* the heartbeat script's */
-	char node_channel[160];                 /* PREFIX:node:ID: self-probes (and, later, /msg) */
-	struct pending *pend;                   /* ring of the command connection's replies due */
+	char sha[SCRIPTS][2 * SHA1_DIGEST_LEN + 1]; /* each script's, for EVALSHA */
+	char node_channel[160]; /* PREFIX:node:ID: self-probes and private messages */
+	char leave_head[PROTO_LINE_MAX], leave_tail[PROTO_LINE_MAX]; /* a dead node's user left */
+	struct pending *pend; /* ring of the command connection's replies due */
 	size_t pend_head, pend_count, pend_cap;
-	struct timer beat;   /* TIMER_BEAT: the next heartbeat and self-probe */
-	uint64_t probe_sent; /* self-probes published on this connection */
-	uint64_t probe_seen; /* the last one back on the subscriber */
+	struct timer beat;    /* TIMER_BEAT: the next heartbeat and self-probe */
+	int64_t next_sync_ms; /* when the beat next refreshes claims and memberships */
+	uint64_t probe_sent;  /* self-probes published on this connection */
+	uint64_t probe_seen;  /* the last one back on the subscriber */
 	struct link_conn sub, cmd;
 	size_t in_max;        /* a reply longer than this closes the link */
 	size_t queue_max;     /* bytes queued for the command connection */
@@ -126,6 +323,14 @@ struct cluster {
 };
 
 static struct subscription *sub_find(struct cluster *cl, const char *name, size_t n);
+static void pend_fail_all(struct cluster *cl);
+static void users_sync(struct cluster *cl, const char *mode);
+static void users_resync(struct cluster *cl);
+static void user_reply(struct cluster *cl, const struct resp_node *root, struct request *r);
+static void direct_reply(struct cluster *cl, const struct resp_node *root, struct request *r);
+static void who_reply(struct cluster *cl, const struct resp_node *root, const struct request *r);
+static void rooms_reply(struct cluster *cl, const struct resp_node *root, const struct request *r);
+static void link_deliver_direct(struct cluster *cl, const char *p, size_t n);
 static void sub_release(struct cluster *cl, struct subscription *s, bool up);
 static void sub_unconfirm(struct cluster *cl, struct subscription *s);
 static void sub_resubscribe(struct cluster *cl, struct subscription *s);
@@ -181,21 +386,47 @@ static int pend_grow(struct cluster *cl)
 	return 0;
 }
 
-/* Queues a command on the command connection and notes what its reply will answer. */
+static void request_fail(struct cluster *cl, struct pending *p);
+
+/* Queues a command on the command connection and notes what its reply will answer; takes req
+ * over (answered as if the link were down when the command cannot be sent). */
+static bool cmd_send_req(struct cluster *cl, enum cmd_kind kind, size_t argc,
+			 const struct resp_arg *argv, struct request *req)
+{
+	struct pending p = { (uint8_t)kind, kind == REPLY_PUBLISH ? clock_now_us() : 0, req };
+	if (cl->cmd.c == NULL || (cl->pend_count == cl->pend_cap && pend_grow(cl) < 0)) {
+		if (cl->cmd.c != NULL)
+			worker_close_conn(cl->w, cl->cmd.c, CLOSE_NOMEM);
+		request_fail(cl, &p);
+		return false;
+	}
+	if (!link_send(cl, &cl->cmd, argc, argv)) {
+		request_fail(cl, &p);
+		return false;
+	}
+	cl->pend[(cl->pend_head + cl->pend_count++) % cl->pend_cap] = p;
+	return true;
+}
+
 static bool cmd_send(struct cluster *cl, enum cmd_kind kind, size_t argc,
 		     const struct resp_arg *argv)
 {
-	if (cl->cmd.c == NULL)
-		return false;
-	if (cl->pend_count == cl->pend_cap && pend_grow(cl) < 0) {
-		worker_close_conn(cl->w, cl->cmd.c, CLOSE_NOMEM);
-		return false;
-	}
-	if (!link_send(cl, &cl->cmd, argc, argv))
-		return false;
-	cl->pend[(cl->pend_head + cl->pend_count++) % cl->pend_cap] =
-	    (struct pending){ (uint8_t)kind, kind == CMD_PUBLISH ? clock_now_us() : 0 };
-	return true;
+	return cmd_send_req(cl, kind, argc, argv, NULL);
+}
+
+#define SCRIPT_ARGS_MAX 12
+
+/* EVALSHA of one of the scripts with nkeys keys and then arguments, args[0..argc). */
+static bool script_run(struct cluster *cl, enum script sc, enum cmd_kind kind, size_t nkeys,
+		       size_t argc, const struct resp_arg *args, struct request *req)
+{
+	char keys[4];
+	snprintf(keys, sizeof(keys), "%zu", nkeys);
+	struct resp_arg argv[SCRIPT_ARGS_MAX + 3] = { RESP_ARG_LIT("EVALSHA"),
+						      resp_arg_str(cl->sha[sc]),
+						      resp_arg_str(keys) };
+	memcpy(argv + 3, args, argc * sizeof(*args));
+	return cmd_send_req(cl, kind, argc + 3, argv, req);
 }
 
 /* HELLO 3 with the credentials and a client name, first on each connection. */
@@ -213,7 +444,7 @@ static void link_hello(struct cluster *cl, struct link_conn *lc, const char *rol
 	argv[argc++] = RESP_ARG_LIT("SETNAME");
 	argv[argc++] = resp_arg_str(name);
 	if (lc == &cl->cmd)
-		cmd_send(cl, CMD_HELLO, argc, argv);
+		cmd_send(cl, REPLY_HELLO, argc, argv);
 	else
 		link_send(cl, lc, argc, argv);
 }
@@ -266,6 +497,7 @@ static void link_check_up(struct cluster *cl)
 	atomic_store_explicit(&cl->up, true, memory_order_release);
 	cl->backoff_ms = BACKOFF_MIN_MS;
 	timer_arm(&cl->w->timers, &cl->beat, TIMER_BEAT, cl->w->now_ms); /* beat at once */
+	users_resync(cl);
 	log_info((int)cl->w->index, 0, "cluster: link to Redis %s:%d is up (node %s, %zu rooms)",
 		 cl->url.host, cl->url.port, cl->node_id, cl->nsubs);
 	if (cl->was_up)
@@ -287,6 +519,7 @@ static void link_down(struct cluster *cl)
 {
 	timer_stop(&cl->beat);
 	atomic_store_explicit(&cl->peers, 0, memory_order_relaxed);
+	pend_fail_all(cl);
 	subs_each(cl, sub_unconfirm);
 	if (cl->sub.c != NULL)
 		worker_close_conn(cl->w, cl->sub.c, CLOSE_RESET);
@@ -354,16 +587,16 @@ static void link_connect(struct timer *t, void *ctx)
 		return;
 	}
 	cl->sub_pending = 0;
-	cl->pend_head = cl->pend_count = 0;
+	pend_fail_all(cl);
 	cl->probe_sent = cl->probe_seen = 0;
 	subs_each(cl, sub_unconfirm);
 	link_hello(cl, &cl->sub, "sub");
 	link_hello(cl, &cl->cmd, "cmd");
-	struct resp_arg load[3] = { RESP_ARG_LIT("SCRIPT"), RESP_ARG_LIT("LOAD"),
-				    RESP_ARG_LIT(publish_script) };
-	cmd_send(cl, CMD_LOAD, 3, load);
-	load[2] = RESP_ARG_LIT(beat_script);
-	cmd_send(cl, CMD_LOAD, 3, load);
+	for (size_t i = 0; i < SCRIPTS; i++) {
+		struct resp_arg load[3] = { RESP_ARG_LIT("SCRIPT"), RESP_ARG_LIT("LOAD"),
+					    resp_arg_str(scripts[i]) };
+		cmd_send(cl, REPLY_LOAD, 3, load);
+	}
 	struct resp_arg node[2] = { RESP_ARG_LIT("SUBSCRIBE"), resp_arg_str(cl->node_channel) };
 	if (link_send(cl, &cl->sub, 2, node))
 		cl->sub_pending++;
@@ -439,6 +672,8 @@ static void sub_reply(struct cluster *cl, const struct resp_node *root)
 		    memcmp(ps.channel.p, cl->node_channel, ps.channel.n) == 0) {
 			if (ps.payload.n > 6 && memcmp(ps.payload.p, "probe ", 6) == 0)
 				cl->probe_seen = strtoull(ps.payload.p + 6, NULL, 10);
+			else if (ps.payload.n > 3 && memcmp(ps.payload.p, "dm ", 3) == 0)
+				link_deliver_direct(cl, ps.payload.p, ps.payload.n);
 			break;
 		}
 		link_deliver(cl, &ps);
@@ -504,7 +739,7 @@ static void cmd_reply(struct cluster *cl, const struct resp_node *root)
 	struct pending p = cl->pend[cl->pend_head];
 	cl->pend_head = (cl->pend_head + 1) % cl->pend_cap;
 	cl->pend_count--;
-	if (p.kind == CMD_HELLO) {
+	if (p.kind == REPLY_HELLO) {
 		if (error) {
 			log_error((int)cl->w->index, 0, "cluster: Redis refused HELLO: %.*s",
 				  (int)root->len, root->str);
@@ -519,12 +754,32 @@ static void cmd_reply(struct cluster *cl, const struct resp_node *root)
 		count(&cl->errors);
 		worker_log_gated(cl->w, GATE_SLOW, LOG_WARN, 0, "cluster: Redis: %.*s",
 				 (int)root->len, root->str);
+		request_fail(cl, &p);
 		return;
 	}
-	if (p.kind == CMD_PUBLISH)
+	switch ((enum cmd_kind)p.kind) {
+	case REPLY_PUBLISH:
 		publish_reply(cl, p.sent_us);
-	else if (p.kind == CMD_BEAT)
+		break;
+	case REPLY_BEAT:
 		beat_reply(cl, root);
+		break;
+	case REPLY_USER:
+		user_reply(cl, root, p.req);
+		break;
+	case REPLY_DIRECT:
+		direct_reply(cl, root, p.req);
+		break;
+	case REPLY_WHO:
+		who_reply(cl, root, p.req);
+		break;
+	case REPLY_ROOMS:
+		rooms_reply(cl, root, p.req);
+		break;
+	default:
+		break;
+	}
+	free(p.req);
 }
 
 /* Every BEAT_MS while up: this node is alive, who else is, and is the subscription? A
@@ -549,14 +804,19 @@ static void link_beat(struct timer *t, void *ctx)
 	char key[sizeof(cl->url.prefix) + 8], alive[16], probe[32];
 	snprintf(key, sizeof(key), "%s:nodes", cl->url.prefix);
 	snprintf(alive, sizeof(alive), "%d", ALIVE_MS);
-	struct resp_arg beat[6] = { RESP_ARG_LIT("EVALSHA"),   resp_arg_str(cl->beat_sha),
-				    RESP_ARG_LIT("1"),         resp_arg_str(key),
-				    resp_arg_str(cl->node_id), resp_arg_str(alive) };
-	cmd_send(cl, CMD_BEAT, 6, beat);
+	struct resp_arg beat[6] = { resp_arg_str(key),
+				    resp_arg_str(cl->node_id),
+				    resp_arg_str(alive),
+				    resp_arg_str(cl->url.prefix),
+				    resp_arg_str(cl->leave_head),
+				    resp_arg_str(cl->leave_tail) };
+	script_run(cl, SCRIPT_BEAT, REPLY_BEAT, 1, 6, beat, NULL);
 	snprintf(probe, sizeof(probe), "probe %llu", (unsigned long long)++cl->probe_sent);
 	struct resp_arg pub[3] = { RESP_ARG_LIT("PUBLISH"), resp_arg_str(cl->node_channel),
 				   resp_arg_str(probe) };
-	cmd_send(cl, CMD_PROBE, 3, pub);
+	cmd_send(cl, REPLY_PROBE, 3, pub);
+	if (cl->w->now_ms >= cl->next_sync_ms)
+		users_sync(cl, "sync");
 	timer_arm(&cl->w->timers, &cl->beat, TIMER_BEAT, cl->w->now_ms + BEAT_MS);
 }
 
@@ -642,15 +902,40 @@ static void deliver_local(struct cluster *cl, const char *name, size_t name_len,
 		dir_room_put(&w->hub->dir, r);
 }
 
-/* The publish script for one line: every node gets it in the room's order. */
-static void publish_now(struct cluster *cl, const char *room, const char *line, size_t line_len,
-			uint64_t exclude)
+/* One line to one user of this node (on any of its workers). */
+static void tell_user(struct cluster *cl, uint64_t id, unsigned worker, const char *line, size_t n)
 {
-	if (cl->cmd.c->out_bytes + line_len > cl->queue_max) {
+	struct msg *m = route_msg_new(cl->w, n, true);
+	if (m == NULL)
+		return;
+	memcpy(m->data, line, n);
+	route_publish_direct(cl->w, m, id, worker);
+}
+
+/* h's line was dropped: its sender (if a user said it) is told. */
+static void tell_dropped(struct cluster *cl, const struct request_head *h)
+{
+	if (h->user == 0)
+		return;
+	char notice[PROTO_LINE_MAX];
+	size_t n = proto_cluster_dropped(notice, sizeof(notice));
+	tell_user(cl, h->user, h->worker, notice, n);
+}
+
+/* The publish script for one line (h: who said it, who must not get it): every node gets it
+ * in the room's order. The queue to Redis is bounded by what it holds in memory, the measure
+ * --max-outbuf cuts on, at half of it: a line past that is dropped, counted, and its sender
+ * told, and the other half is left for the commands that keep names and rooms right. */
+static void publish_now(struct cluster *cl, const char *room, const char *line, size_t line_len,
+			const struct request_head *h)
+{
+	size_t charge = sizeof(struct msg) + 2 * sizeof(struct msg *) + 256 + line_len;
+	if (cl->cmd.c->out_charge + charge > cl->queue_max) {
 		count(&cl->dropped);
 		worker_log_gated(cl->w, GATE_SLOW, LOG_WARN, 0,
 				 "cluster: %zu bytes queued for Redis; a line is dropped",
-				 cl->cmd.c->out_bytes);
+				 cl->cmd.c->out_charge);
+		tell_dropped(cl, h);
 		return;
 	}
 	char seq_key[sizeof(cl->url.prefix) + ROOM_MAX_LEN + 8];
@@ -667,12 +952,12 @@ static void publish_now(struct cluster *cl, const char *room, const char *line, 
 		return;
 	}
 	int pn = snprintf(payload, sizeof(cl->node_id) + 24, "%s %llu ", cl->node_id,
-			  (unsigned long long)exclude);
+			  (unsigned long long)h->exclude);
 	memcpy(payload + pn, line, line_len);
-	struct resp_arg argv[6] = { RESP_ARG_LIT("EVALSHA"), resp_arg_str(cl->sha),
-				    RESP_ARG_LIT("2"),       { seq_key, kn },
-				    { channel, cn },         { payload, (size_t)pn + line_len } };
-	if (cmd_send(cl, CMD_PUBLISH, 6, argv))
+	struct resp_arg argv[3] = { { seq_key, kn },
+				    { channel, cn },
+				    { payload, (size_t)pn + line_len } };
+	if (script_run(cl, SCRIPT_PUBLISH, REPLY_PUBLISH, 2, 3, argv, NULL))
 		count(&cl->published);
 	if (payload != small)
 		free(payload);
@@ -737,39 +1022,40 @@ static void sub_remove(struct cluster *cl, struct subscription *s)
 	cl->nsubs--;
 }
 
-/* Keeps a line until s's subscription is confirmed (bounded like the command queue). */
+/* Keeps a line until s's subscription is confirmed (bounded like the command queue), as a
+ * record: its head, its length, the line. */
 static void sub_hold(struct cluster *cl, struct subscription *s, const char *line, size_t n,
-		     uint64_t exclude)
+		     const struct request_head *h)
 {
-	char head[48];
-	int hn = snprintf(head, sizeof(head), "%llu %zu\n", (unsigned long long)exclude, n);
-	char *grown = s->held_len + (size_t)hn + n > cl->queue_max
-			  ? NULL
-			  : realloc(s->held, s->held_len + (size_t)hn + n);
+	size_t rec = sizeof(*h) + sizeof(n) + n;
+	char *grown =
+	    s->held_len + rec > cl->queue_max ? NULL : realloc(s->held, s->held_len + rec);
 	if (grown == NULL) {
 		count(&cl->dropped);
+		tell_dropped(cl, h);
 		return;
 	}
-	memcpy(grown + s->held_len, head, (size_t)hn);
-	memcpy(grown + s->held_len + hn, line, n);
+	memcpy(grown + s->held_len, h, sizeof(*h));
+	memcpy(grown + s->held_len + sizeof(*h), &n, sizeof(n));
+	memcpy(grown + s->held_len + sizeof(*h) + sizeof(n), line, n);
 	s->held = grown;
-	s->held_len += (size_t)hn + n;
+	s->held_len += rec;
 }
 
 /* Sends s's held lines through Redis (up) or to this node's members (down), in order. */
 static void sub_release(struct cluster *cl, struct subscription *s, bool up)
 {
-	size_t off = 0;
-	while (off < s->held_len) {
-		char *end;
-		uint64_t exclude = strtoull(s->held + off, &end, 10);
-		size_t n = strtoull(end + 1, &end, 10);
-		const char *line = end + 1;
+	for (size_t off = 0; off < s->held_len;) {
+		struct request_head h;
+		size_t n;
+		memcpy(&h, s->held + off, sizeof(h));
+		memcpy(&n, s->held + off + sizeof(h), sizeof(n));
+		const char *line = s->held + off + sizeof(h) + sizeof(n);
 		if (up)
-			publish_now(cl, s->name, line, n, exclude);
+			publish_now(cl, s->name, line, n, &h);
 		else
-			deliver_local(cl, s->name, strlen(s->name), line, n, exclude);
-		off = (size_t)(line + n - s->held);
+			deliver_local(cl, s->name, strlen(s->name), line, n, h.exclude);
+		off += sizeof(h) + sizeof(n) + n;
 	}
 	free(s->held);
 	s->held = NULL;
@@ -778,21 +1064,21 @@ static void sub_release(struct cluster *cl, struct subscription *s, bool up)
 
 /* A line this node's users said, for room `name`: through Redis when the link is up. */
 static void uplink_publish(struct cluster *cl, const char *name, size_t name_len, const char *line,
-			   size_t line_len, uint64_t exclude)
+			   size_t line_len, const struct request_head *h)
 {
 	if (!atomic_load_explicit(&cl->up, memory_order_relaxed)) {
 		/* the link went down while the line was on its way: this node only */
-		deliver_local(cl, name, name_len, line, line_len, exclude);
+		deliver_local(cl, name, name_len, line, line_len, h->exclude);
 		return;
 	}
 	struct subscription *s = sub_find(cl, name, name_len);
 	if (s != NULL && !s->confirmed) {
-		sub_hold(cl, s, line, line_len, exclude);
+		sub_hold(cl, s, line, line_len, h);
 		return;
 	}
 	char room[ROOM_MAX_LEN + 1];
 	snprintf(room, sizeof(room), "%.*s", (int)name_len, name);
-	publish_now(cl, room, line, line_len, exclude);
+	publish_now(cl, room, line, line_len, h);
 }
 
 /* A worker of this node got its first member in a room, or lost its last. */
@@ -823,46 +1109,576 @@ static void uplink_watch(struct cluster *cl, const char *name, size_t n, bool fi
 		link_subscribe(cl, s->name, true);
 }
 
-static void cluster_uplink(struct worker *w, struct msg *m)
+/* ---- users: names, rooms, private messages and listings across nodes ------------------------ */
+
+/* The fields of a request, a[0..an) and b[0..bn) (b empty when there is one field). */
+static void request_fields(const char *data, size_t len, const char **a, size_t *an, const char **b,
+			   size_t *bn)
 {
-	struct cluster *cl = w->hub->cluster;
-	const char *nl = memchr(m->data, '\n', m->len);
-	switch ((enum uplink_op)m->target) {
-	case UPLINK_PUBLISH:
-		if (nl != NULL)
-			uplink_publish(cl, m->data, (size_t)(nl - m->data), nl + 1,
-				       m->len - (size_t)(nl - m->data) - 1, m->exclude);
-		break;
-	case UPLINK_SUBSCRIBE:
-	case UPLINK_UNSUBSCRIBE:
-		uplink_watch(cl, m->data, m->len, m->target == UPLINK_SUBSCRIBE);
-		break;
-	}
+	const char *nl = memchr(data, '\n', len);
+	*a = data;
+	*an = nl != NULL ? (size_t)(nl - data) : len;
+	*b = nl != NULL ? nl + 1 : data + len;
+	*bn = nl != NULL ? len - *an - 1 : 0;
 }
 
-/* Hands the link worker a request: data is a[0..an) then b[0..bn). */
-static void uplink(struct worker *w, enum uplink_op op, const char *a, size_t an, const char *b,
-		   size_t bn, uint64_t exclude)
+/* A message for worker `to`'s uplink handler: op, head, then a[0..an) '\n' b[0..bn). */
+static void uplink_send(struct worker *w, unsigned to, enum uplink_op op,
+			const struct request_head *h, const char *a, size_t an, const char *b,
+			size_t bn)
 {
-	struct msg *m = msg_new(an + bn, 1);
+	struct msg *m = msg_new(sizeof(*h) + an + 1 + bn, 1);
 	if (m == NULL) {
 		log_error((int)w->index, 0, "cluster: out of memory for a request to the link");
 		return;
 	}
-	memcpy(m->data, a, an);
-	memcpy(m->data + an, b, bn);
+	memcpy(m->data, h, sizeof(*h));
+	memcpy(m->data + sizeof(*h), a, an);
+	m->data[sizeof(*h) + an] = '\n';
+	memcpy(m->data + sizeof(*h) + an + 1, b, bn);
 	m->kind = MSG_UPLINK;
 	m->target = op;
-	m->exclude = exclude;
-	route_hand_to(w, m, LINK_WORKER);
+	route_hand_to(w, m, to);
+}
+
+/* A request about user c of worker w to the link worker. */
+static void uplink_user(struct worker *w, const struct conn *c, enum uplink_op op, const char *a,
+			size_t an, const char *b, size_t bn, uint32_t text_len)
+{
+	struct request_head h = { .user = c->id, .worker = w->index, .text_len = text_len };
+	uplink_send(w, LINK_WORKER, op, &h, a, an, b, bn);
+}
+
+/* Keeps a request for its command's answer (NULL when out of memory: nothing to answer). */
+static struct request *request_keep(enum uplink_op op, const struct request_head *h,
+				    const char *data, size_t len)
+{
+	struct request *r = malloc(sizeof(*r) + len + 1);
+	if (r == NULL)
+		return NULL;
+	r->h = *h;
+	r->op = (uint8_t)op;
+	r->len = len;
+	memcpy(r->data, data, len);
+	r->data[len] = '\0';
+	return r;
+}
+
+/* Sends multi-line text to one user, a line per message (a WebSocket user gets a frame each). */
+static void tell_lines(struct cluster *cl, uint64_t id, unsigned worker, const char *text,
+		       size_t len)
+{
+	const char *p = text, *end = text + len, *nl;
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		tell_user(cl, id, worker, p, (size_t)(nl + 1 - p));
+		p = nl + 1;
+	}
+}
+
+/* An answer about a user's name, to the user's worker. */
+static void answer_name(struct cluster *cl, enum uplink_op op, const struct request_head *h,
+			const char *name, size_t n)
+{
+	uplink_send(cl->w, h->worker, op, h, name, n, "", 0);
+}
+
+/* The longest /who and /rooms answers built here. */
+#define WHO_TEXT_MAX PROTO_WHO_MAX(DIR_WHO_NAMES_MAX)
+#define ROOMS_TEXT_MAX                                                               \
+	(PROTO_LINE_SIZE(rooms_head) + ROOMS_LISTED * PROTO_LINE_SIZE(rooms_entry) + \
+	 PROTO_LINE_SIZE(rooms_more))
+
+/* A /who or /rooms asked while the link went down: this node's answer. */
+static void answer_listing_locally(struct cluster *cl, const struct request *r)
+{
+	size_t cap = r->op == UPLINK_WHO ? WHO_TEXT_MAX : ROOMS_TEXT_MAX;
+	char *text = malloc(cap);
+	if (text == NULL)
+		return;
+	struct directory *d = &cl->w->hub->dir;
+	const char *room, *rest;
+	size_t room_n, rest_n;
+	request_fields(r->data, r->len, &room, &room_n, &rest, &rest_n);
+	size_t n =
+	    r->op == UPLINK_WHO ? dir_who_in(d, room, room_n, text, cap) : dir_rooms(d, text, cap);
+	tell_lines(cl, r->h.user, r->h.worker, text, n);
+	free(text);
+}
+
+/* A command whose answer will never come (the link went down, or it could not be sent): the
+ * user is answered as this node alone would answer. */
+static void request_fail(struct cluster *cl, struct pending *p)
+{
+	struct request *r = p->req;
+	p->req = NULL;
+	if (r == NULL)
+		return;
+	const char *a, *b;
+	size_t an, bn;
+	request_fields(r->data, r->len, &a, &an, &b, &bn);
+	char line[PROTO_LINE_MAX];
+	size_t n;
+	switch ((enum uplink_op)r->op) {
+	case UPLINK_NICK: /* renamed on this node, as while the link is down */
+		answer_name(cl, ANSWER_NAME_OK, &r->h, a, an);
+		break;
+	case UPLINK_DIRECT:
+		n = proto_no_such_user(line, sizeof(line), a, an);
+		tell_user(cl, r->h.user, r->h.worker, line, n);
+		break;
+	case UPLINK_WHO:
+	case UPLINK_ROOMS:
+		answer_listing_locally(cl, r);
+		break;
+	default:
+		break;
+	}
+	free(r);
+}
+
+static void pend_fail_all(struct cluster *cl)
+{
+	for (; cl->pend_count > 0; cl->pend_count--) {
+		request_fail(cl, &cl->pend[cl->pend_head]);
+		cl->pend_head = (cl->pend_head + 1) % cl->pend_cap;
+	}
+	cl->pend_head = 0;
+}
+
+/* Runs the user script for one user: mode "put", "move", "sync" or "gone". */
+static void user_script_run(struct cluster *cl, const char *mode, uint64_t id, unsigned worker,
+			    const char *name, const char *room, struct request *req)
+{
+	char ids[24], workers[16], ttl[16], folded[NAME_MAX_LEN + 1], room_key[ROOM_MAX_LEN + 1];
+	snprintf(ids, sizeof(ids), "%llu", (unsigned long long)id);
+	snprintf(workers, sizeof(workers), "%u", worker);
+	snprintf(ttl, sizeof(ttl), "%d", NAME_TTL_S);
+	size_t nn = strnlen(name, NAME_MAX_LEN), rn = strnlen(room, ROOM_MAX_LEN);
+	name_fold(name, nn, folded);
+	folded[nn] = '\0';
+	for (size_t i = 0; i <= rn; i++)
+		room_key[i] = (char)tolower((unsigned char)room[i]);
+	struct resp_arg args[10] = {
+		resp_arg_str(cl->url.prefix),
+		resp_arg_str(cl->node_id),
+		resp_arg_str(ids),
+		resp_arg_str(ttl),
+		resp_arg_str(mode),
+		{ folded, nn },
+		{ name, nn },
+		resp_arg_str(workers),
+		{ room_key, rn },
+		{ room, rn },
+	};
+	script_run(cl, SCRIPT_USER, REPLY_USER, 0, 10, args, req);
+}
+
+/* Every user of the node to Redis: "sync" refreshes (and records the users Redis does not
+ * know), "put" after a "reset" records them all anew. A name held meanwhile by a user of
+ * another node comes back as 0: that user is renamed (answer_name). */
+static void users_sync(struct cluster *cl, const char *mode)
+{
+	struct directory *d = &cl->w->hub->dir;
+	size_t max = (size_t)atomic_load_explicit(&cl->w->hub->users, memory_order_relaxed) + 64;
+	struct dir_entry *users = malloc(max * sizeof(*users));
+	cl->next_sync_ms = cl->w->now_ms + SYNC_MS;
+	if (users == NULL) {
+		log_error((int)cl->w->index, 0, "cluster: out of memory for a refresh of names");
+		return;
+	}
+	size_t n = dir_list_users(d, users, max);
+	for (size_t i = 0; i < n && cl->cmd.c != NULL; i++) {
+		if (users[i].room[0] == '\0')
+			continue;
+		struct request_head h = { .user = users[i].id, .worker = users[i].worker };
+		struct request *r =
+		    request_keep(UPLINK_PUT, &h, users[i].name, strlen(users[i].name));
+		user_script_run(cl, mode, users[i].id, users[i].worker, users[i].name,
+				users[i].room, r);
+	}
+	free(users);
+}
+
+/* The link is up again: what Redis knew of this node's users is dropped (Redis may have
+ * restarted, or other nodes may have taken this one for dead), and every user recorded anew,
+ * claiming its name again. */
+static void users_resync(struct cluster *cl)
+{
+	struct resp_arg args[5] = { resp_arg_str(cl->url.prefix), resp_arg_str(cl->node_id),
+				    RESP_ARG_LIT("0"), RESP_ARG_LIT("0"), RESP_ARG_LIT("reset") };
+	script_run(cl, SCRIPT_USER, REPLY_USER, 0, 5, args, NULL);
+	users_sync(cl, "put");
+}
+
+/* The user script's answer: 1 done, 0 the name is another user's. */
+static void user_reply(struct cluster *cl, const struct resp_node *root, struct request *r)
+{
+	if (r == NULL)
+		return;
+	bool granted = root->type == RESP_INTEGER && root->integer == 1;
+	const char *a, *b;
+	size_t an, bn;
+	request_fields(r->data, r->len, &a, &an, &b, &bn);
+	if (r->op == UPLINK_NICK)
+		answer_name(cl, granted ? ANSWER_NAME_OK : ANSWER_NAME_TAKEN, &r->h, a, an);
+	else if (!granted && (r->op == UPLINK_PUT || r->op == UPLINK_MOVE))
+		answer_name(cl, ANSWER_NAME_LOST, &r->h, a, an);
+}
+
+/* The private-message script's answer: the recipient's record, or nil (no such user). */
+static void direct_reply(struct cluster *cl, const struct resp_node *root, struct request *r)
+{
+	const char *to, *line;
+	size_t to_n, line_n;
+	request_fields(r->data, r->len, &to, &to_n, &line, &line_n);
+	if (root->type != RESP_BULK && root->type != RESP_SIMPLE) {
+		char out[PROTO_LINE_MAX];
+		size_t n = proto_no_such_user(out, sizeof(out), to, to_n);
+		tell_user(cl, r->h.user, r->h.worker, out, n);
+		return;
+	}
+	count(&cl->remote_private);
+	/* "NODE ID WORKER NAME": the name as its owner spells it */
+	const char *name = root->str, *end = root->str + root->len;
+	for (int spaces = 0; name < end && spaces < 3; name++)
+		spaces += *name == ' ';
+	char spelled[NAME_MAX_LEN + 1];
+	snprintf(spelled, sizeof(spelled), "%.*s", (int)(end - name), name);
+	/* the text is the end of the private line, before its \n */
+	size_t text_len = r->h.text_len < line_n ? r->h.text_len : 0;
+	const char *text = line + line_n - 1 - text_len;
+	struct msg *m =
+	    route_msg_new(cl->w, proto_user_line_len(USER_ECHO, spelled, text_len), true);
+	if (m == NULL)
+		return;
+	proto_user_line(m->data, USER_ECHO, spelled, text, text_len);
+	route_publish_direct(cl->w, m, r->h.user, r->h.worker);
+}
+
+/* /who's answer from Redis: the member count, then names. */
+static void who_reply(struct cluster *cl, const struct resp_node *root, const struct request *r)
+{
+	if (root->type != RESP_ARRAY || root->n < 1) {
+		answer_listing_locally(cl, r);
+		return;
+	}
+	const char *names[DIR_WHO_NAMES_MAX];
+	char held[DIR_WHO_NAMES_MAX][NAME_MAX_LEN + 1];
+	size_t n = 0;
+	for (uint32_t i = 1; i < root->n && n < DIR_WHO_NAMES_MAX; i++) {
+		const struct resp_node *e = resp_child(root, i);
+		snprintf(held[n], sizeof(held[n]), "%.*s", (int)e->len, e->str);
+		names[n] = held[n];
+		n++;
+	}
+	char *text = malloc(WHO_TEXT_MAX);
+	if (text == NULL)
+		return;
+	const char *a, *b;
+	size_t an, bn;
+	request_fields(r->data, r->len, &a, &an, &b, &bn);
+	char room[ROOM_MAX_LEN + 1];
+	snprintf(room, sizeof(room), "%.*s", (int)an, a);
+	size_t len =
+	    proto_who(text, WHO_TEXT_MAX, room, (long)resp_child(root, 0)->integer, names, n);
+	tell_lines(cl, r->h.user, r->h.worker, text, len);
+	free(text);
+}
+
+/* /rooms's answer from Redis: the room count, then name and member count per room. */
+static void rooms_reply(struct cluster *cl, const struct resp_node *root, const struct request *r)
+{
+	if (root->type != RESP_ARRAY || root->n < 1) {
+		answer_listing_locally(cl, r);
+		return;
+	}
+	char *text = malloc(ROOMS_TEXT_MAX);
+	if (text == NULL)
+		return;
+	long rooms = (long)resp_child(root, 0)->integer, shown = 0;
+	size_t len = proto_rooms_head(text, ROOMS_TEXT_MAX, rooms);
+	for (uint32_t i = 1; i + 1 < root->n; i += 2, shown++) {
+		const struct resp_node *name = resp_child(root, i);
+		char room[ROOM_MAX_LEN + 1];
+		snprintf(room, sizeof(room), "%.*s", (int)name->len, name->str);
+		len += proto_rooms_entry(text + len, ROOMS_TEXT_MAX - len, room,
+					 (long)resp_child(root, i + 1)->integer);
+	}
+	if (shown < rooms)
+		len += proto_rooms_more(text + len, ROOMS_TEXT_MAX - len, rooms - shown);
+	tell_lines(cl, r->h.user, r->h.worker, text, len);
+	free(text);
+}
+
+/* A request from a worker of this node to the link. */
+static void link_request(struct cluster *cl, enum uplink_op op, const struct request_head *h,
+			 const char *data, size_t len)
+{
+	const char *a, *b;
+	size_t an, bn;
+	request_fields(data, len, &a, &an, &b, &bn);
+	bool up = atomic_load_explicit(&cl->up, memory_order_relaxed) && cl->cmd.c != NULL;
+	if (op == UPLINK_PUBLISH) {
+		uplink_publish(cl, a, an, b, bn, h);
+		return;
+	}
+	if (op == UPLINK_SUBSCRIBE || op == UPLINK_UNSUBSCRIBE) {
+		uplink_watch(cl, a, an, op == UPLINK_SUBSCRIBE);
+		return;
+	}
+	struct pending p = { .req = request_keep(op, h, data, len) };
+	if (p.req == NULL) {
+		log_error((int)cl->w->index, 0, "cluster: out of memory for a request");
+		return;
+	}
+	if (!up) { /* a change of state is sent again in full when the link is back */
+		request_fail(cl, &p);
+		return;
+	}
+	char name[NAME_MAX_LEN + 1], room[ROOM_MAX_LEN + 1];
+	snprintf(name, sizeof(name), "%.*s", (int)an, a);
+	switch (op) {
+	case UPLINK_PUT:
+	case UPLINK_NICK:
+	case UPLINK_MOVE:
+		snprintf(room, sizeof(room), "%.*s", (int)bn, b);
+		user_script_run(cl, op == UPLINK_MOVE ? "move" : "put", h->user, h->worker, name,
+				room, p.req);
+		break;
+	case UPLINK_GONE:
+		user_script_run(cl, "gone", h->user, h->worker, "", "", p.req);
+		break;
+	case UPLINK_DIRECT: {
+		char folded[NAME_MAX_LEN + 1];
+		name_fold(a, strlen(name), folded);
+		struct resp_arg args[3] = { resp_arg_str(cl->url.prefix),
+					    { folded, strlen(name) },
+					    { b, bn } };
+		script_run(cl, SCRIPT_DIRECT, REPLY_DIRECT, 0, 3, args, p.req);
+		break;
+	}
+	case UPLINK_WHO: {
+		char most[16];
+		snprintf(most, sizeof(most), "%d", DIR_WHO_NAMES_MAX);
+		for (size_t i = 0; i < an && i < ROOM_MAX_LEN; i++)
+			room[i] = (char)tolower((unsigned char)a[i]);
+		struct resp_arg args[3] = { resp_arg_str(cl->url.prefix),
+					    { room, an < ROOM_MAX_LEN ? an : ROOM_MAX_LEN },
+					    resp_arg_str(most) };
+		script_run(cl, SCRIPT_WHO, REPLY_WHO, 0, 3, args, p.req);
+		break;
+	}
+	case UPLINK_ROOMS: {
+		char most[16];
+		snprintf(most, sizeof(most), "%d", ROOMS_LISTED);
+		struct resp_arg args[2] = { resp_arg_str(cl->url.prefix), resp_arg_str(most) };
+		script_run(cl, SCRIPT_ROOMS, REPLY_ROOMS, 0, 2, args, p.req);
+		break;
+	}
+	default:
+		free(p.req);
+		break;
+	}
+}
+
+/* A private message for a user of this node, from another node's user: "dm NODE ID WORKER
+ * NAME\nLINE" on the node's channel. */
+static void link_deliver_direct(struct cluster *cl, const char *p, size_t n)
+{
+	const char *nl = memchr(p, '\n', n);
+	size_t id_len = strlen(cl->node_id);
+	/* this node's id, then numbers, all before the \n: strtoull stops there at the latest */
+	if (nl == NULL || nl + 1 >= p + n || p[n - 1] != '\n' || (size_t)(nl - p) < 3 + id_len ||
+	    memcmp(p + 3, cl->node_id, id_len) != 0 || p[3 + id_len] != ' ') {
+		count(&cl->errors);
+		return;
+	}
+	char *end;
+	uint64_t id = strtoull(p + 4 + id_len, &end, 10);
+	unsigned long worker = *end == ' ' ? strtoul(end + 1, &end, 10) : ULONG_MAX;
+	if (*end != ' ' || worker >= cl->w->hub->nworkers) {
+		count(&cl->errors);
+		return;
+	}
+	tell_user(cl, id, (unsigned)worker, nl + 1, (size_t)(p + n - nl - 1));
+}
+
+/* ---- on a user's worker -------------------------------------------------------------------- */
+
+static bool link_seen_up(const struct worker *w)
+{
+	const struct cluster *cl = w->hub->cluster;
+	/* acquire: pairs with the release in link_check_up */
+	return cl != NULL && atomic_load_explicit(&cl->up, memory_order_acquire);
+}
+
+bool cluster_linked(const struct worker *w)
+{
+	return link_seen_up(w);
+}
+
+bool cluster_renamed(struct worker *w, struct conn *c, const char *old)
+{
+	stat_add(&w->stats.renames, 1);
+	log_info((int)w->index, c->id, "%s is now %s", old, c->user.name);
+	char line[PROTO_LINE_MAX];
+	size_t len = proto_renamed(line, sizeof(line), old, c->user.name);
+	struct msg *m = route_msg_new(w, len, false);
+	if (m == NULL) {
+		stat_add(&w->stats.nomem_dropped, 1);
+		return false;
+	}
+	memcpy(m->data, line, len);
+	cluster_publish_room(w, c->user.room, m, 0);
+	return true;
+}
+
+/* The user's name and room, to the link (PUT or MOVE). */
+static void user_record(struct worker *w, struct conn *c, enum uplink_op op)
+{
+	if (!link_seen_up(w) || c->user.room == NULL)
+		return;
+	const char *room = c->user.room->name; /* set at creation, never written again */
+	uplink_user(w, c, op, c->user.name, strlen(c->user.name), room, strlen(room), 0);
+}
+
+void cluster_user_moved(struct worker *w, struct conn *c, bool newcomer)
+{
+	user_record(w, c, newcomer ? UPLINK_PUT : UPLINK_MOVE);
+}
+
+void cluster_user_gone(struct worker *w, struct conn *c)
+{
+	if (link_seen_up(w))
+		uplink_user(w, c, UPLINK_GONE, "", 0, "", 0, 0);
+}
+
+bool cluster_nick(struct worker *w, struct conn *c, const char *name, size_t n)
+{
+	if (!link_seen_up(w) || c->user.room == NULL)
+		return false;
+	const char *room = c->user.room->name;
+	uplink_user(w, c, UPLINK_NICK, name, n, room, strlen(room), 0);
+	return true;
+}
+
+bool cluster_direct(struct worker *w, struct conn *c, const char *to, size_t to_n, const char *text,
+		    size_t text_n)
+{
+	if (!link_seen_up(w))
+		return false;
+	size_t n = proto_user_line_len(USER_PRIVATE, c->user.name, text_n);
+	char *line = malloc(n);
+	if (line == NULL)
+		return false;
+	proto_user_line(line, USER_PRIVATE, c->user.name, text, text_n);
+	uplink_user(w, c, UPLINK_DIRECT, to, to_n, line, n, (uint32_t)text_n);
+	free(line);
+	return true;
+}
+
+bool cluster_ask(struct worker *w, struct conn *c, enum cluster_ask what)
+{
+	if (!link_seen_up(w))
+		return false;
+	if (what == CLUSTER_ROOMS) {
+		uplink_user(w, c, UPLINK_ROOMS, "", 0, "", 0, 0);
+		return true;
+	}
+	if (c->user.room == NULL)
+		return false;
+	const char *room = c->user.room->name;
+	uplink_user(w, c, UPLINK_WHO, room, strlen(room), "", 0, 0);
+	return true;
+}
+
+/* The user's name was found taken on another node: it becomes a guest name of this node,
+ * claimed like any other. */
+static void rename_to_guest(struct worker *w, struct conn *c)
+{
+	char old[NAME_MAX_LEN + 1], guest[NAME_MAX_LEN + 1];
+	uint64_t x = (uint64_t)clock_now_us() ^ (c->id * 0x9E3779B97F4A7C15ULL);
+	int rc = -EEXIST;
+	for (int tries = 0; tries < 8 && rc == -EEXIST; tries++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+		snprintf(guest, sizeof(guest), "guest%06u", (unsigned)(x % 1000000));
+		rc = dir_rename(&w->hub->dir, &c->user, guest, strlen(guest), old);
+	}
+	if (rc < 0) {
+		log_warn((int)w->index, c->id, "cluster: no guest name for %s (%s)", c->user.name,
+			 strerror(-rc));
+		return;
+	}
+	count(&w->hub->cluster->names_lost);
+	char line[PROTO_LINE_MAX];
+	route_send_line(w, c, line, proto_name_lost(line, sizeof(line), old, c->user.name));
+	cluster_renamed(w, c, old);
+	user_record(w, c, UPLINK_PUT);
+}
+
+/* An answer about c's name, from the link worker. */
+static void user_answer(struct worker *w, enum uplink_op op, const struct request_head *h,
+			const char *name, size_t n)
+{
+	struct conn *c = route_find_user(w, h->user);
+	if (c == NULL || c->closing || !c->user.listed)
+		return;
+	char line[PROTO_LINE_MAX], old[NAME_MAX_LEN + 1];
+	int rc;
+	switch (op) {
+	case ANSWER_NAME_OK:
+		rc = dir_rename(&w->hub->dir, &c->user, name, n, old);
+		if (rc == 0) {
+			cluster_renamed(w, c, old);
+			return;
+		}
+		/* taken on this node meanwhile: Redis is told the name this user keeps */
+		stat_add(&w->stats.nick_rejected, 1);
+		route_send_line(w, c, line, proto_name_taken(line, sizeof(line), name, n));
+		user_record(w, c, UPLINK_PUT);
+		break;
+	case ANSWER_NAME_TAKEN:
+		stat_add(&w->stats.nick_rejected, 1);
+		route_send_line(w, c, line, proto_name_taken(line, sizeof(line), name, n));
+		break;
+	case ANSWER_NAME_LOST:
+		if (strlen(c->user.name) == n && memcmp(c->user.name, name, n) == 0)
+			rename_to_guest(w, c);
+		break;
+	default:
+		break;
+	}
+}
+
+static void cluster_uplink(struct worker *w, struct msg *m)
+{
+	struct cluster *cl = w->hub->cluster;
+	struct request_head h;
+	if (cl == NULL || m->len < sizeof(h))
+		return;
+	memcpy(&h, m->data, sizeof(h));
+	const char *data = m->data + sizeof(h);
+	size_t len = m->len - sizeof(h);
+	enum uplink_op op = (enum uplink_op)m->target;
+	if (op >= ANSWER_NAME_OK) {
+		const char *a, *b;
+		size_t an, bn;
+		request_fields(data, len, &a, &an, &b, &bn);
+		user_answer(w, op, &h, a, an);
+		return;
+	}
+	if (w == cl->w)
+		link_request(cl, op, &h, data, len);
 }
 
 static void cluster_watch(struct worker *w, const char *room, bool first)
 {
-	uplink(w, first ? UPLINK_SUBSCRIBE : UPLINK_UNSUBSCRIBE, room, strlen(room), "", 0, 0);
+	struct request_head h = { 0 };
+	uplink_send(w, LINK_WORKER, first ? UPLINK_SUBSCRIBE : UPLINK_UNSUBSCRIBE, &h, room,
+		    strlen(room), "", 0);
 }
 
-void cluster_publish_room(struct worker *w, struct room *r, struct msg *m)
+void cluster_publish_room(struct worker *w, struct room *r, struct msg *m, uint64_t from)
 {
 	struct cluster *cl = w->hub->cluster;
 	if (cl == NULL || !atomic_load_explicit(&cl->up, memory_order_acquire)) {
@@ -871,9 +1687,8 @@ void cluster_publish_room(struct worker *w, struct room *r, struct msg *m)
 		route_publish_room(w, r, m);
 		return;
 	}
-	char head[ROOM_MAX_LEN + 2];
-	int hn = snprintf(head, sizeof(head), "%s\n", r->name);
-	uplink(w, UPLINK_PUBLISH, head, (size_t)hn, m->data, m->len, m->exclude);
+	struct request_head h = { .user = from, .exclude = m->exclude, .worker = w->index };
+	uplink_send(w, LINK_WORKER, UPLINK_PUBLISH, &h, r->name, strlen(r->name), m->data, m->len);
 	msg_set_workers(m, 1); /* never published: this worker drops it */
 	msg_release(m);
 }
@@ -950,8 +1765,14 @@ static int cluster_setup(struct cluster *cl, struct worker *w)
 	int rc = resolve(cl);
 	if (rc < 0)
 		return rc;
-	sha1_hex(publish_script, cl->sha);
-	sha1_hex(beat_script, cl->beat_sha);
+	for (size_t i = 0; i < SCRIPTS; i++)
+		sha1_hex(scripts[i], cl->sha[i]);
+	char left[PROTO_LINE_MAX];
+	size_t n =
+	    proto_left(left, sizeof(left), "\x01", PROTO_SERVER_GONE, strlen(PROTO_SERVER_GONE));
+	const char *mark = memchr(left, '\x01', n);
+	snprintf(cl->leave_head, sizeof(cl->leave_head), "%.*s", (int)(mark - left), left);
+	snprintf(cl->leave_tail, sizeof(cl->leave_tail), "%s", mark + 1);
 	snprintf(cl->node_channel, sizeof(cl->node_channel), "%s:node:%s", cl->url.prefix,
 		 cl->node_id);
 	cl->in_max = cfg->max_line + (size_t)64 * 1024;
@@ -1006,6 +1827,7 @@ int cluster_attach(struct worker *w)
 	if (hub->cfg.cluster[0] == '\0')
 		return 0;
 	if (w->index != LINK_WORKER) {
+		route_set_uplink(w, cluster_uplink);
 		route_set_room_watch(w, cluster_watch);
 		return 0;
 	}

@@ -18,19 +18,23 @@
 #include "hub.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct worker;
+struct conn;
 struct room;
 struct msg;
 
-#define CLUSTER_COUNTERS(X)                                                          \
-	X(reconnects, "times the link to Redis was opened again after it went down") \
-	X(published, "room lines and notices published to Redis")                    \
-	X(received, "room lines and notices received from Redis and delivered")      \
-	X(dropped, "lines not published: the queue to Redis was full")               \
-	X(local_only, "lines delivered on this node only while the link was down")   \
-	X(probe_failures, "subscriptions found dead by the self-probe and reopened") \
+#define CLUSTER_COUNTERS(X)                                                             \
+	X(reconnects, "times the link to Redis was opened again after it went down")    \
+	X(published, "room lines and notices published to Redis")                       \
+	X(received, "room lines and notices received from Redis and delivered")         \
+	X(dropped, "lines not published: the queue to Redis was full")                  \
+	X(local_only, "lines delivered on this node only while the link was down")      \
+	X(probe_failures, "subscriptions found dead by the self-probe and reopened")    \
+	X(names_lost, "users renamed to a guest: their name was taken on another node") \
+	X(remote_private, "private messages sent to users on other nodes")              \
 	X(errors, "error replies from Redis")
 
 struct cluster_stats {
@@ -55,8 +59,32 @@ void cluster_detach(struct worker *w);
 
 /* Publishes m, a room line or notice the session formatted (m->exclude honoured), to room r:
  * through Redis to every node when the link is up, to this node's users otherwise. Takes m
- * over, like route_publish_room. */
-void cluster_publish_room(struct worker *w, struct room *r, struct msg *m);
+ * over, like route_publish_room. from: the connection id of the user who said it (told when
+ * the line is dropped because the queue to Redis is full), or 0. */
+void cluster_publish_room(struct worker *w, struct room *r, struct msg *m, uint64_t from);
+
+/*
+ * Users across nodes (each on c's worker, w; a no-op or false without a link that is up).
+ * Redis keeps every user's name (claimed, unique across nodes), room and node, for /nick,
+ * /msg, /who and /rooms on any node.
+ */
+bool cluster_linked(const struct worker *w); /* the link is up, as w sees it */
+/* c is new (newcomer) or entered another room. */
+void cluster_user_moved(struct worker *w, struct conn *c, bool newcomer);
+void cluster_user_gone(struct worker *w, struct conn *c);
+/* /nick NAME: true when the claim went to Redis; the answer (the rename, or "taken") comes
+ * later. False: the caller renames on this node alone. */
+bool cluster_nick(struct worker *w, struct conn *c, const char *name, size_t n);
+/* c was renamed from old: counted, logged and told to its room. False when the room could
+ * not be told (out of memory). */
+bool cluster_renamed(struct worker *w, struct conn *c, const char *old);
+/* /msg TO TEXT for a user not on this node: true when it went to Redis (the echo or "no such
+ * user" comes later). */
+bool cluster_direct(struct worker *w, struct conn *c, const char *to, size_t to_n, const char *text,
+		    size_t text_n);
+enum cluster_ask { CLUSTER_WHO, CLUSTER_ROOMS };
+/* /who or /rooms over every node: true when asked (the answer comes later). */
+bool cluster_ask(struct worker *w, struct conn *c, enum cluster_ask what);
 
 /* The link's figures, for /metrics and /healthz (any thread). */
 void cluster_get_stats(const struct hub *hub, struct cluster_stats *out);

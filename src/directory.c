@@ -355,6 +355,33 @@ size_t dir_who(struct directory *d, const struct user *u, char *out, size_t cap)
 	return len;
 }
 
+size_t dir_list_users(struct directory *d, struct dir_entry *out, size_t max)
+{
+	size_t n = 0, pos = 0;
+	uint64_t key;
+	void *v;
+	pthread_mutex_lock(&d->lock);
+	while (n < max && map_next(&d->names, &pos, &key, &v))
+		for (const struct user *u = v; u != NULL && n < max; u = u->hash_next, n++) {
+			out[n].id = u->id;
+			out[n].worker = u->worker;
+			memcpy(out[n].name, u->name, sizeof(out[n].name));
+			snprintf(out[n].room, sizeof(out[n].room), "%s",
+				 u->room != NULL ? u->room->name : "");
+		}
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
+size_t dir_who_in(struct directory *d, const char *name, size_t n, char *out, size_t cap)
+{
+	pthread_mutex_lock(&d->lock);
+	struct room *r = room_find(d, name, n);
+	size_t len = r != NULL ? who_line(r, out, cap) : proto_no_room(out, cap);
+	pthread_mutex_unlock(&d->lock);
+	return len;
+}
+
 /* Appends one room's line to out[0..*len) when it leaves room for the last line
  * ("and N more"); false when it does not. */
 static bool rooms_add(const struct room *r, char *out, size_t cap, size_t *len)

@@ -110,12 +110,26 @@ bool dir_lookup(struct directory *d, const char *name, size_t n, uint64_t *id, u
 
 /* Writes the /who answer for u's room ("* 3 users in lobby: a, b, c\n", at most cap bytes). */
 size_t dir_who(struct directory *d, const struct user *u, char *out, size_t cap);
+/* The same for the room called name[0..n) (the "no room" line when there is none). */
+size_t dir_who_in(struct directory *d, const char *name, size_t n, char *out, size_t cap);
 
 /* Writes the /rooms answer (one "* " line per room, a header first), at most cap bytes; when
  * not every room fits, a last line "*   and N more" says how many were left out. */
 size_t dir_rooms(struct directory *d, char *out, size_t cap);
 
 long dir_room_count(struct directory *d);
+
+/* One user as dir_list_users copies it. */
+struct dir_entry {
+	uint64_t id;
+	unsigned worker;
+	char name[NAME_MAX_LEN + 1];
+	char room[ROOM_MAX_LEN + 1]; /* "" when in no room */
+};
+
+/* Copies up to max of the users (in no particular order) into out; returns how many it
+ * copied. */
+size_t dir_list_users(struct directory *d, struct dir_entry *out, size_t max);
 
 void dir_room_get(struct directory *d, struct room *r);
 void dir_room_put(struct directory *d, struct room *r);

@@ -42,7 +42,7 @@ enum msg_kind {
 	MSG_ROOM,   /* to every member of room `room`, except `exclude` */
 	MSG_DIRECT, /* to the one user `target` (on worker `target_worker`) */
 	MSG_ALL,    /* to every user of the workers it is handed to */
-	MSG_UPLINK, /* to the worker's uplink handler (the cluster link: route_set_uplink) */
+	MSG_UPLINK, /* to the worker's uplink handler (the cluster: requests to the link, answers) */
 };
 
 struct msg;

@@ -510,6 +510,18 @@ size_t proto_cluster_back(char *out, size_t cap)
 	return say(out, cap, PROTO_CLUSTER_BACK);
 }
 
+size_t proto_cluster_dropped(char *out, size_t cap)
+{
+	return say(out, cap, PROTO_CLUSTER_DROPPED);
+}
+
+size_t proto_name_lost(char *out, size_t cap, const char *old, const char *name)
+{
+	return say(out, cap,
+		   PROTO_SERVER_PREFIX "The name %s is taken on another server: you are now %s.",
+		   old, name);
+}
+
 /* ---- what the server says to one user ----------------------------------------------------- */
 
 static const char *plural(long n)

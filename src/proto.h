@@ -117,6 +117,16 @@ size_t proto_shutdown(char *out, size_t cap);
 			    "again."
 size_t proto_cluster_down(char *out, size_t cap);
 size_t proto_cluster_back(char *out, size_t cap);
+/* --cluster: the reason in the leave notices of the users of a node that died. */
+#define PROTO_SERVER_GONE "server gone"
+/* --cluster: a line not sent to the other servers, their link's queue being full. */
+#define PROTO_CLUSTER_DROPPED                                                                \
+	PROTO_SERVER_PREFIX "error: your line did not reach the other servers (the link is " \
+			    "congested); say it again later."
+size_t proto_cluster_dropped(char *out, size_t cap);
+/* --cluster: "* The name OLD is taken on another server: you are now NEW." (a name claimed
+ * again after the link came back, found held by a user of another node). */
+size_t proto_name_lost(char *out, size_t cap, const char *old, const char *name);
 /* "* error: no such user: "NAME"." for the NAME a /msg gave. */
 size_t proto_no_such_user(char *out, size_t cap, const char *name, size_t n);
 /* The error line for a refused line, e.g.
@@ -243,6 +253,10 @@ union proto_line_sizes {
 	char shutdown[sizeof(PROTO_SERVER_PREFIX "Server shutting down.\n")];
 	char cluster_down[sizeof(PROTO_CLUSTER_DOWN "\n")];
 	char cluster_back[sizeof(PROTO_CLUSTER_BACK "\n")];
+	char cluster_dropped[sizeof(PROTO_CLUSTER_DROPPED "\n")];
+	char name_lost[sizeof(PROTO_SERVER_PREFIX "The name  is taken on another server: you are "
+						  "now .\n") +
+		       2 * NAME_MAX_LEN];
 	char
 	    no_such_user[sizeof(PROTO_SERVER_PREFIX "error: no such user: .\n") + PROTO_QUOTED_MAX];
 	char bad_utf8[sizeof(PROTO_SERVER_PREFIX "error: invalid UTF-8 at byte ; line dropped.\n") +

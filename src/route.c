@@ -285,6 +285,11 @@ int route_add_user(struct worker *w, struct conn *c)
 	return map_put(&w->router->users, c->id, c);
 }
 
+struct conn *route_find_user(struct worker *w, uint64_t id)
+{
+	return map_get(&w->router->users, id);
+}
+
 void route_remove_user(struct worker *w, struct conn *c)
 {
 	map_del(&w->router->users, c->id);

@@ -67,6 +67,8 @@ void route_send_msg(struct worker *w, struct conn *c, struct msg *m);
 
 /* c is a user of this worker from now on (direct messages reach it) / no longer. */
 int route_add_user(struct worker *w, struct conn *c);
+/* The user with connection id `id` on w, or NULL (gone, or never here). */
+struct conn *route_find_user(struct worker *w, uint64_t id);
 void route_remove_user(struct worker *w, struct conn *c);
 
 /* c (whose user the directory has in r) receives r's lines from now on / no longer.

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #define FD_RESERVE_BASE       32 /* stdio, logger, probe sockets, slack */
@@ -196,6 +197,19 @@ static int worker_setup(struct server *srv, unsigned index, int fd)
 	return rc;
 }
 
+/* The first connection id, whose decimal form is the first generated name. With --cluster,
+ * a random one of 100000 to 99999999, so that the generated names of different nodes seldom
+ * meet (when they do, the name's claim in Redis settles it: cluster.c). */
+static uint64_t first_id(const struct config *cfg)
+{
+	if (cfg->cluster[0] == '\0')
+		return 1;
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint32_t)clock_now_us() ^ (uint32_t)getpid();
+	return 100000 + r % 99900000;
+}
+
 /* Creates the listeners and workers (threads not started). Logs and returns -errno. */
 static int server_setup(struct server *srv)
 {
@@ -253,7 +267,7 @@ int server_start(const struct config *cfg, struct server **out)
 	if (srv->hub.cfg.max_clients == 0)
 		srv->hub.cfg.max_clients = auto_max > 1 ? (int)auto_max : 1;
 	srv->backlog = read_somaxconn();
-	atomic_init(&srv->hub.next_id, 1);
+	atomic_init(&srv->hub.next_id, first_id(&srv->hub.cfg));
 	if (dir_init(&srv->hub.dir, srv->hub.cfg.max_rooms, srv->hub.cfg.notice_limit) < 0) {
 		free(srv);
 		return -ENOMEM;

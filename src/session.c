@@ -56,7 +56,7 @@ static bool tell_room(struct worker *w, struct room *r, const char *line, size_t
 	}
 	memcpy(m->data, line, n);
 	m->exclude = exclude;
-	cluster_publish_room(w, r, m);
+	cluster_publish_room(w, r, m, 0);
 	return true;
 }
 
@@ -130,7 +130,9 @@ int session_start(struct worker *w, struct conn *c)
 		size_t n = proto_cannot_enter(line, sizeof(line), DEFAULT_ROOM, rc);
 		route_send_line(w, c, line, n);
 		worker_close_conn(w, c, CLOSE_NOMEM);
+		return 0;
 	}
+	cluster_user_moved(w, c, true);
 	return 0;
 }
 
@@ -143,6 +145,7 @@ static void session_end(struct worker *w, struct conn *c, const char *reason, si
 	int64_t due;
 	dir_remove_user(dir_of(w), &c->user, &notice, &r, &due);
 	route_remove_user(w, c);
+	cluster_user_gone(w, c);
 	atomic_fetch_sub_explicit(&w->hub->users, 1, memory_order_relaxed);
 	stat_add(&w->users_now, (uint64_t)-1);
 	if (c->ws_framed)
@@ -191,7 +194,7 @@ static void publish_user_line(struct worker *w, struct conn *c, enum user_line k
 	}
 	proto_user_line(m->data, kind, c->user.name, text, len);
 	stat_add(&w->stats.lines_in, 1);
-	cluster_publish_room(w, c->user.room, m);
+	cluster_publish_room(w, c->user.room, m, c->id);
 }
 
 static void cmd_chat(struct worker *w, struct conn *c, const char *text, size_t len)
@@ -207,8 +210,21 @@ static void cmd_me(struct worker *w, struct conn *c, const char *text, size_t le
 static void cmd_nick(struct worker *w, struct conn *c, const char *name, size_t n)
 {
 	char old[NAME_MAX_LEN + 1];
-	int rc = dir_rename(dir_of(w), &c->user, name, n, old);
 	char line[PROTO_LINE_MAX];
+	if (cluster_linked(w)) {
+		/* a name held on this node is refused here; any other is claimed in Redis, and
+		 * the answer comes from there */
+		uint64_t id;
+		unsigned worker;
+		if (dir_lookup(dir_of(w), name, n, &id, &worker, old) && id != c->id) {
+			stat_add(&w->stats.nick_rejected, 1);
+			route_send_line(w, c, line, proto_name_taken(line, sizeof(line), name, n));
+			return;
+		}
+		if (cluster_nick(w, c, name, n))
+			return;
+	}
+	int rc = dir_rename(dir_of(w), &c->user, name, n, old);
 	if (rc == -EEXIST) {
 		stat_add(&w->stats.nick_rejected, 1);
 		route_send_line(w, c, line, proto_name_taken(line, sizeof(line), name, n));
@@ -218,11 +234,8 @@ static void cmd_nick(struct worker *w, struct conn *c, const char *name, size_t 
 		tell_nomem(w, c, PROTO_NOMEM_NAME_UNCHANGED);
 		return;
 	}
-	stat_add(&w->stats.renames, 1);
-	log_info((int)w->index, c->id, "%s is now %s", old, c->user.name);
-	size_t len = proto_renamed(line, sizeof(line), old, c->user.name);
 	/* the notice is also the renamer's only answer */
-	if (!tell_room(w, c->user.room, line, len, 0))
+	if (!cluster_renamed(w, c, old))
 		tell_nomem(w, c, PROTO_NOMEM_ROOM_NOT_TOLD);
 }
 
@@ -230,6 +243,8 @@ static void cmd_join(struct worker *w, struct conn *c, const char *name, size_t 
 {
 	int rc = enter_room(w, c, name, n, true);
 	char line[PROTO_LINE_MAX];
+	if (rc == 0 && !c->closing)
+		cluster_user_moved(w, c, false);
 	if (rc == -EALREADY) {
 		route_send_line(w, c, line, proto_already_in(line, sizeof(line), name, n));
 	} else if (rc == -ENOSPC) {
@@ -276,6 +291,10 @@ static void cmd_msg(struct worker *w, struct conn *c, const struct command *cmd)
 	unsigned worker;
 	char to[NAME_MAX_LEN + 1];
 	if (!dir_lookup(dir_of(w), cmd->arg, cmd->arg_len, &id, &worker, to)) {
+		if (cluster_direct(w, c, cmd->arg, cmd->arg_len, cmd->text, cmd->text_len)) {
+			stat_add(&w->stats.private_sent, 1);
+			return;
+		}
 		stat_add(&w->stats.private_unknown, 1);
 		char line[PROTO_LINE_MAX];
 		size_t n = proto_no_such_user(line, sizeof(line), cmd->arg, cmd->arg_len);
@@ -328,10 +347,12 @@ void session_on_line(struct worker *w, struct conn *c, const char *line, size_t 
 		cmd_join(w, c, cmd.arg, cmd.arg_len);
 		break;
 	case CMD_ROOMS:
-		send_listing(w, c, fill_rooms);
+		if (!cluster_ask(w, c, CLUSTER_ROOMS))
+			send_listing(w, c, fill_rooms);
 		break;
 	case CMD_WHO:
-		send_listing(w, c, dir_who);
+		if (!cluster_ask(w, c, CLUSTER_WHO))
+			send_listing(w, c, dir_who);
 		break;
 	case CMD_MSG:
 		cmd_msg(w, c, &cmd);

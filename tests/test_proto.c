@@ -757,6 +757,10 @@ Test(wording, the_new_lines_are_never_cut_in_PROTO_LINE_MAX, .init = fill_longes
 	EXPECT_WHOLE(renamed, tail("%s is now known as %s.\n", long_name, long_name),
 		     proto_renamed(b, sizeof(b), long_name, long_name));
 	EXPECT_WHOLE(goodbye, "* Goodbye.\n", proto_goodbye(b, sizeof(b)));
+	EXPECT_WHOLE(name_lost, tail("server: you are now %s.\n", long_name),
+		     proto_name_lost(b, sizeof(b), long_name, long_name));
+	EXPECT_WHOLE(cluster_dropped, "congested); say it again later.\n",
+		     proto_cluster_dropped(b, sizeof(b)));
 	EXPECT_WHOLE(name_taken, tail("the name %s is taken.\n", long_name),
 		     proto_name_taken(b, sizeof(b), long_name, NAME_MAX_LEN));
 	EXPECT_WHOLE(already_in, tail("already in %s.\n", long_room),
