@@ -209,7 +209,7 @@ static void admin_render_cluster(struct buf *b, const struct hub *hub)
 	    "# TYPE chatd_cluster_subscriptions gauge\nchatd_cluster_subscriptions %llu\n",
 	    cs.up ? 1 : 0, (unsigned long long)cs.subscriptions);
 	put(b,
-	    "# HELP chatd_cluster_peers Other nodes heard from (heartbeats) within 10 s.\n"
+	    "# HELP chatd_cluster_peers Other nodes heard from (heartbeats) within 6 s.\n"
 	    "# TYPE chatd_cluster_peers gauge\nchatd_cluster_peers %llu\n"
 	    "# HELP chatd_cluster_publish_seconds A line's publish, from the command sent to "
 	    "Redis's answer.\n# TYPE chatd_cluster_publish_seconds summary\n"

@@ -41,7 +41,7 @@ struct cluster_stats {
 	bool configured; /* --cluster given */
 	bool up;         /* the link is up: lines go through Redis */
 	uint64_t subscriptions;
-	uint64_t peers;          /* other nodes heard from within 10 s */
+	uint64_t peers;          /* other nodes heard from within 6 s (ALIVE_MS) */
 	uint64_t publish_us_sum; /* publish latency: command sent to Redis's answer */
 	uint64_t publish_count;
 	uint64_t publish_us_max;
