@@ -632,6 +632,7 @@ static void link_deliver(struct cluster *cl, const struct resp_pubsub *ps)
 		size_t node_len = (size_t)(sp2 - sp1 - 1);
 		if (node_len == strlen(cl->node_id) && memcmp(sp1 + 1, cl->node_id, node_len) == 0)
 			m->exclude = strtoull(sp2 + 1, NULL, 10);
+		m->seq = strtoull(p, NULL, 10); /* the room's number in Redis: history.h */
 		count(&cl->received);
 		route_publish_room(cl->w, r, m);
 	}

@@ -95,8 +95,9 @@ struct command_row {
 };
 
 static const struct command_row commands[] = {
-	{ "nick", CMD_NICK }, { "join", CMD_JOIN }, { "rooms", CMD_ROOMS }, { "who", CMD_WHO },
-	{ "msg", CMD_MSG },   { "me", CMD_ME },     { "quit", CMD_QUIT },   { "help", CMD_HELP },
+	{ "nick", CMD_NICK }, { "join", CMD_JOIN }, { "rooms", CMD_ROOMS },
+	{ "who", CMD_WHO },   { "msg", CMD_MSG },   { "me", CMD_ME },
+	{ "quit", CMD_QUIT }, { "help", CMD_HELP }, { "history", CMD_HISTORY },
 };
 
 static enum command_kind lookup(const char *s, size_t n)
@@ -151,6 +152,16 @@ void command_parse(const char *line, size_t len, struct command *cmd)
 	case CMD_HELP:
 		if (rest_len != 0)
 			invalid(cmd, "this command takes no argument.");
+		break;
+	case CMD_HISTORY:
+		cmd->arg_len = next_word(&p, end, &cmd->arg);
+		for (size_t i = 0; i < cmd->arg_len && cmd->count <= HISTORY_ASK_MAX; i++)
+			cmd->count = cmd->arg[i] >= '0' && cmd->arg[i] <= '9'
+					 ? cmd->count * 10 + (cmd->arg[i] - '0')
+					 : HISTORY_ASK_MAX + 1;
+		if (p != end ||
+		    (cmd->arg_len > 0 && (cmd->count < 1 || cmd->count > HISTORY_ASK_MAX)))
+			invalid(cmd, "usage: /history [N], N from 1 to 10000.");
 		break;
 	case CMD_MSG:
 		cmd->arg_len = next_word(&p, end, &cmd->arg);

@@ -14,6 +14,7 @@
 #define NAME_MAX_LEN    32
 #define ROOM_MAX_LEN    32
 #define QUIT_REASON_MAX 200
+#define HISTORY_ASK_MAX 10000 /* the most lines /history N asks for (--history's maximum) */
 
 enum command_kind {
 	CMD_NONE,    /* not a command: chat (text/len may have had an escaping '/' removed) */
@@ -25,6 +26,7 @@ enum command_kind {
 	CMD_ME,      /* /me TEXT */
 	CMD_QUIT,    /* /quit [REASON] */
 	CMD_HELP,    /* /help */
+	CMD_HISTORY, /* /history [N]: count is N, or 0 when not given */
 	CMD_INVALID, /* a command with a usage error; `error` says what */
 };
 
@@ -35,6 +37,7 @@ struct command {
 	const char *text; /* /msg: the message; CMD_NONE: the chat text */
 	size_t text_len;
 	const char *error; /* CMD_INVALID: a sentence for the error line */
+	long count;        /* CMD_HISTORY: N, or 0 */
 };
 
 /* Parses one validated line. Never fails: errors are CMD_INVALID with `error` set. */

@@ -38,5 +38,8 @@
 int64_t clock_now_ms(void);
 /* The same clock in microseconds (the flush holdoff, iteration times). */
 int64_t clock_now_us(void);
+/* Wall-clock milliseconds since the epoch (CLOCK_REALTIME): when a line was said, as shown to
+ * users; never for timers. */
+int64_t clock_wall_ms(void);
 
 #endif

@@ -5,6 +5,7 @@
  * with http.c's pure origin syntax, so the flag and the check can never disagree.)
  */
 #include "config.h"
+#include "command.h"
 #include "common.h"
 #include "http.h"
 #include "log.h"
@@ -62,6 +63,11 @@ static const struct option_row options[] = {
 	  "users connected at once (default: open-file limit minus a reserve)" },
 	{ "notice-limit", OPT_INT, FIELD(notice_limit), 0, 100000000, "N",
 	  "room size above which enter/leave notices become one summary a second (default: 200)" },
+	{ "history", OPT_INT, FIELD(history), 0, HISTORY_ASK_MAX, "N",
+	  "lines each room keeps and shows to who joins, and to /history (default: 100; 0 = off)" },
+	{ "history-bytes", OPT_SIZE, FIELD(history_bytes), 1024, 1LL << 30, "BYTES",
+	  "memory one room's history may hold, each line counting its whole buffer (default: "
+	  "128K)" },
 	{ "max-rooms", OPT_INT, FIELD(max_rooms), 1, 1000000, "N",
 	  "rooms that may exist at once (default: 1000)" },
 	{ "max-http-header", OPT_SIZE, FIELD(max_http_header), 256, 1 << 20, "BYTES",
@@ -113,6 +119,8 @@ void config_defaults(struct config *cfg)
 	cfg->max_memory = memory_default_cap();
 	cfg->max_clients = 0;
 	cfg->notice_limit = 200;
+	cfg->history = 100;
+	cfg->history_bytes = (size_t)128 * 1024;
 	cfg->max_rooms = 1000;
 	cfg->rate_limit = 100;
 	cfg->flush_interval_ms = 50;

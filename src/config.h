@@ -34,6 +34,8 @@ struct config {
 	int max_conns_per_ip;     /* open connections per address (IPv6: per /64); 0 = off */
 	int max_clients;          /* 0 = derived from RLIMIT_NOFILE at start */
 	int notice_limit;         /* room size above which notices become summaries */
+	int history;              /* lines each room keeps for newcomers and /history; 0 = off */
+	size_t history_bytes;     /* at most this much memory per room's history */
 	int max_rooms;            /* rooms that may exist at once */
 	size_t max_http_header;   /* bytes of an HTTP request head */
 	int handshake_timeout_ms; /* time to send a complete HTTP request */

@@ -25,8 +25,15 @@ int dir_init(struct directory *d, long max_rooms, long notice_limit)
 
 static void room_free(struct room *r)
 {
+	history_destroy(&r->hist);
 	free(r->users);
 	free(r);
+}
+
+void dir_set_history(struct directory *d, uint32_t lines, size_t bytes)
+{
+	d->history_lines = lines;
+	d->history_bytes = bytes;
 }
 
 void dir_destroy(struct directory *d)
@@ -121,6 +128,7 @@ static struct room *room_create(struct directory *d, const char *name, size_t n)
 		free(r);
 		return NULL;
 	}
+	history_init(&r->hist, d->history_lines, d->history_bytes);
 	d->nrooms++;
 	return r;
 }

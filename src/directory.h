@@ -16,6 +16,7 @@
 #define CHATD_DIRECTORY_H
 
 #include "command.h"
+#include "history.h"
 #include "map.h"
 
 #include <pthread.h>
@@ -43,6 +44,7 @@ struct room {
 	struct room *hash_next;    /* rooms with the same name hash */
 	struct room *summary_next; /* rooms with counts waiting for a summary */
 	bool summary_queued;
+	struct history hist; /* its last lines: its own lock (history.h) */
 };
 
 struct user {
@@ -64,10 +66,15 @@ struct directory {
 	long notice_limit;
 	uint64_t next_room_id;
 	struct room *summaries; /* rooms with counts waiting */
+	uint32_t history_lines; /* each new room's history: --history, --history-bytes */
+	size_t history_bytes;
 };
 
 int dir_init(struct directory *d, long max_rooms, long notice_limit);
 void dir_destroy(struct directory *d);
+/* The history each room keeps from now on (before any room exists): --history lines, at
+ * most --history-bytes. */
+void dir_set_history(struct directory *d, uint32_t lines, size_t bytes);
 
 /* Registers a newcomer under its generated name. Returns 0 or -ENOMEM. */
 int dir_add_user(struct directory *d, struct user *u);

@@ -67,6 +67,8 @@ struct msg {
 	uint64_t exclude;       /* MSG_ROOM: connection id that must not receive it, or 0 */
 	uint64_t room;          /* MSG_ROOM: the room's id */
 	uint64_t target;        /* MSG_DIRECT: the recipient's connection id */
+	uint64_t hpos;          /* MSG_ROOM: its position in the room's history (history.h), or 0 */
+	uint64_t seq;           /* MSG_ROOM kept in history: the room's sequence number */
 	char *data;             /* len bytes, after the slots */
 	struct msg_slot slot[]; /* nslots */
 };
@@ -96,6 +98,14 @@ static inline void msg_set_workers(struct msg *m, unsigned workers)
 
 /* Drops one worker reference; the thread that drops the last one frees the message. */
 void msg_release(struct msg *m);
+
+/* One more holder of a published message, taken while another holder keeps it alive (the
+ * room's history, under its lock). relaxed: like a shared_ptr copy, ordering comes with the
+ * handing over of the pointer. */
+static inline void msg_hold(struct msg *m)
+{
+	atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+}
 
 /* Worker w's slot: its own, or the only one. */
 static inline struct msg_slot *msg_slot(struct msg *m, unsigned w)

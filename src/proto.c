@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- framing ---------------------------------------------------------------------------- */
 
@@ -661,6 +662,7 @@ const char proto_help[] =
     "*   /who             list who is in this room\n"
     "*   /msg NAME TEXT   send TEXT to NAME only\n"
     "*   /me TEXT         an action: + NAME TEXT\n"
+    "*   /history [N]     the room's last N lines again (all it keeps without N)\n"
     "*   /quit [REASON]   leave the server\n"
     "*   /help            this list\n"
     "* Anything else is said to the room; start a line with // to say one that begins with /.\n";
@@ -738,6 +740,42 @@ size_t proto_rooms_entry(char *out, size_t cap, const char *room, long members)
 size_t proto_rooms_more(char *out, size_t cap, long more)
 {
 	return say(out, cap, PROTO_SERVER_PREFIX "  and %ld more", more);
+}
+
+size_t proto_history_head(char *out, size_t cap, long lines, const char *room)
+{
+	if (lines == 1)
+		return say(out, cap, PROTO_SERVER_PREFIX "Last line in %s:", room);
+	return say(out, cap, PROTO_SERVER_PREFIX "Last %ld lines in %s:", lines, room);
+}
+
+size_t proto_history_end(char *out, size_t cap)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "(end of history)");
+}
+
+size_t proto_history_none(char *out, size_t cap, const char *room)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "No lines kept in %s yet.", room);
+}
+
+/* Two decimal digits of v (0-99). */
+static void two_digits(char *out, int v)
+{
+	out[0] = (char)('0' + v / 10 % 10);
+	out[1] = (char)('0' + v % 10);
+}
+
+void proto_history_stamp(char out[PROTO_STAMP_LEN + 1], int64_t time_ms)
+{
+	time_t t = (time_t)(time_ms / 1000);
+	struct tm tm;
+	if (gmtime_r(&t, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	memcpy(out, "[00:00:00] ", PROTO_STAMP_LEN + 1);
+	two_digits(out + 1, tm.tm_hour);
+	two_digits(out + 4, tm.tm_min);
+	two_digits(out + 7, tm.tm_sec);
 }
 
 /* ---- free-form server lines ---------------------------------------------------------------- */

@@ -310,6 +310,10 @@ union proto_line_sizes {
 	char
 	    rooms_entry[sizeof(PROTO_SERVER_PREFIX "   \n") + ROOM_MAX_LEN + DECIMAL_LEN_MAX(long)];
 	char rooms_more[sizeof(PROTO_SERVER_PREFIX "  and  more\n") + DECIMAL_LEN_MAX(long)];
+	char history_head[sizeof(PROTO_SERVER_PREFIX "Last  lines in :\n") + DECIMAL_LEN_MAX(long) +
+			  ROOM_MAX_LEN];
+	char history_end[sizeof(PROTO_SERVER_PREFIX "(end of history)\n")];
+	char history_none[sizeof(PROTO_SERVER_PREFIX "No lines kept in  yet.\n") + ROOM_MAX_LEN];
 };
 
 /* Room for any line a single-line wording function writes: such a line is never cut. */
@@ -330,6 +334,21 @@ enum user_line {
 };
 
 /* The exact length of such a line, \n included: the size to allocate for it. */
+/* Whether a room line is one a user said (chat or action), not a server notice. */
+static inline bool proto_said_by_user(const char *line, size_t n)
+{
+	return n > 0 && !(n >= 2 && line[0] == PROTO_SERVER_PREFIX[0] && line[1] == ' ');
+}
+
+/* History (history.h), on joining a room and for /history: "* Last 3 lines in ROOM:", then
+ * each line as it was said after its time, "[HH:MM:SS] " (UTC), then "* (end of history)". */
+size_t proto_history_head(char *out, size_t cap, long lines, const char *room);
+size_t proto_history_end(char *out, size_t cap);
+size_t proto_history_none(char *out, size_t cap, const char *room);
+#define PROTO_STAMP_LEN (sizeof("[00:00:00] ") - 1)
+/* Writes the PROTO_STAMP_LEN bytes of the time stamp of a line said at time_ms (no NUL). */
+void proto_history_stamp(char out[PROTO_STAMP_LEN + 1], int64_t time_ms);
+
 size_t proto_user_line_len(enum user_line kind, const char *name, size_t text_len);
 
 /* Writes it into out (proto_user_line_len bytes; no NUL); returns that length. */

@@ -2,6 +2,7 @@
  * route.c - see route.h.
  */
 #include "route.h"
+#include "proto.h"
 #include "common.h"
 #include "inbox.h"
 #include "log.h"
@@ -106,7 +107,9 @@ static void route_deliver(struct worker *w, struct msg *m)
 		struct local_room *lr = room_local_find(&rt->rooms, m->room);
 		for (uint32_t i = 0; lr != NULL && i < lr->n; i++) {
 			struct conn *c = lr->members[i];
-			if (c->id == m->exclude || c->closing)
+			/* a line the user already got with the room's history (history.h) */
+			if (c->id == m->exclude || c->closing ||
+			    (m->hpos != 0 && m->hpos <= c->seen_hpos))
 				continue;
 			route_enqueue(w, c, m);
 			queued++;
@@ -152,16 +155,10 @@ struct msg *route_msg_new(struct worker *w, size_t len, bool one_worker)
 }
 
 /* Hands m to the workers in `mask` (this one included if its bit is set). */
-static void route_publish_mask(struct worker *w, struct msg *m, uint64_t mask)
+/* Hands m to the workers of mask; m's holders are already counted. */
+static void route_push(struct worker *w, struct msg *m, uint64_t mask)
 {
 	struct hub *hub = w->hub;
-	unsigned targets = (unsigned)__builtin_popcountll(mask);
-	if (targets == 0) {
-		msg_set_workers(m, 1);
-		msg_release(m);
-		return;
-	}
-	msg_set_workers(m, targets);
 	m->origin = w->index;
 	for (uint64_t rest = mask & ~(1ULL << w->index); rest != 0; rest &= rest - 1) {
 		unsigned i = (unsigned)__builtin_ctzll(rest);
@@ -173,16 +170,53 @@ static void route_publish_mask(struct worker *w, struct msg *m, uint64_t mask)
 		route_deliver(w, m);
 }
 
+static void route_publish_mask(struct worker *w, struct msg *m, uint64_t mask)
+{
+	unsigned targets = (unsigned)__builtin_popcountll(mask);
+	msg_set_workers(m, targets > 0 ? targets : 1);
+	if (targets == 0) {
+		msg_release(m);
+		return;
+	}
+	route_push(w, m, mask);
+}
+
+/* Whether m, a room line, goes into the room's history: what users said (proto.h), with a
+ * sequence number of the cluster's, or any when the node numbers its rooms' lines itself
+ * (with --cluster, a line delivered while the link is down has none: it is not kept, so that
+ * the room's numbers stay the cluster's). */
+static bool route_keeps(const struct worker *w, const struct msg *m)
+{
+	return proto_said_by_user(m->data, m->len) &&
+	       (m->seq != 0 || w->hub->cfg.cluster[0] == '\0');
+}
+
 /*
  * A room line goes only to the workers that have members in the room. acquire: pairs with
  * the release in room_local_add, so a worker whose bit we see has its member array set up.
+ * A line kept in the room's history is added and the mask read under the history's lock: a
+ * user joining either finds the line in the history, or its worker's bit in the mask.
  */
 void route_publish_room(struct worker *w, struct room *r, struct msg *m)
 {
 	assert(m->nslots == w->hub->nworkers); /* any worker may have to hold it */
 	m->kind = MSG_ROOM;
 	m->room = r->id;
-	route_publish_mask(w, m, atomic_load_explicit(&r->worker_mask, memory_order_acquire));
+	if (r->hist.max_lines == 0 || !route_keeps(w, m)) {
+		route_publish_mask(w, m,
+				   atomic_load_explicit(&r->worker_mask, memory_order_acquire));
+		return;
+	}
+	pthread_mutex_lock(&r->hist.lock);
+	bool kept = history_add(&r->hist, m, m->seq, clock_wall_ms());
+	uint64_t mask = atomic_load_explicit(&r->worker_mask, memory_order_acquire);
+	unsigned holders = (unsigned)__builtin_popcountll(mask) + (kept ? 1 : 0);
+	msg_set_workers(m, holders > 0 ? holders : 1);
+	pthread_mutex_unlock(&r->hist.lock);
+	if (holders == 0)
+		msg_release(m);
+	else
+		route_push(w, m, mask);
 }
 
 void route_publish_all(struct worker *w, struct msg *m)

@@ -272,6 +272,7 @@ int server_start(const struct config *cfg, struct server **out)
 		free(srv);
 		return -ENOMEM;
 	}
+	dir_set_history(&srv->hub.dir, (uint32_t)srv->hub.cfg.history, srv->hub.cfg.history_bytes);
 	if (iplimit_init(&srv->hub.iplimit, srv->hub.cfg.max_conns_per_ip) < 0) {
 		dir_destroy(&srv->hub.dir);
 		free(srv);

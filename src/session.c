@@ -6,6 +6,7 @@
 #include "cluster.h"
 #include "command.h"
 #include "directory.h"
+#include "history.h"
 #include "log.h"
 #include "msg.h"
 #include "proto.h"
@@ -70,6 +71,55 @@ static void note_summary_due(struct worker *w, int64_t due)
 		timer_arm(&w->timers, t, TIMER_SUMMARY, first);
 }
 
+/* The room's last lines (history.h), at most max; the count taken, and the position of the
+ * room's history at that moment in *pos. */
+struct history_view {
+	struct history_entry *e;
+	size_t n;
+	uint64_t pos;
+};
+
+static void history_view_take(struct room *r, size_t max, struct history_view *v)
+{
+	v->n = 0;
+	v->pos = 0;
+	v->e = max > 0 && r->hist.max_lines > 0 ? malloc(max * sizeof(*v->e)) : NULL;
+	if (v->e != NULL)
+		v->n = history_take(&r->hist, max, v->e, &v->pos);
+}
+
+/* Sends what v holds to c ("* Last N lines in ROOM:", the lines with their time, "* (end of
+ * history)"), or, when empty and asked for (/history), says so; lets go of v. */
+static void history_view_send(struct worker *w, struct conn *c, const struct room *r,
+			      struct history_view *v, bool asked)
+{
+	char line[PROTO_LINE_MAX];
+	if (v->n == 0 && asked)
+		route_send_line(w, c, line, proto_history_none(line, sizeof(line), r->name));
+	if (v->n > 0)
+		route_send_line(w, c, line,
+				proto_history_head(line, sizeof(line), (long)v->n, r->name));
+	char *buf =
+	    v->n > 0 ? malloc(PROTO_STAMP_LEN + 1 + w->hub->cfg.max_line + PROTO_LINE_MAX) : NULL;
+	for (size_t i = 0; i < v->n; i++) {
+		const struct msg *m = v->e[i].m;
+		if (buf != NULL && PROTO_STAMP_LEN + m->len <= PROTO_STAMP_LEN + 1 +
+								   w->hub->cfg.max_line +
+								   PROTO_LINE_MAX) {
+			proto_history_stamp(buf, v->e[i].time_ms);
+			memcpy(buf + PROTO_STAMP_LEN, m->data, m->len);
+			route_send_line(w, c, buf, PROTO_STAMP_LEN + m->len);
+		}
+		msg_release(v->e[i].m);
+	}
+	if (v->n > 0)
+		route_send_line(w, c, line, proto_history_end(line, sizeof(line)));
+	free(buf);
+	free(v->e);
+	v->e = NULL;
+	v->n = 0;
+}
+
 /* Moves c into room `name` (from its current room, if any). */
 static int enter_room(struct worker *w, struct conn *c, const char *name, size_t n, bool reply)
 {
@@ -95,6 +145,12 @@ static int enter_room(struct worker *w, struct conn *c, const char *name, size_t
 		return 0;
 	}
 	c->in_room = true;
+	/* the room's history now, right after this worker's bit is in the room's mask: every
+	 * later line of the room reaches c, every earlier one is in the history or was said
+	 * before c came (route_publish_room) */
+	struct history_view hv;
+	history_view_take(res.to, (size_t)w->hub->cfg.history, &hv);
+	c->seen_hpos = hv.pos;
 	note_summary_due(w, res.summary_due);
 	if (res.notice_to) {
 		len = proto_entered(line, sizeof(line), c->user.name);
@@ -103,6 +159,7 @@ static int enter_room(struct worker *w, struct conn *c, const char *name, size_t
 	if (reply)
 		route_send_line(w, c, line,
 				proto_joined(line, sizeof(line), res.to->name, res.members));
+	history_view_send(w, c, res.to, &hv, false);
 	return 0;
 }
 
@@ -322,6 +379,16 @@ static void cmd_msg(struct worker *w, struct conn *c, const struct command *cmd)
 	route_publish_direct(w, echo, c->id, w->index);
 }
 
+static void cmd_history(struct worker *w, struct conn *c, long count)
+{
+	long most = w->hub->cfg.history;
+	struct history_view hv;
+	if (c->user.room == NULL)
+		return;
+	history_view_take(c->user.room, (size_t)(count > 0 && count < most ? count : most), &hv);
+	history_view_send(w, c, c->user.room, &hv, true);
+}
+
 static void cmd_quit(struct worker *w, struct conn *c, const char *reason, size_t n)
 {
 	session_end(w, c, reason, n, true);
@@ -365,6 +432,9 @@ void session_on_line(struct worker *w, struct conn *c, const char *line, size_t 
 		break;
 	case CMD_HELP:
 		send_lines(w, c, proto_help, strlen(proto_help));
+		break;
+	case CMD_HISTORY:
+		cmd_history(w, c, cmd.count);
 		break;
 	case CMD_INVALID: {
 		char err[PROTO_LINE_MAX];

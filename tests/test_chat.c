@@ -144,6 +144,12 @@ Test(chat, joining_isolates_traffic, .timeout = 30)
 	/* b follows c: entry notice in dev, leave notice in lobby */
 	tc_send(b, "/join DEV\n");
 	tc_expect(b, "* You are now in dev. 2 users here.");
+	/* and the room's history: what c said */
+	tc_expect(b, "* Last line in dev:");
+	char said[256];
+	cr_assert_geq(tc_read_line(b, said, sizeof(said), 2000), 0);
+	cr_assert_str_eq(said + strlen("[00:00:00] "), fmt("%s:dev only", num(c->name), NULL));
+	tc_expect(b, "* (end of history)");
 	tc_expect(c, fmt("* %s has entered.", num(b->name), NULL));
 	tc_expect(a, fmt("* %s has left.", num(b->name), NULL));
 	tc_send(b, "/join dev\n");

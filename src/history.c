@@ -1,0 +1,73 @@
+/*
+ * history.c - see history.h.
+ */
+#include "history.h"
+#include "msg.h"
+
+#include <stdlib.h>
+
+void history_init(struct history *h, uint32_t max_lines, size_t max_bytes)
+{
+	pthread_mutex_init(&h->lock, NULL);
+	h->ring = NULL;
+	h->max_lines = max_lines;
+	h->max_bytes = max_bytes;
+	h->head = h->count = 0;
+	h->bytes = 0;
+	h->last_pos = h->last_seq = 0;
+}
+
+static void drop_oldest(struct history *h)
+{
+	struct history_entry *e = &h->ring[h->head];
+	h->bytes -= msg_charge(e->m);
+	msg_release(e->m);
+	e->m = NULL;
+	h->head = (h->head + 1) % h->max_lines;
+	h->count--;
+}
+
+void history_destroy(struct history *h)
+{
+	while (h->count > 0)
+		drop_oldest(h);
+	free(h->ring);
+	h->ring = NULL;
+	pthread_mutex_destroy(&h->lock);
+}
+
+bool history_add(struct history *h, struct msg *m, uint64_t seq, int64_t time_ms)
+{
+	size_t charge = msg_charge(m);
+	if (h->max_lines == 0 || charge > h->max_bytes)
+		return false;
+	if (h->ring == NULL) { /* the first line: a room nobody speaks in costs no ring */
+		h->ring = calloc(h->max_lines, sizeof(*h->ring));
+		if (h->ring == NULL)
+			return false;
+		h->head = h->count = 0;
+	}
+	while (h->count > 0 && (h->count == h->max_lines || h->bytes + charge > h->max_bytes))
+		drop_oldest(h);
+	m->hpos = ++h->last_pos;
+	m->seq = seq != 0 ? seq : h->last_seq + 1;
+	h->last_seq = m->seq;
+	h->ring[(h->head + h->count) % h->max_lines] =
+	    (struct history_entry){ .m = m, .seq = m->seq, .time_ms = time_ms };
+	h->count++;
+	h->bytes += charge;
+	return true;
+}
+
+size_t history_take(struct history *h, size_t max, struct history_entry *out, uint64_t *pos)
+{
+	pthread_mutex_lock(&h->lock);
+	size_t n = h->count < max ? h->count : max;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = h->ring[(h->head + h->count - n + i) % h->max_lines];
+		msg_hold(out[i].m);
+	}
+	*pos = h->last_pos;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
