@@ -12,9 +12,9 @@
 #include <stdint.h>
 
 /* Bytes needed to encode n bytes, terminating NUL included. */
-#define BASE64URL_ENCODED_SIZE(n) (((n) * 4 + 2) / 3 + 1)
+#define BASE64URL_ENCODED_SIZE(n) (((n)*4 + 2) / 3 + 1)
 /* Bytes a decoding of n characters takes at most. */
-#define BASE64URL_DECODED_MAX(n)  ((n) / 4 * 3 + 2)
+#define BASE64URL_DECODED_MAX(n) ((n) / 4 * 3 + 2)
 
 /* Writes the unpadded encoding of in[0..n) and a NUL to out; returns its length. */
 size_t base64url_encode(const uint8_t *in, size_t n, char *out);

@@ -166,9 +166,8 @@ static int token_new(struct parser *p, enum json_type type)
 {
 	if (p->used >= p->cap)
 		return JSON_ERR_TOKENS;
-	p->tok[p->used] = (struct json_token){ .type = (uint8_t)type,
-					       .start = (uint32_t)p->pos,
-					       .size = 1 };
+	p->tok[p->used] =
+	    (struct json_token){ .type = (uint8_t)type, .start = (uint32_t)p->pos, .size = 1 };
 	return (int)p->used++;
 }
 
@@ -401,8 +400,8 @@ static int parse_container(struct parser *p, enum json_type type, int depth)
 	if (t < 0)
 		return t;
 	p->pos++;
-	int r = type == JSON_OBJECT ? parse_members(p, t, depth + 1)
-				    : parse_elements(p, t, depth + 1);
+	int r =
+	    type == JSON_OBJECT ? parse_members(p, t, depth + 1) : parse_elements(p, t, depth + 1);
 	if (r < 0)
 		return r;
 	p->pos++; /* the closing bracket */
@@ -471,8 +470,7 @@ int json_find(const struct json_doc *doc, size_t obj, const char *name)
 }
 
 /* The value token of member name, when it has the type; or a json_error. */
-static int find_typed(const struct json_doc *doc, size_t obj, const char *name,
-		      enum json_type type)
+static int find_typed(const struct json_doc *doc, size_t obj, const char *name, enum json_type type)
 {
 	int v = json_find(doc, obj, name);
 	if (v >= 0 && doc->tokens[v].type != type)
@@ -480,8 +478,7 @@ static int find_typed(const struct json_doc *doc, size_t obj, const char *name,
 	return v;
 }
 
-int json_get_string(const struct json_doc *doc, size_t obj, const char *name, char *out,
-		    size_t cap)
+int json_get_string(const struct json_doc *doc, size_t obj, const char *name, char *out, size_t cap)
 {
 	int v = find_typed(doc, obj, name, JSON_STRING);
 	if (v < 0)

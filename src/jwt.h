@@ -42,13 +42,13 @@
 
 enum jwt_error {
 	JWT_OK = 0,
-	JWT_MALFORMED = -1,      /* not three base64url parts, or a part is not a JSON object */
-	JWT_BAD_ALG = -2,        /* alg is not exactly HS256 */
-	JWT_BAD_HEADER = -3,     /* typ other than JWT, or crit */
-	JWT_BAD_SIGNATURE = -4,  /* the MAC does not match */
-	JWT_BAD_CLAIMS = -5,     /* sub, exp, nbf or rooms missing or of the wrong form */
-	JWT_EXPIRED = -6,        /* past exp (+ skew) */
-	JWT_NOT_YET_VALID = -7,  /* before nbf (- skew) */
+	JWT_MALFORMED = -1,     /* not three base64url parts, or a part is not a JSON object */
+	JWT_BAD_ALG = -2,       /* alg is not exactly HS256 */
+	JWT_BAD_HEADER = -3,    /* typ other than JWT, or crit */
+	JWT_BAD_SIGNATURE = -4, /* the MAC does not match */
+	JWT_BAD_CLAIMS = -5,    /* sub, exp, nbf or rooms missing or of the wrong form */
+	JWT_EXPIRED = -6,       /* past exp (+ skew) */
+	JWT_NOT_YET_VALID = -7, /* before nbf (- skew) */
 };
 
 struct jwt_claims {

@@ -30,7 +30,7 @@ static uint32_t ror(uint32_t x, int n)
 static void sha256_block(uint32_t h[8], const uint8_t *p)
 {
 	uint32_t w[64];
-	for (int t = 0; t < 16; t++)
+	for (size_t t = 0; t < 16; t++)
 		w[t] = (uint32_t)p[4 * t] << 24 | (uint32_t)p[4 * t + 1] << 16 |
 		       (uint32_t)p[4 * t + 2] << 8 | p[4 * t + 3];
 	for (int t = 16; t < 64; t++) {
@@ -107,7 +107,7 @@ void sha256_final(struct sha256_ctx *c, uint8_t out[SHA256_DIGEST_LEN])
 	for (int i = 0; i < 8; i++)
 		c->block[SHA256_BLOCK_LEN - 8 + i] = (uint8_t)(bits >> (56 - 8 * i));
 	sha256_block(c->h, c->block);
-	for (int i = 0; i < 8; i++) {
+	for (size_t i = 0; i < 8; i++) {
 		out[4 * i] = (uint8_t)(c->h[i] >> 24);
 		out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
 		out[4 * i + 2] = (uint8_t)(c->h[i] >> 8);

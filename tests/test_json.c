@@ -174,40 +174,40 @@ Test(json, byte_order_mark_is_refused)
 Test(json, broken_objects_are_refused)
 {
 	static const char *const texts[] = {
-		"{",         "}",          "{\"a\"}",     "{\"a\":}",     "{\"a\":1,}", "{,}",
-		"{\"a\" 1}", "{a:1}",      "{'a':1}",     "{\"a\":1 \"b\":2}", "{\"a\":1}}",
-		"{\"a\"::1}", "{1:1}",     "{\"a\":1",    "{\"a\":",      "{\"a",       NULL,
+		"{",          "}",          "{\"a\"}", "{\"a\":}", "{\"a\":1,}",
+		"{,}",        "{\"a\" 1}",  "{a:1}",   "{'a':1}",  "{\"a\":1 \"b\":2}",
+		"{\"a\":1}}", "{\"a\"::1}", "{1:1}",   "{\"a\":1", "{\"a\":",
+		"{\"a",       NULL,
 	};
 	expect_all(texts, JSON_ERR_SYNTAX);
 }
 
 Test(json, broken_arrays_are_refused)
 {
-	static const char *const values[] = { "[1,]", "[,1]", "[1 2]", "[", "[1", "[1,",
-					      "[]]",  "[}",   NULL };
+	static const char *const values[] = { "[1,]", "[,1]", "[1 2]", "[", "[1",
+					      "[1,",  "[]]",  "[}",    NULL };
 	expect_values(values, 0);
 }
 
 Test(json, broken_literals_are_refused)
 {
-	static const char *const values[] = { "tru", "True", "nul",  "NULL", "falsey",
+	static const char *const values[] = { "tru", "True", "nul", "NULL",     "falsey",
 					      "t",   "nan",  "NaN", "Infinity", NULL };
 	expect_values(values, 0);
 }
 
 Test(json, numbers_outside_the_grammar_are_refused)
 {
-	static const char *const values[] = { "01",  "-01", "+1", ".5",  "1.",   "1.e5", "1e",
-					      "1e+", "-",   "--1", "0x10", "1ee5", "1e5.0", "- 1",
-					      NULL };
+	static const char *const values[] = { "01",   "-01",  "+1",    ".5",  "1.",
+					      "1.e5", "1e",   "1e+",   "-",   "--1",
+					      "0x10", "1ee5", "1e5.0", "- 1", NULL };
 	expect_values(values, 0);
 }
 
 Test(json, bad_escapes_are_refused)
 {
-	static const char *const values[] = { "\"\\x\"",   "\"\\'\"",     "\"\\u12\"",
-					      "\"\\u12G4\"", "\"\\U0041\"", "\"\\\"",
-					      "\"\\ \"",     NULL };
+	static const char *const values[] = { "\"\\x\"",     "\"\\'\"", "\"\\u12\"", "\"\\u12G4\"",
+					      "\"\\U0041\"", "\"\\\"",  "\"\\ \"",   NULL };
 	expect_values(values, 0);
 }
 

@@ -44,8 +44,9 @@ Test(sha256, message_of_448_bits)
 
 Test(sha256, message_of_896_bits)
 {
-	const char *m = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklm"
-			"nopqklmnopqrlmnopqrsmnopqrstnopqrstu";
+	const char *m =
+	    "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklm"
+	    "nopqklmnopqrlmnopqrsmnopqrstnopqrstu";
 	expect_sha256(m, strlen(m),
 		      "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
 }
