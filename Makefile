@@ -8,7 +8,8 @@
 #   make test-ws    WebSocket conformance with an independent client (node, npm ws)
 #   make valgrind   the integration and parser suites under valgrind memcheck
 #   make test-oom   every allocation of chatd made to fail in turn, under ASan + UBSan
-#   make fuzz       libFuzzer targets for every parser of client bytes (FUZZ_SECONDS each)
+#   make fuzz       libFuzzer targets for every parser of client bytes (FUZZ_SECONDS each,
+#                   or FUZZ_BUDGET seconds in all)
 #   make install    install chatd and chat into $(PREFIX)/bin
 #   make format-check   clang-format check of src/, tests/, bench/
 #   make check-headers  every header compiles on its own (it includes what it uses)
@@ -205,7 +206,7 @@ test-browser: bin/chatd
 # the resp_redis tests start is not traced (it is not ours).
 VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/[!e]*" "web/*" "framer/*" "http/*" "ws/*" "command/*" \
 	"validate/*" "wording/*" "directory/*" "iplimit/*" "conn/*" "room/*" "map/*" "timer/*" \
-	"base64/*" "names/*" "resp/*" "resp_redis/*"
+	"base64/*" "names/*" "resp/*" "resp_redis/*" "sha256/*" "hmac/*" "base64url/*" "json/*" "jwt/*"
 valgrind: $(TEST_BIN) bin/chat chatd-plain
 	@for s in $(VALGRIND_SUITES); do \
 		echo "== valgrind $$s"; \
@@ -219,13 +220,19 @@ valgrind: $(TEST_BIN) bin/chat chatd-plain
 # ---- fuzzing (libFuzzer, clang, ASan + UBSan) ----------------------------------------------
 # make fuzz [FUZZ_SECONDS=60]: every target for FUZZ_SECONDS seconds, seeded from
 # tests/fuzz/corpus/<target>/ with tests/fuzz/<target>.dict; a crash leaves its input in
-# build/fuzz/ and fails the run.
+# build/fuzz/ and fails the run. make fuzz FUZZ_BUDGET=N instead gives the whole run N seconds,
+# split evenly over the targets (CI does: a new target then costs the others time, not CI).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := line http ws resp
+FUZZ_TARGETS := line http ws resp jwt json
+ifdef FUZZ_BUDGET
+FUZZ_SECONDS := $(shell expr $(FUZZ_BUDGET) / $(words $(FUZZ_TARGETS)))
+endif
 FUZZ_SRC_line := src/proto.c src/command.c
 FUZZ_SRC_http := src/http.c src/base64.c src/sha1.c
 FUZZ_SRC_ws   := src/ws.c src/proto.c src/command.c
 FUZZ_SRC_resp := src/resp.c
+FUZZ_SRC_jwt  := src/jwt.c src/json.c src/base64url.c src/hmac.c src/sha256.c src/proto.c
+FUZZ_SRC_json := src/json.c src/proto.c
 FUZZ_FLAGS := -std=gnu17 $(WARN) -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -Isrc
 
@@ -242,6 +249,8 @@ build/fuzz/fuzz_line: $(call fuzz_objs,line)
 build/fuzz/fuzz_http: $(call fuzz_objs,http)
 build/fuzz/fuzz_ws: $(call fuzz_objs,ws)
 build/fuzz/fuzz_resp: $(call fuzz_objs,resp)
+build/fuzz/fuzz_jwt: $(call fuzz_objs,jwt)
+build/fuzz/fuzz_json: $(call fuzz_objs,json)
 build/fuzz/fuzz_%:
 	clang $(FUZZ_FLAGS) $^ -o $@
 
