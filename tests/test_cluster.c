@@ -626,6 +626,26 @@ Test(cluster, a_name_is_held_by_one_user_across_nodes_one_racer_wins_and_a_quit_
 			cr_assert_neq(users[0][j]->name, users[1][k]->name,
 				      "both nodes gave out the name %llu",
 				      (unsigned long long)users[0][j]->name);
+	/* a generated name already held on another node (claimed here straight in Redis, as a
+	 * node does: PREFIX:name:FOLDED): its user is renamed to a guest name */
+	struct tredis *rd = tr_connect(redis_port);
+	unsigned long long next = users[0][2]->name + 1;
+	for (unsigned long long k = next; k < next + 8; k++) {
+		char key[64], value[96];
+		snprintf(key, sizeof(key), "test:name:%llu", k);
+		snprintf(value, sizeof(value), "elsewhere 1 0 %llu", k);
+		tr_expect_str(TR_COMMAND(rd, "SET", key, value, "EX", "60"), "OK");
+	}
+	tr_close(rd);
+	struct tclient *dup = tc_join(server_port(nodes[0]));
+	cr_assert(dup->name >= next && dup->name < next + 8, "ids %llu then %llu on one node",
+		  next - 1, (unsigned long long)dup->name);
+	char lost[128];
+	snprintf(lost, sizeof(lost),
+		 "* The name %llu is taken on another server: you are now guest",
+		 (unsigned long long)dup->name);
+	expect_prefix(dup, lost);
+	tc_close(dup);
 
 	/* taken on the other node, in any case */
 	struct tclient *a1 = users[0][0], *b1 = users[1][0];
