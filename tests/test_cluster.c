@@ -94,6 +94,27 @@ static void wait_subscribed(struct server *srv, uint64_t want)
 	cr_assert_fail("the node never subscribed to %llu channels", (unsigned long long)want);
 }
 
+/* Waits until Redis counts `nodes` subscribers of the room's channel: a line published from
+ * then on reaches all of them. (A node's own subscription count says less: a user who just
+ * left the lobby for the room may leave it counting the lobby's channel while the room's is
+ * still on its way, and a line said then never reaches that node.) */
+static void wait_room_subscribers(const char *room, long long nodes)
+{
+	char channel[96];
+	snprintf(channel, sizeof(channel), "test:room:%s", room);
+	struct tredis *r = tr_connect(redis_port);
+	for (int i = 0;; i++) {
+		const struct resp_node *n = TR_COMMAND(r, "PUBSUB", "NUMSUB", channel);
+		cr_assert(n->type == RESP_ARRAY && n->n == 2, "PUBSUB NUMSUB's answer");
+		long long have = resp_child(n, 1)->integer;
+		if (have >= nodes)
+			break;
+		cr_assert_lt(i, 500, "%lld of %lld nodes subscribed to %s", have, nodes, channel);
+		usleep(10000);
+	}
+	tr_close(r);
+}
+
 /* Reads chat lines (skipping server notices) until `want` arrived; fails after 5 s. */
 static void read_chat(struct tclient *c, char lines[][64], int want)
 {
@@ -139,6 +160,7 @@ Test(cluster, a_room_across_nodes_gets_every_line_in_one_order_everywhere, .time
 			users[i][j] = join_room(server_port(nodes[i]), "dev");
 	for (int i = 0; i < NODES_MAX; i++)
 		wait_subscribed(nodes[i], 2);
+	wait_room_subscribers("dev", NODES_MAX);
 	/* one sender per node, lines interleaved as they are sent */
 	for (int k = 0; k < LINES; k++)
 		for (int i = 0; i < NODES_MAX; i++) {
@@ -199,6 +221,7 @@ Test(cluster, redis_killed_and_restarted_local_chat_goes_on_and_the_nodes_find_e
 	struct tclient *b1 = join_room(server_port(nodes[1]), "ops");
 	wait_subscribed(nodes[0], 2);
 	wait_subscribed(nodes[1], 2);
+	wait_room_subscribers("ops", 2);
 	cr_assert_eq(healthz(nodes[0]), 200);
 	tc_send(a1, "before\n");
 	char seen[1][64];
@@ -223,6 +246,7 @@ Test(cluster, redis_killed_and_restarted_local_chat_goes_on_and_the_nodes_find_e
 	double back = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	cr_assert_lt(back, 5.0, "the links took %.1f s to come back", back);
 	tc_expect_eventually(b1, PROTO_CLUSTER_BACK, 5000);
+	wait_room_subscribers("ops", 2); /* subscribed again */
 	tc_send(a1, "after\n");
 	read_chat(b1, seen, 1);
 	cr_assert_str_eq(seen[0], "after", "cross-node chat resumes");
@@ -251,6 +275,7 @@ Test(cluster, a_subscriber_cut_for_its_output_buffer_comes_back_by_itself, .time
 	struct tclient *b1 = join_room(server_port(nodes[1]), "big");
 	wait_subscribed(nodes[0], 2);
 	wait_subscribed(nodes[1], 2);
+	wait_room_subscribers("big", 2);
 
 	/* one message bigger than the limit, published straight to the room's channel */
 	static char payload[8192];
@@ -267,6 +292,7 @@ Test(cluster, a_subscriber_cut_for_its_output_buffer_comes_back_by_itself, .time
 	tc_expect_eventually(a1, PROTO_CLUSTER_BACK, 5000);
 	wait_links(nodes, 2, true, 5000);
 	wait_subscribed(nodes[0], 2);
+	wait_room_subscribers("big", 2); /* Redis closed the cut one: the count is exact */
 	tc_send(b1, "still one chat\n");
 	char seen[1][64];
 	read_chat(a1, seen, 1);
@@ -286,6 +312,7 @@ Test(cluster, a_line_said_on_entering_a_room_new_to_the_node_reaches_the_node_to
 	wait_links(nodes, 2, true, 5000);
 	struct tclient *b1 = join_room(server_port(nodes[1]), "fresh");
 	wait_subscribed(nodes[1], 2);
+	wait_room_subscribers("fresh", 1);
 	/* the join and the first lines in one write: node a subscribes to "fresh" while the
 	 * lines are already on their way; they wait for the subscription, so a hears them too */
 	struct tclient *a1 = tc_join(server_port(nodes[0]));
@@ -419,6 +446,7 @@ Test(cluster, a_subscription_that_goes_silent_is_found_by_the_self_probe_and_reo
 	struct tclient *b1 = join_room(server_port(nodes[1]), "quiet");
 	wait_subscribed(nodes[0], 2); /* the room and the node's own channel */
 	wait_subscribed(nodes[1], 2);
+	wait_room_subscribers("quiet", 2);
 
 	/* the proxied connections stop passing anything: no FIN, no RST, just silence */
 	atomic_store(&px.freeze, true);
