@@ -2,10 +2,14 @@
  * test_cluster.c - several chatd nodes as one chat through a real redis-server (--cluster):
  * one room across nodes in one order on every node with each sender's lines in order, and the
  * link surviving Redis being killed and restarted on its port (local chat never stops, users
- * are told, cross-node chat comes back, /healthz says 503 meanwhile).
+ * are told, cross-node chat comes back, /healthz says 503 meanwhile); names unique across
+ * nodes (a race has one winner, a quit frees the name, claimed again after Redis restarts with
+ * a guest name for the loser), /msg, /who and /rooms across nodes, a node killed with SIGKILL
+ * leaving the others, and the bounded queue to a frozen Redis.
  *
- * Each test starts its own redis-server on a free loopback port and in-process chatd nodes;
- * the .fini stops Redis whatever happened.
+ * Each test starts its own redis-server on a free loopback port and in-process chatd nodes
+ * (one test also a bin/chatd process); the .fini kills the process, wakes Redis if a test
+ * froze it and stops it, whatever happened.
  */
 #include "cluster.h"
 #include "command.h"
