@@ -52,7 +52,10 @@
 #define PROBES_MISSED  2     /* self-probes not back: the subscription is dead */
 #define NAME_TTL_S     30    /* a name's claim lasts this long unless refreshed */
 #define SYNC_MS        10000 /* claims and memberships are refreshed this often */
-#define ROOMS_LISTED   500   /* the most rooms a /rooms answer from Redis lists */
+/* The link's connections are cut as slow past max(--max-outbuf, this): the greetings and
+ * scripts alone queue 4 KB at connect, more than the smallest --max-outbuf. */
+#define LINK_OUTBUF_MIN ((size_t)1 << 20)
+#define ROOMS_LISTED    500 /* the most rooms a /rooms answer from Redis lists */
 /* nodes of one parsed reply: a /who (a count and DIR_WHO_NAMES_MAX names) or a /rooms (a
  * count and two per room) answer, and pub/sub messages (4) */
 #define LINK_NODES (2 * ROOMS_LISTED + 8)
@@ -305,7 +308,8 @@ struct cluster {
 	uint64_t probe_seen;  /* the last one back on the subscriber */
 	struct link_conn sub, cmd;
 	size_t in_max;        /* a reply longer than this closes the link */
-	size_t queue_max;     /* bytes queued for the command connection */
+	size_t queue_max;     /* room lines are dropped past this in the command queue */
+	size_t out_limit;     /* the link's connections are cut as slow past this */
 	uint32_t sub_pending; /* subscriptions sent and not yet confirmed */
 	struct map subs;      /* map_hash_name(name) -> chain of struct subscription */
 	size_t nsubs;
@@ -559,6 +563,7 @@ static int link_open(struct cluster *cl, struct link_conn *lc, const struct conn
 		close(fd);
 		return rc;
 	}
+	c->out_limit = cl->out_limit;
 	lc->c = c;
 	lc->len = 0;
 	lc->ready = false;
@@ -1778,6 +1783,7 @@ static int cluster_setup(struct cluster *cl, struct worker *w)
 		 cl->node_id);
 	cl->in_max = cfg->max_line + (size_t)64 * 1024;
 	cl->queue_max = cfg->max_outbuf / 2;
+	cl->out_limit = cfg->max_outbuf > LINK_OUTBUF_MIN ? cfg->max_outbuf : LINK_OUTBUF_MIN;
 	struct resp_limits lim = { .max_depth = 4, .max_elements = 1024, .max_bulk = cl->in_max };
 	cl->sub.in = malloc(cl->in_max);
 	cl->cmd.in = malloc(cl->in_max);

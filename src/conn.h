@@ -111,6 +111,8 @@ struct conn {
 	uint32_t out_off;   /* bytes of outq[out_head] already written */
 	size_t out_bytes;   /* bytes queued and not yet written */
 	size_t out_charge;  /* sum of msg_charge over the queued entries */
+	size_t out_limit;   /* out_charge past which it is cut as slow: 0 = --max-outbuf (users;
+			     * chatd's own connections, the cluster link, set theirs) */
 	struct msg *reply;  /* the queued control reply, while none of it is written */
 
 	struct list_node conn_link;  /* worker's list of all its connections */
@@ -167,5 +169,11 @@ size_t conn_cost(const struct conn *c, size_t line_buf, size_t head_buf);
 
 /* Shrinks an empty output ring back to its minimum. Returns true when it did. */
 bool conn_trim(struct conn *c);
+
+/* What c's queue may hold before c is cut as a slow consumer (max_outbuf: --max-outbuf). */
+static inline size_t conn_out_max(const struct conn *c, size_t max_outbuf)
+{
+	return c->out_limit != 0 ? c->out_limit : max_outbuf;
+}
 
 #endif

@@ -303,7 +303,7 @@ static void worker_cut(struct worker *w, struct conn *c)
 		stat_add(&w->stats.slow_disconnects, 1);
 		worker_log_gated(w, GATE_SLOW, LOG_WARN, c->id,
 				 "slow consumer: %zu bytes queued (max %zu); disconnecting",
-				 c->out_charge, cfg->max_outbuf);
+				 c->out_charge, conn_out_max(c, cfg->max_outbuf));
 		n = proto_too_slow(line, sizeof(line), cfg->max_outbuf);
 	} else if (c->close_reason == CLOSE_MEMORY) {
 		size_t cost = worker_conn_cost(w, c);
@@ -394,7 +394,8 @@ static void worker_flush(struct worker *w)
 		c->on_dirty = false;
 		if (c->fd >= 0 && c->writable && c->out_count > 0)
 			worker_flush_conn(w, c, &again);
-		if (c->fd >= 0 && !c->closing && c->out_charge > w->hub->cfg.max_outbuf)
+		if (c->fd >= 0 && !c->closing &&
+		    c->out_charge > conn_out_max(c, w->hub->cfg.max_outbuf))
 			worker_close_conn(w, c, CLOSE_SLOW);
 		c = next;
 	}

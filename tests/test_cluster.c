@@ -2,12 +2,17 @@
  * test_cluster.c - several chatd nodes as one chat through a real redis-server (--cluster):
  * one room across nodes in one order on every node with each sender's lines in order, and the
  * link surviving Redis being killed and restarted on its port (local chat never stops, users
- * are told, cross-node chat comes back, /healthz says 503 meanwhile).
+ * are told, cross-node chat comes back, /healthz says 503 meanwhile); names unique across
+ * nodes (a race has one winner, a quit frees the name, claimed again after Redis restarts with
+ * a guest name for the loser), /msg, /who and /rooms across nodes, a node killed with SIGKILL
+ * leaving the others, and the bounded queue to a frozen Redis.
  *
- * Each test starts its own redis-server on a free loopback port and in-process chatd nodes;
- * the .fini stops Redis whatever happened.
+ * Each test starts its own redis-server on a free loopback port and in-process chatd nodes
+ * (one test also a bin/chatd process); the .fini kills the process, wakes Redis if a test
+ * froze it and stops it, whatever happened.
  */
 #include "cluster.h"
+#include "command.h"
 #include "server.h"
 #include "testlib.h"
 
@@ -16,6 +21,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <stdio.h>
@@ -27,6 +33,7 @@
 
 static int redis_pid = -1;
 static uint16_t redis_port;
+static struct tproc node_proc; /* a node run as its own process (bin/chatd), to kill -9 */
 
 static void stop_redis(void)
 {
@@ -34,7 +41,17 @@ static void stop_redis(void)
 	redis_pid = -1;
 }
 
-TestSuite(cluster, .fini = stop_redis);
+/* Whatever the test's outcome: the node process killed and reaped, Redis woken if a test
+ * froze it (SIGSTOP) and stopped. */
+static void stop_children(void)
+{
+	tp_stop(&node_proc);
+	if (redis_pid > 0)
+		kill(redis_pid, SIGCONT);
+	stop_redis();
+}
+
+TestSuite(cluster, .fini = stop_children);
 
 static struct server *start_node(const char *id)
 {
@@ -79,6 +96,27 @@ static void wait_subscribed(struct server *srv, uint64_t want)
 		usleep(10000);
 	}
 	cr_assert_fail("the node never subscribed to %llu channels", (unsigned long long)want);
+}
+
+/* Waits until Redis counts `nodes` subscribers of the room's channel: a line published from
+ * then on reaches all of them. (A node's own subscription count says less: a user who just
+ * left the lobby for the room may leave it counting the lobby's channel while the room's is
+ * still on its way, and a line said then never reaches that node.) */
+static void wait_room_subscribers(const char *room, long long nodes)
+{
+	char channel[96];
+	snprintf(channel, sizeof(channel), "test:room:%s", room);
+	struct tredis *r = tr_connect(redis_port);
+	for (int i = 0;; i++) {
+		const struct resp_node *n = TR_COMMAND(r, "PUBSUB", "NUMSUB", channel);
+		cr_assert(n->type == RESP_ARRAY && n->n == 2, "PUBSUB NUMSUB's answer");
+		long long have = resp_child(n, 1)->integer;
+		if (have >= nodes)
+			break;
+		cr_assert_lt(i, 500, "%lld of %lld nodes subscribed to %s", have, nodes, channel);
+		usleep(10000);
+	}
+	tr_close(r);
 }
 
 /* Reads chat lines (skipping server notices) until `want` arrived; fails after 5 s. */
@@ -126,6 +164,7 @@ Test(cluster, a_room_across_nodes_gets_every_line_in_one_order_everywhere, .time
 			users[i][j] = join_room(server_port(nodes[i]), "dev");
 	for (int i = 0; i < NODES_MAX; i++)
 		wait_subscribed(nodes[i], 2);
+	wait_room_subscribers("dev", NODES_MAX);
 	/* one sender per node, lines interleaved as they are sent */
 	for (int k = 0; k < LINES; k++)
 		for (int i = 0; i < NODES_MAX; i++) {
@@ -186,6 +225,7 @@ Test(cluster, redis_killed_and_restarted_local_chat_goes_on_and_the_nodes_find_e
 	struct tclient *b1 = join_room(server_port(nodes[1]), "ops");
 	wait_subscribed(nodes[0], 2);
 	wait_subscribed(nodes[1], 2);
+	wait_room_subscribers("ops", 2);
 	cr_assert_eq(healthz(nodes[0]), 200);
 	tc_send(a1, "before\n");
 	char seen[1][64];
@@ -210,6 +250,7 @@ Test(cluster, redis_killed_and_restarted_local_chat_goes_on_and_the_nodes_find_e
 	double back = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	cr_assert_lt(back, 5.0, "the links took %.1f s to come back", back);
 	tc_expect_eventually(b1, PROTO_CLUSTER_BACK, 5000);
+	wait_room_subscribers("ops", 2); /* subscribed again */
 	tc_send(a1, "after\n");
 	read_chat(b1, seen, 1);
 	cr_assert_str_eq(seen[0], "after", "cross-node chat resumes");
@@ -238,6 +279,7 @@ Test(cluster, a_subscriber_cut_for_its_output_buffer_comes_back_by_itself, .time
 	struct tclient *b1 = join_room(server_port(nodes[1]), "big");
 	wait_subscribed(nodes[0], 2);
 	wait_subscribed(nodes[1], 2);
+	wait_room_subscribers("big", 2);
 
 	/* one message bigger than the limit, published straight to the room's channel */
 	static char payload[8192];
@@ -254,6 +296,7 @@ Test(cluster, a_subscriber_cut_for_its_output_buffer_comes_back_by_itself, .time
 	tc_expect_eventually(a1, PROTO_CLUSTER_BACK, 5000);
 	wait_links(nodes, 2, true, 5000);
 	wait_subscribed(nodes[0], 2);
+	wait_room_subscribers("big", 2); /* Redis closed the cut one: the count is exact */
 	tc_send(b1, "still one chat\n");
 	char seen[1][64];
 	read_chat(a1, seen, 1);
@@ -273,6 +316,7 @@ Test(cluster, a_line_said_on_entering_a_room_new_to_the_node_reaches_the_node_to
 	wait_links(nodes, 2, true, 5000);
 	struct tclient *b1 = join_room(server_port(nodes[1]), "fresh");
 	wait_subscribed(nodes[1], 2);
+	wait_room_subscribers("fresh", 1);
 	/* the join and the first lines in one write: node a subscribes to "fresh" while the
 	 * lines are already on their way; they wait for the subscription, so a hears them too */
 	struct tclient *a1 = tc_join(server_port(nodes[0]));
@@ -406,6 +450,7 @@ Test(cluster, a_subscription_that_goes_silent_is_found_by_the_self_probe_and_reo
 	struct tclient *b1 = join_room(server_port(nodes[1]), "quiet");
 	wait_subscribed(nodes[0], 2); /* the room and the node's own channel */
 	wait_subscribed(nodes[1], 2);
+	wait_room_subscribers("quiet", 2);
 
 	/* the proxied connections stop passing anything: no FIN, no RST, just silence */
 	atomic_store(&px.freeze, true);
@@ -427,4 +472,515 @@ Test(cluster, a_subscription_that_goes_silent_is_found_by_the_self_probe_and_reo
 	tc_close(b1);
 	ts_stop_all(nodes, 2);
 	proxy_stop(&px);
+}
+
+/* ---- names, /msg, /who and /rooms across nodes ------------------------------------------------ */
+
+static int64_t clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads lines until one starts with prefix; fails after 5 s. */
+static void expect_prefix(struct tclient *c, const char *prefix)
+{
+	char line[4096];
+	do
+		cr_assert_eq(tc_read_line(c, line, sizeof(line), 5000), 1, "no line '%s...'",
+			     prefix);
+	while (strncmp(line, prefix, strlen(prefix)) != 0);
+}
+
+/* A user's generated name (its id, from the welcome line). */
+static const char *id_name(const struct tclient *c, char *out, size_t cap)
+{
+	snprintf(out, cap, "%llu", (unsigned long long)c->name);
+	return out;
+}
+
+/* Reads the answer to a /nick NAME sent by the user now called `old`: true for
+ * "* OLD is now known as NAME." (the room's notice, which the renamer sees too), false for
+ * "* error: the name NAME is taken."; other lines are skipped. Fails after 5 s. */
+static bool nick_answer(struct tclient *c, const char *old, const char *name)
+{
+	char renamed[160], taken[160], line[4096];
+	snprintf(renamed, sizeof(renamed), "* %s is now known as %s.", old, name);
+	snprintf(taken, sizeof(taken), "* error: the name %s is taken.", name);
+	for (int64_t deadline = clock_ms() + 5000;;) {
+		int left = (int)(deadline - clock_ms());
+		cr_assert_eq(tc_read_line(c, line, sizeof(line), left > 0 ? left : 0), 1,
+			     "no answer to %s's /nick %s", old, name);
+		if (strcmp(line, renamed) == 0)
+			return true;
+		if (strcmp(line, taken) == 0)
+			return false;
+	}
+}
+
+static void nick_send(struct tclient *c, const char *name)
+{
+	char cmd[96];
+	snprintf(cmd, sizeof(cmd), "/nick %s\n", name);
+	tc_send(c, cmd);
+}
+
+/* /nick NAME as the user now called `old`: true when renamed, false when taken. */
+static bool nick(struct tclient *c, const char *old, const char *name)
+{
+	nick_send(c, name);
+	return nick_answer(c, old, name);
+}
+
+/* /nick NAME until it succeeds (a name another node frees a moment later); fails after 5 s. */
+static void nick_eventually(struct tclient *c, const char *old, const char *name)
+{
+	for (int64_t deadline = clock_ms() + 5000; !nick(c, old, name);) {
+		cr_assert_lt(clock_ms(), deadline, "the name %s was never free for %s", name, old);
+		usleep(50000);
+	}
+}
+
+/* Whether line is a /who answer for room listing exactly the n names of want, in any order:
+ * "* 2 users in dev: alice, bob". */
+static bool who_lists(const char *line, const char *room, const char *const *want, int n)
+{
+	long members;
+	int end = 0;
+	char head[96];
+	snprintf(head, sizeof(head), " in %s: ", room);
+	const char *names = strstr(line, head);
+	if (sscanf(line, "* %ld user%n", &members, &end) != 1 || end == 0 || names == NULL ||
+	    members != n)
+		return false;
+	char copy[4096];
+	snprintf(copy, sizeof(copy), "%s", names + strlen(head));
+	unsigned seen = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(copy, ", ", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		int i = 0;
+		while (i < n && (strcmp(tok, want[i]) != 0 || (seen & (1u << i))))
+			i++;
+		if (i == n)
+			return false;
+		seen |= 1u << i;
+	}
+	return seen == (1u << n) - 1;
+}
+
+/* Sends /who until the answer lists exactly want[0..n) in room (membership travels through
+ * Redis asynchronously); fails after 5 s with the last answer. */
+static void wait_who(struct tclient *c, const char *room, const char *const *want, int n)
+{
+	char line[4096] = "(none)";
+	for (int64_t deadline = clock_ms() + 5000;;) {
+		tc_send(c, "/who\n");
+		for (;;) { /* its answer, skipping notices and chat */
+			int end = 0;
+			long members;
+			cr_assert_eq(tc_read_line(c, line, sizeof(line), 5000), 1,
+				     "no /who answer");
+			if (sscanf(line, "* %ld user%n", &members, &end) == 1 && end > 0)
+				break;
+		}
+		if (who_lists(line, room, want, n))
+			return;
+		cr_assert_lt(clock_ms(), deadline, "/who in %s still answers: %s", room, line);
+		usleep(100000);
+	}
+}
+
+/* Reads one /rooms answer; true when it lists room[i] with count[i] members for each i
+ * (other rooms may be listed too). The answer is kept in `answer` for the failure message. */
+static bool rooms_answer(struct tclient *c, const char *const *room, const long *count, int n,
+			 char *answer, size_t cap)
+{
+	char line[512];
+	long rooms = -1;
+	int end = 0;
+	while (end == 0) { /* the head, "* 2 rooms:" */
+		cr_assert_eq(tc_read_line(c, line, sizeof(line), 5000), 1, "no /rooms answer");
+		if (sscanf(line, "* %ld room%n", &rooms, &end) != 1)
+			end = 0;
+	}
+	snprintf(answer, cap, "%s", line);
+	unsigned found = 0;
+	for (long k = 0; k < rooms;) {
+		cr_assert_eq(tc_read_line(c, line, sizeof(line), 5000), 1, "a short /rooms answer");
+		char name[128];
+		long members;
+		if (strncmp(line, "*   ", 4) != 0 ||
+		    sscanf(line + 4, "%127s %ld", name, &members) != 2)
+			continue; /* a notice said in between */
+		k++;
+		size_t used = strlen(answer);
+		snprintf(answer + used, cap - used, " | %s", line + 4);
+		for (int i = 0; i < n; i++)
+			if (strcmp(name, room[i]) == 0 && members == count[i])
+				found |= 1u << i;
+	}
+	return found == (1u << n) - 1;
+}
+
+/* Sends /rooms until its answer lists room[i] with count[i] members for each i; fails after
+ * 5 s. */
+static void wait_rooms(struct tclient *c, const char *const *room, const long *count, int n)
+{
+	char answer[2048];
+	for (int64_t deadline = clock_ms() + 5000;;) {
+		tc_send(c, "/rooms\n");
+		if (rooms_answer(c, room, count, n, answer, sizeof(answer)))
+			return;
+		cr_assert_lt(clock_ms(), deadline, "/rooms still answers: %s", answer);
+		usleep(100000);
+	}
+}
+
+#define RACES 3
+
+Test(cluster, a_name_is_held_by_one_user_across_nodes_one_racer_wins_and_a_quit_frees_it,
+     .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *nodes[2] = { start_node("a"), start_node("b") };
+	wait_links(nodes, 2, true, 5000);
+	/* generated names: no node gives one the other gave */
+	struct tclient *users[2][3];
+	char names[2][3][32];
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 3; j++) {
+			users[i][j] = tc_join(server_port(nodes[i]));
+			id_name(users[i][j], names[i][j], sizeof(names[i][j]));
+		}
+	for (int j = 0; j < 3; j++)
+		for (int k = 0; k < 3; k++)
+			cr_assert_neq(users[0][j]->name, users[1][k]->name,
+				      "both nodes gave out the name %llu",
+				      (unsigned long long)users[0][j]->name);
+	/* a generated name already held on another node (claimed here straight in Redis, as a
+	 * node does: PREFIX:name:FOLDED, name_fold's): its user is renamed to a guest name */
+	struct tredis *rd = tr_connect(redis_port);
+	unsigned long long next = users[0][2]->name + 1;
+	for (unsigned long long k = next; k < next + 8; k++) {
+		char key[64], value[96], id[32], folded[32];
+		int n = snprintf(id, sizeof(id), "%llu", k);
+		name_fold(id, (size_t)n, folded); /* look-alikes fold: 1 like l, 0 like o */
+		snprintf(key, sizeof(key), "test:name:%.*s", n, folded);
+		snprintf(value, sizeof(value), "elsewhere 1 0 %llu", k);
+		tr_expect_str(TR_COMMAND(rd, "SET", key, value, "EX", "60"), "OK");
+	}
+	tr_close(rd);
+	struct tclient *dup = tc_join(server_port(nodes[0]));
+	cr_assert(dup->name >= next && dup->name < next + 8, "ids %llu then %llu on one node",
+		  next - 1, (unsigned long long)dup->name);
+	char lost[128];
+	snprintf(lost, sizeof(lost),
+		 "* The name %llu is taken on another server: you are now guest",
+		 (unsigned long long)dup->name);
+	expect_prefix(dup, lost);
+	tc_close(dup);
+
+	/* taken on the other node, in any case */
+	struct tclient *a1 = users[0][0], *b1 = users[1][0];
+	cr_assert(nick(a1, names[0][0], "bob"), "bob is free");
+	snprintf(names[0][0], sizeof(names[0][0]), "bob");
+	cr_assert_not(nick(b1, names[1][0], "bob"), "bob is a user of node a");
+	cr_assert_not(nick(b1, names[1][0], "BOB"), "names fold case across nodes");
+
+	/* two users on two nodes ask for one name at the same moment: exactly one gets it */
+	int winner = -1, loser = -1;
+	char race[32] = "";
+	for (int r = 0; r < RACES; r++) {
+		struct tclient *racer[2] = { users[0][1], users[1][1] };
+		snprintf(race, sizeof(race), "sameName%d", r);
+		nick_send(racer[0], race);
+		nick_send(racer[1], race);
+		bool won[2] = { nick_answer(racer[0], names[0][1], race),
+				nick_answer(racer[1], names[1][1], race) };
+		cr_assert_neq(won[0], won[1], "race %d: %s", r,
+			      won[0] ? "both users got the name" : "neither user got the name");
+		winner = won[0] ? 0 : 1;
+		loser = 1 - winner;
+		snprintf(names[winner][1], sizeof(names[winner][1]), "%s", race);
+	}
+
+	/* the last winner quits: the name is free for the loser on the other node */
+	tc_send(users[winner][1], "/quit\n");
+	tc_expect_closed(users[winner][1], 5000);
+	nick_eventually(users[loser][1], names[loser][1], race);
+
+	for (int i = 0; i < 2; i++)
+		tc_close_all(users[i], 3);
+	ts_stop_all(nodes, 2);
+}
+
+/* Reads from users[0] and users[1] in turn until one gets a line starting with prefix;
+ * returns which (its line in out); fails after timeout_ms. */
+static int first_to_hear(struct tclient **users, const char *prefix, char *out, size_t cap,
+			 int timeout_ms)
+{
+	for (int64_t deadline = clock_ms() + timeout_ms; clock_ms() < deadline;)
+		for (int i = 0; i < 2; i++)
+			while (tc_read_line(users[i], out, cap, 20) == 1)
+				if (strncmp(out, prefix, strlen(prefix)) == 0)
+					return i;
+	cr_assert_fail("nobody was told '%s...' within %d ms", prefix, timeout_ms);
+	return -1;
+}
+
+Test(cluster,
+     a_name_taken_on_two_nodes_while_redis_was_away_is_kept_by_one_the_other_becomes_a_guest,
+     .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *nodes[2] = { start_node("a"), start_node("b") };
+	wait_links(nodes, 2, true, 5000);
+	struct tclient *users[2] = { join_room(server_port(nodes[0]), "dev"),
+				     join_room(server_port(nodes[1]), "dev") };
+	struct tclient *watchers[2] = { join_room(server_port(nodes[0]), "dev"),
+					join_room(server_port(nodes[1]), "dev") };
+	wait_subscribed(nodes[0], 2);
+	wait_subscribed(nodes[1], 2);
+
+	stop_redis(); /* and with it every name claimed (no persistence) */
+	wait_links(nodes, 2, false, 5000);
+	for (int i = 0; i < 2; i++) {
+		char old[32];
+		cr_assert(nick(users[i], id_name(users[i], old, sizeof(old)), "bob"),
+			  "node %d: /nick works locally while the link is down", i);
+	}
+
+	redis_pid = ts_redis_start_on(redis_port, NULL);
+	wait_links(nodes, 2, true, 5000);
+	/* each node claims its users' names again: one of the two bobs loses */
+	static const char told[] = "* The name bob is taken on another server: you are now ";
+	char line[4096];
+	int loser = first_to_hear(users, told, line, sizeof(line), 10000);
+	int winner = 1 - loser;
+	char guest[64];
+	size_t len = strlen(line + strlen(told));
+	cr_assert(len > 1 && len < sizeof(guest) && line[strlen(line) - 1] == '.', "%s", line);
+	snprintf(guest, sizeof(guest), "%.*s", (int)(len - 1), line + strlen(told));
+	cr_assert(strncmp(guest, "guest", 5) == 0 && guest[5] != '\0' &&
+		      strspn(guest + 5, "0123456789") == strlen(guest + 5),
+		  "not a guest name: %s", line);
+	char notice[160];
+	snprintf(notice, sizeof(notice), "* bob is now known as %s.", guest);
+	tc_expect_eventually(watchers[loser], notice, 5000);
+
+	/* the other one is still bob, everywhere, and was told nothing of the kind */
+	cr_assert_not(nick(users[loser], guest, "bob"), "bob is still held on node %d", winner);
+	tc_send(users[winner], "still bob here\n");
+	for (;;) {
+		cr_assert_eq(tc_read_line(users[winner], line, sizeof(line), 5000), 1,
+			     "the winner's line never came back");
+		cr_assert(strncmp(line, told, strlen(told)) != 0, "both were renamed: %s", line);
+		if (strcmp(line, "bob:still bob here") == 0)
+			break;
+	}
+	tc_expect_eventually(watchers[loser], "bob:still bob here", 5000);
+	tc_close_all(users, 2);
+	tc_close_all(watchers, 2);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, a_private_message_reaches_a_user_on_another_node_by_any_spelling_of_the_name,
+     .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *nodes[2] = { start_node("a"), start_node("b") };
+	wait_links(nodes, 2, true, 5000);
+	struct tclient *alice = tc_join(server_port(nodes[0]));
+	struct tclient *bob = tc_join(server_port(nodes[1]));
+	struct tclient *carol = tc_join(server_port(nodes[1]));
+	char old[32];
+	cr_assert(nick(alice, id_name(alice, old, sizeof(old)), "alice"));
+	cr_assert(nick(bob, id_name(bob, old, sizeof(old)), "bob"));
+
+	tc_send(alice, "/msg bob hi there\n");
+	tc_expect_eventually(bob, "(private) alice:hi there", 5000);
+	tc_expect_eventually(alice, "* to bob: hi there", 5000);
+	/* the name folds; the echo shows it as its holder spelled it */
+	tc_send(alice, "/msg BOB case folded\n");
+	tc_expect_eventually(bob, "(private) alice:case folded", 5000);
+	tc_expect_eventually(alice, "* to bob: case folded", 5000);
+	tc_send(bob, "/msg alice and back\n");
+	tc_expect_eventually(alice, "(private) bob:and back", 5000);
+	tc_expect_eventually(bob, "* to alice: and back", 5000);
+	/* a generated name is a name like any other */
+	char cmd[96], echo[96];
+	snprintf(cmd, sizeof(cmd), "/msg %s by number\n", id_name(carol, old, sizeof(old)));
+	snprintf(echo, sizeof(echo), "* to %s: by number", old);
+	tc_send(alice, cmd);
+	tc_expect_eventually(carol, "(private) alice:by number", 5000);
+	tc_expect_eventually(alice, echo, 5000);
+
+	tc_send(alice, "/msg nobody x\n");
+	tc_expect_eventually(alice, "* error: no such user: \"nobody\".", 5000);
+	tc_close(alice);
+	tc_close(bob);
+	tc_close(carol);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, who_and_rooms_show_the_members_of_every_node, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *nodes[2] = { start_node("a"), start_node("b") };
+	wait_links(nodes, 2, true, 5000);
+	/* dev: one user on each node; ops: one on a, two on b */
+	struct tclient *users[5] = {
+		join_room(server_port(nodes[0]), "dev"), join_room(server_port(nodes[1]), "dev"),
+		join_room(server_port(nodes[0]), "ops"), join_room(server_port(nodes[1]), "ops"),
+		join_room(server_port(nodes[1]), "ops"),
+	};
+	char names[5][32];
+	const char *name[5];
+	for (int i = 0; i < 5; i++)
+		name[i] = id_name(users[i], names[i], sizeof(names[i]));
+
+	wait_who(users[0], "dev", (const char *const[]){ name[0], name[1] }, 2);
+	wait_who(users[1], "dev", (const char *const[]){ name[0], name[1] }, 2);
+	wait_who(users[2], "ops", (const char *const[]){ name[2], name[3], name[4] }, 3);
+	static const char *const rooms[] = { "dev", "ops" };
+	wait_rooms(users[0], rooms, (const long[]){ 2, 3 }, 2);
+	wait_rooms(users[3], rooms, (const long[]){ 2, 3 }, 2);
+
+	/* a user of b moves from ops to dev: both listings follow, on both nodes */
+	tc_send(users[4], "/join dev\n");
+	expect_prefix(users[4], "* You are now in dev.");
+	wait_who(users[0], "dev", (const char *const[]){ name[0], name[1], name[4] }, 3);
+	wait_who(users[2], "ops", (const char *const[]){ name[2], name[3] }, 2);
+	wait_rooms(users[2], rooms, (const long[]){ 3, 2 }, 2);
+	tc_close_all(users, 5);
+	ts_stop_all(nodes, 2);
+}
+
+/* ---- a node killed -------------------------------------------------------------------------- */
+
+/* Waits until GET /healthz on the admin port answers 200: the node's link is up (5 s). */
+static void wait_healthy(uint16_t admin)
+{
+	char answer[512];
+	for (int64_t deadline = clock_ms() + 5000;
+	     ts_http(admin, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", answer, sizeof(answer)) !=
+	     200;) {
+		cr_assert_lt(clock_ms(), deadline, "the node's link never came up: %s", answer);
+		usleep(20000);
+	}
+}
+
+Test(cluster, a_node_killed_with_sigkill_is_gone_from_the_other_nodes_within_10_s, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *nodes[2] = { start_node("a"), start_node("b") };
+	wait_links(nodes, 2, true, 5000);
+	char url[96];
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%u/test", redis_port);
+	const char *args[] = { "--cluster", url, "--node-id", "c", "--workers", "1", NULL };
+	tp_start(&node_proc, args);
+	wait_healthy(node_proc.admin);
+
+	struct tclient *alice = join_room(server_port(nodes[0]), "dev");
+	struct tclient *bob = join_room(server_port(nodes[1]), "dev");
+	struct tclient *carol = join_room(node_proc.port, "dev");
+	char a[32], b[32], c[32];
+	id_name(alice, a, sizeof(a));
+	id_name(bob, b, sizeof(b));
+	cr_assert(nick(carol, id_name(carol, c, sizeof(c)), "carol"));
+	wait_who(alice, "dev", (const char *const[]){ a, b, "carol" }, 3);
+	wait_who(bob, "dev", (const char *const[]){ a, b, "carol" }, 3);
+
+	int64_t t0 = clock_ms();
+	cr_assert_eq(kill(node_proc.pid, SIGKILL), 0);
+	tp_stop(&node_proc); /* reaped */
+	static const char gone[] = "* carol has left (\"server gone\").";
+	tc_expect_eventually(alice, gone, 20000);
+	int64_t took = clock_ms() - t0;
+	tc_expect_eventually(bob, gone, 5000);
+	cr_log_info("the other nodes saw node c gone %lld ms after its SIGKILL", (long long)took);
+	/* the issue says within 10 s; 2 s more for a busy machine */
+	cr_assert_leq(took, 12000, "node c's users left %lld ms after its SIGKILL",
+		      (long long)took);
+	wait_who(alice, "dev", (const char *const[]){ a, b }, 2);
+	wait_who(bob, "dev", (const char *const[]){ a, b }, 2);
+	nick_eventually(bob, b, "carol"); /* the dead node's names are free */
+	tc_close(alice);
+	tc_close(bob);
+	tc_close(carol);
+	ts_stop_all(nodes, 2);
+}
+
+/* ---- the queue to Redis is bounded ---------------------------------------------------------- */
+
+#define CONGESTED                                                                      \
+	"* error: your line did not reach the other servers (the link is congested); " \
+	"say it again later."
+
+/* The value of a counter or gauge on the admin port's /metrics page. */
+static unsigned long long metric(uint16_t admin, const char *name)
+{
+	static char page[65536];
+	cr_assert_eq(ts_http(admin, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", page, sizeof(page)),
+		     200);
+	char key[96];
+	snprintf(key, sizeof(key), "\n%s ", name);
+	const char *at = strstr(page, key);
+	cr_assert_not_null(at, "no %s in /metrics", name);
+	return strtoull(at + strlen(key), NULL, 10);
+}
+
+Test(cluster,
+     a_line_the_full_queue_to_a_frozen_redis_cannot_take_is_dropped_counted_and_its_sender_told,
+     .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct config cfg = ts_config(2);
+	snprintf(cfg.cluster, sizeof(cfg.cluster), "redis://127.0.0.1:%u/test", redis_port);
+	snprintf(cfg.node_id, sizeof(cfg.node_id), "a");
+	snprintf(cfg.admin, sizeof(cfg.admin), "127.0.0.1:0");
+	cfg.max_outbuf = 4096; /* the smallest: the queue to Redis holds 2 KiB */
+	cfg.rate_limit = 0;    /* as fast as the user sends */
+	struct server *node = ts_start(&cfg);
+	wait_links(&node, 1, true, 5000);
+	struct tclient *c = join_room(server_port(node), "flood");
+	wait_subscribed(node, 2);
+
+	/* Redis stops reading: once the sockets' buffers are full, the queue fills. Lines near
+	 * --max-line, as fast as the node takes them, until the first refusal; within the
+	 * self-probe's ~4 s, after which the link is reopened (and lines go local). */
+	cr_assert_eq(kill(redis_pid, SIGSTOP), 0);
+	static char text[4000];
+	memset(text, 'x', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\n';
+	size_t off = 0, lines = 0;
+	bool told = false;
+	char line[4096], last[4096] = "(none)";
+	for (int64_t deadline = clock_ms() + 3500; !told && clock_ms() < deadline;) {
+		struct pollfd pf = { .fd = c->fd, .events = POLLIN | POLLOUT };
+		cr_assert_geq(poll(&pf, 1, 10), 0);
+		ssize_t n = 0;
+		if (pf.revents & POLLOUT)
+			n = send(c->fd, text + off, sizeof(text) - off,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			off += (size_t)n;
+			lines += off == sizeof(text);
+			off %= sizeof(text);
+		}
+		int r;
+		while (!told && (r = tc_read_line(c, line, sizeof(line), 0)) == 1) {
+			told = strcmp(line, CONGESTED) == 0;
+			snprintf(last, sizeof(last), "%.200s", line);
+		}
+		cr_assert_neq(r, 0, "disconnected after %zu lines; last line: %s", lines, last);
+	}
+	kill(redis_pid, SIGCONT);
+	cr_assert(told, "no refusal after %zu lines of %zu bytes; last line: %s", lines,
+		  sizeof(text), last);
+	cr_assert_gt(metric(server_admin_port(node), "chatd_cluster_dropped_total"), 0);
+	tc_close(c);
+	ts_stop(node);
 }

@@ -344,9 +344,14 @@ void tp_start(struct tproc *p, const char *const *args)
 	argv[n] = NULL;
 	int fds[2];
 	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
+		/* killed with the test's process if that dies first (a crash, criterion's timeout)
+		 * before its .fini could stop it */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(126);
 		dup2(fds[1], 2);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);

@@ -107,7 +107,8 @@ struct tproc {
 };
 
 /* Starts ./bin/chatd --bind 127.0.0.1 --port 0 --admin 127.0.0.1:0 ARGS... (NULL-ended) and
- * waits for it to listen (fails the test after 5 s). */
+ * waits for it to listen (fails the test after 5 s). It is killed if the test's process dies
+ * (PR_SET_PDEATHSIG); a test stops it itself with tp_stop in its .fini. */
 void tp_start(struct tproc *p, const char *const *args);
 /* Reads its log until a line contains `text` (true) or timeout_ms pass (false). */
 bool tp_wait_log(struct tproc *p, const char *text, int timeout_ms);
