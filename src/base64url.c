@@ -3,6 +3,8 @@
  */
 #include "base64url.h"
 
+#include <string.h>
+
 static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 size_t base64url_encode(const uint8_t *in, size_t n, char *out)
@@ -27,17 +29,8 @@ size_t base64url_encode(const uint8_t *in, size_t n, char *out)
 /* The value of an alphabet character, or -1. */
 static int digit_value(char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
+	const char *d = c != '\0' ? strchr(digits, c) : NULL;
+	return d != NULL ? (int)(d - digits) : -1;
 }
 
 long base64url_decode(const char *in, size_t n, uint8_t *out)

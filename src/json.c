@@ -28,15 +28,14 @@ struct reader {
 	size_t blen, bpos;
 };
 
+/* The value of a hex digit, or -1. */
 static int hex_value(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	static const char digits[] = "0123456789abcdefABCDEF";
+	const char *d = memchr(digits, c, sizeof(digits) - 1);
+	if (d == NULL)
+		return -1;
+	return d - digits < 16 ? (int)(d - digits) : (int)(d - digits) - 6;
 }
 
 /* The 4 hex digits at s (checked beforehand when they come from a token); -1 when not hex. */
@@ -336,53 +335,44 @@ static bool name_taken(const struct parser *p, int obj, int key)
 	return false;
 }
 
-/* The members of an object, pos after its '{'; 0 or a json_error. */
-/* NOLINTNEXTLINE(misc-no-recursion): as deep as the text, which JSON_DEPTH_MAX bounds */
-static int parse_members(struct parser *p, int obj, int depth)
+/* A member's name and its colon, at pos, in the object at obj; 0 or a json_error. */
+static int parse_name(struct parser *p, int obj)
 {
 	skip_space(p);
-	if (peek(p) == '}')
-		return 0;
-	for (;;) {
-		skip_space(p);
-		if (peek(p) != '"')
-			return JSON_ERR_SYNTAX;
-		int key = parse_string(p);
-		if (key < 0)
-			return key;
-		if (name_taken(p, obj, key))
-			return JSON_ERR_DUPLICATE;
-		skip_space(p);
-		if (peek(p) != ':')
-			return JSON_ERR_SYNTAX;
-		p->pos++;
-		int v = parse_value(p, depth);
-		if (v < 0)
-			return v;
-		p->tok[obj].count++;
-		skip_space(p);
-		if (peek(p) == '}')
-			return 0;
-		if (peek(p) != ',')
-			return JSON_ERR_SYNTAX;
-		p->pos++;
-	}
+	if (peek(p) != '"')
+		return JSON_ERR_SYNTAX;
+	int key = parse_string(p);
+	if (key < 0)
+		return key;
+	if (name_taken(p, obj, key))
+		return JSON_ERR_DUPLICATE;
+	skip_space(p);
+	if (peek(p) != ':')
+		return JSON_ERR_SYNTAX;
+	p->pos++;
+	return 0;
 }
 
-/* The elements of an array, pos after its '['; 0 or a json_error. */
+/*
+ * The contents of the container at t, pos after its opening bracket, up to the closing one
+ * (close: '}' or ']'); an object's items are a name, a colon and a value. 0 or a json_error.
+ */
 /* NOLINTNEXTLINE(misc-no-recursion): as deep as the text, which JSON_DEPTH_MAX bounds */
-static int parse_elements(struct parser *p, int arr, int depth)
+static int parse_items(struct parser *p, int t, int depth, char close)
 {
 	skip_space(p);
-	if (peek(p) == ']')
+	if (peek(p) == close)
 		return 0;
 	for (;;) {
-		int v = parse_value(p, depth);
-		if (v < 0)
-			return v;
-		p->tok[arr].count++;
+		int r = close == '}' ? parse_name(p, t) : 0;
+		if (r < 0)
+			return r;
+		r = parse_value(p, depth);
+		if (r < 0)
+			return r;
+		p->tok[t].count++;
 		skip_space(p);
-		if (peek(p) == ']')
+		if (peek(p) == close)
 			return 0;
 		if (peek(p) != ',')
 			return JSON_ERR_SYNTAX;
@@ -400,8 +390,7 @@ static int parse_container(struct parser *p, enum json_type type, int depth)
 	if (t < 0)
 		return t;
 	p->pos++;
-	int r =
-	    type == JSON_OBJECT ? parse_members(p, t, depth + 1) : parse_elements(p, t, depth + 1);
+	int r = parse_items(p, t, depth + 1, type == JSON_OBJECT ? '}' : ']');
 	if (r < 0)
 		return r;
 	p->pos++; /* the closing bracket */
