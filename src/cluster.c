@@ -10,7 +10,8 @@
  *   node channel    PREFIX:node:NODE: "probe N" (self-probes), "dm NODE ID WORKER NAME\nLINE"
  *                   (a private message for user ID on WORKER)
  *   nodes           PREFIX:nodes, sorted set: node -> time of its last heartbeat (ms)
- *   names           PREFIX:name:FOLDED = "NODE ID WORKER NAME", SET NX with an expiry
+ *   names           PREFIX:name:FOLDED = "NODE ID WORKER V NAME", SET NX with an expiry (V:
+ *                   1 for a signed-in user, auth.h; 0 otherwise)
  *   a node's users  PREFIX:where:NODE, hash: ID -> "ROOM\tFOLDED\tNAME"
  *   room members    PREFIX:members:ROOM, hash: "NODE ID" -> NAME, with an expiry
  *   rooms           PREFIX:rooms, hash: ROOM -> the room's name as spelled
@@ -106,6 +107,9 @@ static const char beat_script[] =
  * "sync": the same for a user not recorded yet (after the link came back); for one recorded,
  * refresh its claim and its room's expiry. "gone": forget the user and free its name.
  * "reset": forget every user of the node (ARGV[3..] unused), before a full sync.
+ * "auth": the user signed in as the name (ARGV[11] is 1): taken from whoever holds it
+ * unless that one is signed in too; returns { 1, the former holder's record or "" }, or
+ * { 0, "" }. ARGV[11]: 1 when the user is signed in.
  */
 static const char user_script[] =
     "local p, node, id, ttl, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
@@ -116,7 +120,8 @@ static const char user_script[] =
     "  return v and string.sub(v, 1, #owner) == owner\n"
     "end\n"
     "local function claim(folded, name)\n"
-    "  local key, value = p .. ':name:' .. folded, owner .. ARGV[8] .. ' ' .. name\n"
+    "  local key = p .. ':name:' .. folded\n"
+    "  local value = owner .. ARGV[8] .. ' ' .. ARGV[11] .. ' ' .. name\n"
     "  if redis.call('SET', key, value, 'NX', 'EX', ttl) then return true end\n"
     "  if not mine(key) then return false end\n"
     "  redis.call('SET', key, value, 'EX', ttl)\n"
@@ -145,6 +150,16 @@ static const char user_script[] =
     "  return 1\n"
     "end\n"
     "local folded, name = ARGV[6], ARGV[7]\n"
+    "local evicted = ''\n"
+    "if mode == 'auth' then\n"
+    "  local key = p .. ':name:' .. folded\n"
+    "  local v = redis.call('GET', key)\n"
+    "  if v and string.sub(v, 1, #owner) ~= owner then\n"
+    "    if string.match(v, '^%S+ %S+ %S+ (%S+) ') == '1' then return { 0, '' } end\n"
+    "    evicted = v\n"
+    "    redis.call('DEL', key)\n"
+    "  end\n"
+    "end\n"
     "if mode == 'move' and old then\n"
     "  folded, name = string.match(old, '^[^\\t]*\\t([^\\t]*)\\t(.*)$')\n"
     "end\n"
@@ -164,6 +179,7 @@ static const char user_script[] =
     "redis.call('HSET', members, node .. ' ' .. id, name)\n"
     "redis.call('EXPIRE', members, ttl)\n"
     "redis.call('HSET', p .. ':rooms', ARGV[9], ARGV[10])\n"
+    "if mode == 'auth' then return { 1, evicted } end\n"
     "return 1\n";
 
 /* /who: ARGV = prefix, ROOM, the most names. Returns the member count, then the first
@@ -236,18 +252,26 @@ enum uplink_op {
 	UPLINK_DIRECT,      /* NAME \n LINE: /msg NAME; LINE is the private line */
 	UPLINK_WHO,         /* ROOM: the user's /who */
 	UPLINK_ROOMS,       /* the user's /rooms */
+	UPLINK_AUTH,        /* NAME \n ROOM: the user signed in as NAME (auth.h) */
 	ANSWER_NAME_OK,     /* NAME: the user's /nick NAME is granted */
 	ANSWER_NAME_TAKEN,  /* NAME: refused, another user has it */
 	ANSWER_NAME_LOST,   /* NAME: the user's name is held by a user of another node */
+	ANSWER_EVICT,       /* NAME: a guest's name goes to a signed-in user (peer, if any) */
+	ANSWER_AUTH_OK,     /* NAME: the user signs in as NAME now */
+	ANSWER_AUTH_TAKEN,  /* NAME: refused, a signed-in user has it */
+	ANSWER_AUTH_LOCAL,  /* NAME: the link went down: sign in on this node alone */
 	/* the user's request was only for the link's sake (a put, a sync): nothing to say */
 	ANSWER_NONE,
 };
 
 struct request_head {
-	uint64_t user;     /* the connection id of the user it is about, or 0 */
-	uint64_t exclude;  /* UPLINK_PUBLISH: a connection id that must not get the line, or 0 */
-	uint32_t worker;   /* that user's worker */
-	uint32_t text_len; /* UPLINK_DIRECT: the length of the text, at the end of LINE */
+	uint64_t user;        /* the connection id of the user it is about, or 0 */
+	uint64_t exclude;     /* UPLINK_PUBLISH: a connection id that must not get the line, or 0 */
+	uint64_t peer;        /* ANSWER_EVICT: the user signing in as the name, or 0 */
+	uint32_t worker;      /* that user's worker */
+	uint32_t text_len;    /* UPLINK_DIRECT: the length of the text, at the end of LINE */
+	uint32_t peer_worker; /* the peer's worker */
+	uint32_t verified;    /* the user is signed in (its claim says so) */
 };
 
 /* A request kept until Redis answers it (the command's pending entry owns it). */
@@ -335,6 +359,9 @@ static void direct_reply(struct cluster *cl, const struct resp_node *root, struc
 static void who_reply(struct cluster *cl, const struct resp_node *root, const struct request *r);
 static void rooms_reply(struct cluster *cl, const struct resp_node *root, const struct request *r);
 static void link_deliver_direct(struct cluster *cl, const char *p, size_t n);
+static void link_evict(struct cluster *cl, const char *p, size_t n);
+static void auth_reply(struct cluster *cl, const struct resp_node *root, const struct request *r,
+		       const char *name, size_t n);
 static void sub_release(struct cluster *cl, struct subscription *s, bool up);
 static void sub_unconfirm(struct cluster *cl, struct subscription *s);
 static void sub_resubscribe(struct cluster *cl, struct subscription *s);
@@ -680,6 +707,8 @@ static void sub_reply(struct cluster *cl, const struct resp_node *root)
 				cl->probe_seen = strtoull(ps.payload.p + 6, NULL, 10);
 			else if (ps.payload.n > 3 && memcmp(ps.payload.p, "dm ", 3) == 0)
 				link_deliver_direct(cl, ps.payload.p, ps.payload.n);
+			else if (ps.payload.n > 6 && memcmp(ps.payload.p, "evict ", 6) == 0)
+				link_evict(cl, ps.payload.p, ps.payload.n);
 			break;
 		}
 		link_deliver(cl, &ps);
@@ -1228,6 +1257,9 @@ static void request_fail(struct cluster *cl, struct pending *p)
 	case UPLINK_NICK: /* renamed on this node, as while the link is down */
 		answer_name(cl, ANSWER_NAME_OK, &r->h, a, an);
 		break;
+	case UPLINK_AUTH:
+		answer_name(cl, ANSWER_AUTH_LOCAL, &r->h, a, an);
+		break;
 	case UPLINK_DIRECT:
 		n = proto_no_such_user(line, sizeof(line), a, an);
 		tell_user(cl, r->h.user, r->h.worker, line, n);
@@ -1253,7 +1285,7 @@ static void pend_fail_all(struct cluster *cl)
 
 /* Runs the user script for one user: mode "put", "move", "sync" or "gone". */
 static void user_script_run(struct cluster *cl, const char *mode, uint64_t id, unsigned worker,
-			    const char *name, const char *room, struct request *req)
+			    bool verified, const char *name, const char *room, struct request *req)
 {
 	char ids[24], workers[16], ttl[16], folded[NAME_MAX_LEN + 1], room_key[ROOM_MAX_LEN + 1];
 	snprintf(ids, sizeof(ids), "%llu", (unsigned long long)id);
@@ -1264,7 +1296,7 @@ static void user_script_run(struct cluster *cl, const char *mode, uint64_t id, u
 	folded[nn] = '\0';
 	for (size_t i = 0; i <= rn; i++)
 		room_key[i] = (char)tolower((unsigned char)room[i]);
-	struct resp_arg args[10] = {
+	struct resp_arg args[11] = {
 		resp_arg_str(cl->url.prefix),
 		resp_arg_str(cl->node_id),
 		resp_arg_str(ids),
@@ -1275,8 +1307,9 @@ static void user_script_run(struct cluster *cl, const char *mode, uint64_t id, u
 		resp_arg_str(workers),
 		{ room_key, rn },
 		{ room, rn },
+		verified ? RESP_ARG_LIT("1") : RESP_ARG_LIT("0"),
 	};
-	script_run(cl, SCRIPT_USER, REPLY_USER, 0, 10, args, req);
+	script_run(cl, SCRIPT_USER, REPLY_USER, 0, 11, args, req);
 }
 
 /* Every user of the node to Redis: "sync" refreshes (and records the users Redis does not
@@ -1296,11 +1329,13 @@ static void users_sync(struct cluster *cl, const char *mode)
 	for (size_t i = 0; i < n && cl->cmd.c != NULL; i++) {
 		if (users[i].room[0] == '\0')
 			continue;
-		struct request_head h = { .user = users[i].id, .worker = users[i].worker };
+		struct request_head h = { .user = users[i].id,
+					  .worker = users[i].worker,
+					  .verified = users[i].verified };
 		struct request *r =
 		    request_keep(UPLINK_PUT, &h, users[i].name, strlen(users[i].name));
-		user_script_run(cl, mode, users[i].id, users[i].worker, users[i].name,
-				users[i].room, r);
+		user_script_run(cl, mode, users[i].id, users[i].worker, users[i].verified,
+				users[i].name, users[i].room, r);
 	}
 	free(users);
 }
@@ -1316,6 +1351,50 @@ static void users_resync(struct cluster *cl)
 	users_sync(cl, "put");
 }
 
+/* The answer to a sign-in: { 1, the former holder's record "NODE ID WORKER V NAME" or "" }
+ * or { 0, "" } (a signed-in user has the name). A former holder on this node is renamed by
+ * its worker, which then lets the user sign in (so the two never hold the name at once on
+ * this node); one on another node is told through that node's channel. */
+static void auth_reply(struct cluster *cl, const struct resp_node *root, const struct request *r,
+		       const char *name, size_t n)
+{
+	if (root->type != RESP_ARRAY || root->n != 2 || resp_child(root, 0)->type != RESP_INTEGER ||
+	    resp_child(root, 0)->integer != 1) {
+		answer_name(cl, ANSWER_AUTH_TAKEN, &r->h, name, n);
+		return;
+	}
+	const struct resp_node *was = resp_child(root, 1);
+	char node[sizeof(cl->node_id)];
+	unsigned long long id = 0;
+	unsigned worker = 0;
+	char record[256];
+	snprintf(record, sizeof(record), "%.*s", was->str != NULL ? (int)was->len : 0,
+		 was->str != NULL ? was->str : "");
+	char *sp1 = strchr(record, ' ');
+	if (sp1 == NULL) { /* the name was free, or already this user's */
+		answer_name(cl, ANSWER_AUTH_OK, &r->h, name, n);
+		return;
+	}
+	snprintf(node, sizeof(node), "%.*s", (int)(sp1 - record), record);
+	char *end;
+	id = strtoull(sp1 + 1, &end, 10);
+	worker = (unsigned)strtoul(end, &end, 10);
+	if (strcmp(node, cl->node_id) == 0 && worker < cl->w->hub->nworkers) {
+		struct request_head h = {
+			.user = id, .worker = worker, .peer = r->h.user, .peer_worker = r->h.worker
+		};
+		uplink_send(cl->w, worker, ANSWER_EVICT, &h, name, n, "", 0);
+		return;
+	}
+	char channel[sizeof(cl->url.prefix) + sizeof(node) + 8], payload[128];
+	snprintf(channel, sizeof(channel), "%s:node:%s", cl->url.prefix, node);
+	snprintf(payload, sizeof(payload), "evict %s %llu %u %.*s", node, id, worker, (int)n, name);
+	struct resp_arg pub[3] = { RESP_ARG_LIT("PUBLISH"), resp_arg_str(channel),
+				   resp_arg_str(payload) };
+	cmd_send(cl, REPLY_PROBE, 3, pub);
+	answer_name(cl, ANSWER_AUTH_OK, &r->h, name, n);
+}
+
 /* The user script's answer: 1 done, 0 the name is another user's. */
 static void user_reply(struct cluster *cl, const struct resp_node *root, struct request *r)
 {
@@ -1325,6 +1404,10 @@ static void user_reply(struct cluster *cl, const struct resp_node *root, struct 
 	const char *a, *b;
 	size_t an, bn;
 	request_fields(r->data, r->len, &a, &an, &b, &bn);
+	if (r->op == UPLINK_AUTH) {
+		auth_reply(cl, root, r, a, an);
+		return;
+	}
 	if (r->op == UPLINK_NICK)
 		answer_name(cl, granted ? ANSWER_NAME_OK : ANSWER_NAME_TAKEN, &r->h, a, an);
 	else if (!granted && (r->op == UPLINK_PUT || r->op == UPLINK_MOVE))
@@ -1344,9 +1427,9 @@ static void direct_reply(struct cluster *cl, const struct resp_node *root, struc
 		return;
 	}
 	count(&cl->remote_private);
-	/* "NODE ID WORKER NAME": the name as its owner spells it */
+	/* "NODE ID WORKER V NAME": the name as its owner spells it */
 	const char *name = root->str, *end = root->str + root->len;
-	for (int spaces = 0; name < end && spaces < 3; name++)
+	for (int spaces = 0; name < end && spaces < 4; name++)
 		spaces += *name == ' ';
 	char spelled[NAME_MAX_LEN + 1];
 	snprintf(spelled, sizeof(spelled), "%.*s", (int)(end - name), name);
@@ -1448,11 +1531,15 @@ static void link_request(struct cluster *cl, enum uplink_op op, const struct req
 	case UPLINK_NICK:
 	case UPLINK_MOVE:
 		snprintf(room, sizeof(room), "%.*s", (int)bn, b);
-		user_script_run(cl, op == UPLINK_MOVE ? "move" : "put", h->user, h->worker, name,
-				room, p.req);
+		user_script_run(cl, op == UPLINK_MOVE ? "move" : "put", h->user, h->worker,
+				h->verified != 0, name, room, p.req);
+		break;
+	case UPLINK_AUTH:
+		snprintf(room, sizeof(room), "%.*s", (int)bn, b);
+		user_script_run(cl, "auth", h->user, h->worker, true, name, room, p.req);
 		break;
 	case UPLINK_GONE:
-		user_script_run(cl, "gone", h->user, h->worker, "", "", p.req);
+		user_script_run(cl, "gone", h->user, h->worker, false, "", "", p.req);
 		break;
 	case UPLINK_DIRECT: {
 		char folded[NAME_MAX_LEN + 1];
@@ -1509,6 +1596,33 @@ static void link_deliver_direct(struct cluster *cl, const char *p, size_t n)
 	tell_user(cl, id, (unsigned)worker, nl + 1, (size_t)(p + n - nl - 1));
 }
 
+/* "evict NODE ID WORKER NAME" on the node's channel: a user of another node signed in as the
+ * name of this node's guest ID, which is renamed. */
+static void link_evict(struct cluster *cl, const char *p, size_t n)
+{
+	char text[160], node[sizeof(cl->node_id)], name[NAME_MAX_LEN + 1];
+	unsigned long long id;
+	unsigned worker;
+	snprintf(text, sizeof(text), "%.*s", (int)(n < sizeof(text) - 1 ? n : sizeof(text) - 1), p);
+	char *f[5], *save = NULL;
+	int k = 0;
+	for (char *t = strtok_r(text, " ", &save); t != NULL && k < 5;
+	     t = strtok_r(NULL, " ", &save))
+		f[k++] = t;
+	if (k != 5 || strcmp(f[1], cl->node_id) != 0 || strlen(f[4]) > NAME_MAX_LEN) {
+		count(&cl->errors);
+		return;
+	}
+	snprintf(node, sizeof(node), "%s", f[1]);
+	snprintf(name, sizeof(name), "%s", f[4]);
+	id = strtoull(f[2], NULL, 10);
+	worker = (unsigned)strtoul(f[3], NULL, 10);
+	if (worker >= cl->w->hub->nworkers)
+		return;
+	struct request_head h = { .user = id, .worker = worker };
+	uplink_send(cl->w, worker, ANSWER_EVICT, &h, name, strlen(name), "", 0);
+}
+
 /* ---- on a user's worker -------------------------------------------------------------------- */
 
 static bool link_seen_up(const struct worker *w)
@@ -1545,7 +1659,8 @@ static void user_record(struct worker *w, struct conn *c, enum uplink_op op)
 	if (!link_seen_up(w) || c->user.room == NULL)
 		return;
 	const char *room = c->user.room->name; /* set at creation, never written again */
-	uplink_user(w, c, op, c->user.name, strlen(c->user.name), room, strlen(room), 0);
+	struct request_head h = { .user = c->id, .worker = w->index, .verified = c->user.verified };
+	uplink_send(w, LINK_WORKER, op, &h, c->user.name, strlen(c->user.name), room, strlen(room));
 }
 
 void cluster_user_moved(struct worker *w, struct conn *c, bool newcomer)
@@ -1600,7 +1715,8 @@ bool cluster_ask(struct worker *w, struct conn *c, enum cluster_ask what)
 
 /* The user's name was found taken on another node: it becomes a guest name of this node,
  * claimed like any other. */
-static void rename_to_guest(struct worker *w, struct conn *c)
+static void rename_to_guest(struct worker *w, struct conn *c,
+			    size_t (*word)(char *, size_t, const char *, const char *))
 {
 	char old[NAME_MAX_LEN + 1], guest[NAME_MAX_LEN + 1];
 	uint64_t x = (uint64_t)clock_now_us() ^ (c->id * 0x9E3779B97F4A7C15ULL);
@@ -1615,11 +1731,85 @@ static void rename_to_guest(struct worker *w, struct conn *c)
 			 strerror(-rc));
 		return;
 	}
-	count(&w->hub->cluster->names_lost);
+	if (w->hub->cluster != NULL && word == proto_name_lost)
+		count(&w->hub->cluster->names_lost);
 	char line[PROTO_LINE_MAX];
-	route_send_line(w, c, line, proto_name_lost(line, sizeof(line), old, c->user.name));
+	route_send_line(w, c, line, word(line, sizeof(line), old, c->user.name));
 	cluster_renamed(w, c, old);
 	user_record(w, c, UPLINK_PUT);
+}
+
+/* c signs in as name[0..n): renamed (unless it has the name already), marked signed in, told;
+ * with a link, Redis records it (its claim already says so: the sign-in script set it). */
+static void sign_in_now(struct worker *w, struct conn *c, const char *name, size_t n)
+{
+	char old[NAME_MAX_LEN + 1], line[PROTO_LINE_MAX];
+	int rc = dir_rename(&w->hub->dir, &c->user, name, n, old);
+	if (rc < 0) {
+		stat_add(&w->stats.auth_refused, 1);
+		route_send_line(
+		    w, c, line,
+		    proto_auth_refused(line, sizeof(line),
+				       rc == -EEXIST ? "the name is taken" : "out of memory"));
+		return;
+	}
+	dir_set_verified(&w->hub->dir, &c->user);
+	stat_add(&w->stats.auth_ok, 1);
+	log_info((int)w->index, c->id, "signed in as %s", c->user.name);
+	route_send_line(w, c, line, proto_signed_in(line, sizeof(line), c->user.name));
+	if (strcmp(old, c->user.name) != 0)
+		cluster_renamed(w, c, old);
+	user_record(w, c, UPLINK_PUT);
+}
+
+/* Signing in on this node alone (no link): a guest of this node holding the name is renamed
+ * by its worker first, which then lets c sign in (ANSWER_EVICT). */
+static void sign_in_locally(struct worker *w, struct conn *c, const char *name, size_t n)
+{
+	uint64_t id;
+	unsigned worker;
+	bool verified;
+	char line[PROTO_LINE_MAX];
+	if (!dir_lookup_verified(&w->hub->dir, name, n, &id, &worker, &verified) || id == c->id) {
+		sign_in_now(w, c, name, n);
+		return;
+	}
+	if (verified) {
+		stat_add(&w->stats.auth_refused, 1);
+		route_send_line(
+		    w, c, line,
+		    proto_auth_refused(line, sizeof(line), "that name is signed in already"));
+		return;
+	}
+	struct request_head h = {
+		.user = id, .worker = worker, .peer = c->id, .peer_worker = w->index
+	};
+	uplink_send(w, worker, ANSWER_EVICT, &h, name, n, "", 0);
+}
+
+void cluster_sign_in(struct worker *w, struct conn *c, const char *name, size_t n)
+{
+	if (!link_seen_up(w) || c->user.room == NULL) {
+		sign_in_locally(w, c, name, n);
+		return;
+	}
+	const char *room = c->user.room->name;
+	struct request_head h = { .user = c->id, .worker = w->index, .verified = 1 };
+	uplink_send(w, LINK_WORKER, UPLINK_AUTH, &h, name, n, room, strlen(room));
+}
+
+/* A guest (h->user) must give its name up to a signed-in user (h->peer, or one of another
+ * node): renamed and told, then the peer signs in. */
+static void user_evict(struct worker *w, const struct request_head *h, const char *name, size_t n)
+{
+	struct conn *c = route_find_user(w, h->user);
+	if (c != NULL && !c->closing && c->user.listed && !c->user.verified &&
+	    strlen(c->user.name) == n && name_same(c->user.name, n, name, n))
+		rename_to_guest(w, c, proto_name_reclaimed);
+	if (h->peer == 0)
+		return;
+	struct request_head to = { .user = h->peer, .worker = h->peer_worker };
+	uplink_send(w, h->peer_worker, ANSWER_AUTH_OK, &to, name, n, "", 0);
 }
 
 /* An answer about c's name, from the link worker. */
@@ -1649,7 +1839,19 @@ static void user_answer(struct worker *w, enum uplink_op op, const struct reques
 		break;
 	case ANSWER_NAME_LOST:
 		if (strlen(c->user.name) == n && memcmp(c->user.name, name, n) == 0)
-			rename_to_guest(w, c);
+			rename_to_guest(w, c, proto_name_lost);
+		break;
+	case ANSWER_AUTH_OK:
+		sign_in_now(w, c, name, n);
+		break;
+	case ANSWER_AUTH_LOCAL:
+		sign_in_locally(w, c, name, n);
+		break;
+	case ANSWER_AUTH_TAKEN:
+		stat_add(&w->stats.auth_refused, 1);
+		route_send_line(
+		    w, c, line,
+		    proto_auth_refused(line, sizeof(line), "that name is signed in already"));
 		break;
 	default:
 		break;
@@ -1660,7 +1862,7 @@ static void cluster_uplink(struct worker *w, struct msg *m)
 {
 	struct cluster *cl = w->hub->cluster;
 	struct request_head h;
-	if (cl == NULL || m->len < sizeof(h))
+	if (m->len < sizeof(h))
 		return;
 	memcpy(&h, m->data, sizeof(h));
 	const char *data = m->data + sizeof(h);
@@ -1670,10 +1872,13 @@ static void cluster_uplink(struct worker *w, struct msg *m)
 		const char *a, *b;
 		size_t an, bn;
 		request_fields(data, len, &a, &an, &b, &bn);
-		user_answer(w, op, &h, a, an);
+		if (op == ANSWER_EVICT)
+			user_evict(w, &h, a, an);
+		else
+			user_answer(w, op, &h, a, an);
 		return;
 	}
-	if (w == cl->w)
+	if (cl != NULL && w == cl->w)
 		link_request(cl, op, &h, data, len);
 }
 
@@ -1831,6 +2036,8 @@ static void cluster_name_node(struct cluster *cl, const struct config *cfg)
 int cluster_attach(struct worker *w)
 {
 	struct hub *hub = w->hub;
+	/* answers between workers (a sign-in taking a guest's name) need no cluster */
+	route_set_uplink(w, cluster_uplink);
 	if (hub->cfg.cluster[0] == '\0')
 		return 0;
 	if (w->index != LINK_WORKER) {

@@ -82,6 +82,10 @@ bool cluster_renamed(struct worker *w, struct conn *c, const char *old);
  * user" comes later). */
 bool cluster_direct(struct worker *w, struct conn *c, const char *to, size_t to_n, const char *text,
 		    size_t text_n);
+/* c signs in as name[0..n) (auth.h: the token is valid and the name obeys the rules): a guest
+ * holding the name, on any worker or node, is renamed first; refused (and told) when a
+ * signed-in user has it. The answer may come later. */
+void cluster_sign_in(struct worker *w, struct conn *c, const char *name, size_t n);
 enum cluster_ask { CLUSTER_WHO, CLUSTER_ROOMS };
 /* /who or /rooms over every node: true when asked (the answer comes later). */
 bool cluster_ask(struct worker *w, struct conn *c, enum cluster_ask what);

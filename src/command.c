@@ -98,6 +98,7 @@ static const struct command_row commands[] = {
 	{ "nick", CMD_NICK }, { "join", CMD_JOIN }, { "rooms", CMD_ROOMS },
 	{ "who", CMD_WHO },   { "msg", CMD_MSG },   { "me", CMD_ME },
 	{ "quit", CMD_QUIT }, { "help", CMD_HELP }, { "history", CMD_HISTORY },
+	{ "auth", CMD_AUTH },
 };
 
 static enum command_kind lookup(const char *s, size_t n)
@@ -152,6 +153,11 @@ void command_parse(const char *line, size_t len, struct command *cmd)
 	case CMD_HELP:
 		if (rest_len != 0)
 			invalid(cmd, "this command takes no argument.");
+		break;
+	case CMD_AUTH:
+		cmd->arg_len = next_word(&p, end, &cmd->arg);
+		if (cmd->arg_len == 0 || p != end)
+			invalid(cmd, "usage: /auth TOKEN.");
 		break;
 	case CMD_HISTORY:
 		cmd->arg_len = next_word(&p, end, &cmd->arg);

@@ -27,6 +27,7 @@ enum command_kind {
 	CMD_QUIT,    /* /quit [REASON] */
 	CMD_HELP,    /* /help */
 	CMD_HISTORY, /* /history [N]: count is N, or 0 when not given */
+	CMD_AUTH,    /* /auth TOKEN: sign in (auth.h) */
 	CMD_INVALID, /* a command with a usage error; `error` says what */
 };
 

@@ -28,7 +28,8 @@ enum opt_type {
 	OPT_ORIGINS,
 	OPT_CLUSTER,
 	OPT_PATH,
-	OPT_NODE
+	OPT_NODE,
+	OPT_FLAG, /* takes no value: sets an int to 1 */
 };
 
 struct option_row {
@@ -101,6 +102,12 @@ static const struct option_row options[] = {
 	{ "cluster", OPT_CLUSTER, FIELD(cluster), 0, 0, "URL",
 	  "be one node of a chat spread over several chatd, through Redis 7 at "
 	  "redis://[USER:PASSWORD@]HOST:PORT[/PREFIX] (default: off; docs/cluster.md)" },
+	{ "auth-secret", OPT_PATH, FIELD(auth_secret), 0, 0, "FILE",
+	  "the key (the file's bytes, a final line end excluded) that signs the tokens (HS256 "
+	  "JWT) a website gives its users: /auth TOKEN, /ws?token=TOKEN (default: none)" },
+	{ "require-auth", OPT_FLAG, FIELD(require_auth), 0, 0, "",
+	  "guests may read but not speak, join or rename until they sign in (needs "
+	  "--auth-secret)" },
 	{ "cluster-password-file", OPT_PATH, FIELD(cluster_password_file), 0, 0, "FILE",
 	  "read the Redis password from the first line of FILE instead of the URL" },
 	{ "node-id", OPT_NODE, FIELD(node_id), 0, 0, "ID",
@@ -476,6 +483,14 @@ int config_parse(struct config *cfg, int argc, char **argv)
 			goto usage;
 		}
 		const char *value = eq ? eq + 1 : NULL;
+		if (opt->type == OPT_FLAG) {
+			if (value != NULL) {
+				fprintf(stderr, "chatd: option '--%s' takes no value\n", opt->name);
+				goto usage;
+			}
+			*(int *)((char *)cfg + opt->offset) = 1;
+			continue;
+		}
 		if (value == NULL) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "chatd: option '--%s' needs a value\n", opt->name);

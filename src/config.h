@@ -53,7 +53,9 @@ struct config {
 	char allow_origin[CONFIG_ALLOW_ORIGIN_MAX];
 	char cluster[CONFIG_CLUSTER_URL_MAX]; /* --cluster URL (checked), or "" when alone */
 	char cluster_password_file[256];      /* a file whose first line is the password */
-	char node_id[64];                     /* "" = host name, port and start time */
+	char auth_secret[256]; /* --auth-secret: the file with the tokens' HS256 key, or "" */
+	int require_auth;      /* --require-auth: guests may only read */
+	char node_id[64];      /* "" = host name, port and start time */
 };
 
 #define CONFIG_MAX_WORKERS 64

@@ -81,17 +81,18 @@ struct conn {
 	struct user user;     /* name and room, registered in the directory */
 	uint32_t local_index; /* position in the worker's local member array of user.room */
 	bool in_room;         /* a user in a room: receives room traffic */
-	uint64_t seen_hpos;   /* room lines at or before this history position were in the room's
+	void *auth_rooms;   /* auth.c's: the rooms a signed-in user's token lets it into, or NULL */
+	uint64_t seen_hpos; /* room lines at or before this history position were in the room's
 			     * history the user got on joining (history.h) */
-	bool readable;        /* EPOLLIN seen and not yet drained to EAGAIN */
-	bool peer_closed;     /* EPOLLRDHUP/EPOLLHUP seen: read on until EOF */
-	bool writable;        /* false after EAGAIN on write, until EPOLLOUT */
-	bool on_ready;        /* linked in the worker's ready list (ready_link) */
-	bool draining;        /* closed, flushing what it is owed (timer: TIMER_DRAIN) */
-	bool on_dirty;        /* linked in the worker's dirty (to flush) list */
-	bool closing;         /* left (or leaving) the chat; no more input is read */
-	bool outbound;        /* opened by chatd (the cluster link), not a client */
-	uint8_t close_reason; /* enum conn_close_reason */
+	bool readable;      /* EPOLLIN seen and not yet drained to EAGAIN */
+	bool peer_closed;   /* EPOLLRDHUP/EPOLLHUP seen: read on until EOF */
+	bool writable;      /* false after EAGAIN on write, until EPOLLOUT */
+	bool on_ready;      /* linked in the worker's ready list (ready_link) */
+	bool draining;      /* closed, flushing what it is owed (timer: TIMER_DRAIN) */
+	bool on_dirty;      /* linked in the worker's dirty (to flush) list */
+	bool closing;       /* left (or leaving) the chat; no more input is read */
+	bool outbound;      /* opened by chatd (the cluster link), not a client */
+	uint8_t close_reason;       /* enum conn_close_reason */
 	const struct conn_ops *ops; /* its handlers: what it speaks */
 	bool ws_framed;             /* lines go out as WebSocket text frames (conn_enqueue) */
 	struct line_framer in;      /* line users: the partial line */

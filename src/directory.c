@@ -331,6 +331,27 @@ out:
 	return rc;
 }
 
+void dir_set_verified(struct directory *d, struct user *u)
+{
+	pthread_mutex_lock(&d->lock);
+	u->verified = true;
+	pthread_mutex_unlock(&d->lock);
+}
+
+bool dir_lookup_verified(struct directory *d, const char *name, size_t n, uint64_t *id,
+			 unsigned *worker, bool *verified)
+{
+	pthread_mutex_lock(&d->lock);
+	const struct user *u = name_find(d, name, n);
+	if (u != NULL) {
+		*id = u->id;
+		*worker = u->worker;
+		*verified = u->verified;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return u != NULL;
+}
+
 bool dir_lookup(struct directory *d, const char *name, size_t n, uint64_t *id, unsigned *worker,
 		char spelled[NAME_MAX_LEN + 1])
 {
@@ -349,9 +370,17 @@ bool dir_lookup(struct directory *d, const char *name, size_t n, uint64_t *id, u
 static size_t who_line(const struct room *r, char *out, size_t cap)
 {
 	const char *names[DIR_WHO_NAMES_MAX];
+	char marked[DIR_WHO_NAMES_MAX][NAME_MAX_LEN + sizeof(PROTO_VERIFIED_MARK)];
 	size_t shown = 0;
-	for (; shown < r->nusers && shown < DIR_WHO_NAMES_MAX; shown++)
-		names[shown] = r->users[shown]->name;
+	for (; shown < r->nusers && shown < DIR_WHO_NAMES_MAX; shown++) {
+		const struct user *u = r->users[shown];
+		names[shown] = u->name;
+		if (u->verified) {
+			snprintf(marked[shown], sizeof(marked[shown]), "%s" PROTO_VERIFIED_MARK,
+				 u->name);
+			names[shown] = marked[shown];
+		}
+	}
 	return proto_who(out, cap, r->name, r->nusers, names, shown);
 }
 
@@ -376,6 +405,7 @@ size_t dir_list_users(struct directory *d, struct dir_entry *out, size_t max)
 			memcpy(out[n].name, u->name, sizeof(out[n].name));
 			snprintf(out[n].room, sizeof(out[n].room), "%s",
 				 u->room != NULL ? u->room->name : "");
+			out[n].verified = u->verified;
 		}
 	pthread_mutex_unlock(&d->lock);
 	return n;

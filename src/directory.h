@@ -54,6 +54,7 @@ struct user {
 	struct room *room;
 	uint32_t room_index; /* in room->users */
 	bool listed;
+	bool verified;          /* signed in: its name is vouched for by a token (auth.h) */
 	struct user *hash_next; /* users with the same name hash */
 };
 
@@ -106,10 +107,16 @@ struct join_result {
 int dir_join(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
 	     int64_t now, struct join_result *res);
 
+/* Marks u signed in (its worker, after renaming it to the token's name). */
+void dir_set_verified(struct directory *d, struct user *u);
+
 /* Finds a user by name, folded (any case, look-alikes): fills id, worker and the name as
  * spelled. */
 bool dir_lookup(struct directory *d, const char *name, size_t n, uint64_t *id, unsigned *worker,
 		char spelled[NAME_MAX_LEN + 1]);
+/* The same, also saying whether that user is signed in. */
+bool dir_lookup_verified(struct directory *d, const char *name, size_t n, uint64_t *id,
+			 unsigned *worker, bool *verified);
 
 /* The most names a /who answer shows (then "and N more"): PROTO_WHO_MAX(DIR_WHO_NAMES_MAX)
  * bytes hold the longest answer. */
@@ -132,6 +139,7 @@ struct dir_entry {
 	unsigned worker;
 	char name[NAME_MAX_LEN + 1];
 	char room[ROOM_MAX_LEN + 1]; /* "" when in no room */
+	bool verified;
 };
 
 /* Copies up to max of the users (in no particular order) into out; returns how many it

@@ -30,6 +30,25 @@ enum http_sniff http_sniff(const char *buf, size_t len)
 	return maybe ? HTTP_MAYBE : HTTP_NO;
 }
 
+bool http_query_param(struct http_slice target, const char *name, struct http_slice *value)
+{
+	const char *q = memchr(target.p, '?', target.n);
+	const char *end = target.p + target.n;
+	size_t name_len = strlen(name);
+	for (const char *p = q != NULL ? q + 1 : end; p < end;) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *stop = amp != NULL ? amp : end;
+		if ((size_t)(stop - p) > name_len && memcmp(p, name, name_len) == 0 &&
+		    p[name_len] == '=') {
+			value->p = p + name_len + 1;
+			value->n = (size_t)(stop - value->p);
+			return true;
+		}
+		p = stop + 1;
+	}
+	return false;
+}
+
 bool http_slice_is(struct http_slice s, const char *text)
 {
 	return s.n == strlen(text) && memcmp(s.p, text, s.n) == 0;

@@ -60,6 +60,9 @@ const struct http_slice *http_header(const struct http_request *req, const char 
 bool http_header_has_token(const struct http_request *req, const char *name, const char *token);
 
 bool http_slice_is(struct http_slice s, const char *text); /* exact, case-sensitive */
+/* The value of query parameter `name` in a request target ("/ws?room=a&token=x": token is x),
+ * as it is (no percent-decoding); false when absent. */
+bool http_query_param(struct http_slice target, const char *name, struct http_slice *value);
 
 /* Sec-WebSocket-Accept: the base64 of a SHA-1 digest, 28 characters. */
 #define HTTP_WS_ACCEPT_LEN (BASE64_ENCODED_SIZE(SHA1_DIGEST_LEN) - 1)

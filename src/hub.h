@@ -22,6 +22,8 @@
 struct worker;
 struct cluster;
 
+#define HUB_AUTH_KEY_MAX 4096 /* the longest --auth-secret key */
+
 struct hub {
 	struct config cfg; /* read-only once workers run */
 	unsigned nworkers;
@@ -37,6 +39,9 @@ struct hub {
 	struct memory_guard mem;      /* --max-memory; atomics (memory.h) */
 	struct cluster *cluster;      /* the link to the other nodes (cluster.c), or NULL: set
 				       * before the workers run */
+	/* --auth-secret's key (read once at start-up, never logged); auth_key_len 0: none */
+	uint8_t auth_key[HUB_AUTH_KEY_MAX];
+	size_t auth_key_len;
 };
 
 #endif

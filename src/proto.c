@@ -663,6 +663,7 @@ const char proto_help[] =
     "*   /msg NAME TEXT   send TEXT to NAME only\n"
     "*   /me TEXT         an action: + NAME TEXT\n"
     "*   /history [N]     the room's last N lines again (all it keeps without N)\n"
+    "*   /auth TOKEN      sign in with a token from the website (your name, vouched for)\n"
     "*   /quit [REASON]   leave the server\n"
     "*   /help            this list\n"
     "* Anything else is said to the room; start a line with // to say one that begins with /.\n";
@@ -740,6 +741,34 @@ size_t proto_rooms_entry(char *out, size_t cap, const char *room, long members)
 size_t proto_rooms_more(char *out, size_t cap, long more)
 {
 	return say(out, cap, PROTO_SERVER_PREFIX "  and %ld more", more);
+}
+
+size_t proto_signed_in(char *out, size_t cap, const char *name)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "You are signed in as %s.", name);
+}
+
+size_t proto_auth_refused(char *out, size_t cap, const char *why)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "error: sign-in refused: %.*s.",
+		   (int)PROTO_AUTH_WHY_MAX, why);
+}
+
+size_t proto_sign_in_first(char *out, size_t cap)
+{
+	return say(out, cap, PROTO_SIGN_IN_FIRST);
+}
+
+size_t proto_guest_refused(char *out, size_t cap)
+{
+	return say(out, cap, PROTO_GUEST_REFUSED);
+}
+
+size_t proto_name_reclaimed(char *out, size_t cap, const char *old, const char *name)
+{
+	return say(out, cap,
+		   PROTO_SERVER_PREFIX "The name %s belongs to a signed-in user: you are now %s.",
+		   old, name);
 }
 
 size_t proto_history_head(char *out, size_t cap, long lines, const char *room)

@@ -115,6 +115,21 @@ size_t proto_shutdown(char *out, size_t cap);
 #define PROTO_CLUSTER_BACK                                                                    \
 	PROTO_SERVER_PREFIX "The link to the other servers is back: messages reach everyone " \
 			    "again."
+/* Signing in (auth.h). PROTO_AUTH_WHY_MAX: the longest reason (jwt_error_text, auth.c). */
+#define PROTO_AUTH_WHY_MAX 64
+size_t proto_signed_in(char *out, size_t cap, const char *name);
+/* "* error: sign-in refused: WHY." */
+size_t proto_auth_refused(char *out, size_t cap, const char *why);
+/* --require-auth: told once at connect, and the answer to what a guest may not do. */
+#define PROTO_SIGN_IN_FIRST                                                                      \
+	PROTO_SERVER_PREFIX "This server asks you to sign in before you speak, join or rename: " \
+			    "/auth TOKEN."
+#define PROTO_GUEST_REFUSED PROTO_SERVER_PREFIX "error: sign in first: /auth TOKEN."
+size_t proto_sign_in_first(char *out, size_t cap);
+size_t proto_guest_refused(char *out, size_t cap);
+/* A guest whose name a signed-in user takes. */
+size_t proto_name_reclaimed(char *out, size_t cap, const char *old, const char *name);
+
 size_t proto_cluster_down(char *out, size_t cap);
 size_t proto_cluster_back(char *out, size_t cap);
 /* --cluster: the reason in the leave notices of the users of a node that died. */
@@ -220,9 +235,12 @@ size_t proto_no_room(char *out, size_t cap);
  */
 size_t proto_who(char *out, size_t cap, const char *room, long members, const char *const *names,
 		 size_t n);
+/* After a signed-in user's name in /who (U+2713 CHECK MARK): names cannot contain it. */
+#define PROTO_VERIFIED_MARK "\xe2\x9c\x93"
 #define PROTO_WHO_MAX(n)                                                                     \
 	(sizeof(PROTO_SERVER_PREFIX " users in : and  more\n") + 2 * DECIMAL_LEN_MAX(long) + \
-	 ROOM_MAX_LEN + (size_t)(n) * (sizeof(", ") - 1 + NAME_MAX_LEN))
+	 ROOM_MAX_LEN +                                                                      \
+	 (size_t)(n) * (sizeof(", ") - 1 + NAME_MAX_LEN + sizeof(PROTO_VERIFIED_MARK) - 1))
 
 /* /rooms: "* N room(s):", then one "*   ROOM N" per room, then, when some were left out,
  * "*   and N more". */
@@ -312,6 +330,14 @@ union proto_line_sizes {
 	char rooms_more[sizeof(PROTO_SERVER_PREFIX "  and  more\n") + DECIMAL_LEN_MAX(long)];
 	char history_head[sizeof(PROTO_SERVER_PREFIX "Last  lines in :\n") + DECIMAL_LEN_MAX(long) +
 			  ROOM_MAX_LEN];
+	char signed_in[sizeof(PROTO_SERVER_PREFIX "You are signed in as .\n") + NAME_MAX_LEN];
+	char auth_refused[sizeof(PROTO_SERVER_PREFIX "error: sign-in refused: .\n") +
+			  PROTO_AUTH_WHY_MAX];
+	char sign_in_first[sizeof(PROTO_SIGN_IN_FIRST "\n")];
+	char guest_refused[sizeof(PROTO_GUEST_REFUSED "\n")];
+	char name_reclaimed[sizeof(PROTO_SERVER_PREFIX "The name  belongs to a signed-in user: you "
+						       "are now .\n") +
+			    2 * NAME_MAX_LEN];
 	char history_end[sizeof(PROTO_SERVER_PREFIX "(end of history)\n")];
 	char history_none[sizeof(PROTO_SERVER_PREFIX "No lines kept in  yet.\n") + ROOM_MAX_LEN];
 };

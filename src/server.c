@@ -4,6 +4,7 @@
  * calls it (main, or a test); the workers run on their own threads.
  */
 #include "server.h"
+#include "auth.h"
 #include "admin.h"
 #include "cluster.h"
 #include "log.h"
@@ -271,6 +272,11 @@ int server_start(const struct config *cfg, struct server **out)
 	if (dir_init(&srv->hub.dir, srv->hub.cfg.max_rooms, srv->hub.cfg.notice_limit) < 0) {
 		free(srv);
 		return -ENOMEM;
+	}
+	if (auth_load_key(&srv->hub) < 0) {
+		dir_destroy(&srv->hub.dir);
+		free(srv);
+		return -EINVAL;
 	}
 	dir_set_history(&srv->hub.dir, (uint32_t)srv->hub.cfg.history, srv->hub.cfg.history_bytes);
 	if (iplimit_init(&srv->hub.iplimit, srv->hub.cfg.max_conns_per_ip) < 0) {

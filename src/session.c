@@ -3,6 +3,7 @@
  * validation (intake.c): chat goes to the user's room, commands are answered or routed.
  */
 #include "session.h"
+#include "auth.h"
 #include "cluster.h"
 #include "command.h"
 #include "directory.h"
@@ -190,6 +191,7 @@ int session_start(struct worker *w, struct conn *c)
 		return 0;
 	}
 	cluster_user_moved(w, c, true);
+	auth_greet(w, c);
 	return 0;
 }
 
@@ -268,6 +270,14 @@ static void cmd_nick(struct worker *w, struct conn *c, const char *name, size_t 
 {
 	char old[NAME_MAX_LEN + 1];
 	char line[PROTO_LINE_MAX];
+	if (c->user.verified) { /* the name is the token's */
+		stat_add(&w->stats.nick_rejected, 1);
+		route_send_line(w, c, line,
+				proto_error(line, sizeof(line),
+					    "you are signed in as %s: your name comes with it.",
+					    c->user.name));
+		return;
+	}
 	if (cluster_linked(w)) {
 		/* a name held on this node is refused here; any other is claimed in Redis, and
 		 * the answer comes from there */
@@ -298,6 +308,8 @@ static void cmd_nick(struct worker *w, struct conn *c, const char *name, size_t 
 
 static void cmd_join(struct worker *w, struct conn *c, const char *name, size_t n)
 {
+	if (!auth_may_enter(w, c, name, n))
+		return;
 	int rc = enter_room(w, c, name, n, true);
 	char line[PROTO_LINE_MAX];
 	if (rc == 0 && !c->closing)
@@ -397,12 +409,21 @@ static void cmd_quit(struct worker *w, struct conn *c, const char *reason, size_
 	worker_close_conn(w, c, CLOSE_QUIT);
 }
 
+/* Under --require-auth, what a guest may not do: speak, join, rename. */
+static bool guest_may_not(enum command_kind kind)
+{
+	return kind == CMD_NONE || kind == CMD_ME || kind == CMD_MSG || kind == CMD_JOIN ||
+	       kind == CMD_NICK;
+}
+
 void session_on_line(struct worker *w, struct conn *c, const char *line, size_t len)
 {
 	struct command cmd;
 	command_parse(line, len, &cmd);
 	if (cmd.kind != CMD_NONE)
 		stat_add(&w->stats.commands, 1);
+	if (guest_may_not(cmd.kind) && auth_refuse_guest(w, c))
+		return;
 	switch (cmd.kind) {
 	case CMD_NONE:
 		cmd_chat(w, c, cmd.text, cmd.text_len);
@@ -435,6 +456,9 @@ void session_on_line(struct worker *w, struct conn *c, const char *line, size_t 
 		break;
 	case CMD_HISTORY:
 		cmd_history(w, c, cmd.count);
+		break;
+	case CMD_AUTH:
+		auth_sign_in(w, c, cmd.arg, cmd.arg_len);
 		break;
 	case CMD_INVALID: {
 		char err[PROTO_LINE_MAX];

@@ -6,6 +6,7 @@
  * that turns out to speak the line protocol gets intake's table instead.
  */
 #include "web.h"
+#include "auth.h"
 #include "conn.h"
 #include "http.h"
 #include "intake.h"
@@ -227,7 +228,8 @@ static const struct conn_ops ws_ops = {
 	.say_last = ws_say_last,
 };
 
-static void upgrade(struct worker *w, struct conn *c, const char *accept, size_t head_len)
+static void upgrade(struct worker *w, struct conn *c, const char *accept, size_t head_len,
+		    struct http_slice target)
 {
 	char resp[HTTP_UPGRADE_MAX];
 	route_send_raw(w, c, resp, http_format_upgrade(resp, sizeof(resp), accept));
@@ -246,10 +248,15 @@ static void upgrade(struct worker *w, struct conn *c, const char *accept, size_t
 	size_t rest = c->pre_len - head_len;
 	c->pre = NULL;
 	c->pre_len = 0;
-	if (session_start(w, c) < 0)
+	struct http_slice token; /* points into pre, freed below */
+	if (session_start(w, c) < 0) {
 		worker_close_conn(w, c, CLOSE_NOMEM);
-	else if (rest > 0) /* frames sent right behind the request */
-		ws_input(w, c, pre + head_len, rest);
+	} else {
+		if (http_query_param(target, "token", &token) && !c->closing)
+			auth_sign_in(w, c, token.p, token.n);
+		if (rest > 0 && !c->closing) /* frames sent right behind the request */
+			ws_input(w, c, pre + head_len, rest);
+	}
 	free(pre);
 }
 
@@ -281,7 +288,7 @@ static void ws_try(struct worker *w, struct conn *c, const struct http_request *
 		return;
 	}
 	if (origin_ok(w, c, req))
-		upgrade(w, c, accept, head_len);
+		upgrade(w, c, accept, head_len, req->target);
 }
 
 static void http_try(struct worker *w, struct conn *c)

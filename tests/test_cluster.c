@@ -11,7 +11,9 @@
  * (one test also a bin/chatd process); the .fini kills the process, wakes Redis if a test
  * froze it and stops it, whatever happened.
  */
+#include "base64url.h"
 #include "cluster.h"
+#include "hmac.h"
 #include "command.h"
 #include "server.h"
 #include "testlib.h"
@@ -983,4 +985,102 @@ Test(cluster,
 	cr_assert_gt(metric(server_admin_port(node), "chatd_cluster_dropped_total"), 0);
 	tc_close(c);
 	ts_stop(node);
+}
+
+/* ---- issue 14 across nodes: sign-in and history ------------------------------------------- */
+
+static const char cluster_key[] = "cluster-test-key-0123456789abcdef0123456789";
+
+/* An HS256 token for name, valid for ten minutes, signed with cluster_key. */
+static const char *cluster_token(const char *name, char *out, size_t cap)
+{
+	char payload[128], head[64], body[256];
+	static const char header[] = "{\"alg\":\"HS256\"}";
+	snprintf(payload, sizeof(payload), "{\"sub\":\"%s\",\"exp\":%lld}", name,
+		 (long long)time(NULL) + 600);
+	size_t hn = base64url_encode((const uint8_t *)header, strlen(header), head);
+	size_t bn = base64url_encode((const uint8_t *)payload, strlen(payload), body);
+	int n = snprintf(out, cap, "%.*s.%.*s", (int)hn, head, (int)bn, body);
+	uint8_t mac[32];
+	hmac_sha256((const uint8_t *)cluster_key, strlen(cluster_key), out, (size_t)n, mac);
+	out[n++] = '.';
+	n += (int)base64url_encode(mac, sizeof(mac), out + n);
+	out[n] = '\0';
+	return out;
+}
+
+Test(cluster, signing_in_takes_the_name_from_a_guest_on_another_node, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	char path[] = "/tmp/chatd-ckey-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_eq(write(fd, cluster_key, strlen(cluster_key)), (ssize_t)strlen(cluster_key));
+	close(fd);
+	struct server *nodes[2];
+	for (int i = 0; i < 2; i++) {
+		struct config cfg = ts_config(2);
+		snprintf(cfg.cluster, sizeof(cfg.cluster), "redis://127.0.0.1:%u/test", redis_port);
+		snprintf(cfg.node_id, sizeof(cfg.node_id), "%s", i == 0 ? "a" : "b");
+		snprintf(cfg.admin, sizeof(cfg.admin), "127.0.0.1:0");
+		snprintf(cfg.auth_secret, sizeof(cfg.auth_secret), "%s", path);
+		nodes[i] = ts_start(&cfg);
+	}
+	unlink(path);
+	wait_links(nodes, 2, true, 5000);
+	struct tclient *guest = tc_join(server_port(nodes[0]));
+	struct tclient *real = tc_join(server_port(nodes[1]));
+	char old[32], token[512], cmd[600];
+	cr_assert(nick(guest, id_name(guest, old, sizeof(old)), "alice"));
+	snprintf(cmd, sizeof(cmd), "/auth %s\n", cluster_token("alice", token, sizeof(token)));
+	tc_send(real, cmd);
+	tc_expect_eventually(real, "* You are signed in as alice.", 5000);
+	expect_prefix(guest, "* The name alice belongs to a signed-in user: you are now guest");
+	/* and the name is the signed-in user's everywhere: a guest cannot take it back */
+	struct tclient *other = tc_join(server_port(nodes[0]));
+	cr_assert_not(nick(other, id_name(other, old, sizeof(old)), "alice"));
+	tc_close(guest);
+	tc_close(real);
+	tc_close(other);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, two_nodes_show_a_newcomer_the_same_history, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *nodes[2] = { start_node("a"), start_node("b") };
+	wait_links(nodes, 2, true, 5000);
+	struct tclient *a = tc_join(server_port(nodes[0]));
+	struct tclient *b = tc_join(server_port(nodes[1]));
+	wait_room_subscribers("lobby", 2);
+	char said[64];
+	for (int i = 0; i < 6; i++) {
+		snprintf(said, sizeof(said), "line %d\n", i);
+		tc_send(i % 2 ? b : a, said);
+		snprintf(said, sizeof(said), ":line %d", i);
+		/* both nodes have every line before the next is said */
+		char line[256];
+		for (int k = 0; k < 2; k++) {
+			struct tclient *c = k ? b : a;
+			do
+				cr_assert_eq(tc_read_line(c, line, sizeof(line), 5000), 1);
+			while (strstr(line, said) == NULL);
+		}
+	}
+	char seen[2][6][128];
+	for (int k = 0; k < 2; k++) {
+		struct tclient *late = tc_join(server_port(nodes[k]));
+		expect_prefix(late, "* Last 6 lines in lobby:");
+		for (int i = 0; i < 6; i++) {
+			cr_assert_eq(tc_read_line(late, seen[k][i], sizeof(seen[k][i]), 5000), 1);
+			memmove(seen[k][i], seen[k][i] + strlen("[00:00:00] "),
+				strlen(seen[k][i]) - strlen("[00:00:00] ") + 1);
+		}
+		tc_expect(late, "* (end of history)");
+		tc_close(late);
+	}
+	for (int i = 0; i < 6; i++)
+		cr_assert_str_eq(seen[0][i], seen[1][i], "line %d differs between the nodes", i);
+	tc_close(a);
+	tc_close(b);
+	ts_stop_all(nodes, 2);
 }

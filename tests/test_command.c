@@ -178,3 +178,32 @@ Test(names, a_name_that_folds_like_a_number_is_reserved)
 	c = parse("/nick lola");
 	cr_assert_eq(c.kind, CMD_NICK);
 }
+
+Test(command, history_takes_an_optional_count_from_1_to_10000)
+{
+	struct command c = parse("/history");
+	cr_assert_eq(c.kind, CMD_HISTORY);
+	cr_assert_eq(c.count, 0);
+	c = parse("/history 25");
+	cr_assert_eq(c.kind, CMD_HISTORY);
+	cr_assert_eq(c.count, 25);
+	c = parse("/history 10000");
+	cr_assert_eq(c.count, 10000);
+	const char *bad[] = { "/history 0", "/history 10001", "/history -1", "/history 5x",
+			      "/history 1 2", "/history 99999999999999999999" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c = parse(bad[i]);
+		cr_assert_eq(c.kind, CMD_INVALID, "%s", bad[i]);
+		cr_assert_str_eq(c.error, "usage: /history [N], N from 1 to 10000.");
+	}
+}
+
+Test(command, auth_takes_one_token)
+{
+	struct command c = parse("/auth abc.def.ghi");
+	cr_assert_eq(c.kind, CMD_AUTH);
+	expect_arg(&c, "abc.def.ghi");
+	cr_assert_eq(parse("/auth").kind, CMD_INVALID);
+	cr_assert_eq(parse("/auth a b").kind, CMD_INVALID);
+	cr_assert_str_eq(parse("/auth").error, "usage: /auth TOKEN.");
+}

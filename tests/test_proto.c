@@ -761,6 +761,22 @@ Test(wording, the_new_lines_are_never_cut_in_PROTO_LINE_MAX, .init = fill_longes
 		     proto_name_lost(b, sizeof(b), long_name, long_name));
 	EXPECT_WHOLE(cluster_dropped, "congested); say it again later.\n",
 		     proto_cluster_dropped(b, sizeof(b)));
+	EXPECT_WHOLE(history_head, tail("lines in %s:\n", long_room),
+		     proto_history_head(b, sizeof(b), LONG_MIN, long_room));
+	EXPECT_WHOLE(history_end, "* (end of history)\n", proto_history_end(b, sizeof(b)));
+	EXPECT_WHOLE(history_none, tail("kept in %s yet.\n", long_room),
+		     proto_history_none(b, sizeof(b), long_room));
+	EXPECT_WHOLE(signed_in, tail("signed in as %s.\n", long_name),
+		     proto_signed_in(b, sizeof(b), long_name));
+	char why[PROTO_AUTH_WHY_MAX + 1];
+	memset(why, 'w', PROTO_AUTH_WHY_MAX);
+	why[PROTO_AUTH_WHY_MAX] = '\0';
+	EXPECT_WHOLE(auth_refused, tail("refused: %s.\n", why),
+		     proto_auth_refused(b, sizeof(b), why));
+	EXPECT_WHOLE(sign_in_first, "/auth TOKEN.\n", proto_sign_in_first(b, sizeof(b)));
+	EXPECT_WHOLE(guest_refused, "/auth TOKEN.\n", proto_guest_refused(b, sizeof(b)));
+	EXPECT_WHOLE(name_reclaimed, tail("you are now %s.\n", long_name),
+		     proto_name_reclaimed(b, sizeof(b), long_name, long_name));
 	EXPECT_WHOLE(name_taken, tail("the name %s is taken.\n", long_name),
 		     proto_name_taken(b, sizeof(b), long_name, NAME_MAX_LEN));
 	EXPECT_WHOLE(already_in, tail("already in %s.\n", long_room),
