@@ -1762,6 +1762,14 @@ static void sign_in_now(struct worker *w, struct conn *c, const char *name, size
 	user_record(w, c, UPLINK_PUT);
 }
 
+static void refuse_signed_in_already(struct worker *w, struct conn *c)
+{
+	char line[PROTO_LINE_MAX];
+	size_t n = proto_auth_refused(line, sizeof(line), "that name is signed in already");
+	stat_add(&w->stats.auth_refused, 1);
+	route_send_line(w, c, line, n);
+}
+
 /* Signing in on this node alone (no link): a guest of this node holding the name is renamed
  * by its worker first, which then lets c sign in (ANSWER_EVICT). */
 static void sign_in_locally(struct worker *w, struct conn *c, const char *name, size_t n)
@@ -1769,16 +1777,12 @@ static void sign_in_locally(struct worker *w, struct conn *c, const char *name, 
 	uint64_t id;
 	unsigned worker;
 	bool verified;
-	char line[PROTO_LINE_MAX];
 	if (!dir_lookup_verified(&w->hub->dir, name, n, &id, &worker, &verified) || id == c->id) {
 		sign_in_now(w, c, name, n);
 		return;
 	}
 	if (verified) {
-		stat_add(&w->stats.auth_refused, 1);
-		route_send_line(
-		    w, c, line,
-		    proto_auth_refused(line, sizeof(line), "that name is signed in already"));
+		refuse_signed_in_already(w, c);
 		return;
 	}
 	struct request_head h = {
@@ -1848,10 +1852,7 @@ static void user_answer(struct worker *w, enum uplink_op op, const struct reques
 		sign_in_locally(w, c, name, n);
 		break;
 	case ANSWER_AUTH_TAKEN:
-		stat_add(&w->stats.auth_refused, 1);
-		route_send_line(
-		    w, c, line,
-		    proto_auth_refused(line, sizeof(line), "that name is signed in already"));
+		refuse_signed_in_already(w, c);
 		break;
 	default:
 		break;
