@@ -189,8 +189,8 @@ Test(command, history_takes_an_optional_count_from_1_to_10000)
 	cr_assert_eq(c.count, 25);
 	c = parse("/history 10000");
 	cr_assert_eq(c.count, 10000);
-	const char *bad[] = { "/history 0", "/history 10001", "/history -1", "/history 5x",
-			      "/history 1 2", "/history 99999999999999999999" };
+	const char *bad[] = { "/history 0",  "/history 10001", "/history -1",
+			      "/history 5x", "/history 1 2",   "/history 99999999999999999999" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		c = parse(bad[i]);
 		cr_assert_eq(c.kind, CMD_INVALID, "%s", bad[i]);
