@@ -153,10 +153,11 @@ Test(auth, each_bad_token_is_refused_with_its_reason_and_counter, .timeout = 60)
 		 mint_with(hs256, "{\"sub\":\"eve\",\"exp\":9999999999}",
 			   "another key, not the server's one"));
 	char head[128], body[128];
-	size_t hn = base64url_encode((const uint8_t *)"{\"alg\":\"none\"}", 14, head);
+	static const char none_head[] = "{\"alg\":\"none\"}";
+	static const char none_body[] = "{\"sub\":\"eve\",\"exp\":9999999999}";
+	size_t hn = base64url_encode((const uint8_t *)none_head, strlen(none_head), head);
 	head[hn] = '\0';
-	size_t bn =
-	    base64url_encode((const uint8_t *)"{\"sub\":\"eve\",\"exp\":9999999999}", 32, body);
+	size_t bn = base64url_encode((const uint8_t *)none_body, strlen(none_body), body);
 	body[bn] = '\0';
 	snprintf(none, sizeof(none), "%s.%s.", head, body);
 	snprintf(hs512, sizeof(hs512), "%s",
