@@ -482,6 +482,15 @@ static void link_hello(struct cluster *cl, struct link_conn *lc, const char *rol
 
 /* PREFIX:KIND:ROOM, the room's name folded to lower case: room names are case-insensitive,
  * so every spelling of one room is one channel. */
+/* A room's name as Redis keys and channels spell it (room names are case-insensitive):
+ * room[0..n) folded to lower case into out, NUL-terminated. */
+static void room_fold(const char *room, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)room[i]);
+	out[n] = '\0';
+}
+
 static size_t channel_of(const struct cluster *cl, const char *kind, const char *room, char *out,
 			 size_t cap)
 {
@@ -489,8 +498,7 @@ static size_t channel_of(const struct cluster *cl, const char *kind, const char 
 	size_t len = strlen(room);
 	if (n < 0 || (size_t)n + len >= cap)
 		return 0;
-	for (size_t i = 0; i <= len; i++)
-		out[(size_t)n + i] = (char)tolower((unsigned char)room[i]);
+	room_fold(room, len, out + n);
 	return (size_t)n + len;
 }
 
@@ -1024,8 +1032,7 @@ static struct subscription *sub_add(struct cluster *cl, const char *name, size_t
 	uint64_t h = map_hash_name(name, n);
 	if (s == NULL)
 		return NULL;
-	for (size_t i = 0; i < n; i++)
-		s->name[i] = (char)tolower((unsigned char)name[i]);
+	room_fold(name, n, s->name);
 	s->hash_next = map_get(&cl->subs, h);
 	if (map_put(&cl->subs, h, s) < 0) {
 		free(s);
@@ -1294,8 +1301,7 @@ static void user_script_run(struct cluster *cl, const char *mode, uint64_t id, u
 	size_t nn = strnlen(name, NAME_MAX_LEN), rn = strnlen(room, ROOM_MAX_LEN);
 	name_fold(name, nn, folded);
 	folded[nn] = '\0';
-	for (size_t i = 0; i <= rn; i++)
-		room_key[i] = (char)tolower((unsigned char)room[i]);
+	room_fold(room, rn, room_key);
 	struct resp_arg args[11] = {
 		resp_arg_str(cl->url.prefix),
 		resp_arg_str(cl->node_id),
@@ -1553,10 +1559,10 @@ static void link_request(struct cluster *cl, enum uplink_op op, const struct req
 	case UPLINK_WHO: {
 		char most[16];
 		snprintf(most, sizeof(most), "%d", DIR_WHO_NAMES_MAX);
-		for (size_t i = 0; i < an && i < ROOM_MAX_LEN; i++)
-			room[i] = (char)tolower((unsigned char)a[i]);
+		size_t rn = an < ROOM_MAX_LEN ? an : ROOM_MAX_LEN;
+		room_fold(a, rn, room);
 		struct resp_arg args[3] = { resp_arg_str(cl->url.prefix),
-					    { room, an < ROOM_MAX_LEN ? an : ROOM_MAX_LEN },
+					    { room, rn },
 					    resp_arg_str(most) };
 		script_run(cl, SCRIPT_WHO, REPLY_WHO, 0, 3, args, p.req);
 		break;

@@ -356,7 +356,7 @@ bool dir_lookup(struct directory *d, const char *name, size_t n, uint64_t *id, u
 		char spelled[NAME_MAX_LEN + 1])
 {
 	pthread_mutex_lock(&d->lock);
-	struct user *u = name_find(d, name, n);
+	const struct user *u = name_find(d, name, n);
 	if (u != NULL) {
 		*id = u->id;
 		*worker = u->worker;

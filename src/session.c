@@ -100,22 +100,26 @@ static void history_view_send(struct worker *w, struct conn *c, const struct roo
 	if (v->n > 0)
 		route_send_line(w, c, line,
 				proto_history_head(line, sizeof(line), (long)v->n, r->name));
-	char *buf =
-	    v->n > 0 ? malloc(PROTO_STAMP_LEN + 1 + w->hub->cfg.max_line + PROTO_LINE_MAX) : NULL;
 	for (size_t i = 0; i < v->n; i++) {
-		const struct msg *m = v->e[i].m;
-		if (buf != NULL && PROTO_STAMP_LEN + m->len <= PROTO_STAMP_LEN + 1 +
-								   w->hub->cfg.max_line +
-								   PROTO_LINE_MAX) {
-			proto_history_stamp(buf, v->e[i].time_ms);
-			memcpy(buf + PROTO_STAMP_LEN, m->data, m->len);
-			route_send_line(w, c, buf, PROTO_STAMP_LEN + m->len);
+		/* each line goes into its own message once: its stamp, then the line as said */
+		const struct msg *said = v->e[i].m;
+		struct msg *m = msg_new(PROTO_STAMP_LEN + said->len, 1);
+		if (m == NULL) {
+			worker_close_conn(w, c, CLOSE_NOMEM);
+		} else if (!c->closing) {
+			char stamp[PROTO_STAMP_LEN + 1];
+			proto_history_stamp(stamp, v->e[i].time_ms);
+			memcpy(m->data, stamp, PROTO_STAMP_LEN);
+			memcpy(m->data + PROTO_STAMP_LEN, said->data, said->len);
+			route_send_msg(w, c, m);
+		} else {
+			msg_set_workers(m, 1);
+			msg_release(m);
 		}
 		msg_release(v->e[i].m);
 	}
 	if (v->n > 0)
 		route_send_line(w, c, line, proto_history_end(line, sizeof(line)));
-	free(buf);
 	free(v->e);
 	v->e = NULL;
 	v->n = 0;
