@@ -191,7 +191,7 @@ test-oom: $(OOM_B)/oom_test
 # ---- independent WebSocket client (node + the npm ws package) -------------------------------
 test-ws: bin/chatd
 	cd tests/node && npm install --no-audit --no-fund --no-package-lock --loglevel=error
-	node --test tests/node/ws.test.mjs
+	node --test tests/node/ws.test.mjs tests/node/feed.test.mjs
 
 # A real browser: Debian's chromium driven by playwright-core; screenshot in tests/node/out/.
 test-browser: bin/chatd
@@ -223,7 +223,7 @@ valgrind: $(TEST_BIN) bin/chat chatd-plain
 # build/fuzz/ and fails the run. make fuzz FUZZ_BUDGET=N instead gives the whole run N seconds,
 # split evenly over the targets (CI does: a new target then costs the others time, not CI).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := line http ws resp jwt json
+FUZZ_TARGETS := line http ws resp jwt json feed
 ifdef FUZZ_BUDGET
 FUZZ_SECONDS := $(shell expr $(FUZZ_BUDGET) / $(words $(FUZZ_TARGETS)))
 endif
@@ -233,6 +233,7 @@ FUZZ_SRC_ws   := src/ws.c src/proto.c src/command.c
 FUZZ_SRC_resp := src/resp.c
 FUZZ_SRC_jwt  := src/jwt.c src/json.c src/base64url.c src/hmac.c src/sha256.c src/proto.c
 FUZZ_SRC_json := src/json.c src/proto.c
+FUZZ_SRC_feed := src/feed.c src/json.c src/proto.c
 FUZZ_FLAGS := -std=gnu17 $(WARN) -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -Isrc
 
@@ -251,6 +252,7 @@ build/fuzz/fuzz_ws: $(call fuzz_objs,ws)
 build/fuzz/fuzz_resp: $(call fuzz_objs,resp)
 build/fuzz/fuzz_jwt: $(call fuzz_objs,jwt)
 build/fuzz/fuzz_json: $(call fuzz_objs,json)
+build/fuzz/fuzz_feed: $(call fuzz_objs,feed)
 build/fuzz/fuzz_%:
 	clang $(FUZZ_FLAGS) $^ -o $@
 

@@ -163,20 +163,53 @@ void auth_greet(struct worker *w, struct conn *c)
 	route_send_line(w, c, line, proto_sign_in_first(line, sizeof(line)));
 }
 
-bool auth_may_enter(struct worker *w, struct conn *c, const char *name, size_t n)
+static bool is_lobby(const char *name, size_t n)
 {
-	const struct auth_rooms *r = c->auth_rooms;
-	if (r == NULL || (n == strlen("lobby") && strncasecmp(name, "lobby", n) == 0))
-		return true;
-	for (size_t i = 0; i < r->n; i++)
-		if (strlen(r->name[i]) == n && strncasecmp(r->name[i], name, n) == 0)
+	return n == strlen("lobby") && strncasecmp(name, "lobby", n) == 0;
+}
+
+/* Whether room name[0..n) is one of the claim's count rooms, each `stride` bytes apart. */
+static bool listed(const char *rooms, size_t count, size_t stride, const char *name, size_t n)
+{
+	for (size_t i = 0; i < count; i++) {
+		const char *r = rooms + i * stride;
+		if (strlen(r) == n && strncasecmp(r, name, n) == 0)
 			return true;
+	}
+	return false;
+}
+
+/* c may not enter name[0..n): told and counted. */
+static bool refuse_room(struct worker *w, struct conn *c, const char *name, size_t n)
+{
 	char line[PROTO_LINE_MAX];
 	stat_add(&w->stats.join_rejected, 1);
 	route_send_line(w, c, line,
 			proto_error(line, sizeof(line), "your sign-in does not let you into %.*s.",
 				    (int)n, name));
 	return false;
+}
+
+bool auth_may_enter(struct worker *w, struct conn *c, const char *name, size_t n)
+{
+	const struct auth_rooms *r = c->auth_rooms;
+	if (r == NULL || is_lobby(name, n) || listed(r->name[0], r->n, sizeof(r->name[0]), name, n))
+		return true;
+	return refuse_room(w, c, name, n);
+}
+
+bool auth_token_lets_in(struct worker *w, struct conn *c, const char *token, size_t n,
+			const char *room, size_t room_len)
+{
+	const struct hub *hub = w->hub;
+	struct jwt_claims cl;
+	if (hub->auth_key_len == 0 || jwt_verify(token, n, hub->auth_key, hub->auth_key_len,
+						 (int64_t)time(NULL), AUTH_SKEW_S, &cl) != JWT_OK)
+		return false;
+	if (!cl.has_rooms || is_lobby(room, room_len) ||
+	    listed(cl.rooms[0], cl.room_count, sizeof(cl.rooms[0]), room, room_len))
+		return true;
+	return refuse_room(w, c, room, room_len);
 }
 
 void auth_forget(struct conn *c)

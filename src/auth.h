@@ -39,6 +39,13 @@ void auth_greet(struct worker *w, struct conn *c);
 /* Whether c may enter room name[0..n) (its token's rooms claim); when not, c is told. */
 bool auth_may_enter(struct worker *w, struct conn *c, const char *name, size_t n);
 
+/* Whether a newcomer that will sign in with token[0..n) right after may start in room
+ * room[0..room_len) (/ws?room=&token=): the token is valid and its rooms claim, if any, lists
+ * the room. When the room is refused and the token valid, c is told; an invalid token's
+ * refusal comes with the sign-in. */
+bool auth_token_lets_in(struct worker *w, struct conn *c, const char *token, size_t n,
+			const char *room, size_t room_len);
+
 /* Frees what signing in kept on c (conn_free's helper). */
 void auth_forget(struct conn *c);
 

@@ -95,6 +95,7 @@ struct conn {
 	uint8_t close_reason;       /* enum conn_close_reason */
 	const struct conn_ops *ops; /* its handlers: what it speaks */
 	bool ws_framed;             /* lines go out as WebSocket text frames (conn_enqueue) */
+	bool feed_json;             /* a JSON feed user (/ws?format=json): lines go out as events */
 	struct line_framer in;      /* line users: the partial line */
 	char *pre;                  /* before it is a user: bytes read so far (lazy) */
 	uint32_t pre_len;

@@ -71,3 +71,11 @@ size_t history_take(struct history *h, size_t max, struct history_entry *out, ui
 	pthread_mutex_unlock(&h->lock);
 	return n;
 }
+
+uint64_t history_last_seq(struct history *h)
+{
+	pthread_mutex_lock(&h->lock);
+	uint64_t seq = h->last_seq;
+	pthread_mutex_unlock(&h->lock);
+	return seq;
+}

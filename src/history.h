@@ -59,4 +59,7 @@ bool history_add(struct history *h, struct msg *m, uint64_t seq, int64_t time_ms
  */
 size_t history_take(struct history *h, size_t max, struct history_entry *out, uint64_t *pos);
 
+/* The sequence number of the last line kept so far (0: none yet). Takes `lock`. */
+uint64_t history_last_seq(struct history *h);
+
 #endif

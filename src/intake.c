@@ -151,7 +151,7 @@ const struct conn_ops intake_line_ops = {
 void intake_start_line_user(struct worker *w, struct conn *c, const char *kept, size_t n)
 {
 	worker_set_ops(w, c, &intake_line_ops);
-	if (session_start(w, c) < 0)
+	if (session_start(w, c, NULL) < 0)
 		worker_close_conn(w, c, CLOSE_NOMEM);
 	else if (n > 0)
 		intake_feed(w, c, kept, n);

@@ -62,6 +62,7 @@ struct msg {
 	uint8_t nslots;         /* 1 (one worker, whichever), or one per worker */
 	bool raw;               /* sent as is to every kind of connection (HTTP responses,
 				 * WebSocket control frames); otherwise a line ending in \n */
+	bool json;              /* a JSON feed event (feed.h) for JSON connections alone */
 	uint8_t ws_head_len;    /* the WebSocket text-frame header for data[0..len-1), made */
 	uint8_t ws_head[10];    /* once here and shared by every WebSocket recipient */
 	uint64_t exclude;       /* MSG_ROOM: connection id that must not receive it, or 0 */
@@ -69,6 +70,7 @@ struct msg {
 	uint64_t target;        /* MSG_DIRECT: the recipient's connection id */
 	uint64_t hpos;          /* MSG_ROOM: its position in the room's history (history.h), or 0 */
 	uint64_t seq;           /* MSG_ROOM kept in history: the room's sequence number */
+	int64_t time_ms;        /* MSG_ROOM: when it was published (ms since the epoch), or 0 */
 	char *data;             /* len bytes, after the slots */
 	struct msg_slot slot[]; /* nslots */
 };

@@ -788,6 +788,19 @@ size_t proto_history_none(char *out, size_t cap, const char *room)
 	return say(out, cap, PROTO_SERVER_PREFIX "No lines kept in %s yet.", room);
 }
 
+size_t proto_gap(char *out, size_t cap, const char *room, int64_t missed)
+{
+	if (missed < 0)
+		return say(out, cap,
+			   PROTO_SERVER_PREFIX "Lines said in %s while you were away may be "
+					       "missing: its history began again.",
+			   room);
+	return say(out, cap,
+		   PROTO_SERVER_PREFIX "%lld line%s said in %s while you were away %s no longer "
+				       "kept.",
+		   (long long)missed, plural((long)missed), room, missed == 1 ? "is" : "are");
+}
+
 /* Two decimal digits of v (0-99). */
 static void two_digits(char *out, int v)
 {

@@ -371,6 +371,10 @@ static inline bool proto_said_by_user(const char *line, size_t n)
 size_t proto_history_head(char *out, size_t cap, long lines, const char *room);
 size_t proto_history_end(char *out, size_t cap);
 size_t proto_history_none(char *out, size_t cap, const char *room);
+/* Resuming (/ws?room=&since=): "* 12 lines said in ROOM while you were away are no longer
+ * kept." (missed < 0: "* Lines said in ROOM while you were away may be missing: its history
+ * began again.") */
+size_t proto_gap(char *out, size_t cap, const char *room, int64_t missed);
 #define PROTO_STAMP_LEN (sizeof("[00:00:00] ") - 1)
 /* Writes the PROTO_STAMP_LEN bytes of the time stamp of a line said at time_ms (no NUL). */
 void proto_history_stamp(char out[PROTO_STAMP_LEN + 1], int64_t time_ms);

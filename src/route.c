@@ -4,6 +4,7 @@
 #include "route.h"
 #include "proto.h"
 #include "common.h"
+#include "feed.h"
 #include "inbox.h"
 #include "log.h"
 #include "map.h"
@@ -46,7 +47,7 @@ struct router {
  * is cut as soon as its queue would pass the limit: a queue never holds more than
  * --max-outbuf for a reader that does not read.
  */
-static void route_enqueue(struct worker *w, struct conn *c, struct msg *m)
+static void route_queue(struct worker *w, struct conn *c, struct msg *m)
 {
 	if (c->close_reason == CLOSE_SLOW || c->close_reason == CLOSE_MEMORY)
 		return; /* its output is being thrown away */
@@ -62,7 +63,67 @@ static void route_enqueue(struct worker *w, struct conn *c, struct msg *m)
 	worker_mark_dirty(w, c);
 }
 
-static void route_send(struct worker *w, struct conn *c, const void *bytes, size_t len, bool raw)
+/* m as a JSON feed event for c (feed.h): a one-slot message this worker holds once (the
+ * caller lets go of it with msg_local_put), or NULL when out of memory. What it says depends
+ * on c only through c's room, which is m's room for every recipient of a room line, so one
+ * copy serves all of a worker's JSON recipients of m. */
+static struct msg *route_json_of(struct worker *w, const struct conn *c, const struct msg *m)
+{
+	struct feed_ctx x = {
+		.room = m->kind == MSG_ROOM && m->room != 0 && c->user.room != NULL
+			    ? c->user.room->name
+			    : NULL,
+		.me = c->user.name,
+		.seq = m->seq,
+		.time_ms = m->time_ms != 0 ? m->time_ms : clock_wall_ms(),
+	};
+	size_t n = feed_render(NULL, 0, m->data, m->len, &x);
+	struct msg *j = msg_new(n, 1);
+	if (j == NULL)
+		return NULL;
+	feed_render(j->data, n, m->data, m->len, &x);
+	j->json = true;
+	msg_set_workers(j, 1);
+	msg_local_begin(j, w->index);
+	return j;
+}
+
+/*
+ * Queues m for c in c's form: a line for text users, an event for JSON feed users (made once
+ * per worker and message: *json keeps it for the next recipient; the caller puts it when done).
+ */
+static void route_enqueue(struct worker *w, struct conn *c, struct msg *m, struct msg **json)
+{
+	if (!c->feed_json || m->raw || m->json) {
+		route_queue(w, c, m);
+		return;
+	}
+	if (*json == NULL && (*json = route_json_of(w, c, m)) == NULL) {
+		worker_close_conn(w, c, CLOSE_NOMEM);
+		return;
+	}
+	route_queue(w, c, *json);
+}
+
+/* Lets go of the JSON copy route_enqueue made, if it made one. */
+static void route_json_done(struct worker *w, struct msg *json)
+{
+	if (json != NULL)
+		msg_local_put(json, w->index);
+}
+
+void route_send_msg(struct worker *w, struct conn *c, struct msg *m)
+{
+	struct msg *json = NULL;
+	msg_set_workers(m, 1);
+	msg_local_begin(m, w->index);
+	route_enqueue(w, c, m, &json);
+	route_json_done(w, json);
+	msg_local_put(m, w->index);
+}
+
+static void route_send(struct worker *w, struct conn *c, const void *bytes, size_t len, bool raw,
+		       bool json)
 {
 	struct msg *m = msg_new(len, 1);
 	if (m == NULL) {
@@ -71,28 +132,23 @@ static void route_send(struct worker *w, struct conn *c, const void *bytes, size
 	}
 	memcpy(m->data, bytes, len);
 	m->raw = raw;
-	msg_set_workers(m, 1);
-	msg_local_begin(m, w->index);
-	route_enqueue(w, c, m);
-	msg_local_put(m, w->index);
-}
-
-void route_send_msg(struct worker *w, struct conn *c, struct msg *m)
-{
-	msg_set_workers(m, 1);
-	msg_local_begin(m, w->index);
-	route_enqueue(w, c, m);
-	msg_local_put(m, w->index);
+	m->json = json;
+	route_send_msg(w, c, m);
 }
 
 void route_send_line(struct worker *w, struct conn *c, const char *line, size_t len)
 {
-	route_send(w, c, line, len, false);
+	route_send(w, c, line, len, false, false);
 }
 
 void route_send_raw(struct worker *w, struct conn *c, const void *bytes, size_t len)
 {
-	route_send(w, c, bytes, len, true);
+	route_send(w, c, bytes, len, true, false);
+}
+
+void route_send_event(struct worker *w, struct conn *c, const char *event, size_t len)
+{
+	route_send(w, c, event, len, false, true);
 }
 
 /* ---- fan-out ------------------------------------------------------------------------------ */
@@ -101,6 +157,7 @@ void route_send_raw(struct worker *w, struct conn *c, const void *bytes, size_t 
 static void route_deliver(struct worker *w, struct msg *m)
 {
 	struct router *rt = w->router;
+	struct msg *json = NULL; /* m for JSON feed users, made at the first (route_enqueue) */
 	msg_local_begin(m, w->index);
 	uint32_t queued = 0;
 	switch ((enum msg_kind)m->kind) {
@@ -112,7 +169,7 @@ static void route_deliver(struct worker *w, struct msg *m)
 			if (c->id == m->exclude || c->closing ||
 			    (m->hpos != 0 && m->hpos <= c->seen_hpos))
 				continue;
-			route_enqueue(w, c, m);
+			route_enqueue(w, c, m, &json);
 			queued++;
 		}
 		break;
@@ -120,7 +177,7 @@ static void route_deliver(struct worker *w, struct msg *m)
 	case MSG_DIRECT: {
 		struct conn *c = map_get(&rt->users, m->target);
 		if (c != NULL && !c->closing) {
-			route_enqueue(w, c, m);
+			route_enqueue(w, c, m, &json);
 			queued++;
 		}
 		break;
@@ -131,7 +188,7 @@ static void route_deliver(struct worker *w, struct msg *m)
 		void *v;
 		while (map_next(&rt->users, &pos, &id, &v))
 			if (!((struct conn *)v)->closing) {
-				route_enqueue(w, v, m);
+				route_enqueue(w, v, m, &json);
 				queued++;
 			}
 		break;
@@ -141,6 +198,7 @@ static void route_deliver(struct worker *w, struct msg *m)
 			rt->uplink(w, m);
 		break;
 	}
+	route_json_done(w, json);
 	stat_add(&w->stats.deliveries, queued);
 	if (queued > 0)
 		w->lines_pending++;
@@ -203,13 +261,14 @@ void route_publish_room(struct worker *w, struct room *r, struct msg *m)
 	assert(m->nslots == w->hub->nworkers); /* any worker may have to hold it */
 	m->kind = MSG_ROOM;
 	m->room = r->id;
+	m->time_ms = clock_wall_ms();
 	if (r->hist.max_lines == 0 || !route_keeps(w, m)) {
 		route_publish_mask(w, m,
 				   atomic_load_explicit(&r->worker_mask, memory_order_acquire));
 		return;
 	}
 	pthread_mutex_lock(&r->hist.lock);
-	bool kept = history_add(&r->hist, m, m->seq, clock_wall_ms());
+	bool kept = history_add(&r->hist, m, m->seq, m->time_ms);
 	uint64_t mask = atomic_load_explicit(&r->worker_mask, memory_order_acquire);
 	unsigned holders = (unsigned)__builtin_popcountll(mask) + (kept ? 1 : 0);
 	msg_set_workers(m, holders > 0 ? holders : 1);
@@ -247,6 +306,7 @@ void route_publish_direct(struct worker *w, struct msg *m, uint64_t target, unsi
 {
 	m->kind = MSG_DIRECT;
 	m->target = target;
+	m->time_ms = clock_wall_ms();
 	route_publish_mask(w, m, 1ULL << target_worker);
 }
 

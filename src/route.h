@@ -58,10 +58,13 @@ void route_set_uplink(struct worker *w, route_uplink_fn fn);
 typedef void (*route_room_watch_fn)(struct worker *w, const char *room, bool first);
 void route_set_room_watch(struct worker *w, route_room_watch_fn fn);
 
-/* Sends bytes to one local connection: a line (framed for its protocol), or raw bytes sent
- * as they are (HTTP answers, WebSocket frames). Cuts c when it cannot be queued. */
+/* Sends bytes to one local connection: a line (framed for its protocol, and turned into an
+ * event for a JSON feed user: feed.h), or raw bytes sent as they are (HTTP answers, WebSocket
+ * frames). Cuts c when it cannot be queued. */
 void route_send_line(struct worker *w, struct conn *c, const char *line, size_t len);
 void route_send_raw(struct worker *w, struct conn *c, const void *bytes, size_t len);
+/* Sends a JSON feed event (feed.h) to c, a JSON feed user, as it is. */
+void route_send_event(struct worker *w, struct conn *c, const char *event, size_t len);
 /* Queues m, a one-slot message made for c alone (a command to Redis), for c; takes it over. */
 void route_send_msg(struct worker *w, struct conn *c, struct msg *m);
 

@@ -7,6 +7,7 @@
 #include "cluster.h"
 #include "command.h"
 #include "directory.h"
+#include "feed.h"
 #include "history.h"
 #include "log.h"
 #include "msg.h"
@@ -78,55 +79,129 @@ struct history_view {
 	struct history_entry *e;
 	size_t n;
 	uint64_t pos;
+	int64_t since; /* resuming: the lines are those after it; -1 otherwise */
 };
 
 static void history_view_take(struct room *r, size_t max, struct history_view *v)
 {
 	v->n = 0;
 	v->pos = 0;
+	v->since = -1;
 	v->e = max > 0 && r->hist.max_lines > 0 ? malloc(max * sizeof(*v->e)) : NULL;
 	if (v->e != NULL)
 		v->n = history_take(&r->hist, max, v->e, &v->pos);
 }
 
-/* Sends what v holds to c ("* Last N lines in ROOM:", the lines with their time, "* (end of
- * history)"), or, when empty and asked for (/history), says so; lets go of v. */
+/* One kept line to c: as it was said after its time ("[HH:MM:SS] "), or, for a JSON feed
+ * user, as a chat or action event marked "history". */
+static void send_kept_line(struct worker *w, struct conn *c, const struct room *r,
+			   const struct history_entry *e)
+{
+	const struct msg *said = e->m;
+	struct feed_ctx x = {
+		.room = r->name, .seq = e->seq, .time_ms = e->time_ms, .history = true
+	};
+	size_t n = c->feed_json ? feed_render(NULL, 0, said->data, said->len, &x)
+				: PROTO_STAMP_LEN + said->len;
+	struct msg *m = msg_new(n, 1);
+	if (m == NULL) {
+		worker_close_conn(w, c, CLOSE_NOMEM);
+		return;
+	}
+	if (c->closing) {
+		msg_set_workers(m, 1);
+		msg_release(m);
+		return;
+	}
+	if (c->feed_json) {
+		feed_render(m->data, n, said->data, said->len, &x);
+		m->json = true;
+	} else {
+		char stamp[PROTO_STAMP_LEN + 1];
+		proto_history_stamp(stamp, e->time_ms);
+		memcpy(m->data, stamp, PROTO_STAMP_LEN);
+		memcpy(m->data + PROTO_STAMP_LEN, said->data, said->len);
+	}
+	route_send_msg(w, c, m);
+}
+
+/* The head of a history block: "* Last N lines in ROOM:" (or, when empty and asked for,
+ * "* No lines kept in ROOM yet."), or for a JSON feed user the history event. */
+static void send_history_head(struct worker *w, struct conn *c, const struct room *r,
+			      const struct history_view *v, bool asked)
+{
+	char line[PROTO_LINE_MAX];
+	if (c->feed_json) {
+		uint64_t first = v->n > 0 ? v->e[0].seq : 0,
+			 last = v->n > 0 ? v->e[v->n - 1].seq : 0;
+		if (v->n > 0 || asked || v->since >= 0)
+			route_send_event(
+			    w, c, line,
+			    feed_history(line, sizeof(line), r->name, v->n, first, last, v->since));
+	} else if (v->n > 0) {
+		route_send_line(w, c, line,
+				proto_history_head(line, sizeof(line), (long)v->n, r->name));
+	} else if (asked) {
+		route_send_line(w, c, line, proto_history_none(line, sizeof(line), r->name));
+	}
+}
+
+/* Sends what v holds to c (the head, the lines with their time, "* (end of history)"; a JSON
+ * feed user gets the history event and the lines), or, when empty and asked for (/history),
+ * says so; lets go of v. */
 static void history_view_send(struct worker *w, struct conn *c, const struct room *r,
 			      struct history_view *v, bool asked)
 {
-	char line[PROTO_LINE_MAX];
-	if (v->n == 0 && asked)
-		route_send_line(w, c, line, proto_history_none(line, sizeof(line), r->name));
-	if (v->n > 0)
-		route_send_line(w, c, line,
-				proto_history_head(line, sizeof(line), (long)v->n, r->name));
+	send_history_head(w, c, r, v, asked);
 	for (size_t i = 0; i < v->n; i++) {
-		/* each line goes into its own message once: its stamp, then the line as said */
-		const struct msg *said = v->e[i].m;
-		struct msg *m = msg_new(PROTO_STAMP_LEN + said->len, 1);
-		if (m == NULL) {
-			worker_close_conn(w, c, CLOSE_NOMEM);
-		} else if (!c->closing) {
-			char stamp[PROTO_STAMP_LEN + 1];
-			proto_history_stamp(stamp, v->e[i].time_ms);
-			memcpy(m->data, stamp, PROTO_STAMP_LEN);
-			memcpy(m->data + PROTO_STAMP_LEN, said->data, said->len);
-			route_send_msg(w, c, m);
-		} else {
-			msg_set_workers(m, 1);
-			msg_release(m);
-		}
+		send_kept_line(w, c, r, &v->e[i]);
 		msg_release(v->e[i].m);
 	}
-	if (v->n > 0)
+	if (v->n > 0 && !c->feed_json) {
+		char line[PROTO_LINE_MAX];
 		route_send_line(w, c, line, proto_history_end(line, sizeof(line)));
+	}
 	free(v->e);
 	v->e = NULL;
 	v->n = 0;
 }
 
-/* Moves c into room `name` (from its current room, if any). */
-static int enter_room(struct worker *w, struct conn *c, const char *name, size_t n, bool reply)
+/*
+ * Resuming after `since` (/ws?room=&since=): keeps in v only the lines after it and tells c
+ * how many it missed that are no longer kept (a gap). `before` is the room's last kept
+ * number read before v was taken: lines up to it that v lacks went out of the history.
+ * When the room's numbers do not reach `since` (the room began again), every kept line is
+ * new to c and how many it missed is not known.
+ */
+static void history_view_resume(struct worker *w, struct conn *c, const struct room *r,
+				struct history_view *v, uint64_t since, uint64_t before)
+{
+	uint64_t newest = v->n > 0 ? v->e[v->n - 1].seq : before;
+	int64_t missed = -1;
+	v->since = (int64_t)since;
+	if (since <= newest) {
+		uint64_t oldest = v->n > 0 ? v->e[0].seq : newest + 1;
+		missed = oldest > since + 1 ? (int64_t)(oldest - since - 1) : 0;
+		size_t k = 0;
+		while (k < v->n && v->e[k].seq <= since)
+			msg_release(v->e[k++].m);
+		memmove(v->e, v->e + k, (v->n - k) * sizeof(*v->e));
+		v->n -= k;
+	}
+	if (missed == 0)
+		return;
+	stat_add(&w->stats.resume_gaps, 1);
+	char line[PROTO_LINE_MAX];
+	if (c->feed_json)
+		route_send_event(w, c, line, feed_gap(line, sizeof(line), r->name, since, missed));
+	else
+		route_send_line(w, c, line, proto_gap(line, sizeof(line), r->name, missed));
+}
+
+/* Moves c into room `name` (from its current room, if any). It gets the room's last lines,
+ * or, resuming (since != NULL), the lines after *since. */
+static int enter_room(struct worker *w, struct conn *c, const char *name, size_t n, bool reply,
+		      const uint64_t *since)
 {
 	struct join_result res;
 	bool lobby = n == strlen(DEFAULT_ROOM) && strncasecmp(name, DEFAULT_ROOM, n) == 0;
@@ -154,6 +229,7 @@ static int enter_room(struct worker *w, struct conn *c, const char *name, size_t
 	 * later line of the room reaches c, every earlier one is in the history or was said
 	 * before c came (route_publish_room) */
 	struct history_view hv;
+	uint64_t before = since != NULL ? history_last_seq(&res.to->hist) : 0;
 	history_view_take(res.to, (size_t)w->hub->cfg.history, &hv);
 	c->seen_hpos = hv.pos;
 	note_summary_due(w, res.summary_due);
@@ -164,11 +240,26 @@ static int enter_room(struct worker *w, struct conn *c, const char *name, size_t
 	if (reply)
 		route_send_line(w, c, line,
 				proto_joined(line, sizeof(line), res.to->name, res.members));
+	if (since != NULL)
+		history_view_resume(w, c, res.to, &hv, *since, before);
 	history_view_send(w, c, res.to, &hv, false);
 	return 0;
 }
 
-int session_start(struct worker *w, struct conn *c)
+/* Where a newcomer starts: the lobby, or the room it resumes in when it may enter it (a guest
+ * under --require-auth may not, nor a signed-in user whose token does not list the room:
+ * told, it starts in the lobby). */
+static bool may_start_in(struct worker *w, struct conn *c, const struct session_entry *at)
+{
+	if (at->token_len > 0)
+		return auth_token_lets_in(w, c, at->token, at->token_len, at->room, at->room_len);
+	if (!w->hub->cfg.require_auth)
+		return true;
+	auth_refuse_guest(w, c);
+	return false;
+}
+
+int session_start(struct worker *w, struct conn *c, const struct session_entry *at)
 {
 	c->user.id = c->id;
 	c->user.worker = w->index;
@@ -187,10 +278,19 @@ int session_start(struct worker *w, struct conn *c)
 		stat_add(&w->ws_users_now, 1);
 	char line[PROTO_LINE_MAX];
 	route_send_line(w, c, line, proto_welcome(line, sizeof(line), c->id, users));
-	int rc = enter_room(w, c, DEFAULT_ROOM, strlen(DEFAULT_ROOM), false);
+	const char *room = DEFAULT_ROOM;
+	size_t n = strlen(DEFAULT_ROOM);
+	const uint64_t *since = NULL;
+	if (at != NULL && at->room_len > 0 && may_start_in(w, c, at)) {
+		room = at->room;
+		n = at->room_len;
+		since = at->resume ? &at->since : NULL;
+		stat_add(&w->stats.resumes, 1);
+	}
+	int rc = enter_room(w, c, room, n, at != NULL && at->room_len > 0, since);
 	if (rc < 0) { /* --max-rooms reached and no lobby, or no memory */
-		size_t n = proto_cannot_enter(line, sizeof(line), DEFAULT_ROOM, rc);
-		route_send_line(w, c, line, n);
+		size_t k = proto_cannot_enter(line, sizeof(line), room, rc);
+		route_send_line(w, c, line, k);
 		worker_close_conn(w, c, CLOSE_NOMEM);
 		return 0;
 	}
@@ -314,7 +414,7 @@ static void cmd_join(struct worker *w, struct conn *c, const char *name, size_t 
 {
 	if (!auth_may_enter(w, c, name, n))
 		return;
-	int rc = enter_room(w, c, name, n, true);
+	int rc = enter_room(w, c, name, n, true, NULL);
 	char line[PROTO_LINE_MAX];
 	if (rc == 0 && !c->closing)
 		cluster_user_moved(w, c, false);

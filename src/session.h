@@ -21,8 +21,19 @@ struct worker;
 int session_attach(struct worker *w);
 void session_detach(struct worker *w);
 
-/* A newcomer: name, welcome line, the lobby. Returns 0 or -ENOMEM. */
-int session_start(struct worker *w, struct conn *c);
+/* Where a newcomer asked to start (/ws?room=NAME&since=SEQ&token=...). */
+struct session_entry {
+	const char *room; /* a valid room name (room_name_valid), room_len bytes; 0: the lobby */
+	size_t room_len;
+	bool resume; /* it saw the room's lines up to `since`: it gets those after, or a gap */
+	uint64_t since;
+	const char *token; /* the token it will sign in with right after, token_len bytes, or 0 */
+	size_t token_len;
+};
+
+/* A newcomer: name, welcome line, the lobby or the room `at` asks for (NULL: the lobby).
+ * Returns 0 or -ENOMEM. */
+int session_start(struct worker *w, struct conn *c, const struct session_entry *at);
 
 /* One valid line (UTF-8, no control characters) from the user. */
 void session_on_line(struct worker *w, struct conn *c, const char *line, size_t len);

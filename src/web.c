@@ -228,8 +228,49 @@ static const struct conn_ops ws_ops = {
 	.say_last = ws_say_last,
 };
 
+/* What /ws's query asks for: the feed's format and where to start (docs/protocol.md). */
+struct ws_wish {
+	bool json;
+	struct session_entry at;
+};
+
+/* Reads ?format=json|text, ?room=NAME, ?since=SEQ (with room) and ?token=; the reason why
+ * not, or NULL. The entry points into target, which must outlive its use. */
+static const char *read_wish(struct http_slice target, struct ws_wish *wish)
+{
+	struct http_slice v;
+	memset(wish, 0, sizeof(*wish));
+	if (http_query_param(target, "format", &v)) {
+		if (!http_slice_is(v, "json") && !http_slice_is(v, "text"))
+			return "format must be json or text";
+		wish->json = http_slice_is(v, "json");
+	}
+	if (http_query_param(target, "room", &v)) {
+		if (!room_name_valid(v.p, v.n))
+			return "room must be a room name (letters, digits, _ and -)";
+		wish->at.room = v.p;
+		wish->at.room_len = v.n;
+	}
+	if (http_query_param(target, "since", &v)) {
+		char digits[21];
+		if (wish->at.room_len == 0)
+			return "since needs room";
+		if (v.n == 0 || v.n >= sizeof(digits) || strspn(v.p, "0123456789") < v.n)
+			return "since must be a sequence number";
+		memcpy(digits, v.p, v.n);
+		digits[v.n] = '\0';
+		wish->at.resume = true;
+		wish->at.since = strtoull(digits, NULL, 10);
+	}
+	if (http_query_param(target, "token", &v)) {
+		wish->at.token = v.p;
+		wish->at.token_len = v.n;
+	}
+	return NULL;
+}
+
 static void upgrade(struct worker *w, struct conn *c, const char *accept, size_t head_len,
-		    struct http_slice target)
+		    const struct ws_wish *wish)
 {
 	char resp[HTTP_UPGRADE_MAX];
 	route_send_raw(w, c, resp, http_format_upgrade(resp, sizeof(resp), accept));
@@ -242,18 +283,20 @@ static void upgrade(struct worker *w, struct conn *c, const char *accept, size_t
 	ws_parser_init(c->ws, w->hub->cfg.max_line);
 	worker_set_ops(w, c, &ws_ops);
 	c->ws_framed = true; /* from here on, lines go out as text frames */
+	c->feed_json = wish->json;
 	stat_add(&w->stats.ws_upgrades, 1);
 	stat_add(&w->stats.http_requests, 1);
-	char *pre = c->pre;
+	if (wish->json)
+		stat_add(&w->stats.feed_json_users, 1);
+	char *pre = c->pre; /* the wish points into it: freed below */
 	size_t rest = c->pre_len - head_len;
 	c->pre = NULL;
 	c->pre_len = 0;
-	struct http_slice token; /* points into pre, freed below */
-	if (session_start(w, c) < 0) {
+	if (session_start(w, c, &wish->at) < 0) {
 		worker_close_conn(w, c, CLOSE_NOMEM);
 	} else {
-		if (http_query_param(target, "token", &token) && !c->closing)
-			auth_sign_in(w, c, token.p, token.n);
+		if (wish->at.token_len > 0 && !c->closing)
+			auth_sign_in(w, c, wish->at.token, wish->at.token_len);
 		if (rest > 0 && !c->closing) /* frames sent right behind the request */
 			ws_input(w, c, pre + head_len, rest);
 	}
@@ -287,8 +330,14 @@ static void ws_try(struct worker *w, struct conn *c, const struct http_request *
 					     : NULL);
 		return;
 	}
+	struct ws_wish wish;
+	const char *why = read_wish(req->target, &wish);
+	if (why != NULL) {
+		refuse(w, c, 400, NULL, why, why);
+		return;
+	}
 	if (origin_ok(w, c, req))
-		upgrade(w, c, accept, head_len, req->target);
+		upgrade(w, c, accept, head_len, &wish);
 }
 
 static void http_try(struct worker *w, struct conn *c)

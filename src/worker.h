@@ -48,6 +48,9 @@
 	X(auth_bad_name, "tokens refused: sub breaks the name rules")                           \
 	X(auth_refused, "sign-ins refused otherwise: no --auth-secret, name signed in already") \
 	X(guest_refused, "guests' lines and commands refused under --require-auth")             \
+	X(resumes, "WebSocket users who started in a room of their choosing (/ws?room=)")       \
+	X(resume_gaps, "resuming users told of lines no longer kept (a gap)")                   \
+	X(feed_json_users, "WebSocket users who asked for the JSON feed (/ws?format=json)")     \
 	X(lines_rate_limited, "lines refused for passing --rate-limit")                         \
 	X(flood_disconnects, "users disconnected for flooding past --rate-limit")               \
 	X(lines_too_long, "lines dropped for passing --max-line")                               \

@@ -189,3 +189,74 @@ test('a long private message of emoji comes back whole and the page stays connec
   nc.sock.destroy();
   await page.close();
 });
+
+// The page resumes: its socket drops mid-chat (closed under it), lines are said meanwhile,
+// and after its reconnect every line is shown exactly once, in order, in the same room under
+// the same name. With fewer lines kept than were missed, the page says so plainly.
+async function pageInRoom(port, nick, room) {
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.locator('#status.on').waitFor();
+  await page.fill('#nick', nick);
+  await page.click('#nick-form button');
+  await page.locator('#me', { hasText: nick }).waitFor();
+  await page.fill('#join', room);
+  await page.click('#join-form button');
+  await page.locator('#room', { hasText: room }).waitFor();
+  return page;
+}
+
+async function ncInRoom(port, room) {
+  const nc = tcpUser(port);
+  await nc.waitFor((l) => l.startsWith('* Welcome, '));
+  nc.say('/join ' + room);
+  await nc.waitFor((l) => l.startsWith('* You are now in ' + room + '.'));
+  return nc;
+}
+
+const shown = (page) => page.locator('#log li bdi').allTextContents();
+
+test('the page reconnects mid-chat and shows every line once, without a gap', limit, async () => {
+  const page = await pageInRoom(srv.port, 'zoe', 'resumelab');
+  const nc = await ncInRoom(srv.port, 'resumelab');
+  for (let i = 1; i <= 5; i++) nc.say('line ' + i);
+  await page.locator('#log li bdi', { hasText: /^line 5$/ }).waitFor();
+  const sockets = [];
+  page.on('websocket', (ws) => sockets.push(ws.url()));
+  await page.evaluate(() => ws.close()); // the page's socket, dropped under it
+  for (let i = 6; i <= 10; i++) nc.say('line ' + i); // said while it is away
+  await page.locator('#status.on').waitFor();
+  for (let i = 11; i <= 15; i++) nc.say('line ' + i);
+  await page.locator('#log li bdi', { hasText: /^line 15$/ }).waitFor();
+  const lines = (await shown(page)).filter((t) => /^line \d+$/.test(t));
+  assert.deepEqual(lines, Array.from({ length: 15 }, (_, i) => 'line ' + (i + 1)));
+  assert.equal(await page.locator('#log li.gap').count(), 0, 'no gap');
+  assert.match(sockets[0], /[?&]room=resumelab&since=\d+/, 'it asked for what it missed');
+  assert.equal(await page.locator('#room').textContent(), 'resumelab');
+  await page.locator('#me', { hasText: /^zoe$/ }).waitFor();
+  nc.sock.destroy();
+  await page.close();
+});
+
+test('a reconnect after more lines than are kept shows the gap plainly', limit, async () => {
+  const small = await startChatd(['--history', '3']);
+  try {
+    const page = await pageInRoom(small.port, 'kim', 'gaplab');
+    const nc = await ncInRoom(small.port, 'gaplab');
+    nc.say('line 1');
+    await page.locator('#log li bdi', { hasText: /^line 1$/ }).waitFor();
+    await page.evaluate(() => ws.close());
+    for (let i = 2; i <= 9; i++) nc.say('line ' + i);
+    await nc.waitFor((l) => l.endsWith(':line 9'));
+    const gap = page.locator('#log li.gap');
+    await gap.waitFor();
+    assert.match(await gap.textContent(), /5 lines said in gaplab while you were away are no longer kept/);
+    await page.locator('#log li bdi', { hasText: /^line 9$/ }).waitFor();
+    const lines = (await shown(page)).filter((t) => /^line \d+$/.test(t));
+    assert.deepEqual(lines, ['line 1', 'line 7', 'line 8', 'line 9']);
+    nc.sock.destroy();
+    await page.close();
+  } finally {
+    await stopChatd(small);
+  }
+});
