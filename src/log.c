@@ -133,6 +133,14 @@ static size_t utf8_sequence(const unsigned char *p, size_t n)
 	return len;
 }
 
+/* The letter of \n, \t or \r's short escape. */
+static char json_short_escape(unsigned char c)
+{
+	if (c == '\n')
+		return 'n';
+	return c == '\t' ? 't' : 'r';
+}
+
 /*
  * Appends msg to out[*n..limit) as the inside of a JSON string: '"' and '\' escaped, control
  * characters and DEL as \n, \t, \r or \u00XX, a byte that is not UTF-8 as \ufffd (so the
@@ -145,13 +153,11 @@ static void json_escape(char *out, size_t *n, size_t limit, const char *msg)
 	while (left > 0) {
 		char esc[8];
 		const char *piece = esc;
-		size_t take = 1, len = 2;
+		size_t take = 1, len;
 		if (*p == '"' || *p == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)*p;
+			len = (size_t)snprintf(esc, sizeof(esc), "\\%c", (char)*p);
 		} else if (*p == '\n' || *p == '\t' || *p == '\r') {
-			esc[0] = '\\';
-			esc[1] = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+			len = (size_t)snprintf(esc, sizeof(esc), "\\%c", json_short_escape(*p));
 		} else if (*p < 0x20 || *p == 0x7f) {
 			len = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", *p);
 		} else if ((take = utf8_sequence(p, left)) == 0) {
@@ -216,8 +222,10 @@ static size_t format_json(char *line, const char *stamp, enum log_level level, i
 				      (unsigned long long)conn);
 	n += (size_t)snprintf(line + n, LOG_JSON_MAX - n, ",\"msg\":\"");
 	json_escape(line, &n, LOG_JSON_MAX - 3, msg); /* room for the closing "}\n */
-	memcpy(line + n, "\"}\n", 3);
-	return n + 3;
+	line[n++] = '"';
+	line[n++] = '}';
+	line[n++] = '\n';
+	return n;
 }
 
 /* The line for msg in the current format into line[LOG_JSON_MAX]; returns its length. */

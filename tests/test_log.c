@@ -29,7 +29,7 @@ static void log_cleanup(void)
 		saved_stderr = -1;
 	}
 	if (capture_file != NULL)
-		fclose(capture_file);
+		(void)fclose(capture_file); /* a temporary file, read or not: nothing to keep */
 	capture_file = NULL;
 	tp_stop(&chatd);
 }
@@ -57,7 +57,7 @@ static const char *capture_end(void)
 	rewind(capture_file);
 	size_t n = fread(captured, 1, sizeof(captured) - 1, capture_file);
 	captured[n] = '\0';
-	fclose(capture_file);
+	(void)fclose(capture_file); /* read-only from here: nothing to flush */
 	capture_file = NULL;
 	return captured;
 }
