@@ -1,7 +1,8 @@
 # chatd - read top to bottom:
 #   make            build bin/chatd, bin/chat, bench/flood, bench/chaos and bench/yardstick
 #   make run        build and start chatd --workers 4 on port 2020
-#   make test       build and run the criterion suite (installs criterion if it can)
+#   make test       build and run the criterion suite (installs criterion if it can), then
+#                   make test-service
 #   make asan       the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make tsan       the suite under ThreadSanitizer
 #   make test-browser  headless Chromium chats with a TCP user through the page
@@ -10,7 +11,11 @@
 #   make test-oom   every allocation of chatd made to fail in turn, under ASan + UBSan
 #   make fuzz       libFuzzer targets for every parser of client bytes (FUZZ_SECONDS each,
 #                   or FUZZ_BUDGET seconds in all)
-#   make install    install chatd and chat into $(PREFIX)/bin
+#   make install    install chatd, chat, their man pages, an example chatd.conf and a systemd
+#                   unit under PREFIX (default /usr/local), into DESTDIR if given
+#   make uninstall  remove them again (the configuration file is left alone)
+#   make test-service  make install into a temporary DESTDIR and check every file, the unit
+#                   (systemd-analyze), the man pages (groff, man), JSON logs (python3)
 #   make format-check   clang-format check of src/, tests/, bench/
 #   make check-headers  every header compiles on its own (it includes what it uses)
 #   make check-layers  src/ is layered: its modules' include graph has no cycle
@@ -24,6 +29,14 @@ ifeq ($(origin CC),default)
 CC      := gcc
 endif
 PREFIX  ?= /usr/local
+# Where make install puts things (docs/deploy.md, "Installing as a service"): the server in
+# sbin (a daemon for administrators, section 8: Debian puts haproxy and nginx in /usr/sbin), the
+# client in bin. The configuration goes to PREFIX/etc, or to /etc when PREFIX is /usr.
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 OPT     ?= -O2 -g
 CFLAGS  ?=
 # Every build flavour below (plain, asan, tsan, test-oom, fuzz, the bench tools) compiles with
@@ -42,7 +55,7 @@ TEST_LIB := tests/testlib.c tests/stress.c
 B        := build/plain
 SAN      :=
 
-.PHONY: all run test asan tsan install clean format-check deps-test run-tests run-tsan fuzz valgrind test-ws test-browser
+.PHONY: all run test asan tsan install uninstall test-service clean format-check deps-test run-tests run-tsan fuzz valgrind test-ws test-browser
 .PHONY: chatd-plain
 .PHONY: test-oom
 .PHONY: lint lint-tidy lint-cppcheck deps-lint check-headers check-layers deps-fuzz
@@ -120,6 +133,7 @@ $(TEST_BIN): $(call objs,$(B)) $(TEST_OBJS)
 
 test: all
 	$(MAKE) --no-print-directory run-tests B=build/plain
+	$(MAKE) --no-print-directory test-service
 
 run-tests: $(TEST_BIN) bin/chat chatd-plain
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(TEST_BIN) --timeout 60 $(TEST_ARGS)
@@ -206,7 +220,8 @@ test-browser: bin/chatd
 # the resp_redis tests start is not traced (it is not ours).
 VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/[!e]*" "web/*" "framer/*" "http/*" "ws/*" "command/*" \
 	"validate/*" "wording/*" "directory/*" "iplimit/*" "conn/*" "room/*" "map/*" "timer/*" \
-	"base64/*" "names/*" "resp/*" "resp_redis/*" "sha256/*" "hmac/*" "base64url/*" "json/*" "jwt/*"
+	"base64/*" "names/*" "resp/*" "resp_redis/*" "sha256/*" "hmac/*" "base64url/*" "json/*" "jwt/*" \
+	"log/*" "notify/*"
 valgrind: $(TEST_BIN) bin/chat chatd-plain
 	@for s in $(VALGRIND_SUITES); do \
 		echo "== valgrind $$s"; \
@@ -267,9 +282,34 @@ fuzz: $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 		test $${PIPESTATUS[0]} -eq 0 || { echo "fuzz $$t: crash, input in build/fuzz/"; exit 1; }; \
 	done
 
+# ---- installing ------------------------------------------------------------------------------
+# The unit is written from dist/chatd.service.in with the paths filled in. An existing
+# chatd.conf is kept (an operator's edits survive a reinstall); the example is then not copied.
 install: bin/chatd bin/chat
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 bin/chatd bin/chat $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSCONFDIR)/chatd $(DESTDIR)$(UNITDIR)
+	install -m 755 bin/chatd $(DESTDIR)$(SBINDIR)/chatd
+	install -m 755 bin/chat $(DESTDIR)$(BINDIR)/chat
+	install -m 644 man/chatd.8 $(DESTDIR)$(MANDIR)/man8/chatd.8
+	install -m 644 man/chat.1 $(DESTDIR)$(MANDIR)/man1/chat.1
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/chatd/chatd.conf ]; then \
+		echo "install: $(DESTDIR)$(SYSCONFDIR)/chatd/chatd.conf exists: kept"; \
+	else \
+		echo "install -m 644 dist/chatd.conf $(DESTDIR)$(SYSCONFDIR)/chatd/chatd.conf"; \
+		install -m 644 dist/chatd.conf $(DESTDIR)$(SYSCONFDIR)/chatd/chatd.conf; \
+	fi
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		dist/chatd.service.in > $(DESTDIR)$(UNITDIR)/chatd.service.tmp
+	chmod 644 $(DESTDIR)$(UNITDIR)/chatd.service.tmp
+	mv $(DESTDIR)$(UNITDIR)/chatd.service.tmp $(DESTDIR)$(UNITDIR)/chatd.service
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/chatd $(DESTDIR)$(BINDIR)/chat \
+		$(DESTDIR)$(MANDIR)/man8/chatd.8 $(DESTDIR)$(MANDIR)/man1/chat.1 \
+		$(DESTDIR)$(UNITDIR)/chatd.service
+
+test-service: bin/chatd bin/chat
+	MAKE="$(MAKE)" bash tests/service.sh
 
 format-check:
 	clang-format --dry-run -Werror src/*.c src/*.h tests/*.c tests/*.h tests/oom/*.c tests/oom/*.h \

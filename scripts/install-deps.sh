@@ -4,6 +4,8 @@
 #   fuzzer      clang with libFuzzer (Debian: clang, libclang-rt-14-dev)
 #   lint        clang-tidy, cppcheck and clang-format (Debian: packages of those names)
 #   redis       redis-server, which the Redis tests start on loopback (Debian: redis-server)
+#   service     systemd-analyze, man and groff, which tests/service.sh checks the installed unit
+#               and man pages with (Debian: systemd, man-db, groff-base)
 # Installs with apt-get when running as root; otherwise prints the exact command and fails.
 set -e
 
@@ -36,6 +38,11 @@ for what in "$@"; do
 	criterion) have_criterion || need_apt libcriterion-dev ;;
 	fuzzer) have_fuzzer || { need_apt clang; have_fuzzer || need_apt libclang-rt-14-dev; } ;;
 	redis) command -v redis-server >/dev/null 2>&1 || need_apt redis-server ;;
+	service)
+		command -v systemd-analyze >/dev/null 2>&1 || need_apt systemd
+		command -v man >/dev/null 2>&1 || need_apt man-db
+		command -v groff >/dev/null 2>&1 || need_apt groff-base
+		;;
 	lint)
 		for tool in clang-tidy cppcheck clang-format; do
 			command -v $tool >/dev/null 2>&1 || need_apt $tool

@@ -22,6 +22,7 @@ enum opt_type {
 	OPT_SIZE,
 	OPT_ADDR,
 	OPT_LEVEL,
+	OPT_LOG_FORMAT,
 	OPT_SECONDS,
 	OPT_STRING,
 	OPT_ADMIN,
@@ -99,6 +100,9 @@ static const struct option_row options[] = {
 	  "when started as root, switch to this user after binding, before serving anyone" },
 	{ "log-level", OPT_LEVEL, FIELD(log_level), 0, 0, "LEVEL",
 	  "debug, info, warn, error or off (default: info)" },
+	{ "log-format", OPT_LOG_FORMAT, FIELD(log_format), 0, 0, "FORMAT",
+	  "text, one line per event, or json, one object per line for log shippers (default: "
+	  "text)" },
 	{ "cluster", OPT_CLUSTER, FIELD(cluster), 0, 0, "URL",
 	  "be one node of a chat spread over several chatd, through Redis 7 at "
 	  "redis://[USER:PASSWORD@]HOST:PORT[/PREFIX] (default: off; docs/cluster.md)" },
@@ -138,6 +142,7 @@ void config_defaults(struct config *cfg)
 	cfg->admin_timeout_ms = 2000;
 	cfg->drain_timeout_ms = 5000;
 	cfg->log_level = LOG_INFO;
+	cfg->log_format = LOG_FORMAT_TEXT;
 }
 
 void config_usage(FILE *out)
@@ -424,6 +429,16 @@ static int set_option(struct config *cfg, const struct option_row *opt, const ch
 			return -1;
 		}
 		*(int *)field = level;
+		return 0;
+	}
+	case OPT_LOG_FORMAT: {
+		int format = log_parse_format(value);
+		if (format < 0) {
+			fprintf(stderr, "chatd: --%s: unknown format '%s' (text or json)\n",
+				opt->name, value);
+			return -1;
+		}
+		*(int *)field = format;
 		return 0;
 	}
 	default:

@@ -48,6 +48,7 @@ struct config {
 	int admin_timeout_ms;     /* from accept to the last byte of an admin answer */
 	int drain_timeout_ms;     /* flush budget at shutdown and for half-closed users */
 	int log_level;            /* enum log_level */
+	int log_format;           /* enum log_format: text or json lines */
 	/* pages of other origins that may open /ws: "" (none), "*" (any), or a checked
 	 * comma-separated list (http_origin_list_check) */
 	char allow_origin[CONFIG_ALLOW_ORIGIN_MAX];

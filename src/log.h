@@ -1,5 +1,9 @@
 /*
- * log.h - one line per event on stderr: time, level, worker, connection, message.
+ * log.h - one line per event on stderr: time, level, worker, connection, message; as text
+ * (the default) or, with --log-format json, as one JSON object per line for log shippers:
+ *   {"time":"2026-11-24T03:42:55.357Z","level":"info","worker":2,"conn":17,"msg":"..."}
+ * ("worker" is absent on the main and admin threads, "conn" when no connection is concerned;
+ * the message is JSON-escaped, with any byte that is not UTF-8 replaced by U+FFFD).
  *
  * Any thread may log. Lines are formatted by the caller into a bounded buffer and written by
  * a dedicated logger thread, so a worker never blocks on a slow stderr: when the buffer is
@@ -17,6 +21,13 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF };
 int log_parse_level(const char *name);
 void log_set_level(enum log_level level);
 int log_enabled(enum log_level level);
+
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
+
+/* Parses "text" or "json"; returns -1 when unknown. */
+int log_parse_format(const char *name);
+/* Any thread, any time (a relaxed atomic): lines formatted afterwards take the new format. */
+void log_set_format(enum log_format format);
 
 /* Starts/stops the logger thread. Before start and after stop, lines are written directly. */
 int log_start(void);

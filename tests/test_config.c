@@ -217,3 +217,27 @@ Test(config, cluster_flags, .init = cr_redirect_stderr)
 	char *bad_id[] = { "chatd", "--node-id", "a b" };
 	cr_assert_eq(parse(&cfg, 3, bad_id), -1);
 }
+
+Test(config, log_format_is_text_or_json)
+{
+	struct config cfg;
+	config_defaults(&cfg);
+	cr_assert_eq(cfg.log_format, LOG_FORMAT_TEXT, "text by default");
+	char *json[] = { "chatd", "--log-format", "json" };
+	cr_assert_eq(config_parse(&cfg, 3, json), 0);
+	cr_assert_eq(cfg.log_format, LOG_FORMAT_JSON);
+	char *text[] = { "chatd", "--log-format=text" };
+	cr_assert_eq(config_parse(&cfg, 2, text), 0);
+	cr_assert_eq(cfg.log_format, LOG_FORMAT_TEXT);
+}
+
+Test(config, log_format_other_than_text_or_json_is_refused, .init = cr_redirect_stderr)
+{
+	struct config cfg;
+	char *argv[] = { "chatd", "--log-format", "logfmt" };
+	cr_assert_eq(parse(&cfg, 3, argv), -1);
+	cr_assert_eq(fflush(stderr), 0);
+	char first[256] = "";
+	cr_assert_not_null(fgets(first, sizeof(first), cr_get_redirected_stderr()));
+	cr_assert_str_eq(first, "chatd: --log-format: unknown format 'logfmt' (text or json)\n");
+}
