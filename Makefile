@@ -248,7 +248,7 @@ FUZZ_SRC_ws   := src/ws.c src/proto.c src/command.c
 FUZZ_SRC_resp := src/resp.c
 FUZZ_SRC_jwt  := src/jwt.c src/json.c src/base64url.c src/hmac.c src/sha256.c src/proto.c
 FUZZ_SRC_json := src/json.c src/proto.c
-FUZZ_SRC_feed := src/feed.c src/json.c src/proto.c
+FUZZ_SRC_feed := src/feed.c src/jsonw.c src/json.c src/proto.c
 FUZZ_FLAGS := -std=gnu17 $(WARN) -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -Isrc
 

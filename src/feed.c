@@ -2,90 +2,14 @@
  * feed.c - the JSON feed's events, read back from the text lines (see feed.h).
  */
 #include "feed.h"
+#include "jsonw.h"
 #include "proto.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-/* ---- writing JSON ------------------------------------------------------------------------- */
-
-/* A JSON text being written into out[0..cap): len counts everything, written or not. */
-struct jw {
-	char *out;
-	size_t cap, len;
-};
-
-static void jw_raw(struct jw *j, const char *s, size_t n)
-{
-	if (j->len < j->cap) {
-		size_t room = j->cap - j->len;
-		memcpy(j->out + j->len, s, n < room ? n : room);
-	}
-	j->len += n;
-}
-
-static void jw_lit(struct jw *j, const char *s)
-{
-	jw_raw(j, s, strlen(s));
-}
-
-/* s[0..n) as the inside of a JSON string: ", \ and control characters escaped (RFC 8259
- * section 7); everything else, UTF-8 included, as it is. */
-static void jw_escaped(struct jw *j, const char *s, size_t n)
-{
-	size_t run = 0; /* bytes at s[run..i) to copy as they are */
-	for (size_t i = 0; i < n; i++) {
-		unsigned char b = (unsigned char)s[i];
-		if (b >= 0x20 && b != '"' && b != '\\')
-			continue;
-		jw_raw(j, s + run, i - run);
-		run = i + 1;
-		char esc[7];
-		if (b == '"' || b == '\\')
-			snprintf(esc, sizeof(esc), "\\%c", (char)b);
-		else if (b == '\t')
-			snprintf(esc, sizeof(esc), "\\t");
-		else
-			snprintf(esc, sizeof(esc), "\\u%04x", b);
-		jw_lit(j, esc);
-	}
-	jw_raw(j, s + run, n - run);
-}
-
-static void jw_key(struct jw *j, const char *key)
-{
-	jw_lit(j, ",\"");
-	jw_lit(j, key);
-	jw_lit(j, "\":");
-}
-
-static void jw_str(struct jw *j, const char *key, const char *s, size_t n)
-{
-	jw_key(j, key);
-	jw_raw(j, "\"", 1);
-	jw_escaped(j, s, n);
-	jw_raw(j, "\"", 1);
-}
-
-static void jw_cstr(struct jw *j, const char *key, const char *s)
-{
-	if (s != NULL)
-		jw_str(j, key, s, strlen(s));
-}
-
-static void jw_u64(struct jw *j, const char *key, uint64_t v)
-{
-	char num[24];
-	jw_key(j, key);
-	jw_raw(j, num, (size_t)snprintf(num, sizeof(num), "%" PRIu64, v));
-}
-
-static void jw_true(struct jw *j, const char *key)
-{
-	jw_key(j, key);
-	jw_lit(j, "true");
-}
+/* ---- writing events ------------------------------------------------------------------------ */
 
 static const char *const type_names[] = {
 	[FEED_CHAT] = "chat",     [FEED_ACTION] = "action", [FEED_PRIVATE] = "private",
@@ -96,15 +20,20 @@ static const char *const type_names[] = {
 
 static void jw_begin(struct jw *j, enum feed_type t)
 {
-	jw_lit(j, "{\"type\":\"");
-	jw_lit(j, type_names[t]);
-	jw_raw(j, "\"", 1);
+	jw_obj_begin(j);
+	jw_cstr(j, "type", type_names[t]);
 }
 
 static size_t jw_end(struct jw *j)
 {
-	jw_lit(j, "}\n");
+	jw_obj_end(j);
+	jw_raw(j, "\n", 1);
 	return j->len;
+}
+
+static void jw_true(struct jw *j, const char *key)
+{
+	jw_bool(j, key, true);
 }
 
 /* ---- reading lines ------------------------------------------------------------------------ */
@@ -343,23 +272,25 @@ static void put_who(struct jw *j, struct span t)
 		return;
 	jw_str(j, "room", in + 4, (size_t)(colon - in - 4));
 	jw_u64(j, "members", number_at(t));
-	jw_lit(j, ",\"users\":[");
+	jw_arr_begin(j, "users");
 	struct span rest = after(t, (size_t)(colon + 1 - t.p));
 	const size_t mark = strlen(PROTO_VERIFIED_MARK);
-	for (bool first = true; starts(rest, " ");) {
+	while (starts(rest, " ")) {
 		struct span name, tail;
 		if (!split_name(after(rest, 1), &name, &tail))
 			break;
 		bool verified = starts(tail, PROTO_VERIFIED_MARK);
 		if (verified)
 			tail = after(tail, mark);
-		jw_lit(j, first ? "{\"name\":\"" : ",{\"name\":\"");
-		jw_escaped(j, name.p, name.n);
-		jw_lit(j, verified ? "\",\"verified\":true}" : "\"}");
-		first = false;
+		jw_sep(j);
+		jw_obj_begin(j);
+		jw_str(j, "name", name.p, name.n);
+		if (verified)
+			jw_bool(j, "verified", true);
+		jw_obj_end(j);
 		rest = starts(tail, ",") ? after(tail, 1) : (struct span){ tail.p, 0 };
 	}
-	jw_lit(j, "]");
+	jw_arr_end(j);
 }
 
 /* The name a notice gives the recipient: "Welcome, NAME.", "You are signed in as NAME.",
@@ -438,7 +369,7 @@ static void render_server(struct jw *j, enum feed_type t, struct span l, const s
 
 size_t feed_render(char *out, size_t cap, const char *line, size_t n, const struct feed_ctx *x)
 {
-	struct jw j = { out, cap, 0 };
+	struct jw j = jw_start(out, cap);
 	struct span l = line_of(line, n);
 	enum feed_type t = feed_classify(l.p, l.n);
 	if (is_server(l))
@@ -453,7 +384,7 @@ size_t feed_render(char *out, size_t cap, const char *line, size_t n, const stru
 size_t feed_history(char *out, size_t cap, const char *room, size_t count, uint64_t first,
 		    uint64_t last, int64_t since)
 {
-	struct jw j = { out, cap, 0 };
+	struct jw j = jw_start(out, cap);
 	jw_begin(&j, FEED_HISTORY);
 	jw_cstr(&j, "room", room);
 	jw_u64(&j, "count", count);
@@ -468,12 +399,12 @@ size_t feed_history(char *out, size_t cap, const char *room, size_t count, uint6
 
 size_t feed_gap(char *out, size_t cap, const char *room, uint64_t since, int64_t missed)
 {
-	struct jw j = { out, cap, 0 };
+	struct jw j = jw_start(out, cap);
 	jw_begin(&j, FEED_GAP);
 	jw_cstr(&j, "room", room);
 	jw_u64(&j, "since", since);
 	if (missed < 0) {
-		jw_lit(&j, ",\"missed\":null");
+		jw_null(&j, "missed");
 	} else {
 		jw_u64(&j, "missed", (uint64_t)missed);
 	}
