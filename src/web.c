@@ -13,6 +13,7 @@
 #include "log.h"
 #include "route.h"
 #include "session.h"
+#include "via.h"
 #include "worker.h"
 #include "ws.h"
 
@@ -287,7 +288,12 @@ static void ws_try(struct worker *w, struct conn *c, const struct http_request *
 					     : NULL);
 		return;
 	}
-	if (origin_ok(w, c, req))
+	if (!origin_ok(w, c, req))
+		return;
+	const char *why = via_forwarded_for(w, c, req); /* X-Forwarded-For, from trusted proxies */
+	if (why != NULL)
+		refuse(w, c, 503, NULL, why, NULL);
+	else
 		upgrade(w, c, accept, head_len, req->target);
 }
 

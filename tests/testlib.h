@@ -52,6 +52,9 @@ struct tclient {
 
 /* A connected loopback TCP socket (fails the test on error). */
 int ts_dial(uint16_t port);
+/* The same from a chosen loopback source address ("127.0.0.2": the whole of 127.0.0.0/8 is
+ * this host's), so one test can be several clients of different addresses. */
+int ts_dial_from(const char *source, uint16_t port);
 
 /* Reads an HTTP answer from fd until the peer closes, cap - 1 bytes, or timeout_ms without
  * data; closes fd, NUL-terminates out, returns the status (0 without a status line). */
@@ -62,6 +65,8 @@ int ts_http(uint16_t port, const char *request, char *out, size_t cap);
 
 /* Connects (fails the test on error). */
 struct tclient *tc_connect(uint16_t port);
+/* Connects from source (ts_dial_from) and reads the welcome line, recording the name. */
+struct tclient *tc_join_from(const char *source, uint16_t port);
 /* A client on an already connected socket. */
 struct tclient *tc_adopt(int fd);
 /* Connects and reads the welcome line, recording the name. */
