@@ -4,6 +4,7 @@
 #   fuzzer      clang with libFuzzer (Debian: clang, libclang-rt-14-dev)
 #   lint        clang-tidy, cppcheck and clang-format (Debian: packages of those names)
 #   redis       redis-server, which the Redis tests start on loopback (Debian: redis-server)
+#   haproxy     haproxy, which the PROXY protocol tests put in front of chatd (Debian: haproxy)
 # Installs with apt-get when running as root; otherwise prints the exact command and fails.
 set -e
 
@@ -36,6 +37,7 @@ for what in "$@"; do
 	criterion) have_criterion || need_apt libcriterion-dev ;;
 	fuzzer) have_fuzzer || { need_apt clang; have_fuzzer || need_apt libclang-rt-14-dev; } ;;
 	redis) command -v redis-server >/dev/null 2>&1 || need_apt redis-server ;;
+	haproxy) command -v haproxy >/dev/null 2>&1 || need_apt haproxy ;;
 	lint)
 		for tool in clang-tidy cppcheck clang-format; do
 			command -v $tool >/dev/null 2>&1 || need_apt $tool

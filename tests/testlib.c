@@ -595,6 +595,16 @@ static uint16_t free_port(void)
 	return ntohs(a.sin_port);
 }
 
+bool ts_on_path(const char *name)
+{
+	return on_path(name);
+}
+
+uint16_t ts_free_port(void)
+{
+	return free_port();
+}
+
 static void send_all(int fd, const void *data, size_t n)
 {
 	const char *p = data;

@@ -123,6 +123,12 @@ int tp_signal_wait(struct tproc *p, int sig, int timeout_ms);
 /* Kills and reaps it if it still runs (safe to call twice). */
 void tp_stop(struct tproc *p);
 
+/* Whether an executable named name is in a directory of $PATH. */
+bool ts_on_path(const char *name);
+/* A loopback port nobody listens on right now (for a program that needs a port number:
+ * another test may take it before that program binds it, so retry on "address in use"). */
+uint16_t ts_free_port(void);
+
 /* A small RFC 6455 client (masked frames), independent of src/ws.c. */
 struct wsclient {
 	int fd;
