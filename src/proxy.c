@@ -95,7 +95,9 @@ static int v1_fields(int family, const char *p, size_t len, struct proxy_header 
 /* Where the line's CR LF is: its CR's index (> 0), PARSE_AGAIN, or PARSE_ERROR. */
 static int v1_line_end(const uint8_t *buf, size_t n, struct proxy_header *out)
 {
-	size_t lim = n < PROXY_V1_MAX ? n : PROXY_V1_MAX;
+	size_t lim = n;
+	if (lim > PROXY_V1_MAX)
+		lim = PROXY_V1_MAX;
 	for (size_t i = 0; i < lim; i++) {
 		if (buf[i] == '\n') /* an LF without its CR */
 			return fail(out, PROXY_ERR_V1_LINE_END);

@@ -104,31 +104,44 @@ static void header_on_deadline(struct worker *w, struct conn *c)
 	header_fail(w, c, &w->stats.proxy_timeouts, why);
 }
 
+/* The debug line of an accepted header: the proxy, and the client it named. */
+static void header_log(const struct worker *w, const struct conn *c, const struct proxy_header *h,
+		       const struct cidr_addr *proxy)
+{
+	if (!log_enabled(LOG_DEBUG))
+		return;
+	char from[CIDR_ADDR_PORT_STRLEN];
+	cidr_addr_format_port(proxy, from, sizeof(from));
+	if (h->kind != PROXY_SOURCE) { /* the proxy's own connection (a health check), or none */
+		log_write(LOG_DEBUG, (int)w->index, c->id, "PROXY v%d %s from %s", h->version,
+			  h->kind == PROXY_LOCAL ? "LOCAL" : "UNKNOWN", from);
+		return;
+	}
+	char client[CIDR_ADDR_PORT_STRLEN];
+	log_write(LOG_DEBUG, (int)w->index, c->id, "PROXY v%d: client %s via %s", h->version,
+		  cidr_addr_format_port(&c->addr, client, sizeof(client)), from);
+}
+
 /* A valid header: c is the client's connection from here on. Returns false when the client's
  * address is refused (c is then closing). */
 static bool header_accept(struct worker *w, struct conn *c, const struct proxy_header *h)
 {
 	stat_add(&w->stats.proxy_headers, 1);
 	timer_stop(&c->timer);
-	char peer[CIDR_ADDR_PORT_STRLEN], client[CIDR_ADDR_PORT_STRLEN];
-	cidr_addr_format_port(&c->addr, peer, sizeof(peer));
-	if (h->kind != PROXY_SOURCE) { /* the proxy's own connection, or no address given */
-		log_debug((int)w->index, c->id, "PROXY v%d %s from %s", h->version,
-			  h->kind == PROXY_LOCAL ? "LOCAL" : "UNKNOWN", peer);
-		return true;
+	struct cidr_addr proxy = c->addr;
+	if (h->kind == PROXY_SOURCE) {
+		struct cidr_addr a;
+		cidr_addr_from_sockaddr(&a, (const struct sockaddr *)&h->src);
+		int rc = via_move(w, c, &a);
+		if (rc < 0) {
+			char line[PROTO_LINE_MAX];
+			size_t n = via_refusal(w, c, &a, rc, line, sizeof(line));
+			conn_send_now(c, line, n);
+			worker_close_conn(w, c, CLOSE_RESET);
+			return false;
+		}
 	}
-	struct cidr_addr a;
-	cidr_addr_from_sockaddr(&a, (const struct sockaddr *)&h->src);
-	int rc = via_move(w, c, &a);
-	if (rc < 0) {
-		char line[PROTO_LINE_MAX];
-		size_t n = via_refusal(w, c, &a, rc, line, sizeof(line));
-		conn_send_now(c, line, n);
-		worker_close_conn(w, c, CLOSE_RESET);
-		return false;
-	}
-	log_debug((int)w->index, c->id, "PROXY v%d: client %s via %s", h->version,
-		  cidr_addr_format_port(&a, client, sizeof(client)), peer);
+	header_log(w, c, h, &proxy);
 	return true;
 }
 
@@ -227,8 +240,10 @@ const char *via_forwarded_for(struct worker *w, struct conn *c, const struct htt
 		return rc == -EDQUOT ? "too many from this address" : "server out of memory";
 	}
 	stat_add(&w->stats.proxy_forwarded, 1);
-	char peer[CIDR_ADDR_STRLEN];
-	log_debug((int)w->index, c->id, "X-Forwarded-For: client %s",
-		  cidr_addr_format(&a, peer, sizeof(peer)));
+	if (log_enabled(LOG_DEBUG)) {
+		char client[CIDR_ADDR_STRLEN];
+		log_write(LOG_DEBUG, (int)w->index, c->id, "X-Forwarded-For: client %s",
+			  cidr_addr_format(&a, client, sizeof(client)));
+	}
 	return NULL;
 }

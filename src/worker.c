@@ -256,7 +256,7 @@ int worker_adopt(struct worker *w, int fd, const struct cidr_addr *addr, uint64_
 	stat_add(&w->stats.accepted, 1);
 	if (log_enabled(LOG_DEBUG)) {
 		char from[CIDR_ADDR_PORT_STRLEN];
-		log_debug((int)w->index, id, "connected from %s",
+		log_write(LOG_DEBUG, (int)w->index, id, "connected from %s",
 			  cidr_addr_format_port(addr, from, sizeof(from)));
 	}
 	if (c->ops->on_open != NULL)

@@ -114,8 +114,9 @@ Test(proxy, v1_line_of_107_bytes_is_taken_and_108_refused)
 		 "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
 	assert_refused(line, PROXY_ERR_V1_TOO_LONG);
 	/* without any line end, the 107th byte decides: no waiting for more */
+	static const char sig_v1[6] = { 'P', 'R', 'O', 'X', 'Y', ' ' }; /* no NUL: not a string */
 	memset(line, 'x', sizeof(line));
-	memcpy(line, "PROXY ", 6);
+	memcpy(line, sig_v1, sizeof(sig_v1));
 	cr_assert_eq(proxy_parse((const uint8_t *)line, 106, &h), PARSE_AGAIN);
 	cr_assert_eq(proxy_parse((const uint8_t *)line, 107, &h), PARSE_ERROR);
 	cr_assert_eq(h.error, PROXY_ERR_V1_TOO_LONG);

@@ -98,7 +98,8 @@ Test(via, a_v2_header_split_over_writes_with_a_line_behind_it, .timeout = 30)
 	struct server *srv = start_proxied("127.0.0.1", 0);
 	uint8_t buf[64];
 	size_t n = v2_header(buf, "192.0.2.44", 5555);
-	memcpy(buf + n, "hello\n", 6);
+	static const char hello[6] = { 'h', 'e', 'l', 'l', 'o', '\n' }; /* no NUL: bytes */
+	memcpy(buf + n, hello, sizeof(hello));
 	struct tclient *c = tc_connect(server_port(srv));
 	tc_send_bytes(c, buf, 5); /* inside the signature */
 	usleep(50000);
@@ -154,8 +155,9 @@ Test(via, a_trusted_connection_without_a_header_is_closed, .timeout = 30)
 	cr_assert_eq(ts_stats(srv).proxy_bad_header, 1);
 	c = tc_connect(server_port(srv));
 	char line[200];
+	static const char sig_v1[6] = { 'P', 'R', 'O', 'X', 'Y', ' ' }; /* no NUL: bytes */
 	memset(line, 'x', sizeof(line));
-	memcpy(line, "PROXY ", 6);
+	memcpy(line, sig_v1, sizeof(sig_v1));
 	tc_send_bytes(c, line, sizeof(line)); /* no CRLF in 107 bytes */
 	tc_expect_closed(c, 2000);
 	tc_close(c);
