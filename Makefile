@@ -119,9 +119,11 @@ run: bin/chatd
 TEST_BIN  = $(B)/test_chatd
 TEST_OBJS = $(patsubst tests/%.c,$(B)/tests/%.o,$(TESTS) $(TEST_LIB))
 
-# criterion, and redis-server for the suites that test against a real Redis (resp_redis/*).
+# criterion, and redis-server for the suites that test against a real Redis (resp_redis/*);
+# haproxy for the PROXY protocol suite (haproxy/*), which skips itself without it when not root.
 deps-test:
 	@sh scripts/install-deps.sh criterion redis
+	@sh scripts/install-deps.sh haproxy || echo "make: haproxy missing: the haproxy/* tests will be skipped"
 
 $(B)/tests/%.o: tests/%.c | $(B)/tests
 	$(CC) $(CFLAGS) $(SAN) $(DEPFLAGS) -Isrc -c $< -o $@
@@ -217,15 +219,17 @@ test-browser: bin/chatd
 # The integration and parser suites under memcheck (criterion's test processes included).
 # The EMFILE tests are left out: they lower the fd limit and bound CPU time, which valgrind's
 # own descriptors and slowness break; they run under make test and make asan. The redis-server
-# the resp_redis tests start is not traced (it is not ours).
+# the resp_redis tests start, and the haproxy the haproxy tests start, are not traced (they are
+# not ours).
 VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/[!e]*" "web/*" "framer/*" "http/*" "ws/*" "command/*" \
 	"validate/*" "wording/*" "directory/*" "iplimit/*" "conn/*" "room/*" "map/*" "timer/*" \
 	"base64/*" "names/*" "resp/*" "resp_redis/*" "sha256/*" "hmac/*" "base64url/*" "json/*" "jwt/*" \
-	"log/*" "notify/*"
+	"log/*" "notify/*" \
+	"proxy/*" "xff/*" "cidr/*" "via/*" "haproxy/*"
 valgrind: $(TEST_BIN) bin/chat chatd-plain
 	@for s in $(VALGRIND_SUITES); do \
 		echo "== valgrind $$s"; \
-		valgrind --trace-children=yes --trace-children-skip='*/redis-server' --vgdb=no --error-exitcode=9 --leak-check=full \
+		valgrind --trace-children=yes --trace-children-skip='*/redis-server,*/haproxy' --vgdb=no --error-exitcode=9 --leak-check=full \
 			--errors-for-leak-kinds=definite -q $(TEST_BIN) --filter "$$s" \
 			--timeout 300 2>&1 | tee build/valgrind.log | grep -E "Synthesis|==[0-9]+==" ; \
 		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
@@ -238,7 +242,7 @@ valgrind: $(TEST_BIN) bin/chat chatd-plain
 # build/fuzz/ and fails the run. make fuzz FUZZ_BUDGET=N instead gives the whole run N seconds,
 # split evenly over the targets (CI does: a new target then costs the others time, not CI).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := line http ws resp jwt json feed
+FUZZ_TARGETS := line http ws resp jwt json feed proxy
 ifdef FUZZ_BUDGET
 FUZZ_SECONDS := $(shell expr $(FUZZ_BUDGET) / $(words $(FUZZ_TARGETS)))
 endif
@@ -249,6 +253,7 @@ FUZZ_SRC_resp := src/resp.c
 FUZZ_SRC_jwt  := src/jwt.c src/json.c src/base64url.c src/hmac.c src/sha256.c src/proto.c
 FUZZ_SRC_json := src/json.c src/proto.c
 FUZZ_SRC_feed := src/feed.c src/jsonw.c src/json.c src/proto.c
+FUZZ_SRC_proxy := src/proxy.c src/cidr.c
 FUZZ_FLAGS := -std=gnu17 $(WARN) -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -Isrc
 
@@ -268,6 +273,7 @@ build/fuzz/fuzz_resp: $(call fuzz_objs,resp)
 build/fuzz/fuzz_jwt: $(call fuzz_objs,jwt)
 build/fuzz/fuzz_json: $(call fuzz_objs,json)
 build/fuzz/fuzz_feed: $(call fuzz_objs,feed)
+build/fuzz/fuzz_proxy: $(call fuzz_objs,proxy)
 build/fuzz/fuzz_%:
 	clang $(FUZZ_FLAGS) $^ -o $@
 

@@ -6,6 +6,7 @@
 #   redis       redis-server, which the Redis tests start on loopback (Debian: redis-server)
 #   service     systemd-analyze, man and groff, which tests/service.sh checks the installed unit
 #               and man pages with (Debian: systemd, man-db, groff-base)
+#   haproxy     haproxy, which the PROXY protocol tests put in front of chatd (Debian: haproxy)
 # Installs with apt-get when running as root; otherwise prints the exact command and fails.
 set -e
 
@@ -43,6 +44,7 @@ for what in "$@"; do
 		command -v man >/dev/null 2>&1 || need_apt man-db
 		command -v groff >/dev/null 2>&1 || need_apt groff-base
 		;;
+	haproxy) command -v haproxy >/dev/null 2>&1 || need_apt haproxy ;;
 	lint)
 		for tool in clang-tidy cppcheck clang-format; do
 			command -v $tool >/dev/null 2>&1 || need_apt $tool

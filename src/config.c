@@ -5,6 +5,7 @@
  * with http.c's pure origin syntax, so the flag and the check can never disagree.)
  */
 #include "config.h"
+#include "cidr.h"
 #include "command.h"
 #include "common.h"
 #include "http.h"
@@ -31,6 +32,7 @@ enum opt_type {
 	OPT_PATH,
 	OPT_NODE,
 	OPT_FLAG, /* takes no value: sets an int to 1 */
+	OPT_CIDRS,
 };
 
 struct option_row {
@@ -117,6 +119,12 @@ static const struct option_row options[] = {
 	{ "node-id", OPT_NODE, FIELD(node_id), 0, 0, "ID",
 	  "this node's name in the cluster: letters, digits and . _ - : (default: host name, "
 	  "port and start time)" },
+	{ "proxy-protocol", OPT_FLAG, FIELD(proxy_protocol), 0, 0, "",
+	  "every connection to the chat port starts with a PROXY protocol header (v1 or v2) from "
+	  "an address in --trusted-proxies; others are refused (needs --trusted-proxies)" },
+	{ "trusted-proxies", OPT_CIDRS, FIELD(trusted_proxies), 0, 0, "CIDR,...",
+	  "proxies whose PROXY header and X-Forwarded-For name the client: comma-separated "
+	  "addresses or ADDR/N ranges, IPv4 or IPv6 (default: none)" },
 };
 
 void config_defaults(struct config *cfg)
@@ -362,6 +370,28 @@ static int set_cluster(struct config *cfg, const struct option_row *opt, const c
 	return 0;
 }
 
+/* --trusted-proxies: checked here, so a typo stops chatd instead of trusting something else. */
+static int set_trusted(struct config *cfg, const struct option_row *opt, const char *value)
+{
+	struct cidr_list list;
+	size_t bad_len = 0;
+	if (strlen(value) >= sizeof(cfg->trusted_proxies)) {
+		fprintf(stderr, "chatd: --%s: longer than %zu bytes\n", opt->name,
+			sizeof(cfg->trusted_proxies) - 1);
+		return -1;
+	}
+	const char *bad = cidr_list_parse(value, &list, &bad_len);
+	if (bad != NULL) {
+		fprintf(stderr,
+			"chatd: --%s: '%.*s' is not an address or ADDR/N range (IPv4 or IPv6, no "
+			"bits set past N), or there are more than %d\n",
+			opt->name, (int)bad_len, bad, CIDR_LIST_MAX);
+		return -1;
+	}
+	snprintf(cfg->trusted_proxies, sizeof(cfg->trusted_proxies), "%s", value);
+	return 0;
+}
+
 static int set_option(struct config *cfg, const struct option_row *opt, const char *value)
 {
 	char *field = (char *)cfg + opt->offset;
@@ -405,6 +435,8 @@ static int set_option(struct config *cfg, const struct option_row *opt, const ch
 		return set_origins(cfg, opt, value);
 	case OPT_CLUSTER:
 		return set_cluster(cfg, opt, value);
+	case OPT_CIDRS:
+		return set_trusted(cfg, opt, value);
 	case OPT_PATH:
 		if (strlen(value) == 0 || strlen(value) >= sizeof(cfg->cluster_password_file)) {
 			fprintf(stderr, "chatd: --%s: '%s' is empty or too long\n", opt->name,

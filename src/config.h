@@ -14,6 +14,7 @@
 
 #define CONFIG_ALLOW_ORIGIN_MAX 1024 /* bytes of the --allow-origin list, NUL included */
 #define CONFIG_CLUSTER_URL_MAX  256  /* bytes of the --cluster URL, NUL included */
+#define CONFIG_TRUSTED_MAX      1024 /* bytes of the --trusted-proxies list, NUL included */
 
 /* A parsed --cluster redis://[USER:PASSWORD@]HOST:PORT[/PREFIX]. */
 struct redis_url {
@@ -57,6 +58,9 @@ struct config {
 	char auth_secret[256]; /* --auth-secret: the file with the tokens' HS256 key, or "" */
 	int require_auth;      /* --require-auth: guests may only read */
 	char node_id[64];      /* "" = host name, port and start time */
+	int proxy_protocol;    /* --proxy-protocol: a PROXY header first, from trusted proxies */
+	/* --trusted-proxies: comma-separated CIDR ranges (cidr_list_parse, checked), or "" */
+	char trusted_proxies[CONFIG_TRUSTED_MAX];
 };
 
 #define CONFIG_MAX_WORKERS 64

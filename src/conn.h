@@ -21,6 +21,7 @@
 #ifndef CHATD_CONN_H
 #define CHATD_CONN_H
 
+#include "cidr.h"
 #include "directory.h"
 #include "list.h"
 #include "msg.h"
@@ -74,8 +75,10 @@ struct conn_ops {
 struct ws_parser;
 
 struct conn {
-	uint64_t id;     /* the user's name; unique server-wide, never reused */
-	uint64_t ip_key; /* its address's count in --max-conns-per-ip (iplimit.h), or 0 */
+	uint64_t id;           /* the user's name; unique server-wide, never reused */
+	uint64_t ip_key;       /* its address's count in --max-conns-per-ip (iplimit.h), or 0 */
+	struct cidr_addr addr; /* the client's address: the peer's, or the one a trusted proxy
+				* named (via.h) */
 	int fd;
 	unsigned worker;      /* owning worker's index (its msg slot) */
 	struct user user;     /* name and room, registered in the directory */

@@ -11,6 +11,7 @@
 #ifndef CHATD_HUB_H
 #define CHATD_HUB_H
 
+#include "cidr.h"
 #include "config.h"
 #include "directory.h"
 #include "iplimit.h"
@@ -42,6 +43,7 @@ struct hub {
 	/* --auth-secret's key (read once at start-up, never logged); auth_key_len 0: none */
 	uint8_t auth_key[HUB_AUTH_KEY_MAX];
 	size_t auth_key_len;
+	struct cidr_list trusted; /* --trusted-proxies, parsed at start; read-only (via.h) */
 };
 
 #endif

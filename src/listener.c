@@ -2,10 +2,12 @@
  * listener.c - see listener.h.
  */
 #include "listener.h"
+#include "cidr.h"
 #include "iplimit.h"
 #include "log.h"
 #include "memory.h"
 #include "proto.h"
+#include "via.h"
 #include "worker.h"
 
 #include <arpa/inet.h>
@@ -76,6 +78,16 @@ static void refuse_per_ip(struct worker *w, int fd, const struct sockaddr *peer)
 	refuse(w, fd, &w->stats.rejected_per_ip, GATE_FULL, line, n, why);
 }
 
+/* --proxy-protocol, and peer is not a trusted proxy: only they may speak the header. */
+static void refuse_untrusted(struct worker *w, int fd, const struct cidr_addr *peer)
+{
+	char line[PROTO_LINE_MAX], addr[CIDR_ADDR_STRLEN], why[CIDR_ADDR_STRLEN + 64];
+	size_t n = proto_proxy_only(line, sizeof(line));
+	snprintf(why, sizeof(why), "%s is not in --trusted-proxies (--proxy-protocol)",
+		 cidr_addr_format(peer, addr, sizeof(addr)));
+	refuse(w, fd, &w->stats.proxy_untrusted, GATE_PROXY, line, n, why);
+}
+
 /* The admission checks: server full, heap over --max-memory, --max-conns-per-ip. Counts the
  * connection (hub->conns, the address's count) and returns true when it may stay; refuses
  * (and closes) it otherwise. */
@@ -121,11 +133,20 @@ static void set_nodelay(struct worker *w, int fd)
 static void take(struct worker *w, int fd, const struct sockaddr *peer)
 {
 	struct hub *hub = w->hub;
-	uint64_t ip_key = iplimit_key(peer);
+	struct cidr_addr addr;
+	(void)cidr_addr_from_sockaddr(&addr, peer); /* a TCP listener: AF_INET or AF_INET6 */
+	bool count;
+	const struct conn_ops *ops = via_accept_ops(w, &addr, &count);
+	if (ops == NULL) {
+		refuse_untrusted(w, fd, &addr);
+		return;
+	}
+	/* a trusted proxy's connections are counted under the client's address, once known */
+	uint64_t ip_key = count ? iplimit_key(peer) : 0;
 	if (!admit(w, fd, peer, ip_key))
 		return;
 	set_nodelay(w, fd);
-	int rc = worker_adopt(w, fd, ip_key);
+	int rc = worker_adopt(w, fd, &addr, ip_key, ops);
 	if (rc == 0)
 		return;
 	atomic_fetch_sub_explicit(&hub->conns, 1, memory_order_relaxed);

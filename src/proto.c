@@ -654,6 +654,13 @@ size_t proto_too_many_from(char *out, size_t cap, const char *addr, int max)
 		   addr, max);
 }
 
+size_t proto_proxy_only(char *out, size_t cap)
+{
+	return say(out, cap,
+		   PROTO_SERVER_PREFIX "error: this server takes connections through its proxies "
+				       "only.");
+}
+
 const char proto_help[] =
     "* Commands:\n"
     "*   /nick NAME       change your name (letters, digits, _ and -; starts with a letter)\n"

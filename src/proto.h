@@ -219,6 +219,8 @@ size_t proto_server_busy(char *out, size_t cap);
 #define PROTO_ADDR_MAX (INET6_ADDRSTRLEN - 1)
 /* "* error: too many connections from ADDR (max N); try again later." ADDR: inet_ntop's. */
 size_t proto_too_many_from(char *out, size_t cap, const char *addr, int max);
+/* "* error: this server takes connections through its proxies only." (--proxy-protocol) */
+size_t proto_proxy_only(char *out, size_t cap);
 
 /* The /help answer: lines ending in \n, each starting with "* "; send it a line at a time. */
 extern const char proto_help[];
@@ -322,6 +324,8 @@ union proto_line_sizes {
 	char too_many_from[sizeof(PROTO_SERVER_PREFIX "error: too many connections from  (max ); "
 						      "try again later.\n") +
 			   PROTO_ADDR_MAX + DECIMAL_LEN_MAX(int)];
+	char proxy_only[sizeof(PROTO_SERVER_PREFIX "error: this server takes connections through "
+						   "its proxies only.\n")];
 	char no_room[sizeof(PROTO_SERVER_PREFIX "You are in no room.\n")];
 	char rooms_head[sizeof(PROTO_SERVER_PREFIX " rooms:\n") + DECIMAL_LEN_MAX(long)];
 	/* "*   ROOM N" */

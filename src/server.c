@@ -6,6 +6,7 @@
 #include "server.h"
 #include "auth.h"
 #include "admin.h"
+#include "cidr.h"
 #include "cluster.h"
 #include "log.h"
 #include "listener.h"
@@ -211,6 +212,31 @@ static uint64_t first_id(const struct config *cfg)
 	return 100000 + r % 99900000;
 }
 
+/* --trusted-proxies into the hub (the flag was checked; a config built otherwise, like a
+ * test's, is checked here), and --proxy-protocol's need of it. Logs and returns -EINVAL. */
+static int load_trusted(struct hub *hub)
+{
+	size_t bad_len = 0;
+	const char *bad = cidr_list_parse(hub->cfg.trusted_proxies, &hub->trusted, &bad_len);
+	if (bad != NULL) {
+		log_error(-1, 0, "--trusted-proxies: '%.*s' is not an address or range",
+			  (int)bad_len, bad);
+		return -EINVAL;
+	}
+	if (hub->cfg.proxy_protocol && hub->trusted.n == 0) {
+		log_error(-1, 0,
+			  "--proxy-protocol needs --trusted-proxies: the addresses of the proxies "
+			  "that send the header");
+		return -EINVAL;
+	}
+	if (hub->cfg.proxy_protocol)
+		log_info(-1, 0,
+			 "PROXY protocol on: connections only from --trusted-proxies %s, each "
+			 "starting with a header",
+			 hub->cfg.trusted_proxies);
+	return 0;
+}
+
 /* Creates the listeners and workers (threads not started). Logs and returns -errno. */
 static int server_setup(struct server *srv)
 {
@@ -273,7 +299,7 @@ int server_start(const struct config *cfg, struct server **out)
 		free(srv);
 		return -ENOMEM;
 	}
-	if (auth_load_key(&srv->hub) < 0) {
+	if (auth_load_key(&srv->hub) < 0 || load_trusted(&srv->hub) < 0) {
 		dir_destroy(&srv->hub.dir);
 		free(srv);
 		return -EINVAL;

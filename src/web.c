@@ -13,6 +13,7 @@
 #include "log.h"
 #include "route.h"
 #include "session.h"
+#include "via.h"
 #include "worker.h"
 #include "ws.h"
 
@@ -336,7 +337,12 @@ static void ws_try(struct worker *w, struct conn *c, const struct http_request *
 		refuse(w, c, 400, NULL, why, why);
 		return;
 	}
-	if (origin_ok(w, c, req))
+	if (!origin_ok(w, c, req))
+		return;
+	why = via_forwarded_for(w, c, req); /* X-Forwarded-For, from trusted proxies */
+	if (why != NULL)
+		refuse(w, c, 503, NULL, why, NULL);
+	else
 		upgrade(w, c, accept, head_len, &wish);
 }
 

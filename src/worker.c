@@ -244,15 +244,21 @@ static struct conn *worker_register(struct worker *w, int fd, uint64_t id,
 	return c;
 }
 
-int worker_adopt(struct worker *w, int fd, uint64_t ip_key)
+int worker_adopt(struct worker *w, int fd, const struct cidr_addr *addr, uint64_t ip_key,
+		 const struct conn_ops *ops)
 {
 	uint64_t id = atomic_fetch_add_explicit(&w->hub->next_id, 1, memory_order_relaxed);
-	struct conn *c = worker_register(w, fd, id, w->accept_ops);
+	struct conn *c = worker_register(w, fd, id, ops);
 	if (c == NULL)
 		return -errno;
 	c->ip_key = ip_key;
+	c->addr = *addr;
 	stat_add(&w->stats.accepted, 1);
-	log_debug((int)w->index, id, "connected");
+	if (log_enabled(LOG_DEBUG)) {
+		char from[CIDR_ADDR_PORT_STRLEN];
+		log_write(LOG_DEBUG, (int)w->index, id, "connected from %s",
+			  cidr_addr_format_port(addr, from, sizeof(from)));
+	}
 	if (c->ops->on_open != NULL)
 		c->ops->on_open(w, c);
 	/* Data may have arrived before EPOLL_CTL_ADD: try a read this iteration. */

@@ -11,6 +11,7 @@
 #ifndef CHATD_WORKER_H
 #define CHATD_WORKER_H
 
+#include "cidr.h"
 #include "conn.h"
 #include "hub.h"
 #include "inbox.h"
@@ -76,6 +77,11 @@
 	X(ws_upgrades, "WebSocket users admitted")                                              \
 	X(ws_origin_refused, "WebSocket upgrades refused for their Origin: 403")                \
 	X(ws_protocol_errors, "WebSocket connections closed for a protocol violation")          \
+	X(proxy_headers, "PROXY protocol headers accepted (--proxy-protocol)")                  \
+	X(proxy_untrusted, "connections refused under --proxy-protocol: not a trusted proxy")   \
+	X(proxy_bad_header, "connections closed for a malformed PROXY protocol header")         \
+	X(proxy_timeouts, "connections closed without a PROXY header in --handshake-timeout")   \
+	X(proxy_forwarded, "WebSocket users addressed by X-Forwarded-For from a trusted proxy") \
 	X(iterations, "event-loop iterations")
 
 /* All of the above, and one maximum (not a counter: /metrics shows it as a gauge). */
@@ -102,6 +108,7 @@ enum gate {
 	GATE_HTTP,
 	GATE_WS,
 	GATE_MEMORY,
+	GATE_PROXY,
 	GATE_COUNT
 };
 
@@ -194,9 +201,11 @@ void *worker_main(void *arg);
 
 /* ---- for the layers above (worker thread only) ---- */
 
-/* Takes over an accepted and admitted socket: a connection with the worker's accept_ops,
- * read at once. Returns 0, or -ENOMEM / -errno with fd left to the caller. */
-int worker_adopt(struct worker *w, int fd, uint64_t ip_key);
+/* Takes over an accepted and admitted socket from addr: a connection with handlers ops (the
+ * worker's accept_ops, or what comes before them: via.h), read at once. ip_key is its
+ * --max-conns-per-ip count, or 0. Returns 0, or -ENOMEM / -errno with fd left to the caller. */
+int worker_adopt(struct worker *w, int fd, const struct cidr_addr *addr, uint64_t ip_key,
+		 const struct conn_ops *ops);
 
 /* Takes over a socket chatd opened (non-blocking, connect in progress): a connection with
  * handlers ops, not a client (no --max-clients place, no address count). Writes wait for the

@@ -140,6 +140,21 @@ int ts_dial(uint16_t port)
 	return fd;
 }
 
+int ts_dial_from(const char *source, uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0, "socket: %s", strerror(errno));
+	struct sockaddr_in from = { .sin_family = AF_INET };
+	cr_assert_eq(inet_pton(AF_INET, source, &from.sin_addr), 1, "%s", source);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0, "bind %s: %s", source,
+		     strerror(errno));
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "connect from %s: %s",
+		     source, strerror(errno));
+	return fd;
+}
+
 int ts_http(uint16_t port, const char *request, char *out, size_t cap)
 {
 	int fd = ts_dial(port);
@@ -176,15 +191,25 @@ struct tclient *tc_connect(uint16_t port)
 	return tc_adopt(ts_dial(port));
 }
 
-struct tclient *tc_join(uint16_t port)
+/* Reads c's welcome line and records its name. */
+static struct tclient *tc_welcomed(struct tclient *c)
 {
-	struct tclient *c = tc_connect(port);
 	char line[256];
 	cr_assert_eq(tc_read_line(c, line, sizeof(line), 5000), 1, "no welcome line");
 	unsigned long long name;
 	cr_assert_eq(sscanf(line, "* Welcome, %llu.", &name), 1, "bad welcome: '%s'", line);
 	c->name = name;
 	return c;
+}
+
+struct tclient *tc_join(uint16_t port)
+{
+	return tc_welcomed(tc_connect(port));
+}
+
+struct tclient *tc_join_from(const char *source, uint16_t port)
+{
+	return tc_welcomed(tc_adopt(ts_dial_from(source, port)));
 }
 
 void tc_close(struct tclient *c)
@@ -568,6 +593,16 @@ static uint16_t free_port(void)
 		     strerror(errno));
 	close(fd);
 	return ntohs(a.sin_port);
+}
+
+bool ts_on_path(const char *name)
+{
+	return on_path(name);
+}
+
+uint16_t ts_free_port(void)
+{
+	return free_port();
 }
 
 static void send_all(int fd, const void *data, size_t n)

@@ -52,6 +52,9 @@ struct tclient {
 
 /* A connected loopback TCP socket (fails the test on error). */
 int ts_dial(uint16_t port);
+/* The same from a chosen loopback source address ("127.0.0.2": the whole of 127.0.0.0/8 is
+ * this host's), so one test can be several clients of different addresses. */
+int ts_dial_from(const char *source, uint16_t port);
 
 /* Reads an HTTP answer from fd until the peer closes, cap - 1 bytes, or timeout_ms without
  * data; closes fd, NUL-terminates out, returns the status (0 without a status line). */
@@ -62,6 +65,8 @@ int ts_http(uint16_t port, const char *request, char *out, size_t cap);
 
 /* Connects (fails the test on error). */
 struct tclient *tc_connect(uint16_t port);
+/* Connects from source (ts_dial_from) and reads the welcome line, recording the name. */
+struct tclient *tc_join_from(const char *source, uint16_t port);
 /* A client on an already connected socket. */
 struct tclient *tc_adopt(int fd);
 /* Connects and reads the welcome line, recording the name. */
@@ -117,6 +122,12 @@ bool tp_wait_log(struct tproc *p, const char *text, int timeout_ms);
 int tp_signal_wait(struct tproc *p, int sig, int timeout_ms);
 /* Kills and reaps it if it still runs (safe to call twice). */
 void tp_stop(struct tproc *p);
+
+/* Whether an executable named name is in a directory of $PATH. */
+bool ts_on_path(const char *name);
+/* A loopback port nobody listens on right now (for a program that needs a port number:
+ * another test may take it before that program binds it, so retry on "address in use"). */
+uint16_t ts_free_port(void);
 
 /* A small RFC 6455 client (masked frames), independent of src/ws.c. */
 struct wsclient {
