@@ -53,12 +53,17 @@
  * closing every connection wherever it is. Nothing in the loop blocks but epoll_wait.
  */
 #include "admin.h"
+#include "bans.h"
 #include "cluster.h"
 #include "common.h"
 #include "config.h"
 #include "http.h"
+#include "hmac.h"
 #include "log.h"
 #include "memory.h"
+#include "operator.h"
+#include "secret.h"
+#include "sha256.h"
 #include "hub.h"
 #include "route.h"
 #include "worker.h"
@@ -71,6 +76,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -85,7 +91,11 @@
 /* epoll data: these two tags, or a connection's index in the table */
 #define ADMIN_TAG_LISTEN UINT64_MAX
 #define ADMIN_TAG_STOP   (UINT64_MAX - 1)
-#define ADMIN_EVENTS     64 /* events taken per epoll_wait (level-triggered: the rest wait) */
+#define ADMIN_EVENTS     64   /* events taken per epoll_wait (level-triggered: the rest wait) */
+#define ADMIN_BODY_MAX   4096 /* a longer request body is answered 413 */
+#define ADMIN_IN_MAX     (ADMIN_HEAD_MAX + ADMIN_BODY_MAX)
+#define ADMIN_TOKEN_MIN  16  /* bytes of --admin-token, at least */
+#define ADMIN_TOKEN_MAX  512 /* and at most */
 
 /* The admin thread's own counters: it is not a worker. One writer, relaxed. */
 struct admin_stats {
@@ -97,9 +107,11 @@ struct admin_stats {
 	_Atomic uint64_t rejected_bad_request;
 	_Atomic uint64_t rejected_nomem;
 	_Atomic uint64_t accept_pauses;
+	_Atomic uint64_t rejected_token;    /* operators' requests without a valid token */
+	_Atomic uint64_t operator_requests; /* operators' requests answered (any status) */
 };
 
-enum admin_state { ADMIN_FREE, ADMIN_READ_HEAD, ADMIN_WRITE };
+enum admin_state { ADMIN_FREE, ADMIN_READ_HEAD, ADMIN_READ_BODY, ADMIN_WRITE };
 
 struct admin_conn {
 	int fd;
@@ -108,9 +120,10 @@ struct admin_conn {
 	uint32_t events;     /* what epoll watches this fd for now */
 	int64_t deadline_ms; /* accept + --admin-timeout: for the whole exchange */
 	uint64_t seq;        /* accept order: the lowest is the oldest */
-	char *in;            /* the request head (ADMIN_HEAD_MAX bytes) while it is read */
+	char *in; /* the request head and body (ADMIN_IN_MAX bytes) while they are read */
 	size_t in_len;
-	char *out; /* the answer: out[out_pos..out_end) is still to be sent */
+	size_t want; /* READ_BODY: the head's and the body's bytes, all to be read */
+	char *out;   /* the answer: out[out_pos..out_end) is still to be sent */
 	size_t out_pos, out_end;
 	char peer[INET6_ADDRSTRLEN + 8]; /* for log lines */
 };
@@ -126,9 +139,12 @@ struct admin {
 	int64_t accept_resume_ms; /* while not accepting: when to take the listener back */
 	uint64_t accepted;        /* connections accepted so far (the next seq) */
 	struct log_gate gates[ADMIN_GATE_COUNT];
-	struct admin_stats stats;  /* see the ownership note above */
-	size_t max_conns;          /* --admin-max-conns */
-	int deadline_ms;           /* --admin-timeout */
+	struct admin_stats stats;       /* see the ownership note above */
+	size_t max_conns;               /* --admin-max-conns */
+	uint8_t token[ADMIN_TOKEN_MAX]; /* --admin-token (never logged); token_len 0: none */
+	size_t token_len;
+	char token_id[9]; /* the token's name in the log: its SHA-256's first 8 hex digits */
+	int deadline_ms;  /* --admin-timeout */
 	struct admin_conn conns[]; /* max_conns */
 };
 
@@ -182,11 +198,19 @@ static void admin_render_self(struct buf *b, const struct admin_stats *s)
 	    "chatd_admin_rejected_total{reason=\"full\"} %llu\n"
 	    "chatd_admin_rejected_total{reason=\"timeout\"} %llu\n"
 	    "chatd_admin_rejected_total{reason=\"bad_request\"} %llu\n"
-	    "chatd_admin_rejected_total{reason=\"nomem\"} %llu\n",
+	    "chatd_admin_rejected_total{reason=\"nomem\"} %llu\n"
+	    "chatd_admin_rejected_total{reason=\"token\"} %llu\n",
 	    (unsigned long long)load(&s->rejected_full),
 	    (unsigned long long)load(&s->rejected_timeout),
 	    (unsigned long long)load(&s->rejected_bad_request),
-	    (unsigned long long)load(&s->rejected_nomem));
+	    (unsigned long long)load(&s->rejected_nomem),
+	    (unsigned long long)load(&s->rejected_token));
+	put(b,
+	    "# HELP chatd_admin_operator_requests_total Operators' API requests answered (/users, "
+	    "/rooms, /kick, /ban, /bans).\n"
+	    "# TYPE chatd_admin_operator_requests_total counter\n"
+	    "chatd_admin_operator_requests_total %llu\n",
+	    (unsigned long long)load(&s->operator_requests));
 	put(b,
 	    "# HELP chatd_admin_accept_pauses_total Admin accepting paused for lack of file "
 	    "descriptors or memory.\n"
@@ -474,15 +498,74 @@ static int admin_get_metrics(struct admin *a, struct admin_conn *c, const struct
 	return admin_conn_reply(c, 200, "text/plain; version=0.0.4", len, NULL);
 }
 
+/* ---- the operators' API (operator.h) ------------------------------------------------------- */
+
+/* Whether the request carries the token: "Authorization: Bearer TOKEN", compared in constant
+ * time. Without --admin-token (loopback only) everyone may. */
+static bool admin_authorized(const struct admin *a, const struct http_request *req)
+{
+	if (a->token_len == 0)
+		return true;
+	const struct http_slice *h = http_header(req, "Authorization");
+	const size_t k = strlen("Bearer ");
+	if (h == NULL || h->n != k + a->token_len || strncasecmp(h->p, "Bearer ", k) != 0)
+		return false;
+	return hmac_equal((const uint8_t *)h->p + k, a->token, a->token_len);
+}
+
+typedef void (*op_fn)(struct hub *hub, const struct op_call *q, struct op_answer *ans);
+
+/* Runs an operators' route: the token, then the operation; its JSON becomes the answer. */
+static int admin_op(struct admin *a, struct admin_conn *c, const struct http_request *req,
+		    struct http_slice rest, struct http_slice body, op_fn fn)
+{
+	if (!admin_authorized(a, req)) {
+		admin_count(&a->stats.rejected_token, 1);
+		admin_log_gated(
+		    a, ADMIN_GATE_REFUSED, LOG_WARN, "%s: %.*s %.*s refused: no valid bearer token",
+		    c->peer, (int)req->method.n, req->method.p, (int)req->target.n, req->target.p);
+		return admin_conn_reply_text(c, 401, "a valid admin token is needed\n",
+					     "WWW-Authenticate: Bearer realm=\"chatd\"\r\n");
+	}
+	char who[BAN_BY_MAX];
+	snprintf(who, sizeof(who), "%s%s from %s", a->token_len > 0 ? "token " : "no token",
+		 a->token_len > 0 ? a->token_id : "", c->peer);
+	const char *query = memchr(req->target.p, '?', req->target.n);
+	struct op_call q = { .body = body, .rest = rest, .who = who };
+	if (query != NULL)
+		q.query = (struct http_slice){ query + 1, req->target.n -
+							      (size_t)(query + 1 - req->target.p) };
+	struct op_answer ans = { 0 };
+	fn(a->hub, &q, &ans);
+	admin_count(&a->stats.operator_requests, 1);
+	if (ans.body == NULL)
+		return -ENOMEM;
+	char *out = admin_conn_body(c, ans.len);
+	if (out != NULL)
+		memcpy(out, ans.body, ans.len);
+	free(ans.body);
+	if (out == NULL)
+		return -ENOMEM;
+	return admin_conn_reply(c, ans.status, "application/json", ans.len, NULL);
+}
+
 struct admin_route {
 	const char *method; /* a GET route answers HEAD too, without the body */
-	const char *path;   /* the target up to its query string */
+	const char *path;   /* the target up to its query string; with prefix, its start */
 	admin_handler handle;
+	op_fn op;    /* an operators' route (the token is checked), or NULL */
+	bool prefix; /* /bans/ID */
 };
 
 static const struct admin_route admin_routes[] = {
-	{ "GET", "/metrics", admin_get_metrics },
-	{ "GET", "/healthz", admin_get_healthz },
+	{ "GET", "/metrics", admin_get_metrics, NULL, false },
+	{ "GET", "/healthz", admin_get_healthz, NULL, false },
+	{ "GET", "/users", NULL, op_users, false },
+	{ "GET", "/rooms", NULL, op_rooms, false },
+	{ "POST", "/kick", NULL, op_kick, false },
+	{ "POST", "/ban", NULL, op_ban, false },
+	{ "GET", "/bans", NULL, op_bans, false },
+	{ "DELETE", "/bans/", NULL, op_unban, true },
 };
 
 static bool admin_route_takes(const struct admin_route *r, struct http_slice method)
@@ -491,11 +574,24 @@ static bool admin_route_takes(const struct admin_route *r, struct http_slice met
 	       (strcmp(r->method, "GET") == 0 && http_slice_is(method, "HEAD"));
 }
 
+static bool admin_route_matches(const struct admin_route *r, struct http_slice path,
+				struct http_slice *rest)
+{
+	size_t n = strlen(r->path);
+	if (!r->prefix)
+		return http_slice_is(path, r->path);
+	if (path.n < n || memcmp(path.p, r->path, n) != 0)
+		return false;
+	*rest = (struct http_slice){ path.p + n, path.n - n };
+	return true;
+}
+
 /* Runs the handler for req: 404 for a path no route has, 405 and Allow for a method the path
  * does not take. */
-static int admin_route(struct admin *a, struct admin_conn *c, const struct http_request *req)
+static int admin_route(struct admin *a, struct admin_conn *c, const struct http_request *req,
+		       struct http_slice body)
 {
-	struct http_slice path = req->target;
+	struct http_slice path = req->target, rest = { "", 0 };
 	const char *query = memchr(path.p, '?', path.n);
 	if (query != NULL)
 		path.n = (size_t)(query - path.p);
@@ -504,10 +600,11 @@ static int admin_route(struct admin *a, struct admin_conn *c, const struct http_
 	bool known = false;
 	for (size_t i = 0; i < ARRAY_LEN(admin_routes); i++) {
 		const struct admin_route *r = &admin_routes[i];
-		if (!http_slice_is(path, r->path))
+		if (!admin_route_matches(r, path, &rest))
 			continue;
 		if (admin_route_takes(r, req->method))
-			return r->handle(a, c, req);
+			return r->op != NULL ? admin_op(a, c, req, rest, body, r->op)
+					     : r->handle(a, c, req);
 		int k = snprintf(allow + n, sizeof(allow) - n, "%s%s%s", known ? ", " : "",
 				 r->method, strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
 		if (k > 0 && (size_t)k < sizeof(allow) - n)
@@ -542,9 +639,9 @@ static void admin_conn_write(struct admin *a, struct admin_conn *c)
 	admin_conn_close(a, c);
 }
 
-/* A complete or malformed request head: answer it, then write. */
+/* A complete or malformed request (head and body): answer it, then write. */
 static void admin_conn_handle(struct admin *a, struct admin_conn *c, int parsed,
-			      const struct http_request *req)
+			      const struct http_request *req, struct http_slice body)
 {
 	admin_count(&a->stats.requests, 1);
 	int rc;
@@ -555,7 +652,7 @@ static void admin_conn_handle(struct admin *a, struct admin_conn *c, int parsed,
 		rc = admin_conn_reply_text(c, req->status, "bad request\n", NULL);
 	} else {
 		c->head_only = http_slice_is(req->method, "HEAD");
-		rc = admin_route(a, c, req);
+		rc = admin_route(a, c, req, body);
 	}
 	free(c->in); /* req pointed into it: done with both */
 	c->in = NULL;
@@ -573,31 +670,90 @@ static void admin_conn_handle(struct admin *a, struct admin_conn *c, int parsed,
 	admin_conn_write(a, c);
 }
 
+/* The body's length from Content-Length (0 without one); -1 when it is not a number, or
+ * more than ADMIN_BODY_MAX (then *too_big). */
+static long admin_body_len(const struct http_request *req, bool *too_big)
+{
+	const struct http_slice *h = http_header(req, "Content-Length");
+	*too_big = false;
+	if (h == NULL)
+		return 0;
+	long v = 0;
+	for (size_t i = 0; i < h->n; i++) {
+		if (h->p[i] < '0' || h->p[i] > '9' || v > ADMIN_BODY_MAX)
+			return -1;
+		v = v * 10 + (h->p[i] - '0');
+	}
+	*too_big = v > ADMIN_BODY_MAX;
+	return h->n == 0 || *too_big ? -1 : v;
+}
+
+/* The head is complete (parsed: its length, or PARSE_ERROR): answer now, or read its body
+ * first. */
+static void admin_conn_head_done(struct admin *a, struct admin_conn *c, int parsed,
+				 const struct http_request *req)
+{
+	struct http_slice body = { "", 0 };
+	if (parsed != PARSE_ERROR) {
+		bool too_big;
+		long len = admin_body_len(req, &too_big);
+		if (len < 0) {
+			admin_count(&a->stats.rejected_bad_request, 1);
+			free(c->in);
+			c->in = NULL;
+			int rc = admin_conn_reply_text(
+			    c, too_big ? 413 : 400,
+			    too_big ? "body too large\n" : "bad Content-Length\n", NULL);
+			c->state = ADMIN_WRITE;
+			if (rc < 0)
+				admin_conn_close(a, c);
+			else
+				admin_conn_write(a, c);
+			return;
+		}
+		c->want = (size_t)parsed + (size_t)len;
+		if (c->in_len < c->want) {
+			c->state = ADMIN_READ_BODY;
+			return;
+		}
+		body = (struct http_slice){ c->in + parsed, (size_t)len };
+	}
+	admin_conn_handle(a, c, parsed, req, body);
+}
+
 static void admin_conn_read(struct admin *a, struct admin_conn *c)
 {
-	ssize_t n = recv(c->fd, c->in + c->in_len, ADMIN_HEAD_MAX - c->in_len, 0);
+	ssize_t n = recv(c->fd, c->in + c->in_len, ADMIN_IN_MAX - c->in_len, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n <= 0) {
-		admin_conn_close(a, c); /* gone before its head was complete */
+		admin_conn_close(a, c); /* gone before its request was complete */
 		return;
 	}
 	bool line_ended = memchr(c->in + c->in_len, '\n', (size_t)n) != NULL;
 	c->in_len += (size_t)n;
+	struct http_request req;
+	if (c->state == ADMIN_READ_BODY) {
+		if (c->in_len < c->want)
+			return;
+		int parsed = http_parse_request(c->in, c->in_len, ADMIN_HEAD_MAX, &req);
+		admin_conn_handle(a, c, parsed, &req,
+				  (struct http_slice){ c->in + parsed, c->want - (size_t)parsed });
+		return;
+	}
 	/* a head trickled a byte at a time costs a memchr per read, not a parse */
 	if (!line_ended && c->in_len < ADMIN_HEAD_MAX)
 		return;
-	struct http_request req;
 	int parsed = http_parse_request(c->in, c->in_len, ADMIN_HEAD_MAX, &req);
 	if (parsed != PARSE_AGAIN)
-		admin_conn_handle(a, c, parsed, &req);
+		admin_conn_head_done(a, c, parsed, &req);
 }
 
 /* epoll said c's fd is ready for what c waits for (or has an error, which recv or send will
  * report). */
 static void admin_conn_event(struct admin *a, struct admin_conn *c)
 {
-	if (c->state == ADMIN_READ_HEAD)
+	if (c->state == ADMIN_READ_HEAD || c->state == ADMIN_READ_BODY)
 		admin_conn_read(a, c);
 	else if (c->state == ADMIN_WRITE)
 		admin_conn_write(a, c);
@@ -669,7 +825,7 @@ static void admin_conn_open(struct admin *a, int fd, const union admin_addr *pee
 		close(fd);
 		return;
 	}
-	char *in = malloc(ADMIN_HEAD_MAX);
+	char *in = malloc(ADMIN_IN_MAX);
 	if (in == NULL) {
 		admin_count(&a->stats.rejected_nomem, 1);
 		admin_log_gated(a, ADMIN_GATE_REFUSED, LOG_WARN, "%s: refused: out of memory",
@@ -860,6 +1016,40 @@ static int admin_setup_loop(struct admin *a)
 	return 0;
 }
 
+/* --admin-token: read once (never logged); required off loopback. Returns 0 or -errno after
+ * logging why. */
+static int admin_load_token(struct admin *a, const char *host)
+{
+	const char *path = a->hub->cfg.admin_token;
+	if (path[0] == '\0') {
+		if (admin_host_is_loopback(host))
+			return 0;
+		log_error(-1, 0,
+			  "--admin %s is reachable from other hosts: give the operators' API a "
+			  "token with --admin-token FILE",
+			  a->hub->cfg.admin);
+		return -EINVAL;
+	}
+	int rc = secret_read_file(path, a->token, sizeof(a->token), &a->token_len);
+	if (rc == 0 && a->token_len < ADMIN_TOKEN_MIN)
+		rc = -EINVAL;
+	if (rc < 0) {
+		log_error(-1, 0, "--admin-token %s: %s", path,
+			  rc == -EINVAL || rc == -E2BIG ? "the token must be 16 to 510 bytes"
+							: strerror(-rc));
+		memset(a->token, 0, sizeof(a->token));
+		a->token_len = 0;
+		return rc;
+	}
+	uint8_t digest[SHA256_DIGEST_LEN];
+	sha256(a->token, a->token_len, digest);
+	for (size_t i = 0; i < 4; i++)
+		snprintf(a->token_id + 2 * i, 3, "%02x", digest[i]);
+	log_info(-1, 0, "operators' API on the admin listener: bearer token %s (--admin-token)",
+		 a->token_id);
+	return 0;
+}
+
 int admin_start(struct hub *hub, struct admin **out, uint16_t *port_out)
 {
 	*out = NULL;
@@ -881,7 +1071,10 @@ int admin_start(struct hub *hub, struct admin **out, uint16_t *port_out)
 	a->listen_fd = a->stop_fd = a->epfd = -1;
 	for (size_t i = 0; i < a->max_conns; i++)
 		a->conns[i].fd = -1;
-	int rc = admin_listen(a, host, port, port_out);
+	int rc = admin_load_token(a, host);
+	if (rc < 0)
+		goto err_free;
+	rc = admin_listen(a, host, port, port_out);
 	if (rc < 0) {
 		log_error(-1, 0, "cannot listen for admin on %s: %s", hub->cfg.admin,
 			  strerror(-rc));
@@ -902,10 +1095,11 @@ int admin_start(struct hub *hub, struct admin **out, uint16_t *port_out)
 		 "at most, %d ms each)",
 		 host, *port_out, (int)a->max_conns, a->deadline_ms);
 	if (!admin_host_is_loopback(host))
-		log_warn(-1, 0,
-			 "admin listener on %s is reachable from other hosts; /metrics has no "
-			 "authentication",
-			 hub->cfg.admin);
+		log_warn(
+		    -1, 0,
+		    "admin listener on %s is reachable from other hosts; /metrics and /healthz "
+		    "have no authentication (the operators' API asks for --admin-token)",
+		    hub->cfg.admin);
 	*out = a;
 	return 0;
 err_free:

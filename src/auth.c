@@ -2,6 +2,8 @@
  * auth.c - see auth.h.
  */
 #include "auth.h"
+#include "secret.h"
+#include "bans.h"
 #include "cluster.h"
 #include "command.h"
 #include "directory.h"
@@ -36,24 +38,13 @@ int auth_load_key(struct hub *hub)
 		log_error(-1, 0, "--require-auth needs --auth-secret");
 		return -EINVAL;
 	}
-	int fd = open(cfg->auth_secret, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int rc = -errno;
+	size_t len;
+	int rc = secret_read_file(cfg->auth_secret, hub->auth_key, sizeof(hub->auth_key), &len);
+	if (rc < 0 && rc != -E2BIG) {
 		log_error(-1, 0, "--auth-secret %s: %s", cfg->auth_secret, strerror(-rc));
 		return rc;
 	}
-	size_t len = 0;
-	ssize_t r;
-	while (len < sizeof(hub->auth_key) &&
-	       (r = read(fd, hub->auth_key + len, sizeof(hub->auth_key) - len)) > 0)
-		len += (size_t)r;
-	char extra;
-	bool too_long = len == sizeof(hub->auth_key) && read(fd, &extra, 1) == 1;
-	close(fd);
-	if (len > 0 && hub->auth_key[len - 1] == '\n')
-		len--;
-	if (len > 0 && hub->auth_key[len - 1] == '\r')
-		len--;
+	bool too_long = rc == -E2BIG;
 	if (too_long || len < AUTH_KEY_MIN) {
 		log_error(-1, 0, "--auth-secret %s: the key must be %d to %d bytes",
 			  cfg->auth_secret, AUTH_KEY_MIN, HUB_AUTH_KEY_MAX - 2);
@@ -135,6 +126,10 @@ void auth_sign_in(struct worker *w, struct conn *c, const char *token, size_t n)
 	size_t len = strlen(cl.sub);
 	if (!name_valid(cl.sub, len) || name_looks_generated(cl.sub, len)) {
 		refuse(w, c, "the token's name breaks the name rules", &w->stats.auth_bad_name);
+		return;
+	}
+	if (bans_match_name(&w->hub->bans, cl.sub, len, clock_wall_ms(), NULL)) {
+		refuse(w, c, "that name is banned", &w->stats.auth_refused);
 		return;
 	}
 	if (c->user.verified && !name_same(c->user.name, strlen(c->user.name), cl.sub, len)) {

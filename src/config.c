@@ -119,6 +119,15 @@ static const struct option_row options[] = {
 	{ "node-id", OPT_NODE, FIELD(node_id), 0, 0, "ID",
 	  "this node's name in the cluster: letters, digits and . _ - : (default: host name, "
 	  "port and start time)" },
+	{ "admin-token", OPT_PATH, FIELD(admin_token), 0, 0, "FILE",
+	  "the bearer token (the file's bytes, a final line end excluded, at least 16) the "
+	  "operators' API on the admin listener asks for: /users, /rooms, /kick, /ban, /bans; "
+	  "required when --admin is not on loopback (default: none)" },
+	{ "state-dir", OPT_PATH, FIELD(state_dir), 0, 0, "DIR",
+	  "where chatd keeps what must survive a restart (the bans; default: none, kept in "
+	  "memory only)" },
+	{ "max-bans", OPT_INT, FIELD(max_bans), 1, 1000000, "N",
+	  "bans the operators may have in force at once (default: 10000)" },
 	{ "proxy-protocol", OPT_FLAG, FIELD(proxy_protocol), 0, 0, "",
 	  "every connection to the chat port starts with a PROXY protocol header (v1 or v2) from "
 	  "an address in --trusted-proxies; others are refused (needs --trusted-proxies)" },
@@ -147,6 +156,7 @@ void config_defaults(struct config *cfg)
 	cfg->handshake_timeout_ms = 10000;
 	snprintf(cfg->admin, sizeof(cfg->admin), "127.0.0.1:9020");
 	cfg->admin_max_conns = 64;
+	cfg->max_bans = 10000;
 	cfg->admin_timeout_ms = 2000;
 	cfg->drain_timeout_ms = 5000;
 	cfg->log_level = LOG_INFO;

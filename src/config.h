@@ -58,6 +58,9 @@ struct config {
 	char auth_secret[256]; /* --auth-secret: the file with the tokens' HS256 key, or "" */
 	int require_auth;      /* --require-auth: guests may only read */
 	char node_id[64];      /* "" = host name, port and start time */
+	char admin_token[256]; /* --admin-token: the file with the operators' bearer token, or "" */
+	char state_dir[256];   /* --state-dir: where the bans are kept, or "" (memory only) */
+	int max_bans;          /* --max-bans */
 	int proxy_protocol;    /* --proxy-protocol: a PROXY header first, from trusted proxies */
 	/* --trusted-proxies: comma-separated CIDR ranges (cidr_list_parse, checked), or "" */
 	char trusted_proxies[CONFIG_TRUSTED_MAX];

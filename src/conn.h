@@ -42,6 +42,7 @@ enum conn_close_reason {
 	CLOSE_QUIT,     /* the user typed /quit: flush, then close */
 	CLOSE_FLOOD,    /* kept sending past --rate-limit: close */
 	CLOSE_MEMORY,   /* cut to bring the heap back under --max-memory */
+	CLOSE_KICKED,   /* an operator removed it, or a ban covers it: flush, then close */
 };
 
 struct worker;

@@ -406,6 +406,28 @@ size_t dir_list_users(struct directory *d, struct dir_entry *out, size_t max)
 			snprintf(out[n].room, sizeof(out[n].room), "%s",
 				 u->room != NULL ? u->room->name : "");
 			out[n].verified = u->verified;
+			out[n].front = u->front;
+			out[n].addr = u->addr;
+			out[n].since_ms = u->since_ms;
+			out[n].queued = atomic_load_explicit(&u->queued, memory_order_relaxed);
+		}
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
+size_t dir_list_rooms(struct directory *d, struct dir_room *out, size_t max)
+{
+	size_t n = 0, pos = 0;
+	uint64_t key;
+	void *v;
+	pthread_mutex_lock(&d->lock);
+	while (n < max && map_next(&d->rooms, &pos, &key, &v))
+		for (struct room *r = v; r != NULL && n < max; r = r->hash_next, n++) {
+			memcpy(out[n].name, r->name, sizeof(out[n].name));
+			out[n].members = r->nusers;
+			pthread_mutex_lock(&r->hist.lock);
+			out[n].history_lines = r->hist.count;
+			pthread_mutex_unlock(&r->hist.lock);
 		}
 	pthread_mutex_unlock(&d->lock);
 	return n;

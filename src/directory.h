@@ -15,6 +15,7 @@
 #ifndef CHATD_DIRECTORY_H
 #define CHATD_DIRECTORY_H
 
+#include "cidr.h"
 #include "command.h"
 #include "history.h"
 #include "map.h"
@@ -47,9 +48,19 @@ struct room {
 	struct history hist; /* its last lines: its own lock (history.h) */
 };
 
+/* How a user reaches the chat (GET /users' "protocol"). */
+enum user_front { USER_FRONT_LINE, USER_FRONT_WS, USER_FRONT_WS_JSON };
+
 struct user {
 	uint64_t id; /* the connection id; the generated name is its decimal form */
 	unsigned worker;
+	/* set before dir_add_user, read-only afterwards (the operators' list reads them) */
+	struct cidr_addr addr; /* the client's address (behind a proxy: the one it names) */
+	uint8_t front;         /* enum user_front */
+	int64_t since_ms;      /* when it entered the chat (wall clock) */
+	/* bytes waiting in its output queue, as of its worker's last flush (relaxed store by
+	 * the worker, relaxed loads by the operators' list: a figure, not a synchronisation) */
+	_Atomic uint64_t queued;
 	char name[NAME_MAX_LEN + 1];
 	struct room *room;
 	uint32_t room_index; /* in room->users */
@@ -140,7 +151,21 @@ struct dir_entry {
 	char name[NAME_MAX_LEN + 1];
 	char room[ROOM_MAX_LEN + 1]; /* "" when in no room */
 	bool verified;
+	uint8_t front; /* enum user_front */
+	struct cidr_addr addr;
+	int64_t since_ms;
+	uint64_t queued;
 };
+
+/* One room as dir_list_rooms copies it. */
+struct dir_room {
+	char name[ROOM_MAX_LEN + 1];
+	uint32_t members;
+	uint32_t history_lines; /* lines its history holds now */
+};
+
+/* Copies up to max of the rooms (in no particular order) into out; returns how many. */
+size_t dir_list_rooms(struct directory *d, struct dir_room *out, size_t max);
 
 /* Copies up to max of the users (in no particular order) into out; returns how many it
  * copied. */

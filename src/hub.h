@@ -12,6 +12,7 @@
 #define CHATD_HUB_H
 
 #include "cidr.h"
+#include "bans.h"
 #include "config.h"
 #include "directory.h"
 #include "iplimit.h"
@@ -38,6 +39,7 @@ struct hub {
 	struct directory dir;         /* names and rooms; its own lock (directory.h) */
 	struct iplimit iplimit;       /* connections per address; its own lock (iplimit.h) */
 	struct memory_guard mem;      /* --max-memory; atomics (memory.h) */
+	struct ban_list bans;         /* the operators' bans; its own lock (bans.h) */
 	struct cluster *cluster;      /* the link to the other nodes (cluster.c), or NULL: set
 				       * before the workers run */
 	/* --auth-secret's key (read once at start-up, never logged); auth_key_len 0: none */

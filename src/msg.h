@@ -43,7 +43,11 @@ enum msg_kind {
 	MSG_DIRECT, /* to the one user `target` (on worker `target_worker`) */
 	MSG_ALL,    /* to every user of the workers it is handed to */
 	MSG_UPLINK, /* to the worker's uplink handler (the cluster: requests to the link, answers) */
+	MSG_CONTROL, /* to the worker's control handler (an operator's order: session.h) */
 };
+
+/* msg.origin of a message pushed by a thread that is no worker (the admin thread). */
+#define MSG_ORIGIN_OUTSIDE UINT32_MAX
 
 struct msg;
 

@@ -795,6 +795,33 @@ size_t proto_history_none(char *out, size_t cap, const char *room)
 	return say(out, cap, PROTO_SERVER_PREFIX "No lines kept in %s yet.", room);
 }
 
+size_t proto_kicked(char *out, size_t cap, const char *reason)
+{
+	if (reason[0] == '\0')
+		return say(out, cap, PROTO_SERVER_PREFIX "You were removed by an operator.");
+	return say(out, cap, PROTO_SERVER_PREFIX "You were removed by an operator: %s.", reason);
+}
+
+size_t proto_banned(char *out, size_t cap, const char *reason, int64_t until_ms)
+{
+	char until[48] = "";
+	if (until_ms > 0) {
+		time_t t = (time_t)(until_ms / 1000);
+		struct tm tm;
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(until, sizeof(until), " (until %Y-%m-%d %H:%M UTC)", &tm) == 0)
+			until[0] = '\0';
+	}
+	return say(out, cap, PROTO_SERVER_PREFIX "error: you are banned from this server%s%s%s.",
+		   reason[0] != '\0' ? ": " : "", reason, until);
+}
+
+size_t proto_name_banned(char *out, size_t cap, const char *name, size_t n, const char *reason)
+{
+	return say(out, cap, PROTO_SERVER_PREFIX "error: the name %.*s is banned%s%s.", (int)n,
+		   name, reason[0] != '\0' ? ": " : "", reason);
+}
+
 size_t proto_gap(char *out, size_t cap, const char *room, int64_t missed)
 {
 	if (missed < 0)

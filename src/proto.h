@@ -375,6 +375,13 @@ static inline bool proto_said_by_user(const char *line, size_t n)
 size_t proto_history_head(char *out, size_t cap, long lines, const char *room);
 size_t proto_history_end(char *out, size_t cap);
 size_t proto_history_none(char *out, size_t cap, const char *room);
+/* Operators (operator.h): "* You were removed by an operator: REASON." (no reason: "* You were
+ * removed by an operator."); "* error: you are banned from this server: REASON." (with
+ * " (until 2026-12-01 14:00 UTC)" before the period when it ends); the room's reason in the
+ * leave notice, "kicked: REASON" / "banned: REASON". */
+size_t proto_kicked(char *out, size_t cap, const char *reason);
+size_t proto_banned(char *out, size_t cap, const char *reason, int64_t until_ms);
+size_t proto_name_banned(char *out, size_t cap, const char *name, size_t n, const char *reason);
 /* Resuming (/ws?room=&since=): "* 12 lines said in ROOM while you were away are no longer
  * kept." (missed < 0: "* Lines said in ROOM while you were away may be missing: its history
  * began again.") */

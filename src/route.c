@@ -25,6 +25,7 @@ struct router {
 	struct map rooms;          /* room id -> struct local_room (room.h) */
 	bool inbox_more;           /* the inbox budget ran out with messages left */
 	route_uplink_fn uplink;    /* MSG_UPLINK's handler, or NULL */
+	route_control_fn control;  /* MSG_CONTROL's handler, or NULL */
 	route_room_watch_fn watch; /* first/last local member of a room, or NULL */
 	/*
 	 * Inbox accounting, for backpressure: pushed_to[j] counts messages this worker pushed
@@ -197,6 +198,10 @@ static void route_deliver(struct worker *w, struct msg *m)
 		if (rt->uplink != NULL)
 			rt->uplink(w, m);
 		break;
+	case MSG_CONTROL:
+		if (rt->control != NULL)
+			rt->control(w, m);
+		break;
 	}
 	route_json_done(w, json);
 	stat_add(&w->stats.deliveries, queued);
@@ -297,6 +302,18 @@ void route_set_uplink(struct worker *w, route_uplink_fn fn)
 	w->router->uplink = fn;
 }
 
+void route_set_control(struct worker *w, route_control_fn fn)
+{
+	w->router->control = fn;
+}
+
+void route_push_outside(struct hub *hub, struct msg *m, unsigned to)
+{
+	m->origin = MSG_ORIGIN_OUTSIDE; /* counted in nobody's pushed_to: see route_drain_inbox */
+	msg_set_workers(m, 1);
+	inbox_push(&hub->workers[to].inbox, msg_node(m, to));
+}
+
 void route_set_room_watch(struct worker *w, route_room_watch_fn fn)
 {
 	w->router->watch = fn;
@@ -323,7 +340,8 @@ static void route_drain_inbox(struct worker *w)
 		}
 		struct msg *m = msg_from_node(n);
 		stat_add(&w->stats.inbox_msgs, 1);
-		stat_add(&rt->popped_from[m->origin], 1);
+		if (m->origin != MSG_ORIGIN_OUTSIDE) /* no worker counted it pushed */
+			stat_add(&rt->popped_from[m->origin], 1);
 		route_deliver(w, m);
 	}
 	rt->inbox_more = true;

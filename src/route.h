@@ -52,6 +52,15 @@ void route_hand_to(struct worker *w, struct msg *m, unsigned to);
 typedef void (*route_uplink_fn)(struct worker *w, struct msg *m);
 void route_set_uplink(struct worker *w, route_uplink_fn fn);
 
+/* What a worker does with MSG_CONTROL messages (an operator's orders); m is held by the
+ * caller for the call only. Set before the thread starts. */
+typedef void (*route_control_fn)(struct worker *w, struct msg *m);
+void route_set_control(struct worker *w, route_control_fn fn);
+
+/* Hands m (one slot, made by msg_new) to worker `to` from a thread that is no worker (the
+ * admin thread): the inbox takes any producer. Takes m over. */
+void route_push_outside(struct hub *hub, struct msg *m, unsigned to);
+
 /* Called with a room's name when this worker's first member enters it (first) or its last
  * leaves (!first; the room may be gone already): the cluster link subscribes the node to the
  * rooms it has members in. Set before the thread starts. */

@@ -161,6 +161,7 @@ static int drop_privileges(const char *name)
 
 static void server_free(struct server *srv)
 {
+	bans_destroy(&srv->hub.bans);
 	iplimit_destroy(&srv->hub.iplimit);
 	dir_destroy(&srv->hub.dir);
 	free(srv->hub.workers);
@@ -304,8 +305,18 @@ int server_start(const struct config *cfg, struct server **out)
 		free(srv);
 		return -EINVAL;
 	}
+	char why[PATH_MAX + 64];
+	int rc = bans_init(&srv->hub.bans, (size_t)srv->hub.cfg.max_bans, srv->hub.cfg.state_dir,
+			   why, sizeof(why));
+	if (rc < 0) {
+		log_error(-1, 0, "cannot load the bans: %s", why);
+		dir_destroy(&srv->hub.dir);
+		free(srv);
+		return rc;
+	}
 	dir_set_history(&srv->hub.dir, (uint32_t)srv->hub.cfg.history, srv->hub.cfg.history_bytes);
 	if (iplimit_init(&srv->hub.iplimit, srv->hub.cfg.max_conns_per_ip) < 0) {
+		bans_destroy(&srv->hub.bans);
 		dir_destroy(&srv->hub.dir);
 		free(srv);
 		return -ENOMEM;
@@ -319,7 +330,7 @@ int server_start(const struct config *cfg, struct server **out)
 		server_free(srv);
 		return -ENOMEM;
 	}
-	int rc = server_setup(srv);
+	rc = server_setup(srv);
 	if (rc < 0) {
 		server_free(srv);
 		return rc;

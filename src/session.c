@@ -4,6 +4,7 @@
  */
 #include "session.h"
 #include "auth.h"
+#include "bans.h"
 #include "cluster.h"
 #include "command.h"
 #include "directory.h"
@@ -17,6 +18,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,10 +261,33 @@ static bool may_start_in(struct worker *w, struct conn *c, const struct session_
 	return false;
 }
 
+/* A newcomer from a banned address is told why and closed before it enters. */
+static bool refuse_banned(struct worker *w, struct conn *c)
+{
+	struct ban b;
+	if (!bans_match_addr(&w->hub->bans, &c->addr, clock_wall_ms(), &b))
+		return false;
+	char line[PROTO_LINE_MAX];
+	stat_add(&w->stats.banned_refused, 1);
+	char addr[CIDR_ADDR_STRLEN];
+	worker_log_gated(w, GATE_BANNED, LOG_INFO, c->id, "%s refused: ban %" PRIu64 " (%s)",
+			 cidr_addr_format(&c->addr, addr, sizeof(addr)), b.id, b.value);
+	route_send_line(w, c, line, proto_banned(line, sizeof(line), b.reason, b.until_ms));
+	worker_close_conn(w, c, CLOSE_KICKED);
+	return true;
+}
+
 int session_start(struct worker *w, struct conn *c, const struct session_entry *at)
 {
+	if (refuse_banned(w, c))
+		return 0;
 	c->user.id = c->id;
 	c->user.worker = w->index;
+	c->user.addr = c->addr;
+	c->user.front = !c->ws_framed  ? USER_FRONT_LINE
+			: c->feed_json ? USER_FRONT_WS_JSON
+				       : USER_FRONT_WS;
+	c->user.since_ms = clock_wall_ms();
 	if (dir_add_user(dir_of(w), &c->user) < 0)
 		return -ENOMEM;
 	if (route_add_user(w, c) < 0) {
@@ -380,6 +405,13 @@ static void cmd_nick(struct worker *w, struct conn *c, const char *name, size_t 
 				proto_error(line, sizeof(line),
 					    "you are signed in as %s: your name comes with it.",
 					    c->user.name));
+		return;
+	}
+	struct ban b;
+	if (bans_match_name(&w->hub->bans, name, n, clock_wall_ms(), &b)) {
+		stat_add(&w->stats.nick_rejected, 1);
+		route_send_line(w, c, line,
+				proto_name_banned(line, sizeof(line), name, n, b.reason));
 		return;
 	}
 	if (cluster_linked(w)) {
@@ -590,6 +622,48 @@ static void session_run_summaries(struct timer *t, void *ctx)
 	}
 }
 
+/* ---- operators' orders ---------------------------------------------------------------------- */
+
+/* What travels in a MSG_CONTROL message's data. */
+struct control {
+	uint32_t op; /* enum session_control */
+	char reason[BAN_REASON_MAX + 1];
+};
+
+int session_control_send(struct hub *hub, unsigned worker, uint64_t id, enum session_control op,
+			 const char *reason)
+{
+	struct msg *m = msg_new(sizeof(struct control), 1);
+	if (m == NULL)
+		return -ENOMEM;
+	struct control *ctl = (struct control *)(void *)m->data;
+	ctl->op = op;
+	snprintf(ctl->reason, sizeof(ctl->reason), "%s", reason);
+	m->kind = MSG_CONTROL;
+	m->target = id;
+	route_push_outside(hub, m, worker);
+	return 0;
+}
+
+/* The user leaves with the room told why ("kicked: REASON"), is told, and is closed. */
+static void session_on_control(struct worker *w, struct msg *m)
+{
+	const struct control *ctl = (const struct control *)(const void *)m->data;
+	struct conn *c = route_find_user(w, m->target);
+	if (c == NULL || c->closing)
+		return;
+	char why[BAN_REASON_MAX + 16], line[PROTO_LINE_MAX];
+	const char *what = ctl->op == SESSION_BANNED ? "banned" : "kicked";
+	int n = snprintf(why, sizeof(why), "%s%s%s", what, ctl->reason[0] != '\0' ? ": " : "",
+			 ctl->reason);
+	stat_add(&w->stats.kicked, 1);
+	session_end(w, c, why, n > 0 ? (size_t)n : 0, true);
+	route_send_line(w, c, line,
+			ctl->op == SESSION_BANNED ? proto_banned(line, sizeof(line), ctl->reason, 0)
+						  : proto_kicked(line, sizeof(line), ctl->reason));
+	worker_close_conn(w, c, CLOSE_KICKED);
+}
+
 int session_attach(struct worker *w)
 {
 	struct sessions *s = calloc(1, sizeof(*s));
@@ -597,6 +671,7 @@ int session_attach(struct worker *w)
 		return -ENOMEM;
 	timer_init(&s->summary_timer, session_run_summaries);
 	w->sessions = s;
+	route_set_control(w, session_on_control);
 	return 0;
 }
 

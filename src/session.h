@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 struct worker;
+struct hub;
 
 /* Sets up w's session state (before w's thread starts); session_detach frees it after the
  * thread is joined. session_attach returns 0 or -ENOMEM. */
@@ -34,6 +35,18 @@ struct session_entry {
 /* A newcomer: name, welcome line, the lobby or the room `at` asks for (NULL: the lobby).
  * Returns 0 or -ENOMEM. */
 int session_start(struct worker *w, struct conn *c, const struct session_entry *at);
+
+/* An operator's order about one user (operator.h), carried out by the user's worker. */
+enum session_control {
+	SESSION_KICK,   /* told why and disconnected; the room hears "kicked: REASON" */
+	SESSION_BANNED, /* the same, for a ban that covers it */
+};
+
+/* Asks worker `worker` to carry out `op` on user `id` (gone by then: nothing happens). Any
+ * thread (the admin thread). reason: valid text, at most BAN_REASON_MAX bytes. Returns 0 or
+ * -ENOMEM. */
+int session_control_send(struct hub *hub, unsigned worker, uint64_t id, enum session_control op,
+			 const char *reason);
 
 /* One valid line (UTF-8, no control characters) from the user. */
 void session_on_line(struct worker *w, struct conn *c, const char *line, size_t len);

@@ -343,6 +343,7 @@ static void worker_reap(struct worker *w)
 		switch ((enum conn_close_reason)c->close_reason) {
 		case CLOSE_EOF:
 		case CLOSE_QUIT:
+		case CLOSE_KICKED:
 		case CLOSE_FLOOD:
 		case CLOSE_SHUTDOWN:
 			worker_start_drain(w, c);
@@ -365,6 +366,7 @@ static void worker_flush_conn(struct worker *w, struct conn *c, struct conn **ag
 	size_t written = 0;
 	/* the read buffer is free during the flush: it is conn_flush's scratch */
 	int rc = conn_flush(c, WRITES_PER_FLUSH, w->rbuf, RBUF_SIZE, &written);
+	atomic_store_explicit(&c->user.queued, c->out_bytes, memory_order_relaxed); /* GET /users */
 	if (written > 0) {
 		stat_add(&w->stats.bytes_out, written);
 		stat_add(&w->stats.writes, 1);

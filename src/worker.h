@@ -49,6 +49,8 @@
 	X(auth_bad_name, "tokens refused: sub breaks the name rules")                           \
 	X(auth_refused, "sign-ins refused otherwise: no --auth-secret, name signed in already") \
 	X(guest_refused, "guests' lines and commands refused under --require-auth")             \
+	X(banned_refused, "connections refused because a ban covers their address")             \
+	X(kicked, "users removed by an operator (POST /kick) or by a ban (POST /ban)")          \
 	X(resumes, "WebSocket users who started in a room of their choosing (/ws?room=)")       \
 	X(resume_gaps, "resuming users told of lines no longer kept (a gap)")                   \
 	X(feed_json_users, "WebSocket users who asked for the JSON feed (/ws?format=json)")     \
@@ -109,6 +111,7 @@ enum gate {
 	GATE_WS,
 	GATE_MEMORY,
 	GATE_PROXY,
+	GATE_BANNED,
 	GATE_COUNT
 };
 
