@@ -7,6 +7,7 @@
 #   make tsan       the suite under ThreadSanitizer
 #   make test-browser  headless Chromium chats with a TCP user through the page
 #   make test-ws    WebSocket conformance with an independent client (node, npm ws)
+#   make test-tls   chatd behind a real nginx terminating TLS: headless Chromium over https/wss
 #   make valgrind   the integration and parser suites under valgrind memcheck
 #   make test-oom   every allocation of chatd made to fail in turn, under ASan + UBSan
 #   make fuzz       libFuzzer targets for every parser of client bytes (FUZZ_SECONDS each,
@@ -56,6 +57,7 @@ B        := build/plain
 SAN      :=
 
 .PHONY: all run test asan tsan install uninstall test-service clean format-check deps-test run-tests run-tsan fuzz valgrind test-ws test-browser
+.PHONY: test-tls
 .PHONY: chatd-plain
 .PHONY: test-oom
 .PHONY: lint lint-tidy lint-cppcheck deps-lint check-headers check-layers deps-fuzz
@@ -214,6 +216,16 @@ test-browser: bin/chatd
 	@test -x /usr/bin/chromium || { echo "test-browser: needs chromium (apt-get install -y chromium)"; exit 1; }
 	cd tests/node && npm install --no-audit --no-fund --no-package-lock --loglevel=error
 	node --test tests/node/browser.test.mjs
+
+# chatd behind Debian's nginx terminating TLS (self-signed certificate made by openssl), the
+# page and wss:// in headless Chromium (docs/deploy.md). nginx runs from a temporary directory
+# on a free loopback port, never as the system's service. As root, nginx is installed when
+# missing; otherwise the test skips and says how to install it.
+test-tls: bin/chatd
+	@test -x /usr/bin/chromium || { echo "test-tls: needs chromium (apt-get install -y chromium)"; exit 1; }
+	@if [ "$$(id -u)" = 0 ]; then sh scripts/install-deps.sh nginx openssl; fi
+	cd tests/node && npm install --no-audit --no-fund --no-package-lock --loglevel=error
+	node --test tests/node/tls.test.mjs
 
 # ---- valgrind -----------------------------------------------------------------------------
 # The integration and parser suites under memcheck (criterion's test processes included).

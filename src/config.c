@@ -78,6 +78,10 @@ static const struct option_row options[] = {
 	  "longest HTTP request head on the chat port (default: 8K)" },
 	{ "handshake-timeout", OPT_SECONDS, FIELD(handshake_timeout_ms), 1, 3600, "SECONDS",
 	  "time a browser has to send its HTTP request (default: 10)" },
+	{ "ws-ping-interval", OPT_SECONDS, FIELD(ws_ping_interval_ms), 0, 3600, "SECONDS",
+	  "a WebSocket user silent this long is pinged, and closed (1001) when it has not "
+	  "answered after as long again; keeps proxies from cutting quiet users (default: 30; "
+	  "0 = off)" },
 	{ "flush-interval", OPT_INT, FIELD(flush_interval_ms), 0, 1000, "MS",
 	  "longest wait between two writes to a user: the adaptive flush waits the last "
 	  "flush's time x (workers - 1), at most this (default: 50; 0 = every loop iteration)" },
@@ -154,6 +158,7 @@ void config_defaults(struct config *cfg)
 	cfg->flush_interval_ms = 50;
 	cfg->max_http_header = 8192;
 	cfg->handshake_timeout_ms = 10000;
+	cfg->ws_ping_interval_ms = 30000;
 	snprintf(cfg->admin, sizeof(cfg->admin), "127.0.0.1:9020");
 	cfg->admin_max_conns = 64;
 	cfg->max_bans = 10000;

@@ -40,6 +40,7 @@ struct config {
 	int max_rooms;            /* rooms that may exist at once */
 	size_t max_http_header;   /* bytes of an HTTP request head */
 	int handshake_timeout_ms; /* time to send a complete HTTP request */
+	int ws_ping_interval_ms;  /* a silent WebSocket user is pinged after this; 0 = never */
 	int flush_interval_ms;    /* the adaptive flush's longest holdoff (worker.c) */
 	int rate_limit;           /* lines per second per user; 0 = no limit */
 	int rate_burst;           /* lines a user may send at once; 0 = twice rate_limit */

@@ -100,11 +100,12 @@ struct conn {
 	const struct conn_ops *ops; /* its handlers: what it speaks */
 	bool ws_framed;             /* lines go out as WebSocket text frames (conn_enqueue) */
 	bool feed_json;             /* a JSON feed user (/ws?format=json): lines go out as events */
+	bool ws_ping_out;           /* WebSocket users: chatd's ping awaits any answer (web.c) */
 	struct line_framer in;      /* line users: the partial line */
 	char *pre;                  /* before it is a user: bytes read so far (lazy) */
 	uint32_t pre_len;
 	struct ws_parser *ws;   /* WebSocket users: frame parser */
-	struct timer timer;     /* its one deadline: sniffing, handshake or drain (timer.h) */
+	struct timer timer;     /* its one deadline: sniff, handshake, ws ping, drain (timer.h) */
 	uint32_t rate_tokens;   /* flood control: lines available now, x1000 (token bucket) */
 	uint32_t rate_refused;  /* lines refused in the current second */
 	int64_t rate_ms;        /* when the bucket was last refilled */

@@ -2,7 +2,7 @@
  * timer.h - a worker's deadlines: one mechanism for every kind of timeout (a new connection's
  * first bytes, an HTTP head, a drain before close, the pause after EMFILE, the summaries of
  * large rooms, trimming output rings, sampling the heap near --max-memory, reconnecting to
- * Redis).
+ * Redis, pinging silent WebSocket users).
  *
  * Each kind has its own FIFO list. A kind is armed with one fixed timeout (or has at most one
  * timer, like the worker's own), so appending keeps each list sorted by deadline: arming,
@@ -30,6 +30,7 @@ enum timer_kind {
 	TIMER_MEMORY,    /* sampling the heap while near --max-memory */
 	TIMER_CLUSTER,   /* the next attempt to open the link to Redis */
 	TIMER_BEAT,      /* the cluster link's heartbeat and self-probe */
+	TIMER_WS_PING,   /* a WebSocket user's silence: a ping, then a close: --ws-ping-interval */
 	TIMER_KINDS
 };
 

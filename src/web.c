@@ -204,8 +204,54 @@ static void ws_input(struct worker *w, struct conn *c, char *buf, size_t n)
 	}
 }
 
+/* ---- keeping quiet WebSocket users alive -----------------------------------------------------
+ * A proxy in front of chatd (nginx's proxy_read_timeout, 60 s by default) cuts a WebSocket that
+ * carries nothing for a while, and a user whose network vanished sends nothing ever again. So
+ * a user that has sent nothing for --ws-ping-interval is pinged (RFC 6455 5.5.2); whatever it
+ * sends next, the pong its browser sends by itself included, shows it is there. One that has
+ * still sent nothing after another interval is closed with 1001 (going away: chatd leaves a
+ * peer it takes for gone; not 1002, no frame broke the protocol). The deadline is the
+ * connection's own timer, kind TIMER_WS_PING, always armed --ws-ping-interval ahead: re-armed
+ * (O(1)) on every read, so a talking user is never pinged.
+ */
+
+/* The user was heard from (or has just arrived): its silence starts again. */
+static void ws_keepalive_heard(struct worker *w, struct conn *c)
+{
+	int interval = w->hub->cfg.ws_ping_interval_ms;
+	c->ws_ping_out = false;
+	if (interval > 0 && !c->closing)
+		worker_arm_conn_timer(w, c, TIMER_WS_PING, w->now_ms + interval);
+}
+
+/* A silent interval went by: a ping, or, after an unanswered one, the close. */
+static void ws_on_deadline(struct worker *w, struct conn *c)
+{
+	if (c->closing) /* closed earlier in this iteration: its drain takes the timer over */
+		return;
+	if (c->ws_ping_out) {
+		stat_add(&w->stats.ws_ping_timeouts, 1);
+		worker_log_gated(w, GATE_WS, LOG_INFO, c->id,
+				 "WebSocket closed (1001): no answer to a ping within %d ms",
+				 w->hub->cfg.ws_ping_interval_ms);
+		ws_close(w, c, WS_CLOSE_GOING_AWAY, "ping timeout");
+		return;
+	}
+	/* the payload is the worker's ping count: a peer's pong echoes it (nothing checks it) */
+	uint64_t count = atomic_load_explicit(&w->stats.ws_pings_sent, memory_order_relaxed) + 1;
+	char payload[24];
+	int n = snprintf(payload, sizeof(payload), "%llu", (unsigned long long)count);
+	stat_add(&w->stats.ws_pings_sent, 1);
+	ws_send_frame(w, c, WS_PING, payload, (size_t)n);
+	if (c->closing) /* cut: no memory for the ping, or too slow */
+		return;
+	c->ws_ping_out = true;
+	worker_arm_conn_timer(w, c, TIMER_WS_PING, w->now_ms + w->hub->cfg.ws_ping_interval_ms);
+}
+
 static void ws_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n)
 {
+	ws_keepalive_heard(w, c);
 	ws_input(w, c, buf, n);
 }
 
@@ -224,6 +270,7 @@ static void ws_say_last(struct worker *w, struct conn *c, const char *line, size
 static const struct conn_ops ws_ops = {
 	.name = "websocket",
 	.on_bytes = ws_on_bytes,
+	.on_deadline = ws_on_deadline,
 	.on_close = session_on_close,
 	.on_shutdown = session_on_shutdown,
 	.say_last = ws_say_last,
@@ -296,6 +343,7 @@ static void upgrade(struct worker *w, struct conn *c, const char *accept, size_t
 	if (session_start(w, c, &wish->at) < 0) {
 		worker_close_conn(w, c, CLOSE_NOMEM);
 	} else {
+		ws_keepalive_heard(w, c); /* its silence counts from now */
 		if (wish->at.token_len > 0 && !c->closing)
 			auth_sign_in(w, c, wish->at.token, wish->at.token_len);
 		if (rest > 0 && !c->closing) /* frames sent right behind the request */

@@ -84,6 +84,8 @@
 	X(proxy_bad_header, "connections closed for a malformed PROXY protocol header")         \
 	X(proxy_timeouts, "connections closed without a PROXY header in --handshake-timeout")   \
 	X(proxy_forwarded, "WebSocket users addressed by X-Forwarded-For from a trusted proxy") \
+	X(ws_pings_sent, "pings sent to WebSocket users silent for --ws-ping-interval")         \
+	X(ws_ping_timeouts, "WebSocket users closed (1001) for not answering a ping in time")   \
 	X(iterations, "event-loop iterations")
 
 /* All of the above, and one maximum (not a counter: /metrics shows it as a gauge). */

@@ -241,3 +241,19 @@ Test(config, log_format_other_than_text_or_json_is_refused, .init = cr_redirect_
 	cr_assert_not_null(fgets(first, sizeof(first), cr_get_redirected_stderr()));
 	cr_assert_str_eq(first, "chatd: --log-format: unknown format 'logfmt' (text or json)\n");
 }
+
+Test(config, ws_ping_interval_is_in_seconds_30_by_default_and_0_turns_it_off,
+     .init = cr_redirect_stderr)
+{
+	struct config cfg;
+	config_defaults(&cfg);
+	cr_assert_eq(cfg.ws_ping_interval_ms, 30000);
+	char *one[] = { "chatd", "--ws-ping-interval", "1" };
+	cr_assert_eq(parse(&cfg, 3, one), 0);
+	cr_assert_eq(cfg.ws_ping_interval_ms, 1000);
+	char *off[] = { "chatd", "--ws-ping-interval=0" };
+	cr_assert_eq(parse(&cfg, 2, off), 0);
+	cr_assert_eq(cfg.ws_ping_interval_ms, 0, "0 turns the pings off");
+	char *bad[] = { "chatd", "--ws-ping-interval", "-1" };
+	cr_assert_eq(parse(&cfg, 3, bad), -1);
+}

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char grin[4] = { '\xf0', '\x9f', '\x98', '\x80' }; /* U+1F600 */
@@ -308,4 +309,110 @@ Test(web, every_file_of_the_page_has_a_type_that_fits_the_http_head)
 	for (size_t i = 0; i < web_asset_count; i++)
 		cr_assert_leq(strlen(web_assets[i].type), HTTP_TYPE_MAX, "%s: %s",
 			      web_assets[i].path, web_assets[i].type);
+}
+
+/* ---- pings to silent WebSocket users (--ws-ping-interval) ----------------------------------- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether a byte arrives on fd within ms. */
+static bool ws_anything_within(const struct wsclient *ws, int ms)
+{
+	struct pollfd p = { .fd = ws->fd, .events = POLLIN };
+	return ws->len > 0 || poll(&p, 1, ms) == 1;
+}
+
+Test(web, a_silent_websocket_user_is_pinged_and_stays_while_it_answers, .timeout = 30)
+{
+	struct config cfg = ts_config(1);
+	cfg.ws_ping_interval_ms = 300;
+	struct server *srv = ts_start(&cfg);
+	struct wsclient *ws = wc_connect(server_port(srv));
+	wc_expect_welcome(ws);
+	int64_t start = now_ms();
+	char out[256];
+	size_t len;
+	for (int i = 0; i < 4; i++) { /* 4 intervals of silence, each answered */
+		cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 0x9, "a ping");
+		cr_assert_gt(len, 0, "its payload counts the pings");
+		wc_send(ws, 0x8A, out, len, true); /* the pong echoes it */
+	}
+	cr_assert_geq(now_ms() - start, 4 * 300 - 100, "one ping per interval of silence");
+	wc_text(ws, "still here");
+	wc_expect(ws, "1:still here");
+	struct server_stats st = ts_stats(srv);
+	cr_assert_geq(st.ws_pings_sent, 4);
+	cr_assert_eq(st.ws_ping_timeouts, 0);
+	cr_assert_eq(st.users, 1);
+	wc_free(ws);
+	ts_stop(srv);
+}
+
+Test(web, a_websocket_user_that_never_answers_a_ping_is_closed_with_1001, .timeout = 30)
+{
+	struct config cfg = ts_config(1);
+	cfg.ws_ping_interval_ms = 300;
+	struct server *srv = ts_start(&cfg);
+	uint16_t port = server_port(srv);
+	struct tclient *nc = tc_join(port);
+	struct wsclient *ws = wc_connect(port);
+	wc_expect_welcome(ws);
+	int64_t start = now_ms();
+	tc_expect(nc, "* 2 has entered.");
+	char out[256];
+	size_t len;
+	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 0x9, "a ping first");
+	cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 0x8, "then, unanswered, the close");
+	int64_t took = now_ms() - start;
+	cr_assert_eq((unsigned char)out[0] << 8 | (unsigned char)out[1], 1001);
+	cr_assert_str_eq(out + 2, "ping timeout");
+	cr_assert(took >= 2 * 300 - 100 && took < 3000, "closed after two intervals: %lld ms",
+		  (long long)took);
+	tc_expect(nc, "* 2 has left.");
+	cr_assert_eq(TS_WAIT_COUNTER(srv, ws_ping_timeouts, 1, 5000), 1);
+	cr_assert_eq(ts_stats(srv).ws_pings_sent, 1);
+	wc_free(ws);
+	tc_close(nc);
+	ts_stop(srv);
+}
+
+Test(web, a_websocket_user_that_keeps_talking_is_never_pinged, .timeout = 30)
+{
+	struct config cfg = ts_config(1);
+	cfg.ws_ping_interval_ms = 300;
+	struct server *srv = ts_start(&cfg);
+	struct wsclient *ws = wc_connect(server_port(srv));
+	wc_expect_welcome(ws);
+	char out[256], want[32];
+	size_t len;
+	for (int i = 0; i < 12; i++) { /* 1.2 s, never 300 ms of silence */
+		usleep(100 * 1000);
+		snprintf(want, sizeof(want), "line %d", i);
+		wc_text(ws, want);
+		snprintf(want, sizeof(want), "1:line %d", i);
+		cr_assert_eq(wc_read(ws, out, sizeof(out), &len), 0x1, "no ping, only the echo");
+		cr_assert_str_eq(out, want);
+	}
+	cr_assert_eq(ts_stats(srv).ws_pings_sent, 0);
+	wc_free(ws);
+	ts_stop(srv);
+}
+
+Test(web, ws_ping_interval_0_sends_no_pings, .timeout = 30)
+{
+	struct config cfg = ts_config(1);
+	cfg.ws_ping_interval_ms = 0;
+	struct server *srv = ts_start(&cfg);
+	struct wsclient *ws = wc_connect(server_port(srv));
+	wc_expect_welcome(ws);
+	cr_assert_not(ws_anything_within(ws, 800), "nothing arrives");
+	cr_assert_eq(ts_stats(srv).ws_pings_sent, 0);
+	cr_assert_eq(ts_stats(srv).users, 1);
+	wc_free(ws);
+	ts_stop(srv);
 }

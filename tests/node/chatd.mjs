@@ -14,8 +14,10 @@ export function startChatd(extra = []) {
     const timer = setTimeout(() => reject(new Error('chatd did not start: ' + log)), 5000);
     proc.stderr.on('data', (d) => {
       log += d;
-      const m = /port (\d+): /.exec(log);
-      if (m) { clearTimeout(timer); resolve({ proc, port: Number(m[1]) }); }
+      // the chat port; the admin port too when extra turns the admin listener on
+      const m = /listening on \S+ port (\d+): /.exec(log);
+      const admin = /admin listener on \S+ port (\d+): /.exec(log);
+      if (m) { clearTimeout(timer); resolve({ proc, port: Number(m[1]), admin: admin && Number(admin[1]) }); }
     });
     proc.on('exit', (code) => reject(new Error('chatd exited with ' + code + ': ' + log)));
     process.on('exit', () => proc.kill('SIGKILL'));

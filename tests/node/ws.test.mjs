@@ -204,3 +204,80 @@ test('--allow-origin lets the listed page in, and only that one', limit, async (
     await stopChatd(other);
   }
 });
+
+// --ws-ping-interval: chatd pings a WebSocket user that has sent nothing for an interval and
+// closes (1001) one that has not answered after another. The ws package answers pings by
+// itself, as browsers do; a raw socket that completes the handshake and then reads only never
+// does.
+async function metric(port, name) {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const text = await res.text();
+  let sum = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'gm'))) sum += Number(m[1]);
+  return sum;
+}
+
+// A socket that completes the upgrade and never answers anything; resolves with the opcodes
+// of the frames it received, the close code, and the time from the upgrade to the close.
+function silentPeer(port) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let buf = Buffer.alloc(0), upgraded = 0;
+    const ops = [];
+    sock.on('connect', () => sock.write('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n' +
+      'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+      'Sec-WebSocket-Version: 13\r\n\r\n'));
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (!upgraded) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        assert.match(buf.subarray(0, end).toString(), /^HTTP\/1\.1 101 /);
+        upgraded = Date.now();
+        buf = buf.subarray(end + 4);
+      }
+      while (buf.length >= 2 && buf.length >= 2 + (buf[1] & 127)) { // server frames: short, unmasked
+        const op = buf[0] & 15, n = buf[1] & 127, body = buf.subarray(2, 2 + n);
+        buf = buf.subarray(2 + n);
+        ops.push(op);
+        if (op === 8) {
+          sock.destroy();
+          resolve({ ops, code: body.readUInt16BE(0), reason: body.subarray(2).toString(), ms: Date.now() - upgraded });
+        }
+      }
+    });
+    sock.on('error', reject);
+    sock.on('close', () => reject(new Error('closed without a close frame; frames: ' + ops)));
+  });
+}
+
+test('pings: a client that answers stays connected, a silent one is closed with 1001', { timeout: 20000 }, async () => {
+  const pinging = await startChatd(['--ws-ping-interval', '1', '--admin', '127.0.0.1:0']);
+  try {
+    const ws = new WebSocket(`ws://127.0.0.1:${pinging.port}/ws`);
+    const msgs = lines((push) => ws.on('message', (d) => push(String(d))));
+    let pings = 0, closes = 0;
+    ws.on('ping', () => { pings++; });
+    ws.on('close', () => { closes++; });
+    const silent = silentPeer(pinging.port);
+    const name = /Welcome, (\d+)\./.exec(await msgs.next((l) => l.startsWith('* Welcome, ')))[1];
+    await new Promise((r) => setTimeout(r, 4000)); // 4 intervals, nothing said
+    assert.equal(closes, 0, 'still connected');
+    assert.ok(pings >= 3, `pinged each quiet second: ${pings}`);
+    ws.send('still here');
+    await msgs.next((l) => l === `${name}:still here`);
+
+    const gone = await silent;
+    assert.deepEqual(gone.ops.filter((op) => op !== 1), [9, 8], 'past the text: a ping, then the close');
+    assert.equal(gone.code, 1001);
+    assert.equal(gone.reason, 'ping timeout');
+    assert.ok(gone.ms >= 1500 && gone.ms < 4000, `closed after about two intervals: ${gone.ms} ms`);
+
+    assert.ok(await metric(pinging.admin, 'chatd_ws_pings_sent_total') >= pings + 1);
+    assert.equal(await metric(pinging.admin, 'chatd_ws_ping_timeouts_total'), 1);
+    ws.close();
+    await closed(ws);
+  } finally {
+    await stopChatd(pinging);
+  }
+});
