@@ -342,6 +342,26 @@ int server_start(const struct config *cfg, struct server **out)
 	return 0;
 }
 
+int server_check(const struct config *cfg)
+{
+	int rc = 0;
+	struct hub *hub = calloc(1, sizeof(*hub)); /* only its cfg and key: auth_load_key's */
+	if (hub == NULL)
+		return -ENOMEM;
+	hub->cfg = *cfg;
+	if (auth_load_key(hub) < 0)
+		rc = -EINVAL;
+	explicit_bzero(hub->auth_key, sizeof(hub->auth_key));
+	free(hub);
+	if (cfg->user[0] != '\0' && getpwnam(cfg->user) == NULL) {
+		log_error(-1, 0, "--user %s: no such user", cfg->user);
+		rc = -EINVAL;
+	}
+	if (cluster_check_config(cfg) < 0)
+		rc = -EINVAL;
+	return rc;
+}
+
 uint16_t server_port(const struct server *srv)
 {
 	return srv->port;

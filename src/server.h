@@ -40,6 +40,10 @@ struct server_stats {
  */
 int server_start(const struct config *cfg, struct server **out);
 
+/* --check-config: what server_start would refuse before binding anything (the --auth-secret
+ * key, the --user, the cluster's password file), each logged. Returns 0, or -EINVAL. */
+int server_check(const struct config *cfg);
+
 /* The admin listener's port (0 when --admin off). */
 uint16_t server_admin_port(const struct server *srv);
 
