@@ -1,12 +1,13 @@
 /*
  * main.c - chatd's entry point: flags and the --config file -> config, signals, start, wait
- * for SIGINT/SIGTERM, stop. The signals are blocked in every thread and taken here with
- * sigwait, so no handler runs inside a worker. SIGHUP, which by default would kill the
- * process, is taken too: it is logged and otherwise ignored (re-reading the file comes
- * next). --check-config validates and exits without binding anything.
+ * for signals, stop. The signals are blocked in every thread and taken here with sigwait, so
+ * no handler runs inside a worker: SIGHUP re-reads the --config file on this thread
+ * (reload.c), SIGINT and SIGTERM stop the server. --check-config validates and exits without
+ * binding anything.
  */
 #include "config.h"
 #include "log.h"
+#include "reload.h"
 #include "server.h"
 
 #include <signal.h>
@@ -60,13 +61,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (cfg.config_file[0] != '\0')
-		log_info(-1, 0, "configuration read from %s (flags win over it)",
+		log_info(-1, 0,
+			 "configuration read from %s (flags win over it; SIGHUP re-reads it)",
 			 cfg.config_file);
+	struct reload reload;
+	reload_init(&reload, srv, &cfg, argc, argv);
 	int sig = 0;
 	while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
-		log_info(-1, 0, "SIGHUP received: configuration reloading is not there yet; ignored");
+		(void)reload_run(&reload); /* logs and counts its outcome */
 	log_info(-1, 0, "%s received: shutting down (drain timeout %d ms)", strsignal(sig),
-		 cfg.drain_timeout_ms);
+		 reload.running.drain_timeout_ms);
 	server_stop(srv);
 	server_wait(srv);
 	log_stop();

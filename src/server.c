@@ -160,6 +160,7 @@ static int drop_privileges(const char *name)
 
 static void server_free(struct server *srv)
 {
+	live_destroy(&srv->hub.live);
 	iplimit_destroy(&srv->hub.iplimit);
 	dir_destroy(&srv->hub.dir);
 	free(srv->hub.workers);
@@ -265,8 +266,8 @@ int server_start(const struct config *cfg, struct server **out)
 	srv->fd_limit = raise_fd_limit();
 	long auto_max =
 	    srv->fd_limit - FD_RESERVE_BASE - FD_RESERVE_PER_WORKER * (long)srv->hub.nworkers;
-	if (srv->hub.cfg.max_clients == 0)
-		srv->hub.cfg.max_clients = auto_max > 1 ? (int)auto_max : 1;
+	srv->auto_max_clients = auto_max > 1 ? (int)(auto_max < INT_MAX ? auto_max : INT_MAX) : 1;
+	server_derive(srv, &srv->hub.cfg);
 	srv->backlog = read_somaxconn();
 	atomic_init(&srv->hub.next_id, first_id(&srv->hub.cfg));
 	if (dir_init(&srv->hub.dir, srv->hub.cfg.max_rooms, srv->hub.cfg.notice_limit) < 0) {
@@ -289,7 +290,8 @@ int server_start(const struct config *cfg, struct server **out)
 			  srv->hub.cfg.max_outbuf + srv->hub.cfg.max_line +
 			      srv->hub.cfg.max_http_header);
 	srv->hub.workers = calloc(srv->hub.nworkers, sizeof(*srv->hub.workers));
-	if (srv->hub.workers == NULL) {
+	if (srv->hub.workers == NULL ||
+	    live_init(&srv->hub.live, &srv->hub.cfg, srv->hub.nworkers) < 0) {
 		server_free(srv);
 		return -ENOMEM;
 	}
@@ -340,6 +342,12 @@ int server_start(const struct config *cfg, struct server **out)
 		 srv->hub.cfg.max_clients);
 	*out = srv;
 	return 0;
+}
+
+void server_derive(const struct server *srv, struct config *cfg)
+{
+	if (cfg->max_clients == 0)
+		cfg->max_clients = srv->auto_max_clients;
 }
 
 int server_check(const struct config *cfg)

@@ -284,7 +284,7 @@ Test(config_file, names_values_comments_and_blank_lines, .init = conf_setup, .fi
 	char err[CONFIG_ERR_MAX];
 	cr_assert_eq(load_with(&cfg, err, sizeof(err), NULL), 0, "%s", err);
 	cr_assert_eq(cfg.workers, 3);
-	cr_assert_eq(cfg.max_outbuf, 256 * 1024);
+	cr_assert_eq(cfg.max_outbuf, (size_t)256 * 1024);
 	cr_assert_eq(cfg.max_line, 8192, "tabs and a CRLF line end");
 	cr_assert_str_eq(cfg.allow_origin, "https://a.example,https://b.example");
 	cr_assert_eq(cfg.log_level, LOG_WARN);
@@ -400,8 +400,8 @@ Test(config_file, a_missing_file_is_an_error_naming_it, .init = conf_setup, .fin
 Test(config_file, a_line_over_the_limit_is_an_error, .init = conf_setup, .fini = conf_teardown)
 {
 	static char text[CONFIG_LINE_MAX + 64];
-	memset(text, 'a', CONFIG_LINE_MAX + 10);
-	memcpy(text, "allow-origin ", strlen("allow-origin "));
+	size_t k = (size_t)snprintf(text, sizeof(text), "allow-origin ");
+	memset(text + k, 'a', CONFIG_LINE_MAX + 10 - k);
 	text[CONFIG_LINE_MAX + 10] = '\n';
 	conf_write(text);
 	struct config cfg;
@@ -462,7 +462,7 @@ Test(config, diff_names_each_changed_option_with_both_values)
 	config_defaults(&b);
 	struct seen_changes s = { 0 };
 	cr_assert_eq(config_diff(&a, &b, note_change, &s), 0);
-	b.max_outbuf = 512 * 1024;
+	b.max_outbuf = (size_t)512 * 1024;
 	b.workers = 4;
 	b.drain_timeout_ms = 2000;
 	b.log_level = LOG_DEBUG;
