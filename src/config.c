@@ -1,8 +1,10 @@
 /*
  * config.c - the option table: one row per flag, with its default, its limits and its help
- * line. Parsing, validation and --help are all driven by the table, so adding an option is
- * adding a row. Runs on the main thread before the server starts. (--allow-origin is checked
- * with http.c's pure origin syntax, so the flag and the check can never disagree.)
+ * line. Parsing the flags and the --config file, validation, --help, and comparing two
+ * configurations (SIGHUP's log) are all driven by the table, so adding an option is adding a
+ * row (and a live one, also a name in reload.c). Runs on the main thread: before the server
+ * starts, and on SIGHUP. (--allow-origin is checked with http.c's pure origin syntax, so the
+ * flag and the check can never disagree.)
  */
 #include "config.h"
 #include "command.h"
