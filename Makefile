@@ -237,7 +237,8 @@ VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/[!e]*" "web/*" "framer/*" "htt
 	"validate/*" "wording/*" "directory/*" "iplimit/*" "conn/*" "room/*" "map/*" "timer/*" \
 	"base64/*" "names/*" "resp/*" "resp_redis/*" "sha256/*" "hmac/*" "base64url/*" "json/*" "jwt/*" \
 	"log/*" "notify/*" \
-	"proxy/*" "xff/*" "cidr/*" "via/*" "haproxy/*"
+	"proxy/*" "xff/*" "cidr/*" "via/*" "haproxy/*" \
+	"config_file/*" "reload/*" "reload_apply/*" "reload_hooks/*" "live/*"
 valgrind: $(TEST_BIN) bin/chat chatd-plain
 	@for s in $(VALGRIND_SUITES); do \
 		echo "== valgrind $$s"; \

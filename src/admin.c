@@ -280,11 +280,20 @@ size_t admin_render_metrics(struct hub *hub, const struct admin *a, char *out, s
 	    "# TYPE chatd_max_memory_bytes gauge\nchatd_max_memory_bytes %zu\n"
 	    "# HELP chatd_memory_over 1 while the last heap sample was over --max-memory.\n"
 	    "# TYPE chatd_memory_over gauge\nchatd_memory_over %d\n",
-	    memory_heap_bytes(), hub->mem.cap, memory_guard_over(&hub->mem) ? 1 : 0);
+	    memory_heap_bytes(), memory_guard_cap(&hub->mem), memory_guard_over(&hub->mem) ? 1 : 0);
 	put(&b,
 	    "# HELP chatd_workers Worker threads.\n# TYPE chatd_workers gauge\n"
 	    "chatd_workers %u\n",
 	    n);
+	put(&b,
+	    "# HELP chatd_config_reloads_total Configurations applied on SIGHUP.\n"
+	    "# TYPE chatd_config_reloads_total counter\nchatd_config_reloads_total %llu\n"
+	    "# HELP chatd_config_reload_errors_total SIGHUP reloads refused (the file did not "
+	    "parse): the running configuration kept.\n"
+	    "# TYPE chatd_config_reload_errors_total counter\n"
+	    "chatd_config_reload_errors_total %llu\n",
+	    (unsigned long long)load(&hub->live.reloads),
+	    (unsigned long long)load(&hub->live.reload_errors));
 	/* inbox depth of worker j: what everyone pushed to it minus what it popped */
 	put(&b, "# HELP chatd_inbox_depth Messages waiting in a worker's inbox.\n"
 		"# TYPE chatd_inbox_depth gauge\n");

@@ -1937,6 +1937,19 @@ static int read_password(const char *path, char *out, size_t cap)
 	return 0;
 }
 
+int cluster_check_config(const struct config *cfg)
+{
+	if (cfg->cluster[0] == '\0' || cfg->cluster_password_file[0] == '\0')
+		return 0;
+	char password[sizeof(((struct redis_url *)NULL)->password)];
+	int rc = read_password(cfg->cluster_password_file, password, sizeof(password));
+	explicit_bzero(password, sizeof(password));
+	if (rc < 0)
+		log_error(-1, 0, "--cluster-password-file %s: %s", cfg->cluster_password_file,
+			  strerror(-rc));
+	return rc;
+}
+
 static int resolve(struct cluster *cl)
 {
 	char port[8];

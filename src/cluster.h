@@ -57,6 +57,10 @@ struct cluster_stats {
 int cluster_attach(struct worker *w);
 void cluster_detach(struct worker *w);
 
+/* --check-config: whether what cluster_attach would read is readable (the password file).
+ * Returns 0, or -errno after logging one line. */
+int cluster_check_config(const struct config *cfg);
+
 /* Publishes m, a room line or notice the session formatted (m->exclude honoured), to room r:
  * through Redis to every node when the link is up, to this node's users otherwise. Takes m
  * over, like route_publish_room. from: the connection id of the user who said it (told when

@@ -1,8 +1,10 @@
 /*
  * config.c - the option table: one row per flag, with its default, its limits and its help
- * line. Parsing, validation and --help are all driven by the table, so adding an option is
- * adding a row. Runs on the main thread before the server starts. (--allow-origin is checked
- * with http.c's pure origin syntax, so the flag and the check can never disagree.)
+ * line. Parsing the flags and the --config file, validation, --help, and comparing two
+ * configurations (SIGHUP's log) are all driven by the table, so adding an option is adding a
+ * row (and a live one, also a name in reload.c). Runs on the main thread: before the server
+ * starts, and on SIGHUP. (--allow-origin is checked with http.c's pure origin syntax, so the
+ * flag and the check can never disagree.)
  */
 #include "config.h"
 #include "cidr.h"
@@ -14,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +34,10 @@ enum opt_type {
 	OPT_CLUSTER,
 	OPT_PATH,
 	OPT_NODE,
-	OPT_FLAG, /* takes no value: sets an int to 1 */
+	OPT_FLAG, /* takes no value: sets an int to 1 (in a file: alone, or yes or no) */
 	OPT_CIDRS,
+	/* A new type is handled in set_option, format_value and copy_value (the last two switch
+	 * without a default, so the compiler points at them). */
 };
 
 struct option_row {
@@ -45,6 +50,17 @@ struct option_row {
 };
 
 #define FIELD(f) offsetof(struct config, f)
+
+/* Where the values being parsed come from, and where an error goes: the command line (file
+ * NULL) or line `line` of `file` (0: the file as a whole). The error is written to err,
+ * without "chatd: ". */
+struct source {
+	const char *file;
+	int line;
+	char *err;
+	size_t cap;
+	bool in_flags; /* the error is in the flags: the usage helps */
+};
 
 static const struct option_row options[] = {
 	{ "workers", OPT_INT, FIELD(workers), 0, CONFIG_MAX_WORKERS, "N",
@@ -178,6 +194,12 @@ void config_usage(FILE *out)
 		snprintf(flag, sizeof(flag), "--%s %s", options[i].name, options[i].arg);
 		fprintf(out, "  %-26s %s\n", flag, options[i].help);
 	}
+	fprintf(out, "  %-26s %s\n", "--config FILE",
+		"read options from FILE, one 'name value' line each (a long flag without its "
+		"dashes), # comments; flags given here win; SIGHUP re-reads it");
+	fprintf(out, "  %-26s %s\n", "--check-config",
+		"check the flags and the --config file without starting; exit 0 when valid, 1 "
+		"when not");
 	fprintf(out, "  %-26s %s\n  %-26s %s\n", "--help", "show this help and exit", "--version",
 		"show the version and exit");
 	fprintf(out, "\nSizes accept a K, M or G suffix (powers of 1024).\n");
@@ -268,23 +290,48 @@ static bool parse_number(const char *s, bool allow_suffix, long long *out)
 	return true;
 }
 
-/* --allow-origin: checked here, so a typo stops chatd instead of refusing every page. */
-static int set_origins(struct config *cfg, const struct option_row *opt, const char *value)
+/* Records an error about opt (NULL: about the flag or the line as a whole) in src; returns
+ * -1. */
+static int fail(struct source *src, const struct option_row *opt, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct source *src, const struct option_row *opt, const char *fmt, ...)
 {
-	if (strlen(value) >= sizeof(cfg->allow_origin)) {
-		fprintf(stderr, "chatd: --%s: longer than %zu bytes\n", opt->name,
-			sizeof(cfg->allow_origin) - 1);
-		return -1;
+	size_t n = 0;
+	int k = 0;
+	if (src->file != NULL && src->line > 0)
+		k = snprintf(src->err, src->cap, "%s:%d: ", src->file, src->line);
+	else if (src->file != NULL)
+		k = snprintf(src->err, src->cap, "%s: ", src->file);
+	n = k > 0 ? (size_t)k : 0;
+	if (opt != NULL && n < src->cap) {
+		k = snprintf(src->err + n, src->cap - n,
+			     src->file != NULL ? "%s: " : "--%s: ", opt->name);
+		n += k > 0 ? (size_t)k : 0;
 	}
+	if (n < src->cap) {
+		va_list ap;
+		va_start(ap, fmt);
+		(void)vsnprintf(src->err + n, src->cap - n, fmt, ap); /* cut to fit: fine */
+		va_end(ap);
+	}
+	src->in_flags = src->file == NULL;
+	return -1;
+}
+
+/* --allow-origin: checked here, so a typo stops chatd instead of refusing every page. */
+static int set_origins(struct config *cfg, const struct option_row *opt, const char *value,
+		       struct source *src)
+{
+	if (strlen(value) >= sizeof(cfg->allow_origin))
+		return fail(src, opt, "longer than %zu bytes", sizeof(cfg->allow_origin) - 1);
 	const char *bad = http_origin_list_check(value);
-	if (bad != NULL) {
-		fprintf(stderr,
-			"chatd: --%s: '%.*s' is not an origin: use http://HOST[:PORT] or "
-			"https://HOST[:PORT] (no path, no trailing slash), comma-separated, or * "
-			"alone\n",
-			opt->name, (int)strcspn(bad, ","), bad);
-		return -1;
-	}
+	if (bad != NULL)
+		return fail(
+		    src, opt,
+		    "'%.*s' is not an origin: use http://HOST[:PORT] or "
+		    "https://HOST[:PORT] (no path, no trailing slash), comma-separated, or * "
+		    "alone",
+		    (int)strcspn(bad, ","), bad);
 	snprintf(cfg->allow_origin, sizeof(cfg->allow_origin), "%s", value);
 	return 0;
 }
@@ -368,46 +415,39 @@ int config_parse_redis_url(const char *s, struct redis_url *out, const char **wh
 }
 
 /* --cluster: checked here, so a typo stops chatd instead of a link that never comes up. */
-static int set_cluster(struct config *cfg, const struct option_row *opt, const char *value)
+static int set_cluster(struct config *cfg, const struct option_row *opt, const char *value,
+		       struct source *src)
 {
 	struct redis_url url;
 	const char *why = NULL;
-	if (strlen(value) >= sizeof(cfg->cluster)) {
-		fprintf(stderr, "chatd: --%s: longer than %zu bytes\n", opt->name,
-			sizeof(cfg->cluster) - 1);
-		return -1;
-	}
-	if (config_parse_redis_url(value, &url, &why) < 0) {
-		fprintf(stderr, "chatd: --%s: '%s': %s\n", opt->name, value, why);
-		return -1;
-	}
+	if (strlen(value) >= sizeof(cfg->cluster))
+		return fail(src, opt, "longer than %zu bytes", sizeof(cfg->cluster) - 1);
+	if (config_parse_redis_url(value, &url, &why) < 0)
+		return fail(src, opt, "'%s': %s", value, why);
 	snprintf(cfg->cluster, sizeof(cfg->cluster), "%s", value);
 	return 0;
 }
 
 /* --trusted-proxies: checked here, so a typo stops chatd instead of trusting something else. */
-static int set_trusted(struct config *cfg, const struct option_row *opt, const char *value)
+static int set_trusted(struct config *cfg, const struct option_row *opt, const char *value,
+		       struct source *src)
 {
 	struct cidr_list list;
 	size_t bad_len = 0;
-	if (strlen(value) >= sizeof(cfg->trusted_proxies)) {
-		fprintf(stderr, "chatd: --%s: longer than %zu bytes\n", opt->name,
-			sizeof(cfg->trusted_proxies) - 1);
-		return -1;
-	}
+	if (strlen(value) >= sizeof(cfg->trusted_proxies))
+		return fail(src, opt, "longer than %zu bytes", sizeof(cfg->trusted_proxies) - 1);
 	const char *bad = cidr_list_parse(value, &list, &bad_len);
-	if (bad != NULL) {
-		fprintf(stderr,
-			"chatd: --%s: '%.*s' is not an address or ADDR/N range (IPv4 or IPv6, no "
-			"bits set past N), or there are more than %d\n",
-			opt->name, (int)bad_len, bad, CIDR_LIST_MAX);
-		return -1;
-	}
+	if (bad != NULL)
+		return fail(src, opt,
+			    "'%.*s' is not an address or ADDR/N range (IPv4 or IPv6, no bits set "
+			    "past N), or there are more than %d",
+			    (int)bad_len, bad, CIDR_LIST_MAX);
 	snprintf(cfg->trusted_proxies, sizeof(cfg->trusted_proxies), "%s", value);
 	return 0;
 }
 
-static int set_option(struct config *cfg, const struct option_row *opt, const char *value)
+static int set_option(struct config *cfg, const struct option_row *opt, const char *value,
+		      struct source *src)
 {
 	char *field = (char *)cfg + opt->offset;
 	long long v = 0;
@@ -415,20 +455,14 @@ static int set_option(struct config *cfg, const struct option_row *opt, const ch
 	case OPT_ADDR: {
 		unsigned char tmp[16];
 		if (strlen(value) >= sizeof(cfg->bind_addr) ||
-		    (inet_pton(AF_INET, value, tmp) != 1 && inet_pton(AF_INET6, value, tmp) != 1)) {
-			fprintf(stderr, "chatd: --%s: '%s' is not an IPv4 or IPv6 address\n",
-				opt->name, value);
-			return -1;
-		}
+		    (inet_pton(AF_INET, value, tmp) != 1 && inet_pton(AF_INET6, value, tmp) != 1))
+			return fail(src, opt, "'%s' is not an IPv4 or IPv6 address", value);
 		snprintf(field, sizeof(cfg->bind_addr), "%s", value);
 		return 0;
 	}
 	case OPT_STRING:
-		if (strlen(value) == 0 || strlen(value) >= sizeof(cfg->user)) {
-			fprintf(stderr, "chatd: --%s: '%s' is empty or too long\n", opt->name,
-				value);
-			return -1;
-		}
+		if (strlen(value) == 0 || strlen(value) >= sizeof(cfg->user))
+			return fail(src, opt, "'%s' is empty or too long", value);
 		snprintf(field, sizeof(cfg->user), "%s", value);
 		return 0;
 	case OPT_ADMIN: {
@@ -438,64 +472,48 @@ static int set_option(struct config *cfg, const struct option_row *opt, const ch
 		}
 		char host[64];
 		int port;
-		if (config_split_hostport(value, host, sizeof(host), &port) < 0) {
-			fprintf(stderr, "chatd: --%s: '%s' is not ADDR:PORT (or off)\n", opt->name,
-				value);
-			return -1;
-		}
+		if (config_split_hostport(value, host, sizeof(host), &port) < 0)
+			return fail(src, opt, "'%s' is not ADDR:PORT (or off)", value);
 		snprintf(cfg->admin, sizeof(cfg->admin), "%s", value);
 		return 0;
 	}
 	case OPT_ORIGINS:
-		return set_origins(cfg, opt, value);
+		return set_origins(cfg, opt, value, src);
 	case OPT_CLUSTER:
-		return set_cluster(cfg, opt, value);
+		return set_cluster(cfg, opt, value, src);
 	case OPT_CIDRS:
-		return set_trusted(cfg, opt, value);
+		return set_trusted(cfg, opt, value, src);
 	case OPT_PATH:
-		if (strlen(value) == 0 || strlen(value) >= sizeof(cfg->cluster_password_file)) {
-			fprintf(stderr, "chatd: --%s: '%s' is empty or too long\n", opt->name,
-				value);
-			return -1;
-		}
+		if (strlen(value) == 0 || strlen(value) >= sizeof(cfg->cluster_password_file))
+			return fail(src, opt, "'%s' is empty or too long", value);
 		snprintf(field, sizeof(cfg->cluster_password_file), "%s", value);
 		return 0;
 	case OPT_NODE:
-		if (!config_name_valid(value)) {
-			fprintf(stderr,
-				"chatd: --%s: '%s' is not 1 to 63 letters, digits and . _ - :\n",
-				opt->name, value);
-			return -1;
-		}
+		if (!config_name_valid(value))
+			return fail(src, opt,
+				    "'%s' is not 1 to 63 letters, digits and . _ - :", value);
 		snprintf(field, sizeof(cfg->node_id), "%s", value);
 		return 0;
 	case OPT_LEVEL: {
 		int level = log_parse_level(value);
-		if (level < 0) {
-			fprintf(stderr, "chatd: --%s: unknown level '%s'\n", opt->name, value);
-			return -1;
-		}
+		if (level < 0)
+			return fail(src, opt, "unknown level '%s'", value);
 		*(int *)field = level;
 		return 0;
 	}
 	case OPT_LOG_FORMAT: {
 		int format = log_parse_format(value);
-		if (format < 0) {
-			fprintf(stderr, "chatd: --%s: unknown format '%s' (text or json)\n",
-				opt->name, value);
-			return -1;
-		}
+		if (format < 0)
+			return fail(src, opt, "unknown format '%s' (text or json)", value);
 		*(int *)field = format;
 		return 0;
 	}
 	default:
 		break;
 	}
-	if (!parse_number(value, opt->type == OPT_SIZE, &v) || v < opt->min || v > opt->max) {
-		fprintf(stderr, "chatd: --%s: '%s' is not a number in %lld..%lld\n", opt->name,
-			value, opt->min, opt->max);
-		return -1;
-	}
+	if (!parse_number(value, opt->type == OPT_SIZE, &v) || v < opt->min || v > opt->max)
+		return fail(src, opt, "'%s' is not a number in %lld..%lld", value, opt->min,
+			    opt->max);
 	switch (opt->type) {
 	case OPT_INT:
 		*(int *)field = (int)v;
@@ -520,7 +538,33 @@ static const struct option_row *find_option(const char *name, size_t len)
 	return NULL;
 }
 
-int config_parse(struct config *cfg, int argc, char **argv)
+/* A flag in a file: its name alone, or "yes", sets it; "no" clears it. */
+static int set_flag(struct config *cfg, const struct option_row *opt, const char *value,
+		    struct source *src)
+{
+	int on;
+	if (*value == '\0' || strcmp(value, "yes") == 0)
+		on = 1;
+	else if (strcmp(value, "no") == 0)
+		on = 0;
+	else
+		return fail(src, opt, "'%s': write the name alone, or yes or no", value);
+	*(int *)((char *)cfg + opt->offset) = on;
+	return 0;
+}
+
+/* --config FILE: a file name, kept for SIGHUP. */
+static int set_config_file(struct config *cfg, const char *value, struct source *src)
+{
+	if (*value == '\0' || strlen(value) >= sizeof(cfg->config_file))
+		return fail(src, NULL, "--config: '%s' is empty or too long", value);
+	snprintf(cfg->config_file, sizeof(cfg->config_file), "%s", value);
+	return 0;
+}
+
+/* The flags of argv into cfg. Returns 0, 1 after printing --help or --version, or -1 with the
+ * error in src. */
+static int parse_args(struct config *cfg, int argc, char **argv, struct source *src)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -532,40 +576,273 @@ int config_parse(struct config *cfg, int argc, char **argv)
 			printf("chatd %s\n", CHATD_VERSION);
 			return 1;
 		}
-		if (strncmp(arg, "--", 2) != 0) {
-			fprintf(stderr, "chatd: unexpected argument '%s'\n", arg);
-			goto usage;
+		if (strcmp(arg, "--check-config") == 0) {
+			cfg->check_only = true;
+			continue;
 		}
+		if (strncmp(arg, "--", 2) != 0)
+			return fail(src, NULL, "unexpected argument '%s'", arg);
 		const char *name = arg + 2;
 		const char *eq = strchr(name, '=');
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);
-		const struct option_row *opt = find_option(name, len);
-		if (opt == NULL) {
-			fprintf(stderr, "chatd: unknown option '%s'\n", arg);
-			goto usage;
-		}
+		bool is_file = len == strlen("config") && strncmp(name, "config", len) == 0;
+		const struct option_row *opt = is_file ? NULL : find_option(name, len);
+		if (!is_file && opt == NULL)
+			return fail(src, NULL, "unknown option '%s'", arg);
 		const char *value = eq ? eq + 1 : NULL;
-		if (opt->type == OPT_FLAG) {
-			if (value != NULL) {
-				fprintf(stderr, "chatd: option '--%s' takes no value\n", opt->name);
-				goto usage;
-			}
+		if (opt != NULL && opt->type == OPT_FLAG) {
+			if (value != NULL)
+				return fail(src, NULL, "option '--%s' takes no value", opt->name);
 			*(int *)((char *)cfg + opt->offset) = 1;
 			continue;
 		}
 		if (value == NULL) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "chatd: option '--%s' needs a value\n", opt->name);
-				goto usage;
-			}
+			if (i + 1 >= argc)
+				return fail(src, NULL, "option '--%.*s' needs a value", (int)len,
+					    name);
 			value = argv[++i];
 		}
-		if (set_option(cfg, opt, value) < 0)
-			goto usage;
+		int rc =
+		    is_file ? set_config_file(cfg, value, src) : set_option(cfg, opt, value, src);
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
-usage:
-	fputc('\n', stderr);
-	config_usage(stderr);
-	return -1;
+}
+
+/* Names that only the command line takes. */
+static bool command_line_only(const char *name)
+{
+	static const char *const names[] = { "config", "check-config", "help", "version" };
+	for (size_t i = 0; i < ARRAY_LEN(names); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * One line of a --config file: blank, a comment (# first), or NAME [VALUE], NAME a long flag
+ * without its dashes and VALUE the rest of the line (inner spaces kept). first_line[i] is the
+ * line that set options[i]: setting it twice is a mistake, not a silent override.
+ */
+static int parse_line(struct config *cfg, char *line, int *first_line, struct source *src)
+{
+	char *p = line + strspn(line, " \t");
+	size_t n = strlen(p);
+	while (n > 0 && strchr(" \t\r\n", p[n - 1]) != NULL)
+		p[--n] = '\0';
+	if (n == 0 || *p == '#')
+		return 0;
+	size_t len = strcspn(p, " \t");
+	char *value = p + len + strspn(p + len, " \t");
+	p[len] = '\0';
+	const struct option_row *opt = find_option(p, len);
+	if (opt == NULL && command_line_only(p))
+		return fail(src, NULL, "'%s' may only be given on the command line", p);
+	if (opt == NULL)
+		return fail(src, NULL, "unknown option '%s'", p);
+	size_t i = (size_t)(opt - options);
+	if (first_line[i] != 0)
+		return fail(src, opt, "set twice (first on line %d)", first_line[i]);
+	first_line[i] = src->line;
+	if (opt->type == OPT_FLAG)
+		return set_flag(cfg, opt, value, src);
+	if (*value == '\0')
+		return fail(src, opt, "needs a value");
+	return set_option(cfg, opt, value, src);
+}
+
+/* The options of a --config file into cfg; the first mistake stops it. */
+static int read_file(struct config *cfg, const char *path, struct source *src)
+{
+	src->file = path;
+	src->line = 0;
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return fail(src, NULL, "%s", strerror(errno));
+	int first_line[ARRAY_LEN(options)] = { 0 };
+	char line[CONFIG_LINE_MAX + 2]; /* the longest line, its \n and the NUL */
+	int rc = 0;
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		src->line++;
+		size_t n = strlen(line);
+		if (n == sizeof(line) - 1 && line[n - 1] != '\n')
+			rc = fail(src, NULL, "line longer than %d bytes", CONFIG_LINE_MAX);
+		else
+			rc = parse_line(cfg, line, first_line, src);
+	}
+	if (rc == 0 && ferror(f)) {
+		src->line = 0;
+		rc = fail(src, NULL, "%s", strerror(errno));
+	}
+	(void)fclose(f); /* read-only: nothing to flush */
+	return rc;
+}
+
+/* cfg (the defaults) <- the --config file that argv names <- argv's flags, which win. */
+static int load(struct config *cfg, int argc, char **argv, struct source *src)
+{
+	struct config flags = *cfg;
+	int rc = parse_args(&flags, argc, argv, src);
+	if (rc != 0)
+		return rc;
+	if (flags.config_file[0] == '\0') {
+		*cfg = flags;
+		return 0;
+	}
+	if (read_file(cfg, flags.config_file, src) < 0)
+		return -1;
+	src->file = NULL;
+	src->line = 0;
+	return parse_args(cfg, argc, argv, src); /* they parsed once: they parse again */
+}
+
+int config_parse(struct config *cfg, int argc, char **argv)
+{
+	char err[CONFIG_ERR_MAX] = "";
+	struct source src = { .err = err, .cap = sizeof(err) };
+	int rc = load(cfg, argc, argv, &src);
+	if (rc < 0) {
+		fprintf(stderr, "chatd: %s\n", err);
+		if (src.in_flags) {
+			fputc('\n', stderr);
+			config_usage(stderr);
+		}
+	}
+	return rc;
+}
+
+int config_load(struct config *cfg, int argc, char **argv, char *err, size_t cap)
+{
+	struct source src = { .err = err, .cap = cap };
+	int rc = load(cfg, argc, argv, &src);
+	if (rc > 0) /* --help at run time: argv is the one chatd started with, so never */
+		snprintf(err, cap, "--help or --version among the flags");
+	return rc == 0 ? 0 : -1;
+}
+
+bool config_wants_check(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--check-config") == 0)
+			return true;
+	return false;
+}
+
+/* ---- comparing two configurations (SIGHUP) -------------------------------------------------- */
+
+static const char *const level_names[] = { "debug", "info", "warn", "error", "off" };
+
+/* An option's value as the file would say it; mask: a --cluster URL's credentials hidden (for
+ * the log). */
+static void format_value(const struct config *cfg, const struct option_row *opt, bool mask,
+			 char *out, size_t cap)
+{
+	const char *field = (const char *)cfg + opt->offset;
+	int n = 0;
+	size_t z = 0;
+	if (opt->type == OPT_SIZE)
+		memcpy(&z, field, sizeof(z));
+	else if (opt->type == OPT_INT || opt->type == OPT_SECONDS || opt->type == OPT_LEVEL ||
+		 opt->type == OPT_FLAG || opt->type == OPT_LOG_FORMAT)
+		memcpy(&n, field, sizeof(n));
+	switch (opt->type) {
+	case OPT_INT:
+		snprintf(out, cap, "%d", n);
+		return;
+	case OPT_SIZE:
+		snprintf(out, cap, "%zu", z);
+		return;
+	case OPT_SECONDS:
+		if (n % 1000 == 0)
+			snprintf(out, cap, "%d", n / 1000);
+		else
+			snprintf(out, cap, "%.3f", n / 1000.0);
+		return;
+	case OPT_LEVEL:
+		snprintf(out, cap, "%s",
+			 n >= 0 && (size_t)n < ARRAY_LEN(level_names) ? level_names[n] : "?");
+		return;
+	case OPT_FLAG:
+		snprintf(out, cap, "%s", n ? "yes" : "no");
+		return;
+	case OPT_LOG_FORMAT:
+		snprintf(out, cap, "%s", n == LOG_FORMAT_JSON ? "json" : "text");
+		return;
+	case OPT_ADMIN:
+		snprintf(out, cap, "%s", *field != '\0' ? field : "off");
+		return;
+	case OPT_CLUSTER: {
+		const char *at = mask ? strrchr(field, '@') : NULL;
+		if (at != NULL)
+			snprintf(out, cap, "redis://***%s", at);
+		else
+			snprintf(out, cap, "%s", *field != '\0' ? field : "(none)");
+		return;
+	}
+	case OPT_ADDR:
+	case OPT_STRING:
+	case OPT_ORIGINS:
+	case OPT_PATH:
+	case OPT_NODE:
+	case OPT_CIDRS:
+		snprintf(out, cap, "%s", *field != '\0' ? field : "(none)");
+		return;
+	}
+	snprintf(out, cap, "?");
+}
+
+/* Copies one option's value. */
+static void copy_value(struct config *dst, const struct config *src, const struct option_row *opt)
+{
+	char *to = (char *)dst + opt->offset;
+	const char *from = (const char *)src + opt->offset;
+	switch (opt->type) {
+	case OPT_INT:
+	case OPT_SECONDS:
+	case OPT_LEVEL:
+	case OPT_FLAG:
+	case OPT_LOG_FORMAT:
+		memcpy(to, from, sizeof(int));
+		return;
+	case OPT_SIZE:
+		memcpy(to, from, sizeof(size_t));
+		return;
+	case OPT_ADDR:
+	case OPT_STRING:
+	case OPT_ADMIN:
+	case OPT_ORIGINS:
+	case OPT_CLUSTER:
+	case OPT_PATH:
+	case OPT_NODE:
+	case OPT_CIDRS:
+		memcpy(to, from, strlen(from) + 1); /* it fit in the same field of src */
+		return;
+	}
+}
+
+int config_diff(const struct config *was, const struct config *now, config_change_fn fn, void *arg)
+{
+	char a[CONFIG_ALLOW_ORIGIN_MAX + 64], b[CONFIG_ALLOW_ORIGIN_MAX + 64];
+	int changes = 0;
+	for (size_t i = 0; i < ARRAY_LEN(options); i++) {
+		format_value(was, &options[i], false, a, sizeof(a));
+		format_value(now, &options[i], false, b, sizeof(b));
+		if (strcmp(a, b) == 0)
+			continue;
+		changes++;
+		format_value(was, &options[i], true, a, sizeof(a));
+		format_value(now, &options[i], true, b, sizeof(b));
+		fn(arg, options[i].name, a, b);
+	}
+	return changes;
+}
+
+int config_keep(struct config *dst, const struct config *src, const char *name)
+{
+	const struct option_row *opt = find_option(name, strlen(name));
+	if (opt == NULL)
+		return -1;
+	copy_value(dst, src, opt);
+	return 0;
 }

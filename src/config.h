@@ -1,8 +1,10 @@
 /*
  * config.h - every run-time option of chatd: its flag, default, validation and help text.
  *
- * A struct config is filled once (defaults, then flags) before any thread starts and is
- * read-only afterwards, so every thread may read it without synchronisation.
+ * A struct config is filled before any thread starts (defaults, then the --config file, then
+ * the flags, which win) and is read-only afterwards, so every thread may read it without
+ * synchronisation. SIGHUP builds a new one the same way on the main thread (reload.c); the
+ * workers see the settings that may change while running through an immutable copy (live.h).
  */
 #ifndef CHATD_CONFIG_H
 #define CHATD_CONFIG_H
@@ -15,6 +17,9 @@
 #define CONFIG_ALLOW_ORIGIN_MAX 1024 /* bytes of the --allow-origin list, NUL included */
 #define CONFIG_CLUSTER_URL_MAX  256  /* bytes of the --cluster URL, NUL included */
 #define CONFIG_TRUSTED_MAX      1024 /* bytes of the --trusted-proxies list, NUL included */
+#define CONFIG_PATH_MAX         256  /* bytes of a file name given as an option, NUL included */
+#define CONFIG_LINE_MAX         4096 /* bytes of one line of a --config file */
+#define CONFIG_ERR_MAX          1400 /* bytes of an error message ("FILE:LINE: ..."), NUL included */
 
 /* A parsed --cluster redis://[USER:PASSWORD@]HOST:PORT[/PREFIX]. */
 struct redis_url {
@@ -65,6 +70,10 @@ struct config {
 	int proxy_protocol;    /* --proxy-protocol: a PROXY header first, from trusted proxies */
 	/* --trusted-proxies: comma-separated CIDR ranges (cidr_list_parse, checked), or "" */
 	char trusted_proxies[CONFIG_TRUSTED_MAX];
+	/* How chatd was started; command line only, not options of the table (a file cannot
+	 * name another file, and reloads leave them as they are): */
+	char config_file[CONFIG_PATH_MAX]; /* --config FILE, or "" */
+	bool check_only;                   /* --check-config: validate, say so, exit */
 };
 
 #define CONFIG_MAX_WORKERS 64
@@ -73,10 +82,34 @@ struct config {
 void config_defaults(struct config *cfg);
 
 /*
- * Parses argv into cfg. Returns 0 to run, 1 when --help or --version was printed (exit 0),
- * or -1 after printing an error and the usage to stderr (exit 2).
+ * Parses argv into cfg, and the --config file argv names under them (a flag given on the
+ * command line wins over the file). Returns 0 to run, 1 when --help or --version was printed
+ * (exit 0), or -1 after printing the error to stderr, with the usage when the mistake is in
+ * the flags (exit 2; 1 with --check-config).
  */
 int config_parse(struct config *cfg, int argc, char **argv);
+
+/*
+ * The same without printing: what SIGHUP re-reads (cfg holds the defaults). Returns 0, or -1
+ * with the error in err: "FILE:LINE: NAME: what is wrong", "FILE: why it cannot be read", or
+ * "--NAME: what is wrong" for a flag.
+ */
+int config_load(struct config *cfg, int argc, char **argv, char *err, size_t cap);
+
+/* Whether argv asks for --check-config (known even when the rest does not parse). */
+bool config_wants_check(int argc, char **argv);
+
+/*
+ * The options whose values differ between was and now, in the table's order: fn gets the
+ * option's name and both values as they would be written in the file (a --cluster URL's
+ * credentials masked). Returns how many differ.
+ */
+typedef void (*config_change_fn)(void *arg, const char *name, const char *was, const char *now);
+int config_diff(const struct config *was, const struct config *now, config_change_fn fn, void *arg);
+
+/* Copies option `name`'s value from src into dst (a setting that needs a restart keeps its
+ * running value). Returns 0, or -1 when no option has that name. */
+int config_keep(struct config *dst, const struct config *src, const char *name);
 
 void config_usage(FILE *out);
 

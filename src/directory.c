@@ -36,6 +36,14 @@ void dir_set_history(struct directory *d, uint32_t lines, size_t bytes)
 	d->history_bytes = bytes;
 }
 
+void dir_set_limits(struct directory *d, long max_rooms, long notice_limit)
+{
+	pthread_mutex_lock(&d->lock);
+	d->max_rooms = max_rooms;
+	d->notice_limit = notice_limit;
+	pthread_mutex_unlock(&d->lock);
+}
+
 void dir_destroy(struct directory *d)
 {
 	size_t pos = 0;

@@ -74,7 +74,7 @@ struct directory {
 	struct map names; /* map_hash_name(name_fold(name)) -> chain of struct user */
 	struct map rooms; /* map_hash_name(room name) -> chain of struct room */
 	long nrooms;
-	long max_rooms;
+	long max_rooms; /* these two under the lock: a reload may change them */
 	long notice_limit;
 	uint64_t next_room_id;
 	struct room *summaries; /* rooms with counts waiting */
@@ -87,6 +87,9 @@ void dir_destroy(struct directory *d);
 /* The history each room keeps from now on (before any room exists): --history lines, at
  * most --history-bytes. */
 void dir_set_history(struct directory *d, uint32_t lines, size_t bytes);
+/* A reload's --max-rooms and --notice-limit (any thread; takes the lock). Rooms over a new,
+ * lower --max-rooms stay; only new ones are refused. */
+void dir_set_limits(struct directory *d, long max_rooms, long notice_limit);
 
 /* Registers a newcomer under its generated name. Returns 0 or -ENOMEM. */
 int dir_add_user(struct directory *d, struct user *u);

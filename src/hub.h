@@ -16,6 +16,7 @@
 #include "config.h"
 #include "directory.h"
 #include "iplimit.h"
+#include "live.h"
 #include "memory.h"
 
 #include <stdatomic.h>
@@ -27,7 +28,10 @@ struct cluster;
 #define HUB_AUTH_KEY_MAX 4096 /* the longest --auth-secret key */
 
 struct hub {
-	struct config cfg; /* read-only once workers run */
+	/* as started (max-clients derived): read-only once workers run. What may change while
+	 * running (reload.c) is read from the worker's snapshot, w->cfg, instead (live.h). */
+	struct config cfg;
+	struct live live; /* the configuration in effect: its snapshots and their readers */
 	unsigned nworkers;
 	struct worker *workers; /* array of nworkers; see worker.h for ownership */
 

@@ -38,7 +38,7 @@ static void intake_refuse_text(struct worker *w, struct conn *c, const struct li
 /* More than --rate-burst lines refused within one second: the user is disconnected. */
 static void intake_cut_flooder(struct worker *w, struct conn *c)
 {
-	int limit = w->hub->cfg.rate_limit;
+	int limit = w->cfg->rate_limit;
 	stat_add(&w->stats.flood_disconnects, 1);
 	worker_log_gated(w, GATE_RATE, LOG_WARN, c->id,
 			 "flooding past --rate-limit %d; disconnecting", limit);
@@ -54,7 +54,7 @@ static void intake_cut_flooder(struct worker *w, struct conn *c)
  */
 bool intake_rate_take(struct worker *w, struct conn *c)
 {
-	const struct config *cfg = &w->hub->cfg;
+	const struct config *cfg = w->cfg;
 	if (cfg->rate_limit == 0)
 		return true;
 	uint64_t burst = (uint64_t)(cfg->rate_burst ? cfg->rate_burst : 2 * cfg->rate_limit) * 1000;
@@ -94,7 +94,7 @@ bool intake_take_line(struct worker *w, struct conn *c, enum line_event ev, cons
 		return !c->closing;
 	if (ev == LINE_TOO_LONG) {
 		char line[PROTO_LINE_MAX];
-		size_t n = proto_line_too_long(line, sizeof(line), w->hub->cfg.max_line);
+		size_t n = proto_line_too_long(line, sizeof(line), w->cfg->max_line);
 		intake_reject(w, c, &w->stats.lines_too_long, "over --max-line", line, n);
 		return !c->closing;
 	}
@@ -122,7 +122,7 @@ static bool intake_on_framed(void *arg, enum line_event ev, const char *text, si
 static void intake_feed(struct worker *w, struct conn *c, const char *buf, size_t n)
 {
 	struct line_ctx ctx = { w, c };
-	if (framer_feed(&c->in, w->hub->cfg.max_line, buf, n, intake_on_framed, &ctx) < 0)
+	if (framer_feed(&c->in, w->cfg->max_line, buf, n, intake_on_framed, &ctx) < 0)
 		worker_close_conn(w, c, CLOSE_NOMEM);
 }
 

@@ -17,8 +17,19 @@ struct ip_count {
 int iplimit_init(struct iplimit *l, int max)
 {
 	memset(l, 0, sizeof(*l));
+	l->counting = max > 0;
 	l->max = max;
 	return -pthread_mutex_init(&l->lock, NULL);
+}
+
+int iplimit_set_max(struct iplimit *l, int max)
+{
+	if ((max > 0) != l->counting)
+		return -EINVAL;
+	pthread_mutex_lock(&l->lock);
+	l->max = max;
+	pthread_mutex_unlock(&l->lock);
+	return 0;
 }
 
 void iplimit_destroy(struct iplimit *l)
@@ -60,7 +71,7 @@ uint64_t iplimit_key(const struct sockaddr *sa)
 
 int iplimit_acquire(struct iplimit *l, uint64_t key)
 {
-	if (l->max == 0 || key == 0)
+	if (!l->counting || key == 0)
 		return 0;
 	int rc = 0;
 	pthread_mutex_lock(&l->lock);
@@ -84,7 +95,7 @@ out:
 
 void iplimit_release(struct iplimit *l, uint64_t key)
 {
-	if (l->max == 0 || key == 0)
+	if (!l->counting || key == 0)
 		return;
 	pthread_mutex_lock(&l->lock);
 	struct ip_count *n = map_get(&l->counts, key);

@@ -20,13 +20,18 @@
 #include <sys/socket.h>
 
 struct iplimit {
-	int max; /* --max-conns-per-ip; 0 = off (nothing is counted); read-only */
+	bool counting; /* --max-conns-per-ip was on at start (else nothing is counted); read-only */
+	int max;       /* --max-conns-per-ip now; guarded by lock (a reload may change it) */
 	pthread_mutex_t lock;
 	struct map counts; /* iplimit_key -> its open connections (struct ip_count) */
 };
 
 int iplimit_init(struct iplimit *l, int max);
 void iplimit_destroy(struct iplimit *l);
+
+/* A reload's new limit. Counting is decided at start: turning the limit on or off needs a
+ * restart, so max must be above 0 exactly when it was at start. Returns 0 or -EINVAL. */
+int iplimit_set_max(struct iplimit *l, int max);
 
 /* The counting key of a peer address (never 0), or 0 for a family that is not counted. */
 uint64_t iplimit_key(const struct sockaddr *sa);

@@ -56,7 +56,7 @@ static void refuse_busy(struct worker *w, int fd, _Atomic uint64_t *counter, enu
 
 static void refuse_full(struct worker *w, int fd)
 {
-	int max = w->hub->cfg.max_clients;
+	int max = w->cfg->max_clients;
 	char line[PROTO_LINE_MAX], why[64];
 	size_t n = proto_server_full(line, sizeof(line), max);
 	snprintf(why, sizeof(why), "server full (%d users)", max);
@@ -71,7 +71,7 @@ static void refuse_per_ip(struct worker *w, int fd, const struct sockaddr *peer)
 			    : (const void *)&((const struct sockaddr_in6 *)peer)->sin6_addr;
 	if (inet_ntop(peer->sa_family, a, addr, sizeof(addr)) == NULL)
 		snprintf(addr, sizeof(addr), "?");
-	int max = w->hub->cfg.max_conns_per_ip;
+	int max = w->cfg->max_conns_per_ip;
 	char line[PROTO_LINE_MAX], why[INET6_ADDRSTRLEN + 64];
 	size_t n = proto_too_many_from(line, sizeof(line), addr, max);
 	snprintf(why, sizeof(why), "too many connections from %s (max %d)", addr, max);
@@ -95,7 +95,7 @@ static bool admit(struct worker *w, int fd, const struct sockaddr *peer, uint64_
 {
 	struct hub *hub = w->hub;
 	long conns = atomic_fetch_add_explicit(&hub->conns, 1, memory_order_relaxed) + 1;
-	if (conns > hub->cfg.max_clients) {
+	if (conns > w->cfg->max_clients) {
 		atomic_fetch_sub_explicit(&hub->conns, 1, memory_order_relaxed);
 		refuse_full(w, fd);
 		return false;

@@ -68,20 +68,39 @@ size_t memory_default_cap(void)
 	return phys / 4;
 }
 
-void memory_guard_init(struct memory_guard *g, size_t cap, size_t largest)
+/* The largest power of two (from MEMORY_FLOOR_MIN) not above what one connection can cost. */
+static size_t top_bucket(size_t largest)
 {
-	memset(g, 0, sizeof(*g));
-	g->cap = cap;
 	size_t top = MEMORY_FLOOR_MIN;
 	while (top * 2 <= largest && top < ((size_t)1 << 62))
 		top *= 2;
-	g->top = top;
+	return top;
+}
+
+void memory_guard_init(struct memory_guard *g, size_t cap, size_t largest)
+{
+	memset(g, 0, sizeof(*g));
+	size_t top = top_bucket(largest);
+	atomic_init(&g->cap, cap);
+	atomic_init(&g->top, top);
 	atomic_init(&g->floor, top);
+}
+
+void memory_guard_set(struct memory_guard *g, size_t cap, size_t largest)
+{
+	atomic_store_explicit(&g->top, top_bucket(largest), memory_order_relaxed);
+	atomic_store_explicit(&g->cap, cap, memory_order_relaxed);
+	if (cap == 0) { /* off: nothing samples any more, so nothing would clear these */
+		atomic_store_explicit(&g->over, false, memory_order_relaxed);
+		atomic_store_explicit(&g->near, false, memory_order_relaxed);
+		atomic_store_explicit(&g->excess, 0, memory_order_relaxed);
+	}
 }
 
 bool memory_guard_sample(struct memory_guard *g, int64_t now_ms)
 {
-	if (g->cap == 0)
+	size_t cap = memory_guard_cap(g);
+	if (cap == 0)
 		return false;
 	int64_t due = atomic_load_explicit(&g->next_sample_ms, memory_order_relaxed);
 	if (now_ms < due || !atomic_compare_exchange_strong_explicit(
@@ -90,18 +109,20 @@ bool memory_guard_sample(struct memory_guard *g, int64_t now_ms)
 		return false; /* not due, or another thread samples this time */
 	size_t heap = memory_heap_bytes();
 	atomic_store_explicit(&g->heap, heap, memory_order_relaxed);
-	atomic_store_explicit(&g->near, heap > g->cap / 2, memory_order_relaxed);
-	if (heap <= g->cap) {
+	atomic_store_explicit(&g->near, heap > cap / 2, memory_order_relaxed);
+	if (heap <= cap) {
 		atomic_store_explicit(&g->over, false, memory_order_relaxed);
 		atomic_store_explicit(&g->excess, 0, memory_order_relaxed);
-		atomic_store_explicit(&g->floor, g->top, memory_order_relaxed);
+		atomic_store_explicit(&g->floor,
+				      atomic_load_explicit(&g->top, memory_order_relaxed),
+				      memory_order_relaxed);
 		return false;
 	}
 	/* Still over after a round: the next bucket down. */
 	uint64_t floor = atomic_load_explicit(&g->floor, memory_order_relaxed);
 	if (atomic_load_explicit(&g->over, memory_order_relaxed) && floor / 2 >= MEMORY_FLOOR_MIN)
 		atomic_store_explicit(&g->floor, floor / 2, memory_order_relaxed);
-	atomic_store_explicit(&g->excess, (int64_t)(heap - g->cap), memory_order_relaxed);
+	atomic_store_explicit(&g->excess, (int64_t)(heap - cap), memory_order_relaxed);
 	atomic_store_explicit(&g->over, true, memory_order_relaxed);
 	atomic_fetch_add_explicit(&g->round, 1, memory_order_relaxed);
 	return true;

@@ -12,10 +12,11 @@
  * lasts (each cut subtracts what it frees). So no connection is cut while another costs
  * twice as much, and the next sample, from the real heap, decides whether to go on.
  *
- * Threads: every field but `cap` is atomic. Any worker samples (the one that wins the
+ * Threads: every field is atomic. Any worker samples (the one that wins the
  * compare-exchange on next_sample_ms); every worker reads `over`, `round`, `floor` and
- * updates `excess`. Relaxed order throughout: these are estimates that the next sample
- * corrects, and no other memory is published through them.
+ * updates `excess`; SIGHUP (reload.c, the main thread) may change `cap` and `top`. Relaxed
+ * order throughout: these are estimates that the next sample corrects, and no other memory
+ * is published through them.
  */
 #ifndef CHATD_MEMORY_H
 #define CHATD_MEMORY_H
@@ -29,8 +30,8 @@
 #define MEMORY_FLOOR_MIN ((size_t)4096)
 
 struct memory_guard {
-	size_t cap;                     /* --max-memory bytes; 0 = off; read-only */
-	size_t top;                     /* the first round's floor: the largest bucket */
+	_Atomic size_t cap;             /* --max-memory bytes; 0 = off */
+	_Atomic size_t top;             /* the first round's floor: the largest bucket */
 	_Atomic int64_t next_sample_ms; /* when the next sample is due */
 	_Atomic uint64_t heap;          /* the last sample, bytes */
 	_Atomic bool over;              /* the last sample was over the cap */
@@ -42,6 +43,14 @@ struct memory_guard {
 
 /* cap: --max-memory (0 = off); largest: the most one connection can cost (its limits). */
 void memory_guard_init(struct memory_guard *g, size_t cap, size_t largest);
+
+/* A reload's new cap and connection limits (any thread; the next sample goes by them). */
+void memory_guard_set(struct memory_guard *g, size_t cap, size_t largest);
+
+static inline size_t memory_guard_cap(struct memory_guard *g)
+{
+	return atomic_load_explicit(&g->cap, memory_order_relaxed);
+}
 
 /*
  * Samples the heap when MEMORY_SAMPLE_MS have passed since the last sample (at most one

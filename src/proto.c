@@ -63,6 +63,7 @@ static int keep_partial(struct line_framer *f, size_t max_line, const char *data
 		f->buf = malloc(max_line + 1);
 		if (f->buf == NULL)
 			return -ENOMEM;
+		f->limit = (uint32_t)max_line;
 	}
 	memcpy(f->buf + f->len, data, n);
 	f->len += (uint32_t)n;
@@ -78,14 +79,15 @@ int framer_feed(struct line_framer *f, size_t max_line, const char *data, size_t
 		if (nl == NULL) {
 			if (f->discarding)
 				return 0;
-			return keep_partial(f, max_line, p, (size_t)(end - p), fn, ctx);
+			return keep_partial(f, f->buf != NULL ? f->limit : max_line, p,
+					    (size_t)(end - p), fn, ctx);
 		}
 		size_t len = (size_t)(nl - p);
 		bool go_on = true;
 		if (f->discarding) {
 			f->discarding = false; /* the over-long line ends here */
 		} else if (f->len > 0) {
-			go_on = finish_partial(f, max_line, p, len, fn, ctx);
+			go_on = finish_partial(f, f->limit, p, len, fn, ctx);
 		} else {
 			size_t text = strip_cr(p, len);
 			go_on = text > max_line ? fn(ctx, LINE_TOO_LONG, NULL, 0)

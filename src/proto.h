@@ -30,13 +30,16 @@ typedef bool (*line_fn)(void *ctx, enum line_event ev, const char *line, size_t 
 struct line_framer {
 	char *buf;       /* partial line kept between feeds; NULL when none (lazy) */
 	uint32_t len;    /* bytes in buf */
+	uint32_t limit;  /* the max_line buf was made for (it holds limit + 1 bytes) */
 	bool discarding; /* inside an over-long line: drop up to the next newline */
 };
 
 /*
  * Feeds n bytes. Calls fn for every complete line (\n or \r\n removed) and once per over-long
  * line (as soon as it passes max_line, with line = NULL). A partial line is kept for the next
- * call. Returns 0, or -ENOMEM when a partial line could not be kept.
+ * call, and judged by the max_line it started under (max_line may change between calls: a
+ * reload; the kept bytes' buffer was sized for the old one). Returns 0, or -ENOMEM when a
+ * partial line could not be kept.
  */
 int framer_feed(struct line_framer *f, size_t max_line, const char *data, size_t n, line_fn fn,
 		void *ctx);

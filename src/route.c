@@ -52,8 +52,7 @@ static void route_queue(struct worker *w, struct conn *c, struct msg *m)
 {
 	if (c->close_reason == CLOSE_SLOW || c->close_reason == CLOSE_MEMORY)
 		return; /* its output is being thrown away */
-	if (!c->writable &&
-	    c->out_charge + msg_charge(m) > conn_out_max(c, w->hub->cfg.max_outbuf)) {
+	if (!c->writable && c->out_charge + msg_charge(m) > conn_out_max(c, w->cfg->max_outbuf)) {
 		worker_close_conn(w, c, CLOSE_SLOW);
 		return;
 	}

@@ -162,6 +162,7 @@ static int drop_privileges(const char *name)
 static void server_free(struct server *srv)
 {
 	bans_destroy(&srv->hub.bans);
+	live_destroy(&srv->hub.live);
 	iplimit_destroy(&srv->hub.iplimit);
 	dir_destroy(&srv->hub.dir);
 	free(srv->hub.workers);
@@ -292,8 +293,8 @@ int server_start(const struct config *cfg, struct server **out)
 	srv->fd_limit = raise_fd_limit();
 	long auto_max =
 	    srv->fd_limit - FD_RESERVE_BASE - FD_RESERVE_PER_WORKER * (long)srv->hub.nworkers;
-	if (srv->hub.cfg.max_clients == 0)
-		srv->hub.cfg.max_clients = auto_max > 1 ? (int)auto_max : 1;
+	srv->auto_max_clients = auto_max > 1 ? (int)(auto_max < INT_MAX ? auto_max : INT_MAX) : 1;
+	server_derive(srv, &srv->hub.cfg);
 	srv->backlog = read_somaxconn();
 	atomic_init(&srv->hub.next_id, first_id(&srv->hub.cfg));
 	if (dir_init(&srv->hub.dir, srv->hub.cfg.max_rooms, srv->hub.cfg.notice_limit) < 0) {
@@ -326,7 +327,8 @@ int server_start(const struct config *cfg, struct server **out)
 			  srv->hub.cfg.max_outbuf + srv->hub.cfg.max_line +
 			      srv->hub.cfg.max_http_header);
 	srv->hub.workers = calloc(srv->hub.nworkers, sizeof(*srv->hub.workers));
-	if (srv->hub.workers == NULL) {
+	if (srv->hub.workers == NULL ||
+	    live_init(&srv->hub.live, &srv->hub.cfg, srv->hub.nworkers) < 0) {
 		server_free(srv);
 		return -ENOMEM;
 	}
@@ -377,6 +379,32 @@ int server_start(const struct config *cfg, struct server **out)
 		 srv->hub.cfg.max_clients);
 	*out = srv;
 	return 0;
+}
+
+void server_derive(const struct server *srv, struct config *cfg)
+{
+	if (cfg->max_clients == 0)
+		cfg->max_clients = srv->auto_max_clients;
+}
+
+int server_check(const struct config *cfg)
+{
+	int rc = 0;
+	struct hub *hub = calloc(1, sizeof(*hub)); /* only its cfg and key: auth_load_key's */
+	if (hub == NULL)
+		return -ENOMEM;
+	hub->cfg = *cfg;
+	if (auth_load_key(hub) < 0)
+		rc = -EINVAL;
+	explicit_bzero(hub->auth_key, sizeof(hub->auth_key));
+	free(hub);
+	if (cfg->user[0] != '\0' && getpwnam(cfg->user) == NULL) {
+		log_error(-1, 0, "--user %s: no such user", cfg->user);
+		rc = -EINVAL;
+	}
+	if (cluster_check_config(cfg) < 0)
+		rc = -EINVAL;
+	return rc;
 }
 
 uint16_t server_port(const struct server *srv)

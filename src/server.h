@@ -20,6 +20,7 @@ struct server {
 	uint16_t port;  /* the bound port */
 	int backlog;
 	long fd_limit;
+	int auto_max_clients; /* what --max-clients 0 stands for (from the open-file limit) */
 	/* the admin listener (admin.c), NULL when off: started and stopped on the server's
 	 * thread; admin_port is written before its thread starts */
 	struct admin *admin;
@@ -39,6 +40,14 @@ struct server_stats {
  * or logs one clear line and returns -errno (e.g. -EADDRINUSE).
  */
 int server_start(const struct config *cfg, struct server **out);
+
+/* --check-config: what server_start would refuse before binding anything (the --auth-secret
+ * key, the --user, the cluster's password file), each logged. Returns 0, or -EINVAL. */
+int server_check(const struct config *cfg);
+
+/* Fills in what cfg leaves to the server (--max-clients 0: from the open-file limit): the
+ * configuration the workers go by, at start and at each reload. */
+void server_derive(const struct server *srv, struct config *cfg);
 
 /* The admin listener's port (0 when --admin off). */
 uint16_t server_admin_port(const struct server *srv);

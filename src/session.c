@@ -455,7 +455,7 @@ static void cmd_join(struct worker *w, struct conn *c, const char *name, size_t 
 	} else if (rc == -ENOSPC) {
 		stat_add(&w->stats.join_rejected, 1);
 		route_send_line(w, c, line,
-				proto_too_many_rooms(line, sizeof(line), w->hub->cfg.max_rooms));
+				proto_too_many_rooms(line, sizeof(line), w->cfg->max_rooms));
 	} else if (rc < 0) {
 		tell_nomem(w, c, PROTO_NOMEM_STAY);
 	}

@@ -113,7 +113,7 @@ static void printable(char *out, size_t cap, struct http_slice s)
  * clients that are not browsers (no Origin) may become users. Returns false after a 403. */
 static bool origin_ok(struct worker *w, struct conn *c, const struct http_request *req)
 {
-	enum http_origin verdict = http_origin_check(req, w->hub->cfg.allow_origin);
+	enum http_origin verdict = http_origin_check(req, w->cfg->allow_origin);
 	if (verdict == HTTP_ORIGIN_ALLOWED)
 		return true;
 	static const struct http_slice none = { "", 0 };
@@ -328,7 +328,7 @@ static void upgrade(struct worker *w, struct conn *c, const char *accept, size_t
 		worker_close_conn(w, c, CLOSE_NOMEM);
 		return;
 	}
-	ws_parser_init(c->ws, w->hub->cfg.max_line);
+	ws_parser_init(c->ws, w->cfg->max_line);
 	worker_set_ops(w, c, &ws_ops);
 	c->ws_framed = true; /* from here on, lines go out as text frames */
 	c->feed_json = wish->json;
@@ -474,7 +474,7 @@ static void sniff_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n
 	case HTTP_YES:
 		worker_set_ops(w, c, &http_ops);
 		worker_arm_conn_timer(w, c, TIMER_HANDSHAKE,
-				      w->now_ms + w->hub->cfg.handshake_timeout_ms);
+				      w->now_ms + w->cfg->handshake_timeout_ms);
 		http_on_bytes(w, c, buf, n);
 		return;
 	}

@@ -288,13 +288,13 @@ static void worker_start_drain(struct worker *w, struct conn *c)
 		return;
 	}
 	c->draining = true;
-	timer_arm(&w->timers, &c->timer, TIMER_DRAIN, w->now_ms + w->hub->cfg.drain_timeout_ms);
+	timer_arm(&w->timers, &c->timer, TIMER_DRAIN, w->now_ms + w->cfg->drain_timeout_ms);
 	worker_mark_dirty(w, c);
 }
 
 size_t worker_conn_cost(const struct worker *w, const struct conn *c)
 {
-	return conn_cost(c, w->hub->cfg.max_line + 1, w->hub->cfg.max_http_header);
+	return conn_cost(c, w->cfg->max_line + 1, w->hub->cfg.max_http_header);
 }
 
 /* Cuts c for its close reason (too slow, over --max-memory, out of memory): a counter, a log
@@ -302,7 +302,7 @@ size_t worker_conn_cost(const struct worker *w, const struct conn *c)
  * its protocol (best effort), and it is closed. */
 static void worker_cut(struct worker *w, struct conn *c)
 {
-	const struct config *cfg = &w->hub->cfg;
+	const struct config *cfg = w->cfg;
 	char line[PROTO_LINE_MAX];
 	size_t n;
 	if (c->close_reason == CLOSE_SLOW) {
@@ -318,7 +318,7 @@ static void worker_cut(struct worker *w, struct conn *c)
 				 "which holds %zu bytes (among the most)",
 				 (unsigned long long)atomic_load_explicit(&w->hub->mem.heap,
 									  memory_order_relaxed),
-				 w->hub->mem.cap, cost);
+				 memory_guard_cap(&w->hub->mem), cost);
 		n = proto_evicted(line, sizeof(line), cost);
 	} else {
 		stat_add(&w->stats.nomem_disconnects, 1);
@@ -403,7 +403,7 @@ static void worker_flush(struct worker *w)
 		if (c->fd >= 0 && c->writable && c->out_count > 0)
 			worker_flush_conn(w, c, &again);
 		if (c->fd >= 0 && !c->closing &&
-		    c->out_charge > conn_out_max(c, w->hub->cfg.max_outbuf))
+		    c->out_charge > conn_out_max(c, w->cfg->max_outbuf))
 			worker_close_conn(w, c, CLOSE_SLOW);
 		c = next;
 	}
@@ -424,7 +424,7 @@ static void worker_flush_adaptive(struct worker *w)
 	int64_t start_us = clock_now_us();
 	worker_flush(w);
 	int64_t end_us = clock_now_us();
-	int64_t cap_us = (int64_t)w->hub->cfg.flush_interval_ms * 1000;
+	int64_t cap_us = (int64_t)w->cfg->flush_interval_ms * 1000;
 	w->next_flush_us =
 	    end_us + worker_flush_holdoff_us(end_us - start_us, w->hub->nworkers, cap_us);
 	w->lines_pending = 0;
@@ -573,6 +573,7 @@ void *worker_main(void *arg)
 	struct epoll_event events[MAX_EVENTS];
 	bool wake_pending = false;
 	w->now_ms = clock_now_ms();
+	w->cfg = live_enter(&hub->live, w->index);
 	for (;;) {
 		/* acquire: pairs with the release store in server_stop. */
 		if (!w->shutting_down && atomic_load_explicit(&hub->stopping, memory_order_acquire))
@@ -589,6 +590,8 @@ void *worker_main(void *arg)
 			log_error((int)w->index, 0, "epoll_wait: %s", strerror(errno));
 		int64_t start_us = clock_now_us();
 		w->now_ms = start_us / 1000;
+		/* the quiescent state: no snapshot of an earlier iteration is held past here */
+		w->cfg = live_enter(&hub->live, w->index);
 		bool inbox_fired = n > 0 && worker_dispatch(w, events, n);
 		if (may_sleep || inbox_fired)
 			inbox_awake(&w->inbox, inbox_fired);
@@ -629,6 +632,7 @@ int worker_init(struct worker *w, struct hub *hub, unsigned index, int listen_fd
 {
 	memset(w, 0, sizeof(*w));
 	w->hub = hub;
+	w->cfg = live_current(&hub->live); /* until the thread's first live_enter */
 	w->index = index;
 	w->listen_fd = listen_fd;
 	w->listener_ready = true; /* connections may be queued already */

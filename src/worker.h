@@ -148,6 +148,9 @@ struct worker_hook {
 struct worker {
 	struct inbox inbox; /* pushed to by every worker; consumed by this one's routing */
 	struct hub *hub;
+	/* the configuration in effect this iteration: taken from hub->live at every wake-up
+	 * (live_enter), valid until the next; the settings SIGHUP may change are read here */
+	const struct config *cfg;
 	unsigned index;
 	pthread_t thread;
 	int epfd;

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "memory.h"
 #include "msg.h"
+#include "reload.h"
 #include "server.h"
 
 #include <arpa/inet.h>
@@ -15,6 +16,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -475,6 +477,85 @@ const char *stress_server_chat(unsigned workers, unsigned clients, unsigned send
 const char *stress_memory_cap(unsigned workers, unsigned clients, unsigned senders, unsigned lines)
 {
 	return server_chat(workers, clients, senders, lines, true, true);
+}
+
+/* ---- reloads under a busy chat ------------------------------------------------------------------ */
+
+struct reloader {
+	struct server *srv;
+	struct config base;
+	_Atomic bool stop;
+	unsigned applied;
+	bool failed;
+};
+
+/* Swaps between the base configuration and one with every live setting changed (each still
+ * loose enough for the chat under test), as fast as it can with a short pause. */
+static void *reloader_main(void *arg)
+{
+	struct reloader *r = arg;
+	struct reload rl;
+	reload_init(&rl, r->srv, &r->base, 0, NULL);
+	struct config alt[2] = { r->base, r->base };
+	alt[1].max_line *= 2;
+	alt[1].max_outbuf *= 2;
+	alt[1].max_clients = 5000;
+	alt[1].max_memory = 0;
+	alt[1].notice_limit = 100;
+	alt[1].max_rooms = 500;
+	alt[1].flush_interval_ms = 5;
+	alt[1].handshake_timeout_ms = 5000;
+	alt[1].drain_timeout_ms = 3000;
+	snprintf(alt[1].allow_origin, sizeof(alt[1].allow_origin), "*");
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		if (reload_apply(&rl, &alt[(r->applied + 1) % 2]) < 0) {
+			r->failed = true;
+			break;
+		}
+		r->applied++;
+		usleep(500);
+	}
+	return NULL;
+}
+
+const char *stress_reload_chat(unsigned workers, unsigned clients, unsigned senders, unsigned lines)
+{
+	struct config cfg;
+	stress_config(&cfg, workers);
+	cfg.rate_limit = 0; /* bulk traffic from one sender: flood control is not under test */
+	struct server *srv;
+	if (server_start(&cfg, &srv) < 0)
+		FAIL("server_start failed");
+	struct peer *peers = calloc(clients, sizeof(*peers));
+	struct reloader r = { .srv = srv, .base = cfg };
+	pthread_t th;
+	const char *err = NULL;
+	bool started = pthread_create(&th, NULL, reloader_main, &r) == 0;
+	if (!started) {
+		snprintf(failure, sizeof(failure), "pthread_create failed");
+		err = failure;
+	}
+	if (err == NULL)
+		err = run_chat(srv, peers, clients, senders, lines);
+	atomic_store_explicit(&r.stop, true, memory_order_relaxed);
+	if (started)
+		pthread_join(th, NULL);
+	if (err == NULL && (r.failed || r.applied < 2)) {
+		snprintf(failure, sizeof(failure), "%u reloads applied%s", r.applied,
+			 r.failed ? ", then one failed" : "");
+		err = failure;
+	}
+	server_stop(srv);
+	server_wait(srv);
+	for (unsigned i = 0; i < clients; i++)
+		if (peers[i].fd >= 0)
+			close(peers[i].fd);
+	free(peers);
+	if (err == NULL && msg_live_count() != 0) {
+		snprintf(failure, sizeof(failure), "%ld message buffers leaked", msg_live_count());
+		err = failure;
+	}
+	return err;
 }
 
 /* ---- commands from many users at once ------------------------------------------------------- */

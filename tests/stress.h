@@ -44,4 +44,13 @@ const char *stress_memory_cap(unsigned workers, unsigned clients, unsigned sende
  */
 const char *stress_chat_commands(unsigned workers, unsigned clients, unsigned rounds);
 
+/*
+ * The chat of stress_server_chat while another thread reloads the configuration as fast as it
+ * can (reload_apply), every live setting flipping between two values: every line still
+ * arrives, in order, and nothing leaks. Under TSan this is the data-race check of the
+ * configuration snapshots (live.c) and of the modules' setters.
+ */
+const char *stress_reload_chat(unsigned workers, unsigned clients, unsigned senders,
+			       unsigned lines);
+
 #endif

@@ -108,6 +108,31 @@ Test(framer, callback_can_stop_framing)
 	cr_assert_eq(c.lines, 1);
 }
 
+/* A reload may change max_line while a line is half read: the kept bytes' buffer was sized for
+ * the limit the line started under, so that limit judges the line (a larger one would write
+ * past the buffer). */
+Test(framer, a_partial_line_is_judged_by_the_limit_it_started_under)
+{
+	struct line_framer f = { 0 };
+	struct collected c = { 0 };
+	cr_assert_eq(framer_feed(&f, MAXL, "0123456789", 10, collect, &c), 0);
+	cr_assert_eq(framer_feed(&f, (size_t)4 * MAXL, "abcdefghij", 10, collect, &c), 0);
+	cr_assert_eq(framer_feed(&f, (size_t)4 * MAXL, "ABC\n", 4, collect, &c), 0);
+	cr_assert_eq(c.lines, 1);
+	cr_assert_str_eq(c.text[0], "<too long>", "20 bytes in, over the 16 it started with");
+	/* the next line goes by the new limit */
+	cr_assert_eq(framer_feed(&f, (size_t)4 * MAXL, "0123456789", 10, collect, &c), 0);
+	cr_assert_eq(framer_feed(&f, (size_t)4 * MAXL, "abcdefghij\n", 11, collect, &c), 0);
+	cr_assert_eq(c.lines, 2);
+	cr_assert_str_eq(c.text[1], "0123456789abcdefghij");
+	/* the same the other way: a line started under a higher limit keeps it */
+	cr_assert_eq(framer_feed(&f, (size_t)4 * MAXL, "0123456789", 10, collect, &c), 0);
+	cr_assert_eq(framer_feed(&f, MAXL, "abcdefghij\n", 11, collect, &c), 0);
+	cr_assert_eq(c.lines, 3);
+	cr_assert_str_eq(c.text[2], "0123456789abcdefghij", "started under 64");
+	framer_reset(&f);
+}
+
 /* ---- validation ---------------------------------------------------------------------------- */
 
 static enum line_check check(const char *s)

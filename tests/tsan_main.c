@@ -44,6 +44,11 @@ static const char *memory_cap(void)
 	return stress_memory_cap(2, 10, 2, 20);
 }
 
+static const char *reload_chat(void)
+{
+	return stress_reload_chat(4, 40, 4, 50);
+}
+
 int main(void)
 {
 	static const struct scenario scenarios[] = {
@@ -55,6 +60,7 @@ int main(void)
 		{ "server: over --max-memory the largest consumer is cut, others get everything",
 		  memory_cap },
 		{ "chat: renames, joins, /msg, /who, /rooms from 40 users at once", chat_commands },
+		{ "reload: every live setting swapped while 40 users chat", reload_chat },
 	};
 	int passed = 0, failed = 0;
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
