@@ -18,6 +18,7 @@
 #include "hmac.h"
 #include "command.h"
 #include "server.h"
+#include "stress.h"
 #include "testlib.h"
 
 #include <arpa/inet.h>
@@ -1333,7 +1334,7 @@ Test(cluster, a_room_whose_history_cannot_be_read_from_redis_still_gets_every_li
 	char got[3][64];
 	read_chat(b, got, 3);
 	for (int i = 0; i < 3; i++) {
-		char want[16];
+		char want[24];
 		snprintf(want, sizeof(want), "line %d", i);
 		cr_assert_str_eq(got[i], want);
 	}
@@ -1343,4 +1344,12 @@ Test(cluster, a_room_whose_history_cannot_be_read_from_redis_still_gets_every_li
 	tc_close(b);
 	tc_close(a);
 	ts_stop(node);
+}
+
+Test(cluster, newcomers_on_4_workers_get_a_rooms_history_from_redis_and_every_line_once,
+     .timeout = 60)
+{
+	/* the scenario of stress.c, which make tsan runs too */
+	const char *err = stress_cluster_history(4, 12, 60);
+	cr_assert_null(err, "%s", err);
 }
