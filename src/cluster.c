@@ -62,7 +62,7 @@
 #define LINK_OUTBUF_MIN ((size_t)1 << 20)
 #define ROOMS_LISTED    500 /* the most rooms a /rooms answer from Redis lists */
 /* The most bytes of a room's history read from Redis at once (--history-bytes, up to this):
- * the reply is read whole into the command connection's buffer. */
+ * the answer is read whole into the subscriber's buffer (cl->in_max). */
 #define SEED_BYTES_MAX ((size_t)1 << 20)
 /* nodes of one parsed reply: a /who (a count and DIR_WHO_NAMES_MAX names) or a /rooms (a
  * count and two per room) answer, and pub/sub messages (4) */
