@@ -7,6 +7,10 @@
  *   room channel    PREFIX:room:ROOM, carrying "SEQ NODE EXCLUDE LINE" (LINE ends in \n;
  *                   EXCLUDE is a connection id on NODE that must not get it, or 0)
  *   room sequence   PREFIX:seq:ROOM, incremented by the publish script
+ *   room history    PREFIX:hist:ROOM, a stream of the lines users said (chat and actions),
+ *                   each "seq SEQ time MS line LINE" (MS: Redis's clock), added by the
+ *                   publish script, capped at about --history entries (MAXLEN ~), expiring
+ *                   like the room's members (refreshed with them while anyone is in the room)
  *   node channel    PREFIX:node:NODE: "probe N" (self-probes), "dm NODE ID WORKER NAME\nLINE"
  *                   (a private message for user ID on WORKER)
  *   nodes           PREFIX:nodes, sorted set: node -> time of its last heartbeat (ms)
@@ -57,15 +61,60 @@
  * scripts alone queue 4 KB at connect, more than the smallest --max-outbuf. */
 #define LINK_OUTBUF_MIN ((size_t)1 << 20)
 #define ROOMS_LISTED    500 /* the most rooms a /rooms answer from Redis lists */
+/* The most bytes of a room's history read from Redis at once (--history-bytes, up to this):
+ * the answer is read whole into the subscriber's buffer (cl->in_max). */
+#define SEED_BYTES_MAX ((size_t)1 << 20)
 /* nodes of one parsed reply: a /who (a count and DIR_WHO_NAMES_MAX names) or a /rooms (a
  * count and two per room) answer, and pub/sub messages (4) */
 #define LINK_NODES (2 * ROOMS_LISTED + 8)
 _Static_assert(LINK_NODES > DIR_WHO_NAMES_MAX + 2, "a /who answer fits");
 
-/* INCR the room's sequence number, PUBLISH the line with it: one order for every node. */
-static const char publish_script[] = "local seq = redis.call('INCR', KEYS[1])\n"
-				     "redis.call('PUBLISH', KEYS[2], seq .. ' ' .. ARGV[1])\n"
-				     "return seq\n";
+/*
+ * INCR the room's sequence number (KEYS[1]), PUBLISH the line with it (KEYS[2]): one order for
+ * every node. A line a user said also goes into the room's history stream (KEYS[3]) with its
+ * number and the time by Redis's clock (one clock for the lines of every node), in the same
+ * step, so the stream holds exactly the lines of the room's order: ARGV[2] is the node's
+ * --history, 0 for a notice (not kept) or with --history 0; the stream is capped at about that
+ * many entries and expires ARGV[4] seconds after its last line, unless the room's members are
+ * refreshed meanwhile (user_script). ARGV[1] is the payload "NODE EXCLUDE LINE", the line
+ * starting at byte ARGV[3].
+ */
+static const char publish_script[] =
+    "local seq = redis.call('INCR', KEYS[1])\n"
+    "redis.call('PUBLISH', KEYS[2], seq .. ' ' .. ARGV[1])\n"
+    "if ARGV[2] ~= '0' then\n"
+    "  local t = redis.call('TIME')\n"
+    "  local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*',\n"
+    "             'seq', string.format('%d', seq), 'time', string.format('%d', ms),\n"
+    "             'line', string.sub(ARGV[1], tonumber(ARGV[3]) + 1))\n"
+    "  redis.call('EXPIRE', KEYS[3], ARGV[4])\n"
+    "end\n"
+    "return seq\n";
+
+/*
+ * A room's history for a node where it is new (KEYS[1], the stream), run on the subscriber
+ * right after the room's SUBSCRIBE (seed_ask): its newest ARGV[1] lines, newest first, at
+ * most ARGV[2] bytes in all, as one string: ARGV[3] ("ID ROOM", which read this is), then a
+ * record "SEQ MS LEN\nLINE" per line (LEN: the line's length). One string, not XREVRANGE's
+ * reply itself: a few thousand lines would be tens of thousands of reply elements, and the
+ * bytes are bounded here, by the reader's buffer. A key that is not a stream reads as empty.
+ */
+static const char seed_script[] =
+    "local out, size, most = { ARGV[3] .. '\\n' }, 0, tonumber(ARGV[2])\n"
+    "local ok, entries = pcall(redis.call, 'XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])\n"
+    "if not ok then entries = {} end\n"
+    "for _, e in ipairs(entries) do\n"
+    "  local f, v = e[2], {}\n"
+    "  for i = 1, #f, 2 do v[f[i]] = f[i + 1] end\n"
+    "  if v.seq and v.time and v.line then\n"
+    "    local rec = v.seq .. ' ' .. v.time .. ' ' .. #v.line .. '\\n' .. v.line\n"
+    "    size = size + #rec\n"
+    "    if size > most then break end\n"
+    "    out[#out + 1] = rec\n"
+    "  end\n"
+    "end\n"
+    "return table.concat(out)\n";
 
 /* Every BEAT_MS, with Redis's clock: this node (ARGV[1]) is alive now. A node silent for
  * ALIVE_MS (ARGV[2]) is dead: its users leave their rooms (the leave notice is ARGV[4] NAME
@@ -105,7 +154,8 @@ static const char beat_script[] =
  * "move": the same with the name Redis has for the user, when it has one (a /join must not
  * undo a /nick granted while it was on its way).
  * "sync": the same for a user not recorded yet (after the link came back); for one recorded,
- * refresh its claim and its room's expiry. "gone": forget the user and free its name.
+ * refresh its claim and its room's expiry (its members' and its history's: a room's history
+ * lasts while anyone is in the room). "gone": forget the user and free its name.
  * "reset": forget every user of the node (ARGV[3..] unused), before a full sync.
  * "auth": the user signed in as the name (ARGV[11] is 1): taken from whoever holds it
  * unless that one is signed in too; returns { 1, the former holder's record or "" }, or
@@ -147,6 +197,7 @@ static const char user_script[] =
     "  local room, folded, name = string.match(old, '^([^\\t]*)\\t([^\\t]*)\\t(.*)$')\n"
     "  if not claim(folded, name) then return 0 end\n"
     "  redis.call('EXPIRE', p .. ':members:' .. room, ttl)\n"
+    "  redis.call('EXPIRE', p .. ':hist:' .. room, ttl)\n"
     "  return 1\n"
     "end\n"
     "local folded, name = ARGV[6], ARGV[7]\n"
@@ -178,6 +229,7 @@ static const char user_script[] =
     "local members = p .. ':members:' .. ARGV[9]\n"
     "redis.call('HSET', members, node .. ' ' .. id, name)\n"
     "redis.call('EXPIRE', members, ttl)\n"
+    "redis.call('EXPIRE', p .. ':hist:' .. ARGV[9], ttl)\n"
     "redis.call('HSET', p .. ':rooms', ARGV[9], ARGV[10])\n"
     "if mode == 'auth' then return { 1, evicted } end\n"
     "return 1\n";
@@ -219,6 +271,8 @@ static const char direct_script[] =
     "redis.call('PUBLISH', ARGV[1] .. ':node:' .. node, 'dm ' .. v .. '\\n' .. ARGV[3])\n"
     "return v\n";
 
+/* The scripts run by EVALSHA on the command connection (seed_script goes by EVAL on the
+ * subscriber, which may run before the command connection loaded anything). */
 enum script { SCRIPT_PUBLISH, SCRIPT_BEAT, SCRIPT_USER, SCRIPT_WHO, SCRIPT_ROOMS, SCRIPT_DIRECT };
 static const char *const scripts[] = { publish_script, beat_script,  user_script,
 				       who_script,     rooms_script, direct_script };
@@ -260,6 +314,7 @@ enum uplink_op {
 	ANSWER_AUTH_OK,     /* NAME: the user signs in as NAME now */
 	ANSWER_AUTH_TAKEN,  /* NAME: refused, a signed-in user has it */
 	ANSWER_AUTH_LOCAL,  /* NAME: the link went down: sign in on this node alone */
+	ANSWER_HISTORY,     /* room, pos: the room's history was seeded from Redis (seed_land) */
 	/* the user's request was only for the link's sake (a put, a sync): nothing to say */
 	ANSWER_NONE,
 };
@@ -272,6 +327,8 @@ struct request_head {
 	uint32_t text_len;    /* UPLINK_DIRECT: the length of the text, at the end of LINE */
 	uint32_t peer_worker; /* the peer's worker */
 	uint32_t verified;    /* the user is signed in (its claim says so) */
+	uint64_t room;        /* ANSWER_HISTORY: the room's id */
+	uint64_t pos;         /* ANSWER_HISTORY: the seed's position in the room's history */
 };
 
 /* A request kept until Redis answers it (the command's pending entry owns it). */
@@ -313,6 +370,18 @@ struct subscription {
 	bool confirmed;
 	char *held;
 	size_t held_len;
+	/* The room's history from Redis, for a room new to the node (seed_ask): while the read
+	 * `seed_id` is on its way (`seeding`), the room's lines from Redis are held in `live` as
+	 * records (a size_t length, then the payload "SEQ NODE EXCLUDE LINE"), so that the users
+	 * who entered meanwhile get the history before any of them. */
+	bool seeding;
+	uint64_t seed_id;
+	char *live;
+	size_t live_len;
+	/* while the held lines go out: the numbers of the lines read (ascending), which are not
+	 * delivered again (sub_seeded) */
+	const uint64_t *seeded;
+	size_t nseeded;
 };
 
 struct cluster {
@@ -334,6 +403,8 @@ struct cluster {
 	size_t in_max;        /* a reply longer than this closes the link */
 	size_t queue_max;     /* room lines are dropped past this in the command queue */
 	size_t out_limit;     /* the link's connections are cut as slow past this */
+	size_t seed_bytes;    /* the most bytes of a room's history read from Redis */
+	uint64_t seeds_asked; /* the last seed's id */
 	uint32_t sub_pending; /* subscriptions sent and not yet confirmed */
 	struct map subs;      /* map_hash_name(name) -> chain of struct subscription */
 	size_t nsubs;
@@ -365,6 +436,10 @@ static void auth_reply(struct cluster *cl, const struct resp_node *root, const s
 static void sub_release(struct cluster *cl, struct subscription *s, bool up);
 static void sub_unconfirm(struct cluster *cl, struct subscription *s);
 static void sub_resubscribe(struct cluster *cl, struct subscription *s);
+static void seed_ask(struct cluster *cl, struct subscription *s);
+static void seed_fail(struct cluster *cl, struct subscription *s, const char *why);
+static void seed_land(struct cluster *cl, const struct resp_node *root);
+static void seeds_fail(struct cluster *cl, struct subscription *s);
 
 /* Calls fn for every subscription (fn must not add or remove any). */
 static void subs_each(struct cluster *cl, void (*fn)(struct cluster *, struct subscription *))
@@ -645,15 +720,32 @@ static void link_connect(struct timer *t, void *ctx)
 
 /* ---- replies ---------------------------------------------------------------------------------- */
 
-/* A room line from Redis: "SEQ NODE EXCLUDE LINE" on PREFIX:room:NAME, delivered to this
- * node's members of the room through the inboxes. */
-static void link_deliver(struct cluster *cl, const struct resp_pubsub *ps)
+/* Whether the line numbered seq is one of the lines s's seed read from Redis, or older than
+ * them all (the history shown, or older than it), while the lines held for the seed go out. */
+static bool sub_seeded(const struct subscription *s, uint64_t seq)
 {
-	size_t skip = strlen(cl->url.prefix) + strlen(":room:");
-	if (ps->channel.n <= skip || ps->channel.n - skip > ROOM_MAX_LEN)
-		return;
-	const char *p = ps->payload.p, *end = p + ps->payload.n;
-	const char *sp1 = memchr(p, ' ', (size_t)(end - p));
+	if (s == NULL || s->nseeded == 0 || seq > s->seeded[s->nseeded - 1])
+		return false;
+	size_t lo = 0, hi = s->nseeded;
+	if (seq < s->seeded[0])
+		return true;
+	while (lo < hi) { /* the first not below seq */
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->seeded[mid] < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return s->seeded[lo] == seq;
+}
+
+/* A room line from Redis, p[0..n) = "SEQ NODE EXCLUDE LINE", to this node's members of s's
+ * room (none without s) through the inboxes; not a line a user said that the history seeded
+ * from Redis has already (seed_land). */
+static void room_deliver(struct cluster *cl, struct subscription *s, const char *p, size_t n)
+{
+	const char *end = p + n;
+	const char *sp1 = memchr(p, ' ', n);
 	const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(end - sp1 - 1)) : NULL;
 	const char *sp3 = sp2 ? memchr(sp2 + 1, ' ', (size_t)(end - sp2 - 1)) : NULL;
 	if (sp3 == NULL || sp3 + 1 >= end || end[-1] != '\n') {
@@ -662,20 +754,38 @@ static void link_deliver(struct cluster *cl, const struct resp_pubsub *ps)
 	}
 	const char *line = sp3 + 1;
 	size_t line_len = (size_t)(end - line);
-	struct subscription *s = sub_find(cl, ps->channel.p + skip, ps->channel.n - skip);
+	uint64_t seq = strtoull(p, NULL, 10); /* the room's number in Redis: history.h */
+	bool seeded = sub_seeded(s, seq);
 	struct room *r = s != NULL ? s->room : NULL;
-	if (r == NULL)
-		return; /* every member left meanwhile */
+	if (r == NULL || (seeded && proto_said_by_user(line, line_len)))
+		return; /* every member left meanwhile, or in the history already */
 	struct msg *m = route_msg_new(cl->w, line_len, false);
 	if (m != NULL) {
 		memcpy(m->data, line, line_len);
 		size_t node_len = (size_t)(sp2 - sp1 - 1);
 		if (node_len == strlen(cl->node_id) && memcmp(sp1 + 1, cl->node_id, node_len) == 0)
 			m->exclude = strtoull(sp2 + 1, NULL, 10);
-		m->seq = strtoull(p, NULL, 10); /* the room's number in Redis: history.h */
+		m->seq = seq;
 		count(&cl->received);
 		route_publish_room(cl->w, r, m);
 	}
+}
+
+static void seed_hold(struct cluster *cl, struct subscription *s, const char *p, size_t n);
+
+/* A room line from Redis on PREFIX:room:NAME: delivered to this node's members of the room, or
+ * held while the room's history is on its way from Redis. */
+static void link_deliver(struct cluster *cl, const struct resp_pubsub *ps)
+{
+	size_t skip = strlen(cl->url.prefix) + strlen(":room:");
+	if (ps->channel.n <= skip || ps->channel.n - skip > ROOM_MAX_LEN)
+		return;
+	struct subscription *s = sub_find(cl, ps->channel.p + skip, ps->channel.n - skip);
+	if (s != NULL && s->seeding) {
+		seed_hold(cl, s, ps->payload.p, ps->payload.n);
+		return;
+	}
+	room_deliver(cl, s, ps->payload.p, ps->payload.n);
 }
 
 /* Redis confirmed a room's subscription: lines held for it go out now. */
@@ -732,10 +842,17 @@ static void sub_reply(struct cluster *cl, const struct resp_node *root)
 		atomic_store_explicit(&cl->subscriptions, (uint64_t)ps.count, memory_order_relaxed);
 		break;
 	default:
+		if (root->type == RESP_BULK || root->type == RESP_SIMPLE) {
+			seed_land(cl, root); /* a room's history, read after its SUBSCRIBE */
+			break;
+		}
 		if (root->type == RESP_ERROR || root->type == RESP_BULK_ERROR) {
 			count(&cl->errors);
 			log_warn((int)cl->w->index, 0, "cluster: Redis: %.*s", (int)root->len,
 				 root->str);
+			/* the answer of some read of a room's history: which one, it does not
+			 * say */
+			subs_each(cl, seeds_fail);
 		}
 		break;
 	}
@@ -982,9 +1099,14 @@ static void publish_now(struct cluster *cl, const char *room, const char *line, 
 		return;
 	}
 	char seq_key[sizeof(cl->url.prefix) + ROOM_MAX_LEN + 8];
-	char channel[sizeof(seq_key)];
+	char channel[sizeof(seq_key)], hist_key[sizeof(seq_key)], most[16], at[24], ttl[16];
 	size_t kn = channel_of(cl, "seq", room, seq_key, sizeof(seq_key));
 	size_t cn = channel_of(cl, "room", room, channel, sizeof(channel));
+	size_t hn = channel_of(cl, "hist", room, hist_key, sizeof(hist_key));
+	/* what users said goes into the room's history in Redis too (publish_script) */
+	snprintf(most, sizeof(most), "%d",
+		 proto_said_by_user(line, line_len) ? cl->w->hub->cfg.history : 0);
+	snprintf(ttl, sizeof(ttl), "%d", NAME_TTL_S);
 	/* the payload is copied once more into the command: an ordinary line is put together on
 	 * the stack, only a long one needs an allocation */
 	char small[2048];
@@ -997,10 +1119,12 @@ static void publish_now(struct cluster *cl, const char *room, const char *line, 
 	int pn = snprintf(payload, sizeof(cl->node_id) + 24, "%s %llu ", cl->node_id,
 			  (unsigned long long)h->exclude);
 	memcpy(payload + pn, line, line_len);
-	struct resp_arg argv[3] = { { seq_key, kn },
-				    { channel, cn },
-				    { payload, (size_t)pn + line_len } };
-	if (script_run(cl, SCRIPT_PUBLISH, REPLY_PUBLISH, 2, 3, argv, NULL))
+	snprintf(at, sizeof(at), "%d", pn);
+	struct resp_arg argv[7] = { { seq_key, kn },    { channel, cn },
+				    { hist_key, hn },   { payload, (size_t)pn + line_len },
+				    resp_arg_str(most), resp_arg_str(at),
+				    resp_arg_str(ttl) };
+	if (script_run(cl, SCRIPT_PUBLISH, REPLY_PUBLISH, 3, 7, argv, NULL))
 		count(&cl->published);
 	if (payload != small)
 		free(payload);
@@ -1018,6 +1142,8 @@ static void sub_unconfirm(struct cluster *cl, struct subscription *s)
 {
 	sub_release(cl, s, false); /* the link is going down: held lines go to this node */
 	s->confirmed = false;
+	if (s->seeding)
+		seed_fail(cl, s, "the link went down");
 }
 
 static void sub_resubscribe(struct cluster *cl, struct subscription *s)
@@ -1042,7 +1168,8 @@ static struct subscription *sub_add(struct cluster *cl, const char *name, size_t
 	return s;
 }
 
-/* Drops s: its held lines go out (or to this node), its room reference is let go. */
+/* Drops s: its held lines go out (or to this node), its room reference is let go, the room's
+ * lines held for its seed are dropped (and its seed's answer will be ignored: seed_owner). */
 static void sub_remove(struct cluster *cl, struct subscription *s)
 {
 	uint64_t h = map_hash_name(s->name, strlen(s->name));
@@ -1060,6 +1187,7 @@ static void sub_remove(struct cluster *cl, struct subscription *s)
 	sub_release(cl, s, atomic_load_explicit(&cl->up, memory_order_relaxed));
 	if (s->room != NULL)
 		dir_room_put(&cl->w->hub->dir, s->room);
+	free(s->live); /* room lines held for a history from Redis: nobody here to get them */
 	free(s);
 	cl->nsubs--;
 }
@@ -1147,8 +1275,13 @@ static void uplink_watch(struct cluster *cl, const char *name, size_t n, bool fi
 	if (s->room != NULL)
 		dir_room_put(&cl->w->hub->dir, s->room);
 	s->room = r;
-	if (s->workers++ == 0 && cl->sub.c != NULL)
-		link_subscribe(cl, s->name, true);
+	if (s->workers++ > 0 || cl->sub.c == NULL)
+		return;
+	link_subscribe(cl, s->name, true);
+	/* new to the node while the link is up: the room's history comes from Redis; the users
+	 * who entered until then get it when it lands */
+	if (cl->w->hub->cfg.history > 0 && atomic_load_explicit(&cl->up, memory_order_relaxed))
+		seed_ask(cl, s);
 }
 
 /* ---- users: names, rooms, private messages and listings across nodes ------------------------ */
@@ -1629,6 +1762,242 @@ static void link_evict(struct cluster *cl, const char *p, size_t n)
 	uplink_send(cl->w, worker, ANSWER_EVICT, &h, name, strlen(name), "", 0);
 }
 
+/* ---- a room's history from Redis, for a room new to the node ------------------------------ */
+
+/*
+ * The ordering. The first member of a room on the node takes the room's history (empty) as it
+ * enters, before the link worker even hears of the room: its history from Redis comes later.
+ * When a room is new to the node (its first member on any worker) while the link is up, the
+ * link worker sends its SUBSCRIBE and, right behind it on the same subscriber connection,
+ * the read of the room's stream (seed_script; RESP3 lets a subscribed connection run
+ * commands). Redis runs one connection's commands in order and sends their answers and the
+ * channel's messages in the order it made them, so every line of the room said before the
+ * read is in it (if users said it), and every line said after comes after its answer. A line
+ * said between the SUBSCRIBE and the read (another client's command may run between the two)
+ * is in both, and comes before the answer.
+ * 1. Until the answer lands, the room's lines from Redis are held (seed_hold): nothing of the
+ *    room reaches its users here.
+ * 2. When it lands (seed_land), under the room's history lock, the lines read go in front of
+ *    the room's history (history_seed; only into a history that kept no line yet, which every
+ *    user here took empty), taking position P, and the room's worker mask is read, as
+ *    route_publish_room does.
+ * 3. Each of those workers is sent ANSWER_HISTORY (the room, P), then the held lines, through
+ *    the same inbox (one producer's order is kept); of the held lines, those users said that
+ *    the read had too are dropped (by their numbers).
+ * 4. On each worker, every member of the room who took the history before P (seen_hpos < P)
+ *    is shown it now (route_show_history), before any of those lines, which it then skips by
+ *    position when the block had them (seen_hpos), as on entering a room. A worker whose bit
+ *    was not in the mask set it after the seed (a worker sets its bit before its user takes
+ *    the history, under the same lock): its users took the seeded history on entering.
+ * No answer, or a failed one (the link went down, an error, more lines held meanwhile than the
+ * command queue's bound): the held lines go out as they are, in order, and the users keep the
+ * history this node had (empty) and every line that follows.
+ */
+
+/* Reads s's room's history from Redis, right behind its SUBSCRIBE on the subscriber. */
+static void seed_ask(struct cluster *cl, struct subscription *s)
+{
+	char key[sizeof(cl->url.prefix) + ROOM_MAX_LEN + 8], lines[16], bytes[24], which[48];
+	size_t kn = channel_of(cl, "hist", s->name, key, sizeof(key));
+	snprintf(lines, sizeof(lines), "%d", cl->w->hub->cfg.history);
+	snprintf(bytes, sizeof(bytes), "%zu", cl->seed_bytes);
+	s->seed_id = ++cl->seeds_asked;
+	snprintf(which, sizeof(which), "%llu %s", (unsigned long long)s->seed_id, s->name);
+	struct resp_arg argv[7] = { RESP_ARG_LIT("EVAL"), resp_arg_str(seed_script),
+				    RESP_ARG_LIT("1"),    { key, kn },
+				    resp_arg_str(lines),  resp_arg_str(bytes),
+				    resp_arg_str(which) };
+	s->seeding = link_send(cl, &cl->sub, 7, argv);
+}
+
+/* The subscription a read's answer is for ("ID ROOM\n" first), or NULL: dropped meanwhile, or
+ * made anew (a read of its own). *body: the records after that line. */
+static struct subscription *seed_owner(struct cluster *cl, const struct resp_node *root,
+				       const char **body)
+{
+	const char *p = root->str;
+	const char *nl = root->len > 0 ? memchr(p, '\n', root->len) : NULL;
+	const char *sp = nl != NULL ? memchr(p, ' ', (size_t)(nl - p)) : NULL;
+	if (sp == NULL || !isdigit((unsigned char)*p)) {
+		count(&cl->errors);
+		return NULL;
+	}
+	*body = nl + 1;
+	uint64_t id = strtoull(p, NULL, 10); /* digits, then the space */
+	struct subscription *s = sub_find(cl, sp + 1, (size_t)(nl - sp - 1));
+	return s != NULL && s->seeding && s->seed_id == id ? s : NULL;
+}
+
+/* s's read is over: the room's lines held meanwhile go to this node's members, in order, less
+ * the lines users said that the read had (seeded[0..n), ascending; the history has them). */
+static void seed_end(struct cluster *cl, struct subscription *s, const uint64_t *seeded, size_t n)
+{
+	char *live = s->live;
+	size_t len = s->live_len;
+	s->seeding = false;
+	s->live = NULL;
+	s->live_len = 0;
+	s->seeded = seeded;
+	s->nseeded = n;
+	for (size_t off = 0; off < len;) {
+		size_t rn;
+		memcpy(&rn, live + off, sizeof(rn));
+		room_deliver(cl, s, live + off + sizeof(rn), rn);
+		off += sizeof(rn) + rn;
+	}
+	s->seeded = NULL;
+	s->nseeded = 0;
+	free(live);
+}
+
+/* No history from Redis for s's room: its users keep this node's. */
+static void seed_fail(struct cluster *cl, struct subscription *s, const char *why)
+{
+	count(&cl->seeds_failed);
+	worker_log_gated(cl->w, GATE_SLOW, LOG_WARN, 0,
+			 "cluster: no history from Redis for room %s (%s): its users here get "
+			 "this node's",
+			 s->name, why);
+	seed_end(cl, s, NULL, 0);
+}
+
+/* An error answered some read (subs_each): every read on its way is given up. */
+static void seeds_fail(struct cluster *cl, struct subscription *s)
+{
+	if (s->seeding)
+		seed_fail(cl, s, "an error from Redis");
+}
+
+/* A line of s's room from Redis while its history is on its way: held, up to the command
+ * queue's bound (half of --max-outbuf); past it the read is given up and the lines go out. */
+static void seed_hold(struct cluster *cl, struct subscription *s, const char *p, size_t n)
+{
+	size_t rec = sizeof(n) + n;
+	bool over = s->live_len + rec > cl->queue_max;
+	char *grown = over ? NULL : realloc(s->live, s->live_len + rec);
+	if (grown == NULL) {
+		seed_fail(cl, s, over ? "too many lines while it was read" : "out of memory");
+		room_deliver(cl, s, p, n);
+		return;
+	}
+	memcpy(grown + s->live_len, &n, sizeof(n));
+	memcpy(grown + s->live_len + sizeof(n), p, n);
+	s->live = grown;
+	s->live_len += rec;
+}
+
+static void entries_release(struct history_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		msg_release(e[i].m);
+}
+
+/* One record of seed_script's answer at *p (before end), "SEQ MS LEN\nLINE", into e with a
+ * message holding the line (a reference for the history); *p moves past it. False when
+ * malformed or out of memory. */
+static bool seed_record(const char **p, const char *end, struct history_entry *e)
+{
+	const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+	char head[64], *next;
+	size_t hn = nl != NULL ? (size_t)(nl - *p) : 0;
+	if (hn == 0 || hn >= sizeof(head) || !isdigit((unsigned char)**p))
+		return false;
+	memcpy(head, *p, hn);
+	head[hn] = '\0';
+	errno = 0;
+	unsigned long long seq = strtoull(head, &next, 10);
+	bool ok = next[0] == ' ' && isdigit((unsigned char)next[1]);
+	long long ms = ok ? strtoll(next + 1, &next, 10) : 0;
+	ok = ok && next[0] == ' ' && isdigit((unsigned char)next[1]);
+	unsigned long long len = ok ? strtoull(next + 1, &next, 10) : 0;
+	if (!ok || errno != 0 || *next != '\0' || seq == 0 || len == 0 ||
+	    len > (unsigned long long)(end - nl - 1))
+		return false;
+	struct msg *m = msg_new((size_t)len, 1);
+	if (m == NULL)
+		return false;
+	memcpy(m->data, nl + 1, (size_t)len);
+	msg_set_workers(m, 1);
+	*e = (struct history_entry){ .m = m, .seq = seq, .time_ms = ms };
+	*p = nl + 1 + len;
+	return true;
+}
+
+/* The records p[0..len), the room's lines newest first, into e[0..max) oldest first; returns
+ * how many. A malformed record ends them (the older lines are not kept). */
+static size_t seed_parse(struct cluster *cl, const char *p, size_t len, struct history_entry *e,
+			 size_t max)
+{
+	const char *end = p + len;
+	size_t n = 0;
+	while (p < end && n < max && seed_record(&p, end, &e[n]))
+		n++;
+	if (p < end && n < max)
+		count(&cl->errors);
+	for (size_t i = 0; i < n / 2; i++) {
+		struct history_entry t = e[i];
+		e[i] = e[n - 1 - i];
+		e[n - 1 - i] = t;
+	}
+	return n;
+}
+
+/* Puts e[0..n) in front of s's room's history if it kept no line yet (the users here all took
+ * it empty); *pos: the seed's position, *mask: the workers with members in the room. Returns
+ * how many lines were kept; takes e's references. */
+static size_t seed_put(struct subscription *s, struct history_entry *e, size_t n, uint64_t *pos,
+		       uint64_t *mask)
+{
+	struct room *room = s->room;
+	size_t kept = 0;
+	*pos = *mask = 0;
+	if (room == NULL || n == 0) {
+		entries_release(e, n);
+		return 0;
+	}
+	pthread_mutex_lock(&room->hist.lock);
+	if (room->hist.last_pos == 0)
+		kept = history_seed(&room->hist, e, n, pos);
+	else
+		entries_release(e, n);
+	/* acquire: pairs with the release in room_local_add, as in route_publish_room */
+	*mask = atomic_load_explicit(&room->worker_mask, memory_order_acquire);
+	pthread_mutex_unlock(&room->hist.lock);
+	return kept;
+}
+
+/* A room's history from Redis lands (seed_script's answer): see "The ordering" above. */
+static void seed_land(struct cluster *cl, const struct resp_node *root)
+{
+	const char *body = NULL;
+	struct subscription *s = seed_owner(cl, root, &body);
+	if (s == NULL)
+		return; /* the room's last member here left meanwhile */
+	size_t max = (size_t)cl->w->hub->cfg.history;
+	struct history_entry *e = malloc(max * sizeof(*e));
+	uint64_t *seqs = malloc(max * sizeof(*seqs));
+	if (e == NULL || seqs == NULL) {
+		free(e);
+		free(seqs);
+		seed_fail(cl, s, "out of memory");
+		return;
+	}
+	size_t n = seed_parse(cl, body, (size_t)(root->str + root->len - body), e, max);
+	for (size_t i = 0; i < n; i++)
+		seqs[i] = e[i].seq;
+	uint64_t pos, mask;
+	size_t kept = seed_put(s, e, n, &pos, &mask);
+	free(e);
+	count(&cl->seeds);
+	for (uint64_t rest = kept > 0 ? mask : 0; rest != 0; rest &= rest - 1) {
+		struct request_head h = { .room = s->room->id, .pos = pos };
+		uplink_send(cl->w, (unsigned)__builtin_ctzll(rest), ANSWER_HISTORY, &h, "", 0, "",
+			    0);
+	}
+	seed_end(cl, s, seqs, kept > 0 ? n : 0);
+	free(seqs);
+}
+
 /* ---- on a user's worker -------------------------------------------------------------------- */
 
 static bool link_seen_up(const struct worker *w)
@@ -1875,6 +2244,10 @@ static void cluster_uplink(struct worker *w, struct msg *m)
 	const char *data = m->data + sizeof(h);
 	size_t len = m->len - sizeof(h);
 	enum uplink_op op = (enum uplink_op)m->target;
+	if (op == ANSWER_HISTORY) {
+		route_show_history(w, h.room, h.pos);
+		return;
+	}
 	if (op >= ANSWER_NAME_OK) {
 		const char *a, *b;
 		size_t an, bn;
@@ -2006,7 +2379,9 @@ static int cluster_setup(struct cluster *cl, struct worker *w)
 	snprintf(cl->leave_tail, sizeof(cl->leave_tail), "%s", mark + 1);
 	snprintf(cl->node_channel, sizeof(cl->node_channel), "%s:node:%s", cl->url.prefix,
 		 cl->node_id);
-	cl->in_max = cfg->max_line + (size_t)64 * 1024;
+	/* a room's history read from Redis is one reply: at most --history-bytes of it */
+	cl->seed_bytes = cfg->history_bytes < SEED_BYTES_MAX ? cfg->history_bytes : SEED_BYTES_MAX;
+	cl->in_max = cfg->max_line + (size_t)64 * 1024 + cl->seed_bytes;
 	cl->queue_max = cfg->max_outbuf / 2;
 	cl->out_limit = cfg->max_outbuf > LINK_OUTBUF_MIN ? cfg->max_outbuf : LINK_OUTBUF_MIN;
 	struct resp_limits lim = { .max_depth = 4, .max_elements = 1024, .max_bulk = cl->in_max };
@@ -2028,6 +2403,7 @@ static void cluster_free(struct cluster *cl)
 		for (struct subscription *s = v, *next; s != NULL; s = next) {
 			next = s->hash_next;
 			free(s->held);
+			free(s->live);
 			if (s->room != NULL)
 				dir_room_put(&cl->w->hub->dir, s->room);
 			free(s);

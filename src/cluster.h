@@ -26,15 +26,17 @@ struct conn;
 struct room;
 struct msg;
 
-#define CLUSTER_COUNTERS(X)                                                             \
-	X(reconnects, "times the link to Redis was opened again after it went down")    \
-	X(published, "room lines and notices published to Redis")                       \
-	X(received, "room lines and notices received from Redis and delivered")         \
-	X(dropped, "lines not published: the queue to Redis was full")                  \
-	X(local_only, "lines delivered on this node only while the link was down")      \
-	X(probe_failures, "subscriptions found dead by the self-probe and reopened")    \
-	X(names_lost, "users renamed to a guest: their name was taken on another node") \
-	X(remote_private, "private messages sent to users on other nodes")              \
+#define CLUSTER_COUNTERS(X)                                                                  \
+	X(reconnects, "times the link to Redis was opened again after it went down")         \
+	X(published, "room lines and notices published to Redis")                            \
+	X(received, "room lines and notices received from Redis and delivered")              \
+	X(dropped, "lines not published: the queue to Redis was full")                       \
+	X(local_only, "lines delivered on this node only while the link was down")           \
+	X(probe_failures, "subscriptions found dead by the self-probe and reopened")         \
+	X(names_lost, "users renamed to a guest: their name was taken on another node")      \
+	X(remote_private, "private messages sent to users on other nodes")                   \
+	X(seeds, "rooms new to this node whose history was read from Redis")                 \
+	X(seeds_failed, "rooms new to this node whose history could not be read from Redis") \
 	X(errors, "error replies from Redis")
 
 struct cluster_stats {

@@ -13,7 +13,8 @@
  * before it takes the entries under `lock`).
  *
  * Threads: any worker appends (the one publishing a room line) and reads (a joining user's);
- * `lock` guards everything here.
+ * the cluster's link worker also seeds it (older lines in front); `lock` guards everything
+ * here.
  */
 #ifndef CHATD_HISTORY_H
 #define CHATD_HISTORY_H
@@ -51,6 +52,19 @@ void history_destroy(struct history *h);
  * holders (msg_set_workers) before it lets go of the lock. m->hpos and m->seq are set.
  */
 bool history_add(struct history *h, struct msg *m, uint64_t seq, int64_t time_ms);
+
+/*
+ * With `lock` held: puts lines said before the oldest line kept here in front of it (a
+ * cluster node's history read from Redis, cluster.c). e[0..n) are the lines, oldest first,
+ * each with its sequence number and time and a reference the history takes over (released
+ * when the line is not kept). From the newest down, a line is skipped unless it is older than
+ * every line kept (so no sequence number is kept twice), and the first one past --history or
+ * --history-bytes, beside what is kept, ends the seed (older ones would leave a hole). The
+ * lines kept take one position together, after every line appended so far: *pos receives it,
+ * or the last position when none was kept (a user who took the history before has
+ * seen_hpos below it). Returns how many lines were kept.
+ */
+size_t history_seed(struct history *h, struct history_entry *e, size_t n, uint64_t *pos);
 
 /*
  * Copies the newest entries, at most max, into out, each with a reference taken for the

@@ -27,6 +27,7 @@ struct router {
 	route_uplink_fn uplink;    /* MSG_UPLINK's handler, or NULL */
 	route_control_fn control;  /* MSG_CONTROL's handler, or NULL */
 	route_room_watch_fn watch; /* first/last local member of a room, or NULL */
+	route_history_fn history;  /* shows a member its room's history, or NULL */
 	/*
 	 * Inbox accounting, for backpressure: pushed_to[j] counts messages this worker pushed
 	 * into worker j's inbox; popped_from[i] counts messages this worker popped that worker
@@ -316,6 +317,22 @@ void route_push_outside(struct hub *hub, struct msg *m, unsigned to)
 void route_set_room_watch(struct worker *w, route_room_watch_fn fn)
 {
 	w->router->watch = fn;
+}
+
+void route_set_history(struct worker *w, route_history_fn fn)
+{
+	w->router->history = fn;
+}
+
+void route_show_history(struct worker *w, uint64_t room_id, uint64_t pos)
+{
+	struct router *rt = w->router;
+	struct local_room *lr = room_local_find(&rt->rooms, room_id);
+	for (uint32_t i = 0; lr != NULL && rt->history != NULL && i < lr->n; i++) {
+		struct conn *c = lr->members[i];
+		if (!c->closing && c->seen_hpos < pos)
+			rt->history(w, c);
+	}
 }
 
 void route_publish_direct(struct worker *w, struct msg *m, uint64_t target, unsigned target_worker)

@@ -67,6 +67,16 @@ void route_push_outside(struct hub *hub, struct msg *m, unsigned to);
 typedef void (*route_room_watch_fn)(struct worker *w, const char *room, bool first);
 void route_set_room_watch(struct worker *w, route_room_watch_fn fn);
 
+/* How a worker shows user c its room's history again (session.c: the block a newcomer gets),
+ * for route_show_history. Set before the thread starts. */
+typedef void (*route_history_fn)(struct worker *w, struct conn *c);
+void route_set_history(struct worker *w, route_history_fn fn);
+
+/* Each of this worker's members of room `room_id` who took the room's history before
+ * position pos (conn.seen_hpos: they entered before the cluster's link put older lines in
+ * front of it, history_seed) is shown it now. */
+void route_show_history(struct worker *w, uint64_t room_id, uint64_t pos);
+
 /* Sends bytes to one local connection: a line (framed for its protocol, and turned into an
  * event for a JSON feed user: feed.h), or raw bytes sent as they are (HTTP answers, WebSocket
  * frames). Cuts c when it cannot be queued. */

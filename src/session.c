@@ -200,6 +200,19 @@ static void history_view_resume(struct worker *w, struct conn *c, const struct r
 		route_send_line(w, c, line, proto_gap(line, sizeof(line), r->name, missed));
 }
 
+/* c's room's history again, as on entering it: the cluster's link read older lines from Redis
+ * after c entered (route_show_history). The link held the room's lines meanwhile, so c gets
+ * the block before any of them; seen_hpos then skips those already in the block. */
+static void show_history_late(struct worker *w, struct conn *c)
+{
+	struct history_view hv;
+	if (c->user.room == NULL)
+		return;
+	history_view_take(c->user.room, (size_t)w->hub->cfg.history, &hv);
+	c->seen_hpos = hv.pos;
+	history_view_send(w, c, c->user.room, &hv, false);
+}
+
 /* Moves c into room `name` (from its current room, if any). It gets the room's last lines,
  * or, resuming (since != NULL), the lines after *since. */
 static int enter_room(struct worker *w, struct conn *c, const char *name, size_t n, bool reply,
@@ -672,6 +685,7 @@ int session_attach(struct worker *w)
 	timer_init(&s->summary_timer, session_run_summaries);
 	w->sessions = s;
 	route_set_control(w, session_on_control);
+	route_set_history(w, show_history_late);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
  */
 #include "stress.h"
 #include "admin.h"
+#include "cluster.h"
 #include "inbox.h"
 #include "log.h"
 #include "memory.h"
@@ -12,16 +13,20 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -679,6 +684,229 @@ const char *stress_chat_commands(unsigned workers, unsigned clients, unsigned ro
 	for (unsigned i = 0; i < clients; i++)
 		close(peers[i].fd);
 	free(peers);
+	if (err == NULL && msg_live_count() != 0) {
+		snprintf(failure, sizeof(failure), "%ld message buffers leaked", msg_live_count());
+		err = failure;
+	}
+	return err;
+}
+
+/* ---- a cluster: a room's history read from Redis ------------------------------------------- */
+
+/* A free loopback port (another process may take it before it is used), or 0. */
+static uint16_t stress_free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof(a);
+	uint16_t port = 0;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* Whether a Redis answers PING on port. */
+static bool stress_redis_ready(uint16_t port)
+{
+	struct peer p = { .fd = -1 };
+	bool ok = peer_connect(&p, port, 0) == 0 && send_all(p.fd, "PING\r\n", 6) == 0;
+	char buf[16] = "";
+	struct pollfd pf = { .fd = p.fd, .events = POLLIN };
+	ok = ok && poll(&pf, 1, 1000) == 1 && recv(p.fd, buf, sizeof(buf) - 1, 0) > 0 &&
+	     strncmp(buf, "+PONG", 5) == 0;
+	if (p.fd >= 0)
+		close(p.fd);
+	return ok;
+}
+
+/* redis-server on a free loopback port, killed if this process dies: its pid (stopped by
+ * stress_redis_stop), or -1. */
+static pid_t stress_redis_start(uint16_t *port)
+{
+	for (int attempt = 0; attempt < 5; attempt++) {
+		uint16_t p = stress_free_port();
+		char ps[8];
+		snprintf(ps, sizeof(ps), "%u", (unsigned)p);
+		pid_t parent = getpid(), pid = fork();
+		if (pid < 0)
+			return -1;
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+			if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent ||
+			    null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+				_exit(126);
+			execlp("redis-server", "redis-server", "--bind", "127.0.0.1", "--port", ps,
+			       "--save", "", "--appendonly", "no", (char *)NULL);
+			_exit(127);
+		}
+		for (int64_t deadline = now_ms() + 5000; now_ms() < deadline; usleep(10000)) {
+			if (waitpid(pid, NULL, WNOHANG) == pid)
+				break; /* exited: the port was taken, or no redis-server */
+			if (stress_redis_ready(p)) {
+				*port = p;
+				return pid;
+			}
+		}
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return -1;
+}
+
+static void stress_redis_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Reads what p has (waiting up to 100 ms) and calls each complete line (NUL-terminated). False
+ * when the connection ended. */
+static bool peer_lines(struct peer *p, void (*each)(const char *line, void *arg), void *arg)
+{
+	struct pollfd pf = { .fd = p->fd, .events = POLLIN };
+	if (poll(&pf, 1, 100) != 1)
+		return true;
+	ssize_t n = recv(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len, 0);
+	if (n <= 0)
+		return false;
+	p->len += (size_t)n;
+	char *start = p->buf, *nl;
+	while ((nl = memchr(start, '\n', p->len - (size_t)(start - p->buf))) != NULL) {
+		*nl = '\0';
+		each(start, arg);
+		start = nl + 1;
+	}
+	p->len -= (size_t)(start - p->buf);
+	memmove(p->buf, start, p->len);
+	return true;
+}
+
+/* What a newcomer got of the numbered lines "NAME:line K", in the history block or live. */
+struct numbered {
+	unsigned next;   /* the number expected next */
+	bool wrong;      /* one came out of order: missing, or twice */
+	unsigned got_at; /* the number that came instead */
+};
+
+static void count_numbered(const char *line, void *arg)
+{
+	struct numbered *n = arg;
+	const char *said = strstr(line, ":line ");
+	if (line[0] == '*' || said == NULL || n->wrong)
+		return;
+	unsigned k = (unsigned)strtoul(said + strlen(":line "), NULL, 10);
+	if (k != n->next) {
+		n->wrong = true;
+		n->got_at = k;
+		return;
+	}
+	n->next++;
+}
+
+/* Sends "line FIRST" .. "line LAST-1" from p. */
+static int say_numbered(struct peer *p, unsigned first, unsigned last)
+{
+	char text[32];
+	for (unsigned k = first; k < last; k++) {
+		int n = snprintf(text, sizeof(text), "line %u\n", k);
+		if (send_all(p->fd, text, (size_t)n) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static bool cluster_up(struct server *srv)
+{
+	struct cluster_stats st;
+	cluster_get_stats(&srv->hub, &st);
+	return st.up;
+}
+
+/* The scenario of stress_cluster_history, with Redis on rport. */
+static const char *cluster_history(uint16_t rport, struct server **nodes, struct peer *sender,
+				   struct peer *late, unsigned newcomers, unsigned lines)
+{
+	for (int64_t deadline = now_ms() + 10000; !cluster_up(nodes[0]) || !cluster_up(nodes[1]);
+	     usleep(10000))
+		if (now_ms() > deadline)
+			FAIL("the nodes' links to Redis on port %u never came up", (unsigned)rport);
+	if (peer_connect(sender, server_port(nodes[0]), 0) < 0 ||
+	    send_all(sender->fd, "/join r\n", 8) < 0 || say_numbered(sender, 0, lines / 3) < 0)
+		FAIL("the sender: %s", strerror(errno));
+	/* the first third is said (the sender hears it back) before anyone enters on node b */
+	struct numbered heard = { 0 };
+	for (int64_t deadline = now_ms() + 10000; heard.next < lines / 3 && !heard.wrong;)
+		if (!peer_lines(sender, count_numbered, &heard) || now_ms() > deadline)
+			FAIL("the sender heard %u of its %u lines", heard.next, lines / 3);
+	/* users enter r on node b, where it is new, while the sender goes on */
+	unsigned said = lines / 3, per = (lines - said) / newcomers + 1;
+	for (unsigned i = 0; i < newcomers; i++) {
+		if (peer_connect(&late[i], server_port(nodes[1]), 0) < 0 ||
+		    send_all(late[i].fd, "/join r\n", 8) < 0)
+			FAIL("newcomer %u: %s", i, strerror(errno));
+		unsigned to = said + per < lines ? said + per : lines;
+		if (say_numbered(sender, said, to) < 0)
+			FAIL("the sender: %s", strerror(errno));
+		said = to;
+	}
+	if (say_numbered(sender, said, lines) < 0)
+		FAIL("the sender: %s", strerror(errno));
+	for (unsigned i = 0; i < newcomers; i++) {
+		struct numbered n = { 0 };
+		for (int64_t deadline = now_ms() + 20000; n.next < lines && !n.wrong;)
+			if (!peer_lines(&late[i], count_numbered, &n) || now_ms() > deadline)
+				FAIL("newcomer %u got %u of %u lines", i, n.next, lines);
+		if (n.wrong)
+			FAIL("newcomer %u: line %u came where line %u was due", i, n.got_at,
+			     n.next);
+	}
+	return NULL;
+}
+
+const char *stress_cluster_history(unsigned workers, unsigned newcomers, unsigned lines)
+{
+	uint16_t rport = 0;
+	pid_t redis = stress_redis_start(&rport);
+	if (redis < 0)
+		FAIL("redis-server did not start (is it installed? apt-get install redis-server)");
+	struct server *nodes[2] = { NULL, NULL };
+	struct peer sender = { .fd = -1 }, *late = calloc(newcomers, sizeof(*late));
+	const char *err = late == NULL ? "out of memory" : NULL;
+	for (unsigned i = 0; late != NULL && i < newcomers; i++)
+		late[i].fd = -1;
+	for (int k = 0; k < 2 && err == NULL; k++) {
+		struct config cfg;
+		stress_config(&cfg, workers);
+		cfg.rate_limit = 0;
+		snprintf(cfg.cluster, sizeof(cfg.cluster), "redis://127.0.0.1:%u/stress",
+			 (unsigned)rport);
+		snprintf(cfg.node_id, sizeof(cfg.node_id), "%c", 'a' + k);
+		if (server_start(&cfg, &nodes[k]) < 0) {
+			snprintf(failure, sizeof(failure), "server_start failed");
+			err = failure;
+		}
+	}
+	if (err == NULL)
+		err = cluster_history(rport, nodes, &sender, late, newcomers, lines);
+	for (int k = 0; k < 2; k++)
+		if (nodes[k] != NULL)
+			server_stop(nodes[k]);
+	for (int k = 0; k < 2; k++)
+		if (nodes[k] != NULL)
+			server_wait(nodes[k]);
+	stress_redis_stop(redis);
+	if (sender.fd >= 0)
+		close(sender.fd);
+	for (unsigned i = 0; late != NULL && i < newcomers; i++)
+		if (late[i].fd >= 0)
+			close(late[i].fd);
+	free(late);
 	if (err == NULL && msg_live_count() != 0) {
 		snprintf(failure, sizeof(failure), "%ld message buffers leaked", msg_live_count());
 		err = failure;

@@ -53,4 +53,14 @@ const char *stress_chat_commands(unsigned workers, unsigned clients, unsigned ro
 const char *stress_reload_chat(unsigned workers, unsigned clients, unsigned senders,
 			       unsigned lines);
 
+/*
+ * Two cluster nodes (`workers` workers each) through a redis-server it starts on a free
+ * loopback port: a sender on node a says a third of `lines` numbered lines in a room, then
+ * `newcomers` users enter the room on node b, where it is new (its history is read from
+ * Redis), while the sender says the rest. Each newcomer must get every line once, in order,
+ * in the history block or live. Under TSan this is the data-race check of the history read
+ * from Redis (the link worker seeding a room's history that the other workers read).
+ */
+const char *stress_cluster_history(unsigned workers, unsigned newcomers, unsigned lines);
+
 #endif

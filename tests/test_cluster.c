@@ -5,7 +5,9 @@
  * are told, cross-node chat comes back, /healthz says 503 meanwhile); names unique across
  * nodes (a race has one winner, a quit frees the name, claimed again after Redis restarts with
  * a guest name for the loser), /msg, /who and /rooms across nodes, a node killed with SIGKILL
- * leaving the others, and the bounded queue to a frozen Redis.
+ * leaving the others, and the bounded queue to a frozen Redis; history across nodes (the same
+ * block on every node, a node started later included, kept in a capped stream in Redis and
+ * read when a room is new to a node, with no line lost or repeated meanwhile).
  *
  * Each test starts its own redis-server on a free loopback port and in-process chatd nodes
  * (one test also a bin/chatd process); the .fini kills the process, wakes Redis if a test
@@ -16,6 +18,7 @@
 #include "hmac.h"
 #include "command.h"
 #include "server.h"
+#include "stress.h"
 #include "testlib.h"
 
 #include <arpa/inet.h>
@@ -55,13 +58,20 @@ static void stop_children(void)
 
 TestSuite(cluster, .fini = stop_children);
 
-static struct server *start_node(const char *id)
+/* A node with --history lines of history per room. */
+static struct server *start_node_history(const char *id, int history)
 {
 	struct config cfg = ts_config(2);
 	snprintf(cfg.cluster, sizeof(cfg.cluster), "redis://127.0.0.1:%u/test", redis_port);
 	snprintf(cfg.node_id, sizeof(cfg.node_id), "%s", id);
 	snprintf(cfg.admin, sizeof(cfg.admin), "127.0.0.1:0");
+	cfg.history = history;
 	return ts_start(&cfg);
+}
+
+static struct server *start_node(const char *id)
+{
+	return start_node_history(id, 100);
 }
 
 static bool link_up(struct server *srv)
@@ -1083,4 +1093,263 @@ Test(cluster, two_nodes_show_a_newcomer_the_same_history, .timeout = 60)
 	tc_close(a);
 	tc_close(b);
 	ts_stop_all(nodes, 2);
+}
+
+/* ---- history kept in Redis (issue 14) ------------------------------------------------------ */
+
+#define STAMP_LEN (sizeof("[00:00:00] ") - 1)
+
+/* Sends "line FIRST" .. "line LAST-1" from c, and reads each back on c (it went through
+ * Redis). */
+static void say_lines(struct tclient *c, int first, int last)
+{
+	for (int i = first; i < last; i++) {
+		char said[64], line[256];
+		snprintf(said, sizeof(said), "line %d\n", i);
+		tc_send(c, said);
+		snprintf(said, sizeof(said), ":line %d", i);
+		do
+			cr_assert_eq(tc_read_line(c, line, sizeof(line), 5000), 1, "no %s", said);
+		while (strstr(line, said) == NULL);
+	}
+}
+
+/* Reads a history block of `want` lines of room (lines before its head are skipped), each
+ * line into lines[] without its time stamp; fails after 5 s. */
+static void read_history(struct tclient *c, const char *room, char lines[][128], int want)
+{
+	char head[96];
+	snprintf(head, sizeof(head), "* Last %d lines in %s:", want, room);
+	expect_prefix(c, head);
+	for (int i = 0; i < want; i++) {
+		char line[128 + STAMP_LEN];
+		cr_assert_eq(tc_read_line(c, line, sizeof(line), 5000), 1);
+		cr_assert(line[0] == '[' && strlen(line) > STAMP_LEN, "not a history line: %s",
+			  line);
+		memcpy(lines[i], line + STAMP_LEN, strlen(line + STAMP_LEN) + 1);
+	}
+	tc_expect(c, "* (end of history)");
+}
+
+Test(cluster, a_node_started_later_shows_a_newcomer_the_history_said_before_it, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *nodes[2] = { start_node("a"), NULL };
+	wait_links(nodes, 1, true, 5000);
+	struct tclient *a = join_room(server_port(nodes[0]), "dev");
+	say_lines(a, 0, 6);
+	/* node b starts after the lines were said: it never saw them */
+	nodes[1] = start_node("b");
+	wait_links(nodes, 2, true, 5000);
+	char seen[2][6][128];
+	struct tclient *late[2];
+	for (int k = 0; k < 2; k++) {
+		late[k] = join_room(server_port(nodes[k]), "dev");
+		read_history(late[k], "dev", seen[k], 6);
+	}
+	for (int i = 0; i < 6; i++) {
+		char said[32];
+		snprintf(said, sizeof(said), ":line %d", i);
+		cr_assert_not_null(strstr(seen[0][i], said), "line %d on a: %s", i, seen[0][i]);
+		cr_assert_str_eq(seen[1][i], seen[0][i], "line %d differs between the nodes", i);
+	}
+	/* then the live lines, none of the history's again */
+	tc_send(a, "line 6\n");
+	for (int k = 0; k < 2; k++) {
+		char got[1][64];
+		read_chat(late[k], got, 1);
+		cr_assert_str_eq(got[0], "line 6", "newcomer on node %c", 'a' + k);
+	}
+	tc_close_all(late, 2);
+	tc_close(a);
+	ts_stop_all(nodes, 2);
+}
+
+#define BUSY_BEFORE  10 /* lines said before anyone of node b enters */
+#define BUSY_LINES   90 /* in all (every one fits in the history: --history 100) */
+#define BUSY_JOINERS 6
+
+/* Reads what a newcomer of room "busy" gets until "line LAST": the history block's lines and
+ * the live lines, as the numbers of "line N" in the order they came. Returns how many. */
+static int read_busy(struct tclient *c, int *got, int last)
+{
+	int n = 0;
+	for (char line[256]; n == 0 || got[n - 1] != last;) {
+		cr_assert_eq(tc_read_line(c, line, sizeof(line), 5000), 1, "after %d lines", n);
+		const char *said = strstr(line, ":line ");
+		if (line[0] == '*' || said == NULL)
+			continue;
+		cr_assert_lt(n, BUSY_LINES * 2, "too many lines");
+		got[n++] = atoi(said + strlen(":line "));
+	}
+	return n;
+}
+
+Test(cluster, lines_said_while_a_newcomers_history_is_on_its_way_are_neither_lost_nor_repeated,
+     .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *nodes[2] = { start_node("a"), start_node("b") };
+	wait_links(nodes, 2, true, 5000);
+	struct tclient *sender = join_room(server_port(nodes[0]), "busy");
+	say_lines(sender, 0, BUSY_BEFORE);
+	/* users enter "busy" on node b (new to it: its history comes from Redis) while the
+	 * sender keeps talking on node a */
+	struct tclient *late[BUSY_JOINERS];
+	int next = BUSY_BEFORE;
+	for (int j = 0; j < BUSY_JOINERS; j++) {
+		late[j] = tc_join(server_port(nodes[1]));
+		tc_send(late[j], "/join busy\n");
+		/* a burst at once, then a line now and then */
+		char burst[8 * 16];
+		size_t len = 0;
+		for (int k = 0; k < 6 && next < BUSY_LINES; k++, next++)
+			len +=
+			    (size_t)snprintf(burst + len, sizeof(burst) - len, "line %d\n", next);
+		tc_send(sender, burst);
+		for (int k = 0; k < 4 && next < BUSY_LINES; k++, next++) {
+			usleep(300);
+			char said[32];
+			snprintf(said, sizeof(said), "line %d\n", next);
+			tc_send(sender, said);
+		}
+	}
+	for (; next < BUSY_LINES; next++) {
+		char said[32];
+		snprintf(said, sizeof(said), "line %d\n", next);
+		tc_send(sender, said);
+	}
+	for (int j = 0; j < BUSY_JOINERS; j++) {
+		int got[BUSY_LINES * 2];
+		int n = read_busy(late[j], got, BUSY_LINES - 1);
+		for (int i = 0; i < n; i++)
+			cr_assert_eq(got[i], i, "newcomer %d: line %d of what it got is line %d", j,
+				     i, got[i]);
+		cr_assert_eq(n, BUSY_LINES, "newcomer %d", j);
+	}
+	tc_close_all(late, BUSY_JOINERS);
+	tc_close(sender);
+	ts_stop_all(nodes, 2);
+}
+
+/* A stream entry's field (XREVRANGE's [id, [field, value, ...]]), or fails. */
+static const struct resp_node *entry_field(const struct resp_node *entry, const char *name)
+{
+	cr_assert(entry->type == RESP_ARRAY && entry->n == 2, "a stream entry");
+	const struct resp_node *f = resp_child(entry, 1);
+	for (uint32_t i = 0; i + 1 < f->n; i += 2)
+		if (resp_is(resp_child(f, i), name))
+			return resp_child(f, i + 1);
+	cr_assert_fail("no field %s", name);
+	return NULL;
+}
+
+static long long entry_number(const struct resp_node *entry, const char *name)
+{
+	const struct resp_node *v = entry_field(entry, name);
+	char text[32];
+	snprintf(text, sizeof(text), "%.*s", (int)v->len, v->str);
+	return atoll(text);
+}
+
+#define CAPPED_HISTORY 5
+#define CAPPED_LINES   150
+
+Test(cluster, a_rooms_history_in_redis_is_a_capped_stream_of_what_users_said, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *node = start_node_history("a", CAPPED_HISTORY);
+	wait_links(&node, 1, true, 5000);
+	struct tclient *a = tc_join(server_port(node));
+	wait_room_subscribers("lobby", 1);
+	static char burst[CAPPED_LINES * 16];
+	size_t len = 0;
+	for (int i = 0; i < CAPPED_LINES; i++)
+		len += (size_t)snprintf(burst + len, sizeof(burst) - len, "line %d\n", i);
+	tc_send(a, burst);
+	char said[64];
+	snprintf(said, sizeof(said), "%llu:line %d", (unsigned long long)a->name, CAPPED_LINES - 1);
+	tc_expect_eventually(a, said, 5000);
+	/* a notice takes a number of the room's but no place in the stream; an action does */
+	struct tclient *b = tc_join(server_port(node));
+	char entered[64];
+	snprintf(entered, sizeof(entered), "* %llu has entered.", (unsigned long long)b->name);
+	tc_expect_eventually(a, entered, 5000);
+	tc_send(a, "/me waves\nlast line\n");
+	snprintf(said, sizeof(said), "%llu:last line", (unsigned long long)a->name);
+	tc_expect_eventually(a, said, 5000);
+
+	struct tredis *r = tr_connect(redis_port);
+	const struct resp_node *n = TR_COMMAND(r, "XLEN", "test:hist:lobby");
+	cr_assert_eq(n->type, RESP_INTEGER);
+	/* MAXLEN ~: Redis trims whole nodes of the stream (stream-node-max-entries, 100) */
+	cr_assert(n->integer >= CAPPED_HISTORY && n->integer <= CAPPED_HISTORY + 100,
+		  "%lld entries for --history %d", (long long)n->integer, CAPPED_HISTORY);
+	n = TR_COMMAND(r, "XREVRANGE", "test:hist:lobby", "+", "-", "COUNT", "3");
+	cr_assert(n->type == RESP_ARRAY && n->n == 3, "the newest 3 entries");
+	char want[3][64];
+	snprintf(want[0], sizeof(want[0]), "%llu:last line\n", (unsigned long long)a->name);
+	snprintf(want[1], sizeof(want[1]), "+ %llu waves\n", (unsigned long long)a->name);
+	snprintf(want[2], sizeof(want[2]), "%llu:line %d\n", (unsigned long long)a->name,
+		 CAPPED_LINES - 1);
+	for (int i = 0; i < 3; i++)
+		tr_expect_str(entry_field(resp_child(n, (uint32_t)i), "line"), want[i]);
+	long long seq[3];
+	for (int i = 0; i < 3; i++)
+		seq[i] = entry_number(resp_child(n, (uint32_t)i), "seq");
+	cr_assert_eq(seq[0], seq[1] + 1);
+	cr_assert_eq(seq[1], seq[2] + 2, "the entered notice between them has its number");
+	long long ms = entry_number(resp_child(n, 0), "time");
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	cr_assert(ms > now_ms - 60000 && ms <= now_ms + 1000, "said at %lld, now %lld", ms, now_ms);
+	n = TR_COMMAND(r, "TTL", "test:hist:lobby");
+	cr_assert(n->type == RESP_INTEGER && n->integer > 0 && n->integer <= 30,
+		  "the stream expires like the room's members: TTL %lld", (long long)n->integer);
+	tr_close(r);
+	tc_close(b);
+	tc_close(a);
+	ts_stop(node);
+}
+
+Test(cluster, a_room_whose_history_cannot_be_read_from_redis_still_gets_every_line, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	/* a Redis user that may do everything but EVAL: the reads of rooms' histories fail */
+	struct tredis *r = tr_connect(redis_port);
+	tr_expect_str(
+	    TR_COMMAND(r, "ACL", "SETUSER", "chatd", "on", ">secret", "~*", "&*", "+@all", "-eval"),
+	    "OK");
+	tr_close(r);
+	struct config cfg = ts_config(2);
+	snprintf(cfg.cluster, sizeof(cfg.cluster), "redis://chatd:secret@127.0.0.1:%u/test",
+		 redis_port);
+	snprintf(cfg.node_id, sizeof(cfg.node_id), "a");
+	struct server *node = ts_start(&cfg);
+	wait_links(&node, 1, true, 5000);
+	struct tclient *a = join_room(server_port(node), "quiet");
+	struct tclient *b = join_room(server_port(node), "quiet");
+	say_lines(a, 0, 3);
+	char got[3][64];
+	read_chat(b, got, 3);
+	for (int i = 0; i < 3; i++) {
+		char want[24];
+		snprintf(want, sizeof(want), "line %d", i);
+		cr_assert_str_eq(got[i], want);
+	}
+	struct cluster_stats st;
+	cluster_get_stats(&node->hub, &st);
+	cr_assert_geq(st.seeds_failed, 1, "the failed read is counted");
+	tc_close(b);
+	tc_close(a);
+	ts_stop(node);
+}
+
+Test(cluster, newcomers_on_4_workers_get_a_rooms_history_from_redis_and_every_line_once,
+     .timeout = 60)
+{
+	/* the scenario of stress.c, which make tsan runs too */
+	const char *err = stress_cluster_history(4, 12, 60);
+	cr_assert_null(err, "%s", err);
 }

@@ -104,6 +104,104 @@ Test(history, off_keeps_nothing)
 	history_destroy(&h);
 }
 
+/* Lines "a:SEQ\n" numbered first..last-1, oldest first, said at SEQ seconds: a seed. */
+static size_t seed_lines(struct history_entry *e, uint64_t first, uint64_t last)
+{
+	size_t n = 0;
+	for (uint64_t seq = first; seq < last; seq++, n++) {
+		char text[32];
+		snprintf(text, sizeof(text), "a:%llu\n", (unsigned long long)seq);
+		e[n] = (struct history_entry){ .m = line_msg(text),
+					       .seq = seq,
+					       .time_ms = 1000 * (int64_t)seq };
+	}
+	return n;
+}
+
+/* The sequence numbers kept, oldest first, checking each line's text and time. */
+static size_t kept_seqs(struct history *h, uint64_t *seqs, size_t max, uint64_t *pos)
+{
+	struct history_entry e[16];
+	size_t n = history_take(h, max < 16 ? max : 16, e, pos);
+	for (size_t i = 0; i < n; i++) {
+		char text[32];
+		snprintf(text, sizeof(text), "a:%llu\n", (unsigned long long)e[i].seq);
+		cr_assert_eq(e[i].m->len, strlen(text));
+		cr_assert(memcmp(e[i].m->data, text, strlen(text)) == 0);
+		cr_assert_eq(e[i].time_ms, 1000 * (int64_t)e[i].seq);
+		seqs[i] = e[i].seq;
+		msg_release(e[i].m);
+	}
+	return n;
+}
+
+Test(history, a_seed_goes_in_front_of_the_lines_kept_and_repeats_none)
+{
+	long before = msg_live_count();
+	struct history h;
+	history_init(&h, 8, 1 << 20);
+	char text[32];
+	for (uint64_t seq = 5; seq <= 6; seq++) { /* two lines kept live: 5 and 6 */
+		snprintf(text, sizeof(text), "a:%llu\n", (unsigned long long)seq);
+		cr_assert(history_add(&h, line_msg(text), seq, 1000 * (int64_t)seq));
+	}
+	struct history_entry e[8];
+	uint64_t pos, seqs[16];
+	size_t n = seed_lines(e, 2, 7); /* 2..6: 5 and 6 are kept already */
+	cr_assert_eq(history_seed(&h, e, n, &pos), 3);
+	cr_assert_eq(pos, 3, "the seed takes one position after the two lines");
+	cr_assert_eq(kept_seqs(&h, seqs, 16, &pos), 5);
+	for (size_t i = 0; i < 5; i++)
+		cr_assert_eq(seqs[i], 2 + i);
+	cr_assert_eq(pos, 3);
+	/* a second seed with lines newer than the oldest kept: nothing */
+	n = seed_lines(e, 1, 4);
+	cr_assert_eq(history_seed(&h, e, n, &pos), 1, "only line 1 is older than line 2");
+	cr_assert_eq(kept_seqs(&h, seqs, 16, &pos), 6);
+	cr_assert_eq(seqs[0], 1);
+	/* the next line appended comes after them all */
+	struct msg *next = line_msg("a:7\n");
+	cr_assert(history_add(&h, next, 7, 7000));
+	cr_assert_eq(next->hpos, 5);
+	history_destroy(&h);
+	cr_assert_eq(msg_live_count(), before, "every line not kept was released");
+}
+
+Test(history, a_seed_keeps_the_newest_lines_that_fit_the_limits)
+{
+	long before = msg_live_count();
+	struct history h;
+	history_init(&h, 4, 1 << 20);
+	struct history_entry e[8];
+	uint64_t pos, seqs[16];
+	cr_assert(history_add(&h, line_msg("a:10\n"), 10, 10000));
+	size_t n = seed_lines(e, 3, 10); /* 3..9: room for three in front of 10 */
+	cr_assert_eq(history_seed(&h, e, n, &pos), 3);
+	cr_assert_eq(kept_seqs(&h, seqs, 16, &pos), 4);
+	cr_assert_eq(seqs[0], 7);
+	cr_assert_eq(seqs[3], 10);
+	history_destroy(&h);
+
+	struct msg *probe = line_msg("a:1\n");
+	size_t each = msg_charge(probe);
+	msg_release(probe);
+	history_init(&h, 100, 2 * each); /* bytes for two lines */
+	n = seed_lines(e, 1, 6);
+	cr_assert_eq(history_seed(&h, e, n, &pos), 2);
+	cr_assert_eq(kept_seqs(&h, seqs, 16, &pos), 2);
+	cr_assert_eq(seqs[0], 4);
+	cr_assert_eq(seqs[1], 5);
+	cr_assert_leq(h.bytes, 2 * each);
+	history_destroy(&h);
+
+	history_init(&h, 0, 1 << 20); /* off */
+	n = seed_lines(e, 1, 3);
+	cr_assert_eq(history_seed(&h, e, n, &pos), 0);
+	cr_assert_eq(pos, 0);
+	history_destroy(&h);
+	cr_assert_eq(msg_live_count(), before, "every line not kept was released");
+}
+
 /* ---- what users see ------------------------------------------------------------------------- */
 
 static struct server *start(int workers, int lines)

@@ -39,6 +39,11 @@ static const char *server_slow(void)
 	return stress_server_chat(4, 50, 5, 20, true);
 }
 
+static const char *cluster_history(void)
+{
+	return stress_cluster_history(4, 12, 60);
+}
+
 static const char *memory_cap(void)
 {
 	return stress_memory_cap(2, 10, 2, 20);
@@ -61,6 +66,8 @@ int main(void)
 		  memory_cap },
 		{ "chat: renames, joins, /msg, /who, /rooms from 40 users at once", chat_commands },
 		{ "reload: every live setting swapped while 40 users chat", reload_chat },
+		{ "cluster: a room's history read from Redis, no line lost or twice, 4 workers",
+		  cluster_history },
 	};
 	int passed = 0, failed = 0;
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
