@@ -314,6 +314,32 @@ int bans_remove(struct ban_list *l, uint64_t id, struct ban *removed)
 	return rc;
 }
 
+int bans_remove_target(struct ban_list *l, const char *value)
+{
+	pthread_mutex_lock(&l->lock);
+	struct ban *keep = malloc((l->n > 0 ? l->n : 1) * sizeof(*keep));
+	int rc = keep == NULL ? -ENOMEM : 0;
+	size_t gone = 0;
+	if (rc == 0) {
+		memcpy(keep, l->v, l->n * sizeof(*keep));
+		size_t k = 0;
+		for (size_t i = 0; i < l->n; i++)
+			if (strcmp(l->v[i].value, value) != 0)
+				l->v[k++] = l->v[i];
+		gone = l->n - k;
+		l->n = k;
+		rc = gone > 0 ? bans_save(l) : 0;
+		if (rc != 0) { /* not saved: put them back */
+			l->n += gone;
+			memcpy(l->v, keep, l->n * sizeof(*keep));
+		}
+	}
+	free(keep);
+	atomic_store_explicit(&l->count, l->n, memory_order_relaxed);
+	pthread_mutex_unlock(&l->lock);
+	return rc < 0 ? rc : (int)gone;
+}
+
 /* ---- checks -------------------------------------------------------------------------------- */
 
 static bool bans_match(struct ban_list *l, const struct cidr_addr *addr, const char *name,

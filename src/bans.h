@@ -72,6 +72,10 @@ int bans_add(struct ban_list *l, struct ban *b, int64_t now_ms);
 /* Removes ban `id` and saves. Returns 0, -ENOENT, or the save's -errno (kept then). */
 int bans_remove(struct ban_list *l, uint64_t id, struct ban *removed);
 
+/* Removes every ban of target `value` (as given: "10.0.0.0/8", "bob") and saves; returns how
+ * many went, or the save's -errno (none removed then). */
+int bans_remove_target(struct ban_list *l, const char *value);
+
 /* Whether addr / name[0..n) is banned now; the ban is copied to *hit when it is. */
 bool bans_match_addr(struct ban_list *l, const struct cidr_addr *addr, int64_t now_ms,
 		     struct ban *hit);

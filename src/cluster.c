@@ -22,6 +22,7 @@
  * Every change of a user's state is one script run, so the keys of one user always agree.
  */
 #include "cluster.h"
+#include "operator.h"
 #include "common.h"
 #include "directory.h"
 #include "log.h"
@@ -307,6 +308,7 @@ enum uplink_op {
 	UPLINK_WHO,         /* ROOM: the user's /who */
 	UPLINK_ROOMS,       /* the user's /rooms */
 	UPLINK_AUTH,        /* NAME \n ROOM: the user signed in as NAME (auth.h) */
+	UPLINK_CONTROL,     /* ORDER: an operator's order for every node (cluster_control) */
 	ANSWER_NAME_OK,     /* NAME: the user's /nick NAME is granted */
 	ANSWER_NAME_TAKEN,  /* NAME: refused, another user has it */
 	ANSWER_NAME_LOST,   /* NAME: the user's name is held by a user of another node */
@@ -391,7 +393,8 @@ struct cluster {
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
 	char sha[SCRIPTS][2 * SHA1_DIGEST_LEN + 1]; /* each script's, for EVALSHA */
-	char node_channel[160]; /* PREFIX:node:ID: self-probes and private messages */
+	char node_channel[160];    /* PREFIX:node:ID: self-probes and private messages */
+	char control_channel[160]; /* PREFIX:control: operators' orders for every node */
 	char leave_head[PROTO_LINE_MAX], leave_tail[PROTO_LINE_MAX]; /* a dead node's user left */
 	struct pending *pend; /* ring of the command connection's replies due */
 	size_t pend_head, pend_count, pend_cap;
@@ -431,6 +434,7 @@ static void who_reply(struct cluster *cl, const struct resp_node *root, const st
 static void rooms_reply(struct cluster *cl, const struct resp_node *root, const struct request *r);
 static void link_deliver_direct(struct cluster *cl, const char *p, size_t n);
 static void link_evict(struct cluster *cl, const char *p, size_t n);
+static void link_control(struct cluster *cl, const char *p, size_t n);
 static void auth_reply(struct cluster *cl, const struct resp_node *root, const struct request *r,
 		       const char *name, size_t n);
 static void sub_release(struct cluster *cl, struct subscription *s, bool up);
@@ -715,6 +719,10 @@ static void link_connect(struct timer *t, void *ctx)
 	struct resp_arg node[2] = { RESP_ARG_LIT("SUBSCRIBE"), resp_arg_str(cl->node_channel) };
 	if (link_send(cl, &cl->sub, 2, node))
 		cl->sub_pending++;
+	struct resp_arg control[2] = { RESP_ARG_LIT("SUBSCRIBE"),
+				       resp_arg_str(cl->control_channel) };
+	if (link_send(cl, &cl->sub, 2, control))
+		cl->sub_pending++;
 	subs_each(cl, sub_resubscribe);
 }
 
@@ -827,6 +835,11 @@ static void sub_reply(struct cluster *cl, const struct resp_node *root)
 				link_deliver_direct(cl, ps.payload.p, ps.payload.n);
 			else if (ps.payload.n > 6 && memcmp(ps.payload.p, "evict ", 6) == 0)
 				link_evict(cl, ps.payload.p, ps.payload.n);
+			break;
+		}
+		if (ps.channel.n == strlen(cl->control_channel) &&
+		    memcmp(ps.channel.p, cl->control_channel, ps.channel.n) == 0) {
+			link_control(cl, ps.payload.p, ps.payload.n);
 			break;
 		}
 		link_deliver(cl, &ps);
@@ -1638,6 +1651,67 @@ static void rooms_reply(struct cluster *cl, const struct resp_node *root, const 
 	free(text);
 }
 
+/* ---- operators' orders for every node (operator.h) ------------------------------------------ */
+
+/*
+ * An order goes out as "NODE ORDER" on PREFIX:control, which every node subscribes to; each
+ * node but the one it came from carries it out on its own users and bans (operator_obey).
+ * While the link is down an order reaches this node only (it was carried out here already):
+ * counted and logged, not queued.
+ */
+static void uplink_control(struct cluster *cl, const char *order, size_t n, bool up)
+{
+	if (!up) {
+		count(&cl->local_only);
+		log_warn((int)cl->w->index, 0,
+			 "cluster: link down: an operator's order reached this node only: %.*s",
+			 (int)(n < 120 ? n : 120), order);
+		return;
+	}
+	char *text = malloc(strlen(cl->node_id) + 1 + n + 1);
+	if (text == NULL) {
+		log_error((int)cl->w->index, 0, "cluster: out of memory for an operator's order");
+		return;
+	}
+	int k = sprintf(text, "%s ", cl->node_id);
+	memcpy(text + k, order, n);
+	text[(size_t)k + n] = '\0';
+	struct resp_arg pub[3] = { RESP_ARG_LIT("PUBLISH"), resp_arg_str(cl->control_channel),
+				   resp_arg_str(text) };
+	cmd_send(cl, REPLY_PROBE, 3, pub); /* its answer, a count, is of no use */
+	free(text);
+}
+
+static void link_control(struct cluster *cl, const char *p, size_t n)
+{
+	const char *space = memchr(p, ' ', n);
+	if (space == NULL) {
+		count(&cl->errors);
+		return;
+	}
+	size_t node = (size_t)(space - p);
+	if (node == strlen(cl->node_id) && memcmp(p, cl->node_id, node) == 0)
+		return; /* ours: carried out here before it was sent */
+	operator_obey(cl->w->hub, space + 1, n - node - 1);
+}
+
+bool cluster_control(struct hub *hub, const char *order, size_t n)
+{
+	if (hub->cluster == NULL)
+		return false;
+	struct request_head h = { 0 };
+	struct msg *m = msg_new(sizeof(h) + n + 1, 1);
+	if (m == NULL)
+		return false;
+	memcpy(m->data, &h, sizeof(h));
+	memcpy(m->data + sizeof(h), order, n);
+	m->data[sizeof(h) + n] = '\n';
+	m->kind = MSG_UPLINK;
+	m->target = UPLINK_CONTROL;
+	route_push_outside(hub, m, LINK_WORKER);
+	return true;
+}
+
 /* A request from a worker of this node to the link. */
 static void link_request(struct cluster *cl, enum uplink_op op, const struct request_head *h,
 			 const char *data, size_t len)
@@ -1652,6 +1726,10 @@ static void link_request(struct cluster *cl, enum uplink_op op, const struct req
 	}
 	if (op == UPLINK_SUBSCRIBE || op == UPLINK_UNSUBSCRIBE) {
 		uplink_watch(cl, a, an, op == UPLINK_SUBSCRIBE);
+		return;
+	}
+	if (op == UPLINK_CONTROL) {
+		uplink_control(cl, a, an, up);
 		return;
 	}
 	struct pending p = { .req = request_keep(op, h, data, len) };
@@ -2379,6 +2457,7 @@ static int cluster_setup(struct cluster *cl, struct worker *w)
 	snprintf(cl->leave_tail, sizeof(cl->leave_tail), "%s", mark + 1);
 	snprintf(cl->node_channel, sizeof(cl->node_channel), "%s:node:%s", cl->url.prefix,
 		 cl->node_id);
+	snprintf(cl->control_channel, sizeof(cl->control_channel), "%s:control", cl->url.prefix);
 	/* a room's history read from Redis is one reply: at most --history-bytes of it */
 	cl->seed_bytes = cfg->history_bytes < SEED_BYTES_MAX ? cfg->history_bytes : SEED_BYTES_MAX;
 	cl->in_max = cfg->max_line + (size_t)64 * 1024 + cl->seed_bytes;

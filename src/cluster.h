@@ -92,6 +92,11 @@ bool cluster_direct(struct worker *w, struct conn *c, const char *to, size_t to_
  * holding the name, on any worker or node, is renamed first; refused (and told) when a
  * signed-in user has it. The answer may come later. */
 void cluster_sign_in(struct worker *w, struct conn *c, const char *name, size_t n);
+
+/* An operator's order (operator.h: "kick NAME\tREASON", "ban ...", "unban TARGET") for every
+ * other node, through Redis; this node carried it out already. Any thread (the admin thread).
+ * False without --cluster or without memory. */
+bool cluster_control(struct hub *hub, const char *order, size_t n);
 enum cluster_ask { CLUSTER_WHO, CLUSTER_ROOMS };
 /* /who or /rooms over every node: true when asked (the answer comes later). */
 bool cluster_ask(struct worker *w, struct conn *c, enum cluster_ask what);

@@ -3,6 +3,7 @@
  */
 #include "operator.h"
 #include "bans.h"
+#include "cluster.h"
 #include "command.h"
 #include "directory.h"
 #include "hub.h"
@@ -13,6 +14,7 @@
 #include "session.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,6 +286,93 @@ void op_rooms(struct hub *hub, const struct op_call *q, struct op_answer *a)
 	free(v.r);
 }
 
+/* ---- orders for every node (--cluster) ----------------------------------------------------- */
+
+static size_t kick_covered(struct hub *hub, const struct ban *b);
+
+/* Sends an order to the other nodes; false without --cluster. */
+static bool send_order(struct hub *hub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool send_order(struct hub *hub, const char *fmt, ...)
+{
+	char order[64 + BAN_VALUE_MAX + BAN_BY_MAX + BAN_REASON_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(order, sizeof(order), fmt, ap);
+	va_end(ap);
+	return n > 0 && (size_t)n < sizeof(order) && cluster_control(hub, order, (size_t)n);
+}
+
+/* Splits s at tabs into f[0..want); false unless there are exactly that many fields. */
+static bool split_tabs(char *s, char **f, int want)
+{
+	int k = 0;
+	for (char *p = s; k < want; k++) {
+		f[k] = p;
+		char *tab = strchr(p, '\t');
+		if (tab == NULL)
+			return k + 1 == want;
+		*tab = '\0';
+		p = tab + 1;
+	}
+	return false;
+}
+
+static void obey_kick(struct hub *hub, char *args)
+{
+	char *f[2];
+	uint64_t id;
+	unsigned worker;
+	char spelled[NAME_MAX_LEN + 1];
+	if (!split_tabs(args, f, 2) || strlen(f[1]) > BAN_REASON_MAX)
+		return;
+	if (dir_lookup(&hub->dir, f[0], strlen(f[0]), &id, &worker, spelled) &&
+	    session_control_send(hub, worker, id, SESSION_KICK, f[1]) == 0)
+		log_info(-1, id, "admin: kick %s (\"%s\"), ordered by another node", spelled, f[1]);
+}
+
+static void obey_ban(struct hub *hub, char *args)
+{
+	char *f[4];
+	struct ban b = { 0 };
+	int64_t now = clock_wall_ms();
+	if (!split_tabs(args, f, 4) || !bans_parse_target(f[0], strlen(f[0]), &b) ||
+	    strlen(f[3]) > BAN_REASON_MAX)
+		return;
+	b.until_ms = strtoll(f[1], NULL, 10);
+	if (b.until_ms != 0 && b.until_ms <= now)
+		return;
+	snprintf(b.by, sizeof(b.by), "%s", f[2]);
+	snprintf(b.reason, sizeof(b.reason), "%s", f[3]);
+	int rc = bans_add(&hub->bans, &b, now);
+	if (rc < 0) {
+		log_error(-1, 0, "admin: ban %s from another node not made: %s", b.value,
+			  strerror(-rc));
+		return;
+	}
+	size_t kicked = kick_covered(hub, &b); /* not inside log_info: it may not run */
+	log_info(-1, 0,
+		 "admin: ban %" PRIu64 " %s (\"%s\") by %s, ordered by another node; %zu kicked",
+		 b.id, b.value, b.reason, b.by, kicked);
+}
+
+void operator_obey(struct hub *hub, const char *order, size_t n)
+{
+	char copy[64 + BAN_VALUE_MAX + BAN_BY_MAX + BAN_REASON_MAX];
+	if (n >= sizeof(copy))
+		return;
+	memcpy(copy, order, n);
+	copy[n] = '\0';
+	if (strncmp(copy, "kick ", 5) == 0) {
+		obey_kick(hub, copy + 5);
+	} else if (strncmp(copy, "ban ", 4) == 0) {
+		obey_ban(hub, copy + 4);
+	} else if (strncmp(copy, "unban ", 6) == 0) {
+		int rc = bans_remove_target(&hub->bans, copy + 6);
+		if (rc > 0)
+			log_info(-1, 0, "admin: unban %s, ordered by another node", copy + 6);
+	}
+}
+
 /* ---- kick ---------------------------------------------------------------------------------- */
 
 /* The reason parameter: valid text (proto_check_line) of at most BAN_REASON_MAX bytes, or
@@ -324,8 +413,17 @@ void op_kick(struct hub *hub, const struct op_call *q, struct op_answer *a)
 		return;
 	uint64_t id;
 	unsigned worker;
+	char done[NAME_MAX_LEN + 48];
 	if (!dir_lookup(&hub->dir, name, strlen(name), &id, &worker, spelled)) {
-		answer_error(a, 404, "no such user on this server");
+		/* on another node, if anywhere: every node is told */
+		if (!send_order(hub, "kick %s\t%s", name, reason)) {
+			answer_error(a, 404, "no such user on this server");
+			return;
+		}
+		log_info(-1, 0, "admin: kick %s (\"%s\") by %s, sent to every node", name, reason,
+			 q->who);
+		snprintf(done, sizeof(done), "asked every node to kick %s", name);
+		answer_json(a, 202, render_done, done);
 		return;
 	}
 	if (session_control_send(hub, worker, id, SESSION_KICK, reason) < 0) {
@@ -333,7 +431,6 @@ void op_kick(struct hub *hub, const struct op_call *q, struct op_answer *a)
 		return;
 	}
 	log_info(-1, id, "admin: kick %s (\"%s\") by %s", spelled, reason, q->who);
-	char done[NAME_MAX_LEN + 16];
 	snprintf(done, sizeof(done), "kicked %s", spelled);
 	answer_json(a, 200, render_done, done);
 }
@@ -407,6 +504,7 @@ void op_ban(struct hub *hub, const struct op_call *q, struct op_answer *a)
 		return;
 	}
 	struct ban_view v = { &b, kick_covered(hub, &b) };
+	send_order(hub, "ban %s\t%lld\t%s\t%s", b.value, (long long)b.until_ms, b.by, b.reason);
 	log_info(-1, 0, "admin: ban %" PRIu64 " %s for %lld s (\"%s\") by %s; %zu kicked", b.id,
 		 b.value, duration, b.reason, q->who, v.kicked);
 	answer_json(a, 201, render_ban, &v);
@@ -447,6 +545,7 @@ void op_unban(struct hub *hub, const struct op_call *q, struct op_answer *a)
 		return;
 	}
 	log_info(-1, 0, "admin: unban %s (%s) by %s", digits, gone.value, q->who);
+	send_order(hub, "unban %s", gone.value);
 	char done[BAN_VALUE_MAX + 16];
 	snprintf(done, sizeof(done), "unbanned %s", gone.value);
 	answer_json(a, 200, render_done, done);

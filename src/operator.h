@@ -49,6 +49,14 @@ void op_bans(struct hub *hub, const struct op_call *q, struct op_answer *a);
 /* DELETE /bans/ID */
 void op_unban(struct hub *hub, const struct op_call *q, struct op_answer *a);
 
+/*
+ * With --cluster, kicks, bans and unbans reach every node: the node that took the request
+ * carries it out and sends the order on (cluster_control); every other node carries it out
+ * on its own users and bans here. Orders: "kick NAME<tab>REASON", "ban TARGET<tab>UNTIL_MS
+ * <tab>BY<tab>REASON", "unban TARGET". Runs on the link worker; logs what it did.
+ */
+void operator_obey(struct hub *hub, const char *order, size_t n);
+
 /* A request parameter: from a JSON body, a form-encoded body or the query string, in that
  * order, decoded into out (NUL-terminated). False when absent, too long or not text. */
 bool op_param(const struct op_call *q, const char *name, char *out, size_t cap);

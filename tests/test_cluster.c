@@ -96,8 +96,8 @@ static void wait_links(struct server **nodes, int n, bool up, int timeout_ms)
 	}
 }
 
-/* Waits until Redis confirmed `want` subscriptions of the node: its own channel, and its
- * users' rooms. */
+/* Waits until Redis confirmed `want` subscriptions of the node: its own channel, the
+ * operators' control channel, and its users' rooms. */
 static void wait_subscribed(struct server *srv, uint64_t want)
 {
 	for (int i = 0; i < 500; i++) {
@@ -175,7 +175,7 @@ Test(cluster, a_room_across_nodes_gets_every_line_in_one_order_everywhere, .time
 		for (int j = 0; j < 2; j++)
 			users[i][j] = join_room(server_port(nodes[i]), "dev");
 	for (int i = 0; i < NODES_MAX; i++)
-		wait_subscribed(nodes[i], 2);
+		wait_subscribed(nodes[i], 3);
 	wait_room_subscribers("dev", NODES_MAX);
 	/* one sender per node, lines interleaved as they are sent */
 	for (int k = 0; k < LINES; k++)
@@ -235,8 +235,8 @@ Test(cluster, redis_killed_and_restarted_local_chat_goes_on_and_the_nodes_find_e
 	struct tclient *a1 = join_room(server_port(nodes[0]), "ops");
 	struct tclient *a2 = join_room(server_port(nodes[0]), "ops");
 	struct tclient *b1 = join_room(server_port(nodes[1]), "ops");
-	wait_subscribed(nodes[0], 2);
-	wait_subscribed(nodes[1], 2);
+	wait_subscribed(nodes[0], 3);
+	wait_subscribed(nodes[1], 3);
 	wait_room_subscribers("ops", 2);
 	cr_assert_eq(healthz(nodes[0]), 200);
 	tc_send(a1, "before\n");
@@ -289,8 +289,8 @@ Test(cluster, a_subscriber_cut_for_its_output_buffer_comes_back_by_itself, .time
 	wait_links(nodes, 2, true, 5000);
 	struct tclient *a1 = join_room(server_port(nodes[0]), "big");
 	struct tclient *b1 = join_room(server_port(nodes[1]), "big");
-	wait_subscribed(nodes[0], 2);
-	wait_subscribed(nodes[1], 2);
+	wait_subscribed(nodes[0], 3);
+	wait_subscribed(nodes[1], 3);
 	wait_room_subscribers("big", 2);
 
 	/* one message bigger than the limit, published straight to the room's channel */
@@ -307,7 +307,7 @@ Test(cluster, a_subscriber_cut_for_its_output_buffer_comes_back_by_itself, .time
 	tc_expect_eventually(a1, PROTO_CLUSTER_DOWN, 5000);
 	tc_expect_eventually(a1, PROTO_CLUSTER_BACK, 5000);
 	wait_links(nodes, 2, true, 5000);
-	wait_subscribed(nodes[0], 2);
+	wait_subscribed(nodes[0], 3);
 	wait_room_subscribers("big", 2); /* Redis closed the cut one: the count is exact */
 	tc_send(b1, "still one chat\n");
 	char seen[1][64];
@@ -327,7 +327,7 @@ Test(cluster, a_line_said_on_entering_a_room_new_to_the_node_reaches_the_node_to
 	struct server *nodes[2] = { start_node("a"), start_node("b") };
 	wait_links(nodes, 2, true, 5000);
 	struct tclient *b1 = join_room(server_port(nodes[1]), "fresh");
-	wait_subscribed(nodes[1], 2);
+	wait_subscribed(nodes[1], 3);
 	wait_room_subscribers("fresh", 1);
 	/* the join and the first lines in one write: node a subscribes to "fresh" while the
 	 * lines are already on their way; they wait for the subscription, so a hears them too */
@@ -460,8 +460,8 @@ Test(cluster, a_subscription_that_goes_silent_is_found_by_the_self_probe_and_reo
 	wait_links(nodes, 2, true, 5000);
 	struct tclient *a1 = join_room(server_port(nodes[0]), "quiet");
 	struct tclient *b1 = join_room(server_port(nodes[1]), "quiet");
-	wait_subscribed(nodes[0], 2); /* the room and the node's own channel */
-	wait_subscribed(nodes[1], 2);
+	wait_subscribed(nodes[0], 3); /* the room, the node's own channel and the control channel */
+	wait_subscribed(nodes[1], 3);
 	wait_room_subscribers("quiet", 2);
 
 	/* the proxied connections stop passing anything: no FIN, no RST, just silence */
@@ -475,7 +475,7 @@ Test(cluster, a_subscription_that_goes_silent_is_found_by_the_self_probe_and_reo
 	}
 	cr_assert_gt(st.probe_failures, 0, "the silent subscription was never noticed");
 	wait_links(nodes, 2, true, 10000); /* reopened through the proxy */
-	wait_subscribed(nodes[0], 2);
+	wait_subscribed(nodes[0], 3);
 	tc_send(b1, "heard again\n");
 	char seen[1][64];
 	read_chat(a1, seen, 1);
@@ -753,8 +753,8 @@ Test(cluster,
 				     join_room(server_port(nodes[1]), "dev") };
 	struct tclient *watchers[2] = { join_room(server_port(nodes[0]), "dev"),
 					join_room(server_port(nodes[1]), "dev") };
-	wait_subscribed(nodes[0], 2);
-	wait_subscribed(nodes[1], 2);
+	wait_subscribed(nodes[0], 3);
+	wait_subscribed(nodes[1], 3);
 
 	stop_redis(); /* and with it every name claimed (no persistence) */
 	wait_links(nodes, 2, false, 5000);
@@ -1352,4 +1352,52 @@ Test(cluster, newcomers_on_4_workers_get_a_rooms_history_from_redis_and_every_li
 	/* the scenario of stress.c, which make tsan runs too */
 	const char *err = stress_cluster_history(4, 12, 60);
 	cr_assert_null(err, "%s", err);
+}
+
+/* The operators' API of node a (its admin listener, no token: loopback). */
+static int admin_call(struct server *srv, const char *method, const char *path, char *out,
+		      size_t cap)
+{
+	char req[512];
+	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", method,
+		 path);
+	return ts_http(server_admin_port(srv), req, out, cap);
+}
+
+Test(cluster, a_kick_and_a_ban_made_on_one_node_apply_on_every_node, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *nodes[2] = { start_node("a"), start_node("b") };
+	wait_links(nodes, 2, true, 5000);
+	wait_subscribed(nodes[0], 2); /* its own channel and the control channel */
+	wait_subscribed(nodes[1], 2);
+	struct tclient *bob = tc_join(server_port(nodes[1]));
+	struct tclient *eve = tc_join_from("127.0.0.7", server_port(nodes[1]));
+	char old[32], out[2048];
+	cr_assert(nick(bob, id_name(bob, old, sizeof(old)), "bob"));
+	/* bob is on b; the kick is asked of a */
+	cr_assert_eq(admin_call(nodes[0], "POST", "/kick?name=bob&reason=spam", out, sizeof(out)),
+		     202, "%s", out);
+	tc_expect_eventually(bob, "* You were removed by an operator: spam.", 5000);
+	tc_expect_closed(bob, 5000);
+	/* a ban made on a reaches b: its user from there is removed, newcomers refused */
+	cr_assert_eq(
+	    admin_call(nodes[0], "POST", "/ban?target=127.0.0.7&reason=abuse", out, sizeof(out)),
+	    201, "%s", out);
+	tc_expect_eventually(eve, "* error: you are banned from this server: abuse.", 5000);
+	struct tclient *again = tc_adopt(ts_dial_from("127.0.0.7", server_port(nodes[1])));
+	tc_expect(again, "* error: you are banned from this server: abuse.");
+	cr_assert_eq(admin_call(nodes[1], "GET", "/bans", out, sizeof(out)), 200);
+	cr_assert(strstr(out, "\"target\":\"127.0.0.7\"") != NULL, "%s", out);
+	/* lifted on a, lifted on b */
+	cr_assert_eq(admin_call(nodes[0], "DELETE", "/bans/1", out, sizeof(out)), 200, "%s", out);
+	for (int i = 0; i < 100; i++) {
+		cr_assert_eq(admin_call(nodes[1], "GET", "/bans", out, sizeof(out)), 200);
+		if (strstr(out, "127.0.0.7") == NULL)
+			break;
+		usleep(20000);
+	}
+	cr_assert(strstr(out, "127.0.0.7") == NULL, "still banned on b: %s", out);
+	tc_close_all((struct tclient *[]){ bob, eve, again }, 3);
+	ts_stop_all(nodes, 2);
 }
