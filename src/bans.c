@@ -257,6 +257,33 @@ void bans_destroy(struct ban_list *l)
 	pthread_mutex_destroy(&l->lock);
 }
 
+int bans_reload(struct ban_list *l, char *why, size_t why_cap)
+{
+	if (l->path[0] == '\0')
+		return 0;
+	struct ban_list next;
+	memset(&next, 0, sizeof(next));
+	next.max = l->max;
+	next.next_id = 1;
+	memcpy(next.path, l->path, sizeof(next.path));
+	int rc = bans_load(&next, why, why_cap);
+	if (rc < 0) {
+		free(next.v);
+		return rc;
+	}
+	pthread_mutex_lock(&l->lock);
+	free(l->v);
+	l->v = next.v;
+	l->n = next.n;
+	l->cap = next.cap;
+	if (next.next_id > l->next_id)
+		l->next_id = next.next_id;
+	atomic_store_explicit(&l->count, l->n, memory_order_relaxed);
+	rc = (int)l->n;
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
 /* ---- changes ------------------------------------------------------------------------------- */
 
 /* Drops the bans that ended (lock held). */

@@ -59,6 +59,12 @@ struct ban_list {
 int bans_init(struct ban_list *l, size_t max, const char *dir, char *why, size_t why_cap);
 void bans_destroy(struct ban_list *l);
 
+/* SIGHUP: reads DIR/bans again (an operator may have edited it while chatd ran, or restored a
+ * copy) and, when it is valid, puts it in place of the list; a bad file changes nothing (why[]
+ * says what). Present users are not re-checked: the file is for what newcomers meet. Returns
+ * the number of bans now, 0 without --state-dir, or -errno. */
+int bans_reload(struct ban_list *l, char *why, size_t why_cap);
+
 /*
  * Parses a ban's target: an address or range (cidr_parse), else a name (name_valid). Fills
  * b->kind, b->range, b->value. Returns false when it is neither.

@@ -13,6 +13,7 @@
 #include "reload.h"
 #include "server.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,21 @@ static int check_config(const struct config *cfg)
 	else
 		printf("chatd: configuration OK (the flags)\n");
 	return 0;
+}
+
+/* SIGHUP with --state-dir: the bans file is read again (bans.h). */
+static void reread_bans(void *arg, enum reload_phase phase, const struct config *cfg)
+{
+	(void)cfg;
+	struct server *srv = arg;
+	if (phase == RELOAD_BEGIN || srv->hub.cfg.state_dir[0] == '\0')
+		return;
+	char why[PATH_MAX + 64] = "";
+	int n = bans_reload(&srv->hub.bans, why, sizeof(why));
+	if (n < 0)
+		log_error(-1, 0, "reload: bans kept as they were: %s", why);
+	else
+		log_info(-1, 0, "reload: %d bans read from %s/bans", n, srv->hub.cfg.state_dir);
 }
 
 /* SIGHUP under a service manager: RELOADING=1 while the file is re-read, READY=1 after. */
@@ -86,6 +102,7 @@ int main(int argc, char **argv)
 	struct reload reload;
 	reload_init(&reload, srv, &cfg, argc, argv);
 	reload_add_hook(&reload, tell_service_manager, NULL);
+	reload_add_hook(&reload, reread_bans, srv);
 	int sig = 0;
 	while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
 		(void)reload_run(&reload); /* logs and counts its outcome */

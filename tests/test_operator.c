@@ -305,3 +305,43 @@ Test(operator, max_bans_is_a_limit_and_a_bad_file_stops_the_start)
 	cr_assert(strstr(why, "/bans:2: bad kind or value") != NULL, "%s", why);
 	op_clean(&o);
 }
+
+Test(operator, sighup_rereads_the_bans_file_and_a_bad_one_changes_nothing)
+{
+	char dir[] = "/tmp/chatd-bans-XXXXXX", path[64], why[256];
+	cr_assert_not_null(mkdtemp(dir));
+	struct ban_list l;
+	cr_assert_eq(bans_init(&l, 10, dir, why, sizeof(why)), 0, "%s", why);
+	struct ban b = { 0 };
+	cr_assert(bans_parse_target("10.1.2.3", 8, &b));
+	cr_assert_eq(bans_add(&l, &b, 1000), 0);
+	/* an operator edits the file by hand: the address goes, a name comes */
+	snprintf(path, sizeof(path), "%s/bans", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	cr_assert_gt(fprintf(f, "7\tname\tmallory\t1000\t0\thand\tedited\n"), 0);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(bans_reload(&l, why, sizeof(why)), 1, "%s", why);
+	struct cidr_addr a;
+	cr_assert(cidr_addr_parse("10.1.2.3", 8, &a));
+	cr_assert_not(bans_match_addr(&l, &a, 2000, NULL));
+	cr_assert(bans_match_name(&l, "Mallory", 7, 2000, NULL));
+	/* a damaged file: the list stays */
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	cr_assert_gt(fprintf(f, "garbage\n"), 0);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_lt(bans_reload(&l, why, sizeof(why)), 0);
+	cr_assert(bans_match_name(&l, "mallory", 7, 2000, NULL));
+	/* and the next ban's number follows the file's */
+	struct ban c = { 0 };
+	cr_assert(bans_parse_target("eve", 3, &c));
+	f = fopen(path, "w"); /* valid again, so the add can save */
+	cr_assert_not_null(f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(bans_add(&l, &c, 3000), 0);
+	cr_assert_eq(c.id, 8);
+	bans_destroy(&l);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(rmdir(dir), 0);
+}
