@@ -2,6 +2,7 @@
  * cidr.c - client addresses and address ranges (see cidr.h).
  */
 #include "cidr.h"
+#include "common.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -85,23 +86,6 @@ const char *cidr_addr_format_port(const struct cidr_addr *a, char *out, size_t c
 	return out;
 }
 
-/* A prefix length: 1 to 3 decimal digits, no heading zero, at most max. */
-static bool parse_bits(const char *s, size_t n, unsigned max, unsigned *out)
-{
-	if (n == 0 || n > 3 || (s[0] == '0' && n > 1))
-		return false;
-	unsigned v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	if (v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 int cidr_parse(const char *s, size_t n, struct cidr *out)
 {
 	const char *slash = memchr(s, '/', n);
@@ -111,7 +95,7 @@ int cidr_parse(const char *s, size_t n, struct cidr *out)
 		return -1;
 	bool v4 = cidr_addr_is_v4(&a);
 	unsigned bits = v4 ? 32 : 128;
-	if (slash != NULL && !parse_bits(slash + 1, n - alen - 1, bits, &bits))
+	if (slash != NULL && !decimal_parse(slash + 1, n - alen - 1, bits, &bits))
 		return -1;
 	if (v4)
 		bits += 96;

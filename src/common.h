@@ -11,6 +11,7 @@
 #define CHATD_COMMON_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,24 @@
  * buffers: at most one more than the widest value of the type needs.
  */
 #define DECIMAL_LEN_MAX(type) (sizeof(type) * CHAR_BIT * 28 / 93 + 2)
+
+/* A small decimal number written strictly: s[0..n) is 1 to 9 digits, no heading zero, at most
+ * max. Address ranges' bits, ports. */
+static inline bool decimal_parse(const char *s, size_t n, unsigned max, unsigned *out)
+{
+	if (n == 0 || n > 9 || (s[0] == '0' && n > 1))
+		return false;
+	unsigned v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v > max)
+		return false;
+	*out = v;
+	return true;
+}
 
 /* Milliseconds on CLOCK_MONOTONIC: every timer and deadline in chatd uses this clock. */
 int64_t clock_now_ms(void);

@@ -8,6 +8,7 @@
  * (type, 16-bit length, value) that chatd checks for shape and skips.
  */
 #include "proxy.h"
+#include "common.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,18 +26,11 @@ static int fail(struct proxy_header *out, enum proxy_error e)
 	return PARSE_ERROR;
 }
 
-/* A port: 1 to 5 decimal digits, no heading zero, at most 65535. */
+/* A port: decimal, no heading zero, at most 65535. */
 static bool parse_port(const char *s, size_t n, uint16_t *port)
 {
-	if (n == 0 || n > 5 || (s[0] == '0' && n > 1))
-		return false;
-	unsigned v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	if (v > 65535)
+	unsigned v;
+	if (!decimal_parse(s, n, 65535, &v))
 		return false;
 	*port = (uint16_t)v;
 	return true;
