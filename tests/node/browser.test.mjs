@@ -7,12 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startChatd, stopChatd } from './chatd.mjs';
+import { startChatd, stopChatd, lineUser } from './chatd.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 let srv, browser;
@@ -29,26 +28,8 @@ after(async () => {
   await stopChatd(srv);
 });
 
-function tcpUser(port = srv.port) {
-  const sock = net.connect(port, '127.0.0.1');
-  let buf = '';
-  const seen = [];
-  sock.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) { seen.push(buf.slice(0, i)); buf = buf.slice(i + 1); }
-  });
-  const waitFor = async (pred, ms = 5000) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const hit = seen.find(pred);
-      if (hit !== undefined) return hit;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error('line not seen; got: ' + seen.join(' | '));
-  };
-  return { sock, waitFor, seen, say: (l) => sock.write(l + '\n') };
-}
+// A line (TCP) user of chatd on srv's port, unless another is given.
+const tcpUser = (port = srv.port) => lineUser(port);
 
 test('a browser and an nc-style user chat in the same room', async () => {
   const page = await browser.newPage({ viewport: { width: 900, height: 560 } });

@@ -1,6 +1,7 @@
 // chatd.mjs - starts bin/chatd on a free loopback port for a Node test and stops it by PID.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import net from 'node:net';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -31,4 +32,27 @@ export function stopChatd(srv) {
     srv.proc.on('exit', () => resolve());
     srv.proc.kill('SIGTERM');
   });
+}
+
+// A line (TCP) user of the chatd on port: waitFor(pred) resolves with the first line seen
+// that matches (polling, at most ms), seen holds every line, say sends one.
+export function lineUser(port) {
+  const sock = net.connect(port, '127.0.0.1');
+  let buf = '';
+  const seen = [];
+  sock.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) { seen.push(buf.slice(0, i)); buf = buf.slice(i + 1); }
+  });
+  const waitFor = async (pred, ms = 5000) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      const hit = seen.find(pred);
+      if (hit !== undefined) return hit;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('line not seen; got: ' + seen.join(' | '));
+  };
+  return { sock, waitFor, seen, say: (l) => sock.write(l + '\n') };
 }

@@ -10,9 +10,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import { chromium } from 'playwright-core';
-import { startChatd, stopChatd } from './chatd.mjs';
+import { startChatd, stopChatd, lineUser } from './chatd.mjs';
 import { findNginx, makeDir, makeCertificate, startNginx, stopNginx, readLog } from './nginx.mjs';
 
 const PING_INTERVAL = 1; // chatd's --ws-ping-interval, seconds
@@ -88,27 +87,6 @@ after(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function tcpUser(port) {
-  const sock = net.connect(port, '127.0.0.1');
-  let buf = '';
-  const seen = [];
-  sock.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) { seen.push(buf.slice(0, i)); buf = buf.slice(i + 1); }
-  });
-  const waitFor = async (pred, ms = 5000) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const hit = seen.find(pred);
-      if (hit !== undefined) return hit;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error('line not seen; got: ' + seen.join(' | '));
-  };
-  return { sock, waitFor, seen, say: (l) => sock.write(l + '\n') };
-}
-
 // The page through nginx on port, named nick, in room; counts its WebSocket opens and closes.
 async function pageInRoom(port, nick, room) {
   const page = await context.newPage();
@@ -129,7 +107,7 @@ async function pageInRoom(port, nick, room) {
 }
 
 async function lineUserInRoom(port, room) {
-  const nc = tcpUser(port);
+  const nc = lineUser(port);
   await nc.waitFor((l) => l.startsWith('* Welcome, '));
   nc.say('/join ' + room);
   await nc.waitFor((l) => l.startsWith('* You are now in ' + room + '.'));
