@@ -100,6 +100,8 @@ struct conn {
 	const struct conn_ops *ops; /* its handlers: what it speaks */
 	bool ws_framed;             /* lines go out as WebSocket text frames (conn_enqueue) */
 	bool feed_json;             /* a JSON feed user (/ws?format=json): lines go out as events */
+	bool resume_pending;        /* resuming in a room whose lines are on their way from Redis */
+	uint64_t resume_since;      /* and the last number it saw there (session.c) */
 	bool ws_ping_out;           /* WebSocket users: chatd's ping awaits any answer (web.c) */
 	struct line_framer in;      /* line users: the partial line */
 	char *pre;                  /* before it is a user: bytes read so far (lazy) */

@@ -208,8 +208,12 @@ static void show_history_late(struct worker *w, struct conn *c)
 	struct history_view hv;
 	if (c->user.room == NULL)
 		return;
+	uint64_t before = c->resume_pending ? history_last_seq(&c->user.room->hist) : 0;
 	history_view_take(c->user.room, (size_t)w->hub->cfg.history, &hv);
 	c->seen_hpos = hv.pos;
+	if (c->resume_pending) /* resuming: the lines after its number, or the gap */
+		history_view_resume(w, c, c->user.room, &hv, c->resume_since, before);
+	c->resume_pending = false;
 	history_view_send(w, c, c->user.room, &hv, false);
 }
 
@@ -255,7 +259,12 @@ static int enter_room(struct worker *w, struct conn *c, const char *name, size_t
 	if (reply)
 		route_send_line(w, c, line,
 				proto_joined(line, sizeof(line), res.to->name, res.members));
-	if (since != NULL)
+	/* With --cluster, a room with nothing kept here may be new to the node: its lines are on
+	 * their way from Redis (show_history_late), and the resume waits for them. If none come,
+	 * nothing was kept anywhere: there is nothing to show, and no gap to tell. */
+	c->resume_pending = since != NULL && cluster_linked(w) && hv.n == 0 && before == 0;
+	c->resume_since = since != NULL ? *since : 0;
+	if (since != NULL && !c->resume_pending)
 		history_view_resume(w, c, res.to, &hv, *since, before);
 	history_view_send(w, c, res.to, &hv, false);
 	return 0;

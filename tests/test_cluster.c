@@ -1401,3 +1401,59 @@ Test(cluster, a_kick_and_a_ban_made_on_one_node_apply_on_every_node, .timeout = 
 	tc_close_all((struct tclient *[]){ bob, eve, again }, 3);
 	ts_stop_all(nodes, 2);
 }
+
+/* The next text message of c. */
+static void wc_next_text(struct wsclient *c, char *out, size_t cap)
+{
+	size_t len;
+	cr_assert_eq(wc_read(c, out, cap - 1, &len), 1, "no message");
+	out[len] = '\0';
+}
+
+Test(cluster, resuming_in_a_room_new_to_the_node_gets_the_lines_after_its_number, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *nodes[2] = { start_node("a"), start_node("b") };
+	wait_links(nodes, 2, true, 5000);
+	/* a phone (the JSON feed) in dev on node a sees lines 1 and 2, with their numbers */
+	struct wsclient *phone =
+	    wc_open_req(ts_dial(server_port(nodes[0])),
+			"GET /ws?format=json&room=dev HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+			"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+			"Sec-WebSocket-Version: 13\r\n\r\n");
+	struct tclient *a = join_room(server_port(nodes[0]), "dev");
+	say_lines(a, 1, 6);
+	char text[512];
+	unsigned long long seq = 0;
+	do
+		wc_next_text(phone, text, sizeof(text));
+	while (strstr(text, "\"text\":\"line 2\"") == NULL);
+	const char *at = strstr(text, "\"seq\":");
+	cr_assert_not_null(at, "%s", text);
+	seq = strtoull(at + 6, NULL, 10);
+	wc_free(phone);
+	/* it comes back through node b, where dev is new, having seen line 2 */
+	char req[512];
+	snprintf(req, sizeof(req),
+		 "GET /ws?room=dev&since=%llu HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+		 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		 "Sec-WebSocket-Version: 13\r\n\r\n",
+		 seq);
+	int fd = ts_dial(server_port(nodes[1]));
+	struct wsclient *w = wc_open_req(fd, req);
+	do
+		wc_next_text(w, text, sizeof(text));
+	while (strncmp(text, "* Last ", 7) != 0 && strstr(text, "away") == NULL);
+	cr_assert_str_eq(text, "* Last 3 lines in dev:", "no gap, the 3 it missed: %s", text);
+	for (int i = 3; i <= 5; i++) {
+		char want[32];
+		wc_next_text(w, text, sizeof(text));
+		snprintf(want, sizeof(want), ":line %d", i);
+		cr_assert(strstr(text, want) != NULL, "line %d: %s", i, text);
+	}
+	wc_next_text(w, text, sizeof(text));
+	cr_assert_str_eq(text, "* (end of history)");
+	wc_free(w);
+	tc_close(a);
+	ts_stop_all(nodes, 2);
+}
