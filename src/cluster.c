@@ -22,7 +22,6 @@
  * Every change of a user's state is one script run, so the keys of one user always agree.
  */
 #include "cluster.h"
-#include "operator.h"
 #include "common.h"
 #include "directory.h"
 #include "log.h"
@@ -1655,7 +1654,8 @@ static void rooms_reply(struct cluster *cl, const struct resp_node *root, const 
 
 /*
  * An order goes out as "NODE ORDER" on PREFIX:control, which every node subscribes to; each
- * node but the one it came from carries it out on its own users and bans (operator_obey).
+ * node but the one it came from carries it out on its own users and bans (hub->obey_order:
+ * operator_obey).
  * While the link is down an order reaches this node only (it was carried out here already):
  * counted and logged, not queued.
  */
@@ -1692,7 +1692,9 @@ static void link_control(struct cluster *cl, const char *p, size_t n)
 	size_t node = (size_t)(space - p);
 	if (node == strlen(cl->node_id) && memcmp(p, cl->node_id, node) == 0)
 		return; /* ours: carried out here before it was sent */
-	operator_obey(cl->w->hub, space + 1, n - node - 1);
+	struct hub *hub = cl->w->hub;
+	if (hub->obey_order != NULL)
+		hub->obey_order(hub, space + 1, n - node - 1);
 }
 
 bool cluster_control(struct hub *hub, const char *order, size_t n)

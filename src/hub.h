@@ -46,6 +46,9 @@ struct hub {
 	struct ban_list bans;         /* the operators' bans; its own lock (bans.h) */
 	struct cluster *cluster;      /* the link to the other nodes (cluster.c), or NULL: set
 				       * before the workers run */
+	/* carries out an operator's order that came from another node (operator_obey), called
+	 * by the cluster's link worker; set before the workers run */
+	void (*obey_order)(struct hub *hub, const char *order, size_t n);
 	/* --auth-secret's key (read once at start-up, never logged); auth_key_len 0: none */
 	uint8_t auth_key[HUB_AUTH_KEY_MAX];
 	size_t auth_key_len;

@@ -10,6 +10,7 @@
 #include "cluster.h"
 #include "log.h"
 #include "listener.h"
+#include "operator.h"
 #include "route.h"
 #include "session.h"
 #include "shed.h"
@@ -285,6 +286,7 @@ int server_start(const struct config *cfg, struct server **out)
 	if (srv == NULL)
 		return -ENOMEM;
 	srv->hub.cfg = *cfg;
+	srv->hub.obey_order = operator_obey;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	srv->hub.nworkers =
 	    cfg->workers > 0 ? (unsigned)cfg->workers : (unsigned)(cpus > 0 ? cpus : 1);
