@@ -120,11 +120,14 @@ int reload_apply(struct reload *r, const struct config *next)
 	struct config eff = want;
 	server_derive(r->srv, &eff);
 	if (live_publish(&hub->live, &eff) < 0) {
-		log_error(-1, 0, "reload: out of memory; keeping the running configuration");
+		/* counted before it is said: whoever reads the log then /metrics sees both */
 		atomic_fetch_add_explicit(&hub->live.reload_errors, 1, memory_order_relaxed);
+		log_error(-1, 0, "reload: out of memory; keeping the running configuration");
 		return -ENOMEM;
 	}
 	apply_modules(hub, &eff);
+	/* counted before "reload: done" is said: whoever reads the log then /metrics sees both */
+	atomic_fetch_add_explicit(&hub->live.reloads, 1, memory_order_relaxed);
 	a = (struct apply){ .was = &r->running, .next = next, .want = &want, .log = true };
 	config_diff(&r->running, next, on_change, &a);
 	if (a.changed + a.kept == 0)
@@ -134,7 +137,6 @@ int reload_apply(struct reload *r, const struct config *next)
 			 a.changed, a.changed == 1 ? "" : "s", a.kept, a.kept == 1 ? "s" : "");
 	log_set_level((enum log_level)eff.log_level); /* after the lines above */
 	r->running = want;
-	atomic_fetch_add_explicit(&hub->live.reloads, 1, memory_order_relaxed);
 	return 0;
 }
 
@@ -152,8 +154,8 @@ int reload_run(struct reload *r)
 	char err[CONFIG_ERR_MAX] = "";
 	int rc = config_load(&next, r->argc, r->argv, err, sizeof(err));
 	if (rc < 0) {
-		log_error(-1, 0, "reload: %s; keeping the running configuration", err);
 		atomic_fetch_add_explicit(&r->srv->hub.live.reload_errors, 1, memory_order_relaxed);
+		log_error(-1, 0, "reload: %s; keeping the running configuration", err);
 	} else {
 		rc = reload_apply(r, &next);
 	}
