@@ -346,9 +346,23 @@ static size_t render_member(char *out, size_t cap, struct span t, const struct i
 		q.n -= 2;
 		if (ends(q, "\""))
 			q.n--;
-		return irc_message(out, cap, mask, "PART", chan, q.p, q.n);
+		/* a reason is given only by those leaving the chat: /quit, a kick */
+		return irc_message(out, cap, mask, "QUIT", NULL, q.p, q.n);
 	}
 	return 0;
+}
+
+bool irc_said_by(const char *line, size_t n, const char *name)
+{
+	struct span l = { line, n }, who;
+	size_t k = strlen(name);
+	if (starts(l, "+ ")) {
+		who = name_at(after(l, 2));
+		return who.n == k && memcmp(who.p, name, k) == 0 &&
+		       (l.n == 2 + k || l.p[2 + k] == ' ' || l.p[2 + k] == '\n');
+	}
+	who = name_at(l);
+	return who.n == k && memcmp(who.p, name, k) == 0 && l.n > k && l.p[k] == ':';
 }
 
 size_t irc_render(char *out, size_t cap, const char *line, size_t n, const struct irc_ctx *x)

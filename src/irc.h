@@ -17,8 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IRC_LINE_MAX   512  /* a message, CRLF included (RFC 1459 2.3) */
-#define IRC_TAGS_MAX   8191 /* the tags section, '@' and the space after it included */
+#define IRC_SERVER     "chatd" /* the server's name: its messages' prefix, users' host */
+#define IRC_LINE_MAX   512     /* a message, CRLF included (RFC 1459 2.3) */
+#define IRC_TAGS_MAX   8191    /* the tags section, '@' and the space after it included */
 #define IRC_PARAMS_MAX 15
 #define IRC_INPUT_MAX  (IRC_TAGS_MAX + IRC_LINE_MAX - 2)
 
@@ -123,6 +124,10 @@ size_t irc_message(char *out, size_t cap, const char *prefix, const char *cmd, c
 /* Whether s[0..n) is a channel name chatd has: "#" and a room name's characters. */
 bool irc_is_channel(const char *s, size_t n);
 
+/* Whether line[0..n), a room line worded by proto.c, is what `name` said ("NAME:TEXT" or
+ * "+ NAME TEXT"): chatd sends users their own lines back, IRC only with echo-message. */
+bool irc_said_by(const char *line, size_t n, const char *name);
+
 /* What a chatd line is rendered for. */
 struct irc_ctx {
 	const char *server; /* the server's name (prefix of its own messages) */
@@ -134,7 +139,7 @@ struct irc_ctx {
  * A line worded by proto.c (a final "\n" may be there or not) as an IRC message for one
  * recipient: "NAME:TEXT" as ":NAME!NAME@SERVER PRIVMSG #ROOM :TEXT", "+ NAME TEXT" as a CTCP
  * ACTION, "(private) NAME:TEXT" as a PRIVMSG to the recipient, entered / left / renamed
- * notices as JOIN / PART / NICK, any other line as a NOTICE (to #ROOM, or to the recipient).
+ * notices as JOIN / PART (QUIT when a reason is given: the user left the chat) / NICK, any other line as a NOTICE (to #ROOM, or to the recipient).
  * The sender's echo of a /msg ("* to NAME: TEXT") has no IRC form: 0. Needs cap >=
  * IRC_LINE_MAX; returns the length written.
  */

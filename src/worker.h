@@ -86,6 +86,11 @@
 	X(proxy_forwarded, "WebSocket users addressed by X-Forwarded-For from a trusted proxy") \
 	X(ws_pings_sent, "pings sent to WebSocket users silent for --ws-ping-interval")         \
 	X(ws_ping_timeouts, "WebSocket users closed (1001) for not answering a ping in time")   \
+	X(irc_users, "IRC clients registered (--irc-port)")                                     \
+	X(irc_pings_sent, "PINGs sent to IRC users silent for --irc-ping-interval")             \
+	X(irc_ping_timeouts, "IRC users closed for not answering a PING in time")               \
+	X(irc_password_refused, "IRC clients refused for a wrong or missing --irc-password")    \
+	X(irc_errors, "IRC commands answered with an error numeric")                            \
 	X(iterations, "event-loop iterations")
 
 /* All of the above, and one maximum (not a counter: /metrics shows it as a gauge). */
@@ -114,6 +119,7 @@ enum gate {
 	GATE_MEMORY,
 	GATE_PROXY,
 	GATE_BANNED,
+	GATE_IRC,
 	GATE_COUNT
 };
 
@@ -154,10 +160,13 @@ struct worker {
 	unsigned index;
 	pthread_t thread;
 	int epfd;
-	int listen_fd;       /* -1 once shutting down */
-	bool listener_ready; /* accept4 has not yet returned EAGAIN (listener.c reads it) */
-	bool input_paused;   /* a hook asked to skip reading (routing's backpressure) */
-	bool input_pending;  /* an input hook may have more (or the listener fired) */
+	int listen_fd;        /* -1 once shutting down */
+	bool listener_ready;  /* accept4 has not yet returned EAGAIN (listener.c reads it) */
+	int listen2_fd;       /* a second listener (another protocol's port), or -1 */
+	bool listener2_ready; /* likewise for listen2_fd */
+	const struct conn_ops *accept2_ops; /* a new connection's handlers on listen2_fd */
+	bool input_paused;  /* a hook asked to skip reading (routing's backpressure) */
+	bool input_pending; /* an input hook may have more (or the listener fired) */
 	bool shutting_down;
 	uint32_t nconns;        /* connections owned, draining ones included */
 	uint32_t lines_pending; /* messages fanned out since the last flush (routing counts) */
@@ -193,6 +202,10 @@ struct worker {
  * every new connection starts with. Returns 0 or -errno. */
 int worker_init(struct worker *w, struct hub *hub, unsigned index, int listen_fd,
 		const struct conn_ops *accept_ops);
+
+/* Adds a second listener (before the thread starts; fd is taken over): its connections start
+ * with handlers ops (another protocol's port). Returns 0 or -errno (fd closed). */
+int worker_add_listener(struct worker *w, int fd, const struct conn_ops *ops);
 
 /* Registers a hook (before the thread starts). Returns 0 or -ENOSPC. */
 int worker_add_hook(struct worker *w, enum worker_hook_kind kind, worker_hook_fn fn, void *arg);
@@ -230,7 +243,8 @@ void worker_mark_dirty(struct worker *w, struct conn *c);
  * iteration, by reason (conn.h). */
 void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason reason);
 
-/* Stops listening: the listener leaves the epoll set and is closed (listen_fd becomes -1). */
+/* Stops listening: the listeners leave the epoll set and are closed (listen_fd and listen2_fd
+ * become -1). */
 void worker_close_listener(struct worker *w);
 
 /* Swaps c's handlers (what it speaks is now known). */

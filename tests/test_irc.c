@@ -205,7 +205,7 @@ Test(irc, renders_room_notices_as_join_part_and_nick)
 	cr_assert_str_eq(render("* bob has entered.\n", "dev"), ":bob!bob@chatd JOIN #dev\r\n");
 	cr_assert_str_eq(render("* bob has left.\n", "dev"), ":bob!bob@chatd PART #dev\r\n");
 	cr_assert_str_eq(render("* bob has left (\"bye\").\n", "dev"),
-			 ":bob!bob@chatd PART #dev :bye\r\n");
+			 ":bob!bob@chatd QUIT :bye\r\n");
 	cr_assert_str_eq(render("* bob is now known as rob.\n", "dev"),
 			 ":bob!bob@chatd NICK :rob\r\n");
 }
