@@ -209,7 +209,7 @@ test-oom: $(OOM_B)/oom_test
 # ---- independent WebSocket client (node + the npm ws package) -------------------------------
 test-ws: bin/chatd
 	cd tests/node && npm install --no-audit --no-fund --no-package-lock --loglevel=error
-	node --test tests/node/ws.test.mjs tests/node/feed.test.mjs
+	node --test tests/node/ws.test.mjs tests/node/feed.test.mjs tests/node/irc.test.mjs
 
 # A real browser: Debian's chromium driven by playwright-core; screenshot in tests/node/out/.
 test-browser: bin/chatd
