@@ -16,8 +16,8 @@
 struct admin;
 
 struct server {
-	struct hub hub; /* what the workers share (hub.h) */
-	uint16_t port;  /* the bound port */
+	struct hub hub;    /* what the workers share (hub.h) */
+	uint16_t port;     /* the bound port */
 	uint16_t irc_port; /* the IRC clients' port (--irc-port), 0 when off */
 	int backlog;
 	long fd_limit;
