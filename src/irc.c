@@ -230,7 +230,8 @@ size_t irc_message(char *out, size_t cap, const char *prefix, const char *cmd, c
 		size_t n = trailing_len <= room ? trailing_len : cut_utf8(trailing, room);
 		put(out, &len, limit, trailing, n);
 	}
-	memcpy(out + len, "\r\n", 2);
+	out[len] = '\r';
+	out[len + 1] = '\n';
 	return len + 2;
 }
 

@@ -309,7 +309,7 @@ static int server_setup(struct server *srv)
 		addr.in4.sin_port = htons(srv->port);
 	else
 		addr.in6.sin6_port = htons(srv->port);
-	union sockaddr_any irc;
+	union sockaddr_any irc = { 0 };
 	socklen_t irc_len = 0;
 	if (srv->hub.cfg.irc_port >= 0 && (rc = irc_addr(srv, &irc, &irc_len)) < 0)
 		return rc;

@@ -120,11 +120,18 @@ Test(irc, refuses_what_is_not_a_message)
 	cr_assert_eq(irc_parse("NICK a\0b", 8, &m), IRC_BAD_CHARACTER);
 }
 
+/* Writes s at dst without its NUL (a message's start inside a longer buffer). */
+static void put_text(char *dst, const char *s)
+{
+	while (*s != '\0')
+		*dst++ = *s++;
+}
+
 Test(irc, counts_the_crlf_in_the_512_bytes)
 {
 	char line[IRC_LINE_MAX + 1];
 	memset(line, 'a', sizeof(line));
-	memcpy(line, "PRIVMSG #a :", 12);
+	put_text(line, "PRIVMSG #a :");
 	struct irc_msg m;
 	cr_assert_eq(irc_parse(line, IRC_LINE_MAX - 2, &m), IRC_OK);
 	cr_assert_eq(irc_parse(line, IRC_LINE_MAX - 1, &m), IRC_TOO_LONG);
@@ -137,7 +144,7 @@ Test(irc, gives_tags_their_own_budget)
 	line[0] = '@';
 	size_t tags = IRC_TAGS_MAX - 1; /* '@' and the tags; the space makes IRC_TAGS_MAX */
 	line[tags] = ' ';
-	memcpy(line + tags + 1, "PRIVMSG #a :", 12);
+	put_text(line + tags + 1, "PRIVMSG #a :");
 	struct irc_msg m;
 	cr_assert_eq(irc_parse(line, tags + 1 + IRC_LINE_MAX - 2, &m), IRC_OK);
 	line[tags] = 'a';

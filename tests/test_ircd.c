@@ -336,8 +336,11 @@ Test(ircd, err_417_input_too_long, .init = start, .fini = stop)
 	struct tclient *c = irc_register("ada");
 	char line[600];
 	memset(line, 'x', sizeof(line));
-	memcpy(line, "PRIVMSG #lobby :", 16);
-	memcpy(line + sizeof(line) - 2, "\r\n", 2);
+	const char *head = "PRIVMSG #lobby :";
+	for (size_t i = 0; head[i] != '\0'; i++)
+		line[i] = head[i];
+	line[sizeof(line) - 2] = '\r';
+	line[sizeof(line) - 1] = '\n';
 	tc_send_bytes(c, line, sizeof(line));
 	irc_expect(c, ":chatd 417 ada :Input line was too long");
 	tc_close(c);
