@@ -120,8 +120,9 @@ int reload_apply(struct reload *r, const struct config *next)
 	struct config eff = want;
 	server_derive(r->srv, &eff);
 	if (live_publish(&hub->live, &eff) < 0) {
-		log_error(-1, 0, "reload: out of memory; keeping the running configuration");
+		/* counted before it is logged: whoever reads the log line sees the count */
 		atomic_fetch_add_explicit(&hub->live.reload_errors, 1, memory_order_relaxed);
+		log_error(-1, 0, "reload: out of memory; keeping the running configuration");
 		return -ENOMEM;
 	}
 	apply_modules(hub, &eff);
@@ -152,8 +153,9 @@ int reload_run(struct reload *r)
 	char err[CONFIG_ERR_MAX] = "";
 	int rc = config_load(&next, r->argc, r->argv, err, sizeof(err));
 	if (rc < 0) {
-		log_error(-1, 0, "reload: %s; keeping the running configuration", err);
+		/* counted before it is logged: whoever reads the log line sees the count */
 		atomic_fetch_add_explicit(&r->srv->hub.live.reload_errors, 1, memory_order_relaxed);
+		log_error(-1, 0, "reload: %s; keeping the running configuration", err);
 	} else {
 		rc = reload_apply(r, &next);
 	}
