@@ -236,7 +236,7 @@ test-tls: bin/chatd
 VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/[!e]*" "web/*" "framer/*" "http/*" "ws/*" "command/*" \
 	"validate/*" "wording/*" "directory/*" "iplimit/*" "conn/*" "room/*" "map/*" "timer/*" \
 	"base64/*" "names/*" "resp/*" "resp_redis/*" "sha256/*" "hmac/*" "base64url/*" "json/*" "jwt/*" \
-	"log/*" "notify/*" \
+	"log/*" "notify/*" "irc/*" "ircd/*" \
 	"proxy/*" "xff/*" "cidr/*" "via/*" "haproxy/*" \
 	"config_file/*" "reload/*" "reload_apply/*" "reload_hooks/*" "live/*"
 valgrind: $(TEST_BIN) bin/chat chatd-plain
