@@ -33,6 +33,7 @@ struct ircd_user {
 	bool registered; /* welcomed: a user in the chat */
 	bool ping_out;   /* chatd's PING awaits any line */
 	bool away;
+	bool multi_prefix;           /* CAP REQ multi-prefix (echo-message is c->irc_echo) */
 	char nick[NAME_MAX_LEN + 1]; /* NICK before registration; "" until then */
 	char user[REALNAME_MAX];     /* USER's realname; "" until USER */
 	char away_text[AWAY_MAX];
@@ -282,7 +283,10 @@ static bool caps_apply(struct conn *c, const char *want, bool set)
 		if (k == strlen("echo-message") && memcmp(name, "echo-message", k) == 0) {
 			if (set)
 				c->irc_echo = !off;
-		} else if (!(k == strlen("multi-prefix") && memcmp(name, "multi-prefix", k) == 0)) {
+		} else if (k == strlen("multi-prefix") && memcmp(name, "multi-prefix", k) == 0) {
+			if (set)
+				state_of(c)->multi_prefix = !off;
+		} else {
 			return false;
 		}
 		p += n;
@@ -307,7 +311,8 @@ static void cmd_cap(struct worker *w, struct conn *c, const struct irc_msg *m)
 		text = CAPS;
 	} else if (strcasecmp(sub, "LIST") == 0) {
 		reply = "LIST";
-		text = c->irc_echo ? "echo-message multi-prefix" : "multi-prefix";
+		text = c->irc_echo ? (u->multi_prefix ? CAPS : "echo-message")
+				   : (u->multi_prefix ? "multi-prefix" : "");
 	} else if (strcasecmp(sub, "REQ") == 0) {
 		param(m, 1, want, sizeof(want));
 		bool ok = caps_apply(c, want, false);

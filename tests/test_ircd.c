@@ -137,6 +137,44 @@ Test(ircd, a_wrong_password_is_refused_with_464, .fini = stop)
 	tc_close(c);
 }
 
+Test(ircd, cap_list_names_what_was_asked_for, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_register("ada");
+	irc_answer(c, "CAP LIST\r\n", ":chatd CAP ada LIST :");
+	irc_answer(c, "CAP REQ :echo-message\r\n", ":chatd CAP ada ACK :echo-message");
+	irc_answer(c, "CAP LIST\r\n", ":chatd CAP ada LIST :echo-message");
+	tc_close(c);
+}
+
+Test(ircd, the_server_stopping_says_error_and_closes)
+{
+	start();
+	struct tclient *c = irc_register("ada");
+	ts_stop(srv);
+	srv = NULL;
+	irc_expect(c, "ERROR :Server shutting down");
+	tc_expect_closed(c, 5000);
+	tc_close(c);
+}
+
+Test(ircd, flooding_past_the_rate_limit_is_refused_then_cut, .fini = stop)
+{
+	struct config cfg = ts_config(1);
+	cfg.irc_port = 0;
+	cfg.rate_limit = 5;
+	cfg.rate_burst = 5;
+	srv = ts_start(&cfg);
+	struct tclient *c = irc_register("ada");
+	char burst[40 * 12 + 1] = "";
+	for (int i = 0; i < 40; i++)
+		strcat(burst, "PING :x\r\n");
+	tc_send(c, burst);
+	irc_expect_eventually(c, ":chatd NOTICE ada :error: slow down: more than 5 lines a second; "
+				 "line dropped.");
+	tc_expect_closed(c, 5000);
+	tc_close(c);
+}
+
 /* ---- with line users ---------------------------------------------------------------------- */
 
 Test(ircd, a_channel_line_reaches_a_line_user_as_name_text, .init = start, .fini = stop)
