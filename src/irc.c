@@ -374,8 +374,14 @@ size_t irc_render(char *out, size_t cap, const char *line, size_t n, const struc
 		struct span t = after(l, strlen(PROTO_SERVER_PREFIX));
 		if (starts(t, "to ")) {
 			name = name_at(after(t, 3));
-			if (name.n > 0 && starts(after(t, 3 + name.n), ": "))
-				return 0; /* the sender's echo of a /msg */
+			struct span me = { x->me, strlen(x->me) };
+			if (name.n > 0 && starts(after(t, 3 + name.n), ": ")) { /* a /msg's echo */
+				if (!x->echo)
+					return 0;
+				snprintf(target, sizeof(target), "%.*s", (int)name.n, name.p);
+				return render_said(out, cap, me, target, after(t, 5 + name.n),
+						   false, x);
+			}
 		}
 		size_t k = render_member(out, cap, t, x);
 		if (k > 0)

@@ -133,6 +133,7 @@ struct irc_ctx {
 	const char *server; /* the server's name (prefix of its own messages) */
 	const char *me;     /* the recipient's nick */
 	const char *room;   /* the room a room line came through, or NULL (a line to one user) */
+	bool echo;          /* echo-message: the sender's echo of a /msg is its PRIVMSG back */
 };
 
 /*
@@ -140,8 +141,9 @@ struct irc_ctx {
  * recipient: "NAME:TEXT" as ":NAME!NAME@SERVER PRIVMSG #ROOM :TEXT", "+ NAME TEXT" as a CTCP
  * ACTION, "(private) NAME:TEXT" as a PRIVMSG to the recipient, entered / left / renamed
  * notices as JOIN / PART (QUIT when a reason is given: the user left the chat) / NICK, any other line as a NOTICE (to #ROOM, or to the recipient).
- * The sender's echo of a /msg ("* to NAME: TEXT") has no IRC form: 0. Needs cap >=
- * IRC_LINE_MAX; returns the length written.
+ * The sender's echo of a /msg ("* to NAME: TEXT") has no IRC form (0) unless x->echo:
+ * then it is ":ME!ME@SERVER PRIVMSG NAME :TEXT". Needs cap >= IRC_LINE_MAX; returns the
+ * length written.
  */
 size_t irc_render(char *out, size_t cap, const char *line, size_t n, const struct irc_ctx *x);
 

@@ -113,6 +113,7 @@ static struct msg *route_irc_of(struct worker *w, const struct conn *c, const st
 		.room = m->kind == MSG_ROOM && m->room != 0 && c->user.room != NULL
 			    ? c->user.room->name
 			    : NULL,
+		.echo = c->irc_echo,
 	};
 	size_t n = c->irc_quiet ? 0 : irc_render(out, sizeof(out), m->data, m->len, &x);
 	*none = n == 0;

@@ -229,3 +229,12 @@ Test(irc, has_no_form_for_the_echo_of_a_private_line)
 {
 	cr_assert_str_eq(render("* to bob: psst\n", NULL), "");
 }
+
+Test(irc, renders_the_echo_of_a_private_line_with_echo_message)
+{
+	char out[IRC_LINE_MAX + 1];
+	struct irc_ctx x = { .server = "chatd", .me = "ada", .echo = true };
+	const char *line = "* to bob: psst\n";
+	out[irc_render(out, IRC_LINE_MAX, line, strlen(line), &x)] = '\0';
+	cr_assert_str_eq(out, ":ada!ada@chatd PRIVMSG bob :psst\r\n");
+}

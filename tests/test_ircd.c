@@ -213,6 +213,9 @@ Test(ircd, own_lines_come_back_only_with_echo_message, .init = start, .fini = st
 	irc_answer(c, "CAP REQ :echo-message\r\n", ":chatd CAP ada ACK :echo-message");
 	tc_send(c, "PRIVMSG #lobby :two\r\n");
 	irc_expect(c, ":ada!ada@chatd PRIVMSG #lobby :two");
+	tc_send(c, "PRIVMSG ada :to me\r\n"); /* a private line to itself: the line and its echo */
+	irc_expect(c, ":ada!ada@chatd PRIVMSG ada :to me");
+	irc_expect(c, ":ada!ada@chatd PRIVMSG ada :to me");
 	tc_close(c);
 }
 

@@ -38,7 +38,10 @@ static void check_parse(const char *line, size_t size)
 static void check_render(const char *line, size_t size)
 {
 	char out[IRC_LINE_MAX];
-	struct irc_ctx x = { .server = "chatd", .me = "ada", .room = size % 2 ? "dev" : NULL };
+	struct irc_ctx x = { .server = "chatd",
+			     .me = "ada",
+			     .room = size % 2 ? "dev" : NULL,
+			     .echo = size % 3 == 0 };
 	size_t n = irc_render(out, sizeof(out), line, size, &x);
 	check(n <= IRC_LINE_MAX);
 	if (n == 0)
