@@ -160,7 +160,7 @@ static const struct option_row options[] = {
 	  "with PASS before registering (default: none)" },
 	{ "irc-ping-interval", OPT_SECONDS, FIELD(irc_ping_interval_ms), 1, 3600, "SECONDS",
 	  "an IRC client silent this long is sent a PING; one more interval without an answer "
-	  "closes it (default: 120)" },
+	  "closes it, as does not registering within one (default: 120)" },
 	{ "trusted-proxies", OPT_CIDRS, FIELD(trusted_proxies), 0, 0, "CIDR,...",
 	  "proxies whose PROXY header and X-Forwarded-For name the client: comma-separated "
 	  "addresses or ADDR/N ranges, IPv4 or IPv6 (default: none)" },

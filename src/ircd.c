@@ -765,12 +765,20 @@ static void ircd_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n)
 		worker_close_conn(w, c, CLOSE_NOMEM);
 }
 
-/* --irc-ping-interval of silence: a PING; another one without any line: closed. */
+/* --irc-ping-interval of silence: a PING; another one without any line: closed. A client not
+ * registered by then is closed at once (it holds a place of --max-clients). */
 static void ircd_on_deadline(struct worker *w, struct conn *c)
 {
 	struct ircd_user *u = state_of(c);
 	if (u == NULL)
 		return;
+	if (!u->registered) {
+		stat_add(&w->stats.irc_register_timeouts, 1);
+		static const char late[] = "ERROR :Closing link (registration timeout)\r\n";
+		send_raw(w, c, late, sizeof(late) - 1);
+		worker_close_conn(w, c, CLOSE_QUIT);
+		return;
+	}
 	if (u->ping_out) {
 		stat_add(&w->stats.irc_ping_timeouts, 1);
 		static const char bye[] = "ERROR :Closing link (ping timeout)\r\n";

@@ -334,6 +334,19 @@ Test(ircd, a_silent_client_is_pinged_then_closed, .fini = stop)
 	tc_close(c);
 }
 
+Test(ircd, a_client_that_does_not_register_in_time_is_closed, .fini = stop)
+{
+	struct config cfg = ts_config(1);
+	cfg.irc_port = 0;
+	cfg.irc_ping_interval_ms = 300;
+	srv = ts_start(&cfg);
+	struct tclient *c = irc_connect();
+	tc_send(c, "NICK ada\r\n");
+	irc_expect(c, "ERROR :Closing link (registration timeout)");
+	tc_expect_closed(c, 5000);
+	tc_close(c);
+}
+
 /* ---- error numerics ------------------------------------------------------------------------ */
 
 Test(ircd, err_401_no_such_nick, .init = start, .fini = stop)
