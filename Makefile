@@ -209,7 +209,7 @@ test-oom: $(OOM_B)/oom_test
 # ---- independent WebSocket client (node + the npm ws package) -------------------------------
 test-ws: bin/chatd
 	cd tests/node && npm install --no-audit --no-fund --no-package-lock --loglevel=error
-	node --test tests/node/ws.test.mjs tests/node/feed.test.mjs
+	node --test tests/node/ws.test.mjs tests/node/feed.test.mjs tests/node/irc.test.mjs
 
 # A real browser: Debian's chromium driven by playwright-core; screenshot in tests/node/out/.
 test-browser: bin/chatd
@@ -236,7 +236,7 @@ test-tls: bin/chatd
 VALGRIND_SUITES := "server/[!e]*" "chat/*" "admin/[!e]*" "web/*" "framer/*" "http/*" "ws/*" "command/*" \
 	"validate/*" "wording/*" "directory/*" "iplimit/*" "conn/*" "room/*" "map/*" "timer/*" \
 	"base64/*" "names/*" "resp/*" "resp_redis/*" "sha256/*" "hmac/*" "base64url/*" "json/*" "jwt/*" \
-	"log/*" "notify/*" \
+	"log/*" "notify/*" "irc/*" "ircd/*" \
 	"proxy/*" "xff/*" "cidr/*" "via/*" "haproxy/*" \
 	"config_file/*" "reload/*" "reload_apply/*" "reload_hooks/*" "live/*"
 valgrind: $(TEST_BIN) bin/chat chatd-plain
@@ -255,7 +255,7 @@ valgrind: $(TEST_BIN) bin/chat chatd-plain
 # build/fuzz/ and fails the run. make fuzz FUZZ_BUDGET=N instead gives the whole run N seconds,
 # split evenly over the targets (CI does: a new target then costs the others time, not CI).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := line http ws resp jwt json feed proxy
+FUZZ_TARGETS := line http ws resp jwt json feed proxy irc
 ifdef FUZZ_BUDGET
 FUZZ_SECONDS := $(shell expr $(FUZZ_BUDGET) / $(words $(FUZZ_TARGETS)))
 endif
@@ -267,6 +267,7 @@ FUZZ_SRC_jwt  := src/jwt.c src/json.c src/base64url.c src/hmac.c src/sha256.c sr
 FUZZ_SRC_json := src/json.c src/proto.c
 FUZZ_SRC_feed := src/feed.c src/jsonw.c src/json.c src/proto.c
 FUZZ_SRC_proxy := src/proxy.c src/cidr.c
+FUZZ_SRC_irc  := src/irc.c src/proto.c src/command.c
 FUZZ_FLAGS := -std=gnu17 $(WARN) -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -Isrc
 
@@ -287,6 +288,7 @@ build/fuzz/fuzz_jwt: $(call fuzz_objs,jwt)
 build/fuzz/fuzz_json: $(call fuzz_objs,json)
 build/fuzz/fuzz_feed: $(call fuzz_objs,feed)
 build/fuzz/fuzz_proxy: $(call fuzz_objs,proxy)
+build/fuzz/fuzz_irc: $(call fuzz_objs,irc)
 build/fuzz/fuzz_%:
 	clang $(FUZZ_FLAGS) $^ -o $@
 

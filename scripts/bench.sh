@@ -139,7 +139,7 @@ start_target() {
 	log=$out/$(printf %02d $STARTS)-$1.log
 	case $1 in
 	w*)
-		./bin/chatd --workers "${1#w}" --bind 127.0.0.1 --port 0 --admin off --rate-limit 0 \
+		./bin/chatd --workers "${1#w}" --bind 127.0.0.1 --port 0 --admin off --irc-port off --rate-limit 0 \
 			--log-level info 2>"$log" &
 		SERVER_PID=$!
 		wait_port "$log"

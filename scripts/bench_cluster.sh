@@ -110,7 +110,7 @@ start_redis() {
 # NODE_PIDS, NODE_PORTS, NODE_ADMINS. With a URL, waits until its link to Redis is up.
 start_node() {
 	local name=$1 url=${2:-} pid port='' admin='' up=1
-	local args=(--bind 127.0.0.1 --port 0 --admin 127.0.0.1:0 --rate-limit 0 --workers 1
+	local args=(--bind 127.0.0.1 --port 0 --irc-port off --admin 127.0.0.1:0 --rate-limit 0 --workers 1
 		--log-level info)
 	[ -n "$url" ] && args+=(--cluster "$url") && up=0
 	newlog "$name"

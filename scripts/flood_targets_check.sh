@@ -33,7 +33,7 @@ fail() {
 
 # start_chatd NAME: sets PID and PORT (from "listening on ... port N").
 start_chatd() {
-	./bin/chatd --workers 1 --bind 127.0.0.1 --port 0 --admin off --rate-limit 0 \
+	./bin/chatd --workers 1 --bind 127.0.0.1 --port 0 --admin off --irc-port off --rate-limit 0 \
 		--log-level info 2>"$work/$1.log" &
 	PID=$!
 	PIDS+=("$PID")

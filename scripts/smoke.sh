@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 make -s bin/chatd bench/flood
 log=$(mktemp)
-./bin/chatd --workers 4 --bind 127.0.0.1 --port 0 --admin off --log-level info 2>"$log" &
+./bin/chatd --workers 4 --bind 127.0.0.1 --port 0 --admin off --irc-port off --log-level info 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -f "$log"' EXIT
 port=

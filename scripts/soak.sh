@@ -58,10 +58,10 @@ start_chatd() {
 	shift 2
 	local log=$work/$name.log
 	if [ -n "$nofile" ]; then
-		(ulimit -n "$nofile" && exec ./bin/chatd --bind 127.0.0.1 --port 0 \
+		(ulimit -n "$nofile" && exec ./bin/chatd --bind 127.0.0.1 --port 0 --irc-port off \
 			--admin 127.0.0.1:0 --log-level info "$@") 2>"$log" &
 	else
-		./bin/chatd --bind 127.0.0.1 --port 0 --admin 127.0.0.1:0 --log-level info "$@" \
+		./bin/chatd --bind 127.0.0.1 --port 0 --irc-port off --admin 127.0.0.1:0 --log-level info "$@" \
 			2>"$log" &
 	fi
 	pid=$!

@@ -36,6 +36,7 @@ enum opt_type {
 	OPT_NODE,
 	OPT_FLAG, /* takes no value: sets an int to 1 (in a file: alone, or yes or no) */
 	OPT_CIDRS,
+	OPT_PORT, /* a port number, or off (-1) */
 	/* A new type is handled in set_option, format_value and copy_value (the last two switch
 	 * without a default, so the compiler points at them). */
 };
@@ -151,6 +152,15 @@ static const struct option_row options[] = {
 	{ "proxy-protocol", OPT_FLAG, FIELD(proxy_protocol), 0, 0, "",
 	  "every connection to the chat port starts with a PROXY protocol header (v1 or v2) from "
 	  "an address in --trusted-proxies; others are refused (needs --trusted-proxies)" },
+	{ "irc-port", OPT_PORT, FIELD(irc_port), 0, 65535, "P",
+	  "TCP port for IRC clients (irssi, WeeChat: docs/irc.md), on the --bind address "
+	  "(default: 6667; 0 = any free port; off to disable)" },
+	{ "irc-password", OPT_PATH, FIELD(irc_password), 0, 0, "FILE",
+	  "IRC clients must send this password (the file's bytes, a final line end excluded) "
+	  "with PASS before registering (default: none)" },
+	{ "irc-ping-interval", OPT_SECONDS, FIELD(irc_ping_interval_ms), 1, 3600, "SECONDS",
+	  "an IRC client silent this long is sent a PING; one more interval without an answer "
+	  "closes it, as does not registering within one (default: 120)" },
 	{ "trusted-proxies", OPT_CIDRS, FIELD(trusted_proxies), 0, 0, "CIDR,...",
 	  "proxies whose PROXY header and X-Forwarded-For name the client: comma-separated "
 	  "addresses or ADDR/N ranges, IPv4 or IPv6 (default: none)" },
@@ -175,6 +185,8 @@ void config_defaults(struct config *cfg)
 	cfg->max_http_header = 8192;
 	cfg->handshake_timeout_ms = 10000;
 	cfg->ws_ping_interval_ms = 30000;
+	cfg->irc_port = 6667;
+	cfg->irc_ping_interval_ms = 120000;
 	snprintf(cfg->admin, sizeof(cfg->admin), "127.0.0.1:9020");
 	cfg->admin_max_conns = 64;
 	cfg->max_bans = 10000;
@@ -477,6 +489,12 @@ static int set_option(struct config *cfg, const struct option_row *opt, const ch
 		snprintf(cfg->admin, sizeof(cfg->admin), "%s", value);
 		return 0;
 	}
+	case OPT_PORT:
+		if (strcmp(value, "off") == 0) {
+			*(int *)field = -1;
+			return 0;
+		}
+		break;
 	case OPT_ORIGINS:
 		return set_origins(cfg, opt, value, src);
 	case OPT_CLUSTER:
@@ -516,6 +534,7 @@ static int set_option(struct config *cfg, const struct option_row *opt, const ch
 			    opt->max);
 	switch (opt->type) {
 	case OPT_INT:
+	case OPT_PORT:
 		*(int *)field = (int)v;
 		break;
 	case OPT_SIZE:
@@ -744,9 +763,16 @@ static void format_value(const struct config *cfg, const struct option_row *opt,
 	if (opt->type == OPT_SIZE)
 		memcpy(&z, field, sizeof(z));
 	else if (opt->type == OPT_INT || opt->type == OPT_SECONDS || opt->type == OPT_LEVEL ||
-		 opt->type == OPT_FLAG || opt->type == OPT_LOG_FORMAT)
+		 opt->type == OPT_FLAG || opt->type == OPT_LOG_FORMAT || opt->type == OPT_PORT)
 		memcpy(&n, field, sizeof(n));
 	switch (opt->type) {
+	case OPT_PORT:
+		if (n < 0) {
+			snprintf(out, cap, "off");
+			return;
+		}
+		snprintf(out, cap, "%d", n);
+		return;
 	case OPT_INT:
 		snprintf(out, cap, "%d", n);
 		return;
@@ -799,6 +825,7 @@ static void copy_value(struct config *dst, const struct config *src, const struc
 	const char *from = (const char *)src + opt->offset;
 	switch (opt->type) {
 	case OPT_INT:
+	case OPT_PORT:
 	case OPT_SECONDS:
 	case OPT_LEVEL:
 	case OPT_FLAG:

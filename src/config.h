@@ -46,6 +46,9 @@ struct config {
 	size_t max_http_header;   /* bytes of an HTTP request head */
 	int handshake_timeout_ms; /* time to send a complete HTTP request */
 	int ws_ping_interval_ms;  /* a silent WebSocket user is pinged after this; 0 = never */
+	int irc_port;             /* IRC clients' port: 0 = ephemeral (tests), -1 = off */
+	char irc_password[256]; /* --irc-password: the file with the PASS IRC clients send, or "" */
+	int irc_ping_interval_ms; /* a silent IRC client is pinged after this */
 	int flush_interval_ms;    /* the adaptive flush's longest holdoff (worker.c) */
 	int rate_limit;           /* lines per second per user; 0 = no limit */
 	int rate_burst;           /* lines a user may send at once; 0 = twice rate_limit */

@@ -45,6 +45,7 @@ void conn_discard_output(struct conn *c)
 void conn_free(struct conn *c)
 {
 	free(c->auth_rooms); /* auth.c's, plain memory */
+	free(c->irc);        /* ircd.c's, plain memory */
 	conn_discard_output(c);
 	framer_reset(&c->in);
 	conn_drop_handshake(c);

@@ -103,8 +103,12 @@ struct conn {
 	bool resume_pending;        /* resuming in a room whose lines are on their way from Redis */
 	uint64_t resume_since;      /* and the last number it saw there (session.c) */
 	bool ws_ping_out;           /* WebSocket users: chatd's ping awaits any answer (web.c) */
-	struct line_framer in;      /* line users: the partial line */
-	char *pre;                  /* before it is a user: bytes read so far (lazy) */
+	bool irc_quiet;             /* IRC users: lines not sent raw are dropped (registering) */
+	bool irc_echo;              /* IRC users: echo-message: its own room lines come back */
+	void *irc; /* ircd.c's state of an IRC user (plain memory), or NULL: lines go out as IRC
+		    * messages (irc.h irc_render) */
+	struct line_framer in; /* line users: the partial line */
+	char *pre;             /* before it is a user: bytes read so far (lazy) */
 	uint32_t pre_len;
 	struct ws_parser *ws;   /* WebSocket users: frame parser */
 	struct timer timer;     /* its one deadline: sniff, handshake, ws ping, drain (timer.h) */

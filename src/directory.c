@@ -392,6 +392,18 @@ static size_t who_line(const struct room *r, char *out, size_t cap)
 	return proto_who(out, cap, r->name, r->nusers, names, shown);
 }
 
+size_t dir_room_names(struct directory *d, const char *room, size_t n,
+		      char (*out)[NAME_MAX_LEN + 1], size_t max)
+{
+	pthread_mutex_lock(&d->lock);
+	struct room *r = room_find(d, room, n);
+	size_t k = 0;
+	for (; r != NULL && k < r->nusers && k < max; k++)
+		memcpy(out[k], r->users[k]->name, NAME_MAX_LEN + 1);
+	pthread_mutex_unlock(&d->lock);
+	return k;
+}
+
 size_t dir_who(struct directory *d, const struct user *u, char *out, size_t cap)
 {
 	pthread_mutex_lock(&d->lock);

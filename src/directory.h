@@ -49,7 +49,7 @@ struct room {
 };
 
 /* How a user reaches the chat (GET /users' "protocol"). */
-enum user_front { USER_FRONT_LINE, USER_FRONT_WS, USER_FRONT_WS_JSON };
+enum user_front { USER_FRONT_LINE, USER_FRONT_WS, USER_FRONT_WS_JSON, USER_FRONT_IRC };
 
 struct user {
 	uint64_t id; /* the connection id; the generated name is its decimal form */
@@ -140,6 +140,11 @@ bool dir_lookup_verified(struct directory *d, const char *name, size_t n, uint64
 size_t dir_who(struct directory *d, const struct user *u, char *out, size_t cap);
 /* The same for the room called name[0..n) (the "no room" line when there is none). */
 size_t dir_who_in(struct directory *d, const char *name, size_t n, char *out, size_t cap);
+
+/* Copies the names of up to max members of the room called room[0..n) into out; returns how
+ * many (0 when there is no such room). */
+size_t dir_room_names(struct directory *d, const char *room, size_t n,
+		      char (*out)[NAME_MAX_LEN + 1], size_t max);
 
 /* Writes the /rooms answer (one "* " line per room, a header first), at most cap bytes; when
  * not every room fits, a last line "*   and N more" says how many were left out. */

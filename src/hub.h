@@ -21,6 +21,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct worker;
 struct cluster;
@@ -40,11 +41,15 @@ struct hub {
 	atomic_long users;            /* users in the chat, all workers */
 	atomic_long conns;            /* open client connections (checked against max_clients) */
 	atomic_bool stopping;         /* set once by server_stop */
-	struct directory dir;         /* names and rooms; its own lock (directory.h) */
-	struct iplimit iplimit;       /* connections per address; its own lock (iplimit.h) */
-	struct memory_guard mem;      /* --max-memory; atomics (memory.h) */
-	struct ban_list bans;         /* the operators' bans; its own lock (bans.h) */
-	struct cluster *cluster;      /* the link to the other nodes (cluster.c), or NULL: set
+	/* --irc-password's bytes (read at start; read-only once workers run), irc_pass_len 0:
+	 * none */
+	uint8_t irc_pass[256];
+	size_t irc_pass_len;
+	struct directory dir;    /* names and rooms; its own lock (directory.h) */
+	struct iplimit iplimit;  /* connections per address; its own lock (iplimit.h) */
+	struct memory_guard mem; /* --max-memory; atomics (memory.h) */
+	struct ban_list bans;    /* the operators' bans; its own lock (bans.h) */
+	struct cluster *cluster; /* the link to the other nodes (cluster.c), or NULL: set
 				       * before the workers run */
 	/* carries out an operator's order that came from another node (operator_obey), called
 	 * by the cluster's link worker; set before the workers run */

@@ -130,13 +130,16 @@ static void set_nodelay(struct worker *w, int fd)
 				 strerror(errno));
 }
 
-static void take(struct worker *w, int fd, const struct sockaddr *peer)
+/* Takes a new connection: ops are its handlers (the second listener's), or NULL: the chat
+ * port's, which may start with a PROXY header (via.h). */
+static void take(struct worker *w, int fd, const struct sockaddr *peer,
+		 const struct conn_ops *fixed)
 {
 	struct hub *hub = w->hub;
 	struct cidr_addr addr;
 	(void)cidr_addr_from_sockaddr(&addr, peer); /* a TCP listener: AF_INET or AF_INET6 */
-	bool count;
-	const struct conn_ops *ops = via_accept_ops(w, &addr, &count);
+	bool count = true;
+	const struct conn_ops *ops = fixed != NULL ? fixed : via_accept_ops(w, &addr, &count);
 	if (ops == NULL) {
 		refuse_untrusted(w, fd, &addr);
 		return;
@@ -172,16 +175,18 @@ static void resume_accepts(struct timer *t, void *ctx)
 	w->input_pending = true; /* the connections still queued: accept them next */
 }
 
-/* Accepts until EAGAIN or the budget; true when the budget ran out first (more may wait). */
-static bool accept_some(struct worker *w, struct acceptor *a)
+/* Accepts from listen (the chat port's, or the second one's: ops, ready) until EAGAIN or the
+ * budget; true when the budget ran out first (more may wait). */
+static bool accept_some(struct worker *w, struct acceptor *a, int listen, bool *ready,
+			const struct conn_ops *ops)
 {
 	for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
 		struct sockaddr_storage peer = { .ss_family = AF_UNSPEC };
 		socklen_t plen = sizeof(peer);
-		int fd = accept4(w->listen_fd, (struct sockaddr *)&peer, &plen,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd =
+		    accept4(listen, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
-			take(w, fd, (struct sockaddr *)&peer);
+			take(w, fd, (struct sockaddr *)&peer, ops);
 			continue;
 		}
 		switch (errno) {
@@ -189,7 +194,7 @@ static bool accept_some(struct worker *w, struct acceptor *a)
 #if EAGAIN != EWOULDBLOCK
 		case EWOULDBLOCK:
 #endif
-			w->listener_ready = false;
+			*ready = false;
 			return false;
 		case EINTR:
 		case ECONNABORTED:
@@ -223,9 +228,12 @@ static bool accept_some(struct worker *w, struct acceptor *a)
 static bool listener_on_input(struct worker *w, void *arg)
 {
 	struct acceptor *a = arg;
-	if (!w->listener_ready || w->listen_fd < 0 || a->paused)
-		return false;
-	return accept_some(w, a);
+	bool more = false;
+	if (w->listener_ready && w->listen_fd >= 0 && !a->paused)
+		more = accept_some(w, a, w->listen_fd, &w->listener_ready, NULL);
+	if (w->listener2_ready && w->listen2_fd >= 0 && !a->paused)
+		more |= accept_some(w, a, w->listen2_fd, &w->listener2_ready, w->accept2_ops);
+	return more;
 }
 
 /*
@@ -242,6 +250,11 @@ static bool listener_on_shutdown(struct worker *w, void *arg)
 	int fd;
 	while ((fd = accept4(w->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
 		send_now(fd, line, n);
+		close(fd);
+	}
+	static const char irc_bye[] = "ERROR :Server shutting down\r\n";
+	while (w->listen2_fd >= 0 && (fd = accept4(w->listen2_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+		send_now(fd, irc_bye, sizeof(irc_bye) - 1);
 		close(fd);
 	}
 	worker_close_listener(w);

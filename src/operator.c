@@ -155,6 +155,7 @@ static const char *const front_names[] = {
 	[USER_FRONT_LINE] = "line",
 	[USER_FRONT_WS] = "websocket",
 	[USER_FRONT_WS_JSON] = "websocket-json",
+	[USER_FRONT_IRC] = "irc",
 };
 
 struct users_view {

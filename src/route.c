@@ -6,6 +6,7 @@
 #include "common.h"
 #include "feed.h"
 #include "inbox.h"
+#include "irc.h"
 #include "log.h"
 #include "map.h"
 #include "msg.h"
@@ -37,6 +38,13 @@ struct router {
 	 */
 	_Alignas(CACHE_LINE) _Atomic uint64_t pushed_to[CONFIG_MAX_WORKERS];
 	_Alignas(CACHE_LINE) _Atomic uint64_t popped_from[CONFIG_MAX_WORKERS];
+};
+
+/* The copies of one message made for the recipients that read another form of it: a JSON
+ * feed event, an IRC message (of a room line: one serves every member). */
+struct copies {
+	struct msg *json;
+	struct msg *irc;
 };
 
 /* ---- queues ------------------------------------------------------------------------------- */
@@ -90,11 +98,68 @@ static struct msg *route_json_of(struct worker *w, const struct conn *c, const s
 }
 
 /*
+ * m as an IRC message for c (irc.h): a one-slot message this worker holds once, like
+ * route_json_of's; for a room line it says nothing that depends on c but the room, so one
+ * copy serves all of a worker's IRC members of the room (*keep). Lines with no IRC form (a
+ * /msg's echo), and every line while c registers, are not sent: NULL with *none set.
+ */
+static struct msg *route_irc_of(struct worker *w, const struct conn *c, const struct msg *m,
+				bool *none)
+{
+	char out[IRC_LINE_MAX];
+	struct irc_ctx x = {
+		.server = IRC_SERVER,
+		.me = c->user.name,
+		.room = m->kind == MSG_ROOM && m->room != 0 && c->user.room != NULL
+			    ? c->user.room->name
+			    : NULL,
+		.echo = c->irc_echo,
+	};
+	size_t n = c->irc_quiet ? 0 : irc_render(out, sizeof(out), m->data, m->len, &x);
+	*none = n == 0;
+	if (n == 0)
+		return NULL;
+	struct msg *r = msg_new(n, 1);
+	if (r == NULL)
+		return NULL;
+	memcpy(r->data, out, n);
+	r->raw = true;
+	msg_set_workers(r, 1);
+	msg_local_begin(r, w->index);
+	return r;
+}
+
+/* Queues m for c, an IRC user; *keep holds the copy of a room line for the next member. */
+static void route_enqueue_irc(struct worker *w, struct conn *c, struct msg *m, struct msg **keep)
+{
+	bool room = m->kind == MSG_ROOM && m->room != 0;
+	if (room && !c->irc_echo && irc_said_by(m->data, m->len, c->user.name))
+		return; /* its own line: an IRC client shows it already */
+	struct msg *r = room ? *keep : NULL;
+	bool none = false;
+	if (r == NULL && (r = route_irc_of(w, c, m, &none)) == NULL) {
+		if (!none)
+			worker_close_conn(w, c, CLOSE_NOMEM);
+		return;
+	}
+	route_queue(w, c, r);
+	if (room)
+		*keep = r;
+	else
+		msg_local_put(r, w->index);
+}
+
+/*
  * Queues m for c in c's form: a line for text users, an event for JSON feed users (made once
  * per worker and message: *json keeps it for the next recipient; the caller puts it when done).
  */
-static void route_enqueue(struct worker *w, struct conn *c, struct msg *m, struct msg **json)
+static void route_enqueue(struct worker *w, struct conn *c, struct msg *m, struct copies *k)
 {
+	if (c->irc != NULL && !m->raw && !m->json) {
+		route_enqueue_irc(w, c, m, &k->irc);
+		return;
+	}
+	struct msg **json = &k->json;
 	if (!c->feed_json || m->raw || m->json) {
 		route_queue(w, c, m);
 		return;
@@ -106,20 +171,22 @@ static void route_enqueue(struct worker *w, struct conn *c, struct msg *m, struc
 	route_queue(w, c, *json);
 }
 
-/* Lets go of the JSON copy route_enqueue made, if it made one. */
-static void route_json_done(struct worker *w, struct msg *json)
+/* Lets go of the copies route_enqueue made, if it made any. */
+static void route_copies_done(struct worker *w, const struct copies *k)
 {
-	if (json != NULL)
-		msg_local_put(json, w->index);
+	if (k->json != NULL)
+		msg_local_put(k->json, w->index);
+	if (k->irc != NULL)
+		msg_local_put(k->irc, w->index);
 }
 
 void route_send_msg(struct worker *w, struct conn *c, struct msg *m)
 {
-	struct msg *json = NULL;
+	struct copies k = { NULL, NULL };
 	msg_set_workers(m, 1);
 	msg_local_begin(m, w->index);
-	route_enqueue(w, c, m, &json);
-	route_json_done(w, json);
+	route_enqueue(w, c, m, &k);
+	route_copies_done(w, &k);
 	msg_local_put(m, w->index);
 }
 
@@ -158,7 +225,7 @@ void route_send_event(struct worker *w, struct conn *c, const char *event, size_
 static void route_deliver(struct worker *w, struct msg *m)
 {
 	struct router *rt = w->router;
-	struct msg *json = NULL; /* m for JSON feed users, made at the first (route_enqueue) */
+	struct copies k = { NULL, NULL }; /* m for JSON feed and IRC users (route_enqueue) */
 	msg_local_begin(m, w->index);
 	uint32_t queued = 0;
 	switch ((enum msg_kind)m->kind) {
@@ -170,7 +237,7 @@ static void route_deliver(struct worker *w, struct msg *m)
 			if (c->id == m->exclude || c->closing ||
 			    (m->hpos != 0 && m->hpos <= c->seen_hpos))
 				continue;
-			route_enqueue(w, c, m, &json);
+			route_enqueue(w, c, m, &k);
 			queued++;
 		}
 		break;
@@ -178,7 +245,7 @@ static void route_deliver(struct worker *w, struct msg *m)
 	case MSG_DIRECT: {
 		struct conn *c = map_get(&rt->users, m->target);
 		if (c != NULL && !c->closing) {
-			route_enqueue(w, c, m, &json);
+			route_enqueue(w, c, m, &k);
 			queued++;
 		}
 		break;
@@ -189,7 +256,7 @@ static void route_deliver(struct worker *w, struct msg *m)
 		void *v;
 		while (map_next(&rt->users, &pos, &id, &v))
 			if (!((struct conn *)v)->closing) {
-				route_enqueue(w, v, m, &json);
+				route_enqueue(w, v, m, &k);
 				queued++;
 			}
 		break;
@@ -203,7 +270,7 @@ static void route_deliver(struct worker *w, struct msg *m)
 			rt->control(w, m);
 		break;
 	}
-	route_json_done(w, json);
+	route_copies_done(w, &k);
 	stat_add(&w->stats.deliveries, queued);
 	if (queued > 0)
 		w->lines_pending++;

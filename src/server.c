@@ -8,10 +8,12 @@
 #include "admin.h"
 #include "cidr.h"
 #include "cluster.h"
+#include "ircd.h"
 #include "log.h"
 #include "listener.h"
 #include "operator.h"
 #include "route.h"
+#include "secret.h"
 #include "session.h"
 #include "shed.h"
 #include "web.h"
@@ -240,6 +242,55 @@ static int load_trusted(struct hub *hub)
 	return 0;
 }
 
+/* --irc-port: its address with the port probed (port 0: one picked), in *addr; srv->irc_port
+ * set. Logs and returns -errno. */
+static int irc_addr(struct server *srv, union sockaddr_any *addr, socklen_t *len)
+{
+	const char *host = srv->hub.cfg.bind_addr;
+	int rc = make_addr(host, srv->hub.cfg.irc_port, addr, len);
+	if (rc == 0)
+		rc = probe_port(addr, *len, &srv->irc_port);
+	if (rc < 0) {
+		log_error(-1, 0, "cannot listen on %s --irc-port %d: %s", host,
+			  srv->hub.cfg.irc_port, strerror(-rc));
+		return rc;
+	}
+	if (addr->sa.sa_family == AF_INET)
+		addr->in4.sin_port = htons(srv->irc_port);
+	else
+		addr->in6.sin6_port = htons(srv->irc_port);
+	return 0;
+}
+
+/* Worker index's IRC listener (--irc-port), when on. Logs and returns -errno. */
+static int irc_listen(struct server *srv, unsigned index, const union sockaddr_any *addr,
+		      socklen_t len)
+{
+	if (srv->hub.cfg.irc_port < 0)
+		return 0;
+	int fd = open_listener(addr, len, srv->backlog);
+	int rc = fd < 0 ? fd : worker_add_listener(&srv->hub.workers[index], fd, &ircd_ops);
+	if (rc < 0)
+		log_error(-1, 0, "cannot listen on %s --irc-port %u: %s", srv->hub.cfg.bind_addr,
+			  srv->irc_port, strerror(-rc));
+	return rc;
+}
+
+/* --irc-password's bytes into the hub. Logs and returns -EINVAL. */
+static int load_irc_password(struct hub *hub)
+{
+	if (hub->cfg.irc_password[0] == '\0')
+		return 0;
+	int rc = secret_read_file(hub->cfg.irc_password, hub->irc_pass, sizeof(hub->irc_pass),
+				  &hub->irc_pass_len);
+	if (rc < 0 || hub->irc_pass_len == 0) {
+		log_error(-1, 0, "--irc-password %s: %s", hub->cfg.irc_password,
+			  rc < 0 ? strerror(-rc) : "empty");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Creates the listeners and workers (threads not started). Logs and returns -errno. */
 static int server_setup(struct server *srv)
 {
@@ -258,6 +309,10 @@ static int server_setup(struct server *srv)
 		addr.in4.sin_port = htons(srv->port);
 	else
 		addr.in6.sin6_port = htons(srv->port);
+	union sockaddr_any irc = { 0 };
+	socklen_t irc_len = 0;
+	if (srv->hub.cfg.irc_port >= 0 && (rc = irc_addr(srv, &irc, &irc_len)) < 0)
+		return rc;
 	unsigned made = 0;
 	for (; made < srv->hub.nworkers; made++) {
 		rc = open_listener(&addr, len, srv->backlog);
@@ -270,6 +325,10 @@ static int server_setup(struct server *srv)
 		rc = worker_setup(srv, made, fd);
 		if (rc < 0) {
 			log_error(-1, 0, "cannot set up worker %u: %s", made, strerror(-rc));
+			goto err_workers;
+		}
+		if ((rc = irc_listen(srv, made, &irc, irc_len)) < 0) {
+			worker_teardown(&srv->hub.workers[made]);
 			goto err_workers;
 		}
 	}
@@ -303,7 +362,8 @@ int server_start(const struct config *cfg, struct server **out)
 		free(srv);
 		return -ENOMEM;
 	}
-	if (auth_load_key(&srv->hub) < 0 || load_trusted(&srv->hub) < 0) {
+	if (auth_load_key(&srv->hub) < 0 || load_trusted(&srv->hub) < 0 ||
+	    load_irc_password(&srv->hub) < 0) {
 		dir_destroy(&srv->hub.dir);
 		free(srv);
 		return -EINVAL;
@@ -374,6 +434,9 @@ int server_start(const struct config *cfg, struct server **out)
 		server_wait(srv);
 		return rc;
 	}
+	if (srv->hub.cfg.irc_port >= 0)
+		log_info(-1, 0, "IRC clients on %s port %u (--irc-port)", srv->hub.cfg.bind_addr,
+			 srv->irc_port);
 	log_info(-1, 0,
 		 "listening on %s port %u: %u workers (one SO_REUSEPORT listener each), "
 		 "backlog %d, open-file limit %ld, max clients %d",
@@ -407,6 +470,11 @@ int server_check(const struct config *cfg)
 	if (cluster_check_config(cfg) < 0)
 		rc = -EINVAL;
 	return rc;
+}
+
+uint16_t server_irc_port(const struct server *srv)
+{
+	return srv->irc_port;
 }
 
 uint16_t server_port(const struct server *srv)

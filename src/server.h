@@ -16,8 +16,9 @@
 struct admin;
 
 struct server {
-	struct hub hub; /* what the workers share (hub.h) */
-	uint16_t port;  /* the bound port */
+	struct hub hub;    /* what the workers share (hub.h) */
+	uint16_t port;     /* the bound port */
+	uint16_t irc_port; /* the IRC clients' port (--irc-port), 0 when off */
 	int backlog;
 	long fd_limit;
 	int auto_max_clients; /* what --max-clients 0 stands for (from the open-file limit) */
@@ -51,6 +52,9 @@ void server_derive(const struct server *srv, struct config *cfg);
 
 /* The admin listener's port (0 when --admin off). */
 uint16_t server_admin_port(const struct server *srv);
+
+/* The IRC clients' port (--irc-port; useful with --irc-port 0), 0 when off. */
+uint16_t server_irc_port(const struct server *srv);
 
 /* The port the listeners are bound to (useful with --port 0). */
 uint16_t server_port(const struct server *srv);

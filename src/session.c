@@ -299,6 +299,17 @@ static bool refuse_banned(struct worker *w, struct conn *c)
 	return true;
 }
 
+/* A newcomer's name of its own choosing (session_entry.name), when it is free: not banned, not
+ * held, and no cluster to claim it in; otherwise it keeps the generated one. */
+static void take_asked_name(struct worker *w, struct conn *c, const char *name, size_t n)
+{
+	char old[NAME_MAX_LEN + 1];
+	struct ban b;
+	if (cluster_linked(w) || bans_match_name(&w->hub->bans, name, n, clock_wall_ms(), &b))
+		return;
+	(void)dir_rename(dir_of(w), &c->user, name, n, old); /* taken: the generated name */
+}
+
 int session_start(struct worker *w, struct conn *c, const struct session_entry *at)
 {
 	if (refuse_banned(w, c))
@@ -306,9 +317,10 @@ int session_start(struct worker *w, struct conn *c, const struct session_entry *
 	c->user.id = c->id;
 	c->user.worker = w->index;
 	c->user.addr = c->addr;
-	c->user.front = !c->ws_framed  ? USER_FRONT_LINE
-			: c->feed_json ? USER_FRONT_WS_JSON
-				       : USER_FRONT_WS;
+	c->user.front = c->irc != NULL  ? USER_FRONT_IRC
+			: !c->ws_framed ? USER_FRONT_LINE
+			: c->feed_json  ? USER_FRONT_WS_JSON
+					: USER_FRONT_WS;
 	c->user.since_ms = clock_wall_ms();
 	if (dir_add_user(dir_of(w), &c->user) < 0)
 		return -ENOMEM;
@@ -319,6 +331,8 @@ int session_start(struct worker *w, struct conn *c, const struct session_entry *
 		dir_remove_user(dir_of(w), &c->user, &notice, &r, &due);
 		return -ENOMEM;
 	}
+	if (at != NULL && at->name_len > 0)
+		take_asked_name(w, c, at->name, at->name_len);
 	long users = atomic_fetch_add_explicit(&w->hub->users, 1, memory_order_relaxed) + 1;
 	stat_add(&w->users_now, 1);
 	if (c->ws_framed)

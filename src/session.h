@@ -30,6 +30,11 @@ struct session_entry {
 	uint64_t since;
 	const char *token; /* the token it will sign in with right after, token_len bytes, or 0 */
 	size_t token_len;
+	/* the name it asks for (an IRC user's NICK: name_valid), name_len bytes, or 0: the
+	 * generated one. Taken before it enters the lobby when free (not banned, not held; alone:
+	 * with --cluster it keeps the generated name) */
+	const char *name;
+	size_t name_len;
 };
 
 /* A newcomer: name, welcome line, the lobby or the room `at` asks for (NULL: the lobby).

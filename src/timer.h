@@ -31,6 +31,7 @@ enum timer_kind {
 	TIMER_CLUSTER,   /* the next attempt to open the link to Redis */
 	TIMER_BEAT,      /* the cluster link's heartbeat and self-probe */
 	TIMER_WS_PING,   /* a WebSocket user's silence: a ping, then a close: --ws-ping-interval */
+	TIMER_IRC_PING,  /* an IRC user's silence: a PING, then a close: --irc-ping-interval */
 	TIMER_KINDS
 };
 

@@ -50,8 +50,9 @@
 #define WRITES_PER_FLUSH 4    /* gather writes per connection per iteration */
 
 /* epoll_event.data.ptr tags for the two non-connection fds; connections use their pointer. */
-#define TAG_LISTENER(w) ((void *)&(w)->listen_fd)
-#define TAG_INBOX(w)    ((void *)&(w)->inbox)
+#define TAG_LISTENER(w)  ((void *)&(w)->listen_fd)
+#define TAG_INBOX(w)     ((void *)&(w)->inbox)
+#define TAG_LISTENER2(w) ((void *)&(w)->listen2_fd)
 
 const uint64_t worker_iter_bucket_us[WORKER_ITER_BUCKETS - 1] = { 10,   50,    100,   500,   1000,
 								  5000, 10000, 50000, 100000 };
@@ -103,6 +104,11 @@ void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason 
 
 void worker_close_listener(struct worker *w)
 {
+	if (w->listen2_fd >= 0) {
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen2_fd, NULL);
+		close(w->listen2_fd);
+		w->listen2_fd = -1;
+	}
 	if (w->listen_fd < 0)
 		return;
 	epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen_fd, NULL);
@@ -549,6 +555,8 @@ static bool worker_dispatch(struct worker *w, struct epoll_event *events, int n)
 			inbox_fired = true;
 		else if (tag == TAG_LISTENER(w))
 			w->listener_ready = w->input_pending = true;
+		else if (tag == TAG_LISTENER2(w))
+			w->listener2_ready = w->input_pending = true;
 		else
 			worker_on_conn_event(w, tag, events[i].events);
 	}
@@ -635,6 +643,7 @@ int worker_init(struct worker *w, struct hub *hub, unsigned index, int listen_fd
 	w->cfg = live_current(&hub->live); /* until the thread's first live_enter */
 	w->index = index;
 	w->listen_fd = listen_fd;
+	w->listen2_fd = -1;
 	w->listener_ready = true; /* connections may be queued already */
 	w->input_pending = true;
 	w->accept_ops = accept_ops;
@@ -669,6 +678,19 @@ err_inbox:
 	return rc;
 }
 
+int worker_add_listener(struct worker *w, int fd, const struct conn_ops *ops)
+{
+	int rc = epoll_add(w->epfd, fd, TAG_LISTENER2(w));
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	w->listen2_fd = fd;
+	w->listener2_ready = true; /* connections may be queued already */
+	w->accept2_ops = ops;
+	return 0;
+}
+
 int worker_add_hook(struct worker *w, enum worker_hook_kind kind, worker_hook_fn fn, void *arg)
 {
 	if (w->nhooks == WORKER_HOOKS_MAX)
@@ -690,6 +712,8 @@ void worker_destroy(struct worker *w)
 	free(w->rbuf);
 	if (w->listen_fd >= 0)
 		close(w->listen_fd);
+	if (w->listen2_fd >= 0)
+		close(w->listen2_fd);
 	close(w->epfd);
 	inbox_destroy(&w->inbox);
 }

@@ -24,68 +24,74 @@
 #include <stdbool.h>
 #include <stdint.h>
 /* Counters: name and help. Each is written by its worker only and summed at read time. */
-#define WORKER_COUNTERS(X)                                                                      \
-	X(accepted, "connections accepted")                                                     \
-	X(rejected_full, "connections refused because the server was full")                     \
-	X(rejected_busy, "connections refused while the heap was over --max-memory")            \
-	X(rejected_per_ip, "connections refused past --max-conns-per-ip")                       \
-	X(accept_errors, "accept4 failures other than EAGAIN")                                  \
-	X(accept_pauses, "accepting paused for lack of file descriptors")                       \
-	X(lines_in, "chat and /me lines accepted and relayed")                                  \
-	X(commands, "command lines")                                                            \
-	X(commands_invalid, "command lines refused: unknown command or bad usage")              \
-	X(renames, "successful /nick")                                                          \
-	X(nick_rejected, "/nick refused: name taken")                                           \
-	X(join_rejected, "/join refused: --max-rooms reached")                                  \
-	X(private_sent, "/msg delivered to the recipient's worker")                             \
-	X(private_unknown, "/msg to a name nobody has")                                         \
-	X(auth_ok, "users signed in with a valid token (/auth, /ws?token=)")                    \
-	X(auth_malformed, "tokens refused: not a JWS of three base64url parts and JSON")        \
-	X(auth_bad_alg, "tokens refused: alg other than HS256 (none included)")                 \
-	X(auth_bad_signature, "tokens refused: the signature does not match --auth-secret")     \
-	X(auth_bad_claims, "tokens refused: sub, exp, nbf or rooms missing or malformed")       \
-	X(auth_expired, "tokens refused: past exp")                                             \
-	X(auth_not_yet_valid, "tokens refused: before nbf")                                     \
-	X(auth_bad_name, "tokens refused: sub breaks the name rules")                           \
-	X(auth_refused, "sign-ins refused otherwise: no --auth-secret, name signed in already") \
-	X(guest_refused, "guests' lines and commands refused under --require-auth")             \
-	X(banned_refused, "connections refused because a ban covers their address")             \
-	X(kicked, "users removed by an operator (POST /kick) or by a ban (POST /ban)")          \
-	X(resumes, "WebSocket users who started in a room of their choosing (/ws?room=)")       \
-	X(resume_gaps, "resuming users told of lines no longer kept (a gap)")                   \
-	X(feed_json_users, "WebSocket users who asked for the JSON feed (/ws?format=json)")     \
-	X(lines_rate_limited, "lines refused for passing --rate-limit")                         \
-	X(flood_disconnects, "users disconnected for flooding past --rate-limit")               \
-	X(lines_too_long, "lines dropped for passing --max-line")                               \
-	X(lines_control, "lines dropped for control characters")                                \
-	X(lines_bad_utf8, "lines dropped for invalid UTF-8")                                    \
-	X(lines_format, "lines dropped for bidi, separator or invisible characters")            \
-	X(bytes_in, "bytes read from clients")                                                  \
-	X(bytes_out, "bytes written to clients")                                                \
-	X(writes, "gather writes (sendmsg calls) that wrote data")                              \
-	X(deliveries, "messages queued to a recipient")                                         \
-	X(slow_disconnects, "users disconnected for passing --max-outbuf")                      \
-	X(nomem_disconnects, "users disconnected for lack of memory")                           \
-	X(nomem_errors, "requests refused for lack of memory, the user told")                   \
-	X(nomem_dropped, "server notices dropped for lack of memory")                           \
-	X(memory_evictions, "connections cut, largest first, while over --max-memory")          \
-	X(resets, "connections ended by a read or write error")                                 \
-	X(eofs, "connections ended by the peer (FIN)")                                          \
-	X(inbox_msgs, "messages taken from this worker's inbox")                                \
-	X(wakeups_sent, "eventfd writes to wake another worker")                                \
-	X(input_pauses, "iterations that skipped reading because an inbox was too deep")        \
-	X(http_requests, "HTTP requests answered (page, errors, upgrades)")                     \
-	X(http_errors, "HTTP requests refused: malformed, too big, timed out, bad upgrade")     \
-	X(ws_upgrades, "WebSocket users admitted")                                              \
-	X(ws_origin_refused, "WebSocket upgrades refused for their Origin: 403")                \
-	X(ws_protocol_errors, "WebSocket connections closed for a protocol violation")          \
-	X(proxy_headers, "PROXY protocol headers accepted (--proxy-protocol)")                  \
-	X(proxy_untrusted, "connections refused under --proxy-protocol: not a trusted proxy")   \
-	X(proxy_bad_header, "connections closed for a malformed PROXY protocol header")         \
-	X(proxy_timeouts, "connections closed without a PROXY header in --handshake-timeout")   \
-	X(proxy_forwarded, "WebSocket users addressed by X-Forwarded-For from a trusted proxy") \
-	X(ws_pings_sent, "pings sent to WebSocket users silent for --ws-ping-interval")         \
-	X(ws_ping_timeouts, "WebSocket users closed (1001) for not answering a ping in time")   \
+#define WORKER_COUNTERS(X)                                                                        \
+	X(accepted, "connections accepted")                                                       \
+	X(rejected_full, "connections refused because the server was full")                       \
+	X(rejected_busy, "connections refused while the heap was over --max-memory")              \
+	X(rejected_per_ip, "connections refused past --max-conns-per-ip")                         \
+	X(accept_errors, "accept4 failures other than EAGAIN")                                    \
+	X(accept_pauses, "accepting paused for lack of file descriptors")                         \
+	X(lines_in, "chat and /me lines accepted and relayed")                                    \
+	X(commands, "command lines")                                                              \
+	X(commands_invalid, "command lines refused: unknown command or bad usage")                \
+	X(renames, "successful /nick")                                                            \
+	X(nick_rejected, "/nick refused: name taken")                                             \
+	X(join_rejected, "/join refused: --max-rooms reached")                                    \
+	X(private_sent, "/msg delivered to the recipient's worker")                               \
+	X(private_unknown, "/msg to a name nobody has")                                           \
+	X(auth_ok, "users signed in with a valid token (/auth, /ws?token=)")                      \
+	X(auth_malformed, "tokens refused: not a JWS of three base64url parts and JSON")          \
+	X(auth_bad_alg, "tokens refused: alg other than HS256 (none included)")                   \
+	X(auth_bad_signature, "tokens refused: the signature does not match --auth-secret")       \
+	X(auth_bad_claims, "tokens refused: sub, exp, nbf or rooms missing or malformed")         \
+	X(auth_expired, "tokens refused: past exp")                                               \
+	X(auth_not_yet_valid, "tokens refused: before nbf")                                       \
+	X(auth_bad_name, "tokens refused: sub breaks the name rules")                             \
+	X(auth_refused, "sign-ins refused otherwise: no --auth-secret, name signed in already")   \
+	X(guest_refused, "guests' lines and commands refused under --require-auth")               \
+	X(banned_refused, "connections refused because a ban covers their address")               \
+	X(kicked, "users removed by an operator (POST /kick) or by a ban (POST /ban)")            \
+	X(resumes, "WebSocket users who started in a room of their choosing (/ws?room=)")         \
+	X(resume_gaps, "resuming users told of lines no longer kept (a gap)")                     \
+	X(feed_json_users, "WebSocket users who asked for the JSON feed (/ws?format=json)")       \
+	X(lines_rate_limited, "lines refused for passing --rate-limit")                           \
+	X(flood_disconnects, "users disconnected for flooding past --rate-limit")                 \
+	X(lines_too_long, "lines dropped for passing --max-line")                                 \
+	X(lines_control, "lines dropped for control characters")                                  \
+	X(lines_bad_utf8, "lines dropped for invalid UTF-8")                                      \
+	X(lines_format, "lines dropped for bidi, separator or invisible characters")              \
+	X(bytes_in, "bytes read from clients")                                                    \
+	X(bytes_out, "bytes written to clients")                                                  \
+	X(writes, "gather writes (sendmsg calls) that wrote data")                                \
+	X(deliveries, "messages queued to a recipient")                                           \
+	X(slow_disconnects, "users disconnected for passing --max-outbuf")                        \
+	X(nomem_disconnects, "users disconnected for lack of memory")                             \
+	X(nomem_errors, "requests refused for lack of memory, the user told")                     \
+	X(nomem_dropped, "server notices dropped for lack of memory")                             \
+	X(memory_evictions, "connections cut, largest first, while over --max-memory")            \
+	X(resets, "connections ended by a read or write error")                                   \
+	X(eofs, "connections ended by the peer (FIN)")                                            \
+	X(inbox_msgs, "messages taken from this worker's inbox")                                  \
+	X(wakeups_sent, "eventfd writes to wake another worker")                                  \
+	X(input_pauses, "iterations that skipped reading because an inbox was too deep")          \
+	X(http_requests, "HTTP requests answered (page, errors, upgrades)")                       \
+	X(http_errors, "HTTP requests refused: malformed, too big, timed out, bad upgrade")       \
+	X(ws_upgrades, "WebSocket users admitted")                                                \
+	X(ws_origin_refused, "WebSocket upgrades refused for their Origin: 403")                  \
+	X(ws_protocol_errors, "WebSocket connections closed for a protocol violation")            \
+	X(proxy_headers, "PROXY protocol headers accepted (--proxy-protocol)")                    \
+	X(proxy_untrusted, "connections refused under --proxy-protocol: not a trusted proxy")     \
+	X(proxy_bad_header, "connections closed for a malformed PROXY protocol header")           \
+	X(proxy_timeouts, "connections closed without a PROXY header in --handshake-timeout")     \
+	X(proxy_forwarded, "WebSocket users addressed by X-Forwarded-For from a trusted proxy")   \
+	X(ws_pings_sent, "pings sent to WebSocket users silent for --ws-ping-interval")           \
+	X(ws_ping_timeouts, "WebSocket users closed (1001) for not answering a ping in time")     \
+	X(irc_users, "IRC clients registered (--irc-port)")                                       \
+	X(irc_pings_sent, "PINGs sent to IRC users silent for --irc-ping-interval")               \
+	X(irc_ping_timeouts, "IRC users closed for not answering a PING in time")                 \
+	X(irc_register_timeouts, "IRC clients closed for not registering in --irc-ping-interval") \
+	X(irc_password_refused, "IRC clients refused for a wrong or missing --irc-password")      \
+	X(irc_errors, "IRC commands answered with an error numeric")                              \
 	X(iterations, "event-loop iterations")
 
 /* All of the above, and one maximum (not a counter: /metrics shows it as a gauge). */
@@ -114,6 +120,7 @@ enum gate {
 	GATE_MEMORY,
 	GATE_PROXY,
 	GATE_BANNED,
+	GATE_IRC,
 	GATE_COUNT
 };
 
@@ -154,10 +161,13 @@ struct worker {
 	unsigned index;
 	pthread_t thread;
 	int epfd;
-	int listen_fd;       /* -1 once shutting down */
-	bool listener_ready; /* accept4 has not yet returned EAGAIN (listener.c reads it) */
-	bool input_paused;   /* a hook asked to skip reading (routing's backpressure) */
-	bool input_pending;  /* an input hook may have more (or the listener fired) */
+	int listen_fd;        /* -1 once shutting down */
+	bool listener_ready;  /* accept4 has not yet returned EAGAIN (listener.c reads it) */
+	int listen2_fd;       /* a second listener (another protocol's port), or -1 */
+	bool listener2_ready; /* likewise for listen2_fd */
+	const struct conn_ops *accept2_ops; /* a new connection's handlers on listen2_fd */
+	bool input_paused;  /* a hook asked to skip reading (routing's backpressure) */
+	bool input_pending; /* an input hook may have more (or the listener fired) */
 	bool shutting_down;
 	uint32_t nconns;        /* connections owned, draining ones included */
 	uint32_t lines_pending; /* messages fanned out since the last flush (routing counts) */
@@ -193,6 +203,10 @@ struct worker {
  * every new connection starts with. Returns 0 or -errno. */
 int worker_init(struct worker *w, struct hub *hub, unsigned index, int listen_fd,
 		const struct conn_ops *accept_ops);
+
+/* Adds a second listener (before the thread starts; fd is taken over): its connections start
+ * with handlers ops (another protocol's port). Returns 0 or -errno (fd closed). */
+int worker_add_listener(struct worker *w, int fd, const struct conn_ops *ops);
 
 /* Registers a hook (before the thread starts). Returns 0 or -ENOSPC. */
 int worker_add_hook(struct worker *w, enum worker_hook_kind kind, worker_hook_fn fn, void *arg);
@@ -230,7 +244,8 @@ void worker_mark_dirty(struct worker *w, struct conn *c);
  * iteration, by reason (conn.h). */
 void worker_close_conn(struct worker *w, struct conn *c, enum conn_close_reason reason);
 
-/* Stops listening: the listener leaves the epoll set and is closed (listen_fd becomes -1). */
+/* Stops listening: the listeners leave the epoll set and are closed (listen_fd and listen2_fd
+ * become -1). */
 void worker_close_listener(struct worker *w);
 
 /* Swaps c's handlers (what it speaks is now known). */

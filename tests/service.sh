@@ -224,7 +224,7 @@ check example_config_values_are_accepted example_config_values_are_accepted
 # level and msg (python3's json module; strict: no NaN, no control characters in strings).
 json_logs_parse_with_python() {
 	local log=$tmp/chatd.log
-	"$dest/usr/local/sbin/chatd" --bind 127.0.0.1 --port 0 --admin off --workers 2 \
+	"$dest/usr/local/sbin/chatd" --bind 127.0.0.1 --port 0 --admin off --irc-port off --workers 2 \
 		--log-format json --log-level debug 2>"$log" &
 	local chatd_pid=$!
 	trap "kill -KILL $chatd_pid 2>/dev/null" EXIT # whatever happens to this check

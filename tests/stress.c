@@ -203,6 +203,7 @@ static void stress_config(struct config *cfg, unsigned workers)
 	cfg->log_level = LOG_ERROR;
 	snprintf(cfg->bind_addr, sizeof(cfg->bind_addr), "127.0.0.1");
 	cfg->admin[0] = '\0';
+	cfg->irc_port = -1; /* off: parallel tests would fight over port 6667 */
 	log_set_level(LOG_ERROR);
 }
 

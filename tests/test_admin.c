@@ -586,9 +586,10 @@ static int chatd_wait(int ms)
 Test(admin, sigterm_exits_within_the_drain_timeout_with_a_trickler, .timeout = 40,
      .fini = chatd_reap)
 {
-	char *argv[] = { CHATD_BIN,   "--port",      "0",       "--bind",      "127.0.0.1",
-			 "--workers", "1",           "--admin", "127.0.0.1:0", "--drain-timeout",
-			 "3",         "--log-level", "info",    NULL };
+	char *argv[] = { CHATD_BIN,     "--port",          "0",   "--bind",
+			 "127.0.0.1",   "--workers",       "1",   "--admin",
+			 "127.0.0.1:0", "--drain-timeout", "3",   "--log-level",
+			 "info",        "--irc-port",      "off", NULL };
 	uint16_t port = chatd_spawn(argv);
 	struct trickler t;
 	trickler_start(&t, port, 8000);

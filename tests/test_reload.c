@@ -368,7 +368,7 @@ Test(reload_hooks, hear_begin_then_done_or_failed, .init = conf_setup_quiet, .fi
 	/* what the file says comes under the flags: quiet logs, port 0, no admin listener */
 	char *argv[] = { "chatd",     "--config", conf_path, "--log-level", "error",
 			 "--workers", "1",        "--port",  "0",           "--bind",
-			 "127.0.0.1", "--admin",  "off" };
+			 "127.0.0.1", "--admin",  "off",     "--irc-port",  "off" };
 	int argc = (int)ARRAY_LEN(argv);
 	struct config cfg;
 	config_defaults(&cfg);

@@ -38,6 +38,7 @@ struct config ts_config(int workers)
 	snprintf(cfg.bind_addr, sizeof(cfg.bind_addr), "127.0.0.1");
 	cfg.log_level = LOG_ERROR;
 	cfg.admin[0] = '\0'; /* off: parallel tests would fight over one admin port */
+	cfg.irc_port = -1;   /* off, likewise (test_ircd turns it on, port 0) */
 	return cfg;
 }
 
@@ -361,9 +362,9 @@ static uint16_t port_after(const char *log, const char *text)
 void tp_start(struct tproc *p, const char *const *args)
 {
 	memset(p, 0, sizeof(*p));
-	const char *argv[32] = { "./bin/chatd", "--bind",  "127.0.0.1",  "--port",
-				 "0",           "--admin", "127.0.0.1:0" };
-	size_t n = 7;
+	const char *argv[32] = { "./bin/chatd", "--bind",      "127.0.0.1",  "--port", "0",
+				 "--admin",     "127.0.0.1:0", "--irc-port", "off" };
+	size_t n = 9;
 	for (; args != NULL && *args != NULL && n < 31; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;

@@ -9,7 +9,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export function startChatd(extra = []) {
   return new Promise((resolve, reject) => {
     const proc = spawn(path.join(root, 'bin/chatd'),
-      ['--workers', '2', '--bind', '127.0.0.1', '--port', '0', '--admin', 'off',
+      ['--workers', '2', '--bind', '127.0.0.1', '--port', '0', '--admin', 'off', '--irc-port', '0',
         '--log-level', 'info', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     const timer = setTimeout(() => reject(new Error('chatd did not start: ' + log)), 5000);
@@ -18,7 +18,8 @@ export function startChatd(extra = []) {
       // the chat port; the admin port too when extra turns the admin listener on
       const m = /listening on \S+ port (\d+): /.exec(log);
       const admin = /admin listener on \S+ port (\d+): /.exec(log);
-      if (m) { clearTimeout(timer); resolve({ proc, port: Number(m[1]), admin: admin && Number(admin[1]) }); }
+      const irc = /IRC clients on \S+ port (\d+) /.exec(log); // logged before the chat port
+      if (m) { clearTimeout(timer); resolve({ proc, port: Number(m[1]), admin: admin && Number(admin[1]), irc: irc && Number(irc[1]) }); }
     });
     proc.on('exit', (code) => reject(new Error('chatd exited with ' + code + ': ' + log)));
     process.on('exit', () => proc.kill('SIGKILL'));

@@ -1,0 +1,411 @@
+/*
+ * irc.c - the IRC protocol's messages, read and written (see irc.h).
+ */
+#include "irc.h"
+#include "proto.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- reading ------------------------------------------------------------------------------- */
+
+static size_t skip_spaces(const char *s, size_t i, size_t n)
+{
+	while (i < n && s[i] == ' ')
+		i++;
+	return i;
+}
+
+/* The end of the word starting at i: the next space, or n. */
+static size_t word_end(const char *s, size_t i, size_t n)
+{
+	const char *sp = memchr(s + i, ' ', n - i);
+	return sp != NULL ? (size_t)(sp - s) : n;
+}
+
+static bool is_letter(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool command_valid(const char *s, size_t n)
+{
+	if (n == 3 && is_digit(s[0]) && is_digit(s[1]) && is_digit(s[2]))
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (!is_letter(s[i]))
+			return false;
+	return n > 0;
+}
+
+/* The parameters from s[i..n) into m. */
+static void read_params(const char *s, size_t i, size_t n, struct irc_msg *m)
+{
+	for (;;) {
+		i = skip_spaces(s, i, n);
+		if (i >= n)
+			return;
+		unsigned k = m->nparams;
+		if (s[i] == ':' || k == IRC_PARAMS_MAX - 1) {
+			/* RFC 2812 2.3.1: after 14 middle parameters the rest is the trailing
+			 * one, with or without its colon */
+			m->trailing = s[i] == ':';
+			size_t from = m->trailing ? i + 1 : i;
+			m->param[k] = s + from;
+			m->param_len[k] = n - from;
+			m->nparams = k + 1;
+			return;
+		}
+		size_t end = word_end(s, i, n);
+		m->param[k] = s + i;
+		m->param_len[k] = end - i;
+		m->nparams = k + 1;
+		i = end;
+	}
+}
+
+enum irc_parse_result irc_parse(const char *line, size_t len, struct irc_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (memchr(line, '\0', len) != NULL || memchr(line, '\r', len) != NULL ||
+	    memchr(line, '\n', len) != NULL)
+		return IRC_BAD_CHARACTER;
+	size_t i = skip_spaces(line, 0, len);
+	if (i == len)
+		return IRC_EMPTY;
+	if (line[i] == '@') {
+		size_t end = word_end(line, i, len);
+		/* the section counts its '@' and the space after it */
+		if (end - i + 1 > IRC_TAGS_MAX)
+			return IRC_TAGS_TOO_LONG;
+		m->tags = line + i + 1;
+		m->tags_len = end - i - 1;
+		i = skip_spaces(line, end, len);
+	}
+	if (len - i > IRC_LINE_MAX - 2)
+		return IRC_TOO_LONG;
+	if (i < len && line[i] == ':') {
+		size_t end = word_end(line, i, len);
+		m->prefix = line + i + 1;
+		m->prefix_len = end - i - 1;
+		i = skip_spaces(line, end, len);
+	}
+	if (i == len)
+		return IRC_NO_COMMAND;
+	size_t end = word_end(line, i, len);
+	m->cmd = line + i;
+	m->cmd_len = end - i;
+	if (!command_valid(m->cmd, m->cmd_len))
+		return IRC_BAD_COMMAND;
+	read_params(line, end, len, m);
+	return IRC_OK;
+}
+
+bool irc_is(const struct irc_msg *m, const char *cmd)
+{
+	size_t n = strlen(cmd);
+	return m->cmd_len == n && strncasecmp(m->cmd, cmd, n) == 0;
+}
+
+bool irc_is_channel(const char *s, size_t n)
+{
+	if (n < 2 || s[0] != '#')
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!is_letter(s[i]) && !is_digit(s[i]) && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* ---- writing ------------------------------------------------------------------------------- */
+
+const char *irc_numeric_text(enum irc_numeric num)
+{
+	switch (num) {
+	case RPL_UNAWAY:
+		return "You are no longer marked as being away";
+	case RPL_NOWAWAY:
+		return "You have been marked as being away";
+	case RPL_ENDOFWHO:
+		return "End of /WHO list";
+	case RPL_ENDOFWHOIS:
+		return "End of /WHOIS list";
+	case RPL_LISTEND:
+		return "End of /LIST";
+	case RPL_NOTOPIC:
+		return "No topic is set";
+	case RPL_ENDOFNAMES:
+		return "End of /NAMES list";
+	case RPL_ENDOFMOTD:
+		return "End of /MOTD command";
+	case ERR_NOSUCHNICK:
+		return "No such nick/channel";
+	case ERR_NOSUCHCHANNEL:
+		return "No such channel";
+	case ERR_CANNOTSENDTOCHAN:
+		return "Cannot send to channel";
+	case ERR_NORECIPIENT:
+		return "No recipient given";
+	case ERR_NOTEXTTOSEND:
+		return "No text to send";
+	case ERR_INPUTTOOLONG:
+		return "Input line was too long";
+	case ERR_UNKNOWNCOMMAND:
+		return "Unknown command";
+	case ERR_NOMOTD:
+		return "MOTD File is missing";
+	case ERR_NONICKNAMEGIVEN:
+		return "No nickname given";
+	case ERR_ERRONEUSNICKNAME:
+		return "Erroneous nickname";
+	case ERR_NICKNAMEINUSE:
+		return "Nickname is already in use";
+	case ERR_NOTONCHANNEL:
+		return "You're not on that channel";
+	case ERR_NOTREGISTERED:
+		return "You have not registered";
+	case ERR_NEEDMOREPARAMS:
+		return "Not enough parameters";
+	case ERR_ALREADYREGISTERED:
+		return "You may not reregister";
+	case ERR_PASSWDMISMATCH:
+		return "Password incorrect";
+	case ERR_UNKNOWNMODE:
+		return "is unknown mode char to me";
+	case ERR_USERSDONTMATCH:
+		return "Cant change mode for other users";
+	default:
+		return NULL;
+	}
+}
+
+/* The longest prefix of s[0..n) that ends on a UTF-8 character boundary. */
+static size_t cut_utf8(const char *s, size_t n)
+{
+	size_t k = n;
+	while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+		k--;
+	return k;
+}
+
+/* Appends s[0..n) to out at *len, as much as fits below limit. */
+static void put(char *out, size_t *len, size_t limit, const char *s, size_t n)
+{
+	size_t room = *len < limit ? limit - *len : 0;
+	if (n > room)
+		n = room;
+	memcpy(out + *len, s, n);
+	*len += n;
+}
+
+static void put_str(char *out, size_t *len, size_t limit, const char *s)
+{
+	put(out, len, limit, s, strlen(s));
+}
+
+size_t irc_message(char *out, size_t cap, const char *prefix, const char *cmd, const char *middle,
+		   const char *trailing, size_t trailing_len)
+{
+	const size_t limit = (cap < IRC_LINE_MAX ? cap : IRC_LINE_MAX) - 2;
+	size_t len = 0;
+	if (prefix != NULL) {
+		put_str(out, &len, limit, ":");
+		put_str(out, &len, limit, prefix);
+		put_str(out, &len, limit, " ");
+	}
+	put_str(out, &len, limit, cmd);
+	if (middle != NULL && middle[0] != '\0') {
+		put_str(out, &len, limit, " ");
+		put_str(out, &len, limit, middle);
+	}
+	if (trailing != NULL) {
+		put_str(out, &len, limit, " :");
+		size_t room = len < limit ? limit - len : 0;
+		size_t n = trailing_len <= room ? trailing_len : cut_utf8(trailing, room);
+		put(out, &len, limit, trailing, n);
+	}
+	out[len] = '\r';
+	out[len + 1] = '\n';
+	return len + 2;
+}
+
+size_t irc_numeric(char *out, size_t cap, const char *server, enum irc_numeric num,
+		   const char *target, const char *args, const char *text)
+{
+	unsigned v = (unsigned)num % 1000;
+	char cmd[4] = { (char)('0' + v / 100), (char)('0' + v / 10 % 10), (char)('0' + v % 10),
+			'\0' };
+	char middle[IRC_LINE_MAX];
+	snprintf(middle, sizeof(middle), "%s%s%s", target, args != NULL ? " " : "",
+		 args != NULL ? args : "");
+	if (text == NULL)
+		text = irc_numeric_text(num);
+	return irc_message(out, cap, server, cmd, middle, text, text != NULL ? strlen(text) : 0);
+}
+
+/* ---- chatd's lines as IRC messages ------------------------------------------------------- */
+
+struct span {
+	const char *p;
+	size_t n;
+};
+
+static bool name_char(char c)
+{
+	return is_letter(c) || is_digit(c) || c == '_' || c == '-';
+}
+
+static struct span name_at(struct span s)
+{
+	size_t k = 0;
+	while (k < s.n && name_char(s.p[k]))
+		k++;
+	return (struct span){ s.p, k };
+}
+
+static struct span after(struct span s, size_t k)
+{
+	return k < s.n ? (struct span){ s.p + k, s.n - k } : (struct span){ s.p + s.n, 0 };
+}
+
+static bool starts(struct span s, const char *prefix)
+{
+	size_t k = strlen(prefix);
+	return s.n >= k && memcmp(s.p, prefix, k) == 0;
+}
+
+static bool equals(struct span s, const char *text)
+{
+	return s.n == strlen(text) && memcmp(s.p, text, s.n) == 0;
+}
+
+static bool ends(struct span s, const char *suffix)
+{
+	size_t k = strlen(suffix);
+	return s.n >= k && memcmp(s.p + s.n - k, suffix, k) == 0;
+}
+
+/* "NAME!NAME@SERVER" into buf. */
+static const char *mask_of(char *buf, size_t cap, struct span name, const char *server)
+{
+	snprintf(buf, cap, "%.*s!%.*s@%s", (int)name.n, name.p, (int)name.n, name.p, server);
+	return buf;
+}
+
+/* Where a message to the recipient goes: the room's channel, or the recipient. */
+static const char *target_of(char *buf, size_t cap, const struct irc_ctx *x)
+{
+	if (x->room != NULL)
+		snprintf(buf, cap, "#%s", x->room);
+	else
+		snprintf(buf, cap, "%s", x->me);
+	return buf;
+}
+
+/* What someone said (kind: PRIVMSG) from `from` to target, the text maybe a CTCP ACTION. */
+static size_t render_said(char *out, size_t cap, struct span from, const char *target,
+			  struct span text, bool action, const struct irc_ctx *x)
+{
+	char mask[IRC_LINE_MAX], body[IRC_LINE_MAX];
+	mask_of(mask, sizeof(mask), from, x->server);
+	if (!action)
+		return irc_message(out, cap, mask, "PRIVMSG", target, text.p, text.n);
+	size_t k = text.n <= sizeof(body) - 10 ? text.n : cut_utf8(text.p, sizeof(body) - 10);
+	int n = snprintf(body, sizeof(body), "\001ACTION %.*s\001", (int)k, text.p);
+	return irc_message(out, cap, mask, "PRIVMSG", target, body, n > 0 ? (size_t)n : 0);
+}
+
+/* The notices about one user ("NAME has entered." ...) as JOIN, PART, NICK; 0 for others. */
+static size_t render_member(char *out, size_t cap, struct span t, const struct irc_ctx *x)
+{
+	char mask[IRC_LINE_MAX], chan[IRC_LINE_MAX];
+	struct span name = name_at(t), rest = after(t, name.n);
+	if (name.n == 0)
+		return 0;
+	mask_of(mask, sizeof(mask), name, x->server);
+	if (starts(rest, " is now known as ")) {
+		struct span to = name_at(after(rest, strlen(" is now known as ")));
+		if (to.n > 0 && equals(after(rest, strlen(" is now known as ") + to.n), "."))
+			return irc_message(out, cap, mask, "NICK", NULL, to.p, to.n);
+		return 0;
+	}
+	if (x->room == NULL)
+		return 0;
+	target_of(chan, sizeof(chan), x);
+	if (equals(rest, " has entered."))
+		return irc_message(out, cap, mask, "JOIN", chan, NULL, 0);
+	if (equals(rest, " has left."))
+		return irc_message(out, cap, mask, "PART", chan, NULL, 0);
+	if (starts(rest, " has left (\"") && ends(rest, ").")) {
+		struct span q = after(rest, strlen(" has left (\""));
+		q.n -= 2;
+		if (ends(q, "\""))
+			q.n--;
+		/* a reason is given only by those leaving the chat: /quit, a kick */
+		return irc_message(out, cap, mask, "QUIT", NULL, q.p, q.n);
+	}
+	return 0;
+}
+
+bool irc_said_by(const char *line, size_t n, const char *name)
+{
+	struct span l = { line, n }, who;
+	size_t k = strlen(name);
+	if (starts(l, "+ ")) {
+		who = name_at(after(l, 2));
+		return who.n == k && memcmp(who.p, name, k) == 0 &&
+		       (l.n == 2 + k || l.p[2 + k] == ' ' || l.p[2 + k] == '\n');
+	}
+	who = name_at(l);
+	return who.n == k && memcmp(who.p, name, k) == 0 && l.n > k && l.p[k] == ':';
+}
+
+size_t irc_render(char *out, size_t cap, const char *line, size_t n, const struct irc_ctx *x)
+{
+	struct span l = { line, n > 0 && line[n - 1] == '\n' ? n - 1 : n }, name, rest;
+	char target[IRC_LINE_MAX];
+	if (!proto_said_by_user(l.p, l.n)) { /* "* ...": the server's */
+		struct span t = after(l, strlen(PROTO_SERVER_PREFIX));
+		if (starts(t, "to ")) {
+			name = name_at(after(t, 3));
+			struct span me = { x->me, strlen(x->me) };
+			if (name.n > 0 && starts(after(t, 3 + name.n), ": ")) { /* a /msg's echo */
+				if (!x->echo)
+					return 0;
+				snprintf(target, sizeof(target), "%.*s", (int)name.n, name.p);
+				return render_said(out, cap, me, target, after(t, 5 + name.n),
+						   false, x);
+			}
+		}
+		size_t k = render_member(out, cap, t, x);
+		if (k > 0)
+			return k;
+		return irc_message(out, cap, x->server, "NOTICE", target_of(target, 300, x), t.p,
+				   t.n);
+	}
+	if (starts(l, "+ ")) {
+		name = name_at(after(l, 2));
+		rest = after(l, 2 + name.n);
+		if (name.n > 0 && (rest.n == 0 || starts(rest, " ")))
+			return render_said(out, cap, name, target_of(target, 300, x),
+					   after(rest, 1), true, x);
+	}
+	if (starts(l, "(private) ")) {
+		name = name_at(after(l, strlen("(private) ")));
+		rest = after(l, strlen("(private) ") + name.n);
+		if (name.n > 0 && starts(rest, ":"))
+			return render_said(out, cap, name, x->me, after(rest, 1), false, x);
+	}
+	name = name_at(l);
+	rest = after(l, name.n);
+	if (name.n > 0 && starts(rest, ":"))
+		return render_said(out, cap, name, target_of(target, 300, x), after(rest, 1), false,
+				   x);
+	return irc_message(out, cap, x->server, "NOTICE", target_of(target, 300, x), l.p, l.n);
+}

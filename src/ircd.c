@@ -1,0 +1,822 @@
+/*
+ * ircd.c - see ircd.h. One IRC message at a time: framed (IRC_INPUT_MAX), read (irc.h), then
+ * one handler per command. Chat text and the commands that change what a user is (NICK, JOIN,
+ * PART, PRIVMSG to a user, QUIT) become the line a line user would type and go through intake
+ * and the session like theirs, so the limits and rules are the same; what the session says
+ * back comes out rendered as IRC (route.c). Numerics are written here and sent raw.
+ */
+#include "ircd.h"
+#include "command.h"
+#include "directory.h"
+#include "hmac.h"
+#include "intake.h"
+#include "irc.h"
+#include "route.h"
+#include "session.h"
+#include "worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define LOBBY        "lobby"
+#define NAMES_MAX    DIR_WHO_NAMES_MAX /* NAMES and WHO show at most this many members */
+#define LIST_MAX     500               /* LIST shows at most this many rooms */
+#define REALNAME_MAX 64
+#define AWAY_MAX     200
+
+/* What an IRC user has said about itself. */
+struct ircd_user {
+	bool pass_ok;    /* PASS matched --irc-password (or none is set) */
+	bool cap_open;   /* CAP LS or REQ seen, CAP END not yet: registration waits */
+	bool registered; /* welcomed: a user in the chat */
+	bool ping_out;   /* chatd's PING awaits any line */
+	bool away;
+	bool multi_prefix;           /* CAP REQ multi-prefix (echo-message is c->irc_echo) */
+	char nick[NAME_MAX_LEN + 1]; /* NICK before registration; "" until then */
+	char user[REALNAME_MAX];     /* USER's realname; "" until USER */
+	char away_text[AWAY_MAX];
+};
+
+static struct ircd_user *state_of(struct conn *c)
+{
+	return c->irc;
+}
+
+/* The nick numerics are addressed to: the user's name, or what it asked for, or "*". */
+static const char *target_of(struct conn *c)
+{
+	struct ircd_user *u = state_of(c);
+	if (u->registered)
+		return c->user.name;
+	return u->nick[0] != '\0' ? u->nick : "*";
+}
+
+static void send_raw(struct worker *w, struct conn *c, const char *msg, size_t n)
+{
+	route_send_raw(w, c, msg, n);
+}
+
+/* Sends numeric num to c; args between the target and the text; text NULL: the standard one. */
+static void send_num(struct worker *w, struct conn *c, enum irc_numeric num, const char *args,
+		     const char *text)
+{
+	char out[IRC_LINE_MAX];
+	if (num >= 400 && num < 600)
+		stat_add(&w->stats.irc_errors, 1);
+	send_raw(w, c, out,
+		 irc_numeric(out, sizeof(out), IRC_SERVER, num, target_of(c), args, text));
+}
+
+/* A parameter as a C string (cut to cap - 1 bytes). */
+static const char *param(const struct irc_msg *m, unsigned i, char *buf, size_t cap)
+{
+	size_t n = i < m->nparams ? m->param_len[i] : 0;
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(buf, i < m->nparams ? m->param[i] : "", n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* ---- registration ---------------------------------------------------------------------- */
+
+static void send_welcome(struct worker *w, struct conn *c)
+{
+	char text[IRC_LINE_MAX], args[IRC_LINE_MAX];
+	snprintf(text, sizeof(text), "Welcome to the chatd IRC network %s!%s@%s", c->user.name,
+		 c->user.name, IRC_SERVER);
+	send_num(w, c, RPL_WELCOME, NULL, text);
+	send_num(w, c, RPL_YOURHOST, NULL, "Your host is " IRC_SERVER ", running chatd");
+	send_num(w, c, RPL_CREATED, NULL, "This server was created when it started");
+	send_num(w, c, RPL_MYINFO, IRC_SERVER " chatd o o", NULL);
+	snprintf(args, sizeof(args),
+		 "CASEMAPPING=ascii CHANTYPES=# NICKLEN=%d CHANNELLEN=%d PREFIX=() CHANMODES=,,, "
+		 "NETWORK=chatd",
+		 NAME_MAX_LEN, ROOM_MAX_LEN + 1);
+	send_num(w, c, RPL_ISUPPORT, args, "are supported by this server");
+	send_num(w, c, ERR_NOMOTD, NULL, NULL);
+}
+
+/* ":NICK!NICK@chatd CMD #ROOM[ :TEXT]" about c itself. */
+static void send_self(struct worker *w, struct conn *c, const char *cmd, const char *room,
+		      const char *text)
+{
+	char out[IRC_LINE_MAX], mask[IRC_LINE_MAX], chan[ROOM_MAX_LEN + 2];
+	snprintf(mask, sizeof(mask), "%s!%s@%s", c->user.name, c->user.name, IRC_SERVER);
+	snprintf(chan, sizeof(chan), "#%s", room);
+	send_raw(
+	    w, c, out,
+	    irc_message(out, sizeof(out), mask, cmd, chan, text, text != NULL ? strlen(text) : 0));
+}
+
+/* NAMES for room: 353 lines of names, then 366. */
+static void send_names(struct worker *w, struct conn *c, const char *room)
+{
+	char(*names)[NAME_MAX_LEN + 1] = malloc(NAMES_MAX * sizeof(*names));
+	char chan[ROOM_MAX_LEN + 2], args[ROOM_MAX_LEN + 8], list[400];
+	snprintf(chan, sizeof(chan), "#%s", room);
+	snprintf(args, sizeof(args), "= %s", chan);
+	size_t n =
+	    names != NULL ? dir_room_names(&w->hub->dir, room, strlen(room), names, NAMES_MAX) : 0;
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = strlen(names[i]);
+		if (len + k + 1 >= sizeof(list)) {
+			send_num(w, c, RPL_NAMREPLY, args, list);
+			len = 0;
+		}
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", len > 0 ? " " : "",
+					names[i]);
+	}
+	if (len > 0)
+		send_num(w, c, RPL_NAMREPLY, args, list);
+	send_num(w, c, RPL_ENDOFNAMES, chan, NULL);
+	free(names);
+}
+
+/* c is now in its room (c->user.room): JOIN, no topic, the names. */
+static void show_joined(struct worker *w, struct conn *c)
+{
+	if (c->user.room == NULL || c->closing)
+		return;
+	const char *room = c->user.room->name;
+	char chan[ROOM_MAX_LEN + 2];
+	snprintf(chan, sizeof(chan), "#%s", room);
+	send_self(w, c, "JOIN", room, NULL);
+	send_num(w, c, RPL_NOTOPIC, chan, NULL);
+	send_names(w, c, room);
+}
+
+/* NICK and USER are in (and CAP END, and PASS when asked for): c becomes a user. */
+static void try_register(struct worker *w, struct conn *c)
+{
+	struct ircd_user *u = state_of(c);
+	if (u->registered || u->cap_open || u->nick[0] == '\0' || u->user[0] == '\0')
+		return;
+	if (!u->pass_ok) {
+		stat_add(&w->stats.irc_password_refused, 1);
+		worker_log_gated(w, GATE_IRC, LOG_INFO, c->id,
+				 "IRC client refused: --irc-password");
+		send_num(w, c, ERR_PASSWDMISMATCH, NULL, NULL);
+		static const char bye[] = "ERROR :Closing link (password incorrect)\r\n";
+		send_raw(w, c, bye, sizeof(bye) - 1);
+		worker_close_conn(w, c, CLOSE_QUIT);
+		return;
+	}
+	struct session_entry at = { .name = u->nick, .name_len = strlen(u->nick) };
+	c->irc_quiet = true; /* the line protocol's welcome and room lines: not for IRC */
+	int rc = session_start(w, c, &at);
+	c->irc_quiet = false;
+	if (rc < 0) {
+		worker_close_conn(w, c, CLOSE_NOMEM);
+		return;
+	}
+	if (c->closing) /* banned, or no room to enter */
+		return;
+	u->registered = true;
+	stat_add(&w->stats.irc_users, 1);
+	send_welcome(w, c);
+	show_joined(w, c);
+}
+
+/* A name an IRC user asks for: 431, 432 or 433 when it cannot have it. */
+static bool nick_acceptable(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	if (m->nparams < 1 || m->param_len[0] == 0) {
+		send_num(w, c, ERR_NONICKNAMEGIVEN, NULL, NULL);
+		return false;
+	}
+	char nick[IRC_LINE_MAX];
+	param(m, 0, nick, sizeof(nick));
+	if (!name_valid(m->param[0], m->param_len[0])) {
+		send_num(w, c, ERR_ERRONEUSNICKNAME, nick, NULL);
+		return false;
+	}
+	uint64_t id;
+	unsigned worker;
+	char spelled[NAME_MAX_LEN + 1];
+	if (dir_lookup(&w->hub->dir, m->param[0], m->param_len[0], &id, &worker, spelled) &&
+	    id != c->id) {
+		stat_add(&w->stats.nick_rejected, 1);
+		send_num(w, c, ERR_NICKNAMEINUSE, nick, NULL);
+		return false;
+	}
+	return true;
+}
+
+/* Runs a line as the line user's command it stands for, through intake (its flood control,
+ * its validation) and the session. */
+static void run_line(struct worker *w, struct conn *c, const char *fmt, const char *a, size_t a_len,
+		     const char *b, size_t b_len)
+{
+	char line[2 * IRC_LINE_MAX];
+	int n = snprintf(line, sizeof(line), fmt, (int)a_len, a, (int)b_len, b);
+	if (n > 0)
+		intake_take_line(w, c, LINE_OK, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
+}
+
+static void cmd_nick(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	struct ircd_user *u = state_of(c);
+	if (!nick_acceptable(w, c, m))
+		return;
+	if (!u->registered) {
+		snprintf(u->nick, sizeof(u->nick), "%.*s", (int)m->param_len[0], m->param[0]);
+		try_register(w, c);
+		return;
+	}
+	bool same = m->param_len[0] == strlen(c->user.name) &&
+		    memcmp(m->param[0], c->user.name, m->param_len[0]) == 0;
+	if (!same)
+		run_line(w, c, "/nick %.*s%.*s", m->param[0], m->param_len[0], "", 0);
+	snprintf(u->nick, sizeof(u->nick), "%s", c->user.name);
+}
+
+static void cmd_user(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	struct ircd_user *u = state_of(c);
+	if (u->registered) {
+		send_num(w, c, ERR_ALREADYREGISTERED, NULL, NULL);
+		return;
+	}
+	param(m, 3, u->user, sizeof(u->user));
+	if (u->user[0] == '\0')
+		param(m, 0, u->user, sizeof(u->user));
+	try_register(w, c);
+}
+
+static void cmd_pass(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	struct ircd_user *u = state_of(c);
+	if (u->registered) {
+		send_num(w, c, ERR_ALREADYREGISTERED, NULL, NULL);
+		return;
+	}
+	const struct hub *hub = w->hub;
+	if (hub->irc_pass_len == 0)
+		return;
+	u->pass_ok = m->param_len[0] == hub->irc_pass_len &&
+		     hmac_equal((const uint8_t *)m->param[0], hub->irc_pass, hub->irc_pass_len);
+}
+
+/* The capabilities chatd offers: echo-message (c->irc_echo: its own channel lines come back),
+ * and multi-prefix, which it keeps trivially (NAMES shows no prefixes: chatd's rooms have no
+ * operators yet). */
+#define CAPS "echo-message multi-prefix"
+
+/* Whether every capability in want (space-separated, '-' to disable) is offered; sets them
+ * when set. */
+static bool caps_apply(struct conn *c, const char *want, bool set)
+{
+	const char *p = want;
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		size_t n = strcspn(p, " ");
+		if (n == 0)
+			break;
+		bool off = p[0] == '-';
+		const char *name = off ? p + 1 : p;
+		size_t k = off ? n - 1 : n;
+		if (k == strlen("echo-message") && memcmp(name, "echo-message", k) == 0) {
+			if (set)
+				c->irc_echo = !off;
+		} else if (k == strlen("multi-prefix") && memcmp(name, "multi-prefix", k) == 0) {
+			if (set)
+				state_of(c)->multi_prefix = !off;
+		} else {
+			return false;
+		}
+		p += n;
+	}
+	return true;
+}
+
+/* CAP LS / REQ / LIST / END (IRCv3 capability negotiation). */
+static void cmd_cap(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	struct ircd_user *u = state_of(c);
+	char sub[16], want[IRC_LINE_MAX], out[IRC_LINE_MAX], middle[64];
+	param(m, 0, sub, sizeof(sub));
+	if (strcasecmp(sub, "END") == 0) {
+		u->cap_open = false;
+		try_register(w, c);
+		return;
+	}
+	const char *reply = NULL, *text = "";
+	if (strcasecmp(sub, "LS") == 0) {
+		reply = "LS";
+		text = CAPS;
+	} else if (strcasecmp(sub, "LIST") == 0) {
+		reply = "LIST";
+		text = c->irc_echo ? (u->multi_prefix ? CAPS : "echo-message")
+				   : (u->multi_prefix ? "multi-prefix" : "");
+	} else if (strcasecmp(sub, "REQ") == 0) {
+		param(m, 1, want, sizeof(want));
+		bool ok = caps_apply(c, want, false);
+		if (ok)
+			caps_apply(c, want, true);
+		reply = ok ? "ACK" : "NAK";
+		text = want;
+	} else {
+		send_num(w, c, 410, sub, "Invalid CAP command");
+		return;
+	}
+	if (!u->registered)
+		u->cap_open = true;
+	snprintf(middle, sizeof(middle), "%s %s", target_of(c), reply);
+	send_raw(w, c, out,
+		 irc_message(out, sizeof(out), IRC_SERVER, "CAP", middle, text, strlen(text)));
+}
+
+/* ---- in the chat --------------------------------------------------------------------- */
+
+/* The room a channel name stands for (without '#'), or NULL (403 sent). */
+static bool channel_room(struct worker *w, struct conn *c, const char *chan, size_t n)
+{
+	if (irc_is_channel(chan, n) && room_name_valid(chan + 1, n - 1))
+		return true;
+	char name[IRC_LINE_MAX];
+	snprintf(name, sizeof(name), "%.*s", (int)(n < 300 ? n : 300), chan);
+	send_num(w, c, ERR_NOSUCHCHANNEL, name, NULL);
+	return false;
+}
+
+static bool is_current(const struct conn *c, const char *room, size_t n)
+{
+	return c->user.room != NULL && strlen(c->user.room->name) == n &&
+	       strncasecmp(c->user.room->name, room, n) == 0;
+}
+
+/* Moves c to room[0..n): the PART of the room it leaves, the JOIN of the one it enters. */
+static void move_to(struct worker *w, struct conn *c, const char *room, size_t n,
+		    const char *reason)
+{
+	char was[ROOM_MAX_LEN + 1] = "";
+	if (c->user.room != NULL)
+		snprintf(was, sizeof(was), "%s", c->user.room->name);
+	const struct room *before = c->user.room;
+	run_line(w, c, "/join %.*s%.*s", room, n, "", 0);
+	if (c->closing || c->user.room == before)
+		return;
+	if (was[0] != '\0')
+		send_self(w, c, "PART", was, reason);
+	show_joined(w, c);
+}
+
+/* Calls fn for each comma-separated item of parameter i. */
+static void each_item(struct worker *w, struct conn *c, const struct irc_msg *m, unsigned i,
+		      void (*fn)(struct worker *, struct conn *, const char *, size_t,
+				 const struct irc_msg *))
+{
+	const char *p = m->param[i], *end = p + m->param_len[i];
+	while (p < end && !c->closing) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		const char *stop = comma != NULL ? comma : end;
+		if (stop > p)
+			fn(w, c, p, (size_t)(stop - p), m);
+		p = stop + 1;
+	}
+}
+
+static void join_one(struct worker *w, struct conn *c, const char *chan, size_t n,
+		     const struct irc_msg *m)
+{
+	(void)m;
+	if (!channel_room(w, c, chan, n) || is_current(c, chan + 1, n - 1))
+		return;
+	move_to(w, c, chan + 1, n - 1, NULL);
+}
+
+static void cmd_join(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	if (m->param_len[0] == 1 && m->param[0][0] == '0') /* JOIN 0: leave all: the lobby */
+		return join_one(w, c, "#" LOBBY, strlen("#" LOBBY), m);
+	each_item(w, c, m, 0, join_one);
+}
+
+static void part_one(struct worker *w, struct conn *c, const char *chan, size_t n,
+		     const struct irc_msg *m)
+{
+	if (!channel_room(w, c, chan, n))
+		return;
+	char name[ROOM_MAX_LEN + 2], reason[IRC_LINE_MAX];
+	snprintf(name, sizeof(name), "%.*s", (int)n, chan);
+	if (!is_current(c, chan + 1, n - 1)) {
+		send_num(w, c, ERR_NOTONCHANNEL, name, NULL);
+		return;
+	}
+	if (strcasecmp(name + 1, LOBBY) == 0) { /* chatd users are always in a room */
+		send_num(w, c, ERR_CANNOTSENDTOCHAN, name,
+			 "chatd keeps you in #lobby until you join another channel");
+		return;
+	}
+	move_to(w, c, LOBBY, strlen(LOBBY), m->nparams > 1 ? param(m, 1, reason, 300) : NULL);
+}
+
+static void cmd_part(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	each_item(w, c, m, 0, part_one);
+}
+
+/* PRIVMSG / NOTICE text to one target: the room's channel, or a user. */
+static void say_one(struct worker *w, struct conn *c, const char *to, size_t n,
+		    const struct irc_msg *m)
+{
+	bool notice = irc_is(m, "NOTICE");
+	const char *text = m->param[1];
+	size_t len = m->param_len[1];
+	bool action = len >= 8 && memcmp(text, "\001ACTION ", 8) == 0;
+	if (action) {
+		text += 8;
+		len -= 8;
+		if (len > 0 && text[len - 1] == '\001')
+			len--;
+	} else if (len > 0 && text[0] == '\001') {
+		return; /* another CTCP request (VERSION, PING...): not answered */
+	}
+	char name[IRC_LINE_MAX];
+	snprintf(name, sizeof(name), "%.*s", (int)(n < 300 ? n : 300), to);
+	if (n > 0 && to[0] == '#') {
+		if (!irc_is_channel(to, n) || !room_name_valid(to + 1, n - 1)) {
+			if (!notice)
+				send_num(w, c, ERR_NOSUCHCHANNEL, name, NULL);
+			return;
+		}
+		if (!is_current(c, to + 1, n - 1)) {
+			if (!notice)
+				send_num(w, c, ERR_CANNOTSENDTOCHAN, name, NULL);
+			return;
+		}
+		if (action)
+			run_line(w, c, "/me %.*s%.*s", text, len, "", 0);
+		else /* a text that starts with '/' is said, not run: "//" */
+			run_line(w, c, "%.*s%.*s", len > 0 && text[0] == '/' ? "/" : "",
+				 len > 0 && text[0] == '/' ? 1 : 0, text, len);
+		return;
+	}
+	uint64_t id;
+	unsigned worker;
+	char spelled[NAME_MAX_LEN + 1];
+	if (!dir_lookup(&w->hub->dir, to, n, &id, &worker, spelled)) {
+		if (!notice)
+			send_num(w, c, ERR_NOSUCHNICK, name, NULL);
+		return;
+	}
+	if (action) /* no private /me in chatd: said as text */
+		run_line(w, c, "/msg %.*s * %.*s", to, n, text, len);
+	else
+		run_line(w, c, "/msg %.*s %.*s", to, n, text, len);
+}
+
+static void cmd_privmsg(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	bool notice = irc_is(m, "NOTICE");
+	if (m->nparams < 1 || m->param_len[0] == 0) {
+		if (!notice)
+			send_num(w, c, ERR_NORECIPIENT, NULL, "No recipient given (PRIVMSG)");
+		return;
+	}
+	if (m->nparams < 2 || m->param_len[1] == 0) {
+		if (!notice)
+			send_num(w, c, ERR_NOTEXTTOSEND, NULL, NULL);
+		return;
+	}
+	each_item(w, c, m, 0, say_one);
+}
+
+static void cmd_names(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	char chan[IRC_LINE_MAX];
+	if (m->nparams == 0) {
+		if (c->user.room != NULL)
+			send_names(w, c, c->user.room->name);
+		return;
+	}
+	param(m, 0, chan, 300);
+	if (irc_is_channel(chan, strlen(chan)))
+		send_names(w, c, chan + 1);
+	else
+		send_num(w, c, RPL_ENDOFNAMES, chan, NULL);
+}
+
+/* One 352 line: "CHANNEL USER HOST SERVER NICK H :0 REALNAME". */
+static void send_who_line(struct worker *w, struct conn *c, const char *chan, const char *nick)
+{
+	char args[IRC_LINE_MAX], text[NAME_MAX_LEN + 4];
+	snprintf(args, sizeof(args), "%s %s %s %s %s H", chan, nick, IRC_SERVER, IRC_SERVER, nick);
+	snprintf(text, sizeof(text), "0 %s", nick);
+	send_num(w, c, RPL_WHOREPLY, args, text);
+}
+
+static void cmd_who(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	char mask[IRC_LINE_MAX];
+	param(m, 0, mask, 300);
+	if (irc_is_channel(mask, strlen(mask))) {
+		char(*names)[NAME_MAX_LEN + 1] = malloc(NAMES_MAX * sizeof(*names));
+		size_t n = names != NULL ? dir_room_names(&w->hub->dir, mask + 1, strlen(mask + 1),
+							  names, NAMES_MAX)
+					 : 0;
+		for (size_t i = 0; i < n; i++)
+			send_who_line(w, c, mask, names[i]);
+		free(names);
+	} else if (mask[0] != '\0') {
+		uint64_t id;
+		unsigned worker;
+		char spelled[NAME_MAX_LEN + 1];
+		if (dir_lookup(&w->hub->dir, mask, strlen(mask), &id, &worker, spelled))
+			send_who_line(w, c, "*", spelled);
+	}
+	send_num(w, c, RPL_ENDOFWHO, mask[0] != '\0' ? mask : "*", NULL);
+}
+
+static void cmd_whois(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	char nick[IRC_LINE_MAX], args[IRC_LINE_MAX];
+	/* WHOIS [server] nick: the last parameter is the nick */
+	param(m, m->nparams - 1, nick, 300);
+	uint64_t id;
+	unsigned worker;
+	char spelled[NAME_MAX_LEN + 1];
+	if (!dir_lookup(&w->hub->dir, nick, strlen(nick), &id, &worker, spelled)) {
+		send_num(w, c, ERR_NOSUCHNICK, nick, NULL);
+		send_num(w, c, RPL_ENDOFWHOIS, nick, NULL);
+		return;
+	}
+	snprintf(args, sizeof(args), "%s %s %s *", spelled, spelled, IRC_SERVER);
+	send_num(w, c, RPL_WHOISUSER, args, spelled);
+	snprintf(args, sizeof(args), "%s %s", spelled, IRC_SERVER);
+	send_num(w, c, RPL_WHOISSERVER, args, "chatd");
+	send_num(w, c, RPL_ENDOFWHOIS, spelled, NULL);
+}
+
+static void cmd_list(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	(void)m;
+	struct dir_room *rooms = malloc(LIST_MAX * sizeof(*rooms));
+	size_t n = rooms != NULL ? dir_list_rooms(&w->hub->dir, rooms, LIST_MAX) : 0;
+	for (size_t i = 0; i < n; i++) {
+		char args[ROOM_MAX_LEN + 32];
+		snprintf(args, sizeof(args), "#%s %u", rooms[i].name, (unsigned)rooms[i].members);
+		send_num(w, c, RPL_LIST, args, "");
+	}
+	free(rooms);
+	send_num(w, c, RPL_LISTEND, NULL, NULL);
+}
+
+static void cmd_topic(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	char chan[IRC_LINE_MAX];
+	param(m, 0, chan, 300);
+	if (!channel_room(w, c, m->param[0], m->param_len[0]))
+		return;
+	if (!is_current(c, chan + 1, strlen(chan + 1))) {
+		send_num(w, c, ERR_NOTONCHANNEL, chan, NULL);
+		return;
+	}
+	if (m->nparams > 1) { /* setting one: chatd's rooms have no topics yet */
+		send_num(w, c, 482, chan, "You're not channel operator");
+		return;
+	}
+	send_num(w, c, RPL_NOTOPIC, chan, NULL);
+}
+
+static void cmd_mode(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	char target[IRC_LINE_MAX];
+	param(m, 0, target, 300);
+	if (target[0] == '#') {
+		if (!channel_room(w, c, m->param[0], m->param_len[0]))
+			return;
+		if (m->nparams == 1)
+			send_num(w, c, RPL_CHANNELMODEIS, target, NULL);
+		else if (m->param_len[1] == 1 && m->param[1][0] == 'b')
+			send_num(w, c, 368, target, "End of channel ban list");
+		else
+			send_num(w, c, 482, target, "You're not channel operator");
+		return;
+	}
+	if (strcasecmp(target, c->user.name) != 0) {
+		send_num(w, c, ERR_USERSDONTMATCH, NULL, NULL);
+		return;
+	}
+	if (m->nparams == 1)
+		send_num(w, c, RPL_UMODEIS, "+", NULL);
+}
+
+static void cmd_away(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	struct ircd_user *u = state_of(c);
+	u->away = m->nparams > 0 && m->param_len[0] > 0;
+	if (u->away)
+		param(m, 0, u->away_text, sizeof(u->away_text));
+	send_num(w, c, u->away ? RPL_NOWAWAY : RPL_UNAWAY, NULL, NULL);
+}
+
+static void cmd_motd(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	(void)m;
+	send_num(w, c, ERR_NOMOTD, NULL, NULL);
+}
+
+static void cmd_ping(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	char out[IRC_LINE_MAX];
+	send_raw(w, c, out,
+		 irc_message(out, sizeof(out), IRC_SERVER, "PONG", IRC_SERVER, m->param[0],
+			     m->param_len[0]));
+}
+
+static void cmd_pong(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	(void)w;
+	(void)m;
+	state_of(c)->ping_out = false;
+}
+
+static void cmd_quit(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	static const char bye[] = "ERROR :Closing link (quit)\r\n";
+	send_raw(w, c, bye, sizeof(bye) - 1);
+	if (!state_of(c)->registered) {
+		worker_close_conn(w, c, CLOSE_QUIT);
+		return;
+	}
+	const char *reason = m->nparams > 0 ? m->param[0] : "";
+	size_t n = m->nparams > 0 ? m->param_len[0] : 0;
+	if (proto_check_line(reason, n).kind != LINE_VALID)
+		n = 0;
+	c->irc_quiet = true; /* the line protocol's goodbye */
+	run_line(w, c, "/quit %.*s%.*s", reason, n, "", 0);
+	if (!c->closing)
+		worker_close_conn(w, c, CLOSE_QUIT);
+}
+
+/* ---- dispatch -------------------------------------------------------------------------- */
+
+struct command_row {
+	const char *name;
+	void (*fn)(struct worker *w, struct conn *c, const struct irc_msg *m);
+	unsigned min_params;
+	bool before_welcome; /* allowed before registration */
+	bool charged;        /* charges c's token bucket here (chat lines are charged by intake) */
+};
+
+static const struct command_row commands[] = {
+	{ "PASS", cmd_pass, 1, true, true },        { "NICK", cmd_nick, 0, true, true },
+	{ "USER", cmd_user, 4, true, true },        { "CAP", cmd_cap, 1, true, true },
+	{ "PING", cmd_ping, 1, true, true },        { "PONG", cmd_pong, 0, true, false },
+	{ "QUIT", cmd_quit, 0, true, false },       { "JOIN", cmd_join, 1, false, true },
+	{ "PART", cmd_part, 1, false, true },       { "PRIVMSG", cmd_privmsg, 0, false, false },
+	{ "NOTICE", cmd_privmsg, 0, false, false }, { "NAMES", cmd_names, 0, false, true },
+	{ "WHO", cmd_who, 0, false, true },         { "WHOIS", cmd_whois, 1, false, true },
+	{ "LIST", cmd_list, 0, false, true },       { "TOPIC", cmd_topic, 1, false, true },
+	{ "MODE", cmd_mode, 1, false, true },       { "AWAY", cmd_away, 0, false, true },
+	{ "MOTD", cmd_motd, 0, false, true },
+};
+
+static void dispatch(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	const struct command_row *row = NULL;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]) && row == NULL; i++)
+		if (irc_is(m, commands[i].name))
+			row = &commands[i];
+	if (row == NULL || row->charged) {
+		if (!intake_rate_take(w, c))
+			return;
+	}
+	char cmd[IRC_LINE_MAX];
+	snprintf(cmd, sizeof(cmd), "%.*s", (int)m->cmd_len, m->cmd);
+	if (row == NULL) {
+		if (state_of(c)->registered)
+			send_num(w, c, ERR_UNKNOWNCOMMAND, cmd, NULL);
+		else
+			send_num(w, c, ERR_NOTREGISTERED, NULL, NULL);
+		return;
+	}
+	if (!row->before_welcome && !state_of(c)->registered) {
+		send_num(w, c, ERR_NOTREGISTERED, NULL, NULL);
+		return;
+	}
+	if (m->nparams < row->min_params) {
+		send_num(w, c, ERR_NEEDMOREPARAMS, cmd, NULL);
+		return;
+	}
+	row->fn(w, c, m);
+}
+
+struct line_ctx {
+	struct worker *w;
+	struct conn *c;
+};
+
+static bool ircd_on_line(void *arg, enum line_event ev, const char *line, size_t len)
+{
+	struct line_ctx *x = arg;
+	struct worker *w = x->w;
+	struct conn *c = x->c;
+	if (c->closing)
+		return false;
+	struct irc_msg m;
+	enum irc_parse_result rc = ev == LINE_TOO_LONG ? IRC_TOO_LONG : irc_parse(line, len, &m);
+	if (rc == IRC_TOO_LONG || rc == IRC_TAGS_TOO_LONG) {
+		stat_add(&w->stats.lines_too_long, 1);
+		if (intake_rate_take(w, c))
+			send_num(w, c, ERR_INPUTTOOLONG, NULL, NULL);
+	} else if (rc == IRC_OK) {
+		dispatch(w, c, &m);
+	} else if (rc != IRC_EMPTY && intake_rate_take(w, c)) {
+		send_num(w, c, ERR_UNKNOWNCOMMAND, "*", NULL);
+	}
+	return !c->closing;
+}
+
+/* ---- handlers --------------------------------------------------------------------------- */
+
+static void ircd_arm(struct worker *w, struct conn *c)
+{
+	worker_arm_conn_timer(w, c, TIMER_IRC_PING, w->now_ms + w->hub->cfg.irc_ping_interval_ms);
+}
+
+static void ircd_on_open(struct worker *w, struct conn *c)
+{
+	struct ircd_user *u = calloc(1, sizeof(*u));
+	if (u == NULL) {
+		worker_close_conn(w, c, CLOSE_NOMEM);
+		return;
+	}
+	u->pass_ok = w->hub->irc_pass_len == 0;
+	c->irc = u;
+	c->irc_quiet = false;
+	ircd_arm(w, c);
+}
+
+static void ircd_on_bytes(struct worker *w, struct conn *c, char *buf, size_t n)
+{
+	if (c->irc == NULL)
+		return;
+	state_of(c)->ping_out = false;
+	ircd_arm(w, c);
+	struct line_ctx x = { w, c };
+	if (framer_feed(&c->in, IRC_INPUT_MAX, buf, n, ircd_on_line, &x) < 0)
+		worker_close_conn(w, c, CLOSE_NOMEM);
+}
+
+/* --irc-ping-interval of silence: a PING; another one without any line: closed. A client not
+ * registered by then is closed at once (it holds a place of --max-clients). */
+static void ircd_on_deadline(struct worker *w, struct conn *c)
+{
+	struct ircd_user *u = state_of(c);
+	if (u == NULL)
+		return;
+	if (!u->registered) {
+		stat_add(&w->stats.irc_register_timeouts, 1);
+		static const char late[] = "ERROR :Closing link (registration timeout)\r\n";
+		send_raw(w, c, late, sizeof(late) - 1);
+		worker_close_conn(w, c, CLOSE_QUIT);
+		return;
+	}
+	if (u->ping_out) {
+		stat_add(&w->stats.irc_ping_timeouts, 1);
+		static const char bye[] = "ERROR :Closing link (ping timeout)\r\n";
+		send_raw(w, c, bye, sizeof(bye) - 1);
+		worker_close_conn(w, c, CLOSE_QUIT);
+		return;
+	}
+	stat_add(&w->stats.irc_pings_sent, 1);
+	static const char ping[] = "PING :" IRC_SERVER "\r\n";
+	send_raw(w, c, ping, sizeof(ping) - 1);
+	u->ping_out = true;
+	ircd_arm(w, c);
+}
+
+static void ircd_on_shutdown(struct worker *w, struct conn *c)
+{
+	static const char bye[] = "ERROR :Server shutting down\r\n";
+	send_raw(w, c, bye, sizeof(bye) - 1);
+	worker_close_conn(w, c, CLOSE_SHUTDOWN);
+}
+
+/* Last words: the error line, as a NOTICE. */
+static void ircd_say_last(struct worker *w, struct conn *c, const char *line, size_t n, bool mid)
+{
+	(void)w;
+	char out[IRC_LINE_MAX];
+	struct irc_ctx x = { .server = IRC_SERVER, .me = c->user.name, .room = NULL };
+	if (mid)
+		conn_send_now(c, "\r\n", 2);
+	conn_send_now(c, out, irc_render(out, sizeof(out), line, n, &x));
+}
+
+const struct conn_ops ircd_ops = {
+	.name = "irc",
+	.on_open = ircd_on_open,
+	.on_bytes = ircd_on_bytes,
+	.on_deadline = ircd_on_deadline,
+	.on_close = session_on_close,
+	.on_shutdown = ircd_on_shutdown,
+	.say_last = ircd_say_last,
+};

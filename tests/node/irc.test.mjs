@@ -1,0 +1,137 @@
+// irc.test.mjs - a real IRC client library (npm irc-framework, independent of chatd) on
+// --irc-port: it registers, is in #lobby, chats with a line (nc) user and a WebSocket user in
+// both directions, changes its nick, joins and parts another channel and quits, and the
+// other two see it all as the usual lines and notices.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import WebSocket from 'ws';
+import IRC from 'irc-framework';
+import { startChatd, stopChatd } from './chatd.mjs';
+
+let srv;
+before(async () => { srv = await startChatd(); });
+after(async () => { await stopChatd(srv); });
+
+// Collects what arrives; next(pred) resolves with the first match not taken yet.
+function queue() {
+  const seen = [];
+  const waiters = [];
+  return {
+    push(v) {
+      seen.push(v);
+      for (const w of waiters.splice(0)) if (!w(v)) waiters.push(w);
+    },
+    next(pred, ms = 5000) {
+      const i = seen.findIndex(pred);
+      if (i >= 0) return Promise.resolve(seen.splice(i, 1)[0]);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('timeout; seen: ' + JSON.stringify(seen))), ms);
+        waiters.push((v) => {
+          if (!pred(v)) return false;
+          clearTimeout(t);
+          seen.splice(seen.indexOf(v), 1);
+          resolve(v);
+          return true;
+        });
+      });
+    },
+  };
+}
+
+function openTcp() {
+  const sock = net.connect(srv.port, '127.0.0.1');
+  const lines = queue();
+  let buf = '';
+  sock.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) { lines.push(buf.slice(0, i)); buf = buf.slice(i + 1); }
+  });
+  return { sock, lines, say: (l) => sock.write(l + '\n') };
+}
+
+function openWs() {
+  const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/ws`);
+  const lines = queue();
+  ws.on('message', (d) => lines.push(String(d)));
+  return new Promise((resolve, reject) => {
+    ws.on('open', () => resolve({ ws, lines, say: (l) => ws.send(l) }));
+    ws.on('error', reject);
+  });
+}
+
+// An irc-framework client; every event it raises goes into one queue as [name, event].
+function openIrc(nick) {
+  const client = new IRC.Client();
+  const ev = queue();
+  for (const name of ['registered', 'message', 'join', 'part', 'quit', 'nick', 'close'])
+    client.on(name, (e) => ev.push([name, e || {}]));
+  client.connect({ host: '127.0.0.1', port: srv.irc, nick, username: nick, gecos: 'irc test',
+    auto_reconnect: false });
+  return { client, ev };
+}
+
+const is = (name, more = () => true) => ([n, e]) => n === name && more(e);
+
+test('an irc-framework client chats with a line user and a WebSocket user', async () => {
+  assert.ok(srv.irc > 0, 'chatd says where IRC clients connect');
+  const nc = openTcp();
+  const welcome = await nc.lines.next((l) => l.startsWith('* Welcome, '));
+  const ncName = /^\* Welcome, (\d+)\./.exec(welcome)[1];
+  const web = await openWs();
+  const webWelcome = await web.lines.next((l) => l.startsWith('* Welcome, '));
+  const webName = /^\* Welcome, (\d+)\./.exec(webWelcome)[1];
+
+  const irc = openIrc('ircfw');
+  await irc.ev.next(is('registered'));
+  await irc.ev.next(is('join', (e) => e.channel === '#lobby' && e.nick === 'ircfw'));
+  await nc.lines.next((l) => l === '* ircfw has entered.');
+  await web.lines.next((l) => l === '* ircfw has entered.');
+
+  // IRC -> line and WebSocket users
+  irc.client.say('#lobby', 'hello from irc');
+  await nc.lines.next((l) => l === 'ircfw:hello from irc');
+  await web.lines.next((l) => l === 'ircfw:hello from irc');
+  irc.client.action('#lobby', 'waves');
+  await nc.lines.next((l) => l === '+ ircfw waves');
+
+  // line and WebSocket users -> IRC
+  nc.say('hi from nc');
+  const m1 = await irc.ev.next(is('message', (e) => e.message === 'hi from nc'));
+  assert.equal(m1[1].nick, ncName);
+  assert.equal(m1[1].target, '#lobby');
+  web.say('hi from the browser');
+  const m2 = await irc.ev.next(is('message', (e) => e.message === 'hi from the browser'));
+  assert.equal(m2[1].nick, webName);
+
+  // a private line from the nc user
+  nc.say('/msg ircfw just you');
+  const m3 = await irc.ev.next(is('message', (e) => e.message === 'just you'));
+  assert.equal(m3[1].target, 'ircfw');
+
+  // a new nick
+  irc.client.changeNick('ircfw2');
+  await irc.ev.next(is('nick', (e) => e.nick === 'ircfw' && e.new_nick === 'ircfw2'));
+  await nc.lines.next((l) => l === '* ircfw is now known as ircfw2.');
+  await web.lines.next((l) => l === '* ircfw is now known as ircfw2.');
+
+  // another channel, and back
+  irc.client.join('#ircroom');
+  await irc.ev.next(is('part', (e) => e.channel === '#lobby'));
+  await irc.ev.next(is('join', (e) => e.channel === '#ircroom'));
+  await nc.lines.next((l) => l === '* ircfw2 has left.');
+  irc.client.part('#ircroom');
+  await irc.ev.next(is('part', (e) => e.channel === '#ircroom'));
+  await irc.ev.next(is('join', (e) => e.channel === '#lobby'));
+  await nc.lines.next((l) => l === '* ircfw2 has entered.');
+
+  // quitting
+  irc.client.quit('see you');
+  await nc.lines.next((l) => l === '* ircfw2 has left ("see you").');
+  await web.lines.next((l) => l === '* ircfw2 has left ("see you").');
+  await irc.ev.next(is('close'));
+
+  nc.sock.destroy();
+  web.ws.close();
+});

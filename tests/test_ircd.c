@@ -1,0 +1,465 @@
+/*
+ * test_ircd.c - IRC clients on --irc-port (src/ircd.c), spoken to by a raw socket client
+ * written from RFC 2812 and modern.ircdocs.horse: registration, the channels that are rooms,
+ * chat with line users both ways, NICK, PART, QUIT, PING both ways, and every error numeric.
+ */
+#include "config.h"
+#include "server.h"
+#include "testlib.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct server *srv;
+
+static void start(void)
+{
+	struct config cfg = ts_config(2);
+	cfg.irc_port = 0;
+	srv = ts_start(&cfg);
+}
+
+static void stop(void)
+{
+	ts_stop(srv);
+	srv = NULL;
+}
+
+/* A line from an IRC connection, its CRLF removed; 1, 0 (EOF) or -1 (timeout). */
+static int irc_read(struct tclient *c, char *out, size_t cap, int timeout_ms)
+{
+	int r = tc_read_line(c, out, cap, timeout_ms);
+	size_t n = r == 1 ? strlen(out) : 0;
+	if (n > 0 && out[n - 1] == '\r')
+		out[n - 1] = '\0';
+	return r;
+}
+
+static void irc_expect(struct tclient *c, const char *want)
+{
+	char line[1024];
+	int r = irc_read(c, line, sizeof(line), 5000);
+	cr_assert_eq(r, 1, "expected '%s', got %s", want, r == 0 ? "EOF" : "a timeout");
+	cr_assert_str_eq(line, want);
+}
+
+/* Reads until a line equals want (others skipped). */
+static void irc_expect_eventually(struct tclient *c, const char *want)
+{
+	char line[1024];
+	for (;;) {
+		int r = irc_read(c, line, sizeof(line), 5000);
+		cr_assert_eq(r, 1, "expected '%s', got %s", want, r == 0 ? "EOF" : "a timeout");
+		if (strcmp(line, want) == 0)
+			return;
+	}
+}
+
+static struct tclient *irc_connect(void)
+{
+	return tc_connect(server_irc_port(srv));
+}
+
+/* Registers nick and reads up to the end of the lobby's names. */
+static struct tclient *irc_register(const char *nick)
+{
+	struct tclient *c = irc_connect();
+	char msg[256], want[256];
+	snprintf(msg, sizeof(msg), "NICK %s\r\nUSER %s 0 * :Real %s\r\n", nick, nick, nick);
+	tc_send(c, msg);
+	snprintf(want, sizeof(want), ":chatd 366 %s #lobby :End of /NAMES list", nick);
+	irc_expect_eventually(c, want);
+	return c;
+}
+
+/* Sends msg and expects the numeric line want next. */
+static void irc_answer(struct tclient *c, const char *msg, const char *want)
+{
+	tc_send(c, msg);
+	irc_expect(c, want);
+}
+
+/* ---- registration ------------------------------------------------------------------------ */
+
+Test(ircd, registration_gets_the_welcome_numerics_and_the_lobby, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_connect();
+	tc_send(c, "NICK ada\r\nUSER ada 0 * :Ada Lovelace\r\n");
+	irc_expect(c, ":chatd 001 ada :Welcome to the chatd IRC network ada!ada@chatd");
+	irc_expect(c, ":chatd 002 ada :Your host is chatd, running chatd");
+	irc_expect(c, ":chatd 003 ada :This server was created when it started");
+	irc_expect(c, ":chatd 004 ada chatd chatd o o");
+	irc_expect(c, ":chatd 005 ada CASEMAPPING=ascii CHANTYPES=# NICKLEN=32 CHANNELLEN=33 "
+		      "PREFIX=() CHANMODES=,,, NETWORK=chatd :are supported by this server");
+	irc_expect(c, ":chatd 422 ada :MOTD File is missing");
+	irc_expect(c, ":ada!ada@chatd JOIN #lobby");
+	irc_expect(c, ":chatd 331 ada #lobby :No topic is set");
+	irc_expect(c, ":chatd 353 ada = #lobby :ada");
+	irc_expect(c, ":chatd 366 ada #lobby :End of /NAMES list");
+	tc_close(c);
+}
+
+Test(ircd, cap_negotiation_holds_registration_until_cap_end, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_connect();
+	irc_answer(c, "CAP LS 302\r\n", ":chatd CAP * LS :echo-message multi-prefix");
+	tc_send(c, "NICK ada\r\nUSER ada 0 * :Ada\r\n");
+	irc_answer(c, "CAP REQ :multi-prefix\r\n", ":chatd CAP ada ACK :multi-prefix");
+	irc_answer(c, "CAP REQ :sasl\r\n", ":chatd CAP ada NAK :sasl");
+	tc_send(c, "CAP END\r\n");
+	irc_expect(c, ":chatd 001 ada :Welcome to the chatd IRC network ada!ada@chatd");
+	tc_close(c);
+}
+
+Test(ircd, a_wrong_password_is_refused_with_464, .fini = stop)
+{
+	char path[] = "/tmp/chatd-irc-pass-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "sesame\n", 7), 7);
+	close(fd);
+	struct config cfg = ts_config(1);
+	cfg.irc_port = 0;
+	snprintf(cfg.irc_password, sizeof(cfg.irc_password), "%s", path);
+	srv = ts_start(&cfg);
+	unlink(path);
+	struct tclient *c = irc_connect();
+	tc_send(c, "PASS nope\r\nNICK ada\r\nUSER ada 0 * :Ada\r\n");
+	irc_expect(c, ":chatd 464 ada :Password incorrect");
+	tc_expect_closed(c, 5000);
+	tc_close(c);
+	c = irc_connect();
+	tc_send(c, "PASS sesame\r\nNICK ada\r\nUSER ada 0 * :Ada\r\n");
+	irc_expect(c, ":chatd 001 ada :Welcome to the chatd IRC network ada!ada@chatd");
+	tc_close(c);
+}
+
+Test(ircd, cap_list_names_what_was_asked_for, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_register("ada");
+	irc_answer(c, "CAP LIST\r\n", ":chatd CAP ada LIST :");
+	irc_answer(c, "CAP REQ :echo-message\r\n", ":chatd CAP ada ACK :echo-message");
+	irc_answer(c, "CAP LIST\r\n", ":chatd CAP ada LIST :echo-message");
+	tc_close(c);
+}
+
+Test(ircd, the_server_stopping_says_error_and_closes)
+{
+	start();
+	struct tclient *c = irc_register("ada");
+	ts_stop(srv);
+	srv = NULL;
+	irc_expect(c, "ERROR :Server shutting down");
+	tc_expect_closed(c, 5000);
+	tc_close(c);
+}
+
+Test(ircd, flooding_past_the_rate_limit_is_refused_then_cut, .fini = stop)
+{
+	struct config cfg = ts_config(1);
+	cfg.irc_port = 0;
+	cfg.rate_limit = 5;
+	cfg.rate_burst = 5;
+	srv = ts_start(&cfg);
+	struct tclient *c = irc_register("ada");
+	char burst[40 * 12 + 1] = "";
+	for (int i = 0; i < 40; i++)
+		strcat(burst, "PING :x\r\n");
+	tc_send(c, burst);
+	irc_expect_eventually(c, ":chatd NOTICE ada :error: slow down: more than 5 lines a second; "
+				 "line dropped.");
+	tc_expect_closed(c, 5000);
+	tc_close(c);
+}
+
+/* ---- with line users ---------------------------------------------------------------------- */
+
+Test(ircd, a_channel_line_reaches_a_line_user_as_name_text, .init = start, .fini = stop)
+{
+	struct tclient *nc = tc_join(server_port(srv));
+	struct tclient *c = irc_register("ada");
+	tc_expect(nc, "* ada has entered.");
+	tc_send(c, "PRIVMSG #lobby :hello from irc\r\n");
+	tc_expect(nc, "ada:hello from irc");
+	tc_send(c, "PRIVMSG #lobby :\001ACTION waves\001\r\n");
+	tc_expect(nc, "+ ada waves");
+	tc_send(c, "PRIVMSG #lobby :/nick x\r\n"); /* said, not run */
+	tc_expect(nc, "ada:/nick x");
+	tc_close(c);
+	tc_close(nc);
+}
+
+Test(ircd, a_line_users_line_reaches_irc_as_privmsg, .init = start, .fini = stop)
+{
+	struct tclient *nc = tc_join(server_port(srv));
+	struct tclient *c = irc_register("ada");
+	tc_send(nc, "hi ada\n");
+	char want[128];
+	snprintf(want, sizeof(want), ":%llu!%llu@chatd PRIVMSG #lobby :hi ada",
+		 (unsigned long long)nc->name, (unsigned long long)nc->name);
+	irc_expect(c, want);
+	tc_close(c);
+	tc_close(nc);
+}
+
+Test(ircd, own_lines_come_back_only_with_echo_message, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_register("ada");
+	tc_send(c, "PRIVMSG #lobby :one\r\nPING :mark\r\n");
+	irc_expect(c, ":chatd PONG chatd :mark");
+	irc_answer(c, "CAP REQ :echo-message\r\n", ":chatd CAP ada ACK :echo-message");
+	tc_send(c, "PRIVMSG #lobby :two\r\n");
+	irc_expect(c, ":ada!ada@chatd PRIVMSG #lobby :two");
+	tc_send(c, "PRIVMSG ada :to me\r\n"); /* a private line to itself: the line and its echo */
+	irc_expect(c, ":ada!ada@chatd PRIVMSG ada :to me");
+	irc_expect(c, ":ada!ada@chatd PRIVMSG ada :to me");
+	tc_close(c);
+}
+
+Test(ircd, private_lines_go_both_ways, .init = start, .fini = stop)
+{
+	struct tclient *nc = tc_join(server_port(srv));
+	struct tclient *c = irc_register("ada");
+	char msg[128], want[128];
+	snprintf(msg, sizeof(msg), "PRIVMSG %llu :psst\r\n", (unsigned long long)nc->name);
+	tc_send(c, msg);
+	tc_expect_eventually(nc, "(private) ada:psst", 5000);
+	tc_send(nc, "/msg ada back\n");
+	snprintf(want, sizeof(want), ":%llu!%llu@chatd PRIVMSG ada :back",
+		 (unsigned long long)nc->name, (unsigned long long)nc->name);
+	irc_expect(c, want);
+	tc_close(c);
+	tc_close(nc);
+}
+
+Test(ircd, nick_renames_the_user_for_everyone, .init = start, .fini = stop)
+{
+	struct tclient *nc = tc_join(server_port(srv));
+	struct tclient *c = irc_register("ada");
+	tc_expect(nc, "* ada has entered.");
+	tc_send(c, "NICK lovelace\r\n");
+	irc_expect(c, ":ada!ada@chatd NICK :lovelace");
+	tc_expect(nc, "* ada is now known as lovelace.");
+	tc_close(c);
+	tc_close(nc);
+}
+
+Test(ircd, join_moves_to_the_room_and_parts_the_lobby, .init = start, .fini = stop)
+{
+	struct tclient *nc = tc_join(server_port(srv));
+	struct tclient *c = irc_register("ada");
+	tc_expect(nc, "* ada has entered.");
+	tc_send(c, "JOIN #dev\r\n");
+	irc_expect_eventually(c, ":ada!ada@chatd PART #lobby");
+	irc_expect(c, ":ada!ada@chatd JOIN #dev");
+	irc_expect(c, ":chatd 331 ada #dev :No topic is set");
+	irc_expect(c, ":chatd 353 ada = #dev :ada");
+	irc_expect(c, ":chatd 366 ada #dev :End of /NAMES list");
+	tc_expect(nc, "* ada has left.");
+	tc_send(nc, "/join dev\n");
+	char want[128];
+	snprintf(want, sizeof(want), ":%llu!%llu@chatd JOIN #dev", (unsigned long long)nc->name,
+		 (unsigned long long)nc->name);
+	irc_expect(c, want);
+	tc_close(c);
+	tc_close(nc);
+}
+
+Test(ircd, part_goes_back_to_the_lobby, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_register("ada");
+	tc_send(c, "JOIN #dev\r\n");
+	irc_expect_eventually(c, ":chatd 366 ada #dev :End of /NAMES list");
+	tc_send(c, "PART #dev :later\r\n");
+	irc_expect_eventually(c, ":ada!ada@chatd PART #dev :later");
+	irc_expect(c, ":ada!ada@chatd JOIN #lobby");
+	tc_close(c);
+}
+
+Test(ircd, quit_tells_the_room_with_the_reason, .init = start, .fini = stop)
+{
+	struct tclient *nc = tc_join(server_port(srv));
+	struct tclient *c = irc_register("ada");
+	tc_expect(nc, "* ada has entered.");
+	tc_send(c, "QUIT :gone fishing\r\n");
+	irc_expect(c, "ERROR :Closing link (quit)");
+	tc_expect_closed(c, 5000);
+	tc_expect(nc, "* ada has left (\"gone fishing\").");
+	tc_close(c);
+	tc_close(nc);
+}
+
+Test(ircd, names_who_whois_and_list_answer_from_the_directory, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_register("ada");
+	irc_answer(c, "NAMES #lobby\r\n", ":chatd 353 ada = #lobby :ada");
+	irc_expect(c, ":chatd 366 ada #lobby :End of /NAMES list");
+	irc_answer(c, "WHO #lobby\r\n", ":chatd 352 ada #lobby ada chatd chatd ada H :0 ada");
+	irc_expect(c, ":chatd 315 ada #lobby :End of /WHO list");
+	irc_answer(c, "WHOIS ada\r\n", ":chatd 311 ada ada ada chatd * :ada");
+	irc_expect(c, ":chatd 312 ada ada chatd :chatd");
+	irc_expect(c, ":chatd 318 ada ada :End of /WHOIS list");
+	irc_answer(c, "LIST\r\n", ":chatd 322 ada #lobby 1 :");
+	irc_expect(c, ":chatd 323 ada :End of /LIST");
+	irc_answer(c, "TOPIC #lobby\r\n", ":chatd 331 ada #lobby :No topic is set");
+	irc_answer(c, "AWAY :lunch\r\n", ":chatd 306 ada :You have been marked as being away");
+	irc_answer(c, "AWAY\r\n", ":chatd 305 ada :You are no longer marked as being away");
+	tc_close(c);
+}
+
+/* ---- PING both ways ---------------------------------------------------------------------- */
+
+Test(ircd, ping_is_answered_with_pong, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_register("ada");
+	irc_answer(c, "PING :12345\r\n", ":chatd PONG chatd :12345");
+	tc_close(c);
+}
+
+Test(ircd, a_silent_client_is_pinged_then_closed, .fini = stop)
+{
+	struct config cfg = ts_config(1);
+	cfg.irc_port = 0;
+	cfg.irc_ping_interval_ms = 300;
+	srv = ts_start(&cfg);
+	struct tclient *c = irc_register("ada");
+	irc_expect(c, "PING :chatd");
+	tc_send(c, "PONG :chatd\r\n");
+	irc_expect(c, "PING :chatd");
+	irc_expect(c, "ERROR :Closing link (ping timeout)");
+	tc_expect_closed(c, 5000);
+	tc_close(c);
+}
+
+Test(ircd, a_client_that_does_not_register_in_time_is_closed, .fini = stop)
+{
+	struct config cfg = ts_config(1);
+	cfg.irc_port = 0;
+	cfg.irc_ping_interval_ms = 300;
+	srv = ts_start(&cfg);
+	struct tclient *c = irc_connect();
+	tc_send(c, "NICK ada\r\n");
+	irc_expect(c, "ERROR :Closing link (registration timeout)");
+	tc_expect_closed(c, 5000);
+	tc_close(c);
+}
+
+/* ---- error numerics ------------------------------------------------------------------------ */
+
+Test(ircd, err_401_no_such_nick, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_register("ada");
+	irc_answer(c, "PRIVMSG nobody :hi\r\n", ":chatd 401 ada nobody :No such nick/channel");
+	tc_close(c);
+}
+
+Test(ircd, err_403_no_such_channel, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_register("ada");
+	irc_answer(c, "JOIN &local\r\n", ":chatd 403 ada &local :No such channel");
+	irc_answer(c, "JOIN #bad!name\r\n", ":chatd 403 ada #bad!name :No such channel");
+	tc_close(c);
+}
+
+Test(ircd, err_404_cannot_send_to_a_channel_not_joined, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_register("ada");
+	irc_answer(c, "PRIVMSG #dev :hi\r\n", ":chatd 404 ada #dev :Cannot send to channel");
+	tc_close(c);
+}
+
+Test(ircd, err_411_no_recipient, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_register("ada");
+	irc_answer(c, "PRIVMSG\r\n", ":chatd 411 ada :No recipient given (PRIVMSG)");
+	tc_close(c);
+}
+
+Test(ircd, err_412_no_text_to_send, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_register("ada");
+	irc_answer(c, "PRIVMSG #lobby\r\n", ":chatd 412 ada :No text to send");
+	tc_close(c);
+}
+
+Test(ircd, err_417_input_too_long, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_register("ada");
+	char line[600];
+	memset(line, 'x', sizeof(line));
+	const char *head = "PRIVMSG #lobby :";
+	for (size_t i = 0; head[i] != '\0'; i++)
+		line[i] = head[i];
+	line[sizeof(line) - 2] = '\r';
+	line[sizeof(line) - 1] = '\n';
+	tc_send_bytes(c, line, sizeof(line));
+	irc_expect(c, ":chatd 417 ada :Input line was too long");
+	tc_close(c);
+}
+
+Test(ircd, err_421_unknown_command, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_register("ada");
+	irc_answer(c, "FROBNICATE x\r\n", ":chatd 421 ada FROBNICATE :Unknown command");
+	tc_close(c);
+}
+
+Test(ircd, err_431_no_nickname_given, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_connect();
+	irc_answer(c, "NICK\r\n", ":chatd 431 * :No nickname given");
+	tc_close(c);
+}
+
+Test(ircd, err_432_erroneous_nickname, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_connect();
+	irc_answer(c, "NICK 9lives\r\n", ":chatd 432 * 9lives :Erroneous nickname");
+	irc_answer(c, "NICK a.b\r\n", ":chatd 432 * a.b :Erroneous nickname");
+	tc_close(c);
+}
+
+Test(ircd, err_433_nickname_in_use_by_a_line_user, .init = start, .fini = stop)
+{
+	struct tclient *nc = tc_join(server_port(srv));
+	char want[128];
+	tc_send(nc, "/nick ada\n");
+	snprintf(want, sizeof(want), "* %llu is now known as ada.", (unsigned long long)nc->name);
+	tc_expect(nc, want);
+	struct tclient *c = irc_connect();
+	irc_answer(c, "NICK ADA\r\n", ":chatd 433 * ADA :Nickname is already in use");
+	tc_close(c);
+	tc_close(nc);
+}
+
+Test(ircd, err_442_not_on_channel, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_register("ada");
+	irc_answer(c, "PART #dev\r\n", ":chatd 442 ada #dev :You're not on that channel");
+	tc_close(c);
+}
+
+Test(ircd, err_451_not_registered, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_connect();
+	irc_answer(c, "JOIN #lobby\r\n", ":chatd 451 * :You have not registered");
+	irc_answer(c, "PRIVMSG #lobby :hi\r\n", ":chatd 451 * :You have not registered");
+	tc_close(c);
+}
+
+Test(ircd, err_461_need_more_params, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_connect();
+	irc_answer(c, "USER ada\r\n", ":chatd 461 * USER :Not enough parameters");
+	tc_close(c);
+}
+
+Test(ircd, err_462_already_registered, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_register("ada");
+	irc_answer(c, "USER ada 0 * :again\r\n", ":chatd 462 ada :You may not reregister");
+	tc_close(c);
+}
