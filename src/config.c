@@ -91,6 +91,8 @@ static const struct option_row options[] = {
 	  "128K)" },
 	{ "max-rooms", OPT_INT, FIELD(max_rooms), 1, 1000000, "N",
 	  "rooms that may exist at once (default: 1000)" },
+	{ "room-lists", OPT_INT, FIELD(room_lists), 1, 10000, "N",
+	  "bans, and pending invitations, each room keeps at most (/ban, /invite; default: 64)" },
 	{ "max-http-header", OPT_SIZE, FIELD(max_http_header), 256, 1 << 20, "BYTES",
 	  "longest HTTP request head on the chat port (default: 8K)" },
 	{ "handshake-timeout", OPT_SECONDS, FIELD(handshake_timeout_ms), 1, 3600, "SECONDS",
@@ -180,6 +182,7 @@ void config_defaults(struct config *cfg)
 	cfg->history = 100;
 	cfg->history_bytes = (size_t)128 * 1024;
 	cfg->max_rooms = 1000;
+	cfg->room_lists = 64;
 	cfg->rate_limit = 100;
 	cfg->flush_interval_ms = 50;
 	cfg->max_http_header = 8192;

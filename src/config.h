@@ -43,6 +43,7 @@ struct config {
 	int history;              /* lines each room keeps for newcomers and /history; 0 = off */
 	size_t history_bytes;     /* at most this much memory per room's history */
 	int max_rooms;            /* rooms that may exist at once */
+	int room_lists;           /* bans, and pending invitations, per room (roomops.h) */
 	size_t max_http_header;   /* bytes of an HTTP request head */
 	int handshake_timeout_ms; /* time to send a complete HTTP request */
 	int ws_ping_interval_ms;  /* a silent WebSocket user is pinged after this; 0 = never */

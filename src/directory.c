@@ -20,12 +20,14 @@ int dir_init(struct directory *d, long max_rooms, long notice_limit)
 	d->max_rooms = max_rooms;
 	d->notice_limit = notice_limit;
 	d->next_room_id = 1;
+	d->room_lists = ROOMOPS_LIST_DEFAULT;
 	return -pthread_mutex_init(&d->lock, NULL);
 }
 
 static void room_free(struct room *r)
 {
 	history_destroy(&r->hist);
+	roomstate_free(&r->st);
 	free(r->users);
 	free(r);
 }
@@ -34,6 +36,11 @@ void dir_set_history(struct directory *d, uint32_t lines, size_t bytes)
 {
 	d->history_lines = lines;
 	d->history_bytes = bytes;
+}
+
+void dir_set_room_lists(struct directory *d, uint32_t n)
+{
+	d->room_lists = n;
 }
 
 void dir_set_limits(struct directory *d, long max_rooms, long notice_limit)
@@ -120,7 +127,7 @@ static struct room *room_find(struct directory *d, const char *name, size_t n)
 	return NULL;
 }
 
-static struct room *room_create(struct directory *d, const char *name, size_t n)
+static struct room *room_create(struct directory *d, const char *name, size_t n, bool lobby)
 {
 	struct room *r = calloc(1, sizeof(*r));
 	if (r == NULL)
@@ -137,6 +144,7 @@ static struct room *room_create(struct directory *d, const char *name, size_t n)
 		return NULL;
 	}
 	history_init(&r->hist, d->history_lines, d->history_bytes);
+	roomstate_init(&r->st, lobby);
 	d->nrooms++;
 	return r;
 }
@@ -213,6 +221,7 @@ static bool room_remove_user(struct directory *d, struct user *u, int64_t now, i
 	r->users[u->room_index] = last;
 	last->room_index = u->room_index;
 	u->room = NULL;
+	roomstate_left(&r->st, u->id);
 	if (r->nusers == 0)
 		room_unlist(d, r);
 	return notice;
@@ -294,7 +303,7 @@ static struct room *room_find_or_create(struct directory *d, const char *name, s
 		*rc = -ENOSPC;
 		return NULL;
 	}
-	r = room_create(d, name, n);
+	r = room_create(d, name, n, exempt);
 	if (r == NULL)
 		*rc = -ENOMEM;
 	return r;
@@ -302,6 +311,12 @@ static struct room *room_find_or_create(struct directory *d, const char *name, s
 
 int dir_join(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
 	     int64_t now, struct join_result *res)
+{
+	return dir_join_key(d, u, name, n, exempt, now, NULL, 0, res);
+}
+
+int dir_join_key(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
+		 int64_t now, const char *key, size_t key_len, struct join_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	pthread_mutex_lock(&d->lock);
@@ -313,6 +328,10 @@ int dir_join(struct directory *d, struct user *u, const char *name, size_t n, bo
 		rc = -EALREADY;
 		goto out;
 	}
+	bool created = to->nusers == 0;
+	if (!created &&
+	    (rc = roomstate_check_join(&to->st, u->name, &u->addr, to->nusers, key, key_len)) < 0)
+		goto out;
 	if (room_reserve(to) < 0) { /* before leaving, so a failure leaves u where it was */
 		if (to->nusers == 0)
 			room_unlist(d, to);
@@ -328,6 +347,11 @@ int dir_join(struct directory *d, struct user *u, const char *name, size_t n, bo
 		res->summary_due = due;
 	}
 	room_add_user(to, u); /* cannot fail: reserved */
+	if (created)
+		roomstate_created(&to->st, u->id);
+	res->op = roomstate_ids_has(&to->st.ops, u->id);
+	memcpy(res->topic, to->st.topic, sizeof(res->topic));
+	memcpy(res->topic_by, to->st.topic_by, sizeof(res->topic_by));
 	res->to = to;
 	res->members = to->nusers;
 	if (to->nusers > d->notice_limit)
@@ -477,8 +501,34 @@ static bool rooms_add(const struct room *r, char *out, size_t cap, size_t *len)
 
 size_t dir_rooms(struct directory *d, char *out, size_t cap)
 {
+	return dir_rooms_for(d, NULL, out, cap);
+}
+
+/* Whether r is secret (+s) and viewer not one of its members (lock held). */
+static bool room_hidden(const struct room *r, const struct user *viewer)
+{
+	return (r->st.modes & ROOM_MODE_SECRET) && viewer->room != r;
+}
+
+/* How many rooms viewer does not see (lock held). */
+static long rooms_hidden(struct directory *d, const struct user *viewer)
+{
+	size_t pos = 0;
+	uint64_t key;
+	void *v;
+	long hidden = 0;
+	while (viewer != NULL && map_next(&d->rooms, &pos, &key, &v))
+		for (const struct room *r = v; r != NULL; r = r->hash_next)
+			if (room_hidden(r, viewer))
+				hidden++;
+	return hidden;
+}
+
+size_t dir_rooms_for(struct directory *d, const struct user *viewer, char *out, size_t cap)
+{
 	pthread_mutex_lock(&d->lock);
-	size_t len = proto_rooms_head(out, cap, d->nrooms);
+	long hidden = rooms_hidden(d, viewer);
+	size_t len = proto_rooms_head(out, cap, d->nrooms - hidden);
 	size_t pos = 0;
 	uint64_t key;
 	void *v;
@@ -486,14 +536,16 @@ size_t dir_rooms(struct directory *d, char *out, size_t cap)
 	bool fits = true;
 	while (fits && map_next(&d->rooms, &pos, &key, &v)) {
 		for (const struct room *r = v; r != NULL; r = r->hash_next) {
+			if (viewer != NULL && room_hidden(r, viewer))
+				continue;
 			fits = rooms_add(r, out, cap, &len);
 			if (!fits)
 				break;
 			shown++;
 		}
 	}
-	if (shown < d->nrooms)
-		len += proto_rooms_more(out + len, cap - len, d->nrooms - shown);
+	if (shown < d->nrooms - hidden)
+		len += proto_rooms_more(out + len, cap - len, d->nrooms - hidden - shown);
 	pthread_mutex_unlock(&d->lock);
 	return len;
 }

@@ -19,6 +19,7 @@
 #include "command.h"
 #include "history.h"
 #include "map.h"
+#include "roomstate.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -45,7 +46,8 @@ struct room {
 	struct room *hash_next;    /* rooms with the same name hash */
 	struct room *summary_next; /* rooms with counts waiting for a summary */
 	bool summary_queued;
-	struct history hist; /* its last lines: its own lock (history.h) */
+	struct history hist;  /* its last lines: its own lock (history.h) */
+	struct room_state st; /* topic, operators, bans, modes: roomstate.h (under the lock) */
 };
 
 /* How a user reaches the chat (GET /users' "protocol"). */
@@ -78,6 +80,7 @@ struct directory {
 	long notice_limit;
 	uint64_t next_room_id;
 	struct room *summaries; /* rooms with counts waiting */
+	uint32_t room_lists;    /* bans, and invitations, per room: --room-lists (roomops.h) */
 	uint32_t history_lines; /* each new room's history: --history, --history-bytes */
 	size_t history_bytes;
 };
@@ -87,6 +90,9 @@ void dir_destroy(struct directory *d);
 /* The history each room keeps from now on (before any room exists): --history lines, at
  * most --history-bytes. */
 void dir_set_history(struct directory *d, uint32_t lines, size_t bytes);
+/* --room-lists: how many bans, and pending invitations, each room keeps (before any room
+ * exists; dir_init sets ROOMOPS_LIST_DEFAULT). */
+void dir_set_room_lists(struct directory *d, uint32_t n);
 /* A reload's --max-rooms and --notice-limit (any thread; takes the lock). Rooms over a new,
  * lower --max-rooms stay; only new ones are refused. */
 void dir_set_limits(struct directory *d, long max_rooms, long notice_limit);
@@ -113,6 +119,9 @@ struct join_result {
 	bool notice_to;      /* send an individual entry notice to `to` */
 	long members;        /* members of `to` after the join */
 	int64_t summary_due; /* a count went to a room summary due then (ms), or 0 */
+	bool op;             /* u created `to`: its operator (roomstate.h) */
+	char topic[ROOMOPS_TOPIC_MAX + 1]; /* `to`'s topic ("": none) and who set it */
+	char topic_by[NAME_MAX_LEN + 1];
 };
 
 /* Moves u into the room `name` (created if new). Returns 0, -EALREADY (already there),
@@ -120,6 +129,10 @@ struct join_result {
  * -ENOMEM. */
 int dir_join(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
 	     int64_t now, struct join_result *res);
+/* The same with the key u gives (NULL: none): an existing room may also refuse u for its
+ * rules (roomstate.h): ROOMOPS_E_BANNED, _INVITE, _KEY or _FULL. dir_join gives no key. */
+int dir_join_key(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
+		 int64_t now, const char *key, size_t key_len, struct join_result *res);
 
 /* Marks u signed in (its worker, after renaming it to the token's name). */
 void dir_set_verified(struct directory *d, struct user *u);
@@ -149,6 +162,8 @@ size_t dir_room_names(struct directory *d, const char *room, size_t n,
 /* Writes the /rooms answer (one "* " line per room, a header first), at most cap bytes; when
  * not every room fits, a last line "*   and N more" says how many were left out. */
 size_t dir_rooms(struct directory *d, char *out, size_t cap);
+/* The same as `viewer` sees it: secret rooms (+s) it is not in are left out (NULL: all). */
+size_t dir_rooms_for(struct directory *d, const struct user *viewer, char *out, size_t cap);
 
 long dir_room_count(struct directory *d);
 

@@ -378,6 +378,7 @@ int server_start(const struct config *cfg, struct server **out)
 		return rc;
 	}
 	dir_set_history(&srv->hub.dir, (uint32_t)srv->hub.cfg.history, srv->hub.cfg.history_bytes);
+	dir_set_room_lists(&srv->hub.dir, (uint32_t)srv->hub.cfg.room_lists);
 	if (iplimit_init(&srv->hub.iplimit, srv->hub.cfg.max_conns_per_ip) < 0) {
 		bans_destroy(&srv->hub.bans);
 		dir_destroy(&srv->hub.dir);
