@@ -95,10 +95,14 @@ struct command_row {
 };
 
 static const struct command_row commands[] = {
-	{ "nick", CMD_NICK }, { "join", CMD_JOIN }, { "rooms", CMD_ROOMS },
-	{ "who", CMD_WHO },   { "msg", CMD_MSG },   { "me", CMD_ME },
-	{ "quit", CMD_QUIT }, { "help", CMD_HELP }, { "history", CMD_HISTORY },
-	{ "auth", CMD_AUTH },
+	{ "nick", CMD_NICK },     { "join", CMD_JOIN },   { "rooms", CMD_ROOMS },
+	{ "who", CMD_WHO },       { "msg", CMD_MSG },     { "me", CMD_ME },
+	{ "quit", CMD_QUIT },     { "help", CMD_HELP },   { "history", CMD_HISTORY },
+	{ "auth", CMD_AUTH },     { "topic", CMD_TOPIC }, { "op", CMD_OP },
+	{ "deop", CMD_DEOP },     { "voice", CMD_VOICE }, { "devoice", CMD_DEVOICE },
+	{ "kick", CMD_KICK },     { "ban", CMD_BAN },     { "unban", CMD_UNBAN },
+	{ "bans", CMD_BANS },     { "key", CMD_KEY },     { "limit", CMD_LIMIT },
+	{ "invite", CMD_INVITE }, { "mode", CMD_MODE },
 };
 
 static enum command_kind lookup(const char *s, size_t n)
@@ -113,6 +117,82 @@ static void invalid(struct command *cmd, const char *why)
 {
 	cmd->kind = CMD_INVALID;
 	cmd->error = why;
+}
+
+/* The one-word commands that run a room: /op NAME, /ban MASK, /key KEY... */
+static const char *one_word_usage(enum command_kind kind)
+{
+	switch (kind) {
+	case CMD_OP:
+		return "usage: /op NAME.";
+	case CMD_DEOP:
+		return "usage: /deop NAME.";
+	case CMD_VOICE:
+		return "usage: /voice NAME.";
+	case CMD_DEVOICE:
+		return "usage: /devoice NAME.";
+	case CMD_BAN:
+		return "usage: /ban MASK (a name, an address range or a glob like 10.0.0.*).";
+	case CMD_UNBAN:
+		return "usage: /unban MASK.";
+	case CMD_KEY:
+		return "usage: /key KEY, or /key - to clear it.";
+	case CMD_LIMIT:
+		return "usage: /limit N (1 to 1000000), or /limit - to clear it.";
+	case CMD_INVITE:
+		return "usage: /invite NAME.";
+	default:
+		return "usage: see /help.";
+	}
+}
+
+long command_limit_value(const char *s, size_t n)
+{
+	if (n == 1 && s[0] == '-')
+		return 0;
+	long v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > 1000000)
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return n > 0 && v >= 1 && v <= 1000000 ? v : -1;
+}
+
+/* The commands that run a room (roomops.h). */
+static void parse_room_command(struct command *cmd, const char *p, const char *end)
+{
+	switch (cmd->kind) {
+	case CMD_TOPIC:
+		cmd->arg = p;
+		cmd->arg_len = (size_t)(end - p);
+		break;
+	case CMD_KICK:
+		cmd->arg_len = next_word(&p, end, &cmd->arg);
+		cmd->text = p;
+		cmd->text_len = (size_t)(end - p);
+		if (cmd->arg_len == 0)
+			invalid(cmd, "usage: /kick NAME [REASON].");
+		break;
+	case CMD_MODE:
+		cmd->arg_len = next_word(&p, end, &cmd->arg);
+		cmd->text_len = next_word(&p, end, &cmd->text);
+		if (p != end || (cmd->arg_len > 0 &&
+				 (cmd->arg_len != 2 || (cmd->arg[0] != '+' && cmd->arg[0] != '-'))))
+			invalid(cmd, "usage: /mode [+X|-X [PARAM]], X one of i m s t k l o v b.");
+		break;
+	case CMD_BANS:
+		if (p != end)
+			invalid(cmd, "this command takes no argument.");
+		break;
+	default:
+		cmd->arg_len = next_word(&p, end, &cmd->arg);
+		if (cmd->kind == CMD_LIMIT)
+			cmd->count = command_limit_value(cmd->arg, cmd->arg_len);
+		if (cmd->arg_len == 0 || p != end || cmd->count < 0)
+			invalid(cmd, one_word_usage(cmd->kind));
+		break;
+	}
 }
 
 void command_parse(const char *line, size_t len, struct command *cmd)
@@ -136,9 +216,14 @@ void command_parse(const char *line, size_t len, struct command *cmd)
 	case CMD_NICK:
 	case CMD_JOIN:
 		cmd->arg_len = next_word(&p, end, &cmd->arg);
+		if (cmd->kind == CMD_JOIN) { /* /join ROOM [KEY] */
+			cmd->text_len = next_word(&p, end, &cmd->text);
+			if (cmd->text_len == 0)
+				cmd->text = NULL;
+		}
 		if (cmd->arg_len == 0 || p != end)
 			invalid(cmd, cmd->kind == CMD_NICK ? "usage: /nick NAME."
-							   : "usage: /join ROOM.");
+							   : "usage: /join ROOM [KEY].");
 		else if (cmd->kind == CMD_NICK && !name_valid(cmd->arg, cmd->arg_len))
 			invalid(cmd,
 				"a name is 1-32 letters, digits, _ or -, starting with a letter.");
@@ -192,6 +277,21 @@ void command_parse(const char *line, size_t len, struct command *cmd)
 			       ((unsigned char)rest[cmd->arg_len] & 0xC0) == 0x80)
 				cmd->arg_len--;
 		}
+		break;
+	case CMD_TOPIC:
+	case CMD_OP:
+	case CMD_DEOP:
+	case CMD_VOICE:
+	case CMD_DEVOICE:
+	case CMD_KICK:
+	case CMD_BAN:
+	case CMD_UNBAN:
+	case CMD_BANS:
+	case CMD_KEY:
+	case CMD_LIMIT:
+	case CMD_INVITE:
+	case CMD_MODE:
+		parse_room_command(cmd, p, end);
 		break;
 	case CMD_INVALID:
 		invalid(cmd, "unknown command; /help lists them.");

@@ -28,14 +28,29 @@ enum command_kind {
 	CMD_HELP,    /* /help */
 	CMD_HISTORY, /* /history [N]: count is N, or 0 when not given */
 	CMD_AUTH,    /* /auth TOKEN: sign in (auth.h) */
+	/* running a room (roomops.h): */
+	CMD_TOPIC,   /* /topic [TEXT]: arg is TEXT (may be empty: show it) */
+	CMD_OP,      /* /op NAME */
+	CMD_DEOP,    /* /deop NAME */
+	CMD_VOICE,   /* /voice NAME */
+	CMD_DEVOICE, /* /devoice NAME */
+	CMD_KICK,    /* /kick NAME [REASON]: text is REASON */
+	CMD_BAN,     /* /ban MASK */
+	CMD_UNBAN,   /* /unban MASK */
+	CMD_BANS,    /* /bans */
+	CMD_KEY,     /* /key KEY, /key - (clear) */
+	CMD_LIMIT,   /* /limit N, /limit - (clear): count is N, or 0 */
+	CMD_INVITE,  /* /invite NAME */
+	CMD_MODE,    /* /mode [+X|-X [PARAM]]: arg is "+X"/"-X" (or empty), text the PARAM */
 	CMD_INVALID, /* a command with a usage error; `error` says what */
 };
 
 struct command {
 	enum command_kind kind;
-	const char *arg; /* NAME or ROOM or the TEXT of /me, /quit */
+	const char *arg; /* NAME or ROOM or the TEXT of /me, /quit, /topic */
 	size_t arg_len;
-	const char *text; /* /msg: the message; CMD_NONE: the chat text */
+	const char *text; /* /msg: the message; CMD_NONE: the chat text; /join: the KEY (0 bytes:
+			   * none); /kick: the reason; /mode: its parameter */
 	size_t text_len;
 	const char *error; /* CMD_INVALID: a sentence for the error line */
 	long count;        /* CMD_HISTORY: N, or 0 */
@@ -67,6 +82,9 @@ bool name_same(const char *a, size_t an, const char *b, size_t bn);
  * fold alike.
  */
 bool name_looks_generated(const char *s, size_t n);
+
+/* /limit's N (1 to 1000000), or 0 for "-"; -1 when neither. */
+long command_limit_value(const char *s, size_t n);
 
 /* A room name: 1-32 characters, ASCII letters, digits, '_' and '-'. */
 bool room_name_valid(const char *s, size_t n);

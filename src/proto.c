@@ -666,7 +666,7 @@ size_t proto_proxy_only(char *out, size_t cap)
 const char proto_help[] =
     "* Commands:\n"
     "*   /nick NAME       change your name (letters, digits, _ and -; starts with a letter)\n"
-    "*   /join ROOM       leave this room and enter ROOM (created if new)\n"
+    "*   /join ROOM [KEY] leave this room and enter ROOM (created if new; KEY if it has one)\n"
     "*   /rooms           list the rooms and how many are in each\n"
     "*   /who             list who is in this room\n"
     "*   /msg NAME TEXT   send TEXT to NAME only\n"
@@ -675,6 +675,17 @@ const char proto_help[] =
     "*   /auth TOKEN      sign in with a token from the website (your name, vouched for)\n"
     "*   /quit [REASON]   leave the server\n"
     "*   /help            this list\n"
+    "* Running a room (whoever creates a room is its operator):\n"
+    "*   /topic [TEXT]    show the room's topic, or set it (/topic - clears it)\n"
+    "*   /op NAME         make NAME an operator too (/deop NAME: no longer)\n"
+    "*   /voice NAME      let NAME speak in a moderated room (/devoice NAME: no longer)\n"
+    "*   /kick NAME [WHY] send NAME out of the room, to the lobby\n"
+    "*   /ban MASK        ban a name, an address range or a glob like 10.0.0.* (/unban, /bans)\n"
+    "*   /key KEY         enter only with /join ROOM KEY (/key -: no key)\n"
+    "*   /limit N         at most N members (/limit -: no limit)\n"
+    "*   /invite NAME     let NAME in once when the room is invite-only\n"
+    "*   /mode [+X|-X]    show the modes, or set one: i invite-only, m moderated, s secret,\n"
+    "*                    t topic by operators only (also +k KEY, +l N, +o/+v NAME, +b MASK)\n"
     "* Anything else is said to the room; start a line with // to say one that begins with /.\n";
 
 /* ---- the /who and /rooms answers ------------------------------------------------------------ */

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "msg.h"
 #include "proto.h"
+#include "roomops.h"
 #include "route.h"
 #include "timer.h"
 #include "worker.h"
@@ -217,14 +218,25 @@ static void show_history_late(struct worker *w, struct conn *c)
 	history_view_send(w, c, c->user.room, &hv, false);
 }
 
+/* "* Topic of ROOM: TEXT (set by NAME)" to c. */
+static void send_topic(struct worker *w, struct conn *c, const char *room, const char *topic,
+		       const char *by)
+{
+	char line[PROTO_LINE_MAX + ROOMOPS_TOPIC_MAX];
+	route_send_line(
+	    w, c, line,
+	    proto_notice(line, sizeof(line), "Topic of %s: %s (set by %s)", room, topic, by));
+}
+
 /* Moves c into room `name` (from its current room, if any). It gets the room's last lines,
  * or, resuming (since != NULL), the lines after *since. */
-static int enter_room(struct worker *w, struct conn *c, const char *name, size_t n, bool reply,
-		      const uint64_t *since)
+static int enter_room_key(struct worker *w, struct conn *c, const char *name, size_t n, bool reply,
+			  const uint64_t *since, const char *key, size_t key_len)
 {
 	struct join_result res;
 	bool lobby = n == strlen(DEFAULT_ROOM) && strncasecmp(name, DEFAULT_ROOM, n) == 0;
-	int rc = dir_join(dir_of(w), &c->user, name, n, lobby, clock_now_ms(), &res);
+	int rc =
+	    dir_join_key(dir_of(w), &c->user, name, n, lobby, clock_now_ms(), key, key_len, &res);
 	if (rc < 0)
 		return rc;
 	char line[PROTO_LINE_MAX];
@@ -259,6 +271,8 @@ static int enter_room(struct worker *w, struct conn *c, const char *name, size_t
 	if (reply)
 		route_send_line(w, c, line,
 				proto_joined(line, sizeof(line), res.to->name, res.members));
+	if (res.topic[0] != '\0')
+		send_topic(w, c, res.to->name, res.topic, res.topic_by);
 	/* With --cluster, a room with nothing kept here may be new to the node: its lines are on
 	 * their way from Redis (show_history_late), and the resume waits for them. If none come,
 	 * nothing was kept anywhere: there is nothing to show, and no gap to tell. */
@@ -268,6 +282,12 @@ static int enter_room(struct worker *w, struct conn *c, const char *name, size_t
 		history_view_resume(w, c, res.to, &hv, *since, before);
 	history_view_send(w, c, res.to, &hv, false);
 	return 0;
+}
+
+static int enter_room(struct worker *w, struct conn *c, const char *name, size_t n, bool reply,
+		      const uint64_t *since)
+{
+	return enter_room_key(w, c, name, n, reply, since, NULL, 0);
 }
 
 /* Where a newcomer starts: the lobby, or the room it resumes in when it may enter it (a guest
@@ -310,6 +330,37 @@ static void take_asked_name(struct worker *w, struct conn *c, const char *name, 
 	(void)dir_rename(dir_of(w), &c->user, name, n, old); /* taken: the generated name */
 }
 
+/* A room's rules refused c (dir_join_key): says why, counts it. False for any other rc. */
+static bool join_refused(struct worker *w, struct conn *c, const char *room, size_t n, int rc)
+{
+	char line[PROTO_LINE_MAX];
+	int k = (int)n;
+	size_t len;
+	if (rc == ROOMOPS_E_BANNED) {
+		stat_add(&w->stats.room_banned, 1);
+		len = proto_error(line, sizeof(line), "you are banned from %.*s.", k, room);
+	} else if (rc == ROOMOPS_E_INVITE) {
+		stat_add(&w->stats.room_invite_only, 1);
+		len =
+		    proto_error(line, sizeof(line),
+				"%.*s is invite only (+i): an operator must /invite you.", k, room);
+	} else if (rc == ROOMOPS_E_KEY) {
+		stat_add(&w->stats.room_bad_key, 1);
+		len = proto_error(line, sizeof(line),
+				  "%.*s has a key (+k): /join %.*s KEY, with the right key.", k,
+				  room, k, room);
+	} else if (rc == ROOMOPS_E_FULL) {
+		stat_add(&w->stats.room_full, 1);
+		len = proto_error(line, sizeof(line), "%.*s is full (+l).", k, room);
+	} else {
+		return false;
+	}
+	worker_log_gated(w, GATE_ROOMOPS, LOG_INFO, c->id, "join of %.*s refused: %s", k, room,
+			 strerror(-rc));
+	route_send_line(w, c, line, len);
+	return true;
+}
+
 int session_start(struct worker *w, struct conn *c, const struct session_entry *at)
 {
 	if (refuse_banned(w, c))
@@ -349,6 +400,8 @@ int session_start(struct worker *w, struct conn *c, const struct session_entry *
 		stat_add(&w->stats.resumes, 1);
 	}
 	int rc = enter_room(w, c, room, n, at != NULL && at->room_len > 0, since);
+	if (join_refused(w, c, room, n, rc)) /* the room's rules: the lobby instead */
+		rc = enter_room(w, c, DEFAULT_ROOM, strlen(DEFAULT_ROOM), true, NULL);
 	if (rc < 0) { /* --max-rooms reached and no lobby, or no memory */
 		size_t k = proto_cannot_enter(line, sizeof(line), room, rc);
 		route_send_line(w, c, line, k);
@@ -421,14 +474,32 @@ static void publish_user_line(struct worker *w, struct conn *c, enum user_line k
 	cluster_publish_room(w, c->user.room, m, c->id);
 }
 
+/* +m: c may not speak in its room now (told, counted). */
+static bool moderated_refuses(struct worker *w, struct conn *c)
+{
+	struct room *r = c->user.room;
+	if (r == NULL || roomops_may_speak(dir_of(w), r, &c->user))
+		return false;
+	char line[PROTO_LINE_MAX];
+	stat_add(&w->stats.room_moderated, 1);
+	route_send_line(w, c, line,
+			proto_error(line, sizeof(line),
+				    "%s is moderated (+m): only operators and voiced users speak; "
+				    "line dropped.",
+				    r->name));
+	return true;
+}
+
 static void cmd_chat(struct worker *w, struct conn *c, const char *text, size_t len)
 {
-	publish_user_line(w, c, USER_CHAT, text, len);
+	if (!moderated_refuses(w, c))
+		publish_user_line(w, c, USER_CHAT, text, len);
 }
 
 static void cmd_me(struct worker *w, struct conn *c, const char *text, size_t len)
 {
-	publish_user_line(w, c, USER_ACTION, text, len);
+	if (!moderated_refuses(w, c))
+		publish_user_line(w, c, USER_ACTION, text, len);
 }
 
 static void cmd_nick(struct worker *w, struct conn *c, const char *name, size_t n)
@@ -478,15 +549,18 @@ static void cmd_nick(struct worker *w, struct conn *c, const char *name, size_t 
 		tell_nomem(w, c, PROTO_NOMEM_ROOM_NOT_TOLD);
 }
 
-static void cmd_join(struct worker *w, struct conn *c, const char *name, size_t n)
+static void cmd_join(struct worker *w, struct conn *c, const char *name, size_t n, const char *key,
+		     size_t key_len)
 {
 	if (!auth_may_enter(w, c, name, n))
 		return;
-	int rc = enter_room(w, c, name, n, true, NULL);
+	int rc = enter_room_key(w, c, name, n, true, NULL, key, key_len);
 	char line[PROTO_LINE_MAX];
 	if (rc == 0 && !c->closing)
 		cluster_user_moved(w, c, false);
-	if (rc == -EALREADY) {
+	if (join_refused(w, c, name, n, rc)) {
+		return;
+	} else if (rc == -EALREADY) {
 		route_send_line(w, c, line, proto_already_in(line, sizeof(line), name, n));
 	} else if (rc == -ENOSPC) {
 		stat_add(&w->stats.join_rejected, 1);
@@ -522,8 +596,7 @@ static void send_listing(struct worker *w, struct conn *c,
 
 static size_t fill_rooms(struct directory *d, const struct user *u, char *out, size_t cap)
 {
-	(void)u;
-	return dir_rooms(d, out, cap);
+	return dir_rooms_for(d, u, out, cap); /* secret rooms only to their members */
 }
 
 static void cmd_msg(struct worker *w, struct conn *c, const struct command *cmd)
@@ -581,6 +654,8 @@ static void cmd_quit(struct worker *w, struct conn *c, const char *reason, size_
 	worker_close_conn(w, c, CLOSE_QUIT);
 }
 
+static void cmd_room(struct worker *w, struct conn *c, const struct command *cmd);
+
 /* Under --require-auth, what a guest may not do: speak, join, rename. */
 static bool guest_may_not(enum command_kind kind)
 {
@@ -604,7 +679,7 @@ void session_on_line(struct worker *w, struct conn *c, const char *line, size_t 
 		cmd_nick(w, c, cmd.arg, cmd.arg_len);
 		break;
 	case CMD_JOIN:
-		cmd_join(w, c, cmd.arg, cmd.arg_len);
+		cmd_join(w, c, cmd.arg, cmd.arg_len, cmd.text, cmd.text_len);
 		break;
 	case CMD_ROOMS:
 		if (!cluster_ask(w, c, CLUSTER_ROOMS))
@@ -631,6 +706,21 @@ void session_on_line(struct worker *w, struct conn *c, const char *line, size_t 
 		break;
 	case CMD_AUTH:
 		auth_sign_in(w, c, cmd.arg, cmd.arg_len);
+		break;
+	case CMD_TOPIC:
+	case CMD_OP:
+	case CMD_DEOP:
+	case CMD_VOICE:
+	case CMD_DEVOICE:
+	case CMD_KICK:
+	case CMD_BAN:
+	case CMD_UNBAN:
+	case CMD_BANS:
+	case CMD_KEY:
+	case CMD_LIMIT:
+	case CMD_INVITE:
+	case CMD_MODE:
+		cmd_room(w, c, &cmd);
 		break;
 	case CMD_INVALID: {
 		char err[PROTO_LINE_MAX];
@@ -664,6 +754,10 @@ static void session_run_summaries(struct timer *t, void *ctx)
 struct control {
 	uint32_t op; /* enum session_control */
 	char reason[BAN_REASON_MAX + 1];
+	/* SESSION_ROOM_KICK: the room it is put out of (nothing happens if it left), by whom */
+	uint64_t room_id;
+	char room[ROOM_MAX_LEN + 1];
+	char by[NAME_MAX_LEN + 1];
 };
 
 int session_control_send(struct hub *hub, unsigned worker, uint64_t id, enum session_control op,
@@ -681,6 +775,21 @@ int session_control_send(struct hub *hub, unsigned worker, uint64_t id, enum ses
 	return 0;
 }
 
+/* A room's operator put c out of its room (SESSION_ROOM_KICK): told why, to the lobby. */
+static void room_kicked(struct worker *w, struct conn *c, const struct control *ctl)
+{
+	if (c->user.room == NULL || c->user.room->id != ctl->room_id)
+		return; /* it left meanwhile */
+	char line[PROTO_LINE_MAX + BAN_REASON_MAX];
+	stat_add(&w->stats.room_kicks, 1);
+	route_send_line(w, c, line,
+			proto_notice(line, sizeof(line), "You were kicked from %s by %s%s%s%s.",
+				     ctl->room, ctl->by, ctl->reason[0] != '\0' ? " (" : "",
+				     ctl->reason, ctl->reason[0] != '\0' ? ")" : ""));
+	if (enter_room(w, c, DEFAULT_ROOM, strlen(DEFAULT_ROOM), true, NULL) == 0 && !c->closing)
+		cluster_user_moved(w, c, false);
+}
+
 /* The user leaves with the room told why ("kicked: REASON"), is told, and is closed. */
 static void session_on_control(struct worker *w, struct msg *m)
 {
@@ -688,6 +797,10 @@ static void session_on_control(struct worker *w, struct msg *m)
 	struct conn *c = route_find_user(w, m->target);
 	if (c == NULL || c->closing)
 		return;
+	if (ctl->op == SESSION_ROOM_KICK) {
+		room_kicked(w, c, ctl);
+		return;
+	}
 	char why[BAN_REASON_MAX + 16], line[PROTO_LINE_MAX];
 	const char *what = ctl->op == SESSION_BANNED ? "banned" : "kicked";
 	int n = snprintf(why, sizeof(why), "%s%s%s", what, ctl->reason[0] != '\0' ? ": " : "",
@@ -698,6 +811,359 @@ static void session_on_control(struct worker *w, struct msg *m)
 			ctl->op == SESSION_BANNED ? proto_banned(line, sizeof(line), ctl->reason, 0)
 						  : proto_kicked(line, sizeof(line), ctl->reason));
 	worker_close_conn(w, c, CLOSE_KICKED);
+}
+
+/* ---- running a room (roomops.h) ------------------------------------------------------------- */
+
+/* The longest line about a room: a topic or a kick's reason in it. */
+#define ROOM_LINE_MAX (PROTO_LINE_MAX + ROOMOPS_TOPIC_MAX + BAN_REASON_MAX)
+
+/* Asks t's worker to put t out of room r (to the lobby), told that `by` did it and why. */
+static void room_kick_send(struct worker *w, const struct roomops_target *t, const struct room *r,
+			   const char *by, const char *reason, size_t reason_len)
+{
+	struct msg *m = msg_new(sizeof(struct control), 1);
+	if (m == NULL) {
+		stat_add(&w->stats.nomem_dropped, 1);
+		return;
+	}
+	struct control *ctl = (struct control *)(void *)m->data;
+	memset(ctl, 0, sizeof(*ctl));
+	ctl->op = SESSION_ROOM_KICK;
+	ctl->room_id = r->id;
+	memcpy(ctl->room, r->name, sizeof(ctl->room));
+	snprintf(ctl->by, sizeof(ctl->by), "%s", by);
+	memcpy(ctl->reason, reason, reason_len);
+	m->kind = MSG_CONTROL;
+	m->target = t->id;
+	route_hand_to(w, m, t->worker);
+}
+
+/* An order refused: told why (and counted when c is no operator). */
+static void room_refused(struct worker *w, struct conn *c, const struct room *r, int rc,
+			 const char *noun, const char *arg, size_t n)
+{
+	char line[ROOM_LINE_MAX];
+	size_t len;
+	int k = (int)n;
+	if (rc == ROOMOPS_E_NOTOP) {
+		stat_add(&w->stats.room_not_operator, 1);
+		len = proto_error(line, sizeof(line), "you are not an operator of %s.", r->name);
+	} else if (rc == ROOMOPS_E_NOUSER) {
+		len = proto_error(line, sizeof(line), "no such %s in %s: %.*s.", noun, r->name, k,
+				  arg);
+	} else if (rc == ROOMOPS_E_INVALID) {
+		len = proto_error(line, sizeof(line), "not a valid %s: %.*s.", noun, k, arg);
+	} else if (rc == ROOMOPS_E_LISTFULL) {
+		stat_add(&w->stats.room_list_full, 1);
+		worker_log_gated(w, GATE_ROOMOPS, LOG_INFO, c->id,
+				 "%s: %s list full (--room-lists %d)", r->name, noun,
+				 w->hub->cfg.room_lists);
+		len = proto_error(line, sizeof(line), "too many %ss in %s (at most %d).", noun,
+				  r->name, w->hub->cfg.room_lists);
+	} else if (rc == -EEXIST) {
+		len = proto_error(line, sizeof(line), "%.*s is already banned from %s.", k, arg,
+				  r->name);
+	} else {
+		tell_nomem(w, c, PROTO_NOMEM_STAY);
+		return;
+	}
+	route_send_line(w, c, line, len);
+}
+
+/* "* NAME sets mode +X [PARAM] in ROOM." to the room. */
+static void room_tell_mode(struct worker *w, struct conn *c, struct room *r, bool on, char mode,
+			   const char *param, size_t n)
+{
+	char line[ROOM_LINE_MAX];
+	size_t len =
+	    proto_notice(line, sizeof(line), "%s sets mode %c%c%s%.*s in %s.", c->user.name,
+			 on ? '+' : '-', mode, n > 0 ? " " : "", (int)n, param, r->name);
+	if (!tell_room(w, r, line, len, 0))
+		tell_nomem(w, c, PROTO_NOMEM_ROOM_NOT_TOLD);
+}
+
+static void room_topic(struct worker *w, struct conn *c, struct room *r, const char *text, size_t n)
+{
+	char line[ROOM_LINE_MAX];
+	if (n == 0) {
+		char topic[ROOMOPS_TOPIC_MAX + 1], by[NAME_MAX_LEN + 1];
+		if (roomops_topic(dir_of(w), r, topic, by))
+			send_topic(w, c, r->name, topic, by);
+		else
+			route_send_line(
+			    w, c, line,
+			    proto_notice(line, sizeof(line), "No topic in %s.", r->name));
+		return;
+	}
+	bool clear = n == 1 && text[0] == '-';
+	int rc = roomops_set_topic(dir_of(w), r, &c->user, text, clear ? 0 : n);
+	if (rc < 0) {
+		room_refused(w, c, r, rc, "topic (at most 200 bytes)", "", 0);
+		return;
+	}
+	size_t len = clear ? proto_notice(line, sizeof(line), "%s cleared the topic of %s.",
+					  c->user.name, r->name)
+			   : proto_notice(line, sizeof(line), "%s set the topic of %s: %.*s",
+					  c->user.name, r->name, (int)n, text);
+	if (!tell_room(w, r, line, len, 0))
+		tell_nomem(w, c, PROTO_NOMEM_ROOM_NOT_TOLD);
+}
+
+static void room_member(struct worker *w, struct conn *c, struct room *r, char mode, bool on,
+			const char *name, size_t n)
+{
+	struct roomops_target t;
+	int rc = roomops_set_member(dir_of(w), r, &c->user, mode, on, name, n, &t);
+	if (rc < 0)
+		room_refused(w, c, r, rc, "member", name, n);
+	else
+		room_tell_mode(w, c, r, on, mode, t.name, strlen(t.name));
+}
+
+/* A kick's reason: at most BAN_REASON_MAX bytes, cut on a character boundary. */
+static size_t reason_cut(const char *reason, size_t n)
+{
+	if (n <= BAN_REASON_MAX)
+		return n;
+	n = BAN_REASON_MAX;
+	while (n > 0 && ((unsigned char)reason[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
+/* The room is told, then t's worker puts t out of it. */
+static void room_put_out(struct worker *w, struct conn *c, struct room *r,
+			 const struct roomops_target *t, const char *reason, size_t n)
+{
+	char line[ROOM_LINE_MAX];
+	size_t len =
+	    proto_notice(line, sizeof(line), "%s kicked %s from %s%s%.*s%s.", c->user.name, t->name,
+			 r->name, n > 0 ? " (" : "", (int)n, reason, n > 0 ? ")" : "");
+	if (!tell_room(w, r, line, len, 0))
+		tell_nomem(w, c, PROTO_NOMEM_ROOM_NOT_TOLD);
+	worker_log_gated(w, GATE_ROOMOPS, LOG_INFO, c->id, "%s kicked %s from %s", c->user.name,
+			 t->name, r->name);
+	room_kick_send(w, t, r, c->user.name, reason, n);
+}
+
+static void room_kick(struct worker *w, struct conn *c, struct room *r, const struct command *cmd)
+{
+	struct roomops_target t;
+	int rc = roomops_kick(dir_of(w), r, &c->user, cmd->arg, cmd->arg_len, &t);
+	if (rc < 0)
+		room_refused(w, c, r, rc, "member", cmd->arg, cmd->arg_len);
+	else
+		room_put_out(w, c, r, &t, cmd->text, reason_cut(cmd->text, cmd->text_len));
+}
+
+/* The most members one /ban kicks (the others stay until they leave: they cannot come back). */
+#define BAN_KICKS_MAX 64
+
+static void room_ban(struct worker *w, struct conn *c, struct room *r, const char *mask, size_t n)
+{
+	struct roomops_target t[BAN_KICKS_MAX];
+	size_t nt = 0;
+	int rc = roomops_ban(dir_of(w), r, &c->user, mask, n, t, BAN_KICKS_MAX, &nt);
+	if (rc < 0) {
+		room_refused(w, c, r, rc, "ban", mask, n);
+		return;
+	}
+	room_tell_mode(w, c, r, true, 'b', mask, n);
+	for (size_t i = 0; i < nt; i++)
+		room_put_out(w, c, r, &t[i], "banned", strlen("banned"));
+}
+
+static void room_unban(struct worker *w, struct conn *c, struct room *r, const char *mask, size_t n)
+{
+	int rc = roomops_unban(dir_of(w), r, &c->user, mask, n);
+	if (rc < 0)
+		room_refused(w, c, r, rc, "ban", mask, n);
+	else
+		room_tell_mode(w, c, r, false, 'b', mask, n);
+}
+
+static void room_bans(struct worker *w, struct conn *c, struct room *r)
+{
+	char *buf = malloc(LIST_MAX);
+	if (buf == NULL) {
+		tell_nomem(w, c, PROTO_NOMEM_NO_LIST);
+		return;
+	}
+	send_lines(w, c, buf, roomops_bans(dir_of(w), r, buf, LIST_MAX));
+	free(buf);
+}
+
+static void room_key(struct worker *w, struct conn *c, struct room *r, const char *key, size_t n)
+{
+	bool clear = n == 1 && key[0] == '-';
+	int rc = roomops_set_key(dir_of(w), r, &c->user, clear ? NULL : key, n);
+	if (rc < 0)
+		room_refused(w, c, r, rc, "key (1-32 letters, digits, _ or -)", key, n);
+	else
+		room_tell_mode(w, c, r, !clear, 'k', "", 0);
+}
+
+static void room_limit(struct worker *w, struct conn *c, struct room *r, long limit)
+{
+	int rc = roomops_set_limit(dir_of(w), r, &c->user, (uint32_t)limit);
+	char n[24];
+	int k = snprintf(n, sizeof(n), "%ld", limit);
+	if (rc < 0)
+		room_refused(w, c, r, rc, "limit", n, (size_t)k);
+	else
+		room_tell_mode(w, c, r, limit > 0, 'l', n, limit > 0 ? (size_t)k : 0);
+}
+
+static void room_invite(struct worker *w, struct conn *c, struct room *r, const char *name,
+			size_t n)
+{
+	int rc = roomops_invite(dir_of(w), r, &c->user, name, n);
+	if (rc < 0) {
+		room_refused(w, c, r, rc, "invitation", name, n);
+		return;
+	}
+	char line[ROOM_LINE_MAX], spelled[NAME_MAX_LEN + 1];
+	route_send_line(
+	    w, c, line,
+	    proto_notice(line, sizeof(line), "%.*s is invited to %s.", (int)n, name, r->name));
+	uint64_t id;
+	unsigned worker;
+	if (!dir_lookup(dir_of(w), name, n, &id, &worker, spelled))
+		return;
+	size_t len = proto_notice(line, sizeof(line), "%s invites you to %s: /join %s",
+				  c->user.name, r->name, r->name);
+	struct msg *m = route_msg_new(w, len, true);
+	if (m == NULL) {
+		stat_add(&w->stats.nomem_dropped, 1);
+		return;
+	}
+	memcpy(m->data, line, len);
+	route_publish_direct(w, m, id, worker);
+}
+
+/* /mode alone: "* Modes of ROOM: +nt. Operators: a, b. Voiced: c." */
+static void room_show_modes(struct worker *w, struct conn *c, struct room *r)
+{
+	char modes[64], ops[LIST_MAX / 4], voiced[LIST_MAX / 4];
+	roomops_modes(dir_of(w), r, true, modes, sizeof(modes));
+	roomops_names(dir_of(w), r, 'o', ops, sizeof(ops));
+	roomops_names(dir_of(w), r, 'v', voiced, sizeof(voiced));
+	char *line = malloc(LIST_MAX);
+	if (line == NULL) {
+		tell_nomem(w, c, PROTO_NOMEM_NO_LIST);
+		return;
+	}
+	route_send_line(w, c, line,
+			proto_notice(line, LIST_MAX, "Modes of %s: %s. Operators: %s. Voiced: %s.",
+				     r->name, modes, ops[0] ? ops : "none",
+				     voiced[0] ? voiced : "none"));
+	free(line);
+}
+
+/* /mode +X [PARAM] or -X [PARAM] (IRC's letters). */
+static void room_mode(struct worker *w, struct conn *c, struct room *r, const struct command *cmd)
+{
+	if (cmd->arg_len == 0) {
+		room_show_modes(w, c, r);
+		return;
+	}
+	bool on = cmd->arg[0] == '+';
+	char mode = cmd->arg[1];
+	const char *p = cmd->text;
+	size_t n = cmd->text_len;
+	long limit;
+	switch (mode) {
+	case 'o':
+	case 'v':
+		if (n == 0)
+			break;
+		room_member(w, c, r, mode, on, p, n);
+		return;
+	case 'b':
+		if (n == 0)
+			room_bans(w, c, r);
+		else if (on)
+			room_ban(w, c, r, p, n);
+		else
+			room_unban(w, c, r, p, n);
+		return;
+	case 'k':
+		if (on && n == 0)
+			break;
+		room_key(w, c, r, on ? p : "-", on ? n : 1);
+		return;
+	case 'l':
+		if (!on) {
+			room_limit(w, c, r, 0);
+			return;
+		}
+		limit = command_limit_value(p, n);
+		if (limit <= 0)
+			break;
+		room_limit(w, c, r, limit);
+		return;
+	default: {
+		int rc =
+		    n == 0 ? roomops_set_mode(dir_of(w), r, &c->user, mode, on) : ROOMOPS_E_INVALID;
+		if (rc < 0)
+			room_refused(w, c, r, rc, "mode", cmd->arg, cmd->arg_len);
+		else
+			room_tell_mode(w, c, r, on, mode, "", 0);
+		return;
+	}
+	}
+	char line[PROTO_LINE_MAX];
+	stat_add(&w->stats.commands_invalid, 1);
+	route_send_line(
+	    w, c, line,
+	    proto_error(line, sizeof(line), "usage: /mode %c%c PARAM.", on ? '+' : '-', mode));
+}
+
+static void cmd_room(struct worker *w, struct conn *c, const struct command *cmd)
+{
+	struct room *r = c->user.room;
+	const char *a = cmd->arg;
+	size_t n = cmd->arg_len;
+	if (r == NULL)
+		return;
+	switch (cmd->kind) {
+	case CMD_TOPIC:
+		room_topic(w, c, r, a, n);
+		break;
+	case CMD_OP:
+	case CMD_DEOP:
+		room_member(w, c, r, 'o', cmd->kind == CMD_OP, a, n);
+		break;
+	case CMD_VOICE:
+	case CMD_DEVOICE:
+		room_member(w, c, r, 'v', cmd->kind == CMD_VOICE, a, n);
+		break;
+	case CMD_KICK:
+		room_kick(w, c, r, cmd);
+		break;
+	case CMD_BAN:
+		room_ban(w, c, r, a, n);
+		break;
+	case CMD_UNBAN:
+		room_unban(w, c, r, a, n);
+		break;
+	case CMD_BANS:
+		room_bans(w, c, r);
+		break;
+	case CMD_KEY:
+		room_key(w, c, r, a, n);
+		break;
+	case CMD_LIMIT:
+		room_limit(w, c, r, cmd->count);
+		break;
+	case CMD_INVITE:
+		room_invite(w, c, r, a, n);
+		break;
+	default:
+		room_mode(w, c, r, cmd);
+		break;
+	}
 }
 
 int session_attach(struct worker *w)

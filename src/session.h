@@ -43,8 +43,9 @@ int session_start(struct worker *w, struct conn *c, const struct session_entry *
 
 /* An operator's order about one user (operator.h), carried out by the user's worker. */
 enum session_control {
-	SESSION_KICK,   /* told why and disconnected; the room hears "kicked: REASON" */
-	SESSION_BANNED, /* the same, for a ban that covers it */
+	SESSION_KICK,      /* told why and disconnected; the room hears "kicked: REASON" */
+	SESSION_BANNED,    /* the same, for a ban that covers it */
+	SESSION_ROOM_KICK, /* a room's operator put it out of the room: to the lobby (roomops.h) */
 };
 
 /* Asks worker `worker` to carry out `op` on user `id` (gone by then: nothing happens). Any

@@ -51,6 +51,14 @@
 	X(guest_refused, "guests' lines and commands refused under --require-auth")               \
 	X(banned_refused, "connections refused because a ban covers their address")               \
 	X(kicked, "users removed by an operator (POST /kick) or by a ban (POST /ban)")            \
+	X(room_not_operator, "room orders refused: not an operator of the room")                  \
+	X(room_banned, "joins refused: banned from the room (/ban)")                              \
+	X(room_bad_key, "joins refused: the room's key missing or wrong (/key)")                  \
+	X(room_full, "joins refused: the room at its member limit (/limit)")                      \
+	X(room_invite_only, "joins refused: the room is invite-only and no invitation")           \
+	X(room_moderated, "lines refused: the room is moderated and the user not voiced")         \
+	X(room_list_full, "/ban or /invite refused: the room keeps --room-lists of them")         \
+	X(room_kicks, "members kicked out of a room by its operator (/kick, /ban)")               \
 	X(resumes, "WebSocket users who started in a room of their choosing (/ws?room=)")         \
 	X(resume_gaps, "resuming users told of lines no longer kept (a gap)")                     \
 	X(feed_json_users, "WebSocket users who asked for the JSON feed (/ws?format=json)")       \
@@ -120,6 +128,7 @@ enum gate {
 	GATE_MEMORY,
 	GATE_PROXY,
 	GATE_BANNED,
+	GATE_ROOMOPS,
 	GATE_IRC,
 	GATE_COUNT
 };
