@@ -59,7 +59,7 @@ Test(command, nick_and_join_errors)
 	const char *bad[] = { "/nick",      "/nick a b",
 			      "/nick 7up",  "/nick caf\xc3\xa9",
 			      "/nick a.b",  "/nick abcdefghijabcdefghijabcdefghijabX",
-			      "/join",      "/join a b",
+			      "/join",      "/join a b c",
 			      "/join #dev", "/join abcdefghijabcdefghijabcdefghijabX" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct command c = parse(bad[i]);
