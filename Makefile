@@ -17,6 +17,8 @@
 #   make uninstall  remove them again (the configuration file is left alone)
 #   make test-service  make install into a temporary DESTDIR and check every file, the unit
 #                   (systemd-analyze), the man pages (groff, man), JSON logs (python3)
+#   make test-ii    Debian's ii IRC client chats with a line user through --irc-port (part
+#                   of make test)
 #   make format-check   clang-format check of src/, tests/, bench/
 #   make check-headers  every header compiles on its own (it includes what it uses)
 #   make check-layers  src/ is layered: its modules' include graph has no cycle
@@ -56,7 +58,7 @@ TEST_LIB := tests/testlib.c tests/stress.c
 B        := build/plain
 SAN      :=
 
-.PHONY: all run test asan tsan install uninstall test-service clean format-check deps-test run-tests run-tsan fuzz valgrind test-ws test-browser
+.PHONY: all run test asan tsan install uninstall test-service test-ii clean format-check deps-test run-tests run-tsan fuzz valgrind test-ws test-browser
 .PHONY: test-tls
 .PHONY: chatd-plain
 .PHONY: test-oom
@@ -138,6 +140,7 @@ $(TEST_BIN): $(call objs,$(B)) $(TEST_OBJS)
 test: all
 	$(MAKE) --no-print-directory run-tests B=build/plain
 	$(MAKE) --no-print-directory test-service
+	$(MAKE) --no-print-directory test-ii
 
 run-tests: $(TEST_BIN) bin/chat chatd-plain
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(TEST_BIN) --timeout 60 $(TEST_ARGS)
@@ -331,6 +334,10 @@ uninstall:
 
 test-service: bin/chatd bin/chat
 	MAKE="$(MAKE)" bash tests/service.sh
+
+# Debian's ii (a FIFO and file IRC client) in chatd's rooms with a line user (tests/ii.sh).
+test-ii: bin/chatd
+	bash tests/ii.sh
 
 format-check:
 	clang-format --dry-run -Werror src/*.c src/*.h tests/*.c tests/*.h tests/oom/*.c tests/oom/*.h \

@@ -7,6 +7,7 @@
 #   service     systemd-analyze, man and groff, which tests/service.sh checks the installed unit
 #               and man pages with (Debian: systemd, man-db, groff-base)
 #   haproxy     haproxy, which the PROXY protocol tests put in front of chatd (Debian: haproxy)
+#   ii          ii, the IRC client tests/ii.sh drives through its files (Debian: ii)
 #   nginx       nginx, which make test-tls runs in front of chatd (Debian: nginx; the package's
 #               own service is never used)
 #   openssl     openssl, which makes make test-tls's self-signed certificate (Debian: openssl)
@@ -48,6 +49,7 @@ for what in "$@"; do
 		command -v groff >/dev/null 2>&1 || need_apt groff-base
 		;;
 	haproxy) command -v haproxy >/dev/null 2>&1 || need_apt haproxy ;;
+	ii) command -v ii >/dev/null 2>&1 || need_apt ii ;;
 	nginx) command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt nginx ;;
 	openssl) command -v openssl >/dev/null 2>&1 || need_apt openssl ;;
 	lint)
