@@ -703,6 +703,7 @@ static struct config scenario_config(void)
 	cfg.port = 0;
 	snprintf(cfg.bind_addr, sizeof(cfg.bind_addr), "127.0.0.1");
 	snprintf(cfg.admin, sizeof(cfg.admin), "127.0.0.1:0");
+	cfg.irc_port = -1; /* off: parallel runs would fight over port 6667 */
 	cfg.rate_limit = 0;
 	cfg.max_conns_per_ip = 100;
 	cfg.notice_limit = LOBBY_SIZE;
