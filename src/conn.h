@@ -105,6 +105,8 @@ struct conn {
 	bool ws_ping_out;           /* WebSocket users: chatd's ping awaits any answer (web.c) */
 	bool irc_quiet;             /* IRC users: lines not sent raw are dropped (registering) */
 	bool irc_echo;              /* IRC users: echo-message: its own room lines come back */
+	int irc_refusal; /* IRC users: the ROOMOPS_E_* refusal of the last order, told by ircd.c
+			  * as a numeric instead of an error line (session.c sets it) */
 	void *irc; /* ircd.c's state of an IRC user (plain memory), or NULL: lines go out as IRC
 		    * messages (irc.h irc_render) */
 	struct line_framer in; /* line users: the partial line */

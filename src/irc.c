@@ -128,6 +128,22 @@ bool irc_is_channel(const char *s, size_t n)
 const char *irc_numeric_text(enum irc_numeric num)
 {
 	switch (num) {
+	case RPL_ENDOFBANLIST:
+		return "End of channel ban list";
+	case ERR_USERNOTINCHANNEL:
+		return "They aren't on that channel";
+	case ERR_USERONCHANNEL:
+		return "is already on channel";
+	case ERR_CHANNELISFULL:
+		return "Cannot join channel (+l)";
+	case ERR_INVITEONLYCHAN:
+		return "Cannot join channel (+i)";
+	case ERR_BANNEDFROMCHAN:
+		return "Cannot join channel (+b)";
+	case ERR_BADCHANNELKEY:
+		return "Cannot join channel (+k)";
+	case ERR_CHANOPRIVSNEEDED:
+		return "You're not channel operator";
 	case RPL_UNAWAY:
 		return "You are no longer marked as being away";
 	case RPL_NOWAWAY:
@@ -353,6 +369,105 @@ static size_t render_member(char *out, size_t cap, struct span t, const struct i
 	return 0;
 }
 
+/* The word at s (up to a space), and "#ROOM" from a room name at s into chan. */
+static struct span word_at(struct span s)
+{
+	size_t k = 0;
+	while (k < s.n && s.p[k] != ' ')
+		k++;
+	return (struct span){ s.p, k };
+}
+
+static const char *chan_of(char *chan, size_t cap, struct span room)
+{
+	snprintf(chan, cap, "#%.*s", (int)room.n, room.p);
+	return chan;
+}
+
+/* "+X[ PARAM] in ROOM." (roomops' "NAME sets mode ..."): MODE #ROOM +X [PARAM]. */
+static size_t render_mode(char *out, size_t cap, const char *mask, struct span rest)
+{
+	char chan[IRC_LINE_MAX], modes[IRC_LINE_MAX];
+	struct span flag = word_at(rest), param = { "", 0 };
+	rest = after(rest, flag.n);
+	if (!starts(rest, " in ")) {
+		param = word_at(after(rest, 1));
+		rest = after(rest, 1 + param.n);
+	}
+	struct span room = name_at(after(rest, 4));
+	if (flag.n != 2 || !starts(rest, " in ") || room.n == 0 ||
+	    !equals(after(rest, 4 + room.n), "."))
+		return 0;
+	if (param.n == 0 && flag.p[1] == 'k') /* the key is not shown: "*" stands for it */
+		param = (struct span){ "*", 1 };
+	int k = snprintf(modes, sizeof(modes), "%s %.*s%s%.*s", chan_of(chan, sizeof(chan), room),
+			 (int)flag.n, flag.p, param.n > 0 ? " " : "", (int)param.n, param.p);
+	if (k < 0 || (size_t)k >= sizeof(modes))
+		return 0;
+	return irc_message(out, cap, mask, "MODE", modes, NULL, 0);
+}
+
+/* "ROOM: TEXT" or "ROOM." after "set/cleared the topic of ": TOPIC #ROOM :TEXT. */
+static size_t render_topic(char *out, size_t cap, const char *mask, struct span rest, bool set)
+{
+	char chan[IRC_LINE_MAX];
+	struct span room = name_at(rest), text = after(rest, room.n + 2);
+	if (room.n == 0 || (set ? !starts(after(rest, room.n), ": ")
+				: !equals(after(rest, room.n), ".")))
+		return 0;
+	return irc_message(out, cap, mask, "TOPIC", chan_of(chan, sizeof(chan), room),
+			   set ? text.p : "", set ? text.n : 0);
+}
+
+/* "WHO from ROOM[ (REASON)]." after "kicked ": KICK #ROOM WHO :REASON. */
+static size_t render_kick(char *out, size_t cap, const char *mask, struct span rest)
+{
+	char chan[IRC_LINE_MAX], middle[IRC_LINE_MAX];
+	struct span who = name_at(rest), room = name_at(after(rest, who.n + 6)), why = { "", 0 };
+	struct span tail = after(rest, who.n + 6 + room.n);
+	if (who.n == 0 || room.n == 0 || !starts(after(rest, who.n), " from "))
+		return 0;
+	if (starts(tail, " (") && ends(tail, ").")) {
+		why = after(tail, 2);
+		why.n -= 2;
+	} else if (!equals(tail, ".")) {
+		return 0;
+	}
+	int k = snprintf(middle, sizeof(middle), "%s %.*s", chan_of(chan, sizeof(chan), room),
+			 (int)who.n, who.p);
+	if (k < 0 || (size_t)k >= sizeof(middle))
+		return 0;
+	return irc_message(out, cap, mask, "KICK", middle, why.p, why.n);
+}
+
+/* What an operator did to a room (roomops' notices) as MODE, TOPIC, KICK or INVITE; 0 for
+ * other lines. */
+static size_t render_order(char *out, size_t cap, struct span t, const struct irc_ctx *x)
+{
+	char mask[IRC_LINE_MAX], chan[IRC_LINE_MAX];
+	struct span name = name_at(t), rest = after(t, name.n);
+	if (name.n == 0)
+		return 0;
+	mask_of(mask, sizeof(mask), name, x->server);
+	if (starts(rest, " sets mode "))
+		return render_mode(out, cap, mask, after(rest, strlen(" sets mode ")));
+	if (starts(rest, " set the topic of "))
+		return render_topic(out, cap, mask, after(rest, strlen(" set the topic of ")), true);
+	if (starts(rest, " cleared the topic of "))
+		return render_topic(out, cap, mask, after(rest, strlen(" cleared the topic of ")),
+				    false);
+	if (starts(rest, " kicked "))
+		return render_kick(out, cap, mask, after(rest, strlen(" kicked ")));
+	if (starts(rest, " invites you to ") && x->room == NULL) {
+		struct span room = name_at(after(rest, strlen(" invites you to ")));
+		if (room.n == 0)
+			return 0;
+		return irc_message(out, cap, mask, "INVITE", x->me,
+				   chan_of(chan, sizeof(chan), room), room.n + 1);
+	}
+	return 0;
+}
+
 bool irc_said_by(const char *line, size_t n, const char *name)
 {
 	struct span l = { line, n }, who;
@@ -384,6 +499,8 @@ size_t irc_render(char *out, size_t cap, const char *line, size_t n, const struc
 			}
 		}
 		size_t k = render_member(out, cap, t, x);
+		if (k == 0)
+			k = render_order(out, cap, t, x);
 		if (k > 0)
 			return k;
 		return irc_message(out, cap, x->server, "NOTICE", target_of(target, 300, x), t.p,

@@ -11,6 +11,7 @@
 #include "hmac.h"
 #include "intake.h"
 #include "irc.h"
+#include "roomops.h"
 #include "route.h"
 #include "session.h"
 #include "worker.h"
@@ -90,10 +91,10 @@ static void send_welcome(struct worker *w, struct conn *c)
 	send_num(w, c, RPL_WELCOME, NULL, text);
 	send_num(w, c, RPL_YOURHOST, NULL, "Your host is " IRC_SERVER ", running chatd");
 	send_num(w, c, RPL_CREATED, NULL, "This server was created when it started");
-	send_num(w, c, RPL_MYINFO, IRC_SERVER " chatd o o", NULL);
+	send_num(w, c, RPL_MYINFO, IRC_SERVER " chatd o biklmnostv bklov", NULL);
 	snprintf(args, sizeof(args),
-		 "CASEMAPPING=ascii CHANTYPES=# NICKLEN=%d CHANNELLEN=%d PREFIX=() CHANMODES=,,, "
-		 "NETWORK=chatd",
+		 "CASEMAPPING=ascii CHANTYPES=# NICKLEN=%d CHANNELLEN=%d PREFIX=(ov)@+ "
+		 "CHANMODES=b,k,l,imnst NETWORK=chatd",
 		 NAME_MAX_LEN, ROOM_MAX_LEN + 1);
 	send_num(w, c, RPL_ISUPPORT, args, "are supported by this server");
 	send_num(w, c, ERR_NOMOTD, NULL, NULL);
@@ -111,9 +112,57 @@ static void send_self(struct worker *w, struct conn *c, const char *cmd, const c
 	    irc_message(out, sizeof(out), mask, cmd, chan, text, text != NULL ? strlen(text) : 0));
 }
 
+/* Whether name is in list (", "-separated, as roomops_names writes it). */
+static bool listed(const char *list, const char *name)
+{
+	size_t k = strlen(name);
+	for (const char *p = list; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+		if (n == k && memcmp(p, name, k) == 0)
+			return true;
+		p += n;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	return false;
+}
+
+/* The room called room when it is c's (its state is at hand), else NULL. */
+static struct room *own_room(const struct conn *c, const char *room)
+{
+	struct room *r = c->user.room;
+	return r != NULL && strcasecmp(r->name, room) == 0 ? r : NULL;
+}
+
+/* The operators and voiced members of r (c's room) for the prefixes "@" and "+". */
+struct prefixes {
+	char ops[IRC_LINE_MAX * 4], voiced[IRC_LINE_MAX * 4];
+};
+
+static void prefixes_of(struct worker *w, struct room *r, struct prefixes *p)
+{
+	p->ops[0] = p->voiced[0] = '\0';
+	if (r == NULL)
+		return;
+	roomops_names(&w->hub->dir, r, 'o', p->ops, sizeof(p->ops));
+	roomops_names(&w->hub->dir, r, 'v', p->voiced, sizeof(p->voiced));
+}
+
+/* "@", "+", "@+" (multi-prefix) or "" for name. */
+static const char *prefix_for(const struct conn *c, const struct prefixes *p, const char *name)
+{
+	bool op = listed(p->ops, name), voice = listed(p->voiced, name);
+	if (op && voice && state_of((struct conn *)c)->multi_prefix)
+		return "@+";
+	return op ? "@" : voice ? "+" : "";
+}
+
 /* NAMES for room: 353 lines of names, then 366. */
 static void send_names(struct worker *w, struct conn *c, const char *room)
 {
+	struct prefixes *pre = malloc(sizeof(*pre));
+	if (pre != NULL)
+		prefixes_of(w, own_room(c, room), pre);
 	char(*names)[NAME_MAX_LEN + 1] = malloc(NAMES_MAX * sizeof(*names));
 	char chan[ROOM_MAX_LEN + 2], args[ROOM_MAX_LEN + 8], list[400];
 	snprintf(chan, sizeof(chan), "#%s", room);
@@ -122,18 +171,38 @@ static void send_names(struct worker *w, struct conn *c, const char *room)
 	    names != NULL ? dir_room_names(&w->hub->dir, room, strlen(room), names, NAMES_MAX) : 0;
 	size_t len = 0;
 	for (size_t i = 0; i < n; i++) {
-		size_t k = strlen(names[i]);
+		const char *mark = pre != NULL ? prefix_for(c, pre, names[i]) : "";
+		size_t k = strlen(names[i]) + strlen(mark);
 		if (len + k + 1 >= sizeof(list)) {
 			send_num(w, c, RPL_NAMREPLY, args, list);
 			len = 0;
 		}
-		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", len > 0 ? " " : "",
-					names[i]);
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s%s", len > 0 ? " " : "",
+					mark, names[i]);
 	}
 	if (len > 0)
 		send_num(w, c, RPL_NAMREPLY, args, list);
 	send_num(w, c, RPL_ENDOFNAMES, chan, NULL);
 	free(names);
+	free(pre);
+}
+
+/* TOPIC's answer for c's room r: 332 and 333 (who set it), or 331. */
+static void send_topic(struct worker *w, struct conn *c, struct room *r)
+{
+	char topic[ROOMOPS_TOPIC_MAX + 1], by[NAME_MAX_LEN + 1], chan[ROOM_MAX_LEN + 2];
+	char args[ROOM_MAX_LEN + NAME_MAX_LEN + 32];
+	snprintf(chan, sizeof(chan), "#%s", r->name);
+	if (!roomops_topic(&w->hub->dir, r, topic, by)) {
+		send_num(w, c, RPL_NOTOPIC, chan, NULL);
+		return;
+	}
+	send_num(w, c, RPL_TOPIC, chan, topic);
+	int64_t at = roomops_topic_time(&w->hub->dir, r);
+	if (by[0] == '\0' || at <= 0)
+		return;
+	snprintf(args, sizeof(args), "%s %s %lld", chan, by, (long long)at);
+	send_num(w, c, RPL_TOPICWHOTIME, args, NULL);
 }
 
 /* c is now in its room (c->user.room): JOIN, no topic, the names. */
@@ -145,7 +214,7 @@ static void show_joined(struct worker *w, struct conn *c)
 	char chan[ROOM_MAX_LEN + 2];
 	snprintf(chan, sizeof(chan), "#%s", room);
 	send_self(w, c, "JOIN", room, NULL);
-	send_num(w, c, RPL_NOTOPIC, chan, NULL);
+	send_topic(w, c, c->user.room);
 	send_names(w, c, room);
 }
 
@@ -350,15 +419,60 @@ static bool is_current(const struct conn *c, const char *room, size_t n)
 	       strncasecmp(c->user.room->name, room, n) == 0;
 }
 
-/* Moves c to room[0..n): the PART of the room it leaves, the JOIN of the one it enters. */
-static void move_to(struct worker *w, struct conn *c, const char *room, size_t n,
-		    const char *reason)
+/* The numeric for a room's refusal (session.c sets c->irc_refusal), or 0. */
+static enum irc_numeric refusal_numeric(int rc)
 {
-	char was[ROOM_MAX_LEN + 1] = "";
+	switch (rc) {
+	case ROOMOPS_E_BANNED:
+		return ERR_BANNEDFROMCHAN;
+	case ROOMOPS_E_KEY:
+		return ERR_BADCHANNELKEY;
+	case ROOMOPS_E_FULL:
+		return ERR_CHANNELISFULL;
+	case ROOMOPS_E_INVITE:
+		return ERR_INVITEONLYCHAN;
+	case ROOMOPS_E_NOTOP:
+		return ERR_CHANOPRIVSNEEDED;
+	case ROOMOPS_E_NOUSER:
+		return ERR_USERNOTINCHANNEL;
+	default:
+		return 0;
+	}
+}
+
+/* Runs a room order (or a join) as the line command it stands for: the rules are roomops',
+ * checked by the session. A refusal comes back as its numeric (args: what it is about; for
+ * 441, nick_args). True when it was carried out. */
+static bool run_order(struct worker *w, struct conn *c, const char *fmt, const char *a,
+		      size_t a_len, const char *b, size_t b_len, const char *args,
+		      const char *nick_args)
+{
+	c->irc_refusal = 0;
+	run_line(w, c, fmt, a, a_len, b, b_len);
+	int rc = c->irc_refusal;
+	c->irc_refusal = 0;
+	enum irc_numeric num = refusal_numeric(rc);
+	if (num == ERR_USERNOTINCHANNEL && nick_args != NULL)
+		args = nick_args;
+	if (num != 0)
+		send_num(w, c, num, args, NULL);
+	return rc == 0;
+}
+
+/* Moves c to room[0..n) (with key[0..key_len) for a room that has one): the PART of the
+ * room it leaves, the JOIN of the one it enters; or the refusal's numeric. */
+static void move_to(struct worker *w, struct conn *c, const char *room, size_t n,
+		    const char *key, size_t key_len, const char *reason)
+{
+	char was[ROOM_MAX_LEN + 1] = "", chan[ROOM_MAX_LEN + 2];
 	if (c->user.room != NULL)
 		snprintf(was, sizeof(was), "%s", c->user.room->name);
+	snprintf(chan, sizeof(chan), "#%.*s", (int)n, room);
 	const struct room *before = c->user.room;
-	run_line(w, c, "/join %.*s%.*s", room, n, "", 0);
+	if (key_len > 0)
+		run_order(w, c, "/join %.*s %.*s", room, n, key, key_len, chan, NULL);
+	else
+		run_order(w, c, "/join %.*s%.*s", room, n, "", 0, chan, NULL);
 	if (c->closing || c->user.room == before)
 		return;
 	if (was[0] != '\0')
@@ -382,19 +496,35 @@ static void each_item(struct worker *w, struct conn *c, const struct irc_msg *m,
 }
 
 static void join_one(struct worker *w, struct conn *c, const char *chan, size_t n,
-		     const struct irc_msg *m)
+		     const char *key, size_t key_len)
 {
-	(void)m;
 	if (!channel_room(w, c, chan, n) || is_current(c, chan + 1, n - 1))
 		return;
-	move_to(w, c, chan + 1, n - 1, NULL);
+	move_to(w, c, chan + 1, n - 1, key, key_len, NULL);
 }
 
+/* The end of the comma-separated item at p (before end). */
+static const char *item_end(const char *p, const char *end)
+{
+	const char *comma = memchr(p, ',', (size_t)(end - p));
+	return comma != NULL ? comma : end;
+}
+
+/* JOIN #a,#b [keya,keyb]: the keys in the channels' order. */
 static void cmd_join(struct worker *w, struct conn *c, const struct irc_msg *m)
 {
 	if (m->param_len[0] == 1 && m->param[0][0] == '0') /* JOIN 0: leave all: the lobby */
-		return join_one(w, c, "#" LOBBY, strlen("#" LOBBY), m);
-	each_item(w, c, m, 0, join_one);
+		return join_one(w, c, "#" LOBBY, strlen("#" LOBBY), "", 0);
+	const char *p = m->param[0], *end = p + m->param_len[0];
+	const char *k = m->nparams > 1 ? m->param[1] : "";
+	const char *kend = k + (m->nparams > 1 ? m->param_len[1] : 0);
+	while (p < end && !c->closing) {
+		const char *stop = item_end(p, end), *kstop = k < kend ? item_end(k, kend) : kend;
+		if (stop > p)
+			join_one(w, c, p, (size_t)(stop - p), k, (size_t)(kstop - k));
+		p = stop + 1;
+		k = kstop < kend ? kstop + 1 : kend;
+	}
 }
 
 static void part_one(struct worker *w, struct conn *c, const char *chan, size_t n,
@@ -413,7 +543,8 @@ static void part_one(struct worker *w, struct conn *c, const char *chan, size_t 
 			 "chatd keeps you in #lobby until you join another channel");
 		return;
 	}
-	move_to(w, c, LOBBY, strlen(LOBBY), m->nparams > 1 ? param(m, 1, reason, 300) : NULL);
+	move_to(w, c, LOBBY, strlen(LOBBY), "", 0,
+		m->nparams > 1 ? param(m, 1, reason, 300) : NULL);
 }
 
 static void cmd_part(struct worker *w, struct conn *c, const struct irc_msg *m)
@@ -502,11 +633,13 @@ static void cmd_names(struct worker *w, struct conn *c, const struct irc_msg *m)
 		send_num(w, c, RPL_ENDOFNAMES, chan, NULL);
 }
 
-/* One 352 line: "CHANNEL USER HOST SERVER NICK H :0 REALNAME". */
-static void send_who_line(struct worker *w, struct conn *c, const char *chan, const char *nick)
+/* One 352 line: "CHANNEL USER HOST SERVER NICK H[@|+] :0 REALNAME". */
+static void send_who_line(struct worker *w, struct conn *c, const char *chan, const char *nick,
+			  const char *mark)
 {
 	char args[IRC_LINE_MAX], text[NAME_MAX_LEN + 4];
-	snprintf(args, sizeof(args), "%s %s %s %s %s H", chan, nick, IRC_SERVER, IRC_SERVER, nick);
+	snprintf(args, sizeof(args), "%s %s %s %s %s H%s", chan, nick, IRC_SERVER, IRC_SERVER,
+		 nick, mark);
 	snprintf(text, sizeof(text), "0 %s", nick);
 	send_num(w, c, RPL_WHOREPLY, args, text);
 }
@@ -520,15 +653,20 @@ static void cmd_who(struct worker *w, struct conn *c, const struct irc_msg *m)
 		size_t n = names != NULL ? dir_room_names(&w->hub->dir, mask + 1, strlen(mask + 1),
 							  names, NAMES_MAX)
 					 : 0;
+		struct prefixes *pre = malloc(sizeof(*pre));
+		if (pre != NULL)
+			prefixes_of(w, own_room(c, mask + 1), pre);
 		for (size_t i = 0; i < n; i++)
-			send_who_line(w, c, mask, names[i]);
+			send_who_line(w, c, mask, names[i],
+				      pre != NULL ? prefix_for(c, pre, names[i]) : "");
+		free(pre);
 		free(names);
 	} else if (mask[0] != '\0') {
 		uint64_t id;
 		unsigned worker;
 		char spelled[NAME_MAX_LEN + 1];
 		if (dir_lookup(&w->hub->dir, mask, strlen(mask), &id, &worker, spelled))
-			send_who_line(w, c, "*", spelled);
+			send_who_line(w, c, "*", spelled, "");
 	}
 	send_num(w, c, RPL_ENDOFWHO, mask[0] != '\0' ? mask : "*", NULL);
 }
@@ -567,21 +705,117 @@ static void cmd_list(struct worker *w, struct conn *c, const struct irc_msg *m)
 	send_num(w, c, RPL_LISTEND, NULL, NULL);
 }
 
+/* The channel parameter i names c's room (else 403 or 442 sent): its name in chan. */
+static bool on_channel(struct worker *w, struct conn *c, const struct irc_msg *m, unsigned i,
+		       char chan[ROOM_MAX_LEN + 2])
+{
+	if (!channel_room(w, c, m->param[i], m->param_len[i]))
+		return false;
+	snprintf(chan, ROOM_MAX_LEN + 2, "%.*s", (int)m->param_len[i], m->param[i]);
+	if (is_current(c, chan + 1, strlen(chan + 1)))
+		return true;
+	send_num(w, c, ERR_NOTONCHANNEL, chan, NULL);
+	return false;
+}
+
+/* TOPIC #room: 332/333 or 331; TOPIC #room :text sets it (empty: clears it). */
 static void cmd_topic(struct worker *w, struct conn *c, const struct irc_msg *m)
 {
-	char chan[IRC_LINE_MAX];
-	param(m, 0, chan, 300);
-	if (!channel_room(w, c, m->param[0], m->param_len[0]))
+	char chan[ROOM_MAX_LEN + 2];
+	if (!on_channel(w, c, m, 0, chan))
 		return;
-	if (!is_current(c, chan + 1, strlen(chan + 1))) {
-		send_num(w, c, ERR_NOTONCHANNEL, chan, NULL);
-		return;
-	}
-	if (m->nparams > 1) { /* setting one: chatd's rooms have no topics yet */
-		send_num(w, c, 482, chan, "You're not channel operator");
+	if (m->nparams == 1) {
+		send_topic(w, c, c->user.room);
 		return;
 	}
-	send_num(w, c, RPL_NOTOPIC, chan, NULL);
+	if (m->param_len[1] == 0)
+		run_order(w, c, "/topic -%.*s%.*s", "", 0, "", 0, chan, NULL);
+	else
+		run_order(w, c, "/topic %.*s%.*s", m->param[1], m->param_len[1], "", 0, chan, NULL);
+}
+
+/* MODE #room +b alone: 367 per ban, 368. */
+static void send_ban_list(struct worker *w, struct conn *c, const char *chan)
+{
+	size_t max = w->hub->cfg.room_lists > 0 ? (size_t)w->hub->cfg.room_lists : 1;
+	char(*bans)[ROOMOPS_MASK_MAX + 1] = malloc(max * sizeof(*bans));
+	size_t n = bans != NULL ? roomops_ban_list(&w->hub->dir, c->user.room, bans, max) : 0;
+	for (size_t i = 0; i < n; i++) {
+		char args[ROOM_MAX_LEN + ROOMOPS_MASK_MAX + 4];
+		snprintf(args, sizeof(args), "%s %s", chan, bans[i]);
+		send_num(w, c, RPL_BANLIST, args, NULL);
+	}
+	free(bans);
+	send_num(w, c, RPL_ENDOFBANLIST, chan, NULL);
+}
+
+/* Whether mode letter ch takes a parameter when set (on) or unset. */
+static bool mode_takes_param(char ch, bool on)
+{
+	return ch == 'o' || ch == 'v' || ch == 'b' || ch == 'k' || (ch == 'l' && on);
+}
+
+/* One change of MODE #room: +X/-X [PARAM] as /mode, the rules roomops'. */
+static void mode_one(struct worker *w, struct conn *c, const char *chan, bool on, char ch,
+		     const char *p, size_t n)
+{
+	char flag[4] = { on ? '+' : '-', ch, ' ', '\0' }, nick_args[IRC_LINE_MAX];
+	snprintf(nick_args, sizeof(nick_args), "%.*s %s", (int)(n < 64 ? n : 64), p, chan);
+	if (ch == 'o' || ch == 'v') {
+		uint64_t id;
+		unsigned worker;
+		char spelled[NAME_MAX_LEN + 1];
+		if (!dir_lookup(&w->hub->dir, p, n, &id, &worker, spelled)) {
+			snprintf(nick_args, sizeof(nick_args), "%.*s", (int)(n < 64 ? n : 64), p);
+			send_num(w, c, ERR_NOSUCHNICK, nick_args, NULL);
+			return;
+		}
+	}
+	if (ch == 'k' && !on)
+		n = 0; /* -k KEY: the key need not be given right */
+	run_order(w, c, "/mode %.*s%.*s", flag, n > 0 ? 3 : 2, p, n, chan, nick_args);
+}
+
+/* MODE #room [modes [params]]: 324, the ban list, or each change in turn. */
+static void channel_mode(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	char chan[ROOM_MAX_LEN + 2], args[ROOM_MAX_LEN + 96], modes[80];
+	if (!on_channel(w, c, m, 0, chan))
+		return;
+	if (m->nparams == 1) {
+		roomops_modes(&w->hub->dir, c->user.room, true, modes, sizeof(modes));
+		snprintf(args, sizeof(args), "%s %s", chan, modes);
+		send_num(w, c, RPL_CHANNELMODEIS, args, NULL);
+		return;
+	}
+	unsigned next = 2;
+	bool on = true;
+	for (size_t i = 0; i < m->param_len[1] && !c->closing; i++) {
+		char ch = m->param[1][i], letter[2] = { ch, '\0' };
+		if (ch == '+' || ch == '-') {
+			on = ch == '+';
+			continue;
+		}
+		if (strchr("ovbklimnst", ch) == NULL) {
+			send_num(w, c, ERR_UNKNOWNMODE, letter, "is unknown mode char to me");
+			continue;
+		}
+		const char *p = "";
+		size_t n = 0;
+		if (mode_takes_param(ch, on) && next < m->nparams) {
+			p = m->param[next];
+			n = m->param_len[next++];
+		}
+		if (ch == 'b' && n == 0) {
+			send_ban_list(w, c, chan);
+			continue;
+		}
+		if (mode_takes_param(ch, on) && n == 0 && !(ch == 'k' && !on)) {
+			send_num(w, c, ERR_NEEDMOREPARAMS, "MODE", NULL);
+			continue;
+		}
+		mode_one(w, c, chan, on, ch, p, n);
+	}
 }
 
 static void cmd_mode(struct worker *w, struct conn *c, const struct irc_msg *m)
@@ -589,14 +823,7 @@ static void cmd_mode(struct worker *w, struct conn *c, const struct irc_msg *m)
 	char target[IRC_LINE_MAX];
 	param(m, 0, target, 300);
 	if (target[0] == '#') {
-		if (!channel_room(w, c, m->param[0], m->param_len[0]))
-			return;
-		if (m->nparams == 1)
-			send_num(w, c, RPL_CHANNELMODEIS, target, NULL);
-		else if (m->param_len[1] == 1 && m->param[1][0] == 'b')
-			send_num(w, c, 368, target, "End of channel ban list");
-		else
-			send_num(w, c, 482, target, "You're not channel operator");
+		channel_mode(w, c, m);
 		return;
 	}
 	if (strcasecmp(target, c->user.name) != 0) {
@@ -605,6 +832,62 @@ static void cmd_mode(struct worker *w, struct conn *c, const struct irc_msg *m)
 	}
 	if (m->nparams == 1)
 		send_num(w, c, RPL_UMODEIS, "+", NULL);
+}
+
+/* KICK #room nick[,nick] [:reason] as /kick nick reason. */
+static void cmd_kick(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	char chan[ROOM_MAX_LEN + 2], reason[IRC_LINE_MAX], nick_args[IRC_LINE_MAX];
+	if (!on_channel(w, c, m, 0, chan))
+		return;
+	int k = snprintf(reason, sizeof(reason), "%s%.*s", m->nparams > 2 ? " " : "",
+			 m->nparams > 2 ? (int)m->param_len[2] : 0, m->nparams > 2 ? m->param[2] : "");
+	const char *p = m->param[1], *end = p + m->param_len[1];
+	while (p < end && !c->closing) {
+		const char *stop = item_end(p, end);
+		size_t n = (size_t)(stop - p);
+		snprintf(nick_args, sizeof(nick_args), "%.*s %s", (int)(n < 64 ? n : 64), p, chan);
+		if (n > 0)
+			run_order(w, c, "/kick %.*s%.*s", p, n, reason, k > 0 ? (size_t)k : 0,
+				  chan, nick_args);
+		p = stop + 1;
+	}
+}
+
+/* Whether the user called nick is in the room called room. */
+static bool in_room(struct worker *w, const char *room, const char *nick)
+{
+	char(*names)[NAME_MAX_LEN + 1] = malloc(NAMES_MAX * sizeof(*names));
+	size_t n =
+	    names != NULL ? dir_room_names(&w->hub->dir, room, strlen(room), names, NAMES_MAX) : 0;
+	bool found = false;
+	for (size_t i = 0; i < n && !found; i++)
+		found = strcasecmp(names[i], nick) == 0;
+	free(names);
+	return found;
+}
+
+/* INVITE nick #room as /invite nick: 341, or 401, 442, 443, 482. */
+static void cmd_invite(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	char nick[IRC_LINE_MAX], chan[ROOM_MAX_LEN + 2], args[IRC_LINE_MAX];
+	param(m, 0, nick, 64);
+	uint64_t id;
+	unsigned worker;
+	char spelled[NAME_MAX_LEN + 1];
+	if (!dir_lookup(&w->hub->dir, m->param[0], m->param_len[0], &id, &worker, spelled)) {
+		send_num(w, c, ERR_NOSUCHNICK, nick, NULL);
+		return;
+	}
+	if (!on_channel(w, c, m, 1, chan))
+		return;
+	snprintf(args, sizeof(args), "%s %s", spelled, chan);
+	if (in_room(w, chan + 1, spelled)) {
+		send_num(w, c, ERR_USERONCHANNEL, args, NULL);
+		return;
+	}
+	if (run_order(w, c, "/invite %.*s%.*s", spelled, strlen(spelled), "", 0, chan, args))
+		send_num(w, c, RPL_INVITING, args, NULL);
 }
 
 static void cmd_away(struct worker *w, struct conn *c, const struct irc_msg *m)
@@ -675,7 +958,8 @@ static const struct command_row commands[] = {
 	{ "WHO", cmd_who, 0, false, true },         { "WHOIS", cmd_whois, 1, false, true },
 	{ "LIST", cmd_list, 0, false, true },       { "TOPIC", cmd_topic, 1, false, true },
 	{ "MODE", cmd_mode, 1, false, true },       { "AWAY", cmd_away, 0, false, true },
-	{ "MOTD", cmd_motd, 0, false, true },
+	{ "MOTD", cmd_motd, 0, false, true },       { "KICK", cmd_kick, 2, false, true },
+	{ "INVITE", cmd_invite, 2, false, true },
 };
 
 static void dispatch(struct worker *w, struct conn *c, const struct irc_msg *m)

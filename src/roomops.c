@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- what an operator may do ---------------------------------------------------------------- */
 
@@ -52,6 +53,14 @@ bool roomops_topic(struct directory *d, struct room *r, char topic[ROOMOPS_TOPIC
 	return topic[0] != '\0';
 }
 
+int64_t roomops_topic_time(struct directory *d, struct room *r)
+{
+	pthread_mutex_lock(&d->lock);
+	int64_t at = r->st.topic_at;
+	pthread_mutex_unlock(&d->lock);
+	return at;
+}
+
 int roomops_set_topic(struct directory *d, struct room *r, const struct user *by, const char *text,
 		      size_t n)
 {
@@ -65,6 +74,7 @@ int roomops_set_topic(struct directory *d, struct room *r, const struct user *by
 		memset(r->st.topic, 0, sizeof(r->st.topic));
 		memcpy(r->st.topic, text, n);
 		memcpy(r->st.topic_by, by->name, sizeof(r->st.topic_by));
+		r->st.topic_at = n > 0 ? (int64_t)time(NULL) : 0;
 	}
 	pthread_mutex_unlock(&d->lock);
 	return rc;
@@ -188,6 +198,17 @@ size_t roomops_bans(struct directory *d, struct room *r, char *out, size_t cap)
 	out[len++] = '\n';
 	out[len] = '\0';
 	return len;
+}
+
+size_t roomops_ban_list(struct directory *d, struct room *r, char (*out)[ROOMOPS_MASK_MAX + 1],
+			size_t max)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&d->lock);
+	for (; n < r->st.nbans && n < max; n++)
+		memcpy(out[n], r->st.bans[n], ROOMOPS_MASK_MAX + 1);
+	pthread_mutex_unlock(&d->lock);
+	return n;
 }
 
 int roomops_set_key(struct directory *d, struct room *r, const struct user *by, const char *key,

@@ -53,6 +53,8 @@ bool roomops_may_speak(struct directory *d, struct room *r, const struct user *u
 /* The topic, the name of who set it ("" when none): false when there is no topic. */
 bool roomops_topic(struct directory *d, struct room *r, char topic[ROOMOPS_TOPIC_MAX + 1],
 		   char by[NAME_MAX_LEN + 1]);
+/* When the topic was set (Unix seconds; IRC's 333), 0 when there is none. */
+int64_t roomops_topic_time(struct directory *d, struct room *r);
 /* Sets (n > 0) or clears (n == 0) the topic: 0, ROOMOPS_E_NOTOP (+t) or ROOMOPS_E_INVALID
  * (too long). */
 int roomops_set_topic(struct directory *d, struct room *r, const struct user *by, const char *text,
@@ -78,6 +80,9 @@ int roomops_unban(struct directory *d, struct room *r, const struct user *by, co
 		  size_t n);
 /* The bans as "* Bans in ROOM: a, b" (or "* No bans in ROOM."), one line ending in \n. */
 size_t roomops_bans(struct directory *d, struct room *r, char *out, size_t cap);
+/* Copies up to max of the bans into out (IRC's 367 list); returns how many. */
+size_t roomops_ban_list(struct directory *d, struct room *r, char (*out)[ROOMOPS_MASK_MAX + 1],
+			size_t max);
 
 /* +k KEY (key != NULL) or -k: 0, ROOMOPS_E_NOTOP or ROOMOPS_E_INVALID. */
 int roomops_set_key(struct directory *d, struct room *r, const struct user *by, const char *key,

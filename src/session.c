@@ -357,7 +357,9 @@ static bool join_refused(struct worker *w, struct conn *c, const char *room, siz
 	}
 	worker_log_gated(w, GATE_ROOMOPS, LOG_INFO, c->id, "join of %.*s refused: %s", k, room,
 			 strerror(-rc));
-	route_send_line(w, c, line, len);
+	c->irc_refusal = rc;
+	if (c->irc == NULL) /* an IRC user is told with a numeric (ircd.c) */
+		route_send_line(w, c, line, len);
 	return true;
 }
 
@@ -846,10 +848,15 @@ static void room_refused(struct worker *w, struct conn *c, const struct room *r,
 	char line[ROOM_LINE_MAX];
 	size_t len;
 	int k = (int)n;
+	c->irc_refusal = rc;
 	if (rc == ROOMOPS_E_NOTOP) {
 		stat_add(&w->stats.room_not_operator, 1);
+		if (c->irc != NULL) /* an IRC user is told with 482 (ircd.c) */
+			return;
 		len = proto_error(line, sizeof(line), "you are not an operator of %s.", r->name);
 	} else if (rc == ROOMOPS_E_NOUSER) {
+		if (c->irc != NULL) /* 441 (ircd.c) */
+			return;
 		len = proto_error(line, sizeof(line), "no such %s in %s: %.*s.", noun, r->name, k,
 				  arg);
 	} else if (rc == ROOMOPS_E_INVALID) {

@@ -91,9 +91,10 @@ Test(ircd, registration_gets_the_welcome_numerics_and_the_lobby, .init = start, 
 	irc_expect(c, ":chatd 001 ada :Welcome to the chatd IRC network ada!ada@chatd");
 	irc_expect(c, ":chatd 002 ada :Your host is chatd, running chatd");
 	irc_expect(c, ":chatd 003 ada :This server was created when it started");
-	irc_expect(c, ":chatd 004 ada chatd chatd o o");
+	irc_expect(c, ":chatd 004 ada chatd chatd o biklmnostv bklov");
 	irc_expect(c, ":chatd 005 ada CASEMAPPING=ascii CHANTYPES=# NICKLEN=32 CHANNELLEN=33 "
-		      "PREFIX=() CHANMODES=,,, NETWORK=chatd :are supported by this server");
+		      "PREFIX=(ov)@+ CHANMODES=b,k,l,imnst NETWORK=chatd :are supported by this "
+		      "server");
 	irc_expect(c, ":chatd 422 ada :MOTD File is missing");
 	irc_expect(c, ":ada!ada@chatd JOIN #lobby");
 	irc_expect(c, ":chatd 331 ada #lobby :No topic is set");
@@ -256,7 +257,7 @@ Test(ircd, join_moves_to_the_room_and_parts_the_lobby, .init = start, .fini = st
 	irc_expect_eventually(c, ":ada!ada@chatd PART #lobby");
 	irc_expect(c, ":ada!ada@chatd JOIN #dev");
 	irc_expect(c, ":chatd 331 ada #dev :No topic is set");
-	irc_expect(c, ":chatd 353 ada = #dev :ada");
+	irc_expect(c, ":chatd 353 ada = #dev :@ada");
 	irc_expect(c, ":chatd 366 ada #dev :End of /NAMES list");
 	tc_expect(nc, "* ada has left.");
 	tc_send(nc, "/join dev\n");
