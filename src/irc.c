@@ -412,8 +412,8 @@ static size_t render_topic(char *out, size_t cap, const char *mask, struct span 
 {
 	char chan[IRC_LINE_MAX];
 	struct span room = name_at(rest), text = after(rest, room.n + 2);
-	if (room.n == 0 || (set ? !starts(after(rest, room.n), ": ")
-				: !equals(after(rest, room.n), ".")))
+	if (room.n == 0 ||
+	    (set ? !starts(after(rest, room.n), ": ") : !equals(after(rest, room.n), ".")))
 		return 0;
 	return irc_message(out, cap, mask, "TOPIC", chan_of(chan, sizeof(chan), room),
 			   set ? text.p : "", set ? text.n : 0);
@@ -452,7 +452,8 @@ static size_t render_order(char *out, size_t cap, struct span t, const struct ir
 	if (starts(rest, " sets mode "))
 		return render_mode(out, cap, mask, after(rest, strlen(" sets mode ")));
 	if (starts(rest, " set the topic of "))
-		return render_topic(out, cap, mask, after(rest, strlen(" set the topic of ")), true);
+		return render_topic(out, cap, mask, after(rest, strlen(" set the topic of ")),
+				    true);
 	if (starts(rest, " cleared the topic of "))
 		return render_topic(out, cap, mask, after(rest, strlen(" cleared the topic of ")),
 				    false);
@@ -462,8 +463,12 @@ static size_t render_order(char *out, size_t cap, struct span t, const struct ir
 		struct span room = name_at(after(rest, strlen(" invites you to ")));
 		if (room.n == 0)
 			return 0;
-		return irc_message(out, cap, mask, "INVITE", x->me,
-				   chan_of(chan, sizeof(chan), room), room.n + 1);
+		char middle[IRC_LINE_MAX];
+		int k = snprintf(middle, sizeof(middle), "%s %s", x->me,
+				 chan_of(chan, sizeof(chan), room));
+		if (k < 0 || (size_t)k >= sizeof(middle))
+			return 0;
+		return irc_message(out, cap, mask, "INVITE", middle, NULL, 0);
 	}
 	return 0;
 }

@@ -177,8 +177,8 @@ static void send_names(struct worker *w, struct conn *c, const char *room)
 			send_num(w, c, RPL_NAMREPLY, args, list);
 			len = 0;
 		}
-		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s%s", len > 0 ? " " : "",
-					mark, names[i]);
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s%s",
+					len > 0 ? " " : "", mark, names[i]);
 	}
 	if (len > 0)
 		send_num(w, c, RPL_NAMREPLY, args, list);
@@ -461,8 +461,8 @@ static bool run_order(struct worker *w, struct conn *c, const char *fmt, const c
 
 /* Moves c to room[0..n) (with key[0..key_len) for a room that has one): the PART of the
  * room it leaves, the JOIN of the one it enters; or the refusal's numeric. */
-static void move_to(struct worker *w, struct conn *c, const char *room, size_t n,
-		    const char *key, size_t key_len, const char *reason)
+static void move_to(struct worker *w, struct conn *c, const char *room, size_t n, const char *key,
+		    size_t key_len, const char *reason)
 {
 	char was[ROOM_MAX_LEN + 1] = "", chan[ROOM_MAX_LEN + 2];
 	if (c->user.room != NULL)
@@ -495,8 +495,8 @@ static void each_item(struct worker *w, struct conn *c, const struct irc_msg *m,
 	}
 }
 
-static void join_one(struct worker *w, struct conn *c, const char *chan, size_t n,
-		     const char *key, size_t key_len)
+static void join_one(struct worker *w, struct conn *c, const char *chan, size_t n, const char *key,
+		     size_t key_len)
 {
 	if (!channel_room(w, c, chan, n) || is_current(c, chan + 1, n - 1))
 		return;
@@ -638,8 +638,8 @@ static void send_who_line(struct worker *w, struct conn *c, const char *chan, co
 			  const char *mark)
 {
 	char args[IRC_LINE_MAX], text[NAME_MAX_LEN + 4];
-	snprintf(args, sizeof(args), "%s %s %s %s %s H%s", chan, nick, IRC_SERVER, IRC_SERVER,
-		 nick, mark);
+	snprintf(args, sizeof(args), "%s %s %s %s %s H%s", chan, nick, IRC_SERVER, IRC_SERVER, nick,
+		 mark);
 	snprintf(text, sizeof(text), "0 %s", nick);
 	send_num(w, c, RPL_WHOREPLY, args, text);
 }
@@ -840,16 +840,17 @@ static void cmd_kick(struct worker *w, struct conn *c, const struct irc_msg *m)
 	char chan[ROOM_MAX_LEN + 2], reason[IRC_LINE_MAX], nick_args[IRC_LINE_MAX];
 	if (!on_channel(w, c, m, 0, chan))
 		return;
-	int k = snprintf(reason, sizeof(reason), "%s%.*s", m->nparams > 2 ? " " : "",
-			 m->nparams > 2 ? (int)m->param_len[2] : 0, m->nparams > 2 ? m->param[2] : "");
+	int k =
+	    snprintf(reason, sizeof(reason), "%s%.*s", m->nparams > 2 ? " " : "",
+		     m->nparams > 2 ? (int)m->param_len[2] : 0, m->nparams > 2 ? m->param[2] : "");
 	const char *p = m->param[1], *end = p + m->param_len[1];
 	while (p < end && !c->closing) {
 		const char *stop = item_end(p, end);
 		size_t n = (size_t)(stop - p);
 		snprintf(nick_args, sizeof(nick_args), "%.*s %s", (int)(n < 64 ? n : 64), p, chan);
 		if (n > 0)
-			run_order(w, c, "/kick %.*s%.*s", p, n, reason, k > 0 ? (size_t)k : 0,
-				  chan, nick_args);
+			run_order(w, c, "/kick %.*s%.*s", p, n, reason, k > 0 ? (size_t)k : 0, chan,
+				  nick_args);
 		p = stop + 1;
 	}
 }

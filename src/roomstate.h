@@ -56,7 +56,7 @@ struct room_state {
 	char key[ROOMOPS_KEY_MAX + 1];
 	char topic[ROOMOPS_TOPIC_MAX + 1];
 	char topic_by[NAME_MAX_LEN + 1];
-	int64_t topic_at; /* when it was set (Unix seconds), 0 when none */
+	int64_t topic_at;               /* when it was set (Unix seconds), 0 when none */
 	struct roomops_ids ops, voiced; /* user ids, members only */
 	char (*bans)[ROOMOPS_MASK_MAX + 1];
 	uint32_t nbans;

@@ -464,3 +464,277 @@ Test(ircd, err_462_already_registered, .init = start, .fini = stop)
 	irc_answer(c, "USER ada 0 * :again\r\n", ":chatd 462 ada :You may not reregister");
 	tc_close(c);
 }
+
+/* ---- running a room (roomops through TOPIC, MODE, KICK, INVITE) ----------------------------- */
+
+/* Registers nick and joins #room (reads to the end of its names). */
+static struct tclient *irc_in_room(const char *nick, const char *room)
+{
+	struct tclient *c = irc_register(nick);
+	char msg[128], want[128];
+	snprintf(msg, sizeof(msg), "JOIN #%s\r\n", room);
+	tc_send(c, msg);
+	snprintf(want, sizeof(want), ":chatd 366 %s #%s :End of /NAMES list", nick, room);
+	irc_expect_eventually(c, want);
+	return c;
+}
+
+/* Reads until a line starts with want. */
+static void irc_expect_prefix(struct tclient *c, const char *want)
+{
+	char line[1024];
+	for (;;) {
+		int r = irc_read(c, line, sizeof(line), 5000);
+		cr_assert_eq(r, 1, "expected '%s...', got %s", want, r == 0 ? "EOF" : "a timeout");
+		if (strncmp(line, want, strlen(want)) == 0)
+			return;
+	}
+}
+
+Test(ircd, topic_is_set_told_as_topic_and_shown_with_332_333, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	tc_send(ada, "TOPIC #dev :release on friday\r\n");
+	irc_expect_eventually(ada, ":ada!ada@chatd TOPIC #dev :release on friday");
+	irc_answer(ada, "TOPIC #dev\r\n", ":chatd 332 ada #dev :release on friday");
+	irc_expect_prefix(ada, ":chatd 333 ada #dev ada ");
+	tc_close(ada);
+}
+
+Test(ircd, joining_a_room_with_a_topic_sends_332, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	irc_answer(ada, "TOPIC #dev :hello\r\n", ":ada!ada@chatd TOPIC #dev :hello");
+	struct tclient *bob = irc_register("bob");
+	tc_send(bob, "JOIN #dev\r\n");
+	irc_expect_eventually(bob, ":bob!bob@chatd JOIN #dev");
+	irc_expect(bob, ":chatd 332 bob #dev :hello");
+	irc_expect_prefix(bob, ":chatd 333 bob #dev ada ");
+	tc_close(ada);
+	tc_close(bob);
+}
+
+Test(ircd, err_482_topic_by_a_non_operator_under_t, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	struct tclient *bob = irc_in_room("bob", "dev");
+	irc_answer(bob, "TOPIC #dev :mine\r\n", ":chatd 482 bob #dev :You're not channel operator");
+	irc_answer(bob, "TOPIC #dev\r\n", ":chatd 331 bob #dev :No topic is set");
+	tc_close(ada);
+	tc_close(bob);
+}
+
+Test(ircd, mode_query_gives_324_with_the_rooms_modes, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	irc_answer(ada, "MODE #dev\r\n", ":chatd 324 ada #dev +tn");
+	tc_close(ada);
+}
+
+Test(ircd, mode_o_makes_an_operator_told_to_the_channel, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	struct tclient *bob = irc_in_room("bob", "dev");
+	tc_send(ada, "MODE #dev +o bob\r\n");
+	irc_expect_eventually(ada, ":ada!ada@chatd MODE #dev +o bob");
+	irc_expect_eventually(bob, ":ada!ada@chatd MODE #dev +o bob");
+	irc_answer(bob, "TOPIC #dev :now I can\r\n", ":bob!bob@chatd TOPIC #dev :now I can");
+	tc_send(ada, "MODE #dev -o bob\r\n");
+	irc_expect_eventually(bob, ":ada!ada@chatd MODE #dev -o bob");
+	irc_answer(bob, "TOPIC #dev :no more\r\n",
+		   ":chatd 482 bob #dev :You're not channel operator");
+	tc_close(ada);
+	tc_close(bob);
+}
+
+Test(ircd, names_and_who_show_operators_and_voiced_members, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	struct tclient *bob = irc_in_room("bob", "dev");
+	tc_send(ada, "MODE #dev +v bob\r\n");
+	irc_expect_eventually(ada, ":ada!ada@chatd MODE #dev +v bob");
+	tc_send(ada, "NAMES #dev\r\n");
+	char line[1024];
+	cr_assert_eq(irc_read(ada, line, sizeof(line), 5000), 1);
+	cr_assert(strstr(line, "@ada") != NULL && strstr(line, "+bob") != NULL, "%s", line);
+	irc_expect(ada, ":chatd 366 ada #dev :End of /NAMES list");
+	tc_send(ada, "WHO #dev\r\n");
+	irc_expect_eventually(ada, ":chatd 352 ada #dev bob chatd chatd bob H+ :0 bob");
+	tc_close(ada);
+	tc_close(bob);
+}
+
+Test(ircd, err_482_mode_by_a_non_operator, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	struct tclient *bob = irc_in_room("bob", "dev");
+	irc_answer(bob, "MODE #dev +m\r\n", ":chatd 482 bob #dev :You're not channel operator");
+	tc_close(ada);
+	tc_close(bob);
+}
+
+Test(ircd, err_401_and_441_mode_o_of_an_unknown_nick_or_a_non_member, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	struct tclient *bob = irc_register("bob");
+	irc_answer(ada, "MODE #dev +o nobody\r\n", ":chatd 401 ada nobody :No such nick/channel");
+	irc_answer(ada, "MODE #dev +o bob\r\n",
+		   ":chatd 441 ada bob #dev :They aren't on that channel");
+	tc_close(ada);
+	tc_close(bob);
+}
+
+Test(ircd, err_472_unknown_mode_char, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	irc_answer(ada, "MODE #dev +z\r\n", ":chatd 472 ada z :is unknown mode char to me");
+	tc_close(ada);
+}
+
+Test(ircd, mode_flags_imst_are_set_told_and_shown, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	tc_send(ada, "MODE #dev +ims-t\r\n");
+	irc_expect(ada, ":ada!ada@chatd MODE #dev +i");
+	irc_expect(ada, ":ada!ada@chatd MODE #dev +m");
+	irc_expect(ada, ":ada!ada@chatd MODE #dev +s");
+	irc_expect(ada, ":ada!ada@chatd MODE #dev -t");
+	irc_answer(ada, "MODE #dev\r\n", ":chatd 324 ada #dev +imsn");
+	tc_close(ada);
+}
+
+Test(ircd, mode_k_and_l_are_set_and_shown_in_324, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	tc_send(ada, "MODE #dev +kl sekrit 5\r\n");
+	irc_expect(ada, ":ada!ada@chatd MODE #dev +k *");
+	irc_expect(ada, ":ada!ada@chatd MODE #dev +l 5");
+	irc_answer(ada, "MODE #dev\r\n", ":chatd 324 ada #dev +tnkl sekrit 5");
+	tc_send(ada, "MODE #dev -kl *\r\n");
+	irc_expect(ada, ":ada!ada@chatd MODE #dev -k *");
+	irc_expect(ada, ":ada!ada@chatd MODE #dev -l");
+	irc_answer(ada, "MODE #dev\r\n", ":chatd 324 ada #dev +tn");
+	tc_close(ada);
+}
+
+Test(ircd, mode_b_bans_and_lists_with_367_368, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	irc_answer(ada, "MODE #dev +b carol\r\n", ":ada!ada@chatd MODE #dev +b carol");
+	tc_send(ada, "MODE #dev +b\r\n");
+	irc_expect(ada, ":chatd 367 ada #dev carol");
+	irc_expect(ada, ":chatd 368 ada #dev :End of channel ban list");
+	irc_answer(ada, "MODE #dev -b carol\r\n", ":ada!ada@chatd MODE #dev -b carol");
+	irc_answer(ada, "MODE #dev b\r\n", ":chatd 368 ada #dev :End of channel ban list");
+	tc_close(ada);
+}
+
+Test(ircd, err_474_join_when_banned, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	irc_answer(ada, "MODE #dev +b bob\r\n", ":ada!ada@chatd MODE #dev +b bob");
+	struct tclient *bob = irc_register("bob");
+	irc_answer(bob, "JOIN #dev\r\n", ":chatd 474 bob #dev :Cannot join channel (+b)");
+	tc_close(ada);
+	tc_close(bob);
+}
+
+Test(ircd, err_475_join_with_a_bad_key_then_the_right_key_lets_in, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	irc_answer(ada, "MODE #dev +k sekrit\r\n", ":ada!ada@chatd MODE #dev +k *");
+	struct tclient *bob = irc_register("bob");
+	irc_answer(bob, "JOIN #dev\r\n", ":chatd 475 bob #dev :Cannot join channel (+k)");
+	irc_answer(bob, "JOIN #dev wrong\r\n", ":chatd 475 bob #dev :Cannot join channel (+k)");
+	tc_send(bob, "JOIN #other,#dev ,sekrit\r\n");
+	irc_expect_eventually(bob, ":bob!bob@chatd JOIN #other");
+	irc_expect_eventually(bob, ":bob!bob@chatd JOIN #dev");
+	tc_close(ada);
+	tc_close(bob);
+}
+
+Test(ircd, err_473_invite_only_then_invite_with_341_lets_in, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	irc_answer(ada, "MODE #dev +i\r\n", ":ada!ada@chatd MODE #dev +i");
+	struct tclient *bob = irc_register("bob");
+	irc_answer(bob, "JOIN #dev\r\n", ":chatd 473 bob #dev :Cannot join channel (+i)");
+	tc_send(ada, "INVITE bob #dev\r\n");
+	irc_expect_eventually(ada, ":chatd 341 ada bob #dev");
+	irc_expect_eventually(bob, ":ada!ada@chatd INVITE bob #dev");
+	tc_send(bob, "JOIN #dev\r\n");
+	irc_expect_eventually(bob, ":bob!bob@chatd JOIN #dev");
+	tc_close(ada);
+	tc_close(bob);
+}
+
+Test(ircd, err_443_invite_of_a_member, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	struct tclient *bob = irc_in_room("bob", "dev");
+	tc_send(ada, "INVITE bob #dev\r\n");
+	irc_expect_eventually(ada, ":chatd 443 ada bob #dev :is already on channel");
+	tc_close(ada);
+	tc_close(bob);
+}
+
+Test(ircd, err_471_join_of_a_full_channel, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	irc_answer(ada, "MODE #dev +l 1\r\n", ":ada!ada@chatd MODE #dev +l 1");
+	struct tclient *bob = irc_register("bob");
+	irc_answer(bob, "JOIN #dev\r\n", ":chatd 471 bob #dev :Cannot join channel (+l)");
+	tc_close(ada);
+	tc_close(bob);
+}
+
+Test(ircd, kick_puts_a_member_out_told_as_kick, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	struct tclient *bob = irc_in_room("bob", "dev");
+	tc_send(ada, "KICK #dev bob :too loud\r\n");
+	irc_expect_eventually(ada, ":ada!ada@chatd KICK #dev bob :too loud");
+	irc_expect_eventually(bob, ":ada!ada@chatd KICK #dev bob :too loud");
+	tc_send(ada, "NAMES #dev\r\n");
+	irc_expect_eventually(ada, ":chatd 353 ada = #dev :@ada");
+	tc_close(ada);
+	tc_close(bob);
+}
+
+Test(ircd, err_482_441_442_kick_refusals, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	struct tclient *bob = irc_in_room("bob", "dev");
+	irc_answer(bob, "KICK #dev ada\r\n", ":chatd 482 bob #dev :You're not channel operator");
+	tc_send(ada, "KICK #dev carol\r\n");
+	irc_expect_eventually(ada, ":chatd 441 ada carol #dev :They aren't on that channel");
+	irc_answer(ada, "KICK #ops bob\r\n", ":chatd 442 ada #ops :You're not on that channel");
+	tc_close(ada);
+	tc_close(bob);
+}
+
+Test(ircd, a_line_users_room_rules_hold_for_an_irc_user_and_back, .init = start, .fini = stop)
+{
+	struct tclient *nc = tc_join(server_port(srv));
+	char me[32], line[256];
+	snprintf(me, sizeof(me), "%llu", (unsigned long long)nc->name);
+	tc_send(nc, "/join ops\n/key sekrit\n");
+	tc_expect_eventually(nc, "* You are now in ops. 1 user here.", 5000);
+	snprintf(line, sizeof(line), "* %s sets mode +k in ops.", me);
+	tc_expect_eventually(nc, line, 5000);
+	struct tclient *ada = irc_register("ada");
+	irc_answer(ada, "JOIN #ops\r\n", ":chatd 475 ada #ops :Cannot join channel (+k)");
+	tc_send(ada, "JOIN #ops sekrit\r\n");
+	irc_expect_eventually(ada, ":chatd 366 ada #ops :End of /NAMES list");
+	tc_send(nc, "/op ada\n");
+	snprintf(line, sizeof(line), ":%s!%s@chatd MODE #ops +o ada", me, me);
+	irc_expect_eventually(ada, line);
+	snprintf(line, sizeof(line), "MODE #ops -o %s\r\n", me);
+	tc_send(ada, line);
+	snprintf(line, sizeof(line), "* ada sets mode -o %s in ops.", me);
+	tc_expect_eventually(nc, line, 5000);
+	tc_send(nc, "/topic mine\n");
+	tc_expect_eventually(nc, "* error: you are not an operator of ops.", 5000);
+	tc_close(ada);
+	tc_close(nc);
+}
