@@ -4,6 +4,9 @@
  * PART, PRIVMSG to a user, QUIT) become the line a line user would type and go through intake
  * and the session like theirs, so the limits and rules are the same; what the session says
  * back comes out rendered as IRC (route.c). Numerics are written here and sent raw.
+ * Running a room (TOPIC, MODE, KICK, INVITE, JOIN with a key) goes the same way, through the
+ * line commands and so roomops.h's rules; a refusal the session records in c->irc_refusal
+ * comes out as its numeric (471, 473, 474, 475, 482, 441) instead of chatd's error line.
  */
 #include "ircd.h"
 #include "command.h"
@@ -331,8 +334,7 @@ static void cmd_pass(struct worker *w, struct conn *c, const struct irc_msg *m)
 }
 
 /* The capabilities chatd offers: echo-message (c->irc_echo: its own channel lines come back),
- * and multi-prefix, which it keeps trivially (NAMES shows no prefixes: chatd's rooms have no
- * operators yet). */
+ * and multi-prefix (NAMES and WHO show "@+" for an operator who is also voiced). */
 #define CAPS "echo-message multi-prefix"
 
 /* Whether every capability in want (space-separated, '-' to disable) is offered; sets them
