@@ -444,7 +444,7 @@ static size_t render_kick(char *out, size_t cap, const char *mask, struct span r
  * other lines. */
 static size_t render_order(char *out, size_t cap, struct span t, const struct irc_ctx *x)
 {
-	char mask[IRC_LINE_MAX], chan[IRC_LINE_MAX];
+	char mask[IRC_LINE_MAX];
 	struct span name = name_at(t), rest = after(t, name.n);
 	if (name.n == 0)
 		return 0;
@@ -463,7 +463,7 @@ static size_t render_order(char *out, size_t cap, struct span t, const struct ir
 		struct span room = name_at(after(rest, strlen(" invites you to ")));
 		if (room.n == 0)
 			return 0;
-		char middle[IRC_LINE_MAX];
+		char middle[IRC_LINE_MAX], chan[IRC_LINE_MAX];
 		int k = snprintf(middle, sizeof(middle), "%s %s", x->me,
 				 chan_of(chan, sizeof(chan), room));
 		if (k < 0 || (size_t)k >= sizeof(middle))

@@ -781,10 +781,11 @@ static void mode_one(struct worker *w, struct conn *c, const char *chan, bool on
 /* MODE #room [modes [params]]: 324, the ban list, or each change in turn. */
 static void channel_mode(struct worker *w, struct conn *c, const struct irc_msg *m)
 {
-	char chan[ROOM_MAX_LEN + 2], args[ROOM_MAX_LEN + 96], modes[80];
+	char chan[ROOM_MAX_LEN + 2];
 	if (!on_channel(w, c, m, 0, chan))
 		return;
 	if (m->nparams == 1) {
+		char args[ROOM_MAX_LEN + 96], modes[80];
 		roomops_modes(&w->hub->dir, c->user.room, true, modes, sizeof(modes));
 		snprintf(args, sizeof(args), "%s %s", chan, modes);
 		send_num(w, c, RPL_CHANNELMODEIS, args, NULL);
@@ -793,12 +794,13 @@ static void channel_mode(struct worker *w, struct conn *c, const struct irc_msg 
 	unsigned next = 2;
 	bool on = true;
 	for (size_t i = 0; i < m->param_len[1] && !c->closing; i++) {
-		char ch = m->param[1][i], letter[2] = { ch, '\0' };
+		char ch = m->param[1][i];
 		if (ch == '+' || ch == '-') {
 			on = ch == '+';
 			continue;
 		}
 		if (strchr("ovbklimnst", ch) == NULL) {
+			char letter[2] = { ch, '\0' };
 			send_num(w, c, ERR_UNKNOWNMODE, letter, "is unknown mode char to me");
 			continue;
 		}
