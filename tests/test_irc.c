@@ -217,6 +217,40 @@ Test(irc, renders_room_notices_as_join_part_and_nick)
 			 ":bob!bob@chatd NICK :rob\r\n");
 }
 
+Test(irc, renders_mode_changes_as_mode)
+{
+	cr_assert_str_eq(render("* bob sets mode +o carl in dev.\n", "dev"),
+			 ":bob!bob@chatd MODE #dev +o carl\r\n");
+	cr_assert_str_eq(render("* bob sets mode +b 10.0.0.0/8 in dev.\n", "dev"),
+			 ":bob!bob@chatd MODE #dev +b 10.0.0.0/8\r\n");
+	cr_assert_str_eq(render("* bob sets mode +m in dev.\n", "dev"),
+			 ":bob!bob@chatd MODE #dev +m\r\n");
+	cr_assert_str_eq(render("* bob sets mode +k in dev.\n", "dev"),
+			 ":bob!bob@chatd MODE #dev +k *\r\n");
+}
+
+Test(irc, renders_topic_changes_as_topic)
+{
+	cr_assert_str_eq(render("* bob set the topic of dev: ship it\n", "dev"),
+			 ":bob!bob@chatd TOPIC #dev :ship it\r\n");
+	cr_assert_str_eq(render("* bob cleared the topic of dev.\n", "dev"),
+			 ":bob!bob@chatd TOPIC #dev :\r\n");
+}
+
+Test(irc, renders_a_kick_as_kick)
+{
+	cr_assert_str_eq(render("* bob kicked carl from dev (spam).\n", "dev"),
+			 ":bob!bob@chatd KICK #dev carl :spam\r\n");
+	cr_assert_str_eq(render("* bob kicked carl from dev.\n", "dev"),
+			 ":bob!bob@chatd KICK #dev carl :\r\n");
+}
+
+Test(irc, renders_an_invitation_as_invite)
+{
+	cr_assert_str_eq(render("* bob invites you to dev: /join dev\n", NULL),
+			 ":bob!bob@chatd INVITE ada #dev\r\n");
+}
+
 Test(irc, renders_other_server_lines_as_notices)
 {
 	cr_assert_str_eq(render("* error: slow down.\n", NULL),
