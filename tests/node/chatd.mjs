@@ -57,3 +57,31 @@ export function lineUser(port) {
   };
   return { sock, waitFor, seen, say: (l) => sock.write(l + '\n') };
 }
+
+// Collects what arrives (push); next(pred) resolves with the first item not taken yet that
+// matches, waiting at most ms for it.
+export function queue() {
+  const seen = [];
+  const waiters = [];
+  return {
+    seen,
+    push(v) {
+      seen.push(v);
+      for (const w of waiters.splice(0)) if (!w(v)) waiters.push(w);
+    },
+    next(pred, ms = 5000) {
+      const i = seen.findIndex(pred);
+      if (i >= 0) return Promise.resolve(seen.splice(i, 1)[0]);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('timeout; seen: ' + JSON.stringify(seen))), ms);
+        waiters.push((v) => {
+          if (!pred(v)) return false;
+          clearTimeout(t);
+          seen.splice(seen.indexOf(v), 1);
+          resolve(v);
+          return true;
+        });
+      });
+    },
+  };
+}

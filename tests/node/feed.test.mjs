@@ -7,38 +7,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import WebSocket from 'ws';
-import { startChatd, stopChatd } from './chatd.mjs';
+import { startChatd, stopChatd, queue } from './chatd.mjs';
 
 let srv;
 before(async () => { srv = await startChatd(['--history', '5']); });
 after(async () => { await stopChatd(srv); });
-
-// Collects what arrives; next(pred) resolves with the first match not taken yet.
-function queue() {
-  const seen = [];
-  const waiters = [];
-  return {
-    seen,
-    push(v) {
-      seen.push(v);
-      for (const w of waiters.splice(0)) if (!w(v)) waiters.push(w);
-    },
-    next(pred, ms = 4000) {
-      const i = seen.findIndex(pred);
-      if (i >= 0) return Promise.resolve(seen.splice(i, 1)[0]);
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('timeout; seen: ' + JSON.stringify(seen))), ms);
-        waiters.push((v) => {
-          if (!pred(v)) return false;
-          clearTimeout(t);
-          seen.splice(seen.indexOf(v), 1);
-          resolve(v);
-          return true;
-        });
-      });
-    },
-  };
-}
 
 // A JSON feed user: every message must be one JSON object.
 function openJson(query = '') {
