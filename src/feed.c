@@ -142,7 +142,8 @@ static bool read_left(struct span rest, struct span *quoted)
 		return false;
 	*quoted =
 	    (struct span){ rest.p + strlen(" has left ("), rest.n - strlen(" has left (") - 2 };
-	return true;
+	/* proto.c's quote: "TEXT" or, cut, "TE"... (a quote's closing mark is never missing) */
+	return ends(*quoted, "\"") || (quoted->n >= 5 && ends(*quoted, "\"..."));
 }
 
 /* "OLD is now known as NEW." */

@@ -262,7 +262,13 @@ Test(feed, lines_no_function_words_are_notices_and_never_read_past_their_end)
 {
 	/* found by fuzz_feed: each read past its line's end before */
 	static const char *const odd[] = {
-		"", "*", "(private) bobQpsst", "* You are now in dev.", "+ ", "* 5 users in dev:"
+		"",
+		"*",
+		"(private) bobQpsst",
+		"* You are now in dev.",
+		"+ ",
+		"* 5 users in dev:",
+		"* bob has left (\"\xe2\x9c\x93)." /* a quote without its closing mark */
 	};
 	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
 		size_t n = strlen(odd[i]);
