@@ -57,7 +57,7 @@ struct copies {
  * is cut as soon as its queue would pass the limit: a queue never holds more than
  * --max-outbuf for a reader that does not read.
  */
-static void route_queue(struct worker *w, struct conn *c, struct msg *m)
+static inline void route_queue(struct worker *w, struct conn *c, struct msg *m)
 {
 	if (c->close_reason == CLOSE_SLOW || c->close_reason == CLOSE_MEMORY)
 		return; /* its output is being thrown away */
@@ -149,11 +149,9 @@ static void route_enqueue_irc(struct worker *w, struct conn *c, struct msg *m, s
 		msg_local_put(r, w->index);
 }
 
-/*
- * Queues m for c in c's form: a line for text users, an event for JSON feed users (made once
- * per worker and message: *json keeps it for the next recipient; the caller puts it when done).
- */
-static void route_enqueue(struct worker *w, struct conn *c, struct msg *m, struct copies *k)
+/* route_enqueue for IRC and JSON feed users: their own form of m (made once per worker and
+ * message: k keeps it for the next recipient; the caller puts it when done). */
+static void route_enqueue_form(struct worker *w, struct conn *c, struct msg *m, struct copies *k)
 {
 	if (c->irc != NULL && !m->raw && !m->json) {
 		route_enqueue_irc(w, c, m, &k->irc);
@@ -169,6 +167,19 @@ static void route_enqueue(struct worker *w, struct conn *c, struct msg *m, struc
 		return;
 	}
 	route_queue(w, c, *json);
+}
+
+/*
+ * Queues m for c in c's form: a line for text users as it is, another form for IRC and JSON
+ * feed users (route_enqueue_form). Inline: the text user's path is the fan-out's inner loop,
+ * and a call with its register saves there cost a tenth of a delivery (callgrind).
+ */
+static inline void route_enqueue(struct worker *w, struct conn *c, struct msg *m, struct copies *k)
+{
+	if (c->irc == NULL && !c->feed_json)
+		route_queue(w, c, m);
+	else
+		route_enqueue_form(w, c, m, k);
 }
 
 /* Lets go of the copies route_enqueue made, if it made any. */
