@@ -19,6 +19,8 @@
 #                   (systemd-analyze), the man pages (groff, man), JSON logs (python3)
 #   make test-ii    Debian's ii IRC client chats with a line user through --irc-port (part
 #                   of make test)
+#   make test-weechat  WeeChat (weechat-headless) connects as the README says, chats with a
+#                   line user, renames and quits (part of make test)
 #   make format-check   clang-format check of src/, tests/, bench/
 #   make check-headers  every header compiles on its own (it includes what it uses)
 #   make check-layers  src/ is layered: its modules' include graph has no cycle
@@ -58,7 +60,7 @@ TEST_LIB := tests/testlib.c tests/stress.c
 B        := build/plain
 SAN      :=
 
-.PHONY: all run test asan tsan install uninstall test-service test-ii clean format-check deps-test run-tests run-tsan fuzz valgrind test-ws test-browser
+.PHONY: all run test asan tsan install uninstall test-service test-ii test-weechat clean format-check deps-test run-tests run-tsan fuzz valgrind test-ws test-browser
 .PHONY: test-tls
 .PHONY: chatd-plain
 .PHONY: test-oom
@@ -141,6 +143,7 @@ test: all
 	$(MAKE) --no-print-directory run-tests B=build/plain
 	$(MAKE) --no-print-directory test-service
 	$(MAKE) --no-print-directory test-ii
+	$(MAKE) --no-print-directory test-weechat
 
 run-tests: $(TEST_BIN) bin/chat chatd-plain
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(TEST_BIN) --timeout 60 $(TEST_ARGS)
@@ -338,6 +341,10 @@ test-service: bin/chatd bin/chat
 # Debian's ii (a FIFO and file IRC client) in chatd's rooms with a line user (tests/ii.sh).
 test-ii: bin/chatd
 	bash tests/ii.sh
+
+# WeeChat, driven through its FIFO and read through its logs, in chatd's rooms (tests/weechat.sh).
+test-weechat: bin/chatd
+	bash tests/weechat.sh
 
 format-check:
 	clang-format --dry-run -Werror src/*.c src/*.h tests/*.c tests/*.h tests/oom/*.c tests/oom/*.h \

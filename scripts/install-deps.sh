@@ -8,6 +8,8 @@
 #               and man pages with (Debian: systemd, man-db, groff-base)
 #   haproxy     haproxy, which the PROXY protocol tests put in front of chatd (Debian: haproxy)
 #   ii          ii, the IRC client tests/ii.sh drives through its files (Debian: ii)
+#   weechat     WeeChat without its terminal UI, which tests/weechat.sh drives through its FIFO
+#               (Debian: weechat-headless)
 #   nginx       nginx, which make test-tls runs in front of chatd (Debian: nginx; the package's
 #               own service is never used)
 #   openssl     openssl, which makes make test-tls's self-signed certificate (Debian: openssl)
@@ -50,6 +52,7 @@ for what in "$@"; do
 		;;
 	haproxy) command -v haproxy >/dev/null 2>&1 || need_apt haproxy ;;
 	ii) command -v ii >/dev/null 2>&1 || need_apt ii ;;
+	weechat) command -v weechat-headless >/dev/null 2>&1 || need_apt weechat-headless ;;
 	nginx) command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt nginx ;;
 	openssl) command -v openssl >/dev/null 2>&1 || need_apt openssl ;;
 	lint)

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# weechat.sh - WeeChat (Debian's weechat-headless: the real client, without its terminal UI)
+# in chatd's rooms, as the README tells a WeeChat user to connect: `/server add chatd
+# localhost/PORT`, `/connect chatd`. It registers, is in #lobby, chats both ways with a line
+# (TCP) user, changes its nick, and quits. WeeChat is driven through its FIFO plugin and
+# read back through its logger plugin's files (flushed at once).
+# Starts bin/chatd on free loopback ports and stops it, and WeeChat, by PID, even on failure.
+# Needs weechat-headless: installed when root, otherwise skipped with the command to run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v weechat-headless >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ]; then
+		sh scripts/install-deps.sh weechat
+	else
+		echo "weechat.sh: SKIPPED: needs WeeChat (sudo apt-get install -y weechat-headless)"
+		exit 0
+	fi
+fi
+
+dir=$(mktemp -d /tmp/chatd-weechat-XXXXXX)
+chatd_pid='' wc_pid='' cat_pid=''
+cleanup() {
+	for pid in $wc_pid $cat_pid $chatd_pid; do kill "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+logs="$dir/wc/logs"
+fail() {
+	echo "[FAIL] weechat::$1"
+	echo "--- line user saw:"
+	cat "$dir/nc.out" 2>/dev/null || true
+	echo "--- WeeChat's logs:"
+	find "$logs" -name '*.weechatlog' -exec sh -c 'echo "$1:"; cat "$1"' _ {} \; 2>/dev/null ||
+		true
+	exit 1
+}
+
+# waits until file $1 has a line matching the extended regex $2 (10 s)
+wait_for() {
+	for _ in $(seq 200); do
+		[ -f "$1" ] && grep -qE -- "$2" "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+bin/chatd --bind 127.0.0.1 --port 0 --irc-port 0 --admin off --workers 2 >/dev/null \
+	2>"$dir/chatd.log" &
+chatd_pid=$!
+wait_for "$dir/chatd.log" "listening on .* port [0-9]+:" || fail "chatd did not start"
+port=$(sed -n 's/.*listening on .* port \([0-9]*\): .*/\1/p' "$dir/chatd.log" | head -n1)
+irc=$(sed -n 's/.*IRC clients on .* port \([0-9]*\) .*/\1/p' "$dir/chatd.log" | head -n1)
+
+# the line user: bash's /dev/tcp, its lines into nc.out
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+cat <&3 >"$dir/nc.out" &
+cat_pid=$!
+say() { printf '%s\n' "$1" >&3; }
+wait_for "$dir/nc.out" '^\* Welcome, ' || fail "the line user was not welcomed"
+say "/nick lineuser"
+wait_for "$dir/nc.out" 'is now known as lineuser\.$' || fail "the line user's nick"
+
+# WeeChat with only the plugins it needs, its home in $dir; the FIFO takes commands
+fifo="$dir/fifo"
+weechat-headless -d "$dir/wc" -P irc,logger,fifo -s -r "/set logger.file.flush_delay 0;\
+/set fifo.file.enabled on;/set fifo.file.path \"$fifo\";\
+/server add chatd 127.0.0.1/$irc -notls -nicks=wcuser -username=wcuser;/connect chatd" \
+	>"$dir/wc.out" 2>&1 &
+wc_pid=$!
+server="$logs/irc.server.chatd.weechatlog"
+lobby="$logs/irc.chatd.#lobby.weechatlog"
+wait_for "$server" "Welcome to the chatd IRC network wcuser" || fail "registers"
+wait_for "$lobby" "wcuser .* has joined #lobby" || fail "is in #lobby"
+wait_for "$dir/nc.out" '^\* wcuser has entered\.$' || fail "the line user sees WeeChat enter"
+echo "[PASS] weechat::registers_and_is_in_the_lobby"
+
+# a command to WeeChat: in buffer $1 (irc.server.chatd, irc.chatd.#lobby...), text $2
+wc() { printf '%s *%s\n' "$1" "$2" >"$fifo"; }
+[ -p "$fifo" ] || fail "no FIFO at $fifo"
+say "hello weechat"
+wait_for "$lobby" $'\tlineuser\thello weechat$' || fail "gets a line user's line"
+wc irc.chatd.#lobby "hello line user"
+wait_for "$dir/nc.out" '^wcuser:hello line user$' || fail "its line reaches the line user"
+wc irc.chatd.#lobby "/me waves"
+wait_for "$dir/nc.out" '^\+ wcuser waves$' || fail "its /me reaches the line user"
+echo "[PASS] weechat::chats_with_a_line_user_both_ways"
+
+say "/msg wcuser psst"
+wait_for "$logs/irc.chatd.lineuser.weechatlog" $'\tlineuser\tpsst$' ||
+	fail "gets a private message in a buffer of its own"
+wc irc.chatd.lineuser "psst back"
+wait_for "$dir/nc.out" '^\(private\) wcuser:psst back$' || fail "answers it"
+echo "[PASS] weechat::private_messages_both_ways"
+
+wc irc.server.chatd "/nick wcnew"
+wait_for "$dir/nc.out" '^\* wcuser is now known as wcnew\.$' || fail "changes its nick"
+wait_for "$lobby" "You are now known as wcnew" || fail "WeeChat shows its new nick"
+echo "[PASS] weechat::changes_its_nick"
+
+wc irc.server.chatd "/quit bye from weechat"
+wait_for "$dir/nc.out" '^\* wcnew has left \("bye from weechat"\)\.$' || fail "quits with a reason"
+echo "[PASS] weechat::quits_with_a_reason"
+echo "[====] weechat: 5 passed"
