@@ -105,6 +105,8 @@ struct conn {
 	bool ws_ping_out;           /* WebSocket users: chatd's ping awaits any answer (web.c) */
 	bool irc_quiet;             /* IRC users: lines not sent raw are dropped (registering) */
 	bool irc_echo;              /* IRC users: echo-message: its own room lines come back */
+	bool irc_time;              /* IRC users: server-time: "@time=" on what it is told */
+	bool irc_tags;              /* IRC users: message-tags: "msgid=" on room lines */
 	int irc_refusal; /* IRC users: the ROOMOPS_E_* refusal of the last order, told by ircd.c
 			  * as a numeric instead of an error line (session.c sets it) */
 	void *irc; /* ircd.c's state of an IRC user (plain memory), or NULL: lines go out as IRC

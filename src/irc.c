@@ -4,9 +4,11 @@
 #include "irc.h"
 #include "proto.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* ---- reading ------------------------------------------------------------------------------- */
 
@@ -82,7 +84,7 @@ enum irc_parse_result irc_parse(const char *line, size_t len, struct irc_msg *m)
 	if (line[i] == '@') {
 		size_t end = word_end(line, i, len);
 		/* the section counts its '@' and the space after it */
-		if (end - i + 1 > IRC_TAGS_MAX)
+		if (end - i + 1 > IRC_CLIENT_TAGS_MAX)
 			return IRC_TAGS_TOO_LONG;
 		m->tags = line + i + 1;
 		m->tags_len = end - i - 1;
@@ -111,6 +113,127 @@ bool irc_is(const struct irc_msg *m, const char *cmd)
 {
 	size_t n = strlen(cmd);
 	return m->cmd_len == n && strncasecmp(m->cmd, cmd, n) == 0;
+}
+
+/* ---- tags ---------------------------------------------------------------------------------- */
+
+bool irc_tag_next(const char *tags, size_t n, size_t *pos, struct irc_tag *t)
+{
+	size_t i = *pos;
+	while (i < n && tags[i] == ';')
+		i++;
+	if (i >= n) {
+		*pos = n;
+		return false;
+	}
+	const char *semi = memchr(tags + i, ';', n - i);
+	size_t end = semi != NULL ? (size_t)(semi - tags) : n;
+	const char *eq = memchr(tags + i, '=', end - i);
+	size_t key_end = eq != NULL ? (size_t)(eq - tags) : end;
+	t->key = tags + i;
+	t->key_len = key_end - i;
+	t->value = eq != NULL ? eq + 1 : tags + end;
+	t->value_len = eq != NULL ? end - key_end - 1 : 0;
+	*pos = end;
+	return true;
+}
+
+/* The character "\c" stands for in a tag value. */
+static char unescaped(char c)
+{
+	switch (c) {
+	case ':':
+		return ';';
+	case 's':
+		return ' ';
+	case 'r':
+		return '\r';
+	case 'n':
+		return '\n';
+	default: /* "\\" and any other: the character itself */
+		return c;
+	}
+}
+
+size_t irc_tag_unescape(char *out, size_t cap, const char *v, size_t n)
+{
+	size_t len = 0, i = 0;
+	if (cap == 0)
+		return 0;
+	while (i < n && len + 1 < cap) {
+		if (v[i] != '\\')
+			out[len++] = v[i];
+		else if (i + 1 < n) /* a last lone '\\' is dropped */
+			out[len++] = unescaped(v[++i]);
+		i++;
+	}
+	out[len] = '\0';
+	return len;
+}
+
+/* How c is written in a tag value, or NULL: as it is. */
+static const char *escape_of(char c)
+{
+	switch (c) {
+	case ';':
+		return "\\:";
+	case ' ':
+		return "\\s";
+	case '\\':
+		return "\\\\";
+	case '\r':
+		return "\\r";
+	case '\n':
+		return "\\n";
+	default:
+		return NULL;
+	}
+}
+
+size_t irc_tag_escape(char *out, size_t cap, const char *v, size_t n)
+{
+	size_t len = 0;
+	if (cap == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *esc = escape_of(v[i]);
+		size_t k = esc != NULL ? 2 : 1;
+		if (len + k >= cap)
+			break;
+		memcpy(out + len, esc != NULL ? esc : v + i, k);
+		len += k;
+	}
+	out[len] = '\0';
+	return len;
+}
+
+size_t irc_time(char *out, size_t cap, int64_t ms)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	if (cap <= IRC_TIME_LEN || ms < 0 || gmtime_r(&secs, &tm) == NULL)
+		return 0;
+	int n = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 (int)(ms % 1000));
+	return n == IRC_TIME_LEN ? (size_t)n : 0;
+}
+
+size_t irc_server_tags(char *out, size_t cap, const struct irc_ctx *x)
+{
+	char stamp[IRC_TIME_LEN + 1], id[IRC_SERVER_TAGS_MAX / 2], msgid[IRC_SERVER_TAGS_MAX / 2];
+	bool has_time = x->time_ms > 0 && irc_time(stamp, sizeof(stamp), x->time_ms) > 0;
+	bool has_id = x->tags && x->seq != 0 && x->room != NULL;
+	if (has_id) {
+		snprintf(id, sizeof(id), "%.64s/%" PRIu64, x->room, x->seq);
+		irc_tag_escape(msgid, sizeof(msgid), id, strlen(id));
+	}
+	if ((!has_time && !has_id) || cap < IRC_SERVER_TAGS_MAX)
+		return 0;
+	int n = snprintf(out, cap, "@%s%s%s%s%s ", has_time ? "time=" : "", has_time ? stamp : "",
+			 has_time && has_id ? ";" : "", has_id ? "msgid=" : "",
+			 has_id ? msgid : "");
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
 bool irc_is_channel(const char *s, size_t n)
@@ -486,7 +609,8 @@ bool irc_said_by(const char *line, size_t n, const char *name)
 	return who.n == k && memcmp(who.p, name, k) == 0 && l.n > k && l.p[k] == ':';
 }
 
-size_t irc_render(char *out, size_t cap, const char *line, size_t n, const struct irc_ctx *x)
+static size_t render_body(char *out, size_t cap, const char *line, size_t n,
+			  const struct irc_ctx *x)
 {
 	struct span l = { line, n > 0 && line[n - 1] == '\n' ? n - 1 : n }, name, rest;
 	char target[IRC_LINE_MAX];
@@ -530,4 +654,11 @@ size_t irc_render(char *out, size_t cap, const char *line, size_t n, const struc
 		return render_said(out, cap, name, target_of(target, 300, x), after(rest, 1), false,
 				   x);
 	return irc_message(out, cap, x->server, "NOTICE", target_of(target, 300, x), l.p, l.n);
+}
+
+size_t irc_render(char *out, size_t cap, const char *line, size_t n, const struct irc_ctx *x)
+{
+	size_t k = cap >= IRC_SERVER_TAGS_MAX + IRC_LINE_MAX ? irc_server_tags(out, cap, x) : 0;
+	size_t body = render_body(out + k, cap - k, line, n, x);
+	return body > 0 ? k + body : 0;
 }

@@ -7,8 +7,9 @@
  * Owns: nothing. Pure code: no I/O, no allocation, no locks; any thread.
  *
  * Sizes: a message is at most IRC_LINE_MAX bytes with its CRLF; IRCv3 tags ("@a=b;c " in
- * front) have their own budget of IRC_TAGS_MAX bytes, the '@' and the space included. So the
- * longest input line is IRC_INPUT_MAX bytes (without the line end).
+ * front) have their own budget of IRC_TAGS_MAX bytes, the '@' and the space included, of which a
+ * client may send IRC_CLIENT_TAGS_MAX (message-tags: 4094 bytes of tag data). So the longest
+ * input line is IRC_INPUT_MAX bytes (without the line end).
  */
 #ifndef CHATD_IRC_H
 #define CHATD_IRC_H
@@ -20,8 +21,14 @@
 #define IRC_SERVER     "chatd" /* the server's name: its messages' prefix, users' host */
 #define IRC_LINE_MAX   512     /* a message, CRLF included (RFC 1459 2.3) */
 #define IRC_TAGS_MAX   8191    /* the tags section, '@' and the space after it included */
+#define IRC_CLIENT_TAGS_MAX 4096 /* what a client may send: 4094 bytes of tag data, '@', ' ' */
 #define IRC_PARAMS_MAX 15
-#define IRC_INPUT_MAX  (IRC_TAGS_MAX + IRC_LINE_MAX - 2)
+#define IRC_INPUT_MAX  (IRC_CLIENT_TAGS_MAX + IRC_LINE_MAX - 2)
+#define IRC_TIME_LEN   24 /* "2026-12-01T14:00:00.000Z" (server-time) */
+/* A message chatd writes with its tags: its own (time, msgid: at most IRC_SERVER_TAGS_MAX)
+ * and a client's it relays (at most IRC_CLIENT_TAGS_MAX), then the message. */
+#define IRC_SERVER_TAGS_MAX 256
+#define IRC_OUT_MAX         (IRC_SERVER_TAGS_MAX + IRC_CLIENT_TAGS_MAX + IRC_LINE_MAX)
 
 /* One message, as spans of the line it was read from. */
 struct irc_msg {
@@ -43,7 +50,7 @@ enum irc_parse_result {
 	IRC_NO_COMMAND,    /* tags or a prefix and nothing after them */
 	IRC_BAD_COMMAND,   /* not letters, not three digits */
 	IRC_TOO_LONG,      /* past IRC_LINE_MAX - 2 bytes after the tags */
-	IRC_TAGS_TOO_LONG, /* the tags section past IRC_TAGS_MAX */
+	IRC_TAGS_TOO_LONG, /* the tags section past IRC_CLIENT_TAGS_MAX */
 	IRC_BAD_CHARACTER  /* NUL, CR or LF inside the message */
 };
 
@@ -52,6 +59,31 @@ enum irc_parse_result irc_parse(const char *line, size_t len, struct irc_msg *m)
 
 /* Whether m's command is cmd (case-insensitive, as IRC commands are). */
 bool irc_is(const struct irc_msg *m, const char *cmd);
+
+/* One tag of a tags section: its key (a '+' in front for a client-only tag) and its value as
+ * sent, escaped (empty when none: "key" and "key=" are the same). */
+struct irc_tag {
+	const char *key;
+	size_t key_len;
+	const char *value;
+	size_t value_len;
+};
+
+/* The next tag of tags[0..n) from *pos (start at 0) into t; false when there is none left.
+ * Empty items (";;") are skipped. */
+bool irc_tag_next(const char *tags, size_t n, size_t *pos, struct irc_tag *t);
+
+/* Tag values (message-tags "Escaping values"): ';' ' ' '\' CR LF are written "\:" "\s" "\\"
+ * "\r" "\n". irc_tag_unescape undoes it (a '\' before any other character is dropped, and so
+ * is a last lone '\'); irc_tag_escape does it. Both write at most cap - 1 bytes and a NUL, and
+ * return the length written. */
+size_t irc_tag_unescape(char *out, size_t cap, const char *v, size_t n);
+size_t irc_tag_escape(char *out, size_t cap, const char *v, size_t n);
+
+/* The server-time form of ms (milliseconds since the epoch), UTC: "2026-12-01T14:00:00.000Z"
+ * (IRC_TIME_LEN bytes and a NUL; cap > IRC_TIME_LEN). Returns the length, 0 if it does not
+ * fit. */
+size_t irc_time(char *out, size_t cap, int64_t ms);
 
 /* The numerics chatd sends, with their standard texts (irc_numeric_text). */
 enum irc_numeric {
@@ -146,7 +178,14 @@ struct irc_ctx {
 	const char *me;     /* the recipient's nick */
 	const char *room;   /* the room a room line came through, or NULL (a line to one user) */
 	bool echo;          /* echo-message: the sender's echo of a /msg is its PRIVMSG back */
+	int64_t time_ms;    /* server-time: "time=" this time (ms since the epoch); 0: no tag */
+	bool tags;          /* message-tags: "msgid=ROOM/SEQ" for a room line with a seq */
+	uint64_t seq;       /* the room's sequence number of the line, or 0 */
 };
+
+/* The tags section chatd puts in front of a message for x ("@time=...;msgid=ROOM/SEQ "), or
+ * nothing (0). Needs cap >= IRC_SERVER_TAGS_MAX; returns the length written (no NUL). */
+size_t irc_server_tags(char *out, size_t cap, const struct irc_ctx *x);
 
 /*
  * A line worded by proto.c (a final "\n" may be there or not) as an IRC message for one
@@ -154,8 +193,9 @@ struct irc_ctx {
  * ACTION, "(private) NAME:TEXT" as a PRIVMSG to the recipient, entered / left / renamed
  * notices as JOIN / PART (QUIT when a reason is given: the user left the chat) / NICK, any other line as a NOTICE (to #ROOM, or to the recipient).
  * The sender's echo of a /msg ("* to NAME: TEXT") has no IRC form (0) unless x->echo:
- * then it is ":ME!ME@SERVER PRIVMSG NAME :TEXT". Needs cap >= IRC_LINE_MAX; returns the
- * length written.
+ * then it is ":ME!ME@SERVER PRIVMSG NAME :TEXT". The tags x asks for come in front
+ * (irc_server_tags) when cap >= IRC_SERVER_TAGS_MAX + IRC_LINE_MAX. Needs cap >= IRC_LINE_MAX;
+ * returns the length written.
  */
 size_t irc_render(char *out, size_t cap, const char *line, size_t n, const struct irc_ctx *x);
 

@@ -107,12 +107,14 @@ static void send_welcome(struct worker *w, struct conn *c)
 static void send_self(struct worker *w, struct conn *c, const char *cmd, const char *room,
 		      const char *text)
 {
-	char out[IRC_LINE_MAX], mask[IRC_LINE_MAX], chan[ROOM_MAX_LEN + 2];
+	char out[IRC_SERVER_TAGS_MAX + IRC_LINE_MAX], mask[IRC_LINE_MAX], chan[ROOM_MAX_LEN + 2];
 	snprintf(mask, sizeof(mask), "%s!%s@%s", c->user.name, c->user.name, IRC_SERVER);
 	snprintf(chan, sizeof(chan), "#%s", room);
-	send_raw(
-	    w, c, out,
-	    irc_message(out, sizeof(out), mask, cmd, chan, text, text != NULL ? strlen(text) : 0));
+	struct irc_ctx x = { .time_ms = c->irc_time ? clock_wall_ms() : 0 };
+	size_t k = irc_server_tags(out, sizeof(out), &x);
+	k += irc_message(out + k, sizeof(out) - k, mask, cmd, chan, text,
+			 text != NULL ? strlen(text) : 0);
+	send_raw(w, c, out, k);
 }
 
 /* Whether name is in list (", "-separated, as roomops_names writes it). */
@@ -219,6 +221,8 @@ static void show_joined(struct worker *w, struct conn *c)
 	send_self(w, c, "JOIN", room, NULL);
 	send_topic(w, c, c->user.room);
 	send_names(w, c, room);
+	if (c->irc_time) /* the room's history, now that the client has the channel */
+		session_show_history(w, c);
 }
 
 /* NICK and USER are in (and CAP END, and PASS when asked for): c becomes a user. */
@@ -333,9 +337,23 @@ static void cmd_pass(struct worker *w, struct conn *c, const struct irc_msg *m)
 		     hmac_equal((const uint8_t *)m->param[0], hub->irc_pass, hub->irc_pass_len);
 }
 
-/* The capabilities chatd offers: echo-message (c->irc_echo: its own channel lines come back),
- * and multi-prefix (NAMES and WHO show "@+" for an operator who is also voiced). */
-#define CAPS "echo-message multi-prefix"
+/* The capabilities chatd offers (CAP LS), each a flag of the connection: echo-message
+ * (c->irc_echo: its own channel lines come back), message-tags (c->irc_tags: msgid on room
+ * lines, TAGMSG taken), multi-prefix (NAMES and WHO show "@+" for an operator who is also
+ * voiced), server-time (c->irc_time: "@time=" on what it is told, the room's history
+ * replayed as PRIVMSGs at their times). */
+#define CAPS "echo-message message-tags multi-prefix server-time"
+
+static bool *cap_flag(struct conn *c, const char *name, size_t k)
+{
+	static const char *const names[] = { "echo-message", "message-tags", "multi-prefix",
+					     "server-time" };
+	bool *flags[] = { &c->irc_echo, &c->irc_tags, &state_of(c)->multi_prefix, &c->irc_time };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (k == strlen(names[i]) && memcmp(name, names[i], k) == 0)
+			return flags[i];
+	return NULL;
+}
 
 /* Whether every capability in want (space-separated, '-' to disable) is offered; sets them
  * when set. */
@@ -349,27 +367,35 @@ static bool caps_apply(struct conn *c, const char *want, bool set)
 		if (n == 0)
 			break;
 		bool off = p[0] == '-';
-		const char *name = off ? p + 1 : p;
-		size_t k = off ? n - 1 : n;
-		if (k == strlen("echo-message") && memcmp(name, "echo-message", k) == 0) {
-			if (set)
-				c->irc_echo = !off;
-		} else if (k == strlen("multi-prefix") && memcmp(name, "multi-prefix", k) == 0) {
-			if (set)
-				state_of(c)->multi_prefix = !off;
-		} else {
+		bool *flag = cap_flag(c, off ? p + 1 : p, off ? n - 1 : n);
+		if (flag == NULL)
 			return false;
-		}
+		if (set)
+			*flag = !off;
 		p += n;
 	}
 	return true;
+}
+
+/* CAP LIST's answer: the capabilities c has, in CAPS's order. */
+static const char *caps_of(struct conn *c, char *out, size_t cap)
+{
+	char all[] = CAPS;
+	size_t len = 0;
+	out[0] = '\0';
+	for (char *save = NULL, *name = strtok_r(all, " ", &save); name != NULL;
+	     name = strtok_r(NULL, " ", &save))
+		if (*cap_flag(c, name, strlen(name)))
+			len += (size_t)snprintf(out + len, cap - len, "%s%s", len > 0 ? " " : "",
+						name);
+	return out;
 }
 
 /* CAP LS / REQ / LIST / END (IRCv3 capability negotiation). */
 static void cmd_cap(struct worker *w, struct conn *c, const struct irc_msg *m)
 {
 	struct ircd_user *u = state_of(c);
-	char sub[16], want[IRC_LINE_MAX], out[IRC_LINE_MAX], middle[64];
+	char sub[16], want[IRC_LINE_MAX], out[IRC_LINE_MAX], middle[64], have[sizeof(CAPS)];
 	param(m, 0, sub, sizeof(sub));
 	if (strcasecmp(sub, "END") == 0) {
 		u->cap_open = false;
@@ -382,8 +408,7 @@ static void cmd_cap(struct worker *w, struct conn *c, const struct irc_msg *m)
 		text = CAPS;
 	} else if (strcasecmp(sub, "LIST") == 0) {
 		reply = "LIST";
-		text = c->irc_echo ? (u->multi_prefix ? CAPS : "echo-message")
-				   : (u->multi_prefix ? "multi-prefix" : "");
+		text = caps_of(c, have, sizeof(have));
 	} else if (strcasecmp(sub, "REQ") == 0) {
 		param(m, 1, want, sizeof(want));
 		bool ok = caps_apply(c, want, false);
@@ -604,6 +629,16 @@ static void say_one(struct worker *w, struct conn *c, const char *to, size_t n,
 		run_line(w, c, "/msg %.*s %.*s", to, n, text, len);
 }
 
+/* Whether m carries client-only tags ("+typing=active"): chatd takes them and drops them. */
+static bool has_client_tags(const struct irc_msg *m)
+{
+	struct irc_tag t;
+	for (size_t pos = 0; irc_tag_next(m->tags, m->tags_len, &pos, &t);)
+		if (t.key_len > 0 && t.key[0] == '+')
+			return true;
+	return false;
+}
+
 static void cmd_privmsg(struct worker *w, struct conn *c, const struct irc_msg *m)
 {
 	bool notice = irc_is(m, "NOTICE");
@@ -617,7 +652,31 @@ static void cmd_privmsg(struct worker *w, struct conn *c, const struct irc_msg *
 			send_num(w, c, ERR_NOTEXTTOSEND, NULL, NULL);
 		return;
 	}
+	if (has_client_tags(m)) /* "+draft/reply" and the like: not relayed (docs/irc.md) */
+		stat_add(&w->stats.irc_client_tags_dropped, 1);
 	each_item(w, c, m, 0, say_one);
+}
+
+/* TAGMSG target (message-tags): taken, its client-only tags not relayed (docs/irc.md). The
+ * target is checked as PRIVMSG's is. */
+static void cmd_tagmsg(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	char name[IRC_LINE_MAX];
+	param(m, 0, name, 300);
+	if (has_client_tags(m))
+		stat_add(&w->stats.irc_client_tags_dropped, 1);
+	if (name[0] == '#') {
+		if (!irc_is_channel(name, strlen(name)) || !room_name_valid(name + 1, strlen(name) - 1))
+			send_num(w, c, ERR_NOSUCHCHANNEL, name, NULL);
+		else if (!is_current(c, name + 1, strlen(name) - 1))
+			send_num(w, c, ERR_CANNOTSENDTOCHAN, name, NULL);
+		return;
+	}
+	uint64_t id;
+	unsigned worker;
+	char spelled[NAME_MAX_LEN + 1];
+	if (!dir_lookup(&w->hub->dir, m->param[0], m->param_len[0], &id, &worker, spelled))
+		send_num(w, c, ERR_NOSUCHNICK, name, NULL);
 }
 
 static void cmd_names(struct worker *w, struct conn *c, const struct irc_msg *m)
@@ -943,6 +1002,22 @@ static void cmd_quit(struct worker *w, struct conn *c, const struct irc_msg *m)
 		worker_close_conn(w, c, CLOSE_QUIT);
 }
 
+void ircd_send_kept(struct worker *w, struct conn *c, const char *room, const char *line,
+		    size_t n, uint64_t seq, int64_t time_ms)
+{
+	char out[IRC_SERVER_TAGS_MAX + IRC_LINE_MAX];
+	/* echo: a kept /msg echo has no IRC form either way (only room lines are kept) */
+	struct irc_ctx x = { .server = IRC_SERVER,
+			     .me = c->user.name,
+			     .room = room,
+			     .time_ms = time_ms > 0 ? time_ms : 1,
+			     .tags = c->irc_tags,
+			     .seq = seq };
+	size_t k = irc_render(out, sizeof(out), line, n, &x);
+	if (k > 0)
+		send_raw(w, c, out, k);
+}
+
 /* ---- dispatch -------------------------------------------------------------------------- */
 
 struct command_row {
@@ -964,7 +1039,7 @@ static const struct command_row commands[] = {
 	{ "LIST", cmd_list, 0, false, true },       { "TOPIC", cmd_topic, 1, false, true },
 	{ "MODE", cmd_mode, 1, false, true },       { "AWAY", cmd_away, 0, false, true },
 	{ "MOTD", cmd_motd, 0, false, true },       { "KICK", cmd_kick, 2, false, true },
-	{ "INVITE", cmd_invite, 2, false, true },
+	{ "INVITE", cmd_invite, 2, false, true },   { "TAGMSG", cmd_tagmsg, 1, false, true },
 };
 
 static void dispatch(struct worker *w, struct conn *c, const struct irc_msg *m)

@@ -40,11 +40,14 @@ struct router {
 	_Alignas(CACHE_LINE) _Atomic uint64_t popped_from[CONFIG_MAX_WORKERS];
 };
 
+/* The IRC forms of a room line: with or without server-time's and message-tags' tags. */
+#define IRC_VARIANTS 4
+
 /* The copies of one message made for the recipients that read another form of it: a JSON
- * feed event, an IRC message (of a room line: one serves every member). */
+ * feed event, an IRC message (of a room line: one per variant serves every member). */
 struct copies {
 	struct msg *json;
-	struct msg *irc;
+	struct msg *irc[IRC_VARIANTS];
 };
 
 /* ---- queues ------------------------------------------------------------------------------- */
@@ -99,14 +102,15 @@ static struct msg *route_json_of(struct worker *w, const struct conn *c, const s
 
 /*
  * m as an IRC message for c (irc.h): a one-slot message this worker holds once, like
- * route_json_of's; for a room line it says nothing that depends on c but the room, so one
- * copy serves all of a worker's IRC members of the room (*keep). Lines with no IRC form (a
+ * route_json_of's; for a room line it says nothing that depends on c but the room and the
+ * tags c asked for, so one copy per variant (irc_variant) serves all of a worker's IRC members
+ * of the room (*keep). Lines with no IRC form (a
  * /msg's echo), and every line while c registers, are not sent: NULL with *none set.
  */
 static struct msg *route_irc_of(struct worker *w, const struct conn *c, const struct msg *m,
 				bool *none)
 {
-	char out[IRC_LINE_MAX];
+	char out[IRC_OUT_MAX];
 	struct irc_ctx x = {
 		.server = IRC_SERVER,
 		.me = c->user.name,
@@ -114,6 +118,9 @@ static struct msg *route_irc_of(struct worker *w, const struct conn *c, const st
 			    ? c->user.room->name
 			    : NULL,
 		.echo = c->irc_echo,
+		.time_ms = !c->irc_time ? 0 : m->time_ms != 0 ? m->time_ms : clock_wall_ms(),
+		.tags = c->irc_tags,
+		.seq = m->kind == MSG_ROOM ? m->seq : 0,
 	};
 	size_t n = c->irc_quiet ? 0 : irc_render(out, sizeof(out), m->data, m->len, &x);
 	*none = n == 0;
@@ -129,13 +136,21 @@ static struct msg *route_irc_of(struct worker *w, const struct conn *c, const st
 	return r;
 }
 
-/* Queues m for c, an IRC user; *keep holds the copy of a room line for the next member. */
-static void route_enqueue_irc(struct worker *w, struct conn *c, struct msg *m, struct msg **keep)
+/* Which of a room line's IRC copies c takes (struct copies). */
+static unsigned irc_variant(const struct conn *c)
+{
+	return (c->irc_time ? 1U : 0U) | (c->irc_tags ? 2U : 0U);
+}
+
+/* Queues m for c, an IRC user; keep[] holds the copies of a room line for the next members. */
+static void route_enqueue_irc(struct worker *w, struct conn *c, struct msg *m,
+			      struct msg *keep[IRC_VARIANTS])
 {
 	bool room = m->kind == MSG_ROOM && m->room != 0;
+	unsigned v = irc_variant(c);
 	if (room && !c->irc_echo && irc_said_by(m->data, m->len, c->user.name))
 		return; /* its own line: an IRC client shows it already */
-	struct msg *r = room ? *keep : NULL;
+	struct msg *r = room ? keep[v] : NULL;
 	bool none = false;
 	if (r == NULL && (r = route_irc_of(w, c, m, &none)) == NULL) {
 		if (!none)
@@ -144,7 +159,7 @@ static void route_enqueue_irc(struct worker *w, struct conn *c, struct msg *m, s
 	}
 	route_queue(w, c, r);
 	if (room)
-		*keep = r;
+		keep[v] = r;
 	else
 		msg_local_put(r, w->index);
 }
@@ -154,7 +169,7 @@ static void route_enqueue_irc(struct worker *w, struct conn *c, struct msg *m, s
 static void route_enqueue_form(struct worker *w, struct conn *c, struct msg *m, struct copies *k)
 {
 	if (c->irc != NULL && !m->raw && !m->json) {
-		route_enqueue_irc(w, c, m, &k->irc);
+		route_enqueue_irc(w, c, m, k->irc);
 		return;
 	}
 	struct msg **json = &k->json;
@@ -187,13 +202,14 @@ static void route_copies_done(struct worker *w, const struct copies *k)
 {
 	if (k->json != NULL)
 		msg_local_put(k->json, w->index);
-	if (k->irc != NULL)
-		msg_local_put(k->irc, w->index);
+	for (unsigned v = 0; v < IRC_VARIANTS; v++)
+		if (k->irc[v] != NULL)
+			msg_local_put(k->irc[v], w->index);
 }
 
 void route_send_msg(struct worker *w, struct conn *c, struct msg *m)
 {
-	struct copies k = { NULL, NULL };
+	struct copies k = { NULL, { NULL } };
 	msg_set_workers(m, 1);
 	msg_local_begin(m, w->index);
 	route_enqueue(w, c, m, &k);
@@ -236,7 +252,7 @@ void route_send_event(struct worker *w, struct conn *c, const char *event, size_
 static void route_deliver(struct worker *w, struct msg *m)
 {
 	struct router *rt = w->router;
-	struct copies k = { NULL, NULL }; /* m for JSON feed and IRC users (route_enqueue) */
+	struct copies k = { NULL, { NULL } }; /* m for JSON feed and IRC users (route_enqueue) */
 	msg_local_begin(m, w->index);
 	uint32_t queued = 0;
 	switch ((enum msg_kind)m->kind) {

@@ -10,6 +10,7 @@
 #include "directory.h"
 #include "feed.h"
 #include "history.h"
+#include "ircd.h"
 #include "log.h"
 #include "msg.h"
 #include "proto.h"
@@ -101,6 +102,10 @@ static void send_kept_line(struct worker *w, struct conn *c, const struct room *
 			   const struct history_entry *e)
 {
 	const struct msg *said = e->m;
+	if (c->irc != NULL && c->irc_time) {
+		ircd_send_kept(w, c, r->name, said->data, said->len, e->seq, e->time_ms);
+		return;
+	}
 	struct feed_ctx x = {
 		.room = r->name, .seq = e->seq, .time_ms = e->time_ms, .history = true
 	};
@@ -201,6 +206,16 @@ static void history_view_resume(struct worker *w, struct conn *c, const struct r
 		route_send_line(w, c, line, proto_gap(line, sizeof(line), r->name, missed));
 }
 
+/* Lets go of v unsent. */
+static void history_view_drop(struct history_view *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		msg_release(v->e[i].m);
+	free(v->e);
+	v->e = NULL;
+	v->n = 0;
+}
+
 /* c's room's history again, as on entering it: the cluster's link read older lines from Redis
  * after c entered (route_show_history). The link held the room's lines meanwhile, so c gets
  * the block before any of them; seen_hpos then skips those already in the block. */
@@ -216,6 +231,11 @@ static void show_history_late(struct worker *w, struct conn *c)
 		history_view_resume(w, c, c->user.room, &hv, c->resume_since, before);
 	c->resume_pending = false;
 	history_view_send(w, c, c->user.room, &hv, false);
+}
+
+void session_show_history(struct worker *w, struct conn *c)
+{
+	show_history_late(w, c);
 }
 
 /* "* Topic of ROOM: TEXT (set by NAME)" to c. */
@@ -280,7 +300,10 @@ static int enter_room_key(struct worker *w, struct conn *c, const char *name, si
 	c->resume_since = since != NULL ? *since : 0;
 	if (since != NULL && !c->resume_pending)
 		history_view_resume(w, c, res.to, &hv, *since, before);
-	history_view_send(w, c, res.to, &hv, false);
+	if (c->irc != NULL && c->irc_time) /* after its JOIN: session_show_history */
+		history_view_drop(&hv);
+	else
+		history_view_send(w, c, res.to, &hv, false);
 	return 0;
 }
 

@@ -54,6 +54,10 @@ enum session_control {
 int session_control_send(struct hub *hub, unsigned worker, uint64_t id, enum session_control op,
 			 const char *reason);
 
+/* c's room's history, as on entering it. An IRC user with server-time is not given it on
+ * entering a room (it would come before the JOIN): ircd.c shows it after. */
+void session_show_history(struct worker *w, struct conn *c);
+
 /* One valid line (UTF-8, no control characters) from the user. */
 void session_on_line(struct worker *w, struct conn *c, const char *line, size_t len);
 

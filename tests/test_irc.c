@@ -6,6 +6,7 @@
 #include "irc.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 static struct irc_msg parse_ok(const char *line)
@@ -137,12 +138,14 @@ Test(irc, counts_the_crlf_in_the_512_bytes)
 	cr_assert_eq(irc_parse(line, IRC_LINE_MAX - 1, &m), IRC_TOO_LONG);
 }
 
-Test(irc, gives_tags_their_own_budget)
+Test(irc, gives_a_clients_tags_their_own_4094_byte_budget)
 {
 	static char line[IRC_TAGS_MAX + IRC_LINE_MAX];
 	memset(line, 'a', sizeof(line));
 	line[0] = '@';
-	size_t tags = IRC_TAGS_MAX - 1; /* '@' and the tags; the space makes IRC_TAGS_MAX */
+	/* '@' and 4094 bytes of tag data; the space makes IRC_CLIENT_TAGS_MAX */
+	size_t tags = IRC_CLIENT_TAGS_MAX - 1;
+	cr_assert_eq(tags, 4095);
 	line[tags] = ' ';
 	put_text(line + tags + 1, "PRIVMSG #a :");
 	struct irc_msg m;
@@ -150,6 +153,88 @@ Test(irc, gives_tags_their_own_budget)
 	line[tags] = 'a';
 	line[tags + 1] = ' ';
 	cr_assert_eq(irc_parse(line, tags + 2 + 20, &m), IRC_TAGS_TOO_LONG);
+}
+
+/* ---- tags (IRCv3 message-tags) ---------------------------------------------------------- */
+
+/* The tags of line, one "key=value" (unescaped) per tag, joined with '|'. */
+static const char *tags_of(const char *line)
+{
+	static char out[1024];
+	struct irc_msg m = parse_ok(line);
+	struct irc_tag t;
+	size_t len = 0;
+	out[0] = '\0';
+	for (size_t pos = 0; irc_tag_next(m.tags, m.tags_len, &pos, &t);) {
+		char v[256];
+		irc_tag_unescape(v, sizeof(v), t.value, t.value_len);
+		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%.*s=%s", len > 0 ? "|" : "",
+					(int)t.key_len, t.key, v);
+	}
+	return out;
+}
+
+/* modern.ircdocs.horse / ircdocs parser-tests msg-split.yaml */
+Test(irc, reads_tags_with_escaped_values)
+{
+	cr_assert_str_eq(tags_of("@a=b\\\\and\\nk;c=72\\s45;d=gh\\:764 foo"),
+			 "a=b\\and\nk|c=72 45|d=gh;764");
+}
+
+Test(irc, reads_tags_without_values_as_empty)
+{
+	cr_assert_str_eq(tags_of("@c;h=;a=b :quux ab cd"), "c=|h=|a=b");
+}
+
+Test(irc, reads_client_only_and_vendor_tags)
+{
+	cr_assert_str_eq(tags_of("@+typing=active;+example.com/foo=bar TAGMSG #dev"),
+			 "+typing=active|+example.com/foo=bar");
+	cr_assert_str_eq(tags_of("@;;a=1;; PING x"), "a=1");
+}
+
+static const char *unescape(const char *v)
+{
+	static char out[256];
+	irc_tag_unescape(out, sizeof(out), v, strlen(v));
+	return out;
+}
+
+/* message-tags "Escaping values" and the parser-tests' unescaping vectors */
+Test(irc, unescapes_tag_values_as_the_spec_says)
+{
+	cr_assert_str_eq(unescape(""), "");
+	cr_assert_str_eq(unescape("a"), "a");
+	cr_assert_str_eq(unescape("\\:"), ";");
+	cr_assert_str_eq(unescape("\\s"), " ");
+	cr_assert_str_eq(unescape("\\\\"), "\\");
+	cr_assert_str_eq(unescape("\\r"), "\r");
+	cr_assert_str_eq(unescape("\\n"), "\n");
+	cr_assert_str_eq(unescape("\\b"), "b");          /* an unknown escape: the character */
+	cr_assert_str_eq(unescape("ab\\"), "ab");        /* a last lone '\\' is dropped */
+	cr_assert_str_eq(unescape("\\\\\\s"), "\\ "); /* "\\\\" then "\\s" */
+	cr_assert_str_eq(unescape("te\\:st\\s\\\\x"), "te;st \\x");
+}
+
+Test(irc, escapes_tag_values_and_back)
+{
+	char out[64];
+	const char *v = "a; b\\c\r\nd";
+	irc_tag_escape(out, sizeof(out), v, strlen(v));
+	cr_assert_str_eq(out, "a\\:\\sb\\\\c\\r\\nd");
+	cr_assert_str_eq(unescape(out), v);
+	cr_assert_eq(irc_tag_escape(out, 4, ";;;", 3), 2); /* cut before an escape would not fit */
+	cr_assert_str_eq(out, "\\:");
+}
+
+Test(irc, writes_server_time_in_utc_with_milliseconds)
+{
+	char out[IRC_TIME_LEN + 1];
+	cr_assert_eq(irc_time(out, sizeof(out), 1796133600123), IRC_TIME_LEN);
+	cr_assert_str_eq(out, "2026-12-01T14:00:00.123Z");
+	irc_time(out, sizeof(out), 5);
+	cr_assert_str_eq(out, "1970-01-01T00:00:00.005Z");
+	cr_assert_eq(irc_time(out, IRC_TIME_LEN, 5), 0); /* no room for the NUL */
 }
 
 Test(irc, writes_a_numeric_with_its_standard_text)
@@ -187,6 +272,60 @@ static const char *render(const char *line, const char *room)
 	size_t n = irc_render(out, IRC_LINE_MAX, line, strlen(line), &x);
 	out[n] = '\0';
 	return out;
+}
+
+static const char *render_tagged(const char *line, const char *room, int64_t time_ms, bool tags,
+				 uint64_t seq)
+{
+	static char out[IRC_OUT_MAX + 1];
+	struct irc_ctx x = { .server = "chatd",
+			     .me = "ada",
+			     .room = room,
+			     .time_ms = time_ms,
+			     .tags = tags,
+			     .seq = seq };
+	out[irc_render(out, IRC_OUT_MAX, line, strlen(line), &x)] = '\0';
+	return out;
+}
+
+Test(irc, renders_a_line_with_its_server_time)
+{
+	cr_assert_str_eq(render_tagged("bob:hi\n", "dev", 1796133600123, false, 7),
+			 "@time=2026-12-01T14:00:00.123Z :bob!bob@chatd PRIVMSG #dev :hi\r\n");
+	cr_assert_str_eq(render_tagged("* bob has entered.\n", "dev", 1796133600000, false, 0),
+			 "@time=2026-12-01T14:00:00.000Z :bob!bob@chatd JOIN #dev\r\n");
+}
+
+Test(irc, renders_a_room_lines_msgid_with_message_tags)
+{
+	cr_assert_str_eq(render_tagged("bob:hi\n", "dev", 0, true, 7),
+			 "@msgid=dev/7 :bob!bob@chatd PRIVMSG #dev :hi\r\n");
+	cr_assert_str_eq(render_tagged("+ bob waves\n", "dev", 1796133600123, true, 8),
+			 "@time=2026-12-01T14:00:00.123Z;msgid=dev/8 :bob!bob@chatd PRIVMSG #dev "
+			 ":\001ACTION waves\001\r\n");
+}
+
+Test(irc, renders_no_msgid_without_a_seq_or_a_room)
+{
+	cr_assert_str_eq(render_tagged("bob:hi\n", "dev", 0, true, 0),
+			 ":bob!bob@chatd PRIVMSG #dev :hi\r\n");
+	cr_assert_str_eq(render_tagged("(private) bob:psst\n", NULL, 0, true, 3),
+			 ":bob!bob@chatd PRIVMSG ada :psst\r\n");
+	cr_assert_str_eq(render_tagged("bob:hi\n", "dev", 0, false, 7),
+			 ":bob!bob@chatd PRIVMSG #dev :hi\r\n"); /* no message-tags: no msgid */
+}
+
+Test(irc, renders_no_tags_into_a_line_sized_buffer)
+{
+	char out[IRC_LINE_MAX + 1];
+	struct irc_ctx x = { .server = "chatd", .me = "ada", .room = "dev", .time_ms = 5 };
+	out[irc_render(out, IRC_LINE_MAX, "bob:hi\n", 7, &x)] = '\0';
+	cr_assert_str_eq(out, ":bob!bob@chatd PRIVMSG #dev :hi\r\n");
+}
+
+Test(irc, renders_nothing_with_tags_for_a_line_without_an_irc_form)
+{
+	cr_assert_str_eq(render_tagged("* to bob: psst\n", NULL, 5, true, 0), "");
 }
 
 Test(irc, renders_chat_as_privmsg_to_the_channel)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct server *srv;
@@ -106,7 +107,8 @@ Test(ircd, registration_gets_the_welcome_numerics_and_the_lobby, .init = start, 
 Test(ircd, cap_negotiation_holds_registration_until_cap_end, .init = start, .fini = stop)
 {
 	struct tclient *c = irc_connect();
-	irc_answer(c, "CAP LS 302\r\n", ":chatd CAP * LS :echo-message multi-prefix");
+	irc_answer(c, "CAP LS 302\r\n",
+		   ":chatd CAP * LS :echo-message message-tags multi-prefix server-time");
 	tc_send(c, "NICK ada\r\nUSER ada 0 * :Ada\r\n");
 	irc_answer(c, "CAP REQ :multi-prefix\r\n", ":chatd CAP ada ACK :multi-prefix");
 	irc_answer(c, "CAP REQ :sasl\r\n", ":chatd CAP ada NAK :sasl");
@@ -737,4 +739,234 @@ Test(ircd, a_line_users_room_rules_hold_for_an_irc_user_and_back, .init = start,
 	tc_expect_eventually(nc, "* error: you are not an operator of ops.", 5000);
 	tc_close(ada);
 	tc_close(nc);
+}
+
+/* ---- IRCv3 tags: server-time, message-tags ------------------------------------------------ */
+
+/* Registers nick after CAP REQ caps (ACKed), and reads up to the end of the lobby's names. */
+static struct tclient *irc_register_caps(const char *nick, const char *caps)
+{
+	struct tclient *c = irc_connect();
+	char msg[256], want[256];
+	snprintf(msg, sizeof(msg), "CAP LS 302\r\nCAP REQ :%s\r\n", caps);
+	tc_send(c, msg);
+	irc_expect_eventually(c, ":chatd CAP * LS :echo-message message-tags multi-prefix "
+				 "server-time");
+	snprintf(want, sizeof(want), ":chatd CAP * ACK :%s", caps);
+	irc_expect(c, want);
+	snprintf(msg, sizeof(msg), "NICK %s\r\nUSER %s 0 * :Real %s\r\nCAP END\r\n", nick, nick,
+		 nick);
+	tc_send(c, msg);
+	snprintf(want, sizeof(want), ":chatd 366 %s #lobby :End of /NAMES list", nick);
+	irc_expect_eventually(c, want);
+	return c;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The time of a line's "@time=YYYY-MM-DDTHH:MM:SS.mmmZ" tag (ms since the epoch); the rest of
+ * the line after the tags section in *rest. Fails the test when there is no time tag. */
+static int64_t time_tag(const char *line, const char **rest)
+{
+	struct tm tm = { 0 };
+	int ms = -1, used = 0;
+	int k = sscanf(line, "@time=%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &tm.tm_year, &tm.tm_mon,
+		       &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &used);
+	cr_assert_eq(k, 7, "no time tag in '%s'", line);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	const char *sp = strchr(line + used, ' ');
+	cr_assert_not_null(sp, "no space after the tags in '%s'", line);
+	*rest = sp + 1;
+	return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+static void read_line_of(struct tclient *c, char *line, size_t cap)
+{
+	cr_assert_eq(irc_read(c, line, cap, 5000), 1, "no line");
+}
+
+/* Reads until a line ends with tail (others skipped), into line. */
+static void irc_read_until_ending(struct tclient *c, const char *tail, char *line, size_t cap)
+{
+	size_t k = strlen(tail);
+	for (;;) {
+		int r = irc_read(c, line, cap, 5000);
+		cr_assert_eq(r, 1, "expected a line ending '%s'", tail);
+		size_t n = strlen(line);
+		if (n >= k && strcmp(line + n - k, tail) == 0)
+			return;
+	}
+}
+
+Test(ircd, server_time_puts_a_channel_lines_time_in_a_time_tag, .init = start, .fini = stop)
+{
+	struct tclient *nc = tc_join(server_port(srv));
+	struct tclient *c = irc_register_caps("ada", "server-time");
+	tc_send(nc, "hi ada\n");
+	char line[1024], want[128];
+	const char *rest;
+	read_line_of(c, line, sizeof(line));
+	int64_t at = time_tag(line, &rest), now = now_ms();
+	cr_assert(at > now - 10000 && at <= now + 1000, "time %lld, now %lld", (long long)at,
+		  (long long)now);
+	snprintf(want, sizeof(want), ":%llu!%llu@chatd PRIVMSG #lobby :hi ada",
+		 (unsigned long long)nc->name, (unsigned long long)nc->name);
+	cr_assert_str_eq(rest, want);
+	tc_send(c, "JOIN #dev\r\n"); /* what it does itself is told with the time too */
+	irc_read_until_ending(c, " :ada!ada@chatd PART #lobby", line, sizeof(line));
+	time_tag(line, &rest);
+	cr_assert_str_eq(rest, ":ada!ada@chatd PART #lobby");
+	tc_close(c);
+	tc_close(nc);
+}
+
+Test(ircd, message_tags_put_a_chat_lines_msgid, .init = start, .fini = stop)
+{
+	struct tclient *nc = tc_join(server_port(srv));
+	struct tclient *c = irc_register_caps("ada", "message-tags");
+	tc_send(nc, "one\n");
+	char want[128];
+	snprintf(want, sizeof(want), "@msgid=lobby/1 :%llu!%llu@chatd PRIVMSG #lobby :one",
+		 (unsigned long long)nc->name, (unsigned long long)nc->name);
+	irc_expect(c, want);
+	tc_send(nc, "/me two\n");
+	snprintf(want, sizeof(want),
+		 "@msgid=lobby/2 :%llu!%llu@chatd PRIVMSG #lobby :\001ACTION two\001",
+		 (unsigned long long)nc->name, (unsigned long long)nc->name);
+	irc_expect(c, want);
+	tc_close(c);
+	tc_close(nc);
+}
+
+/* One room line, three IRC members on one worker with three different sets of tags: each
+ * gets its form (the worker renders one copy per form, route.c). */
+Test(ircd, each_client_gets_the_tags_it_asked_for_and_none_without, .fini = stop)
+{
+	struct config cfg = ts_config(1);
+	cfg.irc_port = 0;
+	srv = ts_start(&cfg);
+	struct tclient *plain = irc_register("ada");
+	struct tclient *timed = irc_register_caps("bob", "server-time");
+	struct tclient *all = irc_register_caps("cy", "server-time message-tags");
+	struct tclient *nc = tc_join(server_port(srv));
+	tc_send(nc, "hey\n");
+	char line[1024], body[128], tail[160];
+	const char *rest;
+	snprintf(body, sizeof(body), ":%llu!%llu@chatd PRIVMSG #lobby :hey",
+		 (unsigned long long)nc->name, (unsigned long long)nc->name);
+	snprintf(tail, sizeof(tail), " %s", body);
+	irc_read_until_ending(plain, "PRIVMSG #lobby :hey", line, sizeof(line));
+	cr_assert_str_eq(line, body);
+	irc_read_until_ending(timed, tail, line, sizeof(line));
+	time_tag(line, &rest);
+	cr_assert_str_eq(rest, body);
+	cr_assert_null(strstr(line, "msgid="));
+	irc_read_until_ending(all, tail, line, sizeof(line));
+	time_tag(line, &rest);
+	cr_assert(strstr(line, ";msgid=lobby/1 ") != NULL, "%s", line);
+	tc_close(nc);
+	tc_close(all);
+	tc_close(timed);
+	tc_close(plain);
+}
+
+Test(ircd, history_on_join_is_replayed_as_privmsg_at_its_time_with_server_time, .init = start,
+     .fini = stop)
+{
+	struct tclient *nc = tc_join(server_port(srv));
+	char said[128], acted[128], line[1024];
+	tc_send(nc, "/join dev\n");
+	tc_expect_eventually(nc, "* You are now in dev. 1 user here.", 5000);
+	int64_t before = now_ms();
+	tc_send(nc, "said before\n/me waved before\n");
+	snprintf(said, sizeof(said), "%llu:said before", (unsigned long long)nc->name);
+	tc_expect_eventually(nc, said, 5000);
+	usleep(1200 * 1000); /* the lines' time is then well before the JOIN's */
+	struct tclient *c = irc_register_caps("ada", "server-time message-tags");
+	tc_send(c, "JOIN #dev\r\n");
+	const char *rest;
+	irc_read_until_ending(c, " :ada!ada@chatd JOIN #dev", line, sizeof(line));
+	int64_t joined = time_tag(line, &rest);
+	irc_read_until_ending(c, "NOTICE ada :Last 2 lines in dev:", line, sizeof(line));
+	snprintf(said, sizeof(said), ":%llu!%llu@chatd PRIVMSG #dev :said before",
+		 (unsigned long long)nc->name, (unsigned long long)nc->name);
+	snprintf(acted, sizeof(acted), ":%llu!%llu@chatd PRIVMSG #dev :\001ACTION waved before\001",
+		 (unsigned long long)nc->name, (unsigned long long)nc->name);
+	const char *want[] = { said, acted };
+	for (int i = 0; i < 2; i++) {
+		read_line_of(c, line, sizeof(line));
+		int64_t at = time_tag(line, &rest);
+		cr_assert(at >= before - 1000 && at <= joined - 1000, "%s: %lld, joined %lld", line,
+			  (long long)at, (long long)joined);
+		cr_assert_str_eq(rest, want[i]);
+		char id[32];
+		snprintf(id, sizeof(id), ";msgid=dev/%d ", i + 1);
+		cr_assert(strstr(line, id) != NULL, "%s", line);
+	}
+	irc_read_until_ending(c, "NOTICE ada :(end of history)", line, sizeof(line));
+	tc_close(c);
+	tc_close(nc);
+}
+
+Test(ircd, history_without_server_time_stays_notices, .init = start, .fini = stop)
+{
+	struct tclient *nc = tc_join(server_port(srv));
+	char said[128], line[1024];
+	tc_send(nc, "/join dev\nsaid before\n");
+	snprintf(said, sizeof(said), "%llu:said before", (unsigned long long)nc->name);
+	tc_expect_eventually(nc, said, 5000);
+	struct tclient *c = irc_register("ada");
+	tc_send(c, "JOIN #dev\r\n");
+	irc_read_until_ending(c, "NOTICE ada :Last line in dev:", line, sizeof(line));
+	read_line_of(c, line, sizeof(line));
+	snprintf(said, sizeof(said), " %llu:said before", (unsigned long long)nc->name);
+	cr_assert(strncmp(line, ":chatd NOTICE ada :[", 20) == 0, "%s", line);
+	cr_assert(strstr(line, said) != NULL, "%s", line);
+	tc_close(c);
+	tc_close(nc);
+}
+
+Test(ircd, tagmsg_is_taken_and_its_client_tags_not_relayed, .init = start, .fini = stop)
+{
+	struct tclient *nc = tc_join(server_port(srv));
+	struct tclient *bob = irc_register_caps("bob", "message-tags");
+	struct tclient *c = irc_register_caps("ada", "message-tags");
+	tc_send(c, "@+typing=active TAGMSG #lobby\r\n@+typing=done TAGMSG bob\r\nPING :mark\r\n");
+	irc_expect(c, ":chatd PONG chatd :mark");
+	tc_send(bob, "PING :mark\r\n");
+	irc_read_until_ending(bob, ":chatd PONG chatd :mark", (char[1024]){ 0 }, 1024);
+	tc_expect_eventually(nc, "* bob has entered.", 5000);
+	tc_expect(nc, "* ada has entered.");
+	tc_expect_silence(nc, 300);
+	irc_answer(c, "TAGMSG #nope\r\n", ":chatd 404 ada #nope :Cannot send to channel");
+	tc_close(c);
+	tc_close(bob);
+	tc_close(nc);
+}
+
+Test(ircd, err_417_client_tags_past_4094_bytes, .init = start, .fini = stop)
+{
+	struct tclient *c = irc_register("ada");
+	static char line[4200];
+	/* 4094 bytes of tag data are taken */
+	memset(line, 'x', sizeof(line));
+	memcpy(line, "@+a=", 4);
+	size_t at = 1 + 4094;
+	memcpy(line + at, " PING :ok\r\n", 11);
+	tc_send_bytes(c, line, at + 11);
+	irc_expect(c, ":chatd PONG chatd :ok");
+	/* one more is refused */
+	memset(line, 'x', sizeof(line));
+	memcpy(line, "@+a=", 4);
+	at = 1 + 4095;
+	memcpy(line + at, " PING :no\r\n", 11);
+	tc_send_bytes(c, line, at + 11);
+	irc_expect(c, ":chatd 417 ada :Input line was too long");
+	tc_close(c);
 }
