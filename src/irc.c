@@ -219,20 +219,53 @@ size_t irc_time(char *out, size_t cap, int64_t ms)
 	return n == IRC_TIME_LEN ? (size_t)n : 0;
 }
 
+/* Whether k[0..n) is a client-only tag's key: '+', then [vendor/]name. */
+static bool client_key_valid(const char *k, size_t n)
+{
+	if (n < 2 || k[0] != '+')
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!is_letter(k[i]) && !is_digit(k[i]) && k[i] != '-' && k[i] != '.' && k[i] != '/')
+			return false;
+	return true;
+}
+
+size_t irc_client_tags(char *out, size_t cap, const char *tags, size_t n)
+{
+	size_t len = 0;
+	struct irc_tag t;
+	if (cap == 0)
+		return 0;
+	for (size_t pos = 0; irc_tag_next(tags, n, &pos, &t);) {
+		size_t k = (len > 0 ? 1 : 0) + t.key_len + (t.value_len > 0 ? 1 + t.value_len : 0);
+		if (!client_key_valid(t.key, t.key_len) || len + k >= cap)
+			continue;
+		len += (size_t)snprintf(out + len, cap - len, "%s%.*s%s%.*s", len > 0 ? ";" : "",
+					(int)t.key_len, t.key, t.value_len > 0 ? "=" : "",
+					(int)t.value_len, t.value);
+	}
+	out[len] = '\0';
+	return len;
+}
+
 size_t irc_server_tags(char *out, size_t cap, const struct irc_ctx *x)
 {
 	char stamp[IRC_TIME_LEN + 1], id[IRC_SERVER_TAGS_MAX / 2], msgid[IRC_SERVER_TAGS_MAX / 2];
 	bool has_time = x->time_ms > 0 && irc_time(stamp, sizeof(stamp), x->time_ms) > 0;
 	bool has_id = x->tags && x->seq != 0 && x->room != NULL;
+	bool has_client = x->tags && x->client_tags_len > 0;
 	if (has_id) {
 		snprintf(id, sizeof(id), "%.64s/%" PRIu64, x->room, x->seq);
 		irc_tag_escape(msgid, sizeof(msgid), id, strlen(id));
 	}
-	if ((!has_time && !has_id) || cap < IRC_SERVER_TAGS_MAX)
+	if ((!has_time && !has_id && !has_client) ||
+	    cap < IRC_SERVER_TAGS_MAX + (has_client ? x->client_tags_len : 0))
 		return 0;
-	int n = snprintf(out, cap, "@%s%s%s%s%s ", has_time ? "time=" : "", has_time ? stamp : "",
-			 has_time && has_id ? ";" : "", has_id ? "msgid=" : "",
-			 has_id ? msgid : "");
+	int n = snprintf(out, cap, "@%s%s%s%s%s%s%.*s ", has_time ? "time=" : "",
+			 has_time ? stamp : "", has_time && has_id ? ";" : "",
+			 has_id ? "msgid=" : "", has_id ? msgid : "",
+			 (has_time || has_id) && has_client ? ";" : "",
+			 has_client ? (int)x->client_tags_len : 0, has_client ? x->client_tags : "");
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
@@ -661,4 +694,24 @@ size_t irc_render(char *out, size_t cap, const char *line, size_t n, const struc
 	size_t k = cap >= IRC_SERVER_TAGS_MAX + IRC_LINE_MAX ? irc_server_tags(out, cap, x) : 0;
 	size_t body = render_body(out + k, cap - k, line, n, x);
 	return body > 0 ? k + body : 0;
+}
+
+size_t irc_tagmsg(char *out, size_t cap, const char *data, size_t n, const struct irc_ctx *x)
+{
+	struct span d = { data, n > 0 && data[n - 1] == '\n' ? n - 1 : n };
+	struct span name = name_at(d), tags = after(d, name.n + 1);
+	if (name.n == 0 || !starts(after(d, name.n), " +") || cap < IRC_OUT_MAX)
+		return 0;
+	char mask[IRC_LINE_MAX], target[IRC_LINE_MAX];
+	struct irc_ctx t = *x;
+	t.tags = true;
+	t.seq = 0;
+	t.client_tags = tags.p;
+	t.client_tags_len = tags.n;
+	size_t k = irc_server_tags(out, cap, &t);
+	if (k == 0)
+		return 0;
+	mask_of(mask, sizeof(mask), name, x->server);
+	return k + irc_message(out + k, cap - k, mask, "TAGMSG", target_of(target, 300, x), NULL,
+			       0);
 }

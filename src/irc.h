@@ -80,6 +80,12 @@ bool irc_tag_next(const char *tags, size_t n, size_t *pos, struct irc_tag *t);
 size_t irc_tag_unescape(char *out, size_t cap, const char *v, size_t n);
 size_t irc_tag_escape(char *out, size_t cap, const char *v, size_t n);
 
+/* The client-only tags of tags[0..n) ("+typing=active", "+example.com/x"), as they were sent
+ * (escaped), ';'-separated, into out: the ones with a valid key ('+', then letters, digits,
+ * '-', '.', '/'); others are left out. Writes at most cap - 1 bytes and a NUL (a tag that
+ * does not fit is left out); returns the length written. */
+size_t irc_client_tags(char *out, size_t cap, const char *tags, size_t n);
+
 /* The server-time form of ms (milliseconds since the epoch), UTC: "2026-12-01T14:00:00.000Z"
  * (IRC_TIME_LEN bytes and a NUL; cap > IRC_TIME_LEN). Returns the length, 0 if it does not
  * fit. */
@@ -181,11 +187,20 @@ struct irc_ctx {
 	int64_t time_ms;    /* server-time: "time=" this time (ms since the epoch); 0: no tag */
 	bool tags;          /* message-tags: "msgid=ROOM/SEQ" for a room line with a seq */
 	uint64_t seq;       /* the room's sequence number of the line, or 0 */
+	const char *client_tags; /* message-tags: client-only tags relayed (irc_client_tags) */
+	size_t client_tags_len;
 };
 
-/* The tags section chatd puts in front of a message for x ("@time=...;msgid=ROOM/SEQ "), or
- * nothing (0). Needs cap >= IRC_SERVER_TAGS_MAX; returns the length written (no NUL). */
+/* The tags section chatd puts in front of a message for x ("@time=...;msgid=ROOM/SEQ;+a=b "),
+ * or nothing (0). Needs cap >= IRC_SERVER_TAGS_MAX + x->client_tags_len; returns the length
+ * written (no NUL). */
 size_t irc_server_tags(char *out, size_t cap, const struct irc_ctx *x);
+
+/* A TAGMSG relayed (message-tags): data[0..n) is "NAME TAGS" (TAGS: irc_client_tags' form),
+ * written "@[time=...;]TAGS :NAME!NAME@SERVER TAGMSG #ROOM" (or to the recipient when x->room
+ * is NULL). Needs cap >= IRC_OUT_MAX; returns the length written, 0 for data not of that form.
+ */
+size_t irc_tagmsg(char *out, size_t cap, const char *data, size_t n, const struct irc_ctx *x);
 
 /*
  * A line worded by proto.c (a final "\n" may be there or not) as an IRC message for one

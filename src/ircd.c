@@ -629,7 +629,7 @@ static void say_one(struct worker *w, struct conn *c, const char *to, size_t n,
 		run_line(w, c, "/msg %.*s %.*s", to, n, text, len);
 }
 
-/* Whether m carries client-only tags ("+typing=active"): chatd takes them and drops them. */
+/* Whether m carries client-only tags ("+draft/reply=..."): a PRIVMSG's are dropped. */
 static bool has_client_tags(const struct irc_msg *m)
 {
 	struct irc_tag t;
@@ -637,6 +637,58 @@ static bool has_client_tags(const struct irc_msg *m)
 		if (t.key_len > 0 && t.key[0] == '+')
 			return true;
 	return false;
+}
+
+/* A TAGMSG of c's with tags ("NAME +TAGS") for room r, or user id on worker `worker` (r NULL):
+ * to the IRC users there with message-tags (route.c), c too with echo-message. */
+static void relay_tagmsg(struct worker *w, struct conn *c, const char *tags, size_t n,
+			 struct room *r, uint64_t id, unsigned worker)
+{
+	size_t name_len = strlen(c->user.name);
+	struct msg *m = route_msg_new(w, name_len + 1 + n + 1, r == NULL);
+	if (m == NULL)
+		return;
+	memcpy(m->data, c->user.name, name_len);
+	m->data[name_len] = ' ';
+	memcpy(m->data + name_len + 1, tags, n);
+	m->data[name_len + 1 + n] = '\n';
+	m->tagmsg = true;
+	stat_add(&w->stats.irc_tagmsgs, 1);
+	if (r != NULL) {
+		m->exclude = c->irc_echo ? 0 : c->id;
+		route_publish_room(w, r, m);
+	} else {
+		route_publish_direct(w, m, id, worker);
+	}
+}
+
+/* TAGMSG target (message-tags): its client-only tags ("+typing=active") go to the IRC users of
+ * the channel, or to the user, that asked for message-tags; line and browser users never see
+ * them. The target is checked as PRIVMSG's is; under +m only who may speak sends them. */
+static void cmd_tagmsg(struct worker *w, struct conn *c, const struct irc_msg *m)
+{
+	char name[IRC_LINE_MAX], *tags = malloc(IRC_CLIENT_TAGS_MAX);
+	param(m, 0, name, 300);
+	size_t n = tags != NULL ? irc_client_tags(tags, IRC_CLIENT_TAGS_MAX, m->tags, m->tags_len)
+				: 0;
+	uint64_t id = 0;
+	unsigned worker = 0;
+	char spelled[NAME_MAX_LEN + 1];
+	if (name[0] == '#') {
+		if (!irc_is_channel(name, strlen(name)) || !room_name_valid(name + 1, strlen(name) - 1))
+			send_num(w, c, ERR_NOSUCHCHANNEL, name, NULL);
+		else if (!is_current(c, name + 1, strlen(name) - 1) ||
+			 !roomops_may_speak(&w->hub->dir, c->user.room, &c->user))
+			send_num(w, c, ERR_CANNOTSENDTOCHAN, name, NULL);
+		else if (n > 0)
+			relay_tagmsg(w, c, tags, n, c->user.room, 0, 0);
+	} else if (!dir_lookup(&w->hub->dir, m->param[0], m->param_len[0], &id, &worker,
+			       spelled)) {
+		send_num(w, c, ERR_NOSUCHNICK, name, NULL);
+	} else if (n > 0) {
+		relay_tagmsg(w, c, tags, n, NULL, id, worker);
+	}
+	free(tags);
 }
 
 static void cmd_privmsg(struct worker *w, struct conn *c, const struct irc_msg *m)
@@ -655,28 +707,6 @@ static void cmd_privmsg(struct worker *w, struct conn *c, const struct irc_msg *
 	if (has_client_tags(m)) /* "+draft/reply" and the like: not relayed (docs/irc.md) */
 		stat_add(&w->stats.irc_client_tags_dropped, 1);
 	each_item(w, c, m, 0, say_one);
-}
-
-/* TAGMSG target (message-tags): taken, its client-only tags not relayed (docs/irc.md). The
- * target is checked as PRIVMSG's is. */
-static void cmd_tagmsg(struct worker *w, struct conn *c, const struct irc_msg *m)
-{
-	char name[IRC_LINE_MAX];
-	param(m, 0, name, 300);
-	if (has_client_tags(m))
-		stat_add(&w->stats.irc_client_tags_dropped, 1);
-	if (name[0] == '#') {
-		if (!irc_is_channel(name, strlen(name)) || !room_name_valid(name + 1, strlen(name) - 1))
-			send_num(w, c, ERR_NOSUCHCHANNEL, name, NULL);
-		else if (!is_current(c, name + 1, strlen(name) - 1))
-			send_num(w, c, ERR_CANNOTSENDTOCHAN, name, NULL);
-		return;
-	}
-	uint64_t id;
-	unsigned worker;
-	char spelled[NAME_MAX_LEN + 1];
-	if (!dir_lookup(&w->hub->dir, m->param[0], m->param_len[0], &id, &worker, spelled))
-		send_num(w, c, ERR_NOSUCHNICK, name, NULL);
 }
 
 static void cmd_names(struct worker *w, struct conn *c, const struct irc_msg *m)

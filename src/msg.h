@@ -67,6 +67,8 @@ struct msg {
 	bool raw;               /* sent as is to every kind of connection (HTTP responses,
 				 * WebSocket control frames); otherwise a line ending in \n */
 	bool json;              /* a JSON feed event (feed.h) for JSON connections alone */
+	bool tagmsg;            /* an IRC TAGMSG ("NAME +TAGS", irc.h irc_tagmsg): for IRC users
+				 * with message-tags alone, never kept in a room's history */
 	uint8_t ws_head_len;    /* the WebSocket text-frame header for data[0..len-1), made */
 	uint8_t ws_head[10];    /* once here and shared by every WebSocket recipient */
 	uint64_t exclude;       /* MSG_ROOM: connection id that must not receive it, or 0 */

@@ -122,7 +122,9 @@ static struct msg *route_irc_of(struct worker *w, const struct conn *c, const st
 		.tags = c->irc_tags,
 		.seq = m->kind == MSG_ROOM ? m->seq : 0,
 	};
-	size_t n = c->irc_quiet ? 0 : irc_render(out, sizeof(out), m->data, m->len, &x);
+	size_t n = c->irc_quiet ? 0
+		   : m->tagmsg	 ? irc_tagmsg(out, sizeof(out), m->data, m->len, &x)
+				 : irc_render(out, sizeof(out), m->data, m->len, &x);
 	*none = n == 0;
 	if (n == 0)
 		return NULL;
@@ -168,6 +170,8 @@ static void route_enqueue_irc(struct worker *w, struct conn *c, struct msg *m,
  * message: k keeps it for the next recipient; the caller puts it when done). */
 static void route_enqueue_form(struct worker *w, struct conn *c, struct msg *m, struct copies *k)
 {
+	if (m->tagmsg && (c->irc == NULL || !c->irc_tags))
+		return; /* an IRC TAGMSG: not for those who did not ask for tags */
 	if (c->irc != NULL && !m->raw && !m->json) {
 		route_enqueue_irc(w, c, m, k->irc);
 		return;
@@ -345,7 +349,7 @@ static void route_publish_mask(struct worker *w, struct msg *m, uint64_t mask)
  * the room's numbers stay the cluster's). */
 static bool route_keeps(const struct worker *w, const struct msg *m)
 {
-	return proto_said_by_user(m->data, m->len) &&
+	return !m->tagmsg && proto_said_by_user(m->data, m->len) &&
 	       (m->seq != 0 || w->hub->cfg.cluster[0] == '\0');
 }
 

@@ -100,7 +100,8 @@
 	X(irc_register_timeouts, "IRC clients closed for not registering in --irc-ping-interval") \
 	X(irc_password_refused, "IRC clients refused for a wrong or missing --irc-password")      \
 	X(irc_errors, "IRC commands answered with an error numeric")                              \
-	X(irc_client_tags_dropped, "IRC client-only tags (TAGMSG, +tags) taken and not relayed")  \
+	X(irc_client_tags_dropped, "IRC PRIVMSGs/NOTICEs whose client-only tags were dropped")    \
+	X(irc_tagmsgs, "IRC TAGMSGs relayed to the IRC users with message-tags")                  \
 	X(iterations, "event-loop iterations")
 
 /* All of the above, and one maximum (not a counter: /metrics shows it as a gauge). */

@@ -227,6 +227,30 @@ Test(irc, escapes_tag_values_and_back)
 	cr_assert_str_eq(out, "\\:");
 }
 
+Test(irc, keeps_only_valid_client_only_tags_to_relay)
+{
+	char out[64];
+	const char *t = "+typing=active;msgid=x;+example.com/x=a\\sb;+bad key=1;+;+ok";
+	irc_client_tags(out, sizeof(out), t, strlen(t));
+	cr_assert_str_eq(out, "+typing=active;+example.com/x=a\\sb;+ok");
+	cr_assert_eq(irc_client_tags(out, 10, t, strlen(t)), 3); /* what fits: "+ok" */
+}
+
+Test(irc, renders_a_relayed_tagmsg_with_its_client_tags)
+{
+	static char out[IRC_OUT_MAX + 1];
+	struct irc_ctx x = { .server = "chatd", .me = "bob", .room = "dev" };
+	const char *d = "ada +typing=active\n";
+	out[irc_tagmsg(out, IRC_OUT_MAX, d, strlen(d), &x)] = '\0';
+	cr_assert_str_eq(out, "@+typing=active :ada!ada@chatd TAGMSG #dev\r\n");
+	x.room = NULL;
+	x.time_ms = 1796133600123;
+	out[irc_tagmsg(out, IRC_OUT_MAX, d, strlen(d), &x)] = '\0';
+	cr_assert_str_eq(out,
+			 "@time=2026-12-01T14:00:00.123Z;+typing=active :ada!ada@chatd TAGMSG bob\r\n");
+	cr_assert_eq(irc_tagmsg(out, IRC_OUT_MAX, "ada:hi\n", 7, &x), 0);
+}
+
 Test(irc, writes_server_time_in_utc_with_milliseconds)
 {
 	char out[IRC_TIME_LEN + 1];

@@ -932,21 +932,31 @@ Test(ircd, history_without_server_time_stays_notices, .init = start, .fini = sto
 	tc_close(nc);
 }
 
-Test(ircd, tagmsg_is_taken_and_its_client_tags_not_relayed, .init = start, .fini = stop)
+Test(ircd, tagmsg_reaches_message_tags_clients_only, .init = start, .fini = stop)
 {
 	struct tclient *nc = tc_join(server_port(srv));
+	struct tclient *plain = irc_register("cy");
 	struct tclient *bob = irc_register_caps("bob", "message-tags");
 	struct tclient *c = irc_register_caps("ada", "message-tags");
-	tc_send(c, "@+typing=active TAGMSG #lobby\r\n@+typing=done TAGMSG bob\r\nPING :mark\r\n");
-	irc_expect(c, ":chatd PONG chatd :mark");
-	tc_send(bob, "PING :mark\r\n");
-	irc_read_until_ending(bob, ":chatd PONG chatd :mark", (char[1024]){ 0 }, 1024);
-	tc_expect_eventually(nc, "* bob has entered.", 5000);
-	tc_expect(nc, "* ada has entered.");
+	tc_send(c, "@+typing=active;+example.com/x=a\\sb;notclient=1 TAGMSG #lobby\r\n"
+		   "@+typing=done TAGMSG bob\r\nPING :mark\r\n");
+	irc_expect(c, ":chatd PONG chatd :mark"); /* not its own back without echo-message */
+	irc_expect_eventually(bob, "@+typing=active;+example.com/x=a\\sb :ada!ada@chatd TAGMSG "
+				   "#lobby");
+	irc_expect(bob, "@+typing=done :ada!ada@chatd TAGMSG bob");
+	char line[1024];
+	tc_send(plain, "PING :mark\r\n"); /* a client without message-tags: nothing */
+	do {
+		cr_assert_eq(irc_read(plain, line, sizeof(line), 5000), 1);
+		cr_assert_null(strstr(line, "TAGMSG"), "%s", line);
+	} while (strcmp(line, ":chatd PONG chatd :mark") != 0);
+	tc_expect_eventually(nc, "* ada has entered.", 5000); /* a line user: nothing */
 	tc_expect_silence(nc, 300);
 	irc_answer(c, "TAGMSG #nope\r\n", ":chatd 404 ada #nope :Cannot send to channel");
+	irc_answer(c, "TAGMSG nobody\r\n", ":chatd 401 ada nobody :No such nick/channel");
 	tc_close(c);
 	tc_close(bob);
+	tc_close(plain);
 	tc_close(nc);
 }
 
