@@ -213,9 +213,9 @@ size_t irc_time(char *out, size_t cap, int64_t ms)
 	struct tm tm;
 	if (cap <= IRC_TIME_LEN || ms < 0 || gmtime_r(&secs, &tm) == NULL)
 		return 0;
-	int n = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-			 (int)(ms % 1000));
+	int n =
+	    snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 	return n == IRC_TIME_LEN ? (size_t)n : 0;
 }
 
@@ -225,7 +225,8 @@ static bool client_key_valid(const char *k, size_t n)
 	if (n < 2 || k[0] != '+')
 		return false;
 	for (size_t i = 1; i < n; i++)
-		if (!is_letter(k[i]) && !is_digit(k[i]) && k[i] != '-' && k[i] != '.' && k[i] != '/')
+		if (!is_letter(k[i]) && !is_digit(k[i]) && k[i] != '-' && k[i] != '.' &&
+		    k[i] != '/')
 			return false;
 	return true;
 }
@@ -261,11 +262,11 @@ size_t irc_server_tags(char *out, size_t cap, const struct irc_ctx *x)
 	if ((!has_time && !has_id && !has_client) ||
 	    cap < IRC_SERVER_TAGS_MAX + (has_client ? x->client_tags_len : 0))
 		return 0;
-	int n = snprintf(out, cap, "@%s%s%s%s%s%s%.*s ", has_time ? "time=" : "",
-			 has_time ? stamp : "", has_time && has_id ? ";" : "",
-			 has_id ? "msgid=" : "", has_id ? msgid : "",
-			 (has_time || has_id) && has_client ? ";" : "",
-			 has_client ? (int)x->client_tags_len : 0, has_client ? x->client_tags : "");
+	int n =
+	    snprintf(out, cap, "@%s%s%s%s%s%s%.*s ", has_time ? "time=" : "", has_time ? stamp : "",
+		     has_time && has_id ? ";" : "", has_id ? "msgid=" : "", has_id ? msgid : "",
+		     (has_time || has_id) && has_client ? ";" : "",
+		     has_client ? (int)x->client_tags_len : 0, has_client ? x->client_tags : "");
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
@@ -712,6 +713,6 @@ size_t irc_tagmsg(char *out, size_t cap, const char *data, size_t n, const struc
 	if (k == 0)
 		return 0;
 	mask_of(mask, sizeof(mask), name, x->server);
-	return k + irc_message(out + k, cap - k, mask, "TAGMSG", target_of(target, 300, x), NULL,
-			       0);
+	return k +
+	       irc_message(out + k, cap - k, mask, "TAGMSG", target_of(target, 300, x), NULL, 0);
 }

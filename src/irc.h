@@ -18,13 +18,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IRC_SERVER     "chatd" /* the server's name: its messages' prefix, users' host */
-#define IRC_LINE_MAX   512     /* a message, CRLF included (RFC 1459 2.3) */
-#define IRC_TAGS_MAX   8191    /* the tags section, '@' and the space after it included */
-#define IRC_CLIENT_TAGS_MAX 4096 /* what a client may send: 4094 bytes of tag data, '@', ' ' */
-#define IRC_PARAMS_MAX 15
-#define IRC_INPUT_MAX  (IRC_CLIENT_TAGS_MAX + IRC_LINE_MAX - 2)
-#define IRC_TIME_LEN   24 /* "2026-12-01T14:00:00.000Z" (server-time) */
+#define IRC_SERVER          "chatd" /* the server's name: its messages' prefix, users' host */
+#define IRC_LINE_MAX        512     /* a message, CRLF included (RFC 1459 2.3) */
+#define IRC_TAGS_MAX        8191    /* the tags section, '@' and the space after it included */
+#define IRC_CLIENT_TAGS_MAX 4096    /* what a client may send: 4094 bytes of tag data, '@', ' ' */
+#define IRC_PARAMS_MAX      15
+#define IRC_INPUT_MAX       (IRC_CLIENT_TAGS_MAX + IRC_LINE_MAX - 2)
+#define IRC_TIME_LEN        24 /* "2026-12-01T14:00:00.000Z" (server-time) */
 /* A message chatd writes with its tags: its own (time, msgid: at most IRC_SERVER_TAGS_MAX)
  * and a client's it relays (at most IRC_CLIENT_TAGS_MAX), then the message. */
 #define IRC_SERVER_TAGS_MAX 256

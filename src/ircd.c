@@ -669,21 +669,21 @@ static void cmd_tagmsg(struct worker *w, struct conn *c, const struct irc_msg *m
 {
 	char name[IRC_LINE_MAX], *tags = malloc(IRC_CLIENT_TAGS_MAX);
 	param(m, 0, name, 300);
-	size_t n = tags != NULL ? irc_client_tags(tags, IRC_CLIENT_TAGS_MAX, m->tags, m->tags_len)
-				: 0;
+	size_t n =
+	    tags != NULL ? irc_client_tags(tags, IRC_CLIENT_TAGS_MAX, m->tags, m->tags_len) : 0;
 	uint64_t id = 0;
 	unsigned worker = 0;
 	char spelled[NAME_MAX_LEN + 1];
 	if (name[0] == '#') {
-		if (!irc_is_channel(name, strlen(name)) || !room_name_valid(name + 1, strlen(name) - 1))
+		if (!irc_is_channel(name, strlen(name)) ||
+		    !room_name_valid(name + 1, strlen(name) - 1))
 			send_num(w, c, ERR_NOSUCHCHANNEL, name, NULL);
 		else if (!is_current(c, name + 1, strlen(name) - 1) ||
 			 !roomops_may_speak(&w->hub->dir, c->user.room, &c->user))
 			send_num(w, c, ERR_CANNOTSENDTOCHAN, name, NULL);
 		else if (n > 0)
 			relay_tagmsg(w, c, tags, n, c->user.room, 0, 0);
-	} else if (!dir_lookup(&w->hub->dir, m->param[0], m->param_len[0], &id, &worker,
-			       spelled)) {
+	} else if (!dir_lookup(&w->hub->dir, m->param[0], m->param_len[0], &id, &worker, spelled)) {
 		send_num(w, c, ERR_NOSUCHNICK, name, NULL);
 	} else if (n > 0) {
 		relay_tagmsg(w, c, tags, n, NULL, id, worker);
@@ -1030,22 +1030,6 @@ static void cmd_quit(struct worker *w, struct conn *c, const struct irc_msg *m)
 	run_line(w, c, "/quit %.*s%.*s", reason, n, "", 0);
 	if (!c->closing)
 		worker_close_conn(w, c, CLOSE_QUIT);
-}
-
-void ircd_send_kept(struct worker *w, struct conn *c, const char *room, const char *line,
-		    size_t n, uint64_t seq, int64_t time_ms)
-{
-	char out[IRC_SERVER_TAGS_MAX + IRC_LINE_MAX];
-	/* echo: a kept /msg echo has no IRC form either way (only room lines are kept) */
-	struct irc_ctx x = { .server = IRC_SERVER,
-			     .me = c->user.name,
-			     .room = room,
-			     .time_ms = time_ms > 0 ? time_ms : 1,
-			     .tags = c->irc_tags,
-			     .seq = seq };
-	size_t k = irc_render(out, sizeof(out), line, n, &x);
-	if (k > 0)
-		send_raw(w, c, out, k);
 }
 
 /* ---- dispatch -------------------------------------------------------------------------- */

@@ -16,10 +16,4 @@
 /* A connection to --irc-port: its first and only handlers. */
 extern const struct conn_ops ircd_ops;
 
-/* One kept line of room `room` (its history) for c, an IRC user with server-time: what was
- * said, as it was said then (a PRIVMSG to #room), at its time (and its msgid with
- * message-tags). Cuts c when it cannot be queued. */
-void ircd_send_kept(struct worker *w, struct conn *c, const char *room, const char *line,
-		    size_t n, uint64_t seq, int64_t time_ms);
-
 #endif

@@ -118,13 +118,15 @@ static struct msg *route_irc_of(struct worker *w, const struct conn *c, const st
 			    ? c->user.room->name
 			    : NULL,
 		.echo = c->irc_echo,
-		.time_ms = !c->irc_time ? 0 : m->time_ms != 0 ? m->time_ms : clock_wall_ms(),
+		.time_ms = !c->irc_time      ? 0
+			   : m->time_ms != 0 ? m->time_ms
+					     : clock_wall_ms(),
 		.tags = c->irc_tags,
 		.seq = m->kind == MSG_ROOM ? m->seq : 0,
 	};
 	size_t n = c->irc_quiet ? 0
-		   : m->tagmsg	 ? irc_tagmsg(out, sizeof(out), m->data, m->len, &x)
-				 : irc_render(out, sizeof(out), m->data, m->len, &x);
+		   : m->tagmsg  ? irc_tagmsg(out, sizeof(out), m->data, m->len, &x)
+				: irc_render(out, sizeof(out), m->data, m->len, &x);
 	*none = n == 0;
 	if (n == 0)
 		return NULL;
@@ -164,6 +166,21 @@ static void route_enqueue_irc(struct worker *w, struct conn *c, struct msg *m,
 		keep[v] = r;
 	else
 		msg_local_put(r, w->index);
+}
+
+void route_send_kept_irc(struct worker *w, struct conn *c, const char *room, const struct msg *said,
+			 uint64_t seq, int64_t time_ms)
+{
+	char out[IRC_SERVER_TAGS_MAX + IRC_LINE_MAX];
+	struct irc_ctx x = { .server = IRC_SERVER,
+			     .me = c->user.name,
+			     .room = room,
+			     .time_ms = time_ms > 0 ? time_ms : clock_wall_ms(),
+			     .tags = c->irc_tags,
+			     .seq = seq };
+	size_t n = irc_render(out, sizeof(out), said->data, said->len, &x);
+	if (n > 0)
+		route_send_raw(w, c, out, n);
 }
 
 /* route_enqueue for IRC and JSON feed users: their own form of m (made once per worker and

@@ -87,6 +87,12 @@ void route_send_event(struct worker *w, struct conn *c, const char *event, size_
 /* Queues m, a one-slot message made for c alone (a command to Redis), for c; takes it over. */
 void route_send_msg(struct worker *w, struct conn *c, struct msg *m);
 
+/* One kept line of room `room` (its history, `said`) for c, an IRC user with server-time:
+ * what was said, as it was said then (a PRIVMSG to #room), at its time (and its msgid with
+ * message-tags). Cuts c when it cannot be queued. */
+void route_send_kept_irc(struct worker *w, struct conn *c, const char *room, const struct msg *said,
+			 uint64_t seq, int64_t time_ms);
+
 /* c is a user of this worker from now on (direct messages reach it) / no longer. */
 int route_add_user(struct worker *w, struct conn *c);
 /* The user with connection id `id` on w, or NULL (gone, or never here). */

@@ -10,7 +10,6 @@
 #include "directory.h"
 #include "feed.h"
 #include "history.h"
-#include "ircd.h"
 #include "log.h"
 #include "msg.h"
 #include "proto.h"
@@ -103,7 +102,7 @@ static void send_kept_line(struct worker *w, struct conn *c, const struct room *
 {
 	const struct msg *said = e->m;
 	if (c->irc != NULL && c->irc_time) {
-		ircd_send_kept(w, c, r->name, said->data, said->len, e->seq, e->time_ms);
+		route_send_kept_irc(w, c, r->name, said, e->seq, e->time_ms);
 		return;
 	}
 	struct feed_ctx x = {

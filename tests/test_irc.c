@@ -168,8 +168,8 @@ static const char *tags_of(const char *line)
 	for (size_t pos = 0; irc_tag_next(m.tags, m.tags_len, &pos, &t);) {
 		char v[256];
 		irc_tag_unescape(v, sizeof(v), t.value, t.value_len);
-		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%.*s=%s", len > 0 ? "|" : "",
-					(int)t.key_len, t.key, v);
+		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%.*s=%s",
+					len > 0 ? "|" : "", (int)t.key_len, t.key, v);
 	}
 	return out;
 }
@@ -210,8 +210,8 @@ Test(irc, unescapes_tag_values_as_the_spec_says)
 	cr_assert_str_eq(unescape("\\\\"), "\\");
 	cr_assert_str_eq(unescape("\\r"), "\r");
 	cr_assert_str_eq(unescape("\\n"), "\n");
-	cr_assert_str_eq(unescape("\\b"), "b");          /* an unknown escape: the character */
-	cr_assert_str_eq(unescape("ab\\"), "ab");        /* a last lone '\\' is dropped */
+	cr_assert_str_eq(unescape("\\b"), "b");       /* an unknown escape: the character */
+	cr_assert_str_eq(unescape("ab\\"), "ab");     /* a last lone '\\' is dropped */
 	cr_assert_str_eq(unescape("\\\\\\s"), "\\ "); /* "\\\\" then "\\s" */
 	cr_assert_str_eq(unescape("te\\:st\\s\\\\x"), "te;st \\x");
 }
@@ -246,8 +246,8 @@ Test(irc, renders_a_relayed_tagmsg_with_its_client_tags)
 	x.room = NULL;
 	x.time_ms = 1796133600123;
 	out[irc_tagmsg(out, IRC_OUT_MAX, d, strlen(d), &x)] = '\0';
-	cr_assert_str_eq(out,
-			 "@time=2026-12-01T14:00:00.123Z;+typing=active :ada!ada@chatd TAGMSG bob\r\n");
+	cr_assert_str_eq(
+	    out, "@time=2026-12-01T14:00:00.123Z;+typing=active :ada!ada@chatd TAGMSG bob\r\n");
 	cr_assert_eq(irc_tagmsg(out, IRC_OUT_MAX, "ada:hi\n", 7, &x), 0);
 }
 

@@ -960,23 +960,23 @@ Test(ircd, tagmsg_reaches_message_tags_clients_only, .init = start, .fini = stop
 	tc_close(nc);
 }
 
+/* "@+a=xxx... REST": '@' and `data` bytes of tag data, a space, rest. */
+static size_t line_with_tags(char *out, size_t cap, size_t data, const char *rest)
+{
+	size_t n = (size_t)snprintf(out, cap, "@+a=");
+	while (n < 1 + data && n + 1 < cap)
+		out[n++] = 'x';
+	n += (size_t)snprintf(out + n, cap - n, " %s", rest);
+	return n;
+}
+
 Test(ircd, err_417_client_tags_past_4094_bytes, .init = start, .fini = stop)
 {
 	struct tclient *c = irc_register("ada");
 	static char line[4200];
-	/* 4094 bytes of tag data are taken */
-	memset(line, 'x', sizeof(line));
-	memcpy(line, "@+a=", 4);
-	size_t at = 1 + 4094;
-	memcpy(line + at, " PING :ok\r\n", 11);
-	tc_send_bytes(c, line, at + 11);
-	irc_expect(c, ":chatd PONG chatd :ok");
-	/* one more is refused */
-	memset(line, 'x', sizeof(line));
-	memcpy(line, "@+a=", 4);
-	at = 1 + 4095;
-	memcpy(line + at, " PING :no\r\n", 11);
-	tc_send_bytes(c, line, at + 11);
-	irc_expect(c, ":chatd 417 ada :Input line was too long");
+	tc_send_bytes(c, line, line_with_tags(line, sizeof(line), 4094, "PING :ok\r\n"));
+	irc_expect(c, ":chatd PONG chatd :ok"); /* 4094 bytes of tag data are taken */
+	tc_send_bytes(c, line, line_with_tags(line, sizeof(line), 4095, "PING :no\r\n"));
+	irc_expect(c, ":chatd 417 ada :Input line was too long"); /* one more is refused */
 	tc_close(c);
 }
