@@ -1,7 +1,8 @@
 // irc.test.mjs - a real IRC client library (npm irc-framework, independent of chatd) on
 // --irc-port: it registers, is in #lobby, chats with a line (nc) user and a WebSocket user in
 // both directions, changes its nick, joins and parts another channel and quits, and the
-// other two see it all as the usual lines and notices.
+// other two see it all as the usual lines and notices; the client's IRCv3 tags (server-time,
+// message-tags) are there.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -75,6 +76,11 @@ test('an irc-framework client chats with a line user and a WebSocket user', asyn
   const m1 = await irc.ev.next(is('message', (e) => e.message === 'hi from nc'));
   assert.equal(m1[1].nick, ncName);
   assert.equal(m1[1].target, '#lobby');
+  // irc-framework asks for server-time and message-tags itself: the line's time and id
+  const tags = m1[1].tags || {};
+  assert.match(tags.time || '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.ok(Math.abs(Date.parse(tags.time) - Date.now()) < 60000, `time ${tags.time}`);
+  assert.match(tags.msgid || '', /^lobby\/\d+$/);
   web.say('hi from the browser');
   const m2 = await irc.ev.next(is('message', (e) => e.message === 'hi from the browser'));
   assert.equal(m2[1].nick, webName);
