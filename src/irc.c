@@ -251,11 +251,12 @@ size_t irc_client_tags(char *out, size_t cap, const char *tags, size_t n)
 
 size_t irc_server_tags(char *out, size_t cap, const struct irc_ctx *x)
 {
-	char stamp[IRC_TIME_LEN + 1], id[IRC_SERVER_TAGS_MAX / 2], msgid[IRC_SERVER_TAGS_MAX / 2];
+	char stamp[IRC_TIME_LEN + 1], msgid[IRC_SERVER_TAGS_MAX / 2];
 	bool has_time = x->time_ms > 0 && irc_time(stamp, sizeof(stamp), x->time_ms) > 0;
 	bool has_id = x->tags && x->seq != 0 && x->room != NULL;
 	bool has_client = x->tags && x->client_tags_len > 0;
 	if (has_id) {
+		char id[IRC_SERVER_TAGS_MAX / 2];
 		snprintf(id, sizeof(id), "%.64s/%" PRIu64, x->room, x->seq);
 		irc_tag_escape(msgid, sizeof(msgid), id, strlen(id));
 	}

@@ -344,15 +344,27 @@ static void cmd_pass(struct worker *w, struct conn *c, const struct irc_msg *m)
  * replayed as PRIVMSGs at their times). */
 #define CAPS "echo-message message-tags multi-prefix server-time"
 
+/* The flag of capability name[0..k) for c, or NULL: not one chatd offers. */
 static bool *cap_flag(struct conn *c, const char *name, size_t k)
 {
 	static const char *const names[] = { "echo-message", "message-tags", "multi-prefix",
 					     "server-time" };
-	bool *flags[] = { &c->irc_echo, &c->irc_tags, &state_of(c)->multi_prefix, &c->irc_time };
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (k == strlen(names[i]) && memcmp(name, names[i], k) == 0)
-			return flags[i];
-	return NULL;
+	size_t i = 0;
+	while (i < sizeof(names) / sizeof(names[0]) &&
+	       !(k == strlen(names[i]) && memcmp(name, names[i], k) == 0))
+		i++;
+	switch (i) {
+	case 0:
+		return &c->irc_echo;
+	case 1:
+		return &c->irc_tags;
+	case 2:
+		return &state_of(c)->multi_prefix;
+	case 3:
+		return &c->irc_time;
+	default:
+		return NULL;
+	}
 }
 
 /* Whether every capability in want (space-separated, '-' to disable) is offered; sets them
