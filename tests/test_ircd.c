@@ -146,6 +146,11 @@ Test(ircd, cap_list_names_what_was_asked_for, .init = start, .fini = stop)
 	irc_answer(c, "CAP LIST\r\n", ":chatd CAP ada LIST :");
 	irc_answer(c, "CAP REQ :echo-message\r\n", ":chatd CAP ada ACK :echo-message");
 	irc_answer(c, "CAP LIST\r\n", ":chatd CAP ada LIST :echo-message");
+	irc_answer(c, "CAP REQ :server-time message-tags\r\n",
+		   ":chatd CAP ada ACK :server-time message-tags");
+	irc_answer(c, "CAP LIST\r\n", ":chatd CAP ada LIST :echo-message message-tags server-time");
+	irc_answer(c, "CAP REQ :-message-tags\r\n", ":chatd CAP ada ACK :-message-tags");
+	irc_answer(c, "CAP LIST\r\n", ":chatd CAP ada LIST :echo-message server-time");
 	tc_close(c);
 }
 
