@@ -187,8 +187,6 @@ void route_send_kept_irc(struct worker *w, struct conn *c, const char *room, con
  * message: k keeps it for the next recipient; the caller puts it when done). */
 static void route_enqueue_form(struct worker *w, struct conn *c, struct msg *m, struct copies *k)
 {
-	if (m->tagmsg && (c->irc == NULL || !c->irc_tags))
-		return; /* an IRC TAGMSG: not for those who did not ask for tags */
 	if (c->irc != NULL && !m->raw && !m->json) {
 		route_enqueue_irc(w, c, m, k->irc);
 		return;
@@ -269,9 +267,48 @@ void route_send_event(struct worker *w, struct conn *c, const char *event, size_
 
 /* ---- fan-out ------------------------------------------------------------------------------ */
 
+/* Whether c takes an IRC TAGMSG (msg.tagmsg): an IRC user with message-tags. */
+static bool route_takes_tagmsg(const struct conn *c)
+{
+	return c != NULL && !c->closing && c->irc != NULL && c->irc_tags;
+}
+
+/* An IRC TAGMSG (msg.tagmsg) to this worker's recipients of it (a room's members but
+ * m->exclude, or m->target) that take it; nobody else sees it. Apart from route_deliver so
+ * that the fan-out's inner loop stays as it is. */
+static void route_deliver_tagmsg(struct worker *w, struct msg *m)
+{
+	struct router *rt = w->router;
+	struct copies k = { NULL, { NULL } };
+	uint32_t queued = 0;
+	msg_local_begin(m, w->index);
+	struct local_room *lr = m->kind == MSG_ROOM ? room_local_find(&rt->rooms, m->room) : NULL;
+	for (uint32_t i = 0; lr != NULL && i < lr->n; i++) {
+		struct conn *c = lr->members[i];
+		if (c->id != m->exclude && route_takes_tagmsg(c)) {
+			route_enqueue_irc(w, c, m, k.irc);
+			queued++;
+		}
+	}
+	struct conn *one = m->kind == MSG_DIRECT ? map_get(&rt->users, m->target) : NULL;
+	if (route_takes_tagmsg(one)) {
+		route_enqueue_irc(w, one, m, k.irc);
+		queued++;
+	}
+	route_copies_done(w, &k);
+	stat_add(&w->stats.deliveries, queued);
+	if (queued > 0)
+		w->lines_pending++;
+	msg_local_put(m, w->index);
+}
+
 /* Fans m out to this worker's recipients. The worker holds one reference to m on entry. */
 static void route_deliver(struct worker *w, struct msg *m)
 {
+	if (m->tagmsg) {
+		route_deliver_tagmsg(w, m);
+		return;
+	}
 	struct router *rt = w->router;
 	struct copies k = { NULL, { NULL } }; /* m for JSON feed and IRC users (route_enqueue) */
 	msg_local_begin(m, w->index);
