@@ -37,6 +37,7 @@ struct msg;
 	X(remote_private, "private messages sent to users on other nodes")                   \
 	X(seeds, "rooms new to this node whose history was read from Redis")                 \
 	X(seeds_failed, "rooms new to this node whose history could not be read from Redis") \
+	X(state_changes, "changes of rooms' state received from Redis and applied")          \
 	X(errors, "error replies from Redis")
 
 struct cluster_stats {
@@ -100,6 +101,19 @@ bool cluster_control(struct hub *hub, const char *order, size_t n);
 enum cluster_ask { CLUSTER_WHO, CLUSTER_ROOMS };
 /* /who or /rooms over every node: true when asked (the answer comes later). */
 bool cluster_ask(struct worker *w, struct conn *c, enum cluster_ask what);
+
+/*
+ * Rooms' state across nodes (docs/cluster.md, "Room state"): a change an operator made on this
+ * node (roomops.h; applied here already) for every node, through Redis. op and field/value as
+ * roomops_apply_locked reads them ('f': c founded r). remote: field is a member of another
+ * node (a mode or a kick): Redis checks it is in the room, then the notice (a room line, may
+ * be empty) is published; c is told when no such member is found. No-op without --cluster.
+ */
+void cluster_room_change(struct worker *w, const struct conn *c, const struct room *r, char op,
+			 const char *field, size_t fn, const char *value, size_t vn, bool remote,
+			 const char *notice, size_t nn);
+/* --cluster and the link is down: rooms' state cannot be changed (w's view). */
+bool cluster_cut_off(const struct worker *w);
 
 /* The link's figures, for /metrics and /healthz (any thread). */
 void cluster_get_stats(const struct hub *hub, struct cluster_stats *out);

@@ -104,4 +104,23 @@ size_t roomops_modes(struct directory *d, struct room *r, bool show_key, char *o
  * cap bytes, NUL-terminated; "" for none). Returns the length. */
 size_t roomops_names(struct directory *d, struct room *r, char mode, char *out, size_t cap);
 
+/* ---- for the cluster (cluster.c; directory lock held) ---- */
+
+/*
+ * A change of a room's state that came through Redis (docs/cluster.md, "Room state"),
+ * applied to s, a node's copy of the room's state, with the directory lock held. op:
+ *   's' set FIELD to VALUE, 'd' delete FIELD; FIELD is "m" (the modes, a number), "k" (the
+ *       key), "l" (the limit), "t" (the topic, "AT\tBY\tTEXT"), "b:MASK" (a ban) or
+ *       "i:NAME" (an invitation);
+ *   'o' / 'O' (+o / -o), 'v' / 'V' (+v / -v): FIELD is a member's name, looked for among r's
+ *       members (r: the room on this node, or NULL);
+ *   'k' kick: FIELD is a member's name; when r has it, *t receives it and true is returned.
+ * Setting a value that is already there changes nothing: a change may be applied twice.
+ */
+bool roomops_apply_locked(struct room_state *s, struct room *r, char op, const char *field,
+			  size_t fn, const char *value, size_t vn, struct roomops_target *t);
+/* Copies src's modes, key, limit, topic, bans and invitations into dst (not its members'
+ * modes): 0 or -ENOMEM. */
+int roomops_copy_locked(struct room_state *dst, const struct room_state *src);
+
 #endif
