@@ -25,8 +25,10 @@
  *                   room's members, deleted when its last member leaves; PREFIX:staterooms,
  *                   the set of rooms that have one
  *   state channel   PREFIX:state, carrying every change of every room's state, "NODE
- *                   ROOM\tOP\tFIELD\tVALUE" (roomops_apply_locked: OP s d o O v V k, and f
- *                   a room founded, e a room ended)
+ *                   ROOM\tOP\tFIELD\tVALUE" (roomops_apply_locked: OP s d o O v V k n, and
+ *                   f a room founded, e a room ended); n, the room's members on every node,
+ *                   is published by the user script at each join and leave of a room with a
+ *                   limit
  * Every change of a user's state is one script run, so the keys of one user always agree.
  */
 #include "cluster.h"
@@ -187,6 +189,12 @@ static const char user_script[] =
     "  redis.call('SET', key, value, 'EX', ttl)\n"
     "  return true\n"
     "end\n"
+    "local function counted(room)\n"
+    "  if redis.call('HEXISTS', p .. ':state:' .. room, 'l') == 1 then\n"
+    "    local n = redis.call('HLEN', p .. ':members:' .. room)\n"
+    "    redis.call('PUBLISH', p .. ':state', node .. ' ' .. room .. '\\tn\\t\\t' .. n)\n"
+    "  end\n"
+    "end\n"
     "local function forget(id, value, to)\n"
     "  local room, key = string.match(value, '^([^\\t]*)\\t([^\\t]*)\\t')\n"
     "  local members = p .. ':members:' .. room\n"
@@ -195,7 +203,7 @@ static const char user_script[] =
     "     redis.call('DEL', p .. ':state:' .. room) == 1 then\n"
     "    redis.call('SREM', p .. ':staterooms', room)\n"
     "    redis.call('PUBLISH', p .. ':state', node .. ' ' .. room .. '\\te\\t\\t')\n"
-    "  end\n"
+    "  elseif to and to ~= room then counted(room) end\n"
     "  return key\n"
     "end\n"
     "if mode == 'reset' then\n"
@@ -249,6 +257,7 @@ static const char user_script[] =
     "redis.call('EXPIRE', p .. ':hist:' .. ARGV[9], ttl)\n"
     "redis.call('EXPIRE', p .. ':state:' .. ARGV[9], ttl)\n"
     "redis.call('HSET', p .. ':rooms', ARGV[9], ARGV[10])\n"
+    "if not old or string.match(old, '^([^\\t]*)\\t') ~= ARGV[9] then counted(ARGV[9]) end\n"
     "if mode == 'auth' then return { 1, evicted } end\n"
     "return 1\n";
 
@@ -317,6 +326,11 @@ static const char state_script[] =
     "  redis.call('SADD', p .. ':staterooms', room)\n"
     "end\n"
     "redis.call('PUBLISH', p .. ':state', ARGV[6])\n"
+    "if op == 's' and field == 'l' then\n"
+    "  local n = redis.call('HLEN', p .. ':members:' .. room)\n"
+    "  redis.call('PUBLISH', p .. ':state',\n"
+    "    string.match(ARGV[6], '^(%S+) ') .. ' ' .. room .. '\\tn\\t\\t' .. n)\n"
+    "end\n"
     "return 1\n";
 
 /*

@@ -437,6 +437,11 @@ bool roomops_apply_locked(struct room_state *s, struct room *r, char op, const c
 		apply_field(s, op == 's', field, fn, value, vn);
 		return false;
 	}
+	if (op == 'n') { /* the members on every node, counted by Redis */
+		unsigned long n = strtoul(value, NULL, 10);
+		s->cluster_members = n <= ROOMOPS_LIMIT_MAX ? (uint32_t)n : ROOMOPS_LIMIT_MAX;
+		return false;
+	}
 	const struct user *u = r != NULL ? member_find(r, field, fn) : NULL;
 	if (u == NULL)
 		return false;
@@ -467,6 +472,7 @@ int roomops_copy_locked(struct room_state *dst, const struct room_state *src)
 	atomic_store_explicit(&dst->moderated, (src->modes & ROOM_MODE_MODERATED) != 0,
 			      memory_order_relaxed);
 	dst->limit = src->limit;
+	dst->cluster_members = src->cluster_members;
 	memcpy(dst->key, src->key, sizeof(dst->key));
 	memcpy(dst->topic, src->topic, sizeof(dst->topic));
 	memcpy(dst->topic_by, src->topic_by, sizeof(dst->topic_by));

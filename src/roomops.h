@@ -114,7 +114,8 @@ size_t roomops_names(struct directory *d, struct room *r, char mode, char *out, 
  *       "i:NAME" (an invitation);
  *   'o' / 'O' (+o / -o), 'v' / 'V' (+v / -v): FIELD is a member's name, looked for among r's
  *       members (r: the room on this node, or NULL);
- *   'k' kick: FIELD is a member's name; when r has it, *t receives it and true is returned.
+ *   'k' kick: FIELD is a member's name; when r has it, *t receives it and true is returned;
+ *   'n': VALUE is how many members the room has on every node (for +l).
  * Setting a value that is already there changes nothing: a change may be applied twice.
  */
 bool roomops_apply_locked(struct room_state *s, struct room *r, char op, const char *field,

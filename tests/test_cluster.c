@@ -1660,3 +1660,35 @@ Test(cluster, a_node_started_later_knows_the_state_of_the_rooms_before_it, .time
 	tc_close_all((struct tclient *[]){ alice, bob }, 2);
 	ts_stop_all(nodes, 2);
 }
+
+Test(cluster, a_limit_counts_the_members_of_every_node, .timeout = 60)
+{
+	struct server *nodes[2];
+	struct tclient *alice = rooms_start(nodes, "booth");
+	tc_send(alice, "/limit 2\n");
+	tc_expect_eventually(alice, "* alice sets mode +l 2 in booth.", 5000);
+	struct tclient *bob = bob_in(nodes, alice, "booth");
+	wait_state(nodes[1], 4); /* founded, the limit, the count with it, the count with bob */
+	struct tclient *carol = user_on(nodes[1], "carol");
+	join_expect(carol, "booth", NULL, "* error: booth is full (+l).");
+	tc_close_all((struct tclient *[]){ alice, bob, carol }, 3);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, a_change_of_a_room_is_refused_while_the_link_is_down, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *node = start_node("a");
+	wait_links(&node, 1, true, 5000);
+	struct tclient *alice = user_on(node, "alice");
+	join_expect(alice, "den", NULL, "* You are now in den.");
+	stop_redis();
+	wait_links(&node, 1, false, 5000);
+	tc_send(alice, "/key sesame\n");
+	expect_prefix(alice, "* error: this server is cut off from the other servers: the room's "
+			     "settings cannot be changed now; try again later.");
+	tc_send(alice, "/mode\n"); /* looking is fine */
+	expect_prefix(alice, "* Modes of den: +tn.");
+	tc_close(alice);
+	ts_stop(node);
+}
