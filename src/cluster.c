@@ -401,15 +401,15 @@ enum uplink_op {
 	UPLINK_ROOMS,       /* the user's /rooms */
 	UPLINK_AUTH,        /* NAME \n ROOM: the user signed in as NAME (auth.h) */
 	UPLINK_CONTROL,     /* ORDER: an operator's order for every node (cluster_control) */
-	UPLINK_STATE,       /* ROOM \n "OP REMOTE FN VN\n" FIELD VALUE NOTICE: cluster_room_change */
-	ANSWER_NAME_OK,     /* NAME: the user's /nick NAME is granted */
-	ANSWER_NAME_TAKEN,  /* NAME: refused, another user has it */
-	ANSWER_NAME_LOST,   /* NAME: the user's name is held by a user of another node */
-	ANSWER_EVICT,       /* NAME: a guest's name goes to a signed-in user (peer, if any) */
-	ANSWER_AUTH_OK,     /* NAME: the user signs in as NAME now */
-	ANSWER_AUTH_TAKEN,  /* NAME: refused, a signed-in user has it */
-	ANSWER_AUTH_LOCAL,  /* NAME: the link went down: sign in on this node alone */
-	ANSWER_HISTORY,     /* room, pos: the room's history was seeded from Redis (seed_land) */
+	UPLINK_STATE,      /* ROOM \n "OP REMOTE FN VN\n" FIELD VALUE NOTICE: cluster_room_change */
+	ANSWER_NAME_OK,    /* NAME: the user's /nick NAME is granted */
+	ANSWER_NAME_TAKEN, /* NAME: refused, another user has it */
+	ANSWER_NAME_LOST,  /* NAME: the user's name is held by a user of another node */
+	ANSWER_EVICT,      /* NAME: a guest's name goes to a signed-in user (peer, if any) */
+	ANSWER_AUTH_OK,    /* NAME: the user signs in as NAME now */
+	ANSWER_AUTH_TAKEN, /* NAME: refused, a signed-in user has it */
+	ANSWER_AUTH_LOCAL, /* NAME: the link went down: sign in on this node alone */
+	ANSWER_HISTORY,    /* room, pos: the room's history was seeded from Redis (seed_land) */
 	/* the user's request was only for the link's sake (a put, a sync): nothing to say */
 	ANSWER_NONE,
 };
@@ -2606,8 +2606,8 @@ static void state_apply(struct room *r, void *arg)
 		replica_drop(sc->cl, sc->room, sc->rn);
 		return;
 	}
-	struct replica *e = replica_find(sc->cl, sc->room, sc->rn, sc->op == 'f' || sc->op == 's' ||
-								       sc->op == 'd');
+	struct replica *e =
+	    replica_find(sc->cl, sc->room, sc->rn, sc->op == 'f' || sc->op == 's' || sc->op == 'd');
 	if (e != NULL)
 		(void)roomops_apply_locked(&e->st, NULL, sc->op, sc->field, sc->fn, sc->value,
 					   sc->vn, NULL);
@@ -2650,9 +2650,10 @@ static void link_state(struct cluster *cl, const char *p, size_t n)
 	size_t bn = tab != NULL ? (size_t)(tab - sc.value) : sc.vn;
 	snprintf(by, sizeof(by), "%.*s", (int)bn, sc.value);
 	if (tab != NULL)
-		snprintf(reason, sizeof(reason), "%.*s", (int)(sc.value + sc.vn - tab - 1), tab + 1);
-	(void)session_room_kick_send(cl->w->hub, sc.t.worker, sc.t.id, sc.room_id, sc.room_name,
-				     by, reason);
+		snprintf(reason, sizeof(reason), "%.*s", (int)(sc.value + sc.vn - tab - 1),
+			 tab + 1);
+	(void)session_room_kick_send(cl->w->hub, sc.t.worker, sc.t.id, sc.room_id, sc.room_name, by,
+				     reason);
 }
 
 /* Reads every room's state, right behind the SUBSCRIBE to PREFIX:state. */

@@ -137,7 +137,7 @@ size_t proto_cluster_down(char *out, size_t cap);
 size_t proto_cluster_back(char *out, size_t cap);
 /* --cluster: a change of a room's state refused while the link to Redis is down (the text
  * after "* error: "). */
-#define PROTO_CLUSTER_CUT_OFF                                                               \
+#define PROTO_CLUSTER_CUT_OFF                                                                   \
 	"this server is cut off from the other servers: the room's settings cannot be changed " \
 	"now; try again later."
 /* --cluster: the reason in the leave notices of the users of a node that died. */

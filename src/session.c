@@ -991,8 +991,9 @@ static void room_member(struct worker *w, struct conn *c, struct room *r, char m
 	char op = (char)(on ? mode : mode - 'a' + 'A');
 	if (rc == ROOMOPS_E_NOUSER && cluster_linked(w)) { /* a member of another node? */
 		char line[ROOM_LINE_MAX];
-		size_t len = proto_notice(line, sizeof(line), "%s sets mode %c%c %.*s in %s.",
-					  c->user.name, on ? '+' : '-', mode, (int)n, name, r->name);
+		size_t len =
+		    proto_notice(line, sizeof(line), "%s sets mode %c%c %.*s in %s.", c->user.name,
+				 on ? '+' : '-', mode, (int)n, name, r->name);
 		cluster_room_change(w, c, r, op, name, n, "", 0, true, line, len);
 		return;
 	}
@@ -1037,10 +1038,12 @@ static void room_kick(struct worker *w, struct conn *c, struct room *r, const st
 	if (rc == ROOMOPS_E_NOUSER && cluster_linked(w)) { /* a member of another node? */
 		char line[ROOM_LINE_MAX], value[NAME_MAX_LEN + BAN_REASON_MAX + 2];
 		size_t rn = reason_cut(cmd->text, cmd->text_len);
-		size_t len = proto_notice(line, sizeof(line), "%s kicked %.*s from %s%s%.*s%s.",
-					  c->user.name, (int)cmd->arg_len, cmd->arg, r->name,
-					  rn > 0 ? " (" : "", (int)rn, cmd->text, rn > 0 ? ")" : "");
-		int vn = snprintf(value, sizeof(value), "%s\t%.*s", c->user.name, (int)rn, cmd->text);
+		size_t len =
+		    proto_notice(line, sizeof(line), "%s kicked %.*s from %s%s%.*s%s.",
+				 c->user.name, (int)cmd->arg_len, cmd->arg, r->name,
+				 rn > 0 ? " (" : "", (int)rn, cmd->text, rn > 0 ? ")" : "");
+		int vn =
+		    snprintf(value, sizeof(value), "%s\t%.*s", c->user.name, (int)rn, cmd->text);
 		cluster_room_change(w, c, r, 'k', cmd->arg, cmd->arg_len, value, (size_t)vn, true,
 				    line, len);
 		return;

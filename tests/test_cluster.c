@@ -1581,8 +1581,7 @@ static struct tclient *bob_in(struct server **nodes, struct tclient *alice, cons
 	return bob;
 }
 
-Test(cluster, moderated_on_one_node_silences_a_user_of_another_until_voiced_from_it,
-     .timeout = 60)
+Test(cluster, moderated_on_one_node_silences_a_user_of_another_until_voiced_from_it, .timeout = 60)
 {
 	struct server *nodes[2];
 	struct tclient *alice = rooms_start(nodes, "stage");
@@ -1628,8 +1627,7 @@ Test(cluster, a_kick_from_one_node_puts_a_user_of_another_out_of_the_room, .time
 	ts_stop_all(nodes, 2);
 }
 
-Test(cluster, a_user_entering_on_another_node_a_room_that_exists_is_not_its_operator,
-     .timeout = 60)
+Test(cluster, a_user_entering_on_another_node_a_room_that_exists_is_not_its_operator, .timeout = 60)
 {
 	struct server *nodes[2];
 	struct tclient *alice = rooms_start(nodes, "hall");
