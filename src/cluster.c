@@ -41,7 +41,6 @@
 #include "resp.h"
 #include "roomops.h"
 #include "route.h"
-#include "session.h"
 #include "sha1.h"
 #include "timer.h"
 #include "worker.h"
@@ -2652,7 +2651,9 @@ static void link_state(struct cluster *cl, const char *p, size_t n)
 	if (tab != NULL)
 		snprintf(reason, sizeof(reason), "%.*s", (int)(sc.value + sc.vn - tab - 1),
 			 tab + 1);
-	(void)session_room_kick_send(cl->w->hub, sc.t.worker, sc.t.id, sc.room_id, sc.room_name, by,
+	struct hub *hub = cl->w->hub;
+	if (hub->room_kick != NULL)
+		(void)hub->room_kick(hub, sc.t.worker, sc.t.id, sc.room_id, sc.room_name, by,
 				     reason);
 }
 
@@ -2696,41 +2697,59 @@ static void state_land(struct cluster *cl, const char *p, size_t n)
 			(void)roomops_apply_locked(&e->st, NULL, 's', line, (size_t)(tab - line),
 						   tab + 1, (size_t)(nl - tab - 1), NULL);
 	}
-	/* the rooms this node has members in follow what the cluster has */
-	struct replica **list = calloc(rooms + 1, sizeof(*list));
-	size_t k = 0, pos = 0;
+	pthread_mutex_unlock(&d->lock);
+	/* the rooms this node has members in follow what the cluster has; the link worker alone
+	 * changes the replicas, so it walks them without the lock */
+	size_t pos = 0;
 	uint64_t key;
 	void *v;
-	while (list != NULL && map_next(&cl->replica, &pos, &key, &v))
-		for (struct replica *x = v; x != NULL && k < rooms; x = x->next)
-			list[k++] = x;
-	pthread_mutex_unlock(&d->lock);
-	for (size_t i = 0; i < k; i++) /* the link worker alone changes the replicas */
-		dir_with_room(d, list[i]->name, strlen(list[i]->name), state_land_room, list[i]);
-	free(list);
+	while (map_next(&cl->replica, &pos, &key, &v))
+		for (struct replica *x = v; x != NULL; x = x->next)
+			dir_with_room(d, x->name, strlen(x->name), state_land_room, x);
 	log_info((int)cl->w->index, 0, "cluster: the state of %zu rooms read from Redis", rooms);
 	cl->state_loading = false;
 	link_check_up(cl);
+}
+
+/* The head of a change from a worker (cluster_room_change), b[0..bn) = "OP REMOTE FN VN\n"
+ * FIELD VALUE NOTICE. */
+struct state_head {
+	char op;
+	bool remote;
+	size_t fn, vn;
+	const char *field; /* then the value, then the notice */
+};
+
+static bool state_head_parse(const char *b, size_t bn, struct state_head *sh)
+{
+	const char *nl = memchr(b, '\n', bn);
+	if (nl == NULL || nl - b < 7 || b[1] != ' ' || b[3] != ' ')
+		return false;
+	char *end;
+	sh->op = b[0];
+	sh->remote = b[2] == '1';
+	sh->fn = strtoul(b + 4, &end, 10);
+	if (*end != ' ')
+		return false;
+	sh->vn = strtoul(end + 1, &end, 10);
+	sh->field = nl + 1;
+	return end == nl && sh->fn + sh->vn <= (size_t)(b + bn - sh->field);
 }
 
 /* A change from a worker (cluster_room_change): b = "OP REMOTE FN VN\n" FIELD VALUE NOTICE. */
 static void uplink_state(struct cluster *cl, const struct request_head *h, const char *room,
 			 size_t rn, const char *b, size_t bn, struct request *req)
 {
-	char op = 0;
-	int remote = 0;
-	size_t fn = 0, vn = 0;
-	const char *nl = memchr(b, '\n', bn);
-	char head[64];
-	snprintf(head, sizeof(head), "%.*s", nl != NULL ? (int)(nl - b) : 0, b);
-	if (nl == NULL || rn > ROOM_MAX_LEN ||
-	    sscanf(head, "%c %d %zu %zu", &op, &remote, &fn, &vn) != 4 ||
-	    fn + vn > (size_t)(b + bn - nl - 1)) {
+	struct state_head sh;
+	if (rn > ROOM_MAX_LEN || !state_head_parse(b, bn, &sh)) {
 		count(&cl->errors);
 		free(req);
 		return;
 	}
-	const char *field = nl + 1, *value = field + fn;
+	char op = sh.op;
+	bool remote = sh.remote;
+	size_t fn = sh.fn, vn = sh.vn;
+	const char *field = sh.field, *value = field + fn;
 	char folded[ROOM_MAX_LEN + 1], founder[96];
 	room_fold(room, rn, folded);
 	if (op == 'f') { /* the value: who founded it */
@@ -2778,18 +2797,16 @@ static void state_reply(struct cluster *cl, const struct resp_node *root, const 
 {
 	if (r == NULL)
 		return;
-	const char *room, *b, *nl;
+	const char *room, *b;
 	size_t rn, bn;
 	request_fields(r->data, r->len, &room, &rn, &b, &bn);
-	char op = 0;
-	int remote = 0;
-	size_t fn = 0, vn = 0;
-	char head[64];
-	nl = memchr(b, '\n', bn);
-	snprintf(head, sizeof(head), "%.*s", nl != NULL ? (int)(nl - b) : 0, b);
-	if (nl == NULL || sscanf(head, "%c %d %zu %zu", &op, &remote, &fn, &vn) != 4)
+	struct state_head sh;
+	if (!state_head_parse(b, bn, &sh))
 		return;
-	const char *field = nl + 1, *notice = field + fn + vn;
+	char op = sh.op;
+	bool remote = sh.remote;
+	size_t fn = sh.fn;
+	const char *field = sh.field, *notice = field + fn + sh.vn;
 	size_t nn = (size_t)(b + bn - notice);
 	bool ok = root->type == RESP_INTEGER && root->integer == 1;
 	char line[PROTO_LINE_MAX];

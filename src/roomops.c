@@ -459,6 +459,8 @@ bool roomops_apply_locked(struct room_state *s, struct room *r, char op, const c
 		roomstate_ids_del(&s->voiced, u->id);
 		return false;
 	case 'k':
+		if (t == NULL)
+			return false;
 		target_fill(t, u);
 		return true;
 	default:

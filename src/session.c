@@ -188,7 +188,8 @@ static void history_view_resume(struct worker *w, struct conn *c, const struct r
 		size_t k = 0;
 		while (k < v->n && v->e[k].seq <= since)
 			msg_release(v->e[k++].m);
-		memmove(v->e, v->e + k, (v->n - k) * sizeof(*v->e));
+		if (k > 0) /* nothing to move otherwise (and v->e may be NULL) */
+			memmove(v->e, v->e + k, (v->n - k) * sizeof(*v->e));
 		v->n -= k;
 	}
 	if (missed == 0)
