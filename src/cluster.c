@@ -2568,12 +2568,12 @@ static void replica_clear(struct cluster *cl)
 }
 
 /* directory.h's room_seed, lock held, any worker: a room new to this node takes the state the
- * cluster has for it; false when it has one (the joiner is checked, and is no operator). While
- * the link is down the node founds rooms on its own (docs/cluster.md). */
+ * cluster has for it (as this node last heard, the link up or not); false when it has one (the
+ * joiner is checked, and is no operator). */
 static bool replica_seed(void *ctx, struct room *r)
 {
 	struct cluster *cl = ctx;
-	if (r->st.lobby || !atomic_load_explicit(&cl->up, memory_order_acquire))
+	if (r->st.lobby)
 		return true;
 	char folded[ROOM_MAX_LEN + 1];
 	size_t n = strlen(r->name);

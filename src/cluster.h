@@ -7,7 +7,9 @@
  * A room line or notice is handed to the link worker through its inbox, published, and
  * delivered on every node, this one included, as it comes back from Redis, so every user of a
  * room sees one order. While the link is down, lines reach this node's users only, users are
- * told so once, and the link reconnects with back-off and subscribes again.
+ * told so once, and the link reconnects with back-off and subscribes again. Rooms' state
+ * (topic, modes, key, limit, bans, invitations, founder) is the cluster's: a copy of every
+ * room's on every node (under the directory lock), changes through Redis (cluster_room_change).
  *
  * Threads: struct cluster belongs to the link worker, except the statistics and `up`
  * (atomics: written by the link worker, read by every worker and the admin thread).

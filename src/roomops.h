@@ -16,6 +16,10 @@
  *   - Bans: a name (folded as the directory folds names: case and look-alikes), an address
  *     range (CIDR, cidr.h) or an address glob (127.0.0.*, ? for one character). A banned user
  *     cannot enter; banning kicks matching members (not the operator who bans).
+ *   - With --cluster the state is the cluster's (docs/cluster.md, "Room state across nodes"):
+ *     the first user to create a room on any node is its operator; a change made here is
+ *     handed to cluster.c, and changes from every node come back through
+ *     roomops_apply_locked.
  *
  * Threads: the state (roomstate.h) lives in struct room (directory.h) and is guarded by the
  * directory lock; every function here takes it. `moderated` is also kept in an atomic so
