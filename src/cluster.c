@@ -2585,14 +2585,21 @@ static bool replica_seed(void *ctx, struct room *r)
 	return false;
 }
 
+/* The most members of this node one ban made on another node puts out of the room (the others
+ * stay until they leave: they cannot come back). */
+#define STATE_BAN_KICKS 64
+
 /* One change of a room's state, parsed. */
 struct state_change {
 	struct cluster *cl;
 	const char *room, *field, *value;
 	size_t rn, fn, vn;
 	char op;
+	bool own; /* made on this node */
 	bool kick;
-	struct roomops_target t; /* kick: the member of this node */
+	struct roomops_target t;                       /* kick: the member of this node */
+	struct roomops_target banned[STATE_BAN_KICKS]; /* a ban's: members of this node */
+	size_t nbanned;
 	uint64_t room_id;
 	char room_name[ROOM_MAX_LEN + 1];
 };
@@ -2616,6 +2623,31 @@ static void state_apply(struct room *r, void *arg)
 	    roomops_apply_locked(&r->st, r, sc->op, sc->field, sc->fn, sc->value, sc->vn, &sc->t);
 	sc->room_id = r->id;
 	memcpy(sc->room_name, r->name, sizeof(sc->room_name));
+	if (sc->own || sc->op != 's' || sc->fn < 3 || sc->fn > ROOMOPS_MASK_MAX + 2 ||
+	    memcmp(sc->field, "b:", 2) != 0)
+		return;
+	char mask[ROOMOPS_MASK_MAX + 1];
+	snprintf(mask, sizeof(mask), "%.*s", (int)(sc->fn - 2), sc->field + 2);
+	for (uint32_t i = 0; i < r->nusers && sc->nbanned < STATE_BAN_KICKS; i++) {
+		const struct user *u = r->users[i];
+		if (!roomstate_mask_matches(mask, u->name, &u->addr))
+			continue;
+		struct roomops_target *t = &sc->banned[sc->nbanned++];
+		t->id = u->id;
+		t->worker = u->worker;
+		memcpy(t->name, u->name, sizeof(t->name));
+	}
+}
+
+/* A ban made on another node: this node's matching members are put out of the room. */
+static void state_ban_kicks(struct cluster *cl, const struct state_change *sc)
+{
+	struct hub *hub = cl->w->hub;
+	char by[NAME_MAX_LEN + 1];
+	snprintf(by, sizeof(by), "%.*s", (int)sc->vn, sc->value);
+	for (size_t i = 0; i < sc->nbanned && hub->room_kick != NULL; i++)
+		(void)hub->room_kick(hub, sc->banned[i].worker, sc->banned[i].id, sc->room_id,
+				     sc->room_name, by, "banned");
 }
 
 /* "NODE ROOM\tOP\tFIELD\tVALUE" on PREFIX:state: applied on every node, the one it came from
@@ -2639,8 +2671,11 @@ static void link_state(struct cluster *cl, const char *p, size_t n)
 				   .fn = (size_t)(t3 - t2 - 1),
 				   .value = t3 + 1,
 				   .vn = (size_t)(end - t3 - 1) };
+	size_t node = (size_t)(sp - p);
+	sc.own = node == strlen(cl->node_id) && memcmp(p, cl->node_id, node) == 0;
 	count(&cl->state_changes);
 	dir_with_room(&cl->w->hub->dir, sc.room, sc.rn, state_apply, &sc);
+	state_ban_kicks(cl, &sc);
 	if (!sc.kick)
 		return;
 	/* VALUE: "BY\tREASON" */

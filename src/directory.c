@@ -339,6 +339,7 @@ int dir_join_key(struct directory *d, struct user *u, const char *name, size_t n
 	bool created = to->nusers == 0;
 	/* a room new here may exist on another node (--cluster): then it is checked too */
 	bool founder = created && (d->room_seed == NULL || d->room_seed(d->room_seed_ctx, to));
+	uint32_t invites = to->st.ninvites;
 	if (!founder &&
 	    (rc = roomstate_check_join(&to->st, u->name, &u->addr, to->nusers, key, key_len)) < 0) {
 		if (to->nusers == 0)
@@ -362,6 +363,7 @@ int dir_join_key(struct directory *d, struct user *u, const char *name, size_t n
 	room_add_user(to, u); /* cannot fail: reserved */
 	if (founder)
 		roomstate_created(&to->st, u->id);
+	res->invite_used = to->st.ninvites < invites;
 	res->op = roomstate_ids_has(&to->st.ops, u->id);
 	memcpy(res->topic, to->st.topic, sizeof(res->topic));
 	memcpy(res->topic_by, to->st.topic_by, sizeof(res->topic_by));

@@ -126,17 +126,18 @@ struct join_result {
 	long members;        /* members of `to` after the join */
 	int64_t summary_due; /* a count went to a room summary due then (ms), or 0 */
 	bool op;             /* u created `to`: its operator (roomstate.h) */
+	bool invite_used;    /* u came in on an invitation, now used up (--cluster tells) */
 	char topic[ROOMOPS_TOPIC_MAX + 1]; /* `to`'s topic ("": none) and who set it */
 	char topic_by[NAME_MAX_LEN + 1];
 };
 
-/* Moves u into the room `name` (created if new). Returns 0, -EALREADY (already there),
- * -ENOSPC (--max-rooms reached; `exempt` rooms, the lobby, may always be created) or
- * -ENOMEM. */
 /* Calls fn(r, arg) with the lock held, r the room called name[0..n) or NULL (cluster.c). */
 void dir_with_room(struct directory *d, const char *name, size_t n,
 		   void (*fn)(struct room *r, void *arg), void *arg);
 
+/* Moves u into the room `name` (created if new). Returns 0, -EALREADY (already there),
+ * -ENOSPC (--max-rooms reached; `exempt` rooms, the lobby, may always be created) or
+ * -ENOMEM. */
 int dir_join(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
 	     int64_t now, struct join_result *res);
 /* The same with the key u gives (NULL: none): an existing room may also refuse u for its

@@ -276,6 +276,12 @@ static int enter_room_key(struct worker *w, struct conn *c, const char *name, si
 		send_topic(w, c, res.to->name, res.topic, res.topic_by);
 	if (res.op && res.members == 1) /* it founded the room: the cluster learns it */
 		cluster_room_change(w, c, res.to, 'f', "f", 1, "", 0, false, "", 0);
+	if (res.invite_used) { /* used up on every node */
+		char field[NAME_MAX_LEN + 3] = "i:";
+		size_t name_len = strlen(c->user.name);
+		name_fold(c->user.name, name_len, field + 2); /* the field is the folded name */
+		cluster_room_change(w, c, res.to, 'd', field, name_len + 2, "", 0, false, "", 0);
+	}
 	/* With --cluster, a room with nothing kept here may be new to the node: its lines are on
 	 * their way from Redis (show_history_late), and the resume waits for them. If none come,
 	 * nothing was kept anywhere: there is nothing to show, and no gap to tell. */
@@ -1069,7 +1075,9 @@ static void room_ban(struct worker *w, struct conn *c, struct room *r, const cha
 	}
 	char field[ROOMOPS_MASK_MAX + 3];
 	int fn = snprintf(field, sizeof(field), "b:%.*s", (int)n, mask);
-	cluster_room_change(w, c, r, 's', field, (size_t)fn, "1", 1, false, "", 0);
+	/* the value: who banned (the other nodes put their matching members out) */
+	cluster_room_change(w, c, r, 's', field, (size_t)fn, c->user.name, strlen(c->user.name),
+			    false, "", 0);
 	room_tell_mode(w, c, r, true, 'b', mask, n);
 	for (size_t i = 0; i < nt; i++)
 		room_put_out(w, c, r, &t[i], "banned", strlen("banned"));
@@ -1132,9 +1140,9 @@ static void room_invite(struct worker *w, struct conn *c, struct room *r, const 
 		room_refused(w, c, r, rc, "invitation", name, n);
 		return;
 	}
-	char field[NAME_MAX_LEN + 3];
-	int fn = snprintf(field, sizeof(field), "i:%.*s", (int)n, name);
-	cluster_room_change(w, c, r, 's', field, (size_t)fn, "1", 1, false, "", 0);
+	char field[NAME_MAX_LEN + 3] = "i:";
+	name_fold(name, n, field + 2); /* valid (roomops_invite): at most NAME_MAX_LEN */
+	cluster_room_change(w, c, r, 's', field, n + 2, "1", 1, false, "", 0);
 	char line[ROOM_LINE_MAX], spelled[NAME_MAX_LEN + 1];
 	route_send_line(
 	    w, c, line,

@@ -1690,3 +1690,32 @@ Test(cluster, a_change_of_a_room_is_refused_while_the_link_is_down, .timeout = 6
 	tc_close(alice);
 	ts_stop(node);
 }
+
+Test(cluster, an_invitation_used_on_one_node_is_used_up_on_every_node, .timeout = 60)
+{
+	struct server *nodes[2];
+	struct tclient *alice = rooms_start(nodes, "vip");
+	tc_send(alice, "/mode +i\n");
+	tc_expect_eventually(alice, "* alice sets mode +i in vip.", 5000);
+	tc_send(alice, "/invite Bob\n");
+	tc_expect_eventually(alice, "* Bob is invited to vip.", 5000);
+	struct tclient *bob = bob_in(nodes, alice, "vip");
+	wait_state(nodes[1], 4); /* founded, +i, the invitation, the invitation used */
+	join_expect(bob, "lobby", NULL, "* You are now in lobby.");
+	tc_expect_eventually(alice, "* bob has left.", 5000);
+	join_expect(bob, "vip", NULL, "* error: vip is invite only (+i)");
+	tc_close_all((struct tclient *[]){ alice, bob }, 2);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, a_ban_set_on_one_node_puts_out_a_matching_member_of_another, .timeout = 60)
+{
+	struct server *nodes[2];
+	struct tclient *alice = rooms_start(nodes, "pub");
+	struct tclient *bob = bob_in(nodes, alice, "pub");
+	tc_send(alice, "/ban bob\n");
+	tc_expect_eventually(bob, "* You were kicked from pub by alice (banned).", 5000);
+	join_expect(bob, "pub", NULL, "* error: you are banned from pub.");
+	tc_close_all((struct tclient *[]){ alice, bob }, 2);
+	ts_stop_all(nodes, 2);
+}
