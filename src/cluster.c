@@ -129,7 +129,8 @@ static const char seed_script[] =
 
 /* Every BEAT_MS, with Redis's clock: this node (ARGV[1]) is alive now. A node silent for
  * ALIVE_MS (ARGV[2]) is dead: its users leave their rooms (the leave notice is ARGV[4] NAME
- * ARGV[5], published like a room line), their names are freed, and it is forgotten. Returns
+ * ARGV[5], published like a room line), their names are freed, the state of the rooms they
+ * were the last members of ends (published on PREFIX:state), and it is forgotten. Returns
  * the nodes alive. Whichever node beats first after the death does the clean-up, once: the
  * script runs alone and removes the dead node. ARGV[3] is the prefix. */
 static const char beat_script[] =
@@ -143,6 +144,11 @@ static const char beat_script[] =
     "    for i = 1, #users, 2 do\n"
     "      local room, key, name = string.match(users[i + 1], '^([^\\t]*)\\t([^\\t]*)\\t(.*)$')\n"
     "      redis.call('HDEL', p .. ':members:' .. room, node .. ' ' .. users[i])\n"
+    "      if redis.call('HLEN', p .. ':members:' .. room) == 0 and\n"
+    "         redis.call('DEL', p .. ':state:' .. room) == 1 then\n"
+    "        redis.call('SREM', p .. ':staterooms', room)\n"
+    "        redis.call('PUBLISH', p .. ':state', me .. ' ' .. room .. '\\te\\t\\t')\n"
+    "      end\n"
     "      local v = redis.call('GET', p .. ':name:' .. key)\n"
     "      if v and string.sub(v, 1, #node + 1) == node .. ' ' then\n"
     "        redis.call('DEL', p .. ':name:' .. key)\n"

@@ -1719,3 +1719,38 @@ Test(cluster, a_ban_set_on_one_node_puts_out_a_matching_member_of_another, .time
 	tc_close_all((struct tclient *[]){ alice, bob }, 2);
 	ts_stop_all(nodes, 2);
 }
+
+Test(cluster, a_room_whose_last_members_were_on_a_dead_node_ends_with_its_state, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *node = start_node("a");
+	wait_links(&node, 1, true, 5000);
+	char url[96];
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%u/test", redis_port);
+	const char *args[] = { "--cluster", url, "--node-id", "c", "--workers", "1", NULL };
+	tp_start(&node_proc, args);
+	wait_healthy(node_proc.admin);
+	struct tclient *carol = tc_join(node_proc.port);
+	char old[32];
+	cr_assert(nick(carol, id_name(carol, old, sizeof(old)), "carol"));
+	join_expect(carol, "lair", NULL, "* You are now in lair.");
+	tc_send(carol, "/key sesame\n");
+	tc_expect_eventually(carol, "* carol sets mode +k in lair.", 5000);
+	wait_state(node, 2);
+	cr_assert_eq(kill(node_proc.pid, SIGKILL), 0);
+	tp_stop(&node_proc);    /* reaped */
+	for (int i = 0;; i++) { /* the room ends within 8 s (a dead node's users leave) */
+		struct cluster_stats st;
+		cluster_get_stats(&node->hub, &st);
+		if (st.state_changes >= 3)
+			break;
+		cr_assert_lt(i, 2000, "lair never ended");
+		usleep(10000);
+	}
+	struct tclient *bob = user_on(node, "bob");
+	join_expect(bob, "lair", NULL, "* You are now in lair.");
+	tc_send(bob, "/key mine\n");
+	tc_expect_eventually(bob, "* bob sets mode +k in lair.", 5000);
+	tc_close_all((struct tclient *[]){ carol, bob }, 2);
+	ts_stop(node);
+}
