@@ -21,9 +21,9 @@
  *   rooms           PREFIX:rooms, hash: ROOM -> the room's name as spelled
  *   room state      PREFIX:state:ROOM, hash: "f" -> the founder ("NODE ID"), "m:X" -> 1 for
  *                   each mode letter X set, "k" -> the key, "l" -> the limit, "t" -> the
- *                   topic ("AT\tBY\tTEXT"), "b:MASK" -> 1, "i:NAME" -> 1; expiring like the
- *                   room's members, deleted when its last member leaves; PREFIX:staterooms,
- *                   the set of rooms that have one
+ *                   topic ("AT\tBY\tTEXT"), "b:MASK" -> who banned, "i:FOLDED" -> 1;
+ *                   expiring like the room's members, deleted when its last member leaves;
+ *                   PREFIX:staterooms, the set of rooms that have one
  *   state channel   PREFIX:state, carrying every change of every room's state, "NODE
  *                   ROOM\tOP\tFIELD\tVALUE" (roomops_apply_locked: OP s d o O v V k n, and
  *                   f a room founded, e a room ended); n, the room's members on every node,

@@ -12,7 +12,10 @@
  * room's on every node (under the directory lock), changes through Redis (cluster_room_change).
  *
  * Threads: struct cluster belongs to the link worker, except the statistics and `up`
- * (atomics: written by the link worker, read by every worker and the admin thread).
+ * (atomics: written by the link worker, read by every worker and the admin thread) and the
+ * copy of every room's state (`replica`): changed by the link worker alone, with the directory
+ * lock held; read by every worker under that lock (a room new to the node is seeded from it
+ * in dir_join_key), and by the link worker without it.
  */
 #ifndef CHATD_CLUSTER_H
 #define CHATD_CLUSTER_H
