@@ -19,6 +19,16 @@
  *   a node's users  PREFIX:where:NODE, hash: ID -> "ROOM\tFOLDED\tNAME"
  *   room members    PREFIX:members:ROOM, hash: "NODE ID" -> NAME, with an expiry
  *   rooms           PREFIX:rooms, hash: ROOM -> the room's name as spelled
+ *   room state      PREFIX:state:ROOM, hash: "f" -> the founder ("NODE ID"), "m:X" -> 1 for
+ *                   each mode letter X set, "k" -> the key, "l" -> the limit, "t" -> the
+ *                   topic ("AT\tBY\tTEXT"), "b:MASK" -> who banned, "i:FOLDED" -> 1;
+ *                   expiring like the room's members, deleted when its last member leaves;
+ *                   PREFIX:staterooms, the set of rooms that have one
+ *   state channel   PREFIX:state, carrying every change of every room's state, "NODE
+ *                   ROOM\tOP\tFIELD\tVALUE" (roomops_apply_locked: OP s d o O v V k n, and
+ *                   f a room founded, e a room ended); n, the room's members on every node,
+ *                   is published by the user script at each join and leave of a room with a
+ *                   limit
  * Every change of a user's state is one script run, so the keys of one user always agree.
  */
 #include "cluster.h"
@@ -29,6 +39,7 @@
 #include "msg.h"
 #include "proto.h"
 #include "resp.h"
+#include "roomops.h"
 #include "route.h"
 #include "sha1.h"
 #include "timer.h"
@@ -118,7 +129,8 @@ static const char seed_script[] =
 
 /* Every BEAT_MS, with Redis's clock: this node (ARGV[1]) is alive now. A node silent for
  * ALIVE_MS (ARGV[2]) is dead: its users leave their rooms (the leave notice is ARGV[4] NAME
- * ARGV[5], published like a room line), their names are freed, and it is forgotten. Returns
+ * ARGV[5], published like a room line), their names are freed, the state of the rooms they
+ * were the last members of ends (published on PREFIX:state), and it is forgotten. Returns
  * the nodes alive. Whichever node beats first after the death does the clean-up, once: the
  * script runs alone and removes the dead node. ARGV[3] is the prefix. */
 static const char beat_script[] =
@@ -132,6 +144,11 @@ static const char beat_script[] =
     "    for i = 1, #users, 2 do\n"
     "      local room, key, name = string.match(users[i + 1], '^([^\\t]*)\\t([^\\t]*)\\t(.*)$')\n"
     "      redis.call('HDEL', p .. ':members:' .. room, node .. ' ' .. users[i])\n"
+    "      if redis.call('HLEN', p .. ':members:' .. room) == 0 and\n"
+    "         redis.call('DEL', p .. ':state:' .. room) == 1 then\n"
+    "        redis.call('SREM', p .. ':staterooms', room)\n"
+    "        redis.call('PUBLISH', p .. ':state', me .. ' ' .. room .. '\\te\\t\\t')\n"
+    "      end\n"
     "      local v = redis.call('GET', p .. ':name:' .. key)\n"
     "      if v and string.sub(v, 1, #node + 1) == node .. ' ' then\n"
     "        redis.call('DEL', p .. ':name:' .. key)\n"
@@ -177,16 +194,28 @@ static const char user_script[] =
     "  redis.call('SET', key, value, 'EX', ttl)\n"
     "  return true\n"
     "end\n"
-    "local function forget(id, value)\n"
+    "local function counted(room)\n"
+    "  if redis.call('HEXISTS', p .. ':state:' .. room, 'l') == 1 then\n"
+    "    local n = redis.call('HLEN', p .. ':members:' .. room)\n"
+    "    redis.call('PUBLISH', p .. ':state', node .. ' ' .. room .. '\\tn\\t\\t' .. n)\n"
+    "  end\n"
+    "end\n"
+    "local function forget(id, value, to)\n"
     "  local room, key = string.match(value, '^([^\\t]*)\\t([^\\t]*)\\t')\n"
-    "  redis.call('HDEL', p .. ':members:' .. room, node .. ' ' .. id)\n"
+    "  local members = p .. ':members:' .. room\n"
+    "  redis.call('HDEL', members, node .. ' ' .. id)\n"
+    "  if to and to ~= room and redis.call('HLEN', members) == 0 and\n"
+    "     redis.call('DEL', p .. ':state:' .. room) == 1 then\n"
+    "    redis.call('SREM', p .. ':staterooms', room)\n"
+    "    redis.call('PUBLISH', p .. ':state', node .. ' ' .. room .. '\\te\\t\\t')\n"
+    "  elseif to and to ~= room then counted(room) end\n"
     "  return key\n"
     "end\n"
     "if mode == 'reset' then\n"
     "  local users = redis.call('HGETALL', where)\n"
     "  for i = 1, #users, 2 do\n"
     "    owner = node .. ' ' .. users[i] .. ' '\n"
-    "    local key = p .. ':name:' .. forget(users[i], users[i + 1])\n"
+    "    local key = p .. ':name:' .. forget(users[i], users[i + 1], nil)\n"
     "    if mine(key) then redis.call('DEL', key) end\n"
     "  end\n"
     "  redis.call('DEL', where)\n"
@@ -198,6 +227,7 @@ static const char user_script[] =
     "  if not claim(folded, name) then return 0 end\n"
     "  redis.call('EXPIRE', p .. ':members:' .. room, ttl)\n"
     "  redis.call('EXPIRE', p .. ':hist:' .. room, ttl)\n"
+    "  redis.call('EXPIRE', p .. ':state:' .. room, ttl)\n"
     "  return 1\n"
     "end\n"
     "local folded, name = ARGV[6], ARGV[7]\n"
@@ -216,7 +246,7 @@ static const char user_script[] =
     "end\n"
     "if mode ~= 'gone' and not claim(folded, name) then return 0 end\n"
     "if old then\n"
-    "  local key = forget(id, old)\n"
+    "  local key = forget(id, old, mode == 'gone' and '' or ARGV[9])\n"
     "  if key ~= folded and mine(p .. ':name:' .. key) then\n"
     "    redis.call('DEL', p .. ':name:' .. key)\n"
     "  end\n"
@@ -230,7 +260,9 @@ static const char user_script[] =
     "redis.call('HSET', members, node .. ' ' .. id, name)\n"
     "redis.call('EXPIRE', members, ttl)\n"
     "redis.call('EXPIRE', p .. ':hist:' .. ARGV[9], ttl)\n"
+    "redis.call('EXPIRE', p .. ':state:' .. ARGV[9], ttl)\n"
     "redis.call('HSET', p .. ':rooms', ARGV[9], ARGV[10])\n"
+    "if not old or string.match(old, '^([^\\t]*)\\t') ~= ARGV[9] then counted(ARGV[9]) end\n"
     "if mode == 'auth' then return { 1, evicted } end\n"
     "return 1\n";
 
@@ -271,11 +303,76 @@ static const char direct_script[] =
     "redis.call('PUBLISH', ARGV[1] .. ':node:' .. node, 'dm ' .. v .. '\\n' .. ARGV[3])\n"
     "return v\n";
 
+/*
+ * A change of a room's state (docs/cluster.md, "Room state"): ARGV = prefix, ROOM, OP,
+ * FIELD, VALUE, the message for PREFIX:state, ttl, WHO. OP s sets FIELD in the room's hash,
+ * d deletes it, f founds the room (0, and nothing published, when it has a founder already);
+ * the others (a member's mode, a kick) are not kept. WHO, when not empty, is a member's name
+ * that must be in the room on some node (0 and nothing published otherwise). Returns 1 after
+ * publishing the message: every node applies it, in one order with the room's lines.
+ */
+static const char state_script[] =
+    "local p, room, op, field, value, ttl, who = ARGV[1], ARGV[2], ARGV[3], ARGV[4],\n"
+    "  ARGV[5], ARGV[7], ARGV[8]\n"
+    "local key = p .. ':state:' .. room\n"
+    "if who ~= '' then\n"
+    "  local found = false\n"
+    "  for _, n in ipairs(redis.call('HVALS', p .. ':members:' .. room)) do\n"
+    "    if string.lower(n) == string.lower(who) then found = true break end\n"
+    "  end\n"
+    "  if not found then return 0 end\n"
+    "end\n"
+    "if op == 'f' then\n"
+    "  if redis.call('HSETNX', key, 'f', value) == 0 then return 0 end\n"
+    "elseif op == 's' then redis.call('HSET', key, field, value)\n"
+    "elseif op == 'd' then redis.call('HDEL', key, field) end\n"
+    "if op == 'f' or op == 's' or op == 'd' then\n"
+    "  redis.call('EXPIRE', key, ttl)\n"
+    "  redis.call('SADD', p .. ':staterooms', room)\n"
+    "end\n"
+    "redis.call('PUBLISH', p .. ':state', ARGV[6])\n"
+    "if op == 's' and field == 'l' then\n"
+    "  local n = redis.call('HLEN', p .. ':members:' .. room)\n"
+    "  redis.call('PUBLISH', p .. ':state',\n"
+    "    string.match(ARGV[6], '^(%S+) ') .. ' ' .. room .. '\\tn\\t\\t' .. n)\n"
+    "end\n"
+    "return 1\n";
+
+/*
+ * Every room's state, for a node whose link comes up, run by EVAL on the subscriber right
+ * behind its SUBSCRIBE to PREFIX:state (so no change is missed between the two): ARGV = prefix,
+ * the most bytes. One string: "state\n", then per room "=ROOM\n" and a "FIELD\tVALUE\n" per
+ * field. Rooms whose state expired are forgotten; rooms past the bytes are left out.
+ */
+static const char dump_script[] =
+    "local p, most = ARGV[1], tonumber(ARGV[2])\n"
+    "local out, size = { 'state\\n' }, 6\n"
+    "for _, room in ipairs(redis.call('SMEMBERS', p .. ':staterooms')) do\n"
+    "  local f = redis.call('HGETALL', p .. ':state:' .. room)\n"
+    "  if #f == 0 then redis.call('SREM', p .. ':staterooms', room) else\n"
+    "    local rec = { '=' .. room .. '\\n' }\n"
+    "    for i = 1, #f, 2 do rec[#rec + 1] = f[i] .. '\\t' .. f[i + 1] .. '\\n' end\n"
+    "    local text = table.concat(rec)\n"
+    "    size = size + #text\n"
+    "    if size > most then break end\n"
+    "    out[#out + 1] = text\n"
+    "  end\n"
+    "end\n"
+    "return table.concat(out)\n";
+
 /* The scripts run by EVALSHA on the command connection (seed_script goes by EVAL on the
  * subscriber, which may run before the command connection loaded anything). */
-enum script { SCRIPT_PUBLISH, SCRIPT_BEAT, SCRIPT_USER, SCRIPT_WHO, SCRIPT_ROOMS, SCRIPT_DIRECT };
-static const char *const scripts[] = { publish_script, beat_script,  user_script,
-				       who_script,     rooms_script, direct_script };
+enum script {
+	SCRIPT_PUBLISH,
+	SCRIPT_BEAT,
+	SCRIPT_USER,
+	SCRIPT_WHO,
+	SCRIPT_ROOMS,
+	SCRIPT_DIRECT,
+	SCRIPT_STATE
+};
+static const char *const scripts[] = { publish_script, beat_script,   user_script, who_script,
+				       rooms_script,   direct_script, state_script };
 #define SCRIPTS (sizeof(scripts) / sizeof(scripts[0]))
 
 /* What a command connection's reply answers: replies come in the order of the commands. */
@@ -289,6 +386,7 @@ enum cmd_kind {
 	REPLY_DIRECT, /* req: the /msg, to answer with the echo or "no such user" */
 	REPLY_WHO,    /* req: who asked, and the room */
 	REPLY_ROOMS,  /* req: who asked */
+	REPLY_STATE,  /* req: a change of a room's state (UPLINK_STATE) */
 };
 
 /*
@@ -308,14 +406,15 @@ enum uplink_op {
 	UPLINK_ROOMS,       /* the user's /rooms */
 	UPLINK_AUTH,        /* NAME \n ROOM: the user signed in as NAME (auth.h) */
 	UPLINK_CONTROL,     /* ORDER: an operator's order for every node (cluster_control) */
-	ANSWER_NAME_OK,     /* NAME: the user's /nick NAME is granted */
-	ANSWER_NAME_TAKEN,  /* NAME: refused, another user has it */
-	ANSWER_NAME_LOST,   /* NAME: the user's name is held by a user of another node */
-	ANSWER_EVICT,       /* NAME: a guest's name goes to a signed-in user (peer, if any) */
-	ANSWER_AUTH_OK,     /* NAME: the user signs in as NAME now */
-	ANSWER_AUTH_TAKEN,  /* NAME: refused, a signed-in user has it */
-	ANSWER_AUTH_LOCAL,  /* NAME: the link went down: sign in on this node alone */
-	ANSWER_HISTORY,     /* room, pos: the room's history was seeded from Redis (seed_land) */
+	UPLINK_STATE,      /* ROOM \n "OP REMOTE FN VN\n" FIELD VALUE NOTICE: cluster_room_change */
+	ANSWER_NAME_OK,    /* NAME: the user's /nick NAME is granted */
+	ANSWER_NAME_TAKEN, /* NAME: refused, another user has it */
+	ANSWER_NAME_LOST,  /* NAME: the user's name is held by a user of another node */
+	ANSWER_EVICT,      /* NAME: a guest's name goes to a signed-in user (peer, if any) */
+	ANSWER_AUTH_OK,    /* NAME: the user signs in as NAME now */
+	ANSWER_AUTH_TAKEN, /* NAME: refused, a signed-in user has it */
+	ANSWER_AUTH_LOCAL, /* NAME: the link went down: sign in on this node alone */
+	ANSWER_HISTORY,    /* room, pos: the room's history was seeded from Redis (seed_land) */
 	/* the user's request was only for the link's sake (a put, a sync): nothing to say */
 	ANSWER_NONE,
 };
@@ -394,6 +493,11 @@ struct cluster {
 	char sha[SCRIPTS][2 * SHA1_DIGEST_LEN + 1]; /* each script's, for EVALSHA */
 	char node_channel[160];    /* PREFIX:node:ID: self-probes and private messages */
 	char control_channel[160]; /* PREFIX:control: operators' orders for every node */
+	char state_channel[160];   /* PREFIX:state: changes of rooms' state */
+	/* every room's state as this node knows it (struct replica, by map_hash_name of the
+	 * folded name): under the directory lock, read by every worker (replica_seed) */
+	struct map replica;
+	bool state_loading; /* the dump of every room's state is on its way (dump_ask) */
 	char leave_head[PROTO_LINE_MAX], leave_tail[PROTO_LINE_MAX]; /* a dead node's user left */
 	struct pending *pend; /* ring of the command connection's replies due */
 	size_t pend_head, pend_count, pend_cap;
@@ -443,6 +547,12 @@ static void seed_ask(struct cluster *cl, struct subscription *s);
 static void seed_fail(struct cluster *cl, struct subscription *s, const char *why);
 static void seed_land(struct cluster *cl, const struct resp_node *root);
 static void seeds_fail(struct cluster *cl, struct subscription *s);
+static void dump_ask(struct cluster *cl);
+static void state_land(struct cluster *cl, const char *p, size_t n);
+static void link_state(struct cluster *cl, const char *p, size_t n);
+static void state_reply(struct cluster *cl, const struct resp_node *root, const struct request *r);
+static void uplink_state(struct cluster *cl, const struct request_head *h, const char *room,
+			 size_t rn, const char *b, size_t bn, struct request *req);
 
 /* Calls fn for every subscription (fn must not add or remove any). */
 static void subs_each(struct cluster *cl, void (*fn)(struct cluster *, struct subscription *))
@@ -607,7 +717,7 @@ static void tell_everyone(struct cluster *cl, size_t (*word)(char *, size_t))
 static void link_check_up(struct cluster *cl)
 {
 	if (atomic_load_explicit(&cl->up, memory_order_relaxed) || !cl->sub.ready ||
-	    !cl->cmd.ready || cl->sub_pending > 0)
+	    !cl->cmd.ready || cl->sub_pending > 0 || cl->state_loading)
 		return;
 	/* release: pairs with the acquire in cluster_publish_room (nothing else is published
 	 * through it, but a worker that sees the link up should see it with its subscriptions) */
@@ -722,6 +832,10 @@ static void link_connect(struct timer *t, void *ctx)
 				       resp_arg_str(cl->control_channel) };
 	if (link_send(cl, &cl->sub, 2, control))
 		cl->sub_pending++;
+	struct resp_arg state[2] = { RESP_ARG_LIT("SUBSCRIBE"), resp_arg_str(cl->state_channel) };
+	if (link_send(cl, &cl->sub, 2, state))
+		cl->sub_pending++;
+	dump_ask(cl);
 	subs_each(cl, sub_resubscribe);
 }
 
@@ -841,6 +955,11 @@ static void sub_reply(struct cluster *cl, const struct resp_node *root)
 			link_control(cl, ps.payload.p, ps.payload.n);
 			break;
 		}
+		if (ps.channel.n == strlen(cl->state_channel) &&
+		    memcmp(ps.channel.p, cl->state_channel, ps.channel.n) == 0) {
+			link_state(cl, ps.payload.p, ps.payload.n);
+			break;
+		}
 		link_deliver(cl, &ps);
 		break;
 	case RESP_PUBSUB_SUBSCRIBE:
@@ -854,6 +973,11 @@ static void sub_reply(struct cluster *cl, const struct resp_node *root)
 		atomic_store_explicit(&cl->subscriptions, (uint64_t)ps.count, memory_order_relaxed);
 		break;
 	default:
+		if (root->type == RESP_BULK && root->len >= 6 &&
+		    memcmp(root->str, "state\n", 6) == 0) {
+			state_land(cl, root->str, root->len); /* every room's state (dump_ask) */
+			break;
+		}
 		if (root->type == RESP_BULK || root->type == RESP_SIMPLE) {
 			seed_land(cl, root); /* a room's history, read after its SUBSCRIBE */
 			break;
@@ -862,6 +986,11 @@ static void sub_reply(struct cluster *cl, const struct resp_node *root)
 			count(&cl->errors);
 			log_warn((int)cl->w->index, 0, "cluster: Redis: %.*s", (int)root->len,
 				 root->str);
+			if (cl->state_loading) { /* the first read on the subscriber: dump_ask */
+				cl->state_loading = false;
+				link_check_up(cl);
+				break;
+			}
 			/* the answer of some read of a room's history: which one, it does not
 			 * say */
 			subs_each(cl, seeds_fail);
@@ -947,6 +1076,9 @@ static void cmd_reply(struct cluster *cl, const struct resp_node *root)
 		break;
 	case REPLY_ROOMS:
 		rooms_reply(cl, root, p.req);
+		break;
+	case REPLY_STATE:
+		state_reply(cl, root, p.req);
 		break;
 	default:
 		break;
@@ -1420,6 +1552,12 @@ static void request_fail(struct cluster *cl, struct pending *p)
 	case UPLINK_ROOMS:
 		answer_listing_locally(cl, r);
 		break;
+	case UPLINK_STATE:
+		if (r->h.user != 0 && b[0] != 'f') {
+			n = proto_error(line, sizeof(line), "%s", PROTO_CLUSTER_CUT_OFF);
+			tell_user(cl, r->h.user, r->h.worker, line, n);
+		}
+		break;
 	default:
 		break;
 	}
@@ -1780,6 +1918,9 @@ static void link_request(struct cluster *cl, enum uplink_op op, const struct req
 		script_run(cl, SCRIPT_WHO, REPLY_WHO, 0, 3, args, p.req);
 		break;
 	}
+	case UPLINK_STATE:
+		uplink_state(cl, h, a, an, b, bn, p.req);
+		break;
 	case UPLINK_ROOMS: {
 		char most[16];
 		snprintf(most, sizeof(most), "%d", ROOMS_LISTED);
@@ -2364,6 +2505,394 @@ void cluster_publish_room(struct worker *w, struct room *r, struct msg *m, uint6
 	msg_release(m);
 }
 
+/* ---- rooms' state (docs/cluster.md, "Room state") ------------------------------------------- */
+
+/* A room's state as this node knows it, for rooms it may have no member in (under the
+ * directory lock). */
+struct replica {
+	char name[ROOM_MAX_LEN + 1]; /* folded */
+	struct room_state st;
+	struct replica *next; /* replicas whose names hash alike */
+};
+
+static struct replica *replica_find(struct cluster *cl, const char *name, size_t n, bool make)
+{
+	uint64_t h = map_hash_name(name, n);
+	struct replica *head = map_get(&cl->replica, h);
+	for (struct replica *e = head; e != NULL; e = e->next)
+		if (strlen(e->name) == n && memcmp(e->name, name, n) == 0)
+			return e;
+	if (!make || n > ROOM_MAX_LEN)
+		return NULL;
+	struct replica *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	memcpy(e->name, name, n);
+	roomstate_init(&e->st, false);
+	e->next = head;
+	if (map_put(&cl->replica, h, e) < 0) {
+		roomstate_free(&e->st);
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void replica_drop(struct cluster *cl, const char *name, size_t n)
+{
+	uint64_t h = map_hash_name(name, n);
+	struct replica *head = map_get(&cl->replica, h);
+	for (struct replica *e = head, *prev = NULL; e != NULL; prev = e, e = e->next) {
+		if (strlen(e->name) != n || memcmp(e->name, name, n) != 0)
+			continue;
+		if (prev != NULL)
+			prev->next = e->next;
+		else if (e->next == NULL)
+			(void)map_del(&cl->replica, h);
+		else if (map_put(&cl->replica, h, e->next) < 0)
+			return; /* kept: cannot happen, the key is there already */
+		roomstate_free(&e->st);
+		free(e);
+		return;
+	}
+}
+
+/* Forgets every replica (lock held, or no worker running). */
+static void replica_clear(struct cluster *cl)
+{
+	size_t pos = 0;
+	uint64_t key;
+	void *v;
+	while (map_next(&cl->replica, &pos, &key, &v))
+		for (struct replica *e = v, *next; e != NULL; e = next) {
+			next = e->next;
+			roomstate_free(&e->st);
+			free(e);
+		}
+	map_free(&cl->replica);
+	memset(&cl->replica, 0, sizeof(cl->replica));
+}
+
+/* directory.h's room_seed, lock held, any worker: a room new to this node takes the state the
+ * cluster has for it (as this node last heard, the link up or not); false when it has one (the
+ * joiner is checked, and is no operator). */
+static bool replica_seed(void *ctx, struct room *r)
+{
+	struct cluster *cl = ctx;
+	if (r->st.lobby)
+		return true;
+	char folded[ROOM_MAX_LEN + 1];
+	size_t n = strlen(r->name);
+	room_fold(r->name, n, folded);
+	const struct replica *e = replica_find(cl, folded, n, false);
+	if (e == NULL)
+		return true;
+	(void)roomops_copy_locked(&r->st, &e->st); /* no memory: fewer bans or invitations */
+	return false;
+}
+
+/* The most members of this node one ban made on another node puts out of the room (the others
+ * stay until they leave: they cannot come back). */
+#define STATE_BAN_KICKS 64
+
+/* One change of a room's state, parsed. */
+struct state_change {
+	struct cluster *cl;
+	const char *room, *field, *value;
+	size_t rn, fn, vn;
+	char op;
+	bool own; /* made on this node */
+	bool kick;
+	struct roomops_target t;                       /* kick: the member of this node */
+	struct roomops_target banned[STATE_BAN_KICKS]; /* a ban's: members of this node */
+	size_t nbanned;
+	uint64_t room_id;
+	char room_name[ROOM_MAX_LEN + 1];
+};
+
+/* Lock held: the change into the node's copy and into the room here, if any. */
+static void state_apply(struct room *r, void *arg)
+{
+	struct state_change *sc = arg;
+	if (sc->op == 'e') {
+		replica_drop(sc->cl, sc->room, sc->rn);
+		return;
+	}
+	struct replica *e =
+	    replica_find(sc->cl, sc->room, sc->rn, sc->op == 'f' || sc->op == 's' || sc->op == 'd');
+	if (e != NULL)
+		(void)roomops_apply_locked(&e->st, NULL, sc->op, sc->field, sc->fn, sc->value,
+					   sc->vn, NULL);
+	if (r == NULL || sc->op == 'f')
+		return;
+	sc->kick =
+	    roomops_apply_locked(&r->st, r, sc->op, sc->field, sc->fn, sc->value, sc->vn, &sc->t);
+	sc->room_id = r->id;
+	memcpy(sc->room_name, r->name, sizeof(sc->room_name));
+	if (sc->own || sc->op != 's' || sc->fn < 3 || sc->fn > ROOMOPS_MASK_MAX + 2 ||
+	    memcmp(sc->field, "b:", 2) != 0)
+		return;
+	char mask[ROOMOPS_MASK_MAX + 1];
+	snprintf(mask, sizeof(mask), "%.*s", (int)(sc->fn - 2), sc->field + 2);
+	for (uint32_t i = 0; i < r->nusers && sc->nbanned < STATE_BAN_KICKS; i++) {
+		const struct user *u = r->users[i];
+		if (!roomstate_mask_matches(mask, u->name, &u->addr))
+			continue;
+		struct roomops_target *t = &sc->banned[sc->nbanned++];
+		t->id = u->id;
+		t->worker = u->worker;
+		memcpy(t->name, u->name, sizeof(t->name));
+	}
+}
+
+/* A ban made on another node: this node's matching members are put out of the room. */
+static void state_ban_kicks(struct cluster *cl, const struct state_change *sc)
+{
+	struct hub *hub = cl->w->hub;
+	char by[NAME_MAX_LEN + 1];
+	snprintf(by, sizeof(by), "%.*s", (int)sc->vn, sc->value);
+	for (size_t i = 0; i < sc->nbanned && hub->room_kick != NULL; i++)
+		(void)hub->room_kick(hub, sc->banned[i].worker, sc->banned[i].id, sc->room_id,
+				     sc->room_name, by, "banned");
+}
+
+/* "NODE ROOM\tOP\tFIELD\tVALUE" on PREFIX:state: applied on every node, the one it came from
+ * too (it applied it first: applying it again changes nothing, and leaves every node with the
+ * state in Redis's order when two nodes change one room at once). */
+static void link_state(struct cluster *cl, const char *p, size_t n)
+{
+	const char *end = p + n, *sp = memchr(p, ' ', n);
+	const char *t1 = sp ? memchr(sp, '\t', (size_t)(end - sp)) : NULL;
+	const char *t2 = t1 && t1 + 2 < end ? t1 + 2 : NULL;
+	const char *t3 = t2 && *t2 == '\t' ? memchr(t2 + 1, '\t', (size_t)(end - t2 - 1)) : NULL;
+	if (t3 == NULL || (size_t)(t1 - sp - 1) > ROOM_MAX_LEN) {
+		count(&cl->errors);
+		return;
+	}
+	struct state_change sc = { .cl = cl,
+				   .room = sp + 1,
+				   .rn = (size_t)(t1 - sp - 1),
+				   .op = t1[1],
+				   .field = t2 + 1,
+				   .fn = (size_t)(t3 - t2 - 1),
+				   .value = t3 + 1,
+				   .vn = (size_t)(end - t3 - 1) };
+	size_t node = (size_t)(sp - p);
+	sc.own = node == strlen(cl->node_id) && memcmp(p, cl->node_id, node) == 0;
+	count(&cl->state_changes);
+	dir_with_room(&cl->w->hub->dir, sc.room, sc.rn, state_apply, &sc);
+	state_ban_kicks(cl, &sc);
+	if (!sc.kick)
+		return;
+	/* VALUE: "BY\tREASON" */
+	char by[NAME_MAX_LEN + 1] = "", reason[BAN_REASON_MAX + 1] = "";
+	const char *tab = memchr(sc.value, '\t', sc.vn);
+	size_t bn = tab != NULL ? (size_t)(tab - sc.value) : sc.vn;
+	snprintf(by, sizeof(by), "%.*s", (int)bn, sc.value);
+	if (tab != NULL)
+		snprintf(reason, sizeof(reason), "%.*s", (int)(sc.value + sc.vn - tab - 1),
+			 tab + 1);
+	struct hub *hub = cl->w->hub;
+	if (hub->room_kick != NULL)
+		(void)hub->room_kick(hub, sc.t.worker, sc.t.id, sc.room_id, sc.room_name, by,
+				     reason);
+}
+
+/* Reads every room's state, right behind the SUBSCRIBE to PREFIX:state. */
+static void dump_ask(struct cluster *cl)
+{
+	char most[24];
+	snprintf(most, sizeof(most), "%zu", cl->in_max / 2);
+	struct resp_arg argv[5] = { RESP_ARG_LIT("EVAL"), resp_arg_str(dump_script),
+				    RESP_ARG_LIT("0"), resp_arg_str(cl->url.prefix),
+				    resp_arg_str(most) };
+	cl->state_loading = link_send(cl, &cl->sub, 5, argv);
+}
+
+/* Copies a room's state from the dump into the room here (its members' modes stay). */
+static void state_land_room(struct room *r, void *arg)
+{
+	const struct replica *e = arg;
+	if (r != NULL && !r->st.lobby)
+		(void)roomops_copy_locked(&r->st, &e->st);
+}
+
+/* The answer of dump_ask: "state\n", then "=ROOM\n" and "FIELD\tVALUE\n" lines. */
+static void state_land(struct cluster *cl, const char *p, size_t n)
+{
+	struct directory *d = &cl->w->hub->dir;
+	const char *end = p + n, *line = p + 6, *nl;
+	pthread_mutex_lock(&d->lock);
+	replica_clear(cl);
+	struct replica *e = NULL;
+	size_t rooms = 0;
+	for (; line < end && (nl = memchr(line, '\n', (size_t)(end - line))) != NULL;
+	     line = nl + 1) {
+		if (*line == '=') {
+			e = replica_find(cl, line + 1, (size_t)(nl - line - 1), true);
+			rooms += e != NULL;
+			continue;
+		}
+		const char *tab = memchr(line, '\t', (size_t)(nl - line));
+		if (e != NULL && tab != NULL)
+			(void)roomops_apply_locked(&e->st, NULL, 's', line, (size_t)(tab - line),
+						   tab + 1, (size_t)(nl - tab - 1), NULL);
+	}
+	pthread_mutex_unlock(&d->lock);
+	/* the rooms this node has members in follow what the cluster has; the link worker alone
+	 * changes the replicas, so it walks them without the lock */
+	size_t pos = 0;
+	uint64_t key;
+	void *v;
+	while (map_next(&cl->replica, &pos, &key, &v))
+		for (struct replica *x = v; x != NULL; x = x->next)
+			dir_with_room(d, x->name, strlen(x->name), state_land_room, x);
+	log_info((int)cl->w->index, 0, "cluster: the state of %zu rooms read from Redis", rooms);
+	cl->state_loading = false;
+	link_check_up(cl);
+}
+
+/* The head of a change from a worker (cluster_room_change), b[0..bn) = "OP REMOTE FN VN\n"
+ * FIELD VALUE NOTICE. */
+struct state_head {
+	char op;
+	bool remote;
+	size_t fn, vn;
+	const char *field; /* then the value, then the notice */
+};
+
+static bool state_head_parse(const char *b, size_t bn, struct state_head *sh)
+{
+	const char *nl = memchr(b, '\n', bn);
+	if (nl == NULL || nl - b < 7 || b[1] != ' ' || b[3] != ' ')
+		return false;
+	char *end;
+	sh->op = b[0];
+	sh->remote = b[2] == '1';
+	sh->fn = strtoul(b + 4, &end, 10);
+	if (*end != ' ')
+		return false;
+	sh->vn = strtoul(end + 1, &end, 10);
+	sh->field = nl + 1;
+	return end == nl && sh->fn + sh->vn <= (size_t)(b + bn - sh->field);
+}
+
+/* A change from a worker (cluster_room_change): b = "OP REMOTE FN VN\n" FIELD VALUE NOTICE. */
+static void uplink_state(struct cluster *cl, const struct request_head *h, const char *room,
+			 size_t rn, const char *b, size_t bn, struct request *req)
+{
+	struct state_head sh;
+	if (rn > ROOM_MAX_LEN || !state_head_parse(b, bn, &sh)) {
+		count(&cl->errors);
+		free(req);
+		return;
+	}
+	char op = sh.op;
+	bool remote = sh.remote;
+	size_t fn = sh.fn, vn = sh.vn;
+	const char *field = sh.field, *value = field + fn;
+	char folded[ROOM_MAX_LEN + 1], founder[96];
+	room_fold(room, rn, folded);
+	if (op == 'f') { /* the value: who founded it */
+		snprintf(founder, sizeof(founder), "%s %llu", cl->node_id,
+			 (unsigned long long)h->user);
+		value = founder;
+		vn = strlen(founder);
+	}
+	size_t mn = strlen(cl->node_id) + rn + fn + vn + 8;
+	char *msg = malloc(mn);
+	if (msg == NULL) {
+		count(&cl->errors);
+		free(req);
+		return;
+	}
+	int k = snprintf(msg, mn, "%s %s\t%c\t%.*s\t%.*s", cl->node_id, folded, op, (int)fn, field,
+			 (int)vn, value);
+	char ttl[16];
+	snprintf(ttl, sizeof(ttl), "%d", NAME_TTL_S);
+	char ops[2] = { op, '\0' };
+	struct resp_arg args[8] = { resp_arg_str(cl->url.prefix),
+				    { folded, rn },
+				    resp_arg_str(ops),
+				    { field, fn },
+				    { value, vn },
+				    { msg, (size_t)k },
+				    resp_arg_str(ttl),
+				    { field, remote ? fn : 0 } };
+	script_run(cl, SCRIPT_STATE, REPLY_STATE, 0, 8, args, req);
+	free(msg);
+}
+
+/* Lock held: the user t->id thought it founded r, but another node did first. */
+static void state_unfound(struct room *r, void *arg)
+{
+	const struct roomops_target *t = arg;
+	if (r != NULL)
+		roomstate_ids_del(&r->st.ops, t->id);
+}
+
+/* Redis's answer to a change: 1, published (a change for a member of another node: its
+ * notice goes to the room now); 0: no such member anywhere, or the room had a founder
+ * already (the user who thought it founded it is no operator after all). */
+static void state_reply(struct cluster *cl, const struct resp_node *root, const struct request *r)
+{
+	if (r == NULL)
+		return;
+	const char *room, *b;
+	size_t rn, bn;
+	request_fields(r->data, r->len, &room, &rn, &b, &bn);
+	struct state_head sh;
+	if (!state_head_parse(b, bn, &sh))
+		return;
+	char op = sh.op;
+	bool remote = sh.remote;
+	size_t fn = sh.fn;
+	const char *field = sh.field, *notice = field + fn + sh.vn;
+	size_t nn = (size_t)(b + bn - notice);
+	bool ok = root->type == RESP_INTEGER && root->integer == 1;
+	char line[PROTO_LINE_MAX];
+	if (ok && remote && nn > 0) {
+		char name[ROOM_MAX_LEN + 1];
+		snprintf(name, sizeof(name), "%.*s", (int)rn, room);
+		struct request_head h = { .user = r->h.user, .worker = r->h.worker };
+		publish_now(cl, name, notice, nn, &h);
+	} else if (!ok && remote) {
+		size_t len = proto_error(line, sizeof(line), "no such member in %.*s: %.*s.",
+					 (int)rn, room, (int)fn, field);
+		tell_user(cl, r->h.user, r->h.worker, line, len);
+	} else if (!ok && op == 'f') {
+		struct roomops_target t = { .id = r->h.user };
+		dir_with_room(&cl->w->hub->dir, room, rn, state_unfound, &t);
+	}
+}
+
+bool cluster_cut_off(const struct worker *w)
+{
+	return w->hub->cluster != NULL && !cluster_linked(w);
+}
+
+void cluster_room_change(struct worker *w, const struct conn *c, const struct room *r, char op,
+			 const char *field, size_t fn, const char *value, size_t vn, bool remote,
+			 const char *notice, size_t nn)
+{
+	if (w->hub->cluster == NULL || r->st.lobby)
+		return;
+	char head[64];
+	int k = snprintf(head, sizeof(head), "%c %d %zu %zu\n", op, remote ? 1 : 0, fn, vn);
+	size_t len = (size_t)k + fn + vn + nn;
+	char *b = malloc(len);
+	if (b == NULL) {
+		stat_add(&w->stats.nomem_dropped, 1);
+		return;
+	}
+	memcpy(b, head, (size_t)k);
+	memcpy(b + k, field, fn);
+	memcpy(b + k + fn, value, vn);
+	memcpy(b + k + fn + vn, notice, nn);
+	uplink_user(w, c, UPLINK_STATE, r->name, strlen(r->name), b, len, 0);
+	free(b);
+}
+
 /* ---- set-up ----------------------------------------------------------------------------------- */
 
 static bool cluster_on_shutdown(struct worker *w, void *arg)
@@ -2460,6 +2989,7 @@ static int cluster_setup(struct cluster *cl, struct worker *w)
 	snprintf(cl->node_channel, sizeof(cl->node_channel), "%s:node:%s", cl->url.prefix,
 		 cl->node_id);
 	snprintf(cl->control_channel, sizeof(cl->control_channel), "%s:control", cl->url.prefix);
+	snprintf(cl->state_channel, sizeof(cl->state_channel), "%s:state", cl->url.prefix);
 	/* a room's history read from Redis is one reply: at most --history-bytes of it */
 	cl->seed_bytes = cfg->history_bytes < SEED_BYTES_MAX ? cfg->history_bytes : SEED_BYTES_MAX;
 	cl->in_max = cfg->max_line + (size_t)64 * 1024 + cl->seed_bytes;
@@ -2490,6 +3020,8 @@ static void cluster_free(struct cluster *cl)
 			free(s);
 		}
 	map_free(&cl->subs);
+	replica_clear(cl);
+	map_free(&cl->replica);
 	free(cl->pend);
 	free(cl->sub.in);
 	free(cl->cmd.in);
@@ -2538,6 +3070,8 @@ int cluster_attach(struct worker *w)
 		return rc;
 	}
 	hub->cluster = cl;
+	hub->dir.room_seed = replica_seed;
+	hub->dir.room_seed_ctx = cl;
 	route_set_uplink(w, cluster_uplink);
 	route_set_room_watch(w, cluster_watch);
 	/* connect in the first iteration (a deadline of 0 would mean "none") */
@@ -2551,6 +3085,7 @@ void cluster_detach(struct worker *w)
 {
 	if (w->index != LINK_WORKER || w->hub->cluster == NULL)
 		return;
+	w->hub->dir.room_seed = NULL;
 	cluster_free(w->hub->cluster);
 	w->hub->cluster = NULL;
 }

@@ -7,10 +7,15 @@
  * A room line or notice is handed to the link worker through its inbox, published, and
  * delivered on every node, this one included, as it comes back from Redis, so every user of a
  * room sees one order. While the link is down, lines reach this node's users only, users are
- * told so once, and the link reconnects with back-off and subscribes again.
+ * told so once, and the link reconnects with back-off and subscribes again. Rooms' state
+ * (topic, modes, key, limit, bans, invitations, founder) is the cluster's: a copy of every
+ * room's on every node (under the directory lock), changes through Redis (cluster_room_change).
  *
  * Threads: struct cluster belongs to the link worker, except the statistics and `up`
- * (atomics: written by the link worker, read by every worker and the admin thread).
+ * (atomics: written by the link worker, read by every worker and the admin thread) and the
+ * copy of every room's state (`replica`): changed by the link worker alone, with the directory
+ * lock held; read by every worker under that lock (a room new to the node is seeded from it
+ * in dir_join_key), and by the link worker without it.
  */
 #ifndef CHATD_CLUSTER_H
 #define CHATD_CLUSTER_H
@@ -37,6 +42,7 @@ struct msg;
 	X(remote_private, "private messages sent to users on other nodes")                   \
 	X(seeds, "rooms new to this node whose history was read from Redis")                 \
 	X(seeds_failed, "rooms new to this node whose history could not be read from Redis") \
+	X(state_changes, "changes of rooms' state received from Redis and applied")          \
 	X(errors, "error replies from Redis")
 
 struct cluster_stats {
@@ -100,6 +106,19 @@ bool cluster_control(struct hub *hub, const char *order, size_t n);
 enum cluster_ask { CLUSTER_WHO, CLUSTER_ROOMS };
 /* /who or /rooms over every node: true when asked (the answer comes later). */
 bool cluster_ask(struct worker *w, struct conn *c, enum cluster_ask what);
+
+/*
+ * Rooms' state across nodes (docs/cluster.md, "Room state"): a change an operator made on this
+ * node (roomops.h; applied here already) for every node, through Redis. op and field/value as
+ * roomops_apply_locked reads them ('f': c founded r). remote: field is a member of another
+ * node (a mode or a kick): Redis checks it is in the room, then the notice (a room line, may
+ * be empty) is published; c is told when no such member is found. No-op without --cluster.
+ */
+void cluster_room_change(struct worker *w, const struct conn *c, const struct room *r, char op,
+			 const char *field, size_t fn, const char *value, size_t vn, bool remote,
+			 const char *notice, size_t nn);
+/* --cluster and the link is down: rooms' state cannot be changed (w's view). */
+bool cluster_cut_off(const struct worker *w);
 
 /* The link's figures, for /metrics and /healthz (any thread). */
 void cluster_get_stats(const struct hub *hub, struct cluster_stats *out);

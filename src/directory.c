@@ -309,6 +309,14 @@ static struct room *room_find_or_create(struct directory *d, const char *name, s
 	return r;
 }
 
+void dir_with_room(struct directory *d, const char *name, size_t n,
+		   void (*fn)(struct room *r, void *arg), void *arg)
+{
+	pthread_mutex_lock(&d->lock);
+	fn(room_find(d, name, n), arg);
+	pthread_mutex_unlock(&d->lock);
+}
+
 int dir_join(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
 	     int64_t now, struct join_result *res)
 {
@@ -329,9 +337,15 @@ int dir_join_key(struct directory *d, struct user *u, const char *name, size_t n
 		goto out;
 	}
 	bool created = to->nusers == 0;
-	if (!created &&
-	    (rc = roomstate_check_join(&to->st, u->name, &u->addr, to->nusers, key, key_len)) < 0)
+	/* a room new here may exist on another node (--cluster): then it is checked too */
+	bool founder = created && (d->room_seed == NULL || d->room_seed(d->room_seed_ctx, to));
+	uint32_t invites = to->st.ninvites;
+	if (!founder &&
+	    (rc = roomstate_check_join(&to->st, u->name, &u->addr, to->nusers, key, key_len)) < 0) {
+		if (to->nusers == 0)
+			room_unlist(d, to);
 		goto out;
+	}
 	if (room_reserve(to) < 0) { /* before leaving, so a failure leaves u where it was */
 		if (to->nusers == 0)
 			room_unlist(d, to);
@@ -347,8 +361,9 @@ int dir_join_key(struct directory *d, struct user *u, const char *name, size_t n
 		res->summary_due = due;
 	}
 	room_add_user(to, u); /* cannot fail: reserved */
-	if (created)
+	if (founder)
 		roomstate_created(&to->st, u->id);
+	res->invite_used = to->st.ninvites < invites;
 	res->op = roomstate_ids_has(&to->st.ops, u->id);
 	memcpy(res->topic, to->st.topic, sizeof(res->topic));
 	memcpy(res->topic_by, to->st.topic_by, sizeof(res->topic_by));

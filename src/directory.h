@@ -83,6 +83,12 @@ struct directory {
 	uint32_t room_lists;    /* bans, and invitations, per room: --room-lists (roomops.h) */
 	uint32_t history_lines; /* each new room's history: --history, --history-bytes */
 	size_t history_bytes;
+	/* With --cluster (cluster.c; set before the workers start): called with the lock held
+	 * when a room is made on this node for a user entering it. It fills the room's state
+	 * from the cluster's copy and returns false when the room exists on another node (the
+	 * user is checked like any joiner, and is not its operator); true: the user founds it. */
+	bool (*room_seed)(void *ctx, struct room *r);
+	void *room_seed_ctx;
 };
 
 int dir_init(struct directory *d, long max_rooms, long notice_limit);
@@ -120,9 +126,14 @@ struct join_result {
 	long members;        /* members of `to` after the join */
 	int64_t summary_due; /* a count went to a room summary due then (ms), or 0 */
 	bool op;             /* u created `to`: its operator (roomstate.h) */
+	bool invite_used;    /* u came in on an invitation, now used up (--cluster tells) */
 	char topic[ROOMOPS_TOPIC_MAX + 1]; /* `to`'s topic ("": none) and who set it */
 	char topic_by[NAME_MAX_LEN + 1];
 };
+
+/* Calls fn(r, arg) with the lock held, r the room called name[0..n) or NULL (cluster.c). */
+void dir_with_room(struct directory *d, const char *name, size_t n,
+		   void (*fn)(struct room *r, void *arg), void *arg);
 
 /* Moves u into the room `name` (created if new). Returns 0, -EALREADY (already there),
  * -ENOSPC (--max-rooms reached; `exempt` rooms, the lobby, may always be created) or

@@ -54,6 +54,11 @@ struct hub {
 	/* carries out an operator's order that came from another node (operator_obey), called
 	 * by the cluster's link worker; set before the workers run */
 	void (*obey_order)(struct hub *hub, const char *order, size_t n);
+	/* puts user id of worker `worker` out of room room_id (called room), kicked by a room
+	 * operator of another node (session_room_kick_send), called by the cluster's link
+	 * worker; set before the workers run */
+	int (*room_kick)(struct hub *hub, unsigned worker, uint64_t id, uint64_t room_id,
+			 const char *room, const char *by, const char *reason);
 	/* --auth-secret's key (read once at start-up, never logged); auth_key_len 0: none */
 	uint8_t auth_key[HUB_AUTH_KEY_MAX];
 	size_t auth_key_len;

@@ -135,6 +135,11 @@ size_t proto_name_reclaimed(char *out, size_t cap, const char *old, const char *
 
 size_t proto_cluster_down(char *out, size_t cap);
 size_t proto_cluster_back(char *out, size_t cap);
+/* --cluster: a change of a room's state refused while the link to Redis is down (the text
+ * after "* error: "). */
+#define PROTO_CLUSTER_CUT_OFF                                                                   \
+	"this server is cut off from the other servers: the room's settings cannot be changed " \
+	"now; try again later."
 /* --cluster: the reason in the leave notices of the users of a node that died. */
 #define PROTO_SERVER_GONE "server gone"
 /* --cluster: a line not sent to the other servers, their link's queue being full. */

@@ -346,3 +346,144 @@ size_t roomops_names(struct directory *d, struct room *r, char mode, char *out, 
 	pthread_mutex_unlock(&d->lock);
 	return len;
 }
+
+/* ---- changes from the cluster (directory lock held) ------------------------------------------ */
+
+static bool field_is(const char *field, size_t fn, const char *name)
+{
+	return fn == strlen(name) && memcmp(field, name, fn) == 0;
+}
+
+/* "AT\tBY\tTEXT" into s's topic (an empty value clears it). */
+static void apply_topic(struct room_state *s, const char *v, size_t vn)
+{
+	memset(s->topic, 0, sizeof(s->topic));
+	memset(s->topic_by, 0, sizeof(s->topic_by));
+	s->topic_at = 0;
+	const char *t1 = memchr(v, '\t', vn);
+	const char *t2 = t1 != NULL ? memchr(t1 + 1, '\t', (size_t)(v + vn - t1 - 1)) : NULL;
+	if (t2 == NULL)
+		return;
+	size_t by = (size_t)(t2 - t1 - 1), text = (size_t)(v + vn - t2 - 1);
+	if (by > NAME_MAX_LEN || text > ROOMOPS_TOPIC_MAX)
+		return;
+	s->topic_at = strtoll(v, NULL, 10);
+	memcpy(s->topic_by, t1 + 1, by);
+	memcpy(s->topic, t2 + 1, text);
+}
+
+static void apply_invite(struct room_state *s, const char *name, size_t n, bool on)
+{
+	long i = roomstate_invite_find(s, name, n);
+	if (!on) {
+		if (i >= 0)
+			memmove(s->invites[i], s->invites[--s->ninvites], sizeof(s->invites[0]));
+		return;
+	}
+	if (i >= 0 || !name_valid(name, n))
+		return;
+	void *p = realloc(s->invites, (s->ninvites + 1) * sizeof(s->invites[0]));
+	if (p == NULL)
+		return; /* no memory: this node misses the invitation */
+	s->invites = p;
+	memset(s->invites[s->ninvites], 0, sizeof(s->invites[0]));
+	memcpy(s->invites[s->ninvites++], name, n);
+}
+
+static void apply_ban(struct room_state *s, const char *mask, size_t n, bool on)
+{
+	if (!on) {
+		long i = ban_find(s, mask, n);
+		if (i >= 0)
+			memmove(s->bans[i], s->bans[--s->nbans], sizeof(s->bans[0]));
+		return;
+	}
+	if (roomstate_mask_valid(mask, n))
+		(void)ban_add_locked(s, mask, n, UINT32_MAX); /* the origin checked --room-lists */
+}
+
+static void apply_field(struct room_state *s, bool on, const char *f, size_t fn, const char *v,
+			size_t vn)
+{
+	if (fn == 3 && f[0] == 'm' && f[1] == ':') { /* a mode letter */
+		uint32_t bit = mode_bit(f[2]);
+		if (bit == ROOM_MODE_NOEXT)
+			return;
+		s->modes = on ? s->modes | bit : s->modes & ~bit;
+		atomic_store_explicit(&s->moderated, (s->modes & ROOM_MODE_MODERATED) != 0,
+				      memory_order_relaxed);
+	} else if (field_is(f, fn, "k")) {
+		memset(s->key, 0, sizeof(s->key));
+		if (on && vn <= ROOMOPS_KEY_MAX)
+			memcpy(s->key, v, vn);
+	} else if (field_is(f, fn, "l")) {
+		unsigned long l = on ? strtoul(v, NULL, 10) : 0;
+		s->limit = l <= ROOMOPS_LIMIT_MAX ? (uint32_t)l : 0;
+	} else if (field_is(f, fn, "t")) {
+		apply_topic(s, v, on ? vn : 0);
+	} else if (fn > 2 && f[0] == 'b' && f[1] == ':') {
+		apply_ban(s, f + 2, fn - 2, on);
+	} else if (fn > 2 && f[0] == 'i' && f[1] == ':') {
+		apply_invite(s, f + 2, fn - 2, on);
+	}
+}
+
+bool roomops_apply_locked(struct room_state *s, struct room *r, char op, const char *field,
+			  size_t fn, const char *value, size_t vn, struct roomops_target *t)
+{
+	if (s->lobby)
+		return false;
+	if (op == 's' || op == 'd') {
+		apply_field(s, op == 's', field, fn, value, vn);
+		return false;
+	}
+	if (op == 'n') { /* the members on every node, counted by Redis */
+		unsigned long n = strtoul(value, NULL, 10);
+		s->cluster_members = n <= ROOMOPS_LIMIT_MAX ? (uint32_t)n : ROOMOPS_LIMIT_MAX;
+		return false;
+	}
+	const struct user *u = r != NULL ? member_find(r, field, fn) : NULL;
+	if (u == NULL)
+		return false;
+	switch (op) {
+	case 'o':
+		(void)roomstate_ids_add(&s->ops, u->id);
+		return false;
+	case 'O':
+		roomstate_ids_del(&s->ops, u->id);
+		return false;
+	case 'v':
+		(void)roomstate_ids_add(&s->voiced, u->id);
+		return false;
+	case 'V':
+		roomstate_ids_del(&s->voiced, u->id);
+		return false;
+	case 'k':
+		if (t == NULL)
+			return false;
+		target_fill(t, u);
+		return true;
+	default:
+		return false;
+	}
+}
+
+int roomops_copy_locked(struct room_state *dst, const struct room_state *src)
+{
+	dst->modes = src->modes;
+	atomic_store_explicit(&dst->moderated, (src->modes & ROOM_MODE_MODERATED) != 0,
+			      memory_order_relaxed);
+	dst->limit = src->limit;
+	dst->cluster_members = src->cluster_members;
+	memcpy(dst->key, src->key, sizeof(dst->key));
+	memcpy(dst->topic, src->topic, sizeof(dst->topic));
+	memcpy(dst->topic_by, src->topic_by, sizeof(dst->topic_by));
+	dst->topic_at = src->topic_at;
+	dst->nbans = dst->ninvites = 0;
+	for (uint32_t i = 0; i < src->nbans; i++)
+		if (ban_add_locked(dst, src->bans[i], strlen(src->bans[i]), UINT32_MAX) == -ENOMEM)
+			return -ENOMEM;
+	for (uint32_t i = 0; i < src->ninvites; i++)
+		apply_invite(dst, src->invites[i], strlen(src->invites[i]), true);
+	return dst->ninvites == src->ninvites ? 0 : -ENOMEM;
+}

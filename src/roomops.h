@@ -16,6 +16,10 @@
  *   - Bans: a name (folded as the directory folds names: case and look-alikes), an address
  *     range (CIDR, cidr.h) or an address glob (127.0.0.*, ? for one character). A banned user
  *     cannot enter; banning kicks matching members (not the operator who bans).
+ *   - With --cluster the state is the cluster's (docs/cluster.md, "Room state across nodes"):
+ *     the first user to create a room on any node is its operator; a change made here is
+ *     handed to cluster.c, and changes from every node come back through
+ *     roomops_apply_locked.
  *
  * Threads: the state (roomstate.h) lives in struct room (directory.h) and is guarded by the
  * directory lock; every function here takes it. `moderated` is also kept in an atomic so
@@ -103,5 +107,25 @@ size_t roomops_modes(struct directory *d, struct room *r, bool show_key, char *o
 /* The names of r's operators (mode 'o') or voiced members ('v'), ", "-separated (at most
  * cap bytes, NUL-terminated; "" for none). Returns the length. */
 size_t roomops_names(struct directory *d, struct room *r, char mode, char *out, size_t cap);
+
+/* ---- for the cluster (cluster.c; directory lock held) ---- */
+
+/*
+ * A change of a room's state that came through Redis (docs/cluster.md, "Room state"),
+ * applied to s, a node's copy of the room's state, with the directory lock held. op:
+ *   's' set FIELD to VALUE, 'd' delete FIELD; FIELD is "m" (the modes, a number), "k" (the
+ *       key), "l" (the limit), "t" (the topic, "AT\tBY\tTEXT"), "b:MASK" (a ban) or
+ *       "i:NAME" (an invitation);
+ *   'o' / 'O' (+o / -o), 'v' / 'V' (+v / -v): FIELD is a member's name, looked for among r's
+ *       members (r: the room on this node, or NULL);
+ *   'k' kick: FIELD is a member's name; when r has it, *t receives it and true is returned;
+ *   'n': VALUE is how many members the room has on every node (for +l).
+ * Setting a value that is already there changes nothing: a change may be applied twice.
+ */
+bool roomops_apply_locked(struct room_state *s, struct room *r, char op, const char *field,
+			  size_t fn, const char *value, size_t vn, struct roomops_target *t);
+/* Copies src's modes, key, limit, topic, bans and invitations into dst (not its members'
+ * modes): 0 or -ENOMEM. */
+int roomops_copy_locked(struct room_state *dst, const struct room_state *src);
 
 #endif

@@ -164,6 +164,8 @@ int roomstate_check_join(struct room_state *s, const char *name, const struct ci
 	if (s->key[0] != '\0' &&
 	    (key == NULL || key_len != strlen(s->key) || memcmp(key, s->key, key_len) != 0))
 		return ROOMOPS_E_KEY;
+	if (members < s->cluster_members)
+		members = s->cluster_members;
 	if (s->limit > 0 && members >= s->limit)
 		return ROOMOPS_E_FULL;
 	if (inv >= 0 && (s->modes & ROOM_MODE_INVITE)) /* used: one entry per invitation */

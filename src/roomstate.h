@@ -53,6 +53,9 @@ struct room_state {
 	atomic_bool moderated;
 	bool lobby;     /* no operators, nothing can be set */
 	uint32_t limit; /* 0: none */
+	/* --cluster, a room with a limit: its members on every node, as Redis last counted them
+	 * (cluster.c); a join is checked against the larger of this and the members here */
+	uint32_t cluster_members;
 	char key[ROOMOPS_KEY_MAX + 1];
 	char topic[ROOMOPS_TOPIC_MAX + 1];
 	char topic_by[NAME_MAX_LEN + 1];
@@ -69,7 +72,8 @@ void roomstate_free(struct room_state *s);
 
 /* Whether the user (id, name, address) may enter (key: the one it gave, or NULL): 0 or a
  * ROOMOPS_E_* refusal, in IRC's order: ban, invite-only, key, limit. Takes an invitation it
- * uses. `members`: how many are in the room now. */
+ * uses. `members`: how many are in the room now (on this node; with --cluster the larger of
+ * that and s->cluster_members counts). */
 int roomstate_check_join(struct room_state *s, const char *name, const struct cidr_addr *addr,
 			 uint32_t members, const char *key, size_t key_len);
 /* The user `id` created the room: its operator (unless the lobby). */

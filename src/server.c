@@ -346,6 +346,7 @@ int server_start(const struct config *cfg, struct server **out)
 		return -ENOMEM;
 	srv->hub.cfg = *cfg;
 	srv->hub.obey_order = operator_obey;
+	srv->hub.room_kick = session_room_kick_send;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	srv->hub.nworkers =
 	    cfg->workers > 0 ? (unsigned)cfg->workers : (unsigned)(cpus > 0 ? cpus : 1);

@@ -192,7 +192,8 @@ static void history_view_resume(struct worker *w, struct conn *c, const struct r
 		size_t k = 0;
 		while (k < v->n && v->e[k].seq <= since)
 			msg_release(v->e[k++].m);
-		memmove(v->e, v->e + k, (v->n - k) * sizeof(*v->e));
+		if (k > 0) /* nothing to move otherwise (and v->e may be NULL) */
+			memmove(v->e, v->e + k, (v->n - k) * sizeof(*v->e));
 		v->n -= k;
 	}
 	if (missed == 0)
@@ -292,6 +293,14 @@ static int enter_room_key(struct worker *w, struct conn *c, const char *name, si
 				proto_joined(line, sizeof(line), res.to->name, res.members));
 	if (res.topic[0] != '\0')
 		send_topic(w, c, res.to->name, res.topic, res.topic_by);
+	if (res.op && res.members == 1) /* it founded the room: the cluster learns it */
+		cluster_room_change(w, c, res.to, 'f', "f", 1, "", 0, false, "", 0);
+	if (res.invite_used) { /* used up on every node */
+		char field[NAME_MAX_LEN + 3] = "i:";
+		size_t name_len = strlen(c->user.name);
+		name_fold(c->user.name, name_len, field + 2); /* the field is the folded name */
+		cluster_room_change(w, c, res.to, 'd', field, name_len + 2, "", 0, false, "", 0);
+	}
 	/* With --cluster, a room with nothing kept here may be new to the node: its lines are on
 	 * their way from Redis (show_history_late), and the resume waits for them. If none come,
 	 * nothing was kept anywhere: there is nothing to show, and no gap to tell. */
@@ -678,6 +687,45 @@ static void cmd_quit(struct worker *w, struct conn *c, const char *reason, size_
 	worker_close_conn(w, c, CLOSE_QUIT);
 }
 
+/* Whether cmd changes the room's state (not /bans, /topic alone, /mode alone or /mode +b). */
+static bool room_cmd_changes(const struct command *cmd)
+{
+	switch (cmd->kind) {
+	case CMD_BANS:
+		return false;
+	case CMD_TOPIC:
+		return cmd->arg_len > 0;
+	case CMD_OP:
+	case CMD_DEOP:
+	case CMD_VOICE:
+	case CMD_DEVOICE:
+	case CMD_KICK:
+	case CMD_BAN:
+	case CMD_UNBAN:
+	case CMD_KEY:
+	case CMD_LIMIT:
+	case CMD_INVITE:
+		return true;
+	default:
+		return cmd->arg_len >= 2 && !(cmd->arg[1] == 'b' && cmd->text_len == 0);
+	}
+}
+
+/* --cluster with the link down: a change of a room's state is refused (it would hold on this
+ * node alone), told, logged and counted. */
+static bool room_cut_off(struct worker *w, struct conn *c, const struct room *r,
+			 const struct command *cmd)
+{
+	if (r->st.lobby || !room_cmd_changes(cmd) || !cluster_cut_off(w))
+		return false;
+	char line[PROTO_LINE_MAX];
+	stat_add(&w->stats.room_cut_off, 1);
+	worker_log_gated(w, GATE_ROOMOPS, LOG_INFO, c->id,
+			 "%s: a change of the room refused: the link to Redis is down", r->name);
+	route_send_line(w, c, line, proto_error(line, sizeof(line), "%s", PROTO_CLUSTER_CUT_OFF));
+	return true;
+}
+
 static void cmd_room(struct worker *w, struct conn *c, const struct command *cmd);
 
 /* Under --require-auth, what a guest may not do: speak, join, rename. */
@@ -792,6 +840,25 @@ int session_control_send(struct hub *hub, unsigned worker, uint64_t id, enum ses
 		return -ENOMEM;
 	struct control *ctl = (struct control *)(void *)m->data;
 	ctl->op = op;
+	snprintf(ctl->reason, sizeof(ctl->reason), "%s", reason);
+	m->kind = MSG_CONTROL;
+	m->target = id;
+	route_push_outside(hub, m, worker);
+	return 0;
+}
+
+int session_room_kick_send(struct hub *hub, unsigned worker, uint64_t id, uint64_t room_id,
+			   const char *room, const char *by, const char *reason)
+{
+	struct msg *m = msg_new(sizeof(struct control), 1);
+	if (m == NULL)
+		return -ENOMEM;
+	struct control *ctl = (struct control *)(void *)m->data;
+	memset(ctl, 0, sizeof(*ctl));
+	ctl->op = SESSION_ROOM_KICK;
+	ctl->room_id = room_id;
+	snprintf(ctl->room, sizeof(ctl->room), "%s", room);
+	snprintf(ctl->by, sizeof(ctl->by), "%s", by);
 	snprintf(ctl->reason, sizeof(ctl->reason), "%s", reason);
 	m->kind = MSG_CONTROL;
 	m->target = id;
@@ -931,6 +998,11 @@ static void room_topic(struct worker *w, struct conn *c, struct room *r, const c
 		room_refused(w, c, r, rc, "topic (at most 200 bytes)", "", 0);
 		return;
 	}
+	char value[ROOM_LINE_MAX];
+	int vn = snprintf(value, sizeof(value), "%lld\t%s\t%.*s", (long long)time(NULL),
+			  c->user.name, (int)n, text);
+	cluster_room_change(w, c, r, clear ? 'd' : 's', "t", 1, value, clear ? 0 : (size_t)vn,
+			    false, "", 0);
 	size_t len = clear ? proto_notice(line, sizeof(line), "%s cleared the topic of %s.",
 					  c->user.name, r->name)
 			   : proto_notice(line, sizeof(line), "%s set the topic of %s: %.*s",
@@ -944,10 +1016,22 @@ static void room_member(struct worker *w, struct conn *c, struct room *r, char m
 {
 	struct roomops_target t;
 	int rc = roomops_set_member(dir_of(w), r, &c->user, mode, on, name, n, &t);
-	if (rc < 0)
+	/* the op of the change: o O v V (roomops_apply_locked) */
+	char op = (char)(on ? mode : mode - 'a' + 'A');
+	if (rc == ROOMOPS_E_NOUSER && cluster_linked(w)) { /* a member of another node? */
+		char line[ROOM_LINE_MAX];
+		size_t len =
+		    proto_notice(line, sizeof(line), "%s sets mode %c%c %.*s in %s.", c->user.name,
+				 on ? '+' : '-', mode, (int)n, name, r->name);
+		cluster_room_change(w, c, r, op, name, n, "", 0, true, line, len);
+		return;
+	}
+	if (rc < 0) {
 		room_refused(w, c, r, rc, "member", name, n);
-	else
-		room_tell_mode(w, c, r, on, mode, t.name, strlen(t.name));
+		return;
+	}
+	cluster_room_change(w, c, r, op, t.name, strlen(t.name), "", 0, false, "", 0);
+	room_tell_mode(w, c, r, on, mode, t.name, strlen(t.name));
 }
 
 /* A kick's reason: at most BAN_REASON_MAX bytes, cut on a character boundary. */
@@ -980,6 +1064,19 @@ static void room_kick(struct worker *w, struct conn *c, struct room *r, const st
 {
 	struct roomops_target t;
 	int rc = roomops_kick(dir_of(w), r, &c->user, cmd->arg, cmd->arg_len, &t);
+	if (rc == ROOMOPS_E_NOUSER && cluster_linked(w)) { /* a member of another node? */
+		char line[ROOM_LINE_MAX], value[NAME_MAX_LEN + BAN_REASON_MAX + 2];
+		size_t rn = reason_cut(cmd->text, cmd->text_len);
+		size_t len =
+		    proto_notice(line, sizeof(line), "%s kicked %.*s from %s%s%.*s%s.",
+				 c->user.name, (int)cmd->arg_len, cmd->arg, r->name,
+				 rn > 0 ? " (" : "", (int)rn, cmd->text, rn > 0 ? ")" : "");
+		int vn =
+		    snprintf(value, sizeof(value), "%s\t%.*s", c->user.name, (int)rn, cmd->text);
+		cluster_room_change(w, c, r, 'k', cmd->arg, cmd->arg_len, value, (size_t)vn, true,
+				    line, len);
+		return;
+	}
 	if (rc < 0)
 		room_refused(w, c, r, rc, "member", cmd->arg, cmd->arg_len);
 	else
@@ -998,6 +1095,11 @@ static void room_ban(struct worker *w, struct conn *c, struct room *r, const cha
 		room_refused(w, c, r, rc, "ban", mask, n);
 		return;
 	}
+	char field[ROOMOPS_MASK_MAX + 3];
+	int fn = snprintf(field, sizeof(field), "b:%.*s", (int)n, mask);
+	/* the value: who banned (the other nodes put their matching members out) */
+	cluster_room_change(w, c, r, 's', field, (size_t)fn, c->user.name, strlen(c->user.name),
+			    false, "", 0);
 	room_tell_mode(w, c, r, true, 'b', mask, n);
 	for (size_t i = 0; i < nt; i++)
 		room_put_out(w, c, r, &t[i], "banned", strlen("banned"));
@@ -1006,10 +1108,14 @@ static void room_ban(struct worker *w, struct conn *c, struct room *r, const cha
 static void room_unban(struct worker *w, struct conn *c, struct room *r, const char *mask, size_t n)
 {
 	int rc = roomops_unban(dir_of(w), r, &c->user, mask, n);
-	if (rc < 0)
+	if (rc < 0) {
 		room_refused(w, c, r, rc, "ban", mask, n);
-	else
-		room_tell_mode(w, c, r, false, 'b', mask, n);
+		return;
+	}
+	char field[ROOMOPS_MASK_MAX + 3];
+	int fn = snprintf(field, sizeof(field), "b:%.*s", (int)n, mask);
+	cluster_room_change(w, c, r, 'd', field, (size_t)fn, "", 0, false, "", 0);
+	room_tell_mode(w, c, r, false, 'b', mask, n);
 }
 
 static void room_bans(struct worker *w, struct conn *c, struct room *r)
@@ -1027,10 +1133,12 @@ static void room_key(struct worker *w, struct conn *c, struct room *r, const cha
 {
 	bool clear = n == 1 && key[0] == '-';
 	int rc = roomops_set_key(dir_of(w), r, &c->user, clear ? NULL : key, n);
-	if (rc < 0)
+	if (rc < 0) {
 		room_refused(w, c, r, rc, "key (1-32 letters, digits, _ or -)", key, n);
-	else
-		room_tell_mode(w, c, r, !clear, 'k', "", 0);
+		return;
+	}
+	cluster_room_change(w, c, r, clear ? 'd' : 's', "k", 1, key, clear ? 0 : n, false, "", 0);
+	room_tell_mode(w, c, r, !clear, 'k', "", 0);
 }
 
 static void room_limit(struct worker *w, struct conn *c, struct room *r, long limit)
@@ -1038,10 +1146,12 @@ static void room_limit(struct worker *w, struct conn *c, struct room *r, long li
 	int rc = roomops_set_limit(dir_of(w), r, &c->user, (uint32_t)limit);
 	char n[24];
 	int k = snprintf(n, sizeof(n), "%ld", limit);
-	if (rc < 0)
+	if (rc < 0) {
 		room_refused(w, c, r, rc, "limit", n, (size_t)k);
-	else
-		room_tell_mode(w, c, r, limit > 0, 'l', n, limit > 0 ? (size_t)k : 0);
+		return;
+	}
+	cluster_room_change(w, c, r, limit > 0 ? 's' : 'd', "l", 1, n, (size_t)k, false, "", 0);
+	room_tell_mode(w, c, r, limit > 0, 'l', n, limit > 0 ? (size_t)k : 0);
 }
 
 static void room_invite(struct worker *w, struct conn *c, struct room *r, const char *name,
@@ -1052,6 +1162,9 @@ static void room_invite(struct worker *w, struct conn *c, struct room *r, const 
 		room_refused(w, c, r, rc, "invitation", name, n);
 		return;
 	}
+	char field[NAME_MAX_LEN + 3] = "i:";
+	name_fold(name, n, field + 2); /* valid (roomops_invite): at most NAME_MAX_LEN */
+	cluster_room_change(w, c, r, 's', field, n + 2, "1", 1, false, "", 0);
 	char line[ROOM_LINE_MAX], spelled[NAME_MAX_LEN + 1];
 	route_send_line(
 	    w, c, line,
@@ -1135,10 +1248,13 @@ static void room_mode(struct worker *w, struct conn *c, struct room *r, const st
 	default: {
 		int rc =
 		    n == 0 ? roomops_set_mode(dir_of(w), r, &c->user, mode, on) : ROOMOPS_E_INVALID;
-		if (rc < 0)
+		if (rc < 0) {
 			room_refused(w, c, r, rc, "mode", cmd->arg, cmd->arg_len);
-		else
-			room_tell_mode(w, c, r, on, mode, "", 0);
+			return;
+		}
+		char field[4] = { 'm', ':', mode, '\0' };
+		cluster_room_change(w, c, r, on ? 's' : 'd', field, 3, "1", 1, false, "", 0);
+		room_tell_mode(w, c, r, on, mode, "", 0);
 		return;
 	}
 	}
@@ -1154,7 +1270,7 @@ static void cmd_room(struct worker *w, struct conn *c, const struct command *cmd
 	struct room *r = c->user.room;
 	const char *a = cmd->arg;
 	size_t n = cmd->arg_len;
-	if (r == NULL)
+	if (r == NULL || room_cut_off(w, c, r, cmd))
 		return;
 	switch (cmd->kind) {
 	case CMD_TOPIC:

@@ -48,6 +48,12 @@ enum session_control {
 	SESSION_ROOM_KICK, /* a room's operator put it out of the room: to the lobby (roomops.h) */
 };
 
+/* A room's operator on another node put user `id` of worker `worker` out of room `room_id`
+ * called room (cluster.c): the user's worker moves it to the lobby and tells it by whom and
+ * why. Any thread. Returns 0 or -ENOMEM. */
+int session_room_kick_send(struct hub *hub, unsigned worker, uint64_t id, uint64_t room_id,
+			   const char *room, const char *by, const char *reason);
+
 /* Asks worker `worker` to carry out `op` on user `id` (gone by then: nothing happens). Any
  * thread (the admin thread). reason: valid text, at most BAN_REASON_MAX bytes. Returns 0 or
  * -ENOMEM. */

@@ -58,6 +58,7 @@
 	X(room_invite_only, "joins refused: the room is invite-only and no invitation")           \
 	X(room_moderated, "lines refused: the room is moderated and the user not voiced")         \
 	X(room_list_full, "/ban or /invite refused: the room keeps --room-lists of them")         \
+	X(room_cut_off, "room orders refused: --cluster and the link to Redis is down")           \
 	X(room_kicks, "members kicked out of a room by its operator (/kick, /ban)")               \
 	X(resumes, "WebSocket users who started in a room of their choosing (/ws?room=)")         \
 	X(resume_gaps, "resuming users told of lines no longer kept (a gap)")                     \

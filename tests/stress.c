@@ -837,8 +837,12 @@ static const char *cluster_history(uint16_t rport, struct server **nodes, struct
 	     usleep(10000))
 		if (now_ms() > deadline)
 			FAIL("the nodes' links to Redis on port %u never came up", (unsigned)rport);
+	/* the room's state too (issue 16): a topic and a limit, applied on both nodes by their
+	 * link workers while node b's workers seed the room from their copy */
+	static const char run[] = "/join r\n/topic stress\n/limit 1000\n";
 	if (peer_connect(sender, server_port(nodes[0]), 0) < 0 ||
-	    send_all(sender->fd, "/join r\n", 8) < 0 || say_numbered(sender, 0, lines / 3) < 0)
+	    send_all(sender->fd, run, sizeof(run) - 1) < 0 ||
+	    say_numbered(sender, 0, lines / 3) < 0)
 		FAIL("the sender: %s", strerror(errno));
 	/* the first third is said (the sender hears it back) before anyone enters on node b */
 	struct numbered heard = { 0 };

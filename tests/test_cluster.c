@@ -97,7 +97,7 @@ static void wait_links(struct server **nodes, int n, bool up, int timeout_ms)
 }
 
 /* Waits until Redis confirmed `want` subscriptions of the node: its own channel, the
- * operators' control channel, and its users' rooms. */
+ * operators' control channel, the rooms' state channel, and its users' rooms. */
 static void wait_subscribed(struct server *srv, uint64_t want)
 {
 	for (int i = 0; i < 500; i++) {
@@ -175,7 +175,7 @@ Test(cluster, a_room_across_nodes_gets_every_line_in_one_order_everywhere, .time
 		for (int j = 0; j < 2; j++)
 			users[i][j] = join_room(server_port(nodes[i]), "dev");
 	for (int i = 0; i < NODES_MAX; i++)
-		wait_subscribed(nodes[i], 3);
+		wait_subscribed(nodes[i], 4);
 	wait_room_subscribers("dev", NODES_MAX);
 	/* one sender per node, lines interleaved as they are sent */
 	for (int k = 0; k < LINES; k++)
@@ -235,8 +235,8 @@ Test(cluster, redis_killed_and_restarted_local_chat_goes_on_and_the_nodes_find_e
 	struct tclient *a1 = join_room(server_port(nodes[0]), "ops");
 	struct tclient *a2 = join_room(server_port(nodes[0]), "ops");
 	struct tclient *b1 = join_room(server_port(nodes[1]), "ops");
-	wait_subscribed(nodes[0], 3);
-	wait_subscribed(nodes[1], 3);
+	wait_subscribed(nodes[0], 4);
+	wait_subscribed(nodes[1], 4);
 	wait_room_subscribers("ops", 2);
 	cr_assert_eq(healthz(nodes[0]), 200);
 	tc_send(a1, "before\n");
@@ -289,8 +289,8 @@ Test(cluster, a_subscriber_cut_for_its_output_buffer_comes_back_by_itself, .time
 	wait_links(nodes, 2, true, 5000);
 	struct tclient *a1 = join_room(server_port(nodes[0]), "big");
 	struct tclient *b1 = join_room(server_port(nodes[1]), "big");
-	wait_subscribed(nodes[0], 3);
-	wait_subscribed(nodes[1], 3);
+	wait_subscribed(nodes[0], 4);
+	wait_subscribed(nodes[1], 4);
 	wait_room_subscribers("big", 2);
 
 	/* one message bigger than the limit, published straight to the room's channel */
@@ -307,7 +307,7 @@ Test(cluster, a_subscriber_cut_for_its_output_buffer_comes_back_by_itself, .time
 	tc_expect_eventually(a1, PROTO_CLUSTER_DOWN, 5000);
 	tc_expect_eventually(a1, PROTO_CLUSTER_BACK, 5000);
 	wait_links(nodes, 2, true, 5000);
-	wait_subscribed(nodes[0], 3);
+	wait_subscribed(nodes[0], 4);
 	wait_room_subscribers("big", 2); /* Redis closed the cut one: the count is exact */
 	tc_send(b1, "still one chat\n");
 	char seen[1][64];
@@ -327,7 +327,7 @@ Test(cluster, a_line_said_on_entering_a_room_new_to_the_node_reaches_the_node_to
 	struct server *nodes[2] = { start_node("a"), start_node("b") };
 	wait_links(nodes, 2, true, 5000);
 	struct tclient *b1 = join_room(server_port(nodes[1]), "fresh");
-	wait_subscribed(nodes[1], 3);
+	wait_subscribed(nodes[1], 4);
 	wait_room_subscribers("fresh", 1);
 	/* the join and the first lines in one write: node a subscribes to "fresh" while the
 	 * lines are already on their way; they wait for the subscription, so a hears them too */
@@ -460,8 +460,8 @@ Test(cluster, a_subscription_that_goes_silent_is_found_by_the_self_probe_and_reo
 	wait_links(nodes, 2, true, 5000);
 	struct tclient *a1 = join_room(server_port(nodes[0]), "quiet");
 	struct tclient *b1 = join_room(server_port(nodes[1]), "quiet");
-	wait_subscribed(nodes[0], 3); /* the room, the node's own channel and the control channel */
-	wait_subscribed(nodes[1], 3);
+	wait_subscribed(nodes[0], 4); /* the room, the node's own, control and state channels */
+	wait_subscribed(nodes[1], 4);
 	wait_room_subscribers("quiet", 2);
 
 	/* the proxied connections stop passing anything: no FIN, no RST, just silence */
@@ -475,7 +475,7 @@ Test(cluster, a_subscription_that_goes_silent_is_found_by_the_self_probe_and_reo
 	}
 	cr_assert_gt(st.probe_failures, 0, "the silent subscription was never noticed");
 	wait_links(nodes, 2, true, 10000); /* reopened through the proxy */
-	wait_subscribed(nodes[0], 3);
+	wait_subscribed(nodes[0], 4);
 	tc_send(b1, "heard again\n");
 	char seen[1][64];
 	read_chat(a1, seen, 1);
@@ -753,8 +753,8 @@ Test(cluster,
 				     join_room(server_port(nodes[1]), "dev") };
 	struct tclient *watchers[2] = { join_room(server_port(nodes[0]), "dev"),
 					join_room(server_port(nodes[1]), "dev") };
-	wait_subscribed(nodes[0], 3);
-	wait_subscribed(nodes[1], 3);
+	wait_subscribed(nodes[0], 4);
+	wait_subscribed(nodes[1], 4);
 
 	stop_redis(); /* and with it every name claimed (no persistence) */
 	wait_links(nodes, 2, false, 5000);
@@ -958,7 +958,7 @@ Test(cluster,
 	struct server *node = ts_start(&cfg);
 	wait_links(&node, 1, true, 5000);
 	struct tclient *c = join_room(server_port(node), "flood");
-	wait_subscribed(node, 2);
+	wait_subscribed(node, 3);
 
 	/* Redis stops reading: once the sockets' buffers are full, the queue fills. Lines near
 	 * --max-line, as fast as the node takes them, until the first refusal; within the
@@ -1369,8 +1369,8 @@ Test(cluster, a_kick_and_a_ban_made_on_one_node_apply_on_every_node, .timeout = 
 	redis_pid = ts_redis_start(&redis_port, NULL);
 	struct server *nodes[2] = { start_node("a"), start_node("b") };
 	wait_links(nodes, 2, true, 5000);
-	wait_subscribed(nodes[0], 2); /* its own channel and the control channel */
-	wait_subscribed(nodes[1], 2);
+	wait_subscribed(nodes[0], 3); /* its own, the control and the state channels */
+	wait_subscribed(nodes[1], 3);
 	struct tclient *bob = tc_join(server_port(nodes[1]));
 	struct tclient *eve = tc_join_from("127.0.0.7", server_port(nodes[1]));
 	char old[32], out[2048];
@@ -1456,4 +1456,301 @@ Test(cluster, resuming_in_a_room_new_to_the_node_gets_the_lines_after_its_number
 	wc_free(w);
 	tc_close(a);
 	ts_stop_all(nodes, 2);
+}
+
+/* ---- rooms' state across nodes (docs/cluster.md, "Room state") ------------------------------ */
+
+/* Waits until srv applied `want` changes of rooms' state that came through Redis. */
+static void wait_state(struct server *srv, uint64_t want)
+{
+	for (int i = 0; i < 500; i++) {
+		struct cluster_stats st;
+		cluster_get_stats(&srv->hub, &st);
+		if (st.state_changes >= want)
+			return;
+		usleep(10000);
+	}
+	cr_assert_fail("the node never applied %llu changes of rooms' state",
+		       (unsigned long long)want);
+}
+
+/* Two nodes a and b, linked; alice on a founds room `room` (b learns of it). */
+static struct tclient *rooms_start(struct server **nodes, const char *room)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	nodes[0] = start_node("a");
+	nodes[1] = start_node("b");
+	wait_links(nodes, 2, true, 5000);
+	struct tclient *alice = tc_join(server_port(nodes[0]));
+	char old[32];
+	cr_assert(nick(alice, id_name(alice, old, sizeof(old)), "alice"));
+	char cmd[64], answer[96];
+	snprintf(cmd, sizeof(cmd), "/join %s\n", room);
+	tc_send(alice, cmd);
+	snprintf(answer, sizeof(answer), "* You are now in %s.", room);
+	expect_prefix(alice, answer);
+	return alice;
+}
+
+/* A user of node srv called name, in the lobby. */
+static struct tclient *user_on(struct server *srv, const char *name)
+{
+	struct tclient *c = tc_join(server_port(srv));
+	char old[32];
+	cr_assert(nick(c, id_name(c, old, sizeof(old)), name));
+	return c;
+}
+
+/* c asks to join room (with key, or NULL) and gets want (a prefix), skipping other lines. */
+static void join_expect(struct tclient *c, const char *room, const char *key, const char *want)
+{
+	char cmd[96];
+	snprintf(cmd, sizeof(cmd), "/join %s%s%s\n", room, key ? " " : "", key ? key : "");
+	tc_send(c, cmd);
+	expect_prefix(c, want);
+}
+
+Test(cluster, a_key_set_on_one_node_keeps_out_a_user_of_another_without_it, .timeout = 60)
+{
+	struct server *nodes[2];
+	struct tclient *alice = rooms_start(nodes, "vault");
+	tc_send(alice, "/key sesame\n");
+	tc_expect_eventually(alice, "* alice sets mode +k in vault.", 5000);
+	wait_state(nodes[1], 2); /* founded, then the key */
+	struct tclient *bob = user_on(nodes[1], "bob");
+	join_expect(bob, "vault", NULL, "* error: vault has a key (+k)");
+	join_expect(bob, "vault", "wrong", "* error: vault has a key (+k)");
+	join_expect(bob, "vault", "sesame", "* You are now in vault.");
+	tc_close_all((struct tclient *[]){ alice, bob }, 2);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, a_ban_set_on_one_node_keeps_out_a_user_of_another, .timeout = 60)
+{
+	struct server *nodes[2];
+	struct tclient *alice = rooms_start(nodes, "club");
+	tc_send(alice, "/ban bob\n");
+	tc_expect_eventually(alice, "* alice sets mode +b bob in club.", 5000);
+	wait_state(nodes[1], 2);
+	struct tclient *bob = user_on(nodes[1], "bob");
+	join_expect(bob, "club", NULL, "* error: you are banned from club.");
+	tc_close_all((struct tclient *[]){ alice, bob }, 2);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, a_topic_set_on_one_node_is_shown_to_a_user_entering_on_another, .timeout = 60)
+{
+	struct server *nodes[2];
+	struct tclient *alice = rooms_start(nodes, "news");
+	tc_send(alice, "/topic release on friday\n");
+	tc_expect_eventually(alice, "* alice set the topic of news: release on friday", 5000);
+	wait_state(nodes[1], 2);
+	struct tclient *bob = user_on(nodes[1], "bob");
+	join_expect(bob, "news", NULL, "* You are now in news.");
+	tc_expect_eventually(bob, "* Topic of news: release on friday (set by alice)", 5000);
+	tc_close_all((struct tclient *[]){ alice, bob }, 2);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, an_invitation_from_one_node_lets_a_user_of_another_into_an_invite_only_room,
+     .timeout = 60)
+{
+	struct server *nodes[2];
+	struct tclient *alice = rooms_start(nodes, "inner");
+	tc_send(alice, "/mode +i\n");
+	tc_expect_eventually(alice, "* alice sets mode +i in inner.", 5000);
+	wait_state(nodes[1], 2);
+	struct tclient *bob = user_on(nodes[1], "bob");
+	join_expect(bob, "inner", NULL, "* error: inner is invite only (+i)");
+	tc_send(alice, "/invite bob\n");
+	tc_expect_eventually(alice, "* bob is invited to inner.", 5000);
+	wait_state(nodes[1], 3);
+	join_expect(bob, "inner", NULL, "* You are now in inner.");
+	tc_close_all((struct tclient *[]){ alice, bob }, 2);
+	ts_stop_all(nodes, 2);
+}
+
+/* bob of node b in alice's room (a), both told: alice hears bob come in. */
+static struct tclient *bob_in(struct server **nodes, struct tclient *alice, const char *room)
+{
+	struct tclient *bob = user_on(nodes[1], "bob");
+	char answer[96];
+	snprintf(answer, sizeof(answer), "* You are now in %s.", room);
+	join_expect(bob, room, NULL, answer);
+	tc_expect_eventually(alice, "* bob has entered.", 5000);
+	return bob;
+}
+
+Test(cluster, moderated_on_one_node_silences_a_user_of_another_until_voiced_from_it, .timeout = 60)
+{
+	struct server *nodes[2];
+	struct tclient *alice = rooms_start(nodes, "stage");
+	struct tclient *bob = bob_in(nodes, alice, "stage");
+	tc_send(alice, "/mode +m\n");
+	tc_expect_eventually(bob, "* alice sets mode +m in stage.", 5000);
+	tc_send(bob, "may I?\n");
+	expect_prefix(bob, "* error: stage is moderated (+m)");
+	tc_send(alice, "/voice bob\n");
+	tc_expect_eventually(bob, "* alice sets mode +v bob in stage.", 5000);
+	tc_send(bob, "thank you\n");
+	tc_expect_eventually(alice, "bob:thank you", 5000);
+	tc_close_all((struct tclient *[]){ alice, bob }, 2);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, an_operator_made_on_one_node_runs_the_room_from_another, .timeout = 60)
+{
+	struct server *nodes[2];
+	struct tclient *alice = rooms_start(nodes, "desk");
+	struct tclient *bob = bob_in(nodes, alice, "desk");
+	tc_send(bob, "/topic mine now\n");
+	tc_expect_eventually(bob, "* error: you are not an operator of desk.", 5000);
+	tc_send(alice, "/op bob\n");
+	tc_expect_eventually(bob, "* alice sets mode +o bob in desk.", 5000);
+	tc_send(bob, "/topic mine now\n");
+	tc_expect_eventually(alice, "* bob set the topic of desk: mine now", 5000);
+	tc_close_all((struct tclient *[]){ alice, bob }, 2);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, a_kick_from_one_node_puts_a_user_of_another_out_of_the_room, .timeout = 60)
+{
+	struct server *nodes[2];
+	struct tclient *alice = rooms_start(nodes, "bar");
+	struct tclient *bob = bob_in(nodes, alice, "bar");
+	tc_send(alice, "/kick bob too loud\n");
+	tc_expect_eventually(bob, "* You were kicked from bar by alice (too loud).", 5000);
+	tc_expect_eventually(alice, "* alice kicked bob from bar (too loud).", 5000);
+	tc_send(alice, "/kick nobody\n");
+	tc_expect_eventually(alice, "* error: no such member in bar: nobody.", 5000);
+	tc_close_all((struct tclient *[]){ alice, bob }, 2);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, a_user_entering_on_another_node_a_room_that_exists_is_not_its_operator, .timeout = 60)
+{
+	struct server *nodes[2];
+	struct tclient *alice = rooms_start(nodes, "hall");
+	wait_state(nodes[1], 1); /* b knows hall was founded on a */
+	struct tclient *bob = user_on(nodes[1], "bob");
+	join_expect(bob, "hall", NULL, "* You are now in hall.");
+	tc_send(bob, "/key mine\n");
+	tc_expect_eventually(bob, "* error: you are not an operator of hall.", 5000);
+	tc_close_all((struct tclient *[]){ alice, bob }, 2);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, a_node_started_later_knows_the_state_of_the_rooms_before_it, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *nodes[2] = { start_node("a"), NULL };
+	wait_links(nodes, 1, true, 5000);
+	struct tclient *alice = user_on(nodes[0], "alice");
+	join_expect(alice, "safe", NULL, "* You are now in safe.");
+	tc_send(alice, "/key sesame\n");
+	tc_expect_eventually(alice, "* alice sets mode +k in safe.", 5000);
+	wait_state(nodes[0], 2);
+	nodes[1] = start_node("b");
+	wait_links(nodes, 2, true, 5000);
+	struct tclient *bob = user_on(nodes[1], "bob");
+	join_expect(bob, "safe", NULL, "* error: safe has a key (+k)");
+	join_expect(bob, "safe", "sesame", "* You are now in safe.");
+	tc_close_all((struct tclient *[]){ alice, bob }, 2);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, a_limit_counts_the_members_of_every_node, .timeout = 60)
+{
+	struct server *nodes[2];
+	struct tclient *alice = rooms_start(nodes, "booth");
+	tc_send(alice, "/limit 2\n");
+	tc_expect_eventually(alice, "* alice sets mode +l 2 in booth.", 5000);
+	struct tclient *bob = bob_in(nodes, alice, "booth");
+	wait_state(nodes[1], 4); /* founded, the limit, the count with it, the count with bob */
+	struct tclient *carol = user_on(nodes[1], "carol");
+	join_expect(carol, "booth", NULL, "* error: booth is full (+l).");
+	tc_close_all((struct tclient *[]){ alice, bob, carol }, 3);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, a_change_of_a_room_is_refused_while_the_link_is_down, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *node = start_node("a");
+	wait_links(&node, 1, true, 5000);
+	struct tclient *alice = user_on(node, "alice");
+	join_expect(alice, "den", NULL, "* You are now in den.");
+	stop_redis();
+	wait_links(&node, 1, false, 5000);
+	tc_send(alice, "/key sesame\n");
+	expect_prefix(alice, "* error: this server is cut off from the other servers: the room's "
+			     "settings cannot be changed now; try again later.");
+	tc_send(alice, "/mode\n"); /* looking is fine */
+	expect_prefix(alice, "* Modes of den: +tn.");
+	tc_close(alice);
+	ts_stop(node);
+}
+
+Test(cluster, an_invitation_used_on_one_node_is_used_up_on_every_node, .timeout = 60)
+{
+	struct server *nodes[2];
+	struct tclient *alice = rooms_start(nodes, "vip");
+	tc_send(alice, "/mode +i\n");
+	tc_expect_eventually(alice, "* alice sets mode +i in vip.", 5000);
+	tc_send(alice, "/invite Bob\n");
+	tc_expect_eventually(alice, "* Bob is invited to vip.", 5000);
+	struct tclient *bob = bob_in(nodes, alice, "vip");
+	wait_state(nodes[1], 4); /* founded, +i, the invitation, the invitation used */
+	join_expect(bob, "lobby", NULL, "* You are now in lobby.");
+	tc_expect_eventually(alice, "* bob has left.", 5000);
+	join_expect(bob, "vip", NULL, "* error: vip is invite only (+i)");
+	tc_close_all((struct tclient *[]){ alice, bob }, 2);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, a_ban_set_on_one_node_puts_out_a_matching_member_of_another, .timeout = 60)
+{
+	struct server *nodes[2];
+	struct tclient *alice = rooms_start(nodes, "pub");
+	struct tclient *bob = bob_in(nodes, alice, "pub");
+	tc_send(alice, "/ban bob\n");
+	tc_expect_eventually(bob, "* You were kicked from pub by alice (banned).", 5000);
+	join_expect(bob, "pub", NULL, "* error: you are banned from pub.");
+	tc_close_all((struct tclient *[]){ alice, bob }, 2);
+	ts_stop_all(nodes, 2);
+}
+
+Test(cluster, a_room_whose_last_members_were_on_a_dead_node_ends_with_its_state, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct server *node = start_node("a");
+	wait_links(&node, 1, true, 5000);
+	char url[96];
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%u/test", redis_port);
+	const char *args[] = { "--cluster", url, "--node-id", "c", "--workers", "1", NULL };
+	tp_start(&node_proc, args);
+	wait_healthy(node_proc.admin);
+	struct tclient *carol = tc_join(node_proc.port);
+	char old[32];
+	cr_assert(nick(carol, id_name(carol, old, sizeof(old)), "carol"));
+	join_expect(carol, "lair", NULL, "* You are now in lair.");
+	tc_send(carol, "/key sesame\n");
+	tc_expect_eventually(carol, "* carol sets mode +k in lair.", 5000);
+	wait_state(node, 2);
+	cr_assert_eq(kill(node_proc.pid, SIGKILL), 0);
+	tp_stop(&node_proc);    /* reaped */
+	for (int i = 0;; i++) { /* the room ends within 8 s (a dead node's users leave) */
+		struct cluster_stats st;
+		cluster_get_stats(&node->hub, &st);
+		if (st.state_changes >= 3)
+			break;
+		cr_assert_lt(i, 2000, "lair never ended");
+		usleep(10000);
+	}
+	struct tclient *bob = user_on(node, "bob");
+	join_expect(bob, "lair", NULL, "* You are now in lair.");
+	tc_send(bob, "/key mine\n");
+	tc_expect_eventually(bob, "* bob sets mode +k in lair.", 5000);
+	tc_close_all((struct tclient *[]){ carol, bob }, 2);
+	ts_stop(node);
 }

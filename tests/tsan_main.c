@@ -66,7 +66,8 @@ int main(void)
 		  memory_cap },
 		{ "chat: renames, joins, /msg, /who, /rooms from 40 users at once", chat_commands },
 		{ "reload: every live setting swapped while 40 users chat", reload_chat },
-		{ "cluster: a room's history read from Redis, no line lost or twice, 4 workers",
+		{ "cluster: a room's history and state from Redis, no line lost or twice, 4 "
+		  "workers",
 		  cluster_history },
 	};
 	int passed = 0, failed = 0;
