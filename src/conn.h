@@ -48,6 +48,16 @@ enum conn_close_reason {
 struct worker;
 struct conn;
 
+/* A room whose lines this connection's user receives on its worker: it is in that room's
+ * local member array (room.h) at local_index. A line or WebSocket user has one at most (its
+ * room); an IRC user one per channel it is in. */
+struct conn_room {
+	struct room *room;
+	uint32_t local_index;
+	uint64_t seen_hpos; /* room lines at or before this history position were in the room's
+			     * history the user got on joining it (history.h) */
+};
+
 /*
  * What a connection does with what happens to it: its handlers. Set when the connection is
  * accepted (the worker's first table: web.c's sniffer) and swapped when what it speaks is
@@ -83,11 +93,11 @@ struct conn {
 	int fd;
 	unsigned worker;      /* owning worker's index (its msg slot) */
 	struct user user;     /* name and room, registered in the directory */
-	uint32_t local_index; /* position in the worker's local member array of user.room */
-	bool in_room;         /* a user in a room: receives room traffic */
-	void *auth_rooms;   /* auth.c's: the rooms a signed-in user's token lets it into, or NULL */
-	uint64_t seen_hpos; /* room lines at or before this history position were in the room's
-			     * history the user got on joining (history.h) */
+	/* the rooms it receives lines of: local[0..nlocal), local_room_at (room.c keeps them) */
+	struct conn_room local_first; /* the first */
+	struct conn_room *local_more; /* the others (IRC users): local_more[i - 1], allocated */
+	uint32_t nlocal, local_more_cap;
+	void *auth_rooms; /* auth.c's: the rooms a signed-in user's token lets it into, or NULL */
 	bool readable;      /* EPOLLIN seen and not yet drained to EAGAIN */
 	bool peer_closed;   /* EPOLLRDHUP/EPOLLHUP seen: read on until EOF */
 	bool writable;      /* false after EAGAIN on write, until EPOLLOUT */
@@ -105,6 +115,8 @@ struct conn {
 	bool ws_ping_out;           /* WebSocket users: chatd's ping awaits any answer (web.c) */
 	bool irc_quiet;             /* IRC users: lines not sent raw are dropped (registering) */
 	bool irc_echo;              /* IRC users: echo-message: its own room lines come back */
+	uint64_t irc_once; /* IRC users: the tag of the last room notice sent to several rooms
+			    * that it got (msg.h target): the others' copies are skipped */
 	int irc_refusal; /* IRC users: the ROOMOPS_E_* refusal of the last order, told by ircd.c
 			  * as a numeric instead of an error line (session.c sets it) */
 	void *irc; /* ircd.c's state of an IRC user (plain memory), or NULL: lines go out as IRC
@@ -135,6 +147,21 @@ struct conn {
 	struct conn *next_dirty;     /* worker's dirty list: output to flush this iteration */
 	struct conn *next_close;     /* worker's close list, then its dead list */
 };
+
+/* Local room i < c->nlocal of c. */
+static inline struct conn_room *conn_room_at(struct conn *c, uint32_t i)
+{
+	return i == 0 ? &c->local_first : &c->local_more[i - 1];
+}
+
+/* c's local room r, or NULL when c does not receive r's lines (a short scan). */
+static inline struct conn_room *conn_room_of(struct conn *c, const struct room *r)
+{
+	for (uint32_t i = 0; i < c->nlocal; i++)
+		if (conn_room_at(c, i)->room == r)
+			return conn_room_at(c, i);
+	return NULL;
+}
 
 struct conn *conn_new(int fd, uint64_t id, unsigned worker);
 

@@ -45,7 +45,8 @@ int session_start(struct worker *w, struct conn *c, const struct session_entry *
 enum session_control {
 	SESSION_KICK,      /* told why and disconnected; the room hears "kicked: REASON" */
 	SESSION_BANNED,    /* the same, for a ban that covers it */
-	SESSION_ROOM_KICK, /* a room's operator put it out of the room: to the lobby (roomops.h) */
+	SESSION_ROOM_KICK, /* a room's operator put it out of the room: to the lobby (roomops.h);
+			    * an IRC user just leaves that channel */
 };
 
 /* Asks worker `worker` to carry out `op` on user `id` (gone by then: nothing happens). Any
@@ -53,6 +54,9 @@ enum session_control {
  * -ENOMEM. */
 int session_control_send(struct hub *hub, unsigned worker, uint64_t id, enum session_control op,
 			 const char *reason);
+
+/* c (an IRC user) leaves r, one of its rooms: the room is told ("NAME has left."). */
+void session_part(struct worker *w, struct conn *c, struct room *r);
 
 /* One valid line (UTF-8, no control characters) from the user. */
 void session_on_line(struct worker *w, struct conn *c, const char *line, size_t len);

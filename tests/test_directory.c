@@ -209,7 +209,7 @@ Test(directory, joining_says_whom_to_notify_and_how_many_are_there)
 	cr_assert(res.notice_to);
 	cr_assert_eq(res.members, 1);
 	cr_assert_eq(dev->nusers, 1);
-	cr_assert_eq(dev->users[users[1].room_index], &users[1]);
+	cr_assert_eq(dev->users[users[1].first.index], &users[1]);
 }
 
 Test(directory, joining_the_room_one_is_in_is_refused_in_any_case)
@@ -232,8 +232,8 @@ Test(directory, a_leave_moves_the_last_member_into_its_place)
 	join(&users[3], "ops");
 	cr_assert_eq(dev->nusers, 3);
 	for (uint32_t k = 0; k < dev->nusers; k++)
-		cr_assert_eq(dev->users[k]->room_index, k, "user %u says %u", k,
-			     dev->users[k]->room_index);
+		cr_assert_eq(dev->users[k]->first.index, k, "user %u says %u", k,
+			     dev->users[k]->first.index);
 	cr_assert_null(users[1].room);
 }
 
