@@ -6,7 +6,11 @@
  * back comes out rendered as IRC (route.c). Numerics are written here and sent raw.
  * Running a room (TOPIC, MODE, KICK, INVITE, JOIN with a key) goes the same way, through the
  * line commands and so roomops.h's rules; a refusal the session records in c->irc_refusal
- * comes out as its numeric (471, 473, 474, 475, 482, 441) instead of chatd's error line.
+ * comes out as its numeric (471, 473, 474, 475, 482, 441, 405) instead of chatd's error line.
+ *
+ * An IRC user may be in several channels (directory.h: its rooms; --irc-max-channels): a
+ * command about a channel first makes that room the user's current one (dir_set_current),
+ * the room the line commands act on; PART leaves one room (session_part).
  */
 #include "ircd.h"
 #include "command.h"
