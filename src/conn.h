@@ -91,21 +91,21 @@ struct conn {
 	struct cidr_addr addr; /* the client's address: the peer's, or the one a trusted proxy
 				* named (via.h) */
 	int fd;
-	unsigned worker;      /* owning worker's index (its msg slot) */
-	struct user user;     /* name and room, registered in the directory */
+	unsigned worker;  /* owning worker's index (its msg slot) */
+	struct user user; /* name and room, registered in the directory */
 	/* the rooms it receives lines of: local[0..nlocal), local_room_at (room.c keeps them) */
 	struct conn_room local_first; /* the first */
 	struct conn_room *local_more; /* the others (IRC users): local_more[i - 1], allocated */
 	uint32_t nlocal, local_more_cap;
 	void *auth_rooms; /* auth.c's: the rooms a signed-in user's token lets it into, or NULL */
-	bool readable;      /* EPOLLIN seen and not yet drained to EAGAIN */
-	bool peer_closed;   /* EPOLLRDHUP/EPOLLHUP seen: read on until EOF */
-	bool writable;      /* false after EAGAIN on write, until EPOLLOUT */
-	bool on_ready;      /* linked in the worker's ready list (ready_link) */
-	bool draining;      /* closed, flushing what it is owed (timer: TIMER_DRAIN) */
-	bool on_dirty;      /* linked in the worker's dirty (to flush) list */
-	bool closing;       /* left (or leaving) the chat; no more input is read */
-	bool outbound;      /* opened by chatd (the cluster link), not a client */
+	bool readable;    /* EPOLLIN seen and not yet drained to EAGAIN */
+	bool peer_closed; /* EPOLLRDHUP/EPOLLHUP seen: read on until EOF */
+	bool writable;    /* false after EAGAIN on write, until EPOLLOUT */
+	bool on_ready;    /* linked in the worker's ready list (ready_link) */
+	bool draining;    /* closed, flushing what it is owed (timer: TIMER_DRAIN) */
+	bool on_dirty;    /* linked in the worker's dirty (to flush) list */
+	bool closing;     /* left (or leaving) the chat; no more input is read */
+	bool outbound;    /* opened by chatd (the cluster link), not a client */
 	uint8_t close_reason;       /* enum conn_close_reason */
 	const struct conn_ops *ops; /* its handlers: what it speaks */
 	bool ws_framed;             /* lines go out as WebSocket text frames (conn_enqueue) */
@@ -117,7 +117,7 @@ struct conn {
 	bool irc_echo;              /* IRC users: echo-message: its own room lines come back */
 	uint64_t irc_once; /* IRC users: the tag of the last room notice sent to several rooms
 			    * that it got (msg.h target): the others' copies are skipped */
-	int irc_refusal; /* IRC users: the ROOMOPS_E_* refusal of the last order, told by ircd.c
+	int irc_refusal;   /* IRC users: the ROOMOPS_E_* refusal of the last order, told by ircd.c
 			  * as a numeric instead of an error line (session.c sets it) */
 	void *irc; /* ircd.c's state of an IRC user (plain memory), or NULL: lines go out as IRC
 		    * messages (irc.h irc_render) */

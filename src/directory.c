@@ -472,8 +472,8 @@ bool dir_set_current(struct directory *d, struct user *u, struct room *r)
 	return in;
 }
 
-bool dir_user_rooms(struct directory *d, const char *name, size_t n, const char *prefix,
-		    char *out, size_t cap)
+bool dir_user_rooms(struct directory *d, const char *name, size_t n, const char *prefix, char *out,
+		    size_t cap)
 {
 	size_t len = 0;
 	out[0] = '\0';
@@ -483,8 +483,8 @@ bool dir_user_rooms(struct directory *d, const char *name, size_t n, const char 
 		const char *room = user_room_at(u, i)->room->name;
 		if (len + strlen(prefix) + strlen(room) + 2 > cap)
 			break;
-		len += (size_t)snprintf(out + len, cap - len, "%s%s%s", len > 0 ? " " : "",
-					prefix, room);
+		len += (size_t)snprintf(out + len, cap - len, "%s%s%s", len > 0 ? " " : "", prefix,
+					room);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return u != NULL;

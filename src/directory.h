@@ -187,8 +187,8 @@ bool dir_set_current(struct directory *d, struct user *u, struct room *r);
 
 /* Writes the names of the rooms the user called name is in ("#a #b", each with prefix in
  * front), at most cap bytes. False when there is no such user. */
-bool dir_user_rooms(struct directory *d, const char *name, size_t n, const char *prefix,
-		    char *out, size_t cap);
+bool dir_user_rooms(struct directory *d, const char *name, size_t n, const char *prefix, char *out,
+		    size_t cap);
 
 /* Marks u signed in (its worker, after renaming it to the token's name). */
 void dir_set_verified(struct directory *d, struct user *u);

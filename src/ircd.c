@@ -316,9 +316,9 @@ static void cmd_nick(struct worker *w, struct conn *c, const struct irc_msg *m)
 		return; /* its rooms' notice is its NICK */
 	char out[IRC_LINE_MAX], mask[IRC_LINE_MAX];
 	snprintf(mask, sizeof(mask), "%s!%s@%s", old, old, IRC_SERVER);
-	send_raw(w, c, out,
-		 irc_message(out, sizeof(out), mask, "NICK", NULL, c->user.name,
-			     strlen(c->user.name)));
+	send_raw(
+	    w, c, out,
+	    irc_message(out, sizeof(out), mask, "NICK", NULL, c->user.name, strlen(c->user.name)));
 }
 
 static void cmd_user(struct worker *w, struct conn *c, const struct irc_msg *m)
@@ -457,9 +457,8 @@ static enum irc_numeric refusal_numeric(int rc)
  * checked by the session. A refusal comes back as its numeric (args: what it is about; for
  * 441, nick_args). Returns 0 when it was carried out, or the refusal: a bad parameter
  * (ROOMOPS_E_INVALID) or a full list (ROOMOPS_E_LISTFULL) is the caller's to answer. */
-static int run_order(struct worker *w, struct conn *c, const char *fmt, const char *a,
-		      size_t a_len, const char *b, size_t b_len, const char *args,
-		      const char *nick_args)
+static int run_order(struct worker *w, struct conn *c, const char *fmt, const char *a, size_t a_len,
+		     const char *b, size_t b_len, const char *args, const char *nick_args)
 {
 	c->irc_refusal = 0;
 	run_line(w, c, fmt, a, a_len, b, b_len);
@@ -758,7 +757,8 @@ static void cmd_topic(struct worker *w, struct conn *c, const struct irc_msg *m)
 			       NULL);
 	if (rc == ROOMOPS_E_INVALID) { /* too long: no numeric of its own */
 		char text[64];
-		snprintf(text, sizeof(text), "Topic too long (at most %d bytes)", ROOMOPS_TOPIC_MAX);
+		snprintf(text, sizeof(text), "Topic too long (at most %d bytes)",
+			 ROOMOPS_TOPIC_MAX);
 		send_num(w, c, ERR_INVALIDMODEPARAM, chan, text);
 	}
 }
@@ -811,8 +811,7 @@ static void mode_one(struct worker *w, struct conn *c, const char *chan, bool on
 	} else if (rc == ROOMOPS_E_INVALID && ch == 'k') {
 		send_num(w, c, ERR_INVALIDKEY, chan, NULL);
 	} else if (rc == ROOMOPS_E_INVALID) {
-		send_num(w, c, ERR_INVALIDMODEPARAM, args,
-			 ch == 'b' ? "Invalid ban mask" : NULL);
+		send_num(w, c, ERR_INVALIDMODEPARAM, args, ch == 'b' ? "Invalid ban mask" : NULL);
 	}
 }
 

@@ -223,10 +223,10 @@ static void show_history_late(struct worker *w, struct conn *c, struct room *r)
 	uint64_t before = resuming ? history_last_seq(&r->hist) : 0;
 	history_view_take(r, (size_t)w->hub->cfg.history, &hv);
 	cr->seen_hpos = hv.pos;
-	if (resuming) /* resuming: the lines after its number, or the gap */
+	if (resuming) { /* resuming: the lines after its number, or the gap */
 		history_view_resume(w, c, r, &hv, c->resume_since, before);
-	if (resuming)
 		c->resume_pending = false;
+	}
 	history_view_send(w, c, r, &hv, false);
 }
 
@@ -249,10 +249,10 @@ static int enter_room_key(struct worker *w, struct conn *c, const char *name, si
 	struct join_result res;
 	bool lobby = n == strlen(DEFAULT_ROOM) && strncasecmp(name, DEFAULT_ROOM, n) == 0;
 	int64_t now = clock_now_ms();
-	int rc = c->irc != NULL ? dir_join_also(dir_of(w), &c->user, name, n, lobby, now, key,
-						key_len, (uint32_t)w->cfg->irc_max_channels, &res)
-				: dir_join_key(dir_of(w), &c->user, name, n, lobby, now, key, key_len,
-					       &res);
+	int rc = c->irc != NULL
+		     ? dir_join_also(dir_of(w), &c->user, name, n, lobby, now, key, key_len,
+				     (uint32_t)w->cfg->irc_max_channels, &res)
+		     : dir_join_key(dir_of(w), &c->user, name, n, lobby, now, key, key_len, &res);
 	if (rc < 0)
 		return rc;
 	char line[PROTO_LINE_MAX];
@@ -612,8 +612,8 @@ static void cmd_join(struct worker *w, struct conn *c, const char *name, size_t 
 	} else if (rc == -ETOOMANYREFS) { /* IRC users: ircd.c answers 405 */
 		stat_add(&w->stats.irc_channels_refused, 1);
 		worker_log_gated(w, GATE_IRC, LOG_INFO, c->id,
-				 "join of %.*s refused: in %d channels (--irc-max-channels)", (int)n,
-				 name, w->cfg->irc_max_channels);
+				 "join of %.*s refused: in %d channels (--irc-max-channels)",
+				 (int)n, name, w->cfg->irc_max_channels);
 		c->irc_refusal = rc;
 	} else if (rc == -EALREADY) {
 		route_send_line(w, c, line, proto_already_in(line, sizeof(line), name, n));

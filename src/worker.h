@@ -100,7 +100,7 @@
 	X(irc_register_timeouts, "IRC clients closed for not registering in --irc-ping-interval") \
 	X(irc_password_refused, "IRC clients refused for a wrong or missing --irc-password")      \
 	X(irc_errors, "IRC commands answered with an error numeric")                              \
-	X(irc_channels_refused, "JOINs refused for --irc-max-channels (405)")                    \
+	X(irc_channels_refused, "JOINs refused for --irc-max-channels (405)")                     \
 	X(iterations, "event-loop iterations")
 
 /* All of the above, and one maximum (not a counter: /metrics shows it as a gauge). */

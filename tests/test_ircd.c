@@ -792,8 +792,7 @@ static void irc_join(struct tclient *c, const char *nick, const char *room)
 	irc_expect_eventually(c, want);
 }
 
-Test(ircd, a_user_in_two_channels_chats_in_each_with_their_line_users, .init = start,
-     .fini = stop)
+Test(ircd, a_user_in_two_channels_chats_in_each_with_their_line_users, .init = start, .fini = stop)
 {
 	char m1[64], m2[64], want[256];
 	struct tclient *lobby = line_in("lobby", m1);

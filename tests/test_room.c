@@ -81,7 +81,8 @@ static uint64_t mask_of(struct room *r)
 static void expect_indexes_right(const struct local_room *lr)
 {
 	for (uint32_t k = 0; k < lr->n; k++)
-		cr_assert_eq(conn_room_of(lr->members[k], lr->room)->local_index, k, "member %u says %u", k,
+		cr_assert_eq(conn_room_of(lr->members[k], lr->room)->local_index, k,
+			     "member %u says %u", k,
 			     conn_room_of(lr->members[k], lr->room)->local_index);
 }
 
