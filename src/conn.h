@@ -115,9 +115,11 @@ struct conn {
 	bool ws_ping_out;           /* WebSocket users: chatd's ping awaits any answer (web.c) */
 	bool irc_quiet;             /* IRC users: lines not sent raw are dropped (registering) */
 	bool irc_echo;              /* IRC users: echo-message: its own room lines come back */
-	uint64_t irc_once; /* IRC users: the tag of the last room notice sent to several rooms
+	uint64_t irc_once;   /* IRC users: the tag of the last room notice sent to several rooms
 			    * that it got (msg.h target): the others' copies are skipped */
-	int irc_refusal;   /* IRC users: the ROOMOPS_E_* refusal of the last order, told by ircd.c
+	struct room *irc_to; /* IRC users: the channel of the PRIVMSG being run (ircd.c), or NULL:
+			      * a chat line goes to the current room */
+	int irc_refusal;     /* IRC users: the ROOMOPS_E_* refusal of the last order, told by ircd.c
 			  * as a numeric instead of an error line (session.c sets it) */
 	void *irc; /* ircd.c's state of an IRC user (plain memory), or NULL: lines go out as IRC
 		    * messages (irc.h irc_render) */

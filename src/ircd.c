@@ -592,12 +592,17 @@ static void say_one(struct worker *w, struct conn *c, const char *to, size_t n,
 				send_num(w, c, ERR_CANNOTSENDTOCHAN, name, NULL);
 			return;
 		}
-		dir_set_current(&w->hub->dir, &c->user, r); /* where the line goes */
+		c->irc_to = r; /* where the line goes (no lock: the current room stays) */
+		c->irc_refusal = 0;
 		if (action)
 			run_line(w, c, "/me %.*s%.*s", text, len, "", 0);
 		else /* a text that starts with '/' is said, not run: "//" */
 			run_line(w, c, "%.*s%.*s", len > 0 && text[0] == '/' ? "/" : "",
 				 len > 0 && text[0] == '/' ? 1 : 0, text, len);
+		c->irc_to = NULL;
+		if (c->irc_refusal == SESSION_E_MODERATED && !notice && !c->closing)
+			send_num(w, c, ERR_CANNOTSENDTOCHAN, name, "Cannot send to channel (+m)");
+		c->irc_refusal = 0;
 		return;
 	}
 	uint64_t id;

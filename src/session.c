@@ -508,10 +508,19 @@ void session_on_shutdown(struct worker *w, struct conn *c)
 
 /* ---- commands ------------------------------------------------------------------------------ */
 
+/* The room c's chat line goes to: the channel an IRC user's PRIVMSG names (ircd.c sets
+ * c->irc_to around it), else its current room; NULL: none. */
+static struct room *said_in(const struct conn *c)
+{
+	return c->irc_to != NULL ? c->irc_to : c->user.room;
+}
+
 /* Publishes a line that carries c's text (chat or action) to c's room. */
 static void publish_user_line(struct worker *w, struct conn *c, enum user_line kind,
 			      const char *text, size_t len)
 {
+	if (said_in(c) == NULL) /* an IRC user in no channel */
+		return;
 	struct msg *m = route_msg_new(w, proto_user_line_len(kind, c->user.name, len), false);
 	if (m == NULL) {
 		tell_nomem(w, c, PROTO_NOMEM_LINE_NOT_SENT);
@@ -519,17 +528,20 @@ static void publish_user_line(struct worker *w, struct conn *c, enum user_line k
 	}
 	proto_user_line(m->data, kind, c->user.name, text, len);
 	stat_add(&w->stats.lines_in, 1);
-	cluster_publish_room(w, c->user.room, m, c->id);
+	cluster_publish_room(w, said_in(c), m, c->id);
 }
 
-/* +m: c may not speak in its room now (told, counted). */
+/* +m: c may not speak in its room now (told, counted; an IRC user by ircd.c: 404). */
 static bool moderated_refuses(struct worker *w, struct conn *c)
 {
-	struct room *r = c->user.room;
+	struct room *r = said_in(c);
 	if (r == NULL || roomops_may_speak(dir_of(w), r, &c->user))
 		return false;
 	char line[PROTO_LINE_MAX];
 	stat_add(&w->stats.room_moderated, 1);
+	c->irc_refusal = SESSION_E_MODERATED;
+	if (c->irc != NULL)
+		return true;
 	route_send_line(w, c, line,
 			proto_error(line, sizeof(line),
 				    "%s is moderated (+m): only operators and voiced users speak; "

@@ -10,6 +10,7 @@
 
 #include "conn.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +58,9 @@ int session_control_send(struct hub *hub, unsigned worker, uint64_t id, enum ses
 
 /* c (an IRC user) leaves r, one of its rooms: the room is told ("NAME has left."). */
 void session_part(struct worker *w, struct conn *c, struct room *r);
+
+/* The refusal a +m room gives a line of c's (conn.irc_refusal: ircd.c answers 404). */
+#define SESSION_E_MODERATED (-EROFS)
 
 /* One valid line (UTF-8, no control characters) from the user. */
 void session_on_line(struct worker *w, struct conn *c, const char *line, size_t len);

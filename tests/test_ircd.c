@@ -951,3 +951,15 @@ Test(ircd, whois_lists_every_channel, .init = start, .fini = stop)
 	tc_close(ada);
 	tc_close(bob);
 }
+
+Test(ircd, err_404_a_line_in_a_moderated_channel, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	struct tclient *bob = irc_in_room("bob", "dev");
+	tc_send(ada, "MODE #dev +m\r\n");
+	irc_expect_eventually(bob, ":ada!ada@chatd MODE #dev +m");
+	irc_answer(bob, "PRIVMSG #dev :hi\r\n", ":chatd 404 bob #dev :Cannot send to channel (+m)");
+	irc_answer(bob, "NOTICE #dev :hi\r\nPING :x\r\n", ":chatd PONG chatd :x");
+	tc_close(ada);
+	tc_close(bob);
+}
