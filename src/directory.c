@@ -563,6 +563,19 @@ size_t dir_who(struct directory *d, const struct user *u, char *out, size_t cap)
 	return len;
 }
 
+/* u's rooms but the current one, space-separated, as many as fit in cap (lock held). */
+static void entry_others(const struct user *u, char *out, size_t cap)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (uint32_t i = 1; i < u->nrooms; i++) {
+		const char *name = u->more[i - 1].room->name;
+		if (len + strlen(name) + 2 > cap)
+			return;
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", len > 0 ? " " : "", name);
+	}
+}
+
 size_t dir_list_users(struct directory *d, struct dir_entry *out, size_t max)
 {
 	size_t n = 0, pos = 0;
@@ -576,6 +589,7 @@ size_t dir_list_users(struct directory *d, struct dir_entry *out, size_t max)
 			memcpy(out[n].name, u->name, sizeof(out[n].name));
 			snprintf(out[n].room, sizeof(out[n].room), "%s",
 				 u->room != NULL ? u->room->name : "");
+			entry_others(u, out[n].others, sizeof(out[n].others));
 			out[n].verified = u->verified;
 			out[n].front = u->front;
 			out[n].addr = u->addr;

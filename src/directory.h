@@ -224,11 +224,14 @@ size_t dir_rooms_for(struct directory *d, const struct user *viewer, char *out, 
 long dir_room_count(struct directory *d);
 
 /* One user as dir_list_users copies it. */
+#define DIR_ENTRY_OTHERS (4 * (ROOM_MAX_LEN + 1))
 struct dir_entry {
 	uint64_t id;
 	unsigned worker;
 	char name[NAME_MAX_LEN + 1];
-	char room[ROOM_MAX_LEN + 1]; /* "" when in no room */
+	char room[ROOM_MAX_LEN + 1]; /* its current room; "" when in no room */
+	/* its other rooms (an IRC user's), space-separated: as many as DIR_ENTRY_OTHERS holds */
+	char others[DIR_ENTRY_OTHERS + 1];
 	bool verified;
 	uint8_t front; /* enum user_front */
 	struct cidr_addr addr;
