@@ -500,11 +500,12 @@ Test(directory, a_user_may_be_in_several_rooms_up_to_its_limit)
 
 Test(directory, a_leave_keeps_the_places_of_members_in_several_rooms)
 {
-	struct room *dev = NULL, *ops = NULL;
-	for (int i = 0; i < 6; i++) {
-		dev = join_also(&users[i], "dev", 20);
+	struct room *dev = join_also(&users[0], "dev", 20);
+	struct room *ops = join_also(&users[0], "ops", 20);
+	for (int i = 1; i < 6; i++) {
+		join_also(&users[i], "dev", 20);
 		if (i % 2 == 0)
-			ops = join_also(&users[i], "ops", 20);
+			join_also(&users[i], "ops", 20);
 	}
 	int64_t due;
 	dir_leave(&dir, &users[0], dev, 0, &due); /* users[5] takes its place in dev */
