@@ -406,7 +406,8 @@ static int join(struct directory *d, struct user *u, const char *name, size_t n,
 	if (!created &&
 	    (rc = roomstate_check_join(&to->st, u->name, &u->addr, to->nusers, key, key_len)) < 0)
 		goto out;
-	if (room_reserve(to) < 0 || slot_reserve(u) < 0) { /* before leaving: u stays put */
+	/* before leaving: u stays put. Moving (!keep), u's slot for the room it leaves is free. */
+	if (room_reserve(to) < 0 || (keep && slot_reserve(u) < 0)) {
 		if (to->nusers == 0)
 			room_unlist(d, to);
 		rc = -ENOMEM;

@@ -523,6 +523,14 @@ Test(directory, a_leave_keeps_the_places_of_members_in_several_rooms)
 	expect_places_right(ops);
 }
 
+Test(directory, a_user_moving_between_rooms_needs_no_more_slots)
+{
+	join(&users[0], "dev");
+	join(&users[0], "ops");
+	cr_assert_eq(users[0].nrooms, 1);
+	cr_assert_null(users[0].more, "one room at a time: its first slot only");
+}
+
 Test(directory, the_users_list_names_every_room_of_a_user)
 {
 	join_also(&users[0], "dev", 20);
