@@ -7,13 +7,17 @@
  * Ownership:
  *   struct user   lives inside its connection, owned by the user's worker. Its fields are
  *                 written by that worker with the lock held, so the owner may read them
- *                 without the lock; every other thread reads them under the lock.
+ *                 without the lock; every other thread reads them under the lock. One
+ *                 exception: a slot's `index` is also rewritten, under the lock, by whichever
+ *                 thread's leave swap-removes another member into its place; only the
+ *                 directory reads it.
  *   struct room   allocated and freed here. `worker_mask` is atomic (see below); everything
  *                 else is under the lock. A room lives while it has members or while a worker
  *                 holds a reference (dir_room_get/put) to it.
  *
  * Memberships: a user is in rooms[0..nrooms) (user_room_at): slot 0 is its current room, the
- * one a typed line goes to, mirrored in `room` (NULL: in no room). A line or WebSocket user
+ * one its typed lines and room commands act on, mirrored in `room` (NULL: in no room; an IRC
+ * user's PRIVMSG names its room instead: conn.irc_to). A line or WebSocket user
  * is in one room at most; an IRC user may be in up to --irc-max-channels (and in none). Each
  * slot holds the user's index in that room's `users`, kept right by every swap-remove: the
  * moved user's slot for that room is found by a short scan of its rooms (on leaves only). The
