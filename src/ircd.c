@@ -638,9 +638,9 @@ static void cmd_privmsg(struct worker *w, struct conn *c, const struct irc_msg *
 static void cmd_names(struct worker *w, struct conn *c, const struct irc_msg *m)
 {
 	char chan[IRC_LINE_MAX];
-	if (m->nparams == 0) {
-		if (c->user.room != NULL)
-			send_names(w, c, c->user.room->name);
+	if (m->nparams == 0) { /* each of its channels */
+		for (uint32_t i = 0; i < c->user.nrooms && !c->closing; i++)
+			send_names(w, c, user_room_at(&c->user, i)->room->name);
 		return;
 	}
 	param(m, 0, chan, 300);

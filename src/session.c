@@ -437,7 +437,7 @@ static void leave_room(struct worker *w, struct conn *c, struct room *r, const c
 	int64_t due;
 	bool local = conn_room_of(c, r) != NULL;
 	bool notice = dir_leave(dir_of(w), &c->user, r, clock_now_ms(), &due);
-	if (announce)
+	if (!w->shutting_down) /* counted for the room's summary, told or not */
 		note_summary_due(w, due);
 	/* Not a local member (enter_room could not add it): this worker holds no reference to
 	 * r, which dir_leave may just have freed, and the room was never told that c entered. */

@@ -963,3 +963,14 @@ Test(ircd, err_404_a_line_in_a_moderated_channel, .init = start, .fini = stop)
 	tc_close(ada);
 	tc_close(bob);
 }
+
+Test(ircd, names_alone_lists_every_joined_channel, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_register("ada");
+	irc_join(ada, "ada", "dev");
+	irc_answer(ada, "NAMES\r\n", ":chatd 353 ada = #dev :@ada");
+	irc_expect(ada, ":chatd 366 ada #dev :End of /NAMES list");
+	irc_expect(ada, ":chatd 353 ada = #lobby :ada");
+	irc_expect(ada, ":chatd 366 ada #lobby :End of /NAMES list");
+	tc_close(ada);
+}
