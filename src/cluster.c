@@ -2239,13 +2239,18 @@ bool cluster_renamed(struct worker *w, struct conn *c, const char *old)
 	log_info((int)w->index, c->id, "%s is now %s", old, c->user.name);
 	char line[PROTO_LINE_MAX];
 	size_t len = proto_renamed(line, sizeof(line), old, c->user.name);
-	struct msg *m = route_msg_new(w, len, false);
-	if (m == NULL) {
-		stat_add(&w->stats.nomem_dropped, 1);
-		return false;
+	/* every room of the user's is told; an IRC user sharing several sees one NICK (msg.h) */
+	uint64_t tag = c->user.nrooms > 1 ? route_new_tag(w) : 0;
+	for (uint32_t i = 0; i < c->user.nrooms; i++) {
+		struct msg *m = route_msg_new(w, len, false);
+		if (m == NULL) {
+			stat_add(&w->stats.nomem_dropped, 1);
+			return false;
+		}
+		memcpy(m->data, line, len);
+		m->target = tag;
+		cluster_publish_room(w, user_room_at(&c->user, i)->room, m, 0);
 	}
-	memcpy(m->data, line, len);
-	cluster_publish_room(w, c->user.room, m, 0);
 	return true;
 }
 

@@ -87,7 +87,7 @@ void cluster_user_gone(struct worker *w, struct conn *c);
 /* /nick NAME: true when the claim went to Redis; the answer (the rename, or "taken") comes
  * later. False: the caller renames on this node alone. */
 bool cluster_nick(struct worker *w, struct conn *c, const char *name, size_t n);
-/* c was renamed from old: counted, logged and told to its room. False when the room could
+/* c was renamed from old: counted, logged and told to each of its rooms. False when one could
  * not be told (out of memory). */
 bool cluster_renamed(struct worker *w, struct conn *c, const char *old);
 /* /msg TO TEXT for a user not on this node: true when it went to Redis (the echo or "no such

@@ -163,6 +163,9 @@ static const struct option_row options[] = {
 	{ "irc-ping-interval", OPT_SECONDS, FIELD(irc_ping_interval_ms), 1, 3600, "SECONDS",
 	  "an IRC client silent this long is sent a PING; one more interval without an answer "
 	  "closes it, as does not registering within one (default: 120)" },
+	{ "irc-max-channels", OPT_INT, FIELD(irc_max_channels), 1, 1000, "N",
+	  "channels one IRC client may be in at once; a JOIN past it is refused with 405 "
+	  "(default: 20)" },
 	{ "trusted-proxies", OPT_CIDRS, FIELD(trusted_proxies), 0, 0, "CIDR,...",
 	  "proxies whose PROXY header and X-Forwarded-For name the client: comma-separated "
 	  "addresses or ADDR/N ranges, IPv4 or IPv6 (default: none)" },
@@ -190,6 +193,7 @@ void config_defaults(struct config *cfg)
 	cfg->ws_ping_interval_ms = 30000;
 	cfg->irc_port = 6667;
 	cfg->irc_ping_interval_ms = 120000;
+	cfg->irc_max_channels = 20;
 	snprintf(cfg->admin, sizeof(cfg->admin), "127.0.0.1:9020");
 	cfg->admin_max_conns = 64;
 	cfg->max_bans = 10000;

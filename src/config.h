@@ -50,6 +50,7 @@ struct config {
 	int irc_port;             /* IRC clients' port: 0 = ephemeral (tests), -1 = off */
 	char irc_password[256]; /* --irc-password: the file with the PASS IRC clients send, or "" */
 	int irc_ping_interval_ms; /* a silent IRC client is pinged after this */
+	int irc_max_channels;     /* --irc-max-channels: the rooms one IRC user may be in */
 	int flush_interval_ms;    /* the adaptive flush's longest holdoff (worker.c) */
 	int rate_limit;           /* lines per second per user; 0 = no limit */
 	int rate_burst;           /* lines a user may send at once; 0 = twice rate_limit */

@@ -46,6 +46,7 @@ void conn_free(struct conn *c)
 {
 	free(c->auth_rooms); /* auth.c's, plain memory */
 	free(c->irc);        /* ircd.c's, plain memory */
+	free(c->local_more); /* room.c's: empty by now */
 	conn_discard_output(c);
 	framer_reset(&c->in);
 	conn_drop_handshake(c);

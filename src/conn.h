@@ -48,6 +48,16 @@ enum conn_close_reason {
 struct worker;
 struct conn;
 
+/* A room whose lines this connection's user receives on its worker: it is in that room's
+ * local member array (room.h) at local_index. A line or WebSocket user has one at most (its
+ * room); an IRC user one per channel it is in. */
+struct conn_room {
+	struct room *room;
+	uint32_t local_index;
+	uint64_t seen_hpos; /* room lines at or before this history position were in the room's
+			     * history the user got on joining it (history.h) */
+};
+
 /*
  * What a connection does with what happens to it: its handlers. Set when the connection is
  * accepted (the worker's first table: web.c's sniffer) and swapped when what it speaks is
@@ -81,21 +91,21 @@ struct conn {
 	struct cidr_addr addr; /* the client's address: the peer's, or the one a trusted proxy
 				* named (via.h) */
 	int fd;
-	unsigned worker;      /* owning worker's index (its msg slot) */
-	struct user user;     /* name and room, registered in the directory */
-	uint32_t local_index; /* position in the worker's local member array of user.room */
-	bool in_room;         /* a user in a room: receives room traffic */
-	void *auth_rooms;   /* auth.c's: the rooms a signed-in user's token lets it into, or NULL */
-	uint64_t seen_hpos; /* room lines at or before this history position were in the room's
-			     * history the user got on joining (history.h) */
-	bool readable;      /* EPOLLIN seen and not yet drained to EAGAIN */
-	bool peer_closed;   /* EPOLLRDHUP/EPOLLHUP seen: read on until EOF */
-	bool writable;      /* false after EAGAIN on write, until EPOLLOUT */
-	bool on_ready;      /* linked in the worker's ready list (ready_link) */
-	bool draining;      /* closed, flushing what it is owed (timer: TIMER_DRAIN) */
-	bool on_dirty;      /* linked in the worker's dirty (to flush) list */
-	bool closing;       /* left (or leaving) the chat; no more input is read */
-	bool outbound;      /* opened by chatd (the cluster link), not a client */
+	unsigned worker;  /* owning worker's index (its msg slot) */
+	struct user user; /* name and room, registered in the directory */
+	/* the rooms it receives lines of: local[0..nlocal), local_room_at (room.c keeps them) */
+	struct conn_room local_first; /* the first */
+	struct conn_room *local_more; /* the others (IRC users): local_more[i - 1], allocated */
+	uint32_t nlocal, local_more_cap;
+	void *auth_rooms; /* auth.c's: the rooms a signed-in user's token lets it into, or NULL */
+	bool readable;    /* EPOLLIN seen and not yet drained to EAGAIN */
+	bool peer_closed; /* EPOLLRDHUP/EPOLLHUP seen: read on until EOF */
+	bool writable;    /* false after EAGAIN on write, until EPOLLOUT */
+	bool on_ready;    /* linked in the worker's ready list (ready_link) */
+	bool draining;    /* closed, flushing what it is owed (timer: TIMER_DRAIN) */
+	bool on_dirty;    /* linked in the worker's dirty (to flush) list */
+	bool closing;     /* left (or leaving) the chat; no more input is read */
+	bool outbound;    /* opened by chatd (the cluster link), not a client */
 	uint8_t close_reason;       /* enum conn_close_reason */
 	const struct conn_ops *ops; /* its handlers: what it speaks */
 	bool ws_framed;             /* lines go out as WebSocket text frames (conn_enqueue) */
@@ -107,7 +117,11 @@ struct conn {
 	bool irc_echo;              /* IRC users: echo-message: its own room lines come back */
 	bool irc_time;              /* IRC users: server-time: "@time=" on what it is told */
 	bool irc_tags;              /* IRC users: message-tags: "msgid=" on room lines */
-	int irc_refusal; /* IRC users: the ROOMOPS_E_* refusal of the last order, told by ircd.c
+	uint64_t irc_once;   /* IRC users: the tag of the last room notice sent to several rooms
+			    * that it got (msg.h target): the others' copies are skipped */
+	struct room *irc_to; /* IRC users: the channel of the PRIVMSG being run (ircd.c), or NULL:
+			      * a chat line goes to the current room */
+	int irc_refusal;     /* IRC users: the ROOMOPS_E_* refusal of the last order, told by ircd.c
 			  * as a numeric instead of an error line (session.c sets it) */
 	void *irc; /* ircd.c's state of an IRC user (plain memory), or NULL: lines go out as IRC
 		    * messages (irc.h irc_render) */
@@ -137,6 +151,21 @@ struct conn {
 	struct conn *next_dirty;     /* worker's dirty list: output to flush this iteration */
 	struct conn *next_close;     /* worker's close list, then its dead list */
 };
+
+/* Local room i < c->nlocal of c. */
+static inline struct conn_room *conn_room_at(struct conn *c, uint32_t i)
+{
+	return i == 0 ? &c->local_first : &c->local_more[i - 1];
+}
+
+/* c's local room r, or NULL when c does not receive r's lines (a short scan). */
+static inline struct conn_room *conn_room_of(struct conn *c, const struct room *r)
+{
+	for (uint32_t i = 0; i < c->nlocal; i++)
+		if (conn_room_at(c, i)->room == r)
+			return conn_room_at(c, i);
+	return NULL;
+}
 
 struct conn *conn_new(int fd, uint64_t id, unsigned worker);
 

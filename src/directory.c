@@ -184,12 +184,75 @@ static void room_unlist(struct directory *d, struct room *r)
 	room_put_locked(r);
 }
 
-/* Adds u to r; r must have room (room_reserve). */
+/* Whether u is in r (lock held, or u's own worker). */
+static bool user_in(const struct user *u, const struct room *r)
+{
+	for (uint32_t i = 0; i < u->nrooms; i++)
+		if ((i == 0 ? &u->first : &u->more[i - 1])->room == r)
+			return true;
+	return false;
+}
+
+struct user_room *user_room_named(struct user *u, const char *name, size_t n)
+{
+	for (uint32_t i = 0; i < u->nrooms; i++) {
+		struct user_room *s = user_room_at(u, i);
+		if (strlen(s->room->name) == n && strncasecmp(s->room->name, name, n) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+/* Room for one more slot in u (lock held). */
+static int slot_reserve(struct user *u)
+{
+	if (u->nrooms == 0 || u->nrooms - 1 < u->more_cap)
+		return 0;
+	uint32_t cap = u->more_cap ? u->more_cap * 2 : 4;
+	struct user_room *more = realloc(u->more, cap * sizeof(*more));
+	if (more == NULL)
+		return -ENOMEM;
+	u->more = more;
+	u->more_cap = cap;
+	return 0;
+}
+
+/* Swaps slots i and 0: r = slot i's room becomes the current one (lock held). */
+static void slot_make_current(struct user *u, uint32_t i)
+{
+	if (i != 0) {
+		struct user_room t = u->first;
+		u->first = *user_room_at(u, i);
+		*user_room_at(u, i) = t;
+	}
+	u->room = u->nrooms > 0 ? u->first.room : NULL;
+}
+
+/* Removes slot i (its last takes its place; lock held). */
+static void slot_remove(struct user *u, uint32_t i)
+{
+	*user_room_at(u, i) = *user_room_at(u, u->nrooms - 1);
+	u->nrooms--;
+	u->room = u->nrooms > 0 ? u->first.room : NULL;
+}
+
+/* The index of u's slot for r (u is in r; lock held). */
+static uint32_t slot_index(struct user *u, const struct room *r)
+{
+	uint32_t i = 0;
+	while (i + 1 < u->nrooms && user_room_at(u, i)->room != r)
+		i++;
+	return i;
+}
+
+/* Adds u to r as its current room; r and u must have room (room_reserve, slot_reserve). */
 static void room_add_user(struct room *r, struct user *u)
 {
-	u->room = r;
-	u->room_index = r->nusers;
+	struct user_room *s = user_room_at(u, u->nrooms++);
+	s->room = r;
+	s->index = r->nusers;
 	r->users[r->nusers++] = u;
+	slot_make_current(u, u->nrooms - 1);
 }
 
 /* Counts a join or leave for the summary; returns when that summary is due. */
@@ -208,19 +271,21 @@ static int64_t room_count(struct directory *d, struct room *r, bool entered, int
 	return due > now ? due : now;
 }
 
-/* Removes u from its room; says whether to send an individual notice. */
-static bool room_remove_user(struct directory *d, struct user *u, int64_t now, int64_t *due)
+/* Removes u from r, one of its rooms; says whether to send an individual notice. */
+static bool room_remove_user(struct directory *d, struct user *u, struct room *r, int64_t now,
+			     int64_t *due)
 {
-	struct room *r = u->room;
 	bool notice = true;
 	if (r->nusers > d->notice_limit) {
 		*due = room_count(d, r, false, now);
 		notice = false;
 	}
+	uint32_t i = slot_index(u, r);
+	uint32_t at = user_room_at(u, i)->index;
 	struct user *last = r->users[--r->nusers];
-	r->users[u->room_index] = last;
-	last->room_index = u->room_index;
-	u->room = NULL;
+	r->users[at] = last;
+	user_room_at(last, slot_index(last, r))->index = at;
+	slot_remove(u, i);
 	roomstate_left(&r->st, u->id);
 	if (r->nusers == 0)
 		room_unlist(d, r);
@@ -247,10 +312,13 @@ void dir_remove_user(struct directory *d, struct user *u, bool *notice, struct r
 	*summary_due = 0;
 	pthread_mutex_lock(&d->lock);
 	if (u->room != NULL)
-		*notice = room_remove_user(d, u, clock_now_ms(), summary_due);
+		*notice = room_remove_user(d, u, u->room, clock_now_ms(), summary_due);
 	if (u->listed)
 		name_remove(d, u);
 	u->listed = false;
+	free(u->more);
+	u->more = NULL;
+	u->more_cap = 0;
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -323,19 +391,25 @@ int dir_join(struct directory *d, struct user *u, const char *name, size_t n, bo
 	return dir_join_key(d, u, name, n, exempt, now, NULL, 0, res);
 }
 
-int dir_join_key(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
-		 int64_t now, const char *key, size_t key_len, struct join_result *res)
+/* dir_join_key and dir_join_also: keep, u's other rooms are kept (at most max of all). */
+static int join(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
+		int64_t now, const char *key, size_t key_len, uint32_t max, bool keep,
+		struct join_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	pthread_mutex_lock(&d->lock);
 	int rc = 0;
-	struct room *to = room_find_or_create(d, name, n, exempt, &rc);
-	if (to == NULL)
-		goto out;
-	if (to == u->room) {
+	struct room *to = room_find(d, name, n);
+	if (to != NULL && user_in(u, to)) {
 		rc = -EALREADY;
 		goto out;
 	}
+	if (keep && u->nrooms >= max) {
+		rc = -ETOOMANYREFS;
+		goto out;
+	}
+	if (to == NULL && (to = room_find_or_create(d, name, n, exempt, &rc)) == NULL)
+		goto out;
 	bool created = to->nusers == 0;
 	/* a room new here may exist on another node (--cluster): then it is checked too */
 	bool founder = created && (d->room_seed == NULL || d->room_seed(d->room_seed_ctx, to));
@@ -346,18 +420,19 @@ int dir_join_key(struct directory *d, struct user *u, const char *name, size_t n
 			room_unlist(d, to);
 		goto out;
 	}
-	if (room_reserve(to) < 0) { /* before leaving, so a failure leaves u where it was */
+	/* before leaving: u stays put. Moving (!keep), u's slot for the room it leaves is free. */
+	if (room_reserve(to) < 0 || (keep && slot_reserve(u) < 0)) {
 		if (to->nusers == 0)
 			room_unlist(d, to);
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (u->room != NULL) {
+	if (!keep && u->room != NULL) {
 		/* The caller's worker holds a reference to the old room (u is a local member
 		 * there), so it outlives room_unlist when u was its last member. */
 		res->from = u->room;
 		int64_t due = 0;
-		res->notice_from = room_remove_user(d, u, now, &due);
+		res->notice_from = room_remove_user(d, u, u->room, now, &due);
 		res->summary_due = due;
 	}
 	room_add_user(to, u); /* cannot fail: reserved */
@@ -376,6 +451,59 @@ int dir_join_key(struct directory *d, struct user *u, const char *name, size_t n
 out:
 	pthread_mutex_unlock(&d->lock);
 	return rc;
+}
+
+int dir_join_key(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
+		 int64_t now, const char *key, size_t key_len, struct join_result *res)
+{
+	return join(d, u, name, n, exempt, now, key, key_len, 1, false, res);
+}
+
+int dir_join_also(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
+		  int64_t now, const char *key, size_t key_len, uint32_t max,
+		  struct join_result *res)
+{
+	return join(d, u, name, n, exempt, now, key, key_len, max, true, res);
+}
+
+bool dir_leave(struct directory *d, struct user *u, struct room *r, int64_t now,
+	       int64_t *summary_due)
+{
+	*summary_due = 0;
+	pthread_mutex_lock(&d->lock);
+	bool notice = user_in(u, r) && room_remove_user(d, u, r, now, summary_due);
+	pthread_mutex_unlock(&d->lock);
+	return notice;
+}
+
+bool dir_set_current(struct directory *d, struct user *u, struct room *r)
+{
+	if (u->room == r) /* the owner's read: it alone writes it */
+		return r != NULL;
+	pthread_mutex_lock(&d->lock);
+	bool in = user_in(u, r);
+	if (in)
+		slot_make_current(u, slot_index(u, r));
+	pthread_mutex_unlock(&d->lock);
+	return in;
+}
+
+bool dir_user_rooms(struct directory *d, const char *name, size_t n, const char *prefix, char *out,
+		    size_t cap)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	pthread_mutex_lock(&d->lock);
+	struct user *u = name_find(d, name, n);
+	for (uint32_t i = 0; u != NULL && i < u->nrooms; i++) {
+		const char *room = user_room_at(u, i)->room->name;
+		if (len + strlen(prefix) + strlen(room) + 2 > cap)
+			break;
+		len += (size_t)snprintf(out + len, cap - len, "%s%s%s", len > 0 ? " " : "", prefix,
+					room);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return u != NULL;
 }
 
 void dir_set_verified(struct directory *d, struct user *u)
@@ -451,6 +579,19 @@ size_t dir_who(struct directory *d, const struct user *u, char *out, size_t cap)
 	return len;
 }
 
+/* u's rooms but the current one, space-separated, as many as fit in cap (lock held). */
+static void entry_others(const struct user *u, char *out, size_t cap)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (uint32_t i = 1; i < u->nrooms; i++) {
+		const char *name = u->more[i - 1].room->name;
+		if (len + strlen(name) + 2 > cap)
+			return;
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", len > 0 ? " " : "", name);
+	}
+}
+
 size_t dir_list_users(struct directory *d, struct dir_entry *out, size_t max)
 {
 	size_t n = 0, pos = 0;
@@ -464,6 +605,7 @@ size_t dir_list_users(struct directory *d, struct dir_entry *out, size_t max)
 			memcpy(out[n].name, u->name, sizeof(out[n].name));
 			snprintf(out[n].room, sizeof(out[n].room), "%s",
 				 u->room != NULL ? u->room->name : "");
+			entry_others(u, out[n].others, sizeof(out[n].others));
 			out[n].verified = u->verified;
 			out[n].front = u->front;
 			out[n].addr = u->addr;
@@ -522,7 +664,7 @@ size_t dir_rooms(struct directory *d, char *out, size_t cap)
 /* Whether r is secret (+s) and viewer not one of its members (lock held). */
 static bool room_hidden(const struct room *r, const struct user *viewer)
 {
-	return (r->st.modes & ROOM_MODE_SECRET) && viewer->room != r;
+	return (r->st.modes & ROOM_MODE_SECRET) && !user_in(viewer, r);
 }
 
 /* How many rooms viewer does not see (lock held). */

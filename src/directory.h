@@ -7,10 +7,21 @@
  * Ownership:
  *   struct user   lives inside its connection, owned by the user's worker. Its fields are
  *                 written by that worker with the lock held, so the owner may read them
- *                 without the lock; every other thread reads them under the lock.
+ *                 without the lock; every other thread reads them under the lock. One
+ *                 exception: a slot's `index` is also rewritten, under the lock, by whichever
+ *                 thread's leave swap-removes another member into its place; only the
+ *                 directory reads it.
  *   struct room   allocated and freed here. `worker_mask` is atomic (see below); everything
  *                 else is under the lock. A room lives while it has members or while a worker
  *                 holds a reference (dir_room_get/put) to it.
+ *
+ * Memberships: a user is in rooms[0..nrooms) (user_room_at): slot 0 is its current room, the
+ * one its typed lines and room commands act on, mirrored in `room` (NULL: in no room; an IRC
+ * user's PRIVMSG names its room instead: conn.irc_to). A line or WebSocket user
+ * is in one room at most; an IRC user may be in up to --irc-max-channels (and in none). Each
+ * slot holds the user's index in that room's `users`, kept right by every swap-remove: the
+ * moved user's slot for that room is found by a short scan of its rooms (on leaves only). The
+ * worker's own view of the rooms a user receives lines of is its connection's (conn.h).
  */
 #ifndef CHATD_DIRECTORY_H
 #define CHATD_DIRECTORY_H
@@ -50,6 +61,12 @@ struct room {
 	struct room_state st; /* topic, operators, bans, modes: roomstate.h (under the lock) */
 };
 
+/* One room a user is in (struct user's rooms). */
+struct user_room {
+	struct room *room;
+	uint32_t index; /* in room->users */
+};
+
 /* How a user reaches the chat (GET /users' "protocol"). */
 enum user_front { USER_FRONT_LINE, USER_FRONT_WS, USER_FRONT_WS_JSON, USER_FRONT_IRC };
 
@@ -64,12 +81,33 @@ struct user {
 	 * the worker, relaxed loads by the operators' list: a figure, not a synchronisation) */
 	_Atomic uint64_t queued;
 	char name[NAME_MAX_LEN + 1];
-	struct room *room;
-	uint32_t room_index; /* in room->users */
+	struct room *room;      /* rooms[0].room: the current room, or NULL */
+	struct user_room first; /* slot 0 */
+	struct user_room *more; /* slots 1..nrooms-1 (IRC users): more[i - 1], allocated */
+	uint32_t nrooms, more_cap;
 	bool listed;
 	bool verified;          /* signed in: its name is vouched for by a token (auth.h) */
 	struct user *hash_next; /* users with the same name hash */
 };
+
+/* Slot i < u->nrooms of u's rooms (0: the current room). */
+static inline struct user_room *user_room_at(struct user *u, uint32_t i)
+{
+	return i == 0 ? &u->first : &u->more[i - 1];
+}
+
+/* u's slot for room r, or NULL when u is not in r. The owner's worker may call it without
+ * the lock; any other thread holds it. */
+static inline struct user_room *user_room_of(struct user *u, const struct room *r)
+{
+	for (uint32_t i = 0; r != NULL && i < u->nrooms; i++)
+		if (user_room_at(u, i)->room == r)
+			return user_room_at(u, i);
+	return NULL;
+}
+
+/* The same by name (case-insensitive), or NULL. */
+struct user_room *user_room_named(struct user *u, const char *name, size_t n);
 
 struct directory {
 	pthread_mutex_t lock;
@@ -106,9 +144,10 @@ void dir_set_limits(struct directory *d, long max_rooms, long notice_limit);
 /* Registers a newcomer under its generated name. Returns 0 or -ENOMEM. */
 int dir_add_user(struct directory *d, struct user *u);
 
-/* Removes u from its room and from the names (now: for the summary clock). *notice: send an individual leave notice
+/* Removes u from its current room and from the names (now: for the summary clock); u must be
+ * in one room at most (dir_leave the others first). *notice: send an individual leave notice
  * (false: counted for the room's summary, or no room). *room_left receives u's room (the
- * caller's worker still holds a reference to it). */
+ * caller's worker still holds a reference to it). Frees u's extra slots. */
 void dir_remove_user(struct directory *d, struct user *u, bool *notice, struct room **room_left,
 		     int64_t *summary_due);
 
@@ -145,6 +184,27 @@ int dir_join(struct directory *d, struct user *u, const char *name, size_t n, bo
 int dir_join_key(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
 		 int64_t now, const char *key, size_t key_len, struct join_result *res);
 
+/* The same, keeping u in the rooms it is in (an IRC user: `to` becomes its current room);
+ * -ETOOMANYREFS when u is in `max` rooms already. */
+int dir_join_also(struct directory *d, struct user *u, const char *name, size_t n, bool exempt,
+		  int64_t now, const char *key, size_t key_len, uint32_t max,
+		  struct join_result *res);
+
+/* Takes u out of r (one of its rooms; its current room becomes another of them, or none).
+ * Returns whether to send an individual leave notice; *summary_due as in join_result. The
+ * caller's worker holds a reference to r. */
+bool dir_leave(struct directory *d, struct user *u, struct room *r, int64_t now,
+	       int64_t *summary_due);
+
+/* Makes r, one of u's rooms, its current one (what its typed lines and room commands are
+ * about). False when u is not in r. */
+bool dir_set_current(struct directory *d, struct user *u, struct room *r);
+
+/* Writes the names of the rooms the user called name is in ("#a #b", each with prefix in
+ * front), at most cap bytes. False when there is no such user. */
+bool dir_user_rooms(struct directory *d, const char *name, size_t n, const char *prefix, char *out,
+		    size_t cap);
+
 /* Marks u signed in (its worker, after renaming it to the token's name). */
 void dir_set_verified(struct directory *d, struct user *u);
 
@@ -179,11 +239,14 @@ size_t dir_rooms_for(struct directory *d, const struct user *viewer, char *out, 
 long dir_room_count(struct directory *d);
 
 /* One user as dir_list_users copies it. */
+#define DIR_ENTRY_OTHERS (4 * (ROOM_MAX_LEN + 1))
 struct dir_entry {
 	uint64_t id;
 	unsigned worker;
 	char name[NAME_MAX_LEN + 1];
-	char room[ROOM_MAX_LEN + 1]; /* "" when in no room */
+	char room[ROOM_MAX_LEN + 1]; /* its current room; "" when in no room */
+	/* its other rooms (an IRC user's), space-separated: as many as DIR_ENTRY_OTHERS holds */
+	char others[DIR_ENTRY_OTHERS + 1];
 	bool verified;
 	uint8_t front; /* enum user_front */
 	struct cidr_addr addr;

@@ -300,6 +300,8 @@ const char *irc_numeric_text(enum irc_numeric num)
 		return "Cannot join channel (+b)";
 	case ERR_BADCHANNELKEY:
 		return "Cannot join channel (+k)";
+	case ERR_BANLISTFULL:
+		return "Channel list is full";
 	case ERR_CHANOPRIVSNEEDED:
 		return "You're not channel operator";
 	case RPL_UNAWAY:
@@ -324,6 +326,8 @@ const char *irc_numeric_text(enum irc_numeric num)
 		return "No such channel";
 	case ERR_CANNOTSENDTOCHAN:
 		return "Cannot send to channel";
+	case ERR_TOOMANYCHANNELS:
+		return "You have joined too many channels";
 	case ERR_NORECIPIENT:
 		return "No recipient given";
 	case ERR_NOTEXTTOSEND:
@@ -354,6 +358,10 @@ const char *irc_numeric_text(enum irc_numeric num)
 		return "is unknown mode char to me";
 	case ERR_USERSDONTMATCH:
 		return "Cant change mode for other users";
+	case ERR_INVALIDKEY:
+		return "Key is not well-formed";
+	case ERR_INVALIDMODEPARAM:
+		return "Invalid mode parameter";
 	default:
 		return NULL;
 	}

@@ -6,7 +6,11 @@
  * back comes out rendered as IRC (route.c). Numerics are written here and sent raw.
  * Running a room (TOPIC, MODE, KICK, INVITE, JOIN with a key) goes the same way, through the
  * line commands and so roomops.h's rules; a refusal the session records in c->irc_refusal
- * comes out as its numeric (471, 473, 474, 475, 482, 441) instead of chatd's error line.
+ * comes out as its numeric (471, 473, 474, 475, 482, 441, 405) instead of chatd's error line.
+ *
+ * An IRC user may be in several channels (directory.h: its rooms; --irc-max-channels): a
+ * command about a channel first makes that room the user's current one (dir_set_current),
+ * the room the line commands act on; PART leaves one room (session_part).
  */
 #include "ircd.h"
 #include "command.h"
@@ -19,12 +23,12 @@
 #include "session.h"
 #include "worker.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define LOBBY        "lobby"
 #define NAMES_MAX    DIR_WHO_NAMES_MAX /* NAMES and WHO show at most this many members */
 #define LIST_MAX     500               /* LIST shows at most this many rooms */
 #define REALNAME_MAX 64
@@ -96,9 +100,9 @@ static void send_welcome(struct worker *w, struct conn *c)
 	send_num(w, c, RPL_CREATED, NULL, "This server was created when it started");
 	send_num(w, c, RPL_MYINFO, IRC_SERVER " chatd o biklmnostv bklov", NULL);
 	snprintf(args, sizeof(args),
-		 "CASEMAPPING=ascii CHANTYPES=# NICKLEN=%d CHANNELLEN=%d PREFIX=(ov)@+ "
-		 "CHANMODES=b,k,l,imnst NETWORK=chatd",
-		 NAME_MAX_LEN, ROOM_MAX_LEN + 1);
+		 "CASEMAPPING=ascii CHANTYPES=# NICKLEN=%d CHANNELLEN=%d CHANLIMIT=#:%d "
+		 "PREFIX=(ov)@+ CHANMODES=b,k,l,imnst NETWORK=chatd",
+		 NAME_MAX_LEN, ROOM_MAX_LEN + 1, w->cfg->irc_max_channels);
 	send_num(w, c, RPL_ISUPPORT, args, "are supported by this server");
 	send_num(w, c, ERR_NOMOTD, NULL, NULL);
 }
@@ -132,14 +136,19 @@ static bool listed(const char *list, const char *name)
 	return false;
 }
 
-/* The room called room when it is c's (its state is at hand), else NULL. */
-static struct room *own_room(const struct conn *c, const char *room)
+/* The room called room[0..n) when c is in it (its state is at hand), else NULL. */
+static struct room *joined(struct conn *c, const char *room, size_t n)
 {
-	struct room *r = c->user.room;
-	return r != NULL && strcasecmp(r->name, room) == 0 ? r : NULL;
+	struct user_room *s = user_room_named(&c->user, room, n);
+	return s != NULL ? s->room : NULL;
 }
 
-/* The operators and voiced members of r (c's room) for the prefixes "@" and "+". */
+static struct room *own_room(struct conn *c, const char *room)
+{
+	return joined(c, room, strlen(room));
+}
+
+/* The operators and voiced members of r (one of c's rooms) for the prefixes "@" and "+". */
 struct prefixes {
 	char ops[IRC_LINE_MAX * 4], voiced[IRC_LINE_MAX * 4];
 };
@@ -154,10 +163,10 @@ static void prefixes_of(struct worker *w, struct room *r, struct prefixes *p)
 }
 
 /* "@", "+", "@+" (multi-prefix) or "" for name. */
-static const char *prefix_for(const struct conn *c, const struct prefixes *p, const char *name)
+static const char *prefix_for(struct conn *c, const struct prefixes *p, const char *name)
 {
 	bool op = listed(p->ops, name), voice = listed(p->voiced, name);
-	if (op && voice && state_of((struct conn *)c)->multi_prefix)
+	if (op && voice && state_of(c)->multi_prefix)
 		return "@+";
 	return op ? "@" : voice ? "+" : "";
 }
@@ -192,7 +201,7 @@ static void send_names(struct worker *w, struct conn *c, const char *room)
 	free(pre);
 }
 
-/* TOPIC's answer for c's room r: 332 and 333 (who set it), or 331. */
+/* TOPIC's answer for r, one of c's rooms: 332 and 333 (who set it), or 331. */
 static void send_topic(struct worker *w, struct conn *c, struct room *r)
 {
 	char topic[ROOMOPS_TOPIC_MAX + 1], by[NAME_MAX_LEN + 1], chan[ROOM_MAX_LEN + 2];
@@ -210,19 +219,16 @@ static void send_topic(struct worker *w, struct conn *c, struct room *r)
 	send_num(w, c, RPL_TOPICWHOTIME, args, NULL);
 }
 
-/* c is now in its room (c->user.room): JOIN, no topic, the names. */
-static void show_joined(struct worker *w, struct conn *c)
+/* c is now in room r: JOIN, the topic (or none), the names. */
+static void show_joined(struct worker *w, struct conn *c, struct room *r)
 {
-	if (c->user.room == NULL || c->closing)
+	if (r == NULL || c->closing)
 		return;
-	const char *room = c->user.room->name;
-	char chan[ROOM_MAX_LEN + 2];
-	snprintf(chan, sizeof(chan), "#%s", room);
-	send_self(w, c, "JOIN", room, NULL);
-	send_topic(w, c, c->user.room);
-	send_names(w, c, room);
+	send_self(w, c, "JOIN", r->name, NULL);
+	send_topic(w, c, r);
+	send_names(w, c, r->name);
 	if (c->irc_time) /* the room's history, now that the client has the channel */
-		session_show_history(w, c);
+		session_show_history(w, c, r);
 }
 
 /* NICK and USER are in (and CAP END, and PASS when asked for): c becomes a user. */
@@ -254,7 +260,7 @@ static void try_register(struct worker *w, struct conn *c)
 	u->registered = true;
 	stat_add(&w->stats.irc_users, 1);
 	send_welcome(w, c);
-	show_joined(w, c);
+	show_joined(w, c, c->user.room);
 }
 
 /* A name an IRC user asks for: 431, 432 or 433 when it cannot have it. */
@@ -305,9 +311,18 @@ static void cmd_nick(struct worker *w, struct conn *c, const struct irc_msg *m)
 	}
 	bool same = m->param_len[0] == strlen(c->user.name) &&
 		    memcmp(m->param[0], c->user.name, m->param_len[0]) == 0;
+	char old[NAME_MAX_LEN + 1];
+	snprintf(old, sizeof(old), "%s", c->user.name);
 	if (!same)
 		run_line(w, c, "/nick %.*s%.*s", m->param[0], m->param_len[0], "", 0);
 	snprintf(u->nick, sizeof(u->nick), "%s", c->user.name);
+	if (c->user.nrooms > 0 || strcmp(old, c->user.name) == 0 || c->closing)
+		return; /* its rooms' notice is its NICK */
+	char out[IRC_LINE_MAX], mask[IRC_LINE_MAX];
+	snprintf(mask, sizeof(mask), "%s!%s@%s", old, old, IRC_SERVER);
+	send_raw(
+	    w, c, out,
+	    irc_message(out, sizeof(out), mask, "NICK", NULL, c->user.name, strlen(c->user.name)));
 }
 
 static void cmd_user(struct worker *w, struct conn *c, const struct irc_msg *m)
@@ -452,12 +467,6 @@ static bool channel_room(struct worker *w, struct conn *c, const char *chan, siz
 	return false;
 }
 
-static bool is_current(const struct conn *c, const char *room, size_t n)
-{
-	return c->user.room != NULL && strlen(c->user.room->name) == n &&
-	       strncasecmp(c->user.room->name, room, n) == 0;
-}
-
 /* The numeric for a room's refusal (session.c sets c->irc_refusal), or 0. */
 static enum irc_numeric refusal_numeric(int rc)
 {
@@ -474,6 +483,8 @@ static enum irc_numeric refusal_numeric(int rc)
 		return ERR_CHANOPRIVSNEEDED;
 	case ROOMOPS_E_NOUSER:
 		return ERR_USERNOTINCHANNEL;
+	case -ETOOMANYREFS:
+		return ERR_TOOMANYCHANNELS;
 	default:
 		return 0;
 	}
@@ -481,10 +492,10 @@ static enum irc_numeric refusal_numeric(int rc)
 
 /* Runs a room order (or a join) as the line command it stands for: the rules are roomops',
  * checked by the session. A refusal comes back as its numeric (args: what it is about; for
- * 441, nick_args). True when it was carried out. */
-static bool run_order(struct worker *w, struct conn *c, const char *fmt, const char *a,
-		      size_t a_len, const char *b, size_t b_len, const char *args,
-		      const char *nick_args)
+ * 441, nick_args). Returns 0 when it was carried out, or the refusal: a bad parameter
+ * (ROOMOPS_E_INVALID) or a full list (ROOMOPS_E_LISTFULL) is the caller's to answer. */
+static int run_order(struct worker *w, struct conn *c, const char *fmt, const char *a, size_t a_len,
+		     const char *b, size_t b_len, const char *args, const char *nick_args)
 {
 	c->irc_refusal = 0;
 	run_line(w, c, fmt, a, a_len, b, b_len);
@@ -495,28 +506,7 @@ static bool run_order(struct worker *w, struct conn *c, const char *fmt, const c
 		args = nick_args;
 	if (num != 0)
 		send_num(w, c, num, args, NULL);
-	return rc == 0;
-}
-
-/* Moves c to room[0..n) (with key[0..key_len) for a room that has one): the PART of the
- * room it leaves, the JOIN of the one it enters; or the refusal's numeric. */
-static void move_to(struct worker *w, struct conn *c, const char *room, size_t n, const char *key,
-		    size_t key_len, const char *reason)
-{
-	char was[ROOM_MAX_LEN + 1] = "", chan[ROOM_MAX_LEN + 2];
-	if (c->user.room != NULL)
-		snprintf(was, sizeof(was), "%s", c->user.room->name);
-	snprintf(chan, sizeof(chan), "#%.*s", (int)n, room);
-	const struct room *before = c->user.room;
-	if (key_len > 0)
-		run_order(w, c, "/join %.*s %.*s", room, n, key, key_len, chan, NULL);
-	else
-		run_order(w, c, "/join %.*s%.*s", room, n, "", 0, chan, NULL);
-	if (c->closing || c->user.room == before)
-		return;
-	if (was[0] != '\0')
-		send_self(w, c, "PART", was, reason);
-	show_joined(w, c);
+	return rc;
 }
 
 /* Calls fn for each comma-separated item of parameter i. */
@@ -534,12 +524,32 @@ static void each_item(struct worker *w, struct conn *c, const struct irc_msg *m,
 	}
 }
 
+/* c joins chan[0..n) (with key[0..key_len) for a room that has one), keeping its other
+ * channels: the JOIN, topic and names; or the refusal's numeric (405 past
+ * --irc-max-channels). */
 static void join_one(struct worker *w, struct conn *c, const char *chan, size_t n, const char *key,
 		     size_t key_len)
 {
-	if (!channel_room(w, c, chan, n) || is_current(c, chan + 1, n - 1))
+	if (!channel_room(w, c, chan, n) || joined(c, chan + 1, n - 1) != NULL)
 		return;
-	move_to(w, c, chan + 1, n - 1, key, key_len, NULL);
+	char name[ROOM_MAX_LEN + 2];
+	snprintf(name, sizeof(name), "%.*s", (int)n, chan);
+	if (key_len > 0)
+		run_order(w, c, "/join %.*s %.*s", chan + 1, n - 1, key, key_len, name, NULL);
+	else
+		run_order(w, c, "/join %.*s%.*s", chan + 1, n - 1, "", 0, name, NULL);
+	if (!c->closing)
+		show_joined(w, c, joined(c, chan + 1, n - 1));
+}
+
+/* c leaves r, one of its channels: the room is told, c gets its PART. */
+static void part_room(struct worker *w, struct conn *c, struct room *r, const char *reason)
+{
+	char was[ROOM_MAX_LEN + 1];
+	memcpy(was, r->name, sizeof(was)); /* r may go as c leaves it */
+	session_part(w, c, r);
+	if (!c->closing)
+		send_self(w, c, "PART", was, reason);
 }
 
 /* The end of the comma-separated item at p (before end). */
@@ -552,8 +562,11 @@ static const char *item_end(const char *p, const char *end)
 /* JOIN #a,#b [keya,keyb]: the keys in the channels' order. */
 static void cmd_join(struct worker *w, struct conn *c, const struct irc_msg *m)
 {
-	if (m->param_len[0] == 1 && m->param[0][0] == '0') /* JOIN 0: leave all: the lobby */
-		return join_one(w, c, "#" LOBBY, strlen("#" LOBBY), "", 0);
+	if (m->param_len[0] == 1 && m->param[0][0] == '0') { /* JOIN 0: leave them all */
+		while (c->user.nrooms > 0 && !c->closing)
+			part_room(w, c, c->user.room, NULL);
+		return;
+	}
 	const char *p = m->param[0], *end = p + m->param_len[0];
 	const char *k = m->nparams > 1 ? m->param[1] : "";
 	const char *kend = k + (m->nparams > 1 ? m->param_len[1] : 0);
@@ -573,17 +586,12 @@ static void part_one(struct worker *w, struct conn *c, const char *chan, size_t 
 		return;
 	char name[ROOM_MAX_LEN + 2], reason[IRC_LINE_MAX];
 	snprintf(name, sizeof(name), "%.*s", (int)n, chan);
-	if (!is_current(c, chan + 1, n - 1)) {
+	struct room *r = joined(c, chan + 1, n - 1);
+	if (r == NULL) {
 		send_num(w, c, ERR_NOTONCHANNEL, name, NULL);
 		return;
 	}
-	if (strcasecmp(name + 1, LOBBY) == 0) { /* chatd users are always in a room */
-		send_num(w, c, ERR_CANNOTSENDTOCHAN, name,
-			 "chatd keeps you in #lobby until you join another channel");
-		return;
-	}
-	move_to(w, c, LOBBY, strlen(LOBBY), "", 0,
-		m->nparams > 1 ? param(m, 1, reason, 300) : NULL);
+	part_room(w, c, r, m->nparams > 1 ? param(m, 1, reason, 300) : NULL);
 }
 
 static void cmd_part(struct worker *w, struct conn *c, const struct irc_msg *m)
@@ -615,16 +623,23 @@ static void say_one(struct worker *w, struct conn *c, const char *to, size_t n,
 				send_num(w, c, ERR_NOSUCHCHANNEL, name, NULL);
 			return;
 		}
-		if (!is_current(c, to + 1, n - 1)) {
+		struct room *r = joined(c, to + 1, n - 1);
+		if (r == NULL) {
 			if (!notice)
 				send_num(w, c, ERR_CANNOTSENDTOCHAN, name, NULL);
 			return;
 		}
+		c->irc_to = r; /* where the line goes (no lock: the current room stays) */
+		c->irc_refusal = 0;
 		if (action)
 			run_line(w, c, "/me %.*s%.*s", text, len, "", 0);
 		else /* a text that starts with '/' is said, not run: "//" */
 			run_line(w, c, "%.*s%.*s", len > 0 && text[0] == '/' ? "/" : "",
 				 len > 0 && text[0] == '/' ? 1 : 0, text, len);
+		c->irc_to = NULL;
+		if (c->irc_refusal == SESSION_E_MODERATED && !notice && !c->closing)
+			send_num(w, c, ERR_CANNOTSENDTOCHAN, name, "Cannot send to channel (+m)");
+		c->irc_refusal = 0;
 		return;
 	}
 	uint64_t id;
@@ -687,14 +702,15 @@ static void cmd_tagmsg(struct worker *w, struct conn *c, const struct irc_msg *m
 	unsigned worker = 0;
 	char spelled[NAME_MAX_LEN + 1];
 	if (name[0] == '#') {
+		struct room *r = NULL;
 		if (!irc_is_channel(name, strlen(name)) ||
 		    !room_name_valid(name + 1, strlen(name) - 1))
 			send_num(w, c, ERR_NOSUCHCHANNEL, name, NULL);
-		else if (!is_current(c, name + 1, strlen(name) - 1) ||
-			 !roomops_may_speak(&w->hub->dir, c->user.room, &c->user))
+		else if ((r = joined(c, name + 1, strlen(name) - 1)) == NULL ||
+			 !roomops_may_speak(&w->hub->dir, r, &c->user))
 			send_num(w, c, ERR_CANNOTSENDTOCHAN, name, NULL);
 		else if (n > 0)
-			relay_tagmsg(w, c, tags, n, c->user.room, 0, 0);
+			relay_tagmsg(w, c, tags, n, r, 0, 0);
 	} else if (!dir_lookup(&w->hub->dir, m->param[0], m->param_len[0], &id, &worker, spelled)) {
 		send_num(w, c, ERR_NOSUCHNICK, name, NULL);
 	} else if (n > 0) {
@@ -724,9 +740,9 @@ static void cmd_privmsg(struct worker *w, struct conn *c, const struct irc_msg *
 static void cmd_names(struct worker *w, struct conn *c, const struct irc_msg *m)
 {
 	char chan[IRC_LINE_MAX];
-	if (m->nparams == 0) {
-		if (c->user.room != NULL)
-			send_names(w, c, c->user.room->name);
+	if (m->nparams == 0) { /* each of its channels */
+		for (uint32_t i = 0; i < c->user.nrooms && !c->closing; i++)
+			send_names(w, c, user_room_at(&c->user, i)->room->name);
 		return;
 	}
 	param(m, 0, chan, 300);
@@ -789,6 +805,12 @@ static void cmd_whois(struct worker *w, struct conn *c, const struct irc_msg *m)
 	}
 	snprintf(args, sizeof(args), "%s %s %s *", spelled, spelled, IRC_SERVER);
 	send_num(w, c, RPL_WHOISUSER, args, spelled);
+	char *rooms = malloc(IRC_LINE_MAX);
+	if (rooms != NULL &&
+	    dir_user_rooms(&w->hub->dir, spelled, strlen(spelled), "#", rooms, 400) &&
+	    rooms[0] != '\0')
+		send_num(w, c, RPL_WHOISCHANNELS, spelled, rooms);
+	free(rooms);
 	snprintf(args, sizeof(args), "%s %s", spelled, IRC_SERVER);
 	send_num(w, c, RPL_WHOISSERVER, args, "chatd");
 	send_num(w, c, RPL_ENDOFWHOIS, spelled, NULL);
@@ -808,41 +830,52 @@ static void cmd_list(struct worker *w, struct conn *c, const struct irc_msg *m)
 	send_num(w, c, RPL_LISTEND, NULL, NULL);
 }
 
-/* The channel parameter i names c's room (else 403 or 442 sent): its name in chan. */
-static bool on_channel(struct worker *w, struct conn *c, const struct irc_msg *m, unsigned i,
-		       char chan[ROOM_MAX_LEN + 2])
+/* The room channel parameter i names when c is in it (else NULL: 403 or 442 sent), made c's
+ * current room (the one the line commands act on); its name in chan. */
+static struct room *on_channel(struct worker *w, struct conn *c, const struct irc_msg *m,
+			       unsigned i, char chan[ROOM_MAX_LEN + 2])
 {
 	if (!channel_room(w, c, m->param[i], m->param_len[i]))
-		return false;
+		return NULL;
 	snprintf(chan, ROOM_MAX_LEN + 2, "%.*s", (int)m->param_len[i], m->param[i]);
-	if (is_current(c, chan + 1, strlen(chan + 1)))
-		return true;
+	struct room *r = joined(c, chan + 1, strlen(chan + 1));
+	if (r != NULL && dir_set_current(&w->hub->dir, &c->user, r))
+		return r;
 	send_num(w, c, ERR_NOTONCHANNEL, chan, NULL);
-	return false;
+	return NULL;
 }
 
 /* TOPIC #room: 332/333 or 331; TOPIC #room :text sets it (empty: clears it). */
 static void cmd_topic(struct worker *w, struct conn *c, const struct irc_msg *m)
 {
 	char chan[ROOM_MAX_LEN + 2];
-	if (!on_channel(w, c, m, 0, chan))
+	struct room *r = on_channel(w, c, m, 0, chan);
+	if (r == NULL)
 		return;
 	if (m->nparams == 1) {
-		send_topic(w, c, c->user.room);
+		send_topic(w, c, r);
 		return;
 	}
+	int rc = 0;
 	if (m->param_len[1] == 0)
 		run_order(w, c, "/topic -%.*s%.*s", "", 0, "", 0, chan, NULL);
 	else
-		run_order(w, c, "/topic %.*s%.*s", m->param[1], m->param_len[1], "", 0, chan, NULL);
+		rc = run_order(w, c, "/topic %.*s%.*s", m->param[1], m->param_len[1], "", 0, chan,
+			       NULL);
+	if (rc == ROOMOPS_E_INVALID) { /* too long: no numeric of its own */
+		char text[64];
+		snprintf(text, sizeof(text), "Topic too long (at most %d bytes)",
+			 ROOMOPS_TOPIC_MAX);
+		send_num(w, c, ERR_INVALIDMODEPARAM, chan, text);
+	}
 }
 
-/* MODE #room +b alone: 367 per ban, 368. */
-static void send_ban_list(struct worker *w, struct conn *c, const char *chan)
+/* MODE #room +b alone: 367 per ban of r's, 368. */
+static void send_ban_list(struct worker *w, struct conn *c, struct room *r, const char *chan)
 {
 	size_t max = w->hub->cfg.room_lists > 0 ? (size_t)w->hub->cfg.room_lists : 1;
 	char(*bans)[ROOMOPS_MASK_MAX + 1] = malloc(max * sizeof(*bans));
-	size_t n = bans != NULL ? roomops_ban_list(&w->hub->dir, c->user.room, bans, max) : 0;
+	size_t n = bans != NULL ? roomops_ban_list(&w->hub->dir, r, bans, max) : 0;
 	for (size_t i = 0; i < n; i++) {
 		char args[ROOM_MAX_LEN + ROOMOPS_MASK_MAX + 4];
 		snprintf(args, sizeof(args), "%s %s", chan, bans[i]);
@@ -876,18 +909,29 @@ static void mode_one(struct worker *w, struct conn *c, const char *chan, bool on
 	}
 	if (ch == 'k' && !on)
 		n = 0; /* -k KEY: the key need not be given right */
-	run_order(w, c, "/mode %.*s%.*s", flag, n > 0 ? 3 : 2, p, n, chan, nick_args);
+	int rc = run_order(w, c, "/mode %.*s%.*s", flag, n > 0 ? 3 : 2, p, n, chan, nick_args);
+	char args[IRC_LINE_MAX];
+	snprintf(args, sizeof(args), "%s %c %.*s", chan, ch, (int)(n < 300 ? n : 300), p);
+	if (rc == ROOMOPS_E_LISTFULL) {
+		snprintf(args, sizeof(args), "%s %c", chan, ch);
+		send_num(w, c, ERR_BANLISTFULL, args, NULL);
+	} else if (rc == ROOMOPS_E_INVALID && ch == 'k') {
+		send_num(w, c, ERR_INVALIDKEY, chan, NULL);
+	} else if (rc == ROOMOPS_E_INVALID) {
+		send_num(w, c, ERR_INVALIDMODEPARAM, args, ch == 'b' ? "Invalid ban mask" : NULL);
+	}
 }
 
 /* MODE #room [modes [params]]: 324, the ban list, or each change in turn. */
 static void channel_mode(struct worker *w, struct conn *c, const struct irc_msg *m)
 {
 	char chan[ROOM_MAX_LEN + 2];
-	if (!on_channel(w, c, m, 0, chan))
+	struct room *r = on_channel(w, c, m, 0, chan);
+	if (r == NULL)
 		return;
 	if (m->nparams == 1) {
 		char args[ROOM_MAX_LEN + 96], modes[80];
-		roomops_modes(&w->hub->dir, c->user.room, true, modes, sizeof(modes));
+		roomops_modes(&w->hub->dir, r, true, modes, sizeof(modes));
 		snprintf(args, sizeof(args), "%s %s", chan, modes);
 		send_num(w, c, RPL_CHANNELMODEIS, args, NULL);
 		return;
@@ -912,7 +956,7 @@ static void channel_mode(struct worker *w, struct conn *c, const struct irc_msg 
 			n = m->param_len[next++];
 		}
 		if (ch == 'b' && n == 0) {
-			send_ban_list(w, c, chan);
+			send_ban_list(w, c, r, chan);
 			continue;
 		}
 		if (mode_takes_param(ch, on) && n == 0 && !(ch == 'k' && !on)) {
@@ -943,7 +987,7 @@ static void cmd_mode(struct worker *w, struct conn *c, const struct irc_msg *m)
 static void cmd_kick(struct worker *w, struct conn *c, const struct irc_msg *m)
 {
 	char chan[ROOM_MAX_LEN + 2], reason[IRC_LINE_MAX], nick_args[IRC_LINE_MAX];
-	if (!on_channel(w, c, m, 0, chan))
+	if (on_channel(w, c, m, 0, chan) == NULL)
 		return;
 	int k =
 	    snprintf(reason, sizeof(reason), "%s%.*s", m->nparams > 2 ? " " : "",
@@ -985,15 +1029,20 @@ static void cmd_invite(struct worker *w, struct conn *c, const struct irc_msg *m
 		send_num(w, c, ERR_NOSUCHNICK, nick, NULL);
 		return;
 	}
-	if (!on_channel(w, c, m, 1, chan))
+	if (on_channel(w, c, m, 1, chan) == NULL)
 		return;
 	snprintf(args, sizeof(args), "%s %s", spelled, chan);
 	if (in_room(w, chan + 1, spelled)) {
 		send_num(w, c, ERR_USERONCHANNEL, args, NULL);
 		return;
 	}
-	if (run_order(w, c, "/invite %.*s%.*s", spelled, strlen(spelled), "", 0, chan, args))
+	int rc = run_order(w, c, "/invite %.*s%.*s", spelled, strlen(spelled), "", 0, chan, args);
+	char list[ROOM_MAX_LEN + 8];
+	snprintf(list, sizeof(list), "%s I", chan);
+	if (rc == 0)
 		send_num(w, c, RPL_INVITING, args, NULL);
+	else if (rc == ROOMOPS_E_LISTFULL)
+		send_num(w, c, ERR_BANLISTFULL, list, NULL);
 }
 
 static void cmd_away(struct worker *w, struct conn *c, const struct irc_msg *m)

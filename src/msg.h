@@ -73,7 +73,9 @@ struct msg {
 	uint8_t ws_head[10];    /* once here and shared by every WebSocket recipient */
 	uint64_t exclude;       /* MSG_ROOM: connection id that must not receive it, or 0 */
 	uint64_t room;          /* MSG_ROOM: the room's id */
-	uint64_t target;        /* MSG_DIRECT: the recipient's connection id */
+	uint64_t target;        /* MSG_DIRECT: the recipient's connection id. MSG_ROOM: 0, or
+				 * a tag shared by the copies of one notice sent to several
+				 * rooms (a rename): an IRC user in several gets it once */
 	uint64_t hpos;          /* MSG_ROOM: its position in the room's history (history.h), or 0 */
 	uint64_t seq;           /* MSG_ROOM kept in history: the room's sequence number */
 	int64_t time_ms;        /* MSG_ROOM: when it was published (ms since the epoch), or 0 */

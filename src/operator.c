@@ -164,9 +164,46 @@ struct users_view {
 	char room[ROOM_MAX_LEN + 1], name[NAME_MAX_LEN + 1];
 };
 
+/* Whether room is one of e's rooms. */
+static bool entry_in(const struct dir_entry *e, const char *room)
+{
+	if (strcasecmp(room, e->room) == 0)
+		return true;
+	size_t k = strlen(room);
+	for (const char *p = e->others; *p != '\0';) {
+		size_t n = strcspn(p, " ");
+		if (n == k && strncasecmp(p, room, k) == 0)
+			return true;
+		p += n + (p[n] == ' ');
+	}
+	return false;
+}
+
+/* Each space-separated name in list as a string item of the array being written. */
+static void names_items(struct jw *j, const char *list)
+{
+	for (const char *p = list; *p != '\0';) {
+		size_t n = strcspn(p, " ");
+		jw_sep(j);
+		jw_raw(j, "\"", 1);
+		jw_escaped(j, p, n);
+		jw_raw(j, "\"", 1);
+		p += n + (p[n] == ' ');
+	}
+}
+
+/* Its rooms as a JSON array: the current one first. */
+static void entry_rooms(struct jw *j, const struct dir_entry *e)
+{
+	jw_arr_begin(j, "rooms");
+	names_items(j, e->room);
+	names_items(j, e->others);
+	jw_arr_end(j);
+}
+
 static bool users_view_keeps(const struct users_view *v, const struct dir_entry *e)
 {
-	if (v->room[0] != '\0' && strcasecmp(v->room, e->room) != 0)
+	if (v->room[0] != '\0' && !entry_in(e, v->room))
 		return false;
 	return v->name[0] == '\0' || name_same(v->name, strlen(v->name), e->name, strlen(e->name));
 }
@@ -193,6 +230,7 @@ static size_t render_users(void *arg, char *out, size_t cap)
 		jw_u64(&j, "queued", e->queued);
 		jw_bool(&j, "verified", e->verified);
 		jw_u64(&j, "worker", e->worker);
+		entry_rooms(&j, e);
 		jw_obj_end(&j);
 	}
 	jw_arr_end(&j);

@@ -34,7 +34,18 @@ int room_local_add(struct map *rooms, struct directory *d, unsigned worker, stru
 		lr->members = m;
 		lr->cap = cap;
 	}
-	c->local_index = lr->n;
+	if (c->nlocal > 0 && c->nlocal - 1 == c->local_more_cap) {
+		uint32_t cap = c->local_more_cap ? c->local_more_cap * 2 : 4;
+		struct conn_room *more = realloc(c->local_more, cap * sizeof(*more));
+		if (more == NULL) {
+			if (lr->n == 0)
+				room_local_remove(rooms, d, worker, r, NULL);
+			return -ENOMEM;
+		}
+		c->local_more = more;
+		c->local_more_cap = cap;
+	}
+	*conn_room_at(c, c->nlocal++) = (struct conn_room){ .room = r, .local_index = lr->n };
 	lr->members[lr->n++] = c;
 	return 0;
 }
@@ -45,10 +56,12 @@ void room_local_remove(struct map *rooms, struct directory *d, unsigned worker, 
 	struct local_room *lr = map_get(rooms, r->id);
 	if (lr == NULL)
 		return;
-	if (c != NULL) {
+	struct conn_room *s = c != NULL ? conn_room_of(c, r) : NULL;
+	if (s != NULL) {
 		struct conn *last = lr->members[--lr->n];
-		lr->members[c->local_index] = last;
-		last->local_index = c->local_index;
+		lr->members[s->local_index] = last;
+		conn_room_of(last, r)->local_index = s->local_index;
+		*s = *conn_room_at(c, --c->nlocal); /* the last local room fills its place */
 	}
 	if (lr->n > 0)
 		return;

@@ -6,6 +6,10 @@
  * Owned by one worker; only its thread touches a struct local_room. The first local member
  * sets the worker's bit in the room's worker_mask and takes a reference on the room; the last
  * one to leave clears the bit and drops the reference.
+ *
+ * A member's position in `members` is kept in its connection's entry for that room (conn.h,
+ * conn_room.local_index): a user in several rooms (IRC) has one per room. A swap-remove
+ * finds the moved member's entry for the room by a short scan of its rooms (leaves only).
  */
 #ifndef CHATD_ROOM_H
 #define CHATD_ROOM_H
@@ -26,11 +30,12 @@ static inline struct local_room *room_local_find(struct map *rooms, uint64_t roo
 	return map_get(rooms, room_id);
 }
 
-/* Adds c (whose user is already in r in the directory). Returns 0 or -ENOMEM. */
+/* Adds c (whose user is already in r in the directory; c must not be a local member of r
+ * yet): c's conn_room for r records where. Returns 0 or -ENOMEM. */
 int room_local_add(struct map *rooms, struct directory *d, unsigned worker, struct room *r,
 		   struct conn *c);
 
-/* Removes c from its local room r. */
+/* Removes c from its local room r (nothing when c is not one of its members; NULL: none). */
 void room_local_remove(struct map *rooms, struct directory *d, unsigned worker, struct room *r,
 		       struct conn *c);
 

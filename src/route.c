@@ -25,6 +25,7 @@ struct router {
 	struct map users;          /* connection id -> struct conn, for users in the chat */
 	struct map rooms;          /* room id -> struct local_room (room.h) */
 	bool inbox_more;           /* the inbox budget ran out with messages left */
+	uint64_t tags;             /* route_new_tag's count */
 	route_uplink_fn uplink;    /* MSG_UPLINK's handler, or NULL */
 	route_control_fn control;  /* MSG_CONTROL's handler, or NULL */
 	route_room_watch_fn watch; /* first/last local member of a room, or NULL */
@@ -77,14 +78,13 @@ static inline void route_queue(struct worker *w, struct conn *c, struct msg *m)
 
 /* m as a JSON feed event for c (feed.h): a one-slot message this worker holds once (the
  * caller lets go of it with msg_local_put), or NULL when out of memory. What it says depends
- * on c only through c's room, which is m's room for every recipient of a room line, so one
- * copy serves all of a worker's JSON recipients of m. */
-static struct msg *route_json_of(struct worker *w, const struct conn *c, const struct msg *m)
+ * on c only through the room (`room`: m's, for a room line), so one copy serves all of a
+ * worker's JSON recipients of m. */
+static struct msg *route_json_of(struct worker *w, const struct conn *c, const struct msg *m,
+				 const char *room)
 {
 	struct feed_ctx x = {
-		.room = m->kind == MSG_ROOM && m->room != 0 && c->user.room != NULL
-			    ? c->user.room->name
-			    : NULL,
+		.room = m->kind == MSG_ROOM && m->room != 0 ? room : NULL,
 		.me = c->user.name,
 		.seq = m->seq,
 		.time_ms = m->time_ms != 0 ? m->time_ms : clock_wall_ms(),
@@ -108,15 +108,13 @@ static struct msg *route_json_of(struct worker *w, const struct conn *c, const s
  * /msg's echo), and every line while c registers, are not sent: NULL with *none set.
  */
 static struct msg *route_irc_of(struct worker *w, const struct conn *c, const struct msg *m,
-				bool *none)
+				const char *room, bool *none)
 {
 	char out[IRC_OUT_MAX];
 	struct irc_ctx x = {
 		.server = IRC_SERVER,
 		.me = c->user.name,
-		.room = m->kind == MSG_ROOM && m->room != 0 && c->user.room != NULL
-			    ? c->user.room->name
-			    : NULL,
+		.room = m->kind == MSG_ROOM && m->room != 0 ? room : NULL,
 		.echo = c->irc_echo,
 		.time_ms = !c->irc_time      ? 0
 			   : m->time_ms != 0 ? m->time_ms
@@ -146,17 +144,24 @@ static unsigned irc_variant(const struct conn *c)
 	return (c->irc_time ? 1U : 0U) | (c->irc_tags ? 2U : 0U);
 }
 
-/* Queues m for c, an IRC user; keep[] holds the copies of a room line for the next members. */
-static void route_enqueue_irc(struct worker *w, struct conn *c, struct msg *m,
+/* Queues m for c, an IRC user; keep[] holds the copies of a room line for the next members. A
+ * notice sent to each of its sender's rooms (m->target: its tag, msg.h) reaches an IRC user
+ * in several of them once. */
+static void route_enqueue_irc(struct worker *w, struct conn *c, struct msg *m, const char *name,
 			      struct msg *keep[IRC_VARIANTS])
 {
 	bool room = m->kind == MSG_ROOM && m->room != 0;
 	unsigned v = irc_variant(c);
 	if (room && !c->irc_echo && irc_said_by(m->data, m->len, c->user.name))
 		return; /* its own line: an IRC client shows it already */
+	if (room && m->target != 0) {
+		if (c->irc_once == m->target)
+			return;
+		c->irc_once = m->target;
+	}
 	struct msg *r = room ? keep[v] : NULL;
 	bool none = false;
-	if (r == NULL && (r = route_irc_of(w, c, m, &none)) == NULL) {
+	if (r == NULL && (r = route_irc_of(w, c, m, name, &none)) == NULL) {
 		if (!none)
 			worker_close_conn(w, c, CLOSE_NOMEM);
 		return;
@@ -184,11 +189,13 @@ void route_send_kept_irc(struct worker *w, struct conn *c, const char *room, con
 }
 
 /* route_enqueue for IRC and JSON feed users: their own form of m (made once per worker and
- * message: k keeps it for the next recipient; the caller puts it when done). */
-static void route_enqueue_form(struct worker *w, struct conn *c, struct msg *m, struct copies *k)
+ * message: k keeps it for the next recipient; the caller puts it when done). room: the name of
+ * m's room, for a room line. */
+static void route_enqueue_form(struct worker *w, struct conn *c, struct msg *m, const char *room,
+			       struct copies *k)
 {
 	if (c->irc != NULL && !m->raw && !m->json) {
-		route_enqueue_irc(w, c, m, k->irc);
+		route_enqueue_irc(w, c, m, room, k->irc);
 		return;
 	}
 	struct msg **json = &k->json;
@@ -196,7 +203,7 @@ static void route_enqueue_form(struct worker *w, struct conn *c, struct msg *m, 
 		route_queue(w, c, m);
 		return;
 	}
-	if (*json == NULL && (*json = route_json_of(w, c, m)) == NULL) {
+	if (*json == NULL && (*json = route_json_of(w, c, m, room)) == NULL) {
 		worker_close_conn(w, c, CLOSE_NOMEM);
 		return;
 	}
@@ -205,15 +212,16 @@ static void route_enqueue_form(struct worker *w, struct conn *c, struct msg *m, 
 
 /*
  * Queues m for c in c's form: a line for text users as it is, another form for IRC and JSON
- * feed users (route_enqueue_form). Inline: the text user's path is the fan-out's inner loop,
+ * feed users (route_enqueue_form; room: the name of m's room, for a room line). Inline: the text user's path is the fan-out's inner loop,
  * and a call with its register saves there cost a tenth of a delivery (callgrind).
  */
-static inline void route_enqueue(struct worker *w, struct conn *c, struct msg *m, struct copies *k)
+static inline void route_enqueue(struct worker *w, struct conn *c, struct msg *m, const char *room,
+				 struct copies *k)
 {
 	if (c->irc == NULL && !c->feed_json)
 		route_queue(w, c, m);
 	else
-		route_enqueue_form(w, c, m, k);
+		route_enqueue_form(w, c, m, room, k);
 }
 
 /* Lets go of the copies route_enqueue made, if it made any. */
@@ -231,7 +239,7 @@ void route_send_msg(struct worker *w, struct conn *c, struct msg *m)
 	struct copies k = { NULL, { NULL } };
 	msg_set_workers(m, 1);
 	msg_local_begin(m, w->index);
-	route_enqueue(w, c, m, &k);
+	route_enqueue(w, c, m, NULL, &k);
 	route_copies_done(w, &k);
 	msg_local_put(m, w->index);
 }
@@ -286,13 +294,13 @@ static void route_deliver_tagmsg(struct worker *w, struct msg *m)
 	for (uint32_t i = 0; lr != NULL && i < lr->n; i++) {
 		struct conn *c = lr->members[i];
 		if (c->id != m->exclude && route_takes_tagmsg(c)) {
-			route_enqueue_irc(w, c, m, k.irc);
+			route_enqueue_irc(w, c, m, lr->room->name, k.irc);
 			queued++;
 		}
 	}
 	struct conn *one = m->kind == MSG_DIRECT ? map_get(&rt->users, m->target) : NULL;
 	if (route_takes_tagmsg(one)) {
-		route_enqueue_irc(w, one, m, k.irc);
+		route_enqueue_irc(w, one, m, NULL, k.irc);
 		queued++;
 	}
 	route_copies_done(w, &k);
@@ -320,9 +328,9 @@ static void route_deliver(struct worker *w, struct msg *m)
 			struct conn *c = lr->members[i];
 			/* a line the user already got with the room's history (history.h) */
 			if (c->id == m->exclude || c->closing ||
-			    (m->hpos != 0 && m->hpos <= c->seen_hpos))
+			    (m->hpos != 0 && m->hpos <= conn_room_of(c, lr->room)->seen_hpos))
 				continue;
-			route_enqueue(w, c, m, &k);
+			route_enqueue(w, c, m, lr->room->name, &k);
 			queued++;
 		}
 		break;
@@ -330,7 +338,7 @@ static void route_deliver(struct worker *w, struct msg *m)
 	case MSG_DIRECT: {
 		struct conn *c = map_get(&rt->users, m->target);
 		if (c != NULL && !c->closing) {
-			route_enqueue(w, c, m, &k);
+			route_enqueue(w, c, m, NULL, &k);
 			queued++;
 		}
 		break;
@@ -341,7 +349,7 @@ static void route_deliver(struct worker *w, struct msg *m)
 		void *v;
 		while (map_next(&rt->users, &pos, &id, &v))
 			if (!((struct conn *)v)->closing) {
-				route_enqueue(w, v, m, &k);
+				route_enqueue(w, v, m, NULL, &k);
 				queued++;
 			}
 		break;
@@ -449,6 +457,11 @@ void route_hand_to(struct worker *w, struct msg *m, unsigned to)
 	route_publish_mask(w, m, 1ULL << to);
 }
 
+uint64_t route_new_tag(struct worker *w)
+{
+	return (++w->router->tags << 6) | w->index; /* CONFIG_MAX_WORKERS: 64 */
+}
+
 void route_set_uplink(struct worker *w, route_uplink_fn fn)
 {
 	w->router->uplink = fn;
@@ -482,8 +495,8 @@ void route_show_history(struct worker *w, uint64_t room_id, uint64_t pos)
 	struct local_room *lr = room_local_find(&rt->rooms, room_id);
 	for (uint32_t i = 0; lr != NULL && rt->history != NULL && i < lr->n; i++) {
 		struct conn *c = lr->members[i];
-		if (!c->closing && c->seen_hpos < pos)
-			rt->history(w, c);
+		if (!c->closing && conn_room_of(c, lr->room)->seen_hpos < pos)
+			rt->history(w, c, lr->room);
 	}
 }
 

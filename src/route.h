@@ -61,19 +61,23 @@ void route_set_control(struct worker *w, route_control_fn fn);
  * admin thread): the inbox takes any producer. Takes m over. */
 void route_push_outside(struct hub *hub, struct msg *m, unsigned to);
 
+/* A tag for the copies of one notice sent to several rooms (msg.h target: an IRC user in
+ * several of them gets one): never 0, unique server-wide. */
+uint64_t route_new_tag(struct worker *w);
+
 /* Called with a room's name when this worker's first member enters it (first) or its last
  * leaves (!first; the room may be gone already): the cluster link subscribes the node to the
  * rooms it has members in. Set before the thread starts. */
 typedef void (*route_room_watch_fn)(struct worker *w, const char *room, bool first);
 void route_set_room_watch(struct worker *w, route_room_watch_fn fn);
 
-/* How a worker shows user c its room's history again (session.c: the block a newcomer gets),
+/* How a worker shows user c room r's history again (session.c: the block a newcomer gets),
  * for route_show_history. Set before the thread starts. */
-typedef void (*route_history_fn)(struct worker *w, struct conn *c);
+typedef void (*route_history_fn)(struct worker *w, struct conn *c, struct room *r);
 void route_set_history(struct worker *w, route_history_fn fn);
 
 /* Each of this worker's members of room `room_id` who took the room's history before
- * position pos (conn.seen_hpos: they entered before the cluster's link put older lines in
+ * position pos (conn_room.seen_hpos: they entered before the cluster's link put older lines in
  * front of it, history_seed) is shown it now. */
 void route_show_history(struct worker *w, uint64_t room_id, uint64_t pos);
 

@@ -51,9 +51,10 @@ static void tell_nomem(struct worker *w, struct conn *c, enum proto_nomem conseq
 	route_send_line(w, c, line, proto_out_of_memory(line, sizeof(line), consequence));
 }
 
-/* Publishes a ready-made line to a room. False when it was dropped for lack of memory. */
-static bool tell_room(struct worker *w, struct room *r, const char *line, size_t n,
-		      uint64_t exclude)
+/* Publishes a ready-made line to a room, tagged (msg.h target: 0, or one notice sent to
+ * several rooms). False when it was dropped for lack of memory. */
+static bool tell_room_tagged(struct worker *w, struct room *r, const char *line, size_t n,
+			     uint64_t exclude, uint64_t tag)
 {
 	struct msg *m = route_msg_new(w, n, false);
 	if (m == NULL) {
@@ -62,8 +63,15 @@ static bool tell_room(struct worker *w, struct room *r, const char *line, size_t
 	}
 	memcpy(m->data, line, n);
 	m->exclude = exclude;
+	m->target = tag;
 	cluster_publish_room(w, r, m, 0);
 	return true;
+}
+
+static bool tell_room(struct worker *w, struct room *r, const char *line, size_t n,
+		      uint64_t exclude)
+{
+	return tell_room_tagged(w, r, line, n, exclude, 0);
 }
 
 /* A room's notices are counted for a summary due at `due` (0: none): the worker's summary
@@ -216,26 +224,30 @@ static void history_view_drop(struct history_view *v)
 	v->n = 0;
 }
 
-/* c's room's history again, as on entering it: the cluster's link read older lines from Redis
- * after c entered (route_show_history). The link held the room's lines meanwhile, so c gets
- * the block before any of them; seen_hpos then skips those already in the block. */
-static void show_history_late(struct worker *w, struct conn *c)
+/* Room r's history to c again, as on entering it: the cluster's link read older lines from
+ * Redis after c entered (route_show_history). The link held the room's lines meanwhile, so c
+ * gets the block before any of them; seen_hpos then skips those already in the block. A
+ * resume is for line and WebSocket users, in their one room. */
+static void show_history_late(struct worker *w, struct conn *c, struct room *r)
 {
 	struct history_view hv;
-	if (c->user.room == NULL)
+	struct conn_room *cr = conn_room_of(c, r);
+	if (cr == NULL)
 		return;
-	uint64_t before = c->resume_pending ? history_last_seq(&c->user.room->hist) : 0;
-	history_view_take(c->user.room, (size_t)w->hub->cfg.history, &hv);
-	c->seen_hpos = hv.pos;
-	if (c->resume_pending) /* resuming: the lines after its number, or the gap */
-		history_view_resume(w, c, c->user.room, &hv, c->resume_since, before);
-	c->resume_pending = false;
-	history_view_send(w, c, c->user.room, &hv, false);
+	bool resuming = c->resume_pending && r == c->user.room;
+	uint64_t before = resuming ? history_last_seq(&r->hist) : 0;
+	history_view_take(r, (size_t)w->hub->cfg.history, &hv);
+	cr->seen_hpos = hv.pos;
+	if (resuming) { /* resuming: the lines after its number, or the gap */
+		history_view_resume(w, c, r, &hv, c->resume_since, before);
+		c->resume_pending = false;
+	}
+	history_view_send(w, c, r, &hv, false);
 }
 
-void session_show_history(struct worker *w, struct conn *c)
+void session_show_history(struct worker *w, struct conn *c, struct room *r)
 {
-	show_history_late(w, c);
+	show_history_late(w, c, r);
 }
 
 /* "* Topic of ROOM: TEXT (set by NAME)" to c. */
@@ -248,15 +260,19 @@ static void send_topic(struct worker *w, struct conn *c, const char *room, const
 	    proto_notice(line, sizeof(line), "Topic of %s: %s (set by %s)", room, topic, by));
 }
 
-/* Moves c into room `name` (from its current room, if any). It gets the room's last lines,
- * or, resuming (since != NULL), the lines after *since. */
+/* Moves c into room `name` (from its current room, if any; an IRC user keeps its other rooms,
+ * up to --irc-max-channels: -ETOOMANYREFS past it). It gets the room's last lines, or, resuming
+ * (since != NULL), the lines after *since. */
 static int enter_room_key(struct worker *w, struct conn *c, const char *name, size_t n, bool reply,
 			  const uint64_t *since, const char *key, size_t key_len)
 {
 	struct join_result res;
 	bool lobby = n == strlen(DEFAULT_ROOM) && strncasecmp(name, DEFAULT_ROOM, n) == 0;
-	int rc =
-	    dir_join_key(dir_of(w), &c->user, name, n, lobby, clock_now_ms(), key, key_len, &res);
+	int64_t now = clock_now_ms();
+	int rc = c->irc != NULL
+		     ? dir_join_also(dir_of(w), &c->user, name, n, lobby, now, key, key_len,
+				     (uint32_t)w->cfg->irc_max_channels, &res)
+		     : dir_join_key(dir_of(w), &c->user, name, n, lobby, now, key, key_len, &res);
 	if (rc < 0)
 		return rc;
 	char line[PROTO_LINE_MAX];
@@ -267,22 +283,20 @@ static int enter_room_key(struct worker *w, struct conn *c, const char *name, si
 			tell_room(w, res.from, line, len, c->id);
 		}
 		route_leave(w, c, res.from);
-		c->in_room = false; /* out of every local member array, until the add below */
 	}
 	if (route_enter(w, c, res.to) < 0) {
 		/* The directory has c in the room but we cannot deliver to it: end it. It is in
-		 * no local array (in_room is false), so leaving touches the directory only. */
+		 * no local array of res.to, so leaving it touches the directory only. */
 		worker_close_conn(w, c, CLOSE_NOMEM);
 		return 0;
 	}
-	c->in_room = true;
 	/* the room's history now, right after this worker's bit is in the room's mask: every
 	 * later line of the room reaches c, every earlier one is in the history or was said
 	 * before c came (route_publish_room) */
 	struct history_view hv;
 	uint64_t before = since != NULL ? history_last_seq(&res.to->hist) : 0;
 	history_view_take(res.to, (size_t)w->hub->cfg.history, &hv);
-	c->seen_hpos = hv.pos;
+	conn_room_of(c, res.to)->seen_hpos = hv.pos;
 	note_summary_due(w, res.summary_due);
 	if (res.notice_to) {
 		len = proto_entered(line, sizeof(line), c->user.name);
@@ -446,10 +460,36 @@ int session_start(struct worker *w, struct conn *c, const struct session_entry *
 	return 0;
 }
 
-/* The user is gone (or going): leave notice when announce, out of the room and directory. */
+/* c leaves r, one of its rooms: a leave notice when announce (with the reason: a QUIT to IRC
+ * users, which tag makes one for all of its rooms, msg.h), out of r's local members. */
+static void leave_room(struct worker *w, struct conn *c, struct room *r, const char *reason,
+		       size_t reason_len, bool announce, uint64_t tag)
+{
+	int64_t due;
+	bool local = conn_room_of(c, r) != NULL;
+	bool notice = dir_leave(dir_of(w), &c->user, r, clock_now_ms(), &due);
+	if (!w->shutting_down) /* counted for the room's summary, told or not */
+		note_summary_due(w, due);
+	/* Not a local member (enter_room could not add it): this worker holds no reference to
+	 * r, which dir_leave may just have freed, and the room was never told that c entered. */
+	if (!local)
+		return;
+	if (announce && notice) {
+		char line[PROTO_LINE_MAX];
+		size_t n = proto_left(line, sizeof(line), c->user.name, reason, reason_len);
+		tell_room_tagged(w, r, line, n, c->id, tag);
+	}
+	route_leave(w, c, r);
+}
+
+/* The user is gone (or going): leave notice when announce, out of its rooms and directory. */
 static void session_end(struct worker *w, struct conn *c, const char *reason, size_t reason_len,
 			bool announce)
 {
+	uint64_t tag = c->user.nrooms > 1 && reason_len > 0 ? route_new_tag(w) : 0;
+	while (c->user.nrooms > 1) /* an IRC user's other channels */
+		leave_room(w, c, user_room_at(&c->user, 1)->room, reason, reason_len, announce,
+			   tag);
 	bool notice;
 	struct room *r;
 	int64_t due;
@@ -464,18 +504,24 @@ static void session_end(struct worker *w, struct conn *c, const char *reason, si
 		return;
 	if (announce)
 		note_summary_due(w, due);
-	/* Not in a local member array (enter_room could not add it): this worker holds no
+	/* Not in r's local member array (enter_room could not add it): this worker holds no
 	 * reference to r, which dir_remove_user may just have freed, and the room was never
 	 * told that c entered. */
-	if (!c->in_room)
+	if (conn_room_of(c, r) == NULL)
 		return;
 	if (announce && notice) {
 		char line[PROTO_LINE_MAX];
 		size_t n = proto_left(line, sizeof(line), c->user.name, reason, reason_len);
-		tell_room(w, r, line, n, c->id);
+		tell_room_tagged(w, r, line, n, c->id, tag);
 	}
 	route_leave(w, c, r);
-	c->in_room = false;
+}
+
+void session_part(struct worker *w, struct conn *c, struct room *r)
+{
+	leave_room(w, c, r, NULL, 0, true, 0);
+	if (!c->closing)
+		cluster_user_moved(w, c, false);
 }
 
 void session_on_close(struct worker *w, struct conn *c)
@@ -493,10 +539,19 @@ void session_on_shutdown(struct worker *w, struct conn *c)
 
 /* ---- commands ------------------------------------------------------------------------------ */
 
+/* The room c's chat line goes to: the channel an IRC user's PRIVMSG names (ircd.c sets
+ * c->irc_to around it), else its current room; NULL: none. */
+static struct room *said_in(const struct conn *c)
+{
+	return c->irc_to != NULL ? c->irc_to : c->user.room;
+}
+
 /* Publishes a line that carries c's text (chat or action) to c's room. */
 static void publish_user_line(struct worker *w, struct conn *c, enum user_line kind,
 			      const char *text, size_t len)
 {
+	if (said_in(c) == NULL) /* an IRC user in no channel */
+		return;
 	struct msg *m = route_msg_new(w, proto_user_line_len(kind, c->user.name, len), false);
 	if (m == NULL) {
 		tell_nomem(w, c, PROTO_NOMEM_LINE_NOT_SENT);
@@ -504,17 +559,20 @@ static void publish_user_line(struct worker *w, struct conn *c, enum user_line k
 	}
 	proto_user_line(m->data, kind, c->user.name, text, len);
 	stat_add(&w->stats.lines_in, 1);
-	cluster_publish_room(w, c->user.room, m, c->id);
+	cluster_publish_room(w, said_in(c), m, c->id);
 }
 
-/* +m: c may not speak in its room now (told, counted). */
+/* +m: c may not speak in its room now (told, counted; an IRC user by ircd.c: 404). */
 static bool moderated_refuses(struct worker *w, struct conn *c)
 {
-	struct room *r = c->user.room;
+	struct room *r = said_in(c);
 	if (r == NULL || roomops_may_speak(dir_of(w), r, &c->user))
 		return false;
 	char line[PROTO_LINE_MAX];
 	stat_add(&w->stats.room_moderated, 1);
+	c->irc_refusal = SESSION_E_MODERATED;
+	if (c->irc != NULL)
+		return true;
 	route_send_line(w, c, line,
 			proto_error(line, sizeof(line),
 				    "%s is moderated (+m): only operators and voiced users speak; "
@@ -587,12 +645,19 @@ static void cmd_join(struct worker *w, struct conn *c, const char *name, size_t 
 {
 	if (!auth_may_enter(w, c, name, n))
 		return;
-	int rc = enter_room_key(w, c, name, n, true, NULL, key, key_len);
+	/* an IRC user is told by its JOIN (ircd.c) */
+	int rc = enter_room_key(w, c, name, n, c->irc == NULL, NULL, key, key_len);
 	char line[PROTO_LINE_MAX];
 	if (rc == 0 && !c->closing)
 		cluster_user_moved(w, c, false);
 	if (join_refused(w, c, name, n, rc)) {
 		return;
+	} else if (rc == -ETOOMANYREFS) { /* IRC users: ircd.c answers 405 */
+		stat_add(&w->stats.irc_channels_refused, 1);
+		worker_log_gated(w, GATE_IRC, LOG_INFO, c->id,
+				 "join of %.*s refused: in %d channels (--irc-max-channels)",
+				 (int)n, name, w->cfg->irc_max_channels);
+		c->irc_refusal = rc;
 	} else if (rc == -EALREADY) {
 		route_send_line(w, c, line, proto_already_in(line, sizeof(line), name, n));
 	} else if (rc == -ENOSPC) {
@@ -866,13 +931,25 @@ int session_room_kick_send(struct hub *hub, unsigned worker, uint64_t id, uint64
 	return 0;
 }
 
-/* A room's operator put c out of its room (SESSION_ROOM_KICK): told why, to the lobby. */
+/* A room's operator put c out of one of its rooms (SESSION_ROOM_KICK): a line user is told
+ * why and goes to the lobby; an IRC user leaves that channel alone (the room's KICK told it
+ * and the others). */
 static void room_kicked(struct worker *w, struct conn *c, const struct control *ctl)
 {
-	if (c->user.room == NULL || c->user.room->id != ctl->room_id)
+	struct room *r = NULL;
+	for (uint32_t i = 0; i < c->user.nrooms && r == NULL; i++)
+		if (user_room_at(&c->user, i)->room->id == ctl->room_id)
+			r = user_room_at(&c->user, i)->room;
+	if (r == NULL)
 		return; /* it left meanwhile */
-	char line[PROTO_LINE_MAX + BAN_REASON_MAX];
 	stat_add(&w->stats.room_kicks, 1);
+	if (c->irc != NULL) {
+		leave_room(w, c, r, NULL, 0, false, 0);
+		if (c->user.room != NULL)
+			cluster_user_moved(w, c, false);
+		return;
+	}
+	char line[PROTO_LINE_MAX + BAN_REASON_MAX];
 	route_send_line(w, c, line,
 			proto_notice(line, sizeof(line), "You were kicked from %s by %s%s%s%s.",
 				     ctl->room, ctl->by, ctl->reason[0] != '\0' ? " (" : "",
@@ -949,12 +1026,16 @@ static void room_refused(struct worker *w, struct conn *c, const struct room *r,
 		len = proto_error(line, sizeof(line), "no such %s in %s: %.*s.", noun, r->name, k,
 				  arg);
 	} else if (rc == ROOMOPS_E_INVALID) {
+		if (c->irc != NULL) /* 525, 696 (ircd.c) */
+			return;
 		len = proto_error(line, sizeof(line), "not a valid %s: %.*s.", noun, k, arg);
 	} else if (rc == ROOMOPS_E_LISTFULL) {
 		stat_add(&w->stats.room_list_full, 1);
 		worker_log_gated(w, GATE_ROOMOPS, LOG_INFO, c->id,
 				 "%s: %s list full (--room-lists %d)", r->name, noun,
 				 w->hub->cfg.room_lists);
+		if (c->irc != NULL) /* 478 (ircd.c) */
+			return;
 		len = proto_error(line, sizeof(line), "too many %ss in %s (at most %d).", noun,
 				  r->name, w->hub->cfg.room_lists);
 	} else if (rc == -EEXIST) {

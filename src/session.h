@@ -10,6 +10,7 @@
 
 #include "conn.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,7 +46,8 @@ int session_start(struct worker *w, struct conn *c, const struct session_entry *
 enum session_control {
 	SESSION_KICK,      /* told why and disconnected; the room hears "kicked: REASON" */
 	SESSION_BANNED,    /* the same, for a ban that covers it */
-	SESSION_ROOM_KICK, /* a room's operator put it out of the room: to the lobby (roomops.h) */
+	SESSION_ROOM_KICK, /* a room's operator put it out of the room: to the lobby (roomops.h);
+			    * an IRC user just leaves that channel */
 };
 
 /* A room's operator on another node put user `id` of worker `worker` out of room `room_id`
@@ -60,9 +62,15 @@ int session_room_kick_send(struct hub *hub, unsigned worker, uint64_t id, uint64
 int session_control_send(struct hub *hub, unsigned worker, uint64_t id, enum session_control op,
 			 const char *reason);
 
-/* c's room's history, as on entering it. An IRC user with server-time is not given it on
- * entering a room (it would come before the JOIN): ircd.c shows it after. */
-void session_show_history(struct worker *w, struct conn *c);
+/* Room r's history to c (one of its rooms), as on entering it. An IRC user with server-time
+ * is not given it on entering a room (it would come before the JOIN): ircd.c shows it after. */
+void session_show_history(struct worker *w, struct conn *c, struct room *r);
+
+/* c (an IRC user) leaves r, one of its rooms: the room is told ("NAME has left."). */
+void session_part(struct worker *w, struct conn *c, struct room *r);
+
+/* The refusal a +m room gives a line of c's (conn.irc_refusal: ircd.c answers 404). */
+#define SESSION_E_MODERATED (-EROFS)
 
 /* One valid line (UTF-8, no control characters) from the user. */
 void session_on_line(struct worker *w, struct conn *c, const char *line, size_t len);

@@ -103,6 +103,7 @@
 	X(irc_errors, "IRC commands answered with an error numeric")                              \
 	X(irc_client_tags_dropped, "IRC PRIVMSGs/NOTICEs whose client-only tags were dropped")    \
 	X(irc_tagmsgs, "IRC TAGMSGs relayed to the IRC users with message-tags")                  \
+	X(irc_channels_refused, "JOINs refused for --irc-max-channels (405)")                     \
 	X(iterations, "event-loop iterations")
 
 /* All of the above, and one maximum (not a counter: /metrics shows it as a gauge). */

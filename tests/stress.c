@@ -692,6 +692,143 @@ const char *stress_chat_commands(unsigned workers, unsigned clients, unsigned ro
 	return err;
 }
 
+/* ---- IRC users in several channels ----------------------------------------------------------- */
+
+/* Reads p until what it got has `needle` in it (5 s). */
+static bool peer_wait_for(struct peer *p, const char *needle)
+{
+	int64_t deadline = now_ms() + 5000;
+	while (now_ms() < deadline) {
+		struct pollfd pf = { .fd = p->fd, .events = POLLIN };
+		if (poll(&pf, 1, 100) != 1)
+			continue;
+		if (p->len + 1 >= sizeof(p->buf)) { /* keep the tail: a needle may straddle */
+			memmove(p->buf, p->buf + p->len - 256, 256);
+			p->len = 256;
+		}
+		ssize_t n = recv(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len, 0);
+		if (n <= 0)
+			return false;
+		p->len += (size_t)n;
+		p->buf[p->len] = '\0';
+		if (strstr(p->buf, needle) != NULL) {
+			p->len = 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+#define IRC_ROOMS 4
+
+/* The memberships the IRC users should have, plus the one line user. */
+static long irc_expected(bool (*in)[IRC_ROOMS], const bool *gone, unsigned clients)
+{
+	long total = 1;
+	for (unsigned i = 0; i < clients; i++)
+		for (unsigned k = 0; k < IRC_ROOMS && !gone[i]; k++)
+			total += in[i][k];
+	return total;
+}
+
+/* One IRC user's command of round r; in[] follows its channels. */
+static int irc_command(char *line, size_t cap, unsigned i, unsigned r, unsigned clients,
+		       bool in[IRC_ROOMS])
+{
+	static const char *const names[IRC_ROOMS] = { "lobby", "red", "green", "blue" };
+	unsigned k = (i * 7 + r) % IRC_ROOMS;
+	switch ((i + r) % 6) {
+	case 0:
+		in[k] = in[(k + 1) % IRC_ROOMS] = true;
+		return snprintf(line, cap, "JOIN #%s,#%s\r\n", names[k],
+				names[(k + 1) % IRC_ROOMS]);
+	case 1:
+		return snprintf(line, cap, "PRIVMSG #%s :line %u from %u\r\n", names[k], r, i);
+	case 2:
+		in[k] = false;
+		return snprintf(line, cap, "PART #%s\r\n", names[k]);
+	case 3:
+		return snprintf(line, cap, "NICK n%u_%u\r\n", i, r % 3);
+	case 4:
+		return snprintf(line, cap, "TOPIC #%s :round %u\r\nMODE #%s\r\n", names[k], r,
+				names[k]);
+	default:
+		return snprintf(line, cap, "WHOIS n%u_%u\r\nNAMES #%s\r\n", (i + 1) % clients,
+				r % 3, names[k]);
+	}
+}
+
+/* Sums /rooms from the line user and compares with what the IRC users should be in. */
+static const char *irc_check_total(struct peer *line_user, long want)
+{
+	long total = -1;
+	for (int tries = 0; tries < 20 && total != want; tries++) {
+		usleep(100000);
+		total = rooms_total(line_user);
+	}
+	if (total != want)
+		FAIL("/rooms counts add up to %ld, not %ld", total, want);
+	return NULL;
+}
+
+const char *stress_irc_channels(unsigned workers, unsigned clients, unsigned rounds)
+{
+	struct config cfg;
+	stress_config(&cfg, workers);
+	cfg.irc_port = 0;
+	struct server *srv;
+	if (server_start(&cfg, &srv) < 0)
+		FAIL("server_start failed");
+	struct peer *peers = calloc(clients + 1, sizeof(*peers));
+	bool(*in)[IRC_ROOMS] = calloc(clients, sizeof(*in));
+	bool *gone = calloc(clients, sizeof(*gone));
+	const char *err = NULL;
+	char line[256], want[64];
+	if (peer_connect(&peers[clients], server_port(srv), 0) < 0)
+		err = "connect of the line user failed";
+	for (unsigned i = 0; i < clients && err == NULL; i++) {
+		if (peer_connect(&peers[i], server_irc_port(srv), 0) < 0) {
+			err = "connect failed";
+			break;
+		}
+		int n = snprintf(line, sizeof(line), "NICK n%u_0\r\nUSER u 0 * :u\r\n", i);
+		send_all(peers[i].fd, line, (size_t)n);
+		snprintf(want, sizeof(want), " #lobby :End of /NAMES list");
+		if (!peer_wait_for(&peers[i], want))
+			err = "an IRC client did not register";
+		in[i][0] = true;
+	}
+	for (unsigned r = 0; r < rounds && err == NULL; r++) {
+		for (unsigned i = 0; i < clients; i++) {
+			int n = irc_command(line, sizeof(line), i, r, clients, in[i]);
+			send_all(peers[i].fd, line, (size_t)n);
+		}
+		drain_all(peers, clients + 1);
+	}
+	if (err == NULL)
+		err = irc_check_total(&peers[clients], irc_expected(in, gone, clients));
+	for (unsigned i = 0; i < clients && err == NULL; i += 2) { /* half of them go at once */
+		close(peers[i].fd);
+		peers[i].fd = -1;
+		gone[i] = true;
+	}
+	if (err == NULL)
+		err = irc_check_total(&peers[clients], irc_expected(in, gone, clients));
+	server_stop(srv);
+	server_wait(srv);
+	for (unsigned i = 0; i <= clients; i++)
+		if (peers[i].fd >= 0)
+			close(peers[i].fd);
+	free(peers);
+	free(in);
+	free(gone);
+	if (err == NULL && msg_live_count() != 0) {
+		snprintf(failure, sizeof(failure), "%ld message buffers leaked", msg_live_count());
+		err = failure;
+	}
+	return err;
+}
+
 /* ---- a cluster: a room's history read from Redis ------------------------------------------- */
 
 /* A free loopback port (another process may take it before it is used), or 0. */

@@ -45,6 +45,15 @@ const char *stress_memory_cap(unsigned workers, unsigned clients, unsigned sende
 const char *stress_chat_commands(unsigned workers, unsigned clients, unsigned rounds);
 
 /*
+ * clients IRC users on `workers` workers join and part channels (several at once), speak in
+ * them, rename themselves, ask TOPIC, MODE, WHOIS and NAMES, for `rounds` rounds; then half of
+ * them are cut at once. Each time, the /rooms counts must add up to the memberships they
+ * should have, and the server must stop with nothing leaked. Under TSan this is the data-race
+ * check of a user's several rooms (directory slots, local member arrays, swap-removes).
+ */
+const char *stress_irc_channels(unsigned workers, unsigned clients, unsigned rounds);
+
+/*
  * The chat of stress_server_chat while another thread reloads the configuration as fast as it
  * can (reload_apply), every live setting flipping between two values: every line still
  * arrives, in order, and nothing leaks. Under TSan this is the data-race check of the

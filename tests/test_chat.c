@@ -365,6 +365,12 @@ Test(chat, commands_from_many_users_at_once_keep_the_directory_consistent, .time
 	cr_assert_null(err, "%s", err);
 }
 
+Test(chat, irc_users_in_several_channels_at_once_keep_the_directory_consistent, .timeout = 60)
+{
+	const char *err = stress_irc_channels(4, 40, 60);
+	cr_assert_null(err, "%s", err);
+}
+
 Test(chat, flood_control_refuses_then_disconnects, .timeout = 30)
 {
 	struct config cfg = ts_config(2);

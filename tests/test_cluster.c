@@ -1754,3 +1754,44 @@ Test(cluster, a_room_whose_last_members_were_on_a_dead_node_ends_with_its_state,
 	tc_close_all((struct tclient *[]){ carol, bob }, 2);
 	ts_stop(node);
 }
+
+/* Reads an IRC connection until a line has `want` in it; fails after 5 s. */
+static void irc_wait_for(struct tclient *c, const char *want)
+{
+	char line[512];
+	for (;;) {
+		cr_assert_eq(tc_read_line(c, line, sizeof(line), 5000), 1, "waiting for %s", want);
+		if (strstr(line, want) != NULL)
+			return;
+	}
+}
+
+Test(cluster, an_irc_user_in_two_channels_speaks_in_each_across_nodes, .timeout = 60)
+{
+	redis_pid = ts_redis_start(&redis_port, NULL);
+	struct config cfg = ts_config(2);
+	snprintf(cfg.cluster, sizeof(cfg.cluster), "redis://127.0.0.1:%u/test", redis_port);
+	snprintf(cfg.node_id, sizeof(cfg.node_id), "a");
+	cfg.irc_port = 0;
+	struct server *nodes[2] = { ts_start(&cfg), start_node("b") };
+	wait_links(nodes, 2, true, 5000);
+	struct tclient *lobby = tc_join(server_port(nodes[1]));
+	struct tclient *dev = join_room(server_port(nodes[1]), "dev");
+	struct tclient *irc = tc_connect(server_irc_port(nodes[0]));
+	tc_send(irc, "NICK ada\r\nUSER ada 0 * :Ada\r\n");
+	irc_wait_for(irc, " #lobby :End of /NAMES list");
+	tc_send(irc, "JOIN #dev\r\n");
+	irc_wait_for(irc, " #dev :End of /NAMES list");
+	wait_room_subscribers("lobby", 2);
+	wait_room_subscribers("dev", 2);
+	tc_send(irc, "PRIVMSG #dev :in dev\r\nPRIVMSG #lobby :in lobby\r\n");
+	char got[1][64];
+	read_chat(lobby, got, 1);
+	cr_assert_str_eq(got[0], "in lobby", "the lobby gets the lobby's line only");
+	read_chat(dev, got, 1);
+	cr_assert_str_eq(got[0], "in dev");
+	tc_close(irc);
+	tc_close(lobby);
+	tc_close(dev);
+	ts_stop_all(nodes, 2); /* together: messages between them count as live until both stop */
+}

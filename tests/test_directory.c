@@ -35,6 +35,8 @@ static void teardown(void)
 		bool notice;
 		struct room *r;
 		int64_t due;
+		while (users[i].nrooms > 1) /* an IRC user's other rooms first */
+			dir_leave(&dir, &users[i], user_room_at(&users[i], 1)->room, 0, &due);
 		dir_remove_user(&dir, &users[i], &notice, &r, &due);
 	}
 	dir_destroy(&dir);
@@ -209,7 +211,7 @@ Test(directory, joining_says_whom_to_notify_and_how_many_are_there)
 	cr_assert(res.notice_to);
 	cr_assert_eq(res.members, 1);
 	cr_assert_eq(dev->nusers, 1);
-	cr_assert_eq(dev->users[users[1].room_index], &users[1]);
+	cr_assert_eq(dev->users[users[1].first.index], &users[1]);
 }
 
 Test(directory, joining_the_room_one_is_in_is_refused_in_any_case)
@@ -232,8 +234,8 @@ Test(directory, a_leave_moves_the_last_member_into_its_place)
 	join(&users[3], "ops");
 	cr_assert_eq(dev->nusers, 3);
 	for (uint32_t k = 0; k < dev->nusers; k++)
-		cr_assert_eq(dev->users[k]->room_index, k, "user %u says %u", k,
-			     dev->users[k]->room_index);
+		cr_assert_eq(dev->users[k]->first.index, k, "user %u says %u", k,
+			     dev->users[k]->first.index);
 	cr_assert_null(users[1].room);
 }
 
@@ -452,4 +454,105 @@ Test(directory, who_counts_the_names_it_had_no_room_for)
 	size_t n = dir_who(&dir, &users[0], out, sizeof(out));
 	cr_assert_str_eq(out, "* 12 users in lobby: and 12 more\n");
 	cr_assert_eq(n, strlen(out));
+}
+
+/* ---- several rooms (IRC users) --------------------------------------------------------------- */
+
+/* u also enters room `name` (keeping its rooms, at most max), which must succeed. */
+static struct room *join_also(struct user *u, const char *name, uint32_t max)
+{
+	struct join_result res;
+	cr_assert_eq(dir_join_also(&dir, u, name, strlen(name), false, 0, NULL, 0, max, &res), 0,
+		     "join %s", name);
+	cr_assert_null(res.from, "no room is left");
+	return res.to;
+}
+
+/* Every member of r knows its place in r->users. */
+static void expect_places_right(struct room *r)
+{
+	for (uint32_t k = 0; k < r->nusers; k++)
+		cr_assert_eq(user_room_of(r->users[k], r)->index, k, "member %u of %s", k, r->name);
+}
+
+Test(directory, a_user_may_be_in_several_rooms_up_to_its_limit)
+{
+	struct room *dev = join_also(&users[0], "dev", 3);
+	struct room *ops = join_also(&users[0], "ops", 3);
+	struct room *qa = join_also(&users[0], "qa", 3);
+	cr_assert_eq(users[0].nrooms, 3);
+	cr_assert_eq(users[0].room, qa, "the last room entered is the current one");
+	struct join_result res;
+	cr_assert_eq(dir_join_also(&dir, &users[0], "more", 4, false, 0, NULL, 0, 3, &res),
+		     -ETOOMANYREFS);
+	cr_assert_eq(dir_join_also(&dir, &users[0], "DEV", 3, false, 0, NULL, 0, 3, &res),
+		     -EALREADY);
+	cr_assert(dir_set_current(&dir, &users[0], dev));
+	cr_assert_eq(users[0].room, dev);
+	cr_assert_eq(dev->nusers + ops->nusers + qa->nusers, 3);
+	int64_t due;
+	dir_leave(&dir, &users[0], ops, 0, &due);
+	cr_assert_eq(users[0].nrooms, 2);
+	cr_assert_null(user_room_of(&users[0], ops));
+	cr_assert_eq(users[0].room, dev, "leaving another room keeps the current one");
+	cr_assert_eq(dir_room_count(&dir), 2, "ops emptied: unlisted");
+}
+
+Test(directory, a_leave_keeps_the_places_of_members_in_several_rooms)
+{
+	struct room *dev = join_also(&users[0], "dev", 20);
+	struct room *ops = join_also(&users[0], "ops", 20);
+	for (int i = 1; i < 6; i++) {
+		join_also(&users[i], "dev", 20);
+		if (i % 2 == 0)
+			join_also(&users[i], "ops", 20);
+	}
+	int64_t due;
+	dir_leave(&dir, &users[0], dev, 0, &due); /* users[5] takes its place in dev */
+	dir_leave(&dir, &users[2], ops, 0, &due); /* users[4] takes its place in ops */
+	expect_places_right(dev);
+	expect_places_right(ops);
+	cr_assert_eq(dev->nusers, 5);
+	cr_assert_eq(ops->nusers, 2);
+	bool notice;
+	struct room *r;
+	dir_leave(&dir, &users[4], dev, 0, &due);
+	dir_remove_user(&dir, &users[4], &notice, &r, &due); /* its last room: ops */
+	cr_assert_eq(r, ops);
+	expect_places_right(dev);
+	expect_places_right(ops);
+}
+
+Test(directory, a_user_moving_between_rooms_needs_no_more_slots)
+{
+	join(&users[0], "dev");
+	join(&users[0], "ops");
+	cr_assert_eq(users[0].nrooms, 1);
+	cr_assert_null(users[0].more, "one room at a time: its first slot only");
+}
+
+Test(directory, the_users_list_names_every_room_of_a_user)
+{
+	join_also(&users[0], "dev", 20);
+	join_also(&users[0], "ops", 20);
+	struct dir_entry e[USERS];
+	size_t n = dir_list_users(&dir, e, USERS);
+	for (size_t i = 0; i < n; i++)
+		if (e[i].id == users[0].id) {
+			cr_assert_str_eq(e[i].room, "ops");
+			cr_assert_str_eq(e[i].others, "dev");
+			return;
+		}
+	cr_assert_fail("users[0] is not listed");
+}
+
+Test(directory, whose_rooms_names_them_for_whois)
+{
+	join_also(&users[0], "dev", 20);
+	join_also(&users[0], "ops", 20);
+	char out[128];
+	cr_assert(
+	    dir_user_rooms(&dir, users[0].name, strlen(users[0].name), "#", out, sizeof(out)));
+	cr_assert_str_eq(out, "#ops #dev");
+	cr_assert_not(dir_user_rooms(&dir, "nobody", 6, "#", out, sizeof(out)));
 }

@@ -94,8 +94,8 @@ Test(ircd, registration_gets_the_welcome_numerics_and_the_lobby, .init = start, 
 	irc_expect(c, ":chatd 003 ada :This server was created when it started");
 	irc_expect(c, ":chatd 004 ada chatd chatd o biklmnostv bklov");
 	irc_expect(c, ":chatd 005 ada CASEMAPPING=ascii CHANTYPES=# NICKLEN=32 CHANNELLEN=33 "
-		      "PREFIX=(ov)@+ CHANMODES=b,k,l,imnst NETWORK=chatd :are supported by this "
-		      "server");
+		      "CHANLIMIT=#:20 PREFIX=(ov)@+ CHANMODES=b,k,l,imnst NETWORK=chatd :are "
+		      "supported by this server");
 	irc_expect(c, ":chatd 422 ada :MOTD File is missing");
 	irc_expect(c, ":ada!ada@chatd JOIN #lobby");
 	irc_expect(c, ":chatd 331 ada #lobby :No topic is set");
@@ -255,20 +255,26 @@ Test(ircd, nick_renames_the_user_for_everyone, .init = start, .fini = stop)
 	tc_close(nc);
 }
 
-Test(ircd, join_moves_to_the_room_and_parts_the_lobby, .init = start, .fini = stop)
+Test(ircd, join_enters_the_room_and_keeps_the_lobby, .init = start, .fini = stop)
 {
 	struct tclient *nc = tc_join(server_port(srv));
 	struct tclient *c = irc_register("ada");
 	tc_expect(nc, "* ada has entered.");
 	tc_send(c, "JOIN #dev\r\n");
-	irc_expect_eventually(c, ":ada!ada@chatd PART #lobby");
-	irc_expect(c, ":ada!ada@chatd JOIN #dev");
+	irc_expect_eventually(c, ":ada!ada@chatd JOIN #dev");
 	irc_expect(c, ":chatd 331 ada #dev :No topic is set");
 	irc_expect(c, ":chatd 353 ada = #dev :@ada");
 	irc_expect(c, ":chatd 366 ada #dev :End of /NAMES list");
-	tc_expect(nc, "* ada has left.");
+	tc_send(nc, "still here\n");
+	char said[128];
+	snprintf(said, sizeof(said), ":%llu!%llu@chatd PRIVMSG #lobby :still here",
+		 (unsigned long long)nc->name, (unsigned long long)nc->name);
+	irc_expect(c, said);
 	tc_send(nc, "/join dev\n");
 	char want[128];
+	snprintf(want, sizeof(want), ":%llu!%llu@chatd PART #lobby", (unsigned long long)nc->name,
+		 (unsigned long long)nc->name);
+	irc_expect(c, want);
 	snprintf(want, sizeof(want), ":%llu!%llu@chatd JOIN #dev", (unsigned long long)nc->name,
 		 (unsigned long long)nc->name);
 	irc_expect(c, want);
@@ -276,14 +282,14 @@ Test(ircd, join_moves_to_the_room_and_parts_the_lobby, .init = start, .fini = st
 	tc_close(nc);
 }
 
-Test(ircd, part_goes_back_to_the_lobby, .init = start, .fini = stop)
+Test(ircd, part_leaves_the_channel_and_no_other, .init = start, .fini = stop)
 {
 	struct tclient *c = irc_register("ada");
 	tc_send(c, "JOIN #dev\r\n");
 	irc_expect_eventually(c, ":chatd 366 ada #dev :End of /NAMES list");
 	tc_send(c, "PART #dev :later\r\n");
 	irc_expect_eventually(c, ":ada!ada@chatd PART #dev :later");
-	irc_expect(c, ":ada!ada@chatd JOIN #lobby");
+	irc_answer(c, "TOPIC #lobby\r\n", ":chatd 331 ada #lobby :No topic is set");
 	tc_close(c);
 }
 
@@ -308,6 +314,7 @@ Test(ircd, names_who_whois_and_list_answer_from_the_directory, .init = start, .f
 	irc_answer(c, "WHO #lobby\r\n", ":chatd 352 ada #lobby ada chatd chatd ada H :0 ada");
 	irc_expect(c, ":chatd 315 ada #lobby :End of /WHO list");
 	irc_answer(c, "WHOIS ada\r\n", ":chatd 311 ada ada ada chatd * :ada");
+	irc_expect(c, ":chatd 319 ada ada :#lobby");
 	irc_expect(c, ":chatd 312 ada ada chatd :chatd");
 	irc_expect(c, ":chatd 318 ada ada :End of /WHOIS list");
 	irc_answer(c, "LIST\r\n", ":chatd 322 ada #lobby 1 :");
@@ -584,6 +591,7 @@ Test(ircd, err_401_and_441_mode_o_of_an_unknown_nick_or_a_non_member, .init = st
 {
 	struct tclient *ada = irc_in_room("ada", "dev");
 	struct tclient *bob = irc_register("bob");
+	irc_expect_eventually(ada, ":bob!bob@chatd JOIN #lobby");
 	irc_answer(ada, "MODE #dev +o nobody\r\n", ":chatd 401 ada nobody :No such nick/channel");
 	irc_answer(ada, "MODE #dev +o bob\r\n",
 		   ":chatd 441 ada bob #dev :They aren't on that channel");
@@ -720,6 +728,19 @@ Test(ircd, err_482_441_442_kick_refusals, .init = start, .fini = stop)
 	tc_close(bob);
 }
 
+Test(ircd, err_478_ban_list_full_and_525_bad_key, .fini = stop)
+{
+	struct config cfg = ts_config(2);
+	cfg.irc_port = 0;
+	cfg.room_lists = 1;
+	srv = ts_start(&cfg);
+	struct tclient *ada = irc_in_room("ada", "dev");
+	irc_answer(ada, "MODE #dev +b carol\r\n", ":ada!ada@chatd MODE #dev +b carol");
+	irc_answer(ada, "MODE #dev +b dave\r\n", ":chatd 478 ada #dev b :Channel list is full");
+	irc_answer(ada, "MODE #dev +k bad*key\r\n", ":chatd 525 ada #dev :Key is not well-formed");
+	tc_close(ada);
+}
+
 Test(ircd, a_line_users_room_rules_hold_for_an_irc_user_and_back, .init = start, .fini = stop)
 {
 	struct tclient *nc = tc_join(server_port(srv));
@@ -824,9 +845,9 @@ Test(ircd, server_time_puts_a_channel_lines_time_in_a_time_tag, .init = start, .
 		 (unsigned long long)nc->name, (unsigned long long)nc->name);
 	cr_assert_str_eq(rest, want);
 	tc_send(c, "JOIN #dev\r\n"); /* what it does itself is told with the time too */
-	irc_read_until_ending(c, " :ada!ada@chatd PART #lobby", line, sizeof(line));
+	irc_read_until_ending(c, " :ada!ada@chatd JOIN #dev", line, sizeof(line));
 	time_tag(line, &rest);
-	cr_assert_str_eq(rest, ":ada!ada@chatd PART #lobby");
+	cr_assert_str_eq(rest, ":ada!ada@chatd JOIN #dev");
 	tc_close(c);
 	tc_close(nc);
 }
@@ -984,4 +1005,219 @@ Test(ircd, err_417_client_tags_past_4094_bytes, .init = start, .fini = stop)
 	tc_send_bytes(c, line, line_with_tags(line, sizeof(line), 4095, "PING :no\r\n"));
 	irc_expect(c, ":chatd 417 ada :Input line was too long"); /* one more is refused */
 	tc_close(c);
+}
+
+/* ---- several channels at once -------------------------------------------------------------- */
+
+/* A line user in room (after its entry line), and the IRC mask of its name. */
+static struct tclient *line_in(const char *room, char mask[64])
+{
+	struct tclient *nc = tc_join(server_port(srv));
+	char cmd[64], want[128];
+	snprintf(mask, 64, "%llu!%llu@chatd", (unsigned long long)nc->name,
+		 (unsigned long long)nc->name);
+	if (strcmp(room, "lobby") == 0)
+		return nc;
+	snprintf(cmd, sizeof(cmd), "/join %s\n", room);
+	tc_send(nc, cmd);
+	snprintf(want, sizeof(want), "* You are now in %s.", room);
+	for (;;) { /* "* You are now in dev. 1 user here." */
+		char line[256];
+		cr_assert_eq(tc_read_line(nc, line, sizeof(line), 5000), 1);
+		if (strncmp(line, want, strlen(want)) == 0)
+			return nc;
+	}
+}
+
+/* Joins #room (in addition) and reads to the end of its names. */
+static void irc_join(struct tclient *c, const char *nick, const char *room)
+{
+	char msg[128], want[128];
+	snprintf(msg, sizeof(msg), "JOIN #%s\r\n", room);
+	tc_send(c, msg);
+	snprintf(want, sizeof(want), ":chatd 366 %s #%s :End of /NAMES list", nick, room);
+	irc_expect_eventually(c, want);
+}
+
+Test(ircd, a_user_in_two_channels_chats_in_each_with_their_line_users, .init = start, .fini = stop)
+{
+	char m1[64], m2[64], want[256];
+	struct tclient *lobby = line_in("lobby", m1);
+	struct tclient *dev = line_in("dev", m2);
+	struct tclient *ada = irc_register("ada");
+	irc_join(ada, "ada", "dev");
+	tc_expect_eventually(lobby, "* ada has entered.", 5000);
+	tc_expect(dev, "* ada has entered.");
+	tc_send(ada, "PRIVMSG #dev :two\r\nPRIVMSG #lobby :one\r\nPRIVMSG #dev :three\r\n");
+	tc_expect(lobby, "ada:one");
+	tc_expect(dev, "ada:two");
+	tc_expect(dev, "ada:three");
+	tc_send(dev, "hello dev\n");
+	snprintf(want, sizeof(want), ":%s PRIVMSG #dev :hello dev", m2);
+	irc_expect(ada, want);
+	tc_send(lobby, "hello lobby\n");
+	snprintf(want, sizeof(want), ":%s PRIVMSG #lobby :hello lobby", m1);
+	irc_expect(ada, want);
+	tc_close(ada);
+	tc_close(lobby);
+	tc_close(dev);
+}
+
+Test(ircd, part_of_one_channel_keeps_the_other, .init = start, .fini = stop)
+{
+	char m1[64], m2[64], want[256];
+	struct tclient *lobby = line_in("lobby", m1);
+	struct tclient *dev = line_in("dev", m2);
+	struct tclient *ada = irc_register("ada");
+	irc_join(ada, "ada", "dev");
+	tc_expect(dev, "* ada has entered.");
+	irc_answer(ada, "PART #dev\r\n", ":ada!ada@chatd PART #dev");
+	tc_expect(dev, "* ada has left.");
+	tc_send(lobby, "still in lobby\n");
+	snprintf(want, sizeof(want), ":%s PRIVMSG #lobby :still in lobby", m1);
+	irc_expect(ada, want);
+	irc_answer(ada, "PRIVMSG #dev :x\r\n", ":chatd 404 ada #dev :Cannot send to channel");
+	tc_close(ada);
+	tc_close(lobby);
+	tc_close(dev);
+}
+
+Test(ircd, part_of_the_lobby_leaves_the_user_in_no_channel, .init = start, .fini = stop)
+{
+	char m1[64];
+	struct tclient *lobby = line_in("lobby", m1);
+	struct tclient *ada = irc_register("ada");
+	tc_expect(lobby, "* ada has entered.");
+	irc_answer(ada, "PART #lobby\r\n", ":ada!ada@chatd PART #lobby");
+	tc_expect(lobby, "* ada has left.");
+	char names[128];
+	snprintf(names, sizeof(names), ":chatd 353 ada = #lobby :%llu",
+		 (unsigned long long)lobby->name);
+	irc_answer(ada, "NAMES #lobby\r\n", names);
+	irc_expect(ada, ":chatd 366 ada #lobby :End of /NAMES list");
+	tc_send(ada, "NICK lovelace\r\n");
+	irc_expect(ada, ":ada!ada@chatd NICK :lovelace");
+	irc_answer(ada, "JOIN #dev\r\n", ":lovelace!lovelace@chatd JOIN #dev");
+	tc_close(ada);
+	tc_close(lobby);
+}
+
+Test(ircd, quit_tells_every_channel, .init = start, .fini = stop)
+{
+	char m1[64], m2[64];
+	struct tclient *lobby = line_in("lobby", m1);
+	struct tclient *dev = line_in("dev", m2);
+	struct tclient *ada = irc_register("ada");
+	irc_join(ada, "ada", "dev");
+	tc_expect_eventually(lobby, "* ada has entered.", 5000);
+	tc_expect(dev, "* ada has entered.");
+	tc_send(ada, "QUIT :bye\r\n");
+	tc_expect(lobby, "* ada has left (\"bye\").");
+	tc_expect(dev, "* ada has left (\"bye\").");
+	tc_close(ada);
+	tc_close(lobby);
+	tc_close(dev);
+}
+
+Test(ircd, nick_is_seen_once_by_an_irc_user_sharing_two_channels, .init = start, .fini = stop)
+{
+	char m1[64], m2[64];
+	struct tclient *lobby = line_in("lobby", m1);
+	struct tclient *dev = line_in("dev", m2);
+	struct tclient *ada = irc_register("ada");
+	irc_join(ada, "ada", "dev");
+	struct tclient *bob = irc_register("bob");
+	irc_join(bob, "bob", "dev");
+	tc_send(ada, "NICK lovelace\r\n");
+	irc_expect_eventually(bob, ":ada!ada@chatd NICK :lovelace");
+	tc_send(ada, "PRIVMSG #dev :after\r\n");
+	irc_expect(bob, ":lovelace!lovelace@chatd PRIVMSG #dev :after");
+	irc_expect_eventually(ada, ":ada!ada@chatd NICK :lovelace");
+	tc_send(bob, "PRIVMSG #lobby :seen\r\n");
+	irc_expect(ada, ":bob!bob@chatd PRIVMSG #lobby :seen");
+	tc_expect_eventually(lobby, "* ada is now known as lovelace.", 5000);
+	tc_expect_eventually(dev, "* ada is now known as lovelace.", 5000);
+	tc_close(ada);
+	tc_close(bob);
+	tc_close(lobby);
+	tc_close(dev);
+}
+
+Test(ircd, kick_from_one_channel_leaves_the_other, .init = start, .fini = stop)
+{
+	char m1[64], want[256];
+	struct tclient *lobby = line_in("lobby", m1);
+	struct tclient *ada = irc_in_room("ada", "dev");
+	struct tclient *bob = irc_in_room("bob", "dev");
+	tc_send(ada, "KICK #dev bob :out\r\n");
+	irc_expect_eventually(bob, ":ada!ada@chatd KICK #dev bob :out");
+	tc_send(lobby, "after the kick\n");
+	snprintf(want, sizeof(want), ":%s PRIVMSG #lobby :after the kick", m1);
+	irc_expect(bob, want);
+	irc_answer(bob, "PRIVMSG #dev :x\r\n", ":chatd 404 bob #dev :Cannot send to channel");
+	tc_close(ada);
+	tc_close(bob);
+	tc_close(lobby);
+}
+
+Test(ircd, topic_and_mode_work_on_every_joined_channel, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	irc_join(ada, "ada", "ops");
+	irc_answer(ada, "TOPIC #dev :first\r\n", ":ada!ada@chatd TOPIC #dev :first");
+	irc_answer(ada, "MODE #dev\r\n", ":chatd 324 ada #dev +tn");
+	irc_answer(ada, "MODE #dev +m\r\n", ":ada!ada@chatd MODE #dev +m");
+	irc_answer(ada, "MODE #ops\r\n", ":chatd 324 ada #ops +tn");
+	irc_answer(ada, "TOPIC #lobby\r\n", ":chatd 331 ada #lobby :No topic is set");
+	irc_answer(ada, "TOPIC #other\r\n", ":chatd 442 ada #other :You're not on that channel");
+	irc_answer(ada, "MODE #other\r\n", ":chatd 442 ada #other :You're not on that channel");
+	tc_close(ada);
+}
+
+Test(ircd, err_405_past_irc_max_channels, .fini = stop)
+{
+	struct config cfg = ts_config(2);
+	cfg.irc_port = 0;
+	cfg.irc_max_channels = 2;
+	srv = ts_start(&cfg);
+	struct tclient *ada = irc_register("ada");
+	irc_join(ada, "ada", "dev");
+	irc_answer(ada, "JOIN #ops\r\n", ":chatd 405 ada #ops :You have joined too many channels");
+	irc_answer(ada, "PART #dev\r\n", ":ada!ada@chatd PART #dev");
+	irc_answer(ada, "JOIN #ops\r\n", ":ada!ada@chatd JOIN #ops");
+	tc_close(ada);
+}
+
+Test(ircd, whois_lists_every_channel, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_register("ada");
+	irc_join(ada, "ada", "dev");
+	struct tclient *bob = irc_register("bob");
+	irc_answer(bob, "WHOIS ada\r\n", ":chatd 311 bob ada ada chatd * :ada");
+	irc_expect(bob, ":chatd 319 bob ada :#dev #lobby");
+	tc_close(ada);
+	tc_close(bob);
+}
+
+Test(ircd, err_404_a_line_in_a_moderated_channel, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	struct tclient *bob = irc_in_room("bob", "dev");
+	tc_send(ada, "MODE #dev +m\r\n");
+	irc_expect_eventually(bob, ":ada!ada@chatd MODE #dev +m");
+	irc_answer(bob, "PRIVMSG #dev :hi\r\n", ":chatd 404 bob #dev :Cannot send to channel (+m)");
+	irc_answer(bob, "NOTICE #dev :hi\r\nPING :x\r\n", ":chatd PONG chatd :x");
+	tc_close(ada);
+	tc_close(bob);
+}
+
+Test(ircd, names_alone_lists_every_joined_channel, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_register("ada");
+	irc_join(ada, "ada", "dev");
+	irc_answer(ada, "NAMES\r\n", ":chatd 353 ada = #dev :@ada");
+	irc_expect(ada, ":chatd 366 ada #dev :End of /NAMES list");
+	irc_expect(ada, ":chatd 353 ada = #lobby :ada");
+	irc_expect(ada, ":chatd 366 ada #lobby :End of /NAMES list");
+	tc_close(ada);
 }

@@ -145,6 +145,7 @@ Test(operator, users_lists_name_room_protocol_address_and_filters)
 	cr_assert(strstr(out, "\"room\":\"dev\",\"protocol\":\"line\",\"address\":\"127.0.0.2\"") !=
 		      NULL,
 		  "%s", out);
+	cr_assert(strstr(out, "\"rooms\":[\"dev\"]}") != NULL, "%s", out);
 	cr_assert_eq(op(&o, "GET", "/users?room=ops", NULL, out, sizeof(out)), 200);
 	cr_assert(strstr(out, "\"count\":1,") != NULL && strstr(out, "bob") != NULL, "%s", out);
 	cr_assert(strstr(out, "alice") == NULL, "%s", out);

@@ -81,8 +81,9 @@ static uint64_t mask_of(struct room *r)
 static void expect_indexes_right(const struct local_room *lr)
 {
 	for (uint32_t k = 0; k < lr->n; k++)
-		cr_assert_eq(lr->members[k]->local_index, k, "member %u says %u", k,
-			     lr->members[k]->local_index);
+		cr_assert_eq(conn_room_of(lr->members[k], lr->room)->local_index, k,
+			     "member %u says %u", k,
+			     conn_room_of(lr->members[k], lr->room)->local_index);
 }
 
 TestSuite(room, .init = setup, .fini = teardown);
@@ -97,7 +98,7 @@ Test(room, the_first_local_member_sets_the_worker_bit_and_takes_a_reference)
 	cr_assert_eq(lr->room, r);
 	cr_assert_eq(lr->n, 1);
 	cr_assert_eq(lr->members[0], &conns[0]);
-	cr_assert_eq(conns[0].local_index, 0);
+	cr_assert_eq(conns[0].local_first.local_index, 0);
 	enter(1, 3, "dev");
 	cr_assert_eq(r->refs, 2, "one reference per worker, not per member");
 	cr_assert_eq(mask_of(r), 1ULL << 3);

@@ -408,6 +408,8 @@ int tp_signal_wait(struct tproc *p, int sig, int timeout_ms)
 		tp_read_log(p, 10); /* keeps the pipe drained, and waits a little */
 	}
 	p->pid = 0;
+	while (tp_read_log(p, 0)) /* what it wrote last, still in the pipe */
+		;
 	close(p->err);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

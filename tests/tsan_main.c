@@ -34,6 +34,11 @@ static const char *chat_commands(void)
 	return stress_chat_commands(4, 40, 60);
 }
 
+static const char *irc_channels(void)
+{
+	return stress_irc_channels(4, 40, 60);
+}
+
 static const char *server_slow(void)
 {
 	return stress_server_chat(4, 50, 5, 20, true);
@@ -65,6 +70,7 @@ int main(void)
 		{ "server: over --max-memory the largest consumer is cut, others get everything",
 		  memory_cap },
 		{ "chat: renames, joins, /msg, /who, /rooms from 40 users at once", chat_commands },
+		{ "irc: 40 IRC users join, part, speak in several channels at once", irc_channels },
 		{ "reload: every live setting swapped while 40 users chat", reload_chat },
 		{ "cluster: a room's history and state from Redis, no line lost or twice, 4 "
 		  "workers",

@@ -1,8 +1,8 @@
 // irc.test.mjs - a real IRC client library (npm irc-framework, independent of chatd) on
 // --irc-port: it registers, is in #lobby, chats with a line (nc) user and a WebSocket user in
-// both directions, changes its nick, joins and parts another channel and quits, and the
-// other two see it all as the usual lines and notices; the client's IRCv3 tags (server-time,
-// message-tags) are there.
+// both directions, changes its nick, joins a second channel (keeping #lobby) and chats in
+// each, parts it and quits, and the other two see it all as the usual lines and notices; the
+// client's IRCv3 tags (server-time, message-tags) are there.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -96,15 +96,26 @@ test('an irc-framework client chats with a line user and a WebSocket user', asyn
   await nc.lines.next((l) => l === '* ircfw is now known as ircfw2.');
   await web.lines.next((l) => l === '* ircfw is now known as ircfw2.');
 
-  // another channel, and back
+  // a second channel, keeping #lobby: each line only where it was said
   irc.client.join('#ircroom');
-  await irc.ev.next(is('part', (e) => e.channel === '#lobby'));
-  await irc.ev.next(is('join', (e) => e.channel === '#ircroom'));
-  await nc.lines.next((l) => l === '* ircfw2 has left.');
+  await irc.ev.next(is('join', (e) => e.channel === '#ircroom' && e.nick === 'ircfw2'));
+  nc.say('/join ircroom');
+  await irc.ev.next(is('join', (e) => e.channel === '#ircroom' && e.nick === ncName));
+  irc.client.say('#ircroom', 'in the room');
+  irc.client.say('#lobby', 'in the lobby');
+  await nc.lines.next((l) => l === 'ircfw2:in the room');
+  await web.lines.next((l) => l === 'ircfw2:in the lobby');
+  web.say('lobby only');
+  const m4 = await irc.ev.next(is('message', (e) => e.message === 'lobby only'));
+  assert.equal(m4[1].target, '#lobby');
+  nc.say('room only');
+  const m5 = await irc.ev.next(is('message', (e) => e.message === 'room only'));
+  assert.equal(m5[1].target, '#ircroom');
   irc.client.part('#ircroom');
-  await irc.ev.next(is('part', (e) => e.channel === '#ircroom'));
-  await irc.ev.next(is('join', (e) => e.channel === '#lobby'));
-  await nc.lines.next((l) => l === '* ircfw2 has entered.');
+  await irc.ev.next(is('part', (e) => e.channel === '#ircroom' && e.nick === 'ircfw2'));
+  await nc.lines.next((l) => l === '* ircfw2 has left.');
+  nc.say('/join lobby');
+  await nc.lines.next((l) => l.startsWith('* You are now in lobby.'));
 
   // quitting
   irc.client.quit('see you');
