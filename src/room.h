@@ -22,6 +22,9 @@ struct local_room {
 	struct room *room;
 	struct conn **members;
 	uint32_t n, cap;
+	/* the largest seen_hpos (conn.h) any member has had here, never lowered: a line past it
+	 * is in no member's history block, so the fan-out skips the per-member check */
+	uint64_t seen_max;
 };
 
 /* The local members of room `room_id`, or NULL when this worker has none. */

@@ -324,11 +324,13 @@ static void route_deliver(struct worker *w, struct msg *m)
 	switch ((enum msg_kind)m->kind) {
 	case MSG_ROOM: {
 		struct local_room *lr = room_local_find(&rt->rooms, m->room);
+		/* whether some member may have had m in its history block (history.h) */
+		bool seen = lr != NULL && m->hpos != 0 && m->hpos <= lr->seen_max;
 		for (uint32_t i = 0; lr != NULL && i < lr->n; i++) {
 			struct conn *c = lr->members[i];
-			/* a line the user already got with the room's history (history.h) */
+			/* a line the user already got with the room's history */
 			if (c->id == m->exclude || c->closing ||
-			    (m->hpos != 0 && m->hpos <= conn_room_of(c, lr->room)->seen_hpos))
+			    (seen && m->hpos <= conn_room_of(c, lr->room)->seen_hpos))
 				continue;
 			route_enqueue(w, c, m, lr->room->name, &k);
 			queued++;
@@ -487,6 +489,17 @@ void route_set_room_watch(struct worker *w, route_room_watch_fn fn)
 void route_set_history(struct worker *w, route_history_fn fn)
 {
 	w->router->history = fn;
+}
+
+void route_set_seen(struct worker *w, struct conn *c, struct room *r, uint64_t pos)
+{
+	struct conn_room *cr = conn_room_of(c, r);
+	struct local_room *lr = room_local_find(&w->router->rooms, r->id);
+	if (cr == NULL || lr == NULL)
+		return;
+	cr->seen_hpos = pos;
+	if (pos > lr->seen_max)
+		lr->seen_max = pos;
 }
 
 void route_show_history(struct worker *w, uint64_t room_id, uint64_t pos)

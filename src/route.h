@@ -76,6 +76,10 @@ void route_set_room_watch(struct worker *w, route_room_watch_fn fn);
 typedef void (*route_history_fn)(struct worker *w, struct conn *c, struct room *r);
 void route_set_history(struct worker *w, route_history_fn fn);
 
+/* c, a member of r, took r's history up to position pos: r's lines at or before it are not
+ * sent to c again (conn_room.seen_hpos). */
+void route_set_seen(struct worker *w, struct conn *c, struct room *r, uint64_t pos);
+
 /* Each of this worker's members of room `room_id` who took the room's history before
  * position pos (conn_room.seen_hpos: they entered before the cluster's link put older lines in
  * front of it, history_seed) is shown it now. */

@@ -231,13 +231,12 @@ static void history_view_drop(struct history_view *v)
 static void show_history_late(struct worker *w, struct conn *c, struct room *r)
 {
 	struct history_view hv;
-	struct conn_room *cr = conn_room_of(c, r);
-	if (cr == NULL)
+	if (conn_room_of(c, r) == NULL)
 		return;
 	bool resuming = c->resume_pending && r == c->user.room;
 	uint64_t before = resuming ? history_last_seq(&r->hist) : 0;
 	history_view_take(r, (size_t)w->hub->cfg.history, &hv);
-	cr->seen_hpos = hv.pos;
+	route_set_seen(w, c, r, hv.pos);
 	if (resuming) { /* resuming: the lines after its number, or the gap */
 		history_view_resume(w, c, r, &hv, c->resume_since, before);
 		c->resume_pending = false;
@@ -296,7 +295,7 @@ static int enter_room_key(struct worker *w, struct conn *c, const char *name, si
 	struct history_view hv;
 	uint64_t before = since != NULL ? history_last_seq(&res.to->hist) : 0;
 	history_view_take(res.to, (size_t)w->hub->cfg.history, &hv);
-	conn_room_of(c, res.to)->seen_hpos = hv.pos;
+	route_set_seen(w, c, res.to, hv.pos);
 	note_summary_due(w, res.summary_due);
 	if (res.notice_to) {
 		len = proto_entered(line, sizeof(line), c->user.name);
