@@ -2,7 +2,8 @@
 # weechat.sh - WeeChat (Debian's weechat-headless: the real client, without its terminal UI)
 # in chatd's rooms, as the README tells a WeeChat user to connect: `/server add chatd
 # localhost/PORT`, `/connect chatd`. It registers, is in #lobby, chats both ways with a line
-# (TCP) user, changes its nick, and quits. WeeChat is driven through its FIFO plugin and
+# (TCP) user, exchanges private messages, joins a second channel and speaks in both, changes
+# its nick, and quits. WeeChat is driven through its FIFO plugin and
 # read back through its logger plugin's files (flushed at once).
 # Starts bin/chatd on free loopback ports and stops it, and WeeChat, by PID, even on failure.
 # Needs weechat-headless: installed when root, otherwise skipped with the command to run.
@@ -43,6 +44,15 @@ fail() {
 wait_for() {
 	for _ in $(seq 200); do
 		[ -f "$1" ] && grep -qE -- "$2" "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# waits until file $1 has $3 lines matching the extended regex $2 (10 s)
+wait_for_count() {
+	for _ in $(seq 200); do
+		[ -f "$1" ] && [ "$(grep -cE -- "$2" "$1")" -ge "$3" ] && return 0
 		sleep 0.05
 	done
 	return 1
@@ -96,6 +106,25 @@ wc irc.chatd.lineuser "psst back"
 wait_for "$dir/nc.out" '^\(private\) wcuser:psst back$' || fail "answers it"
 echo "[PASS] weechat::private_messages_both_ways"
 
+# a second room, the lobby kept: lineuser moves to wcroom, a second line user stays behind
+exec 4<>"/dev/tcp/127.0.0.1/$port"
+cat <&4 >"$dir/nc2.out" &
+cat_pid="$cat_pid $!"
+wait_for "$dir/nc2.out" '^\* Welcome, ' || fail "the second line user was not welcomed"
+printf '/nick stayer\n' >&4
+say "/join wcroom"
+wait_for "$dir/nc.out" '^\* You are now in wcroom\.' || fail "the line user's /join"
+wc irc.server.chatd "/join #wcroom"
+wait_for_count "$dir/nc.out" '^\* wcuser has entered\.$' 2 || fail "the line user sees it enter wcroom"
+wc irc.chatd.#wcroom "in the room"
+wait_for "$dir/nc.out" '^wcuser:in the room$' || fail "speaks in #wcroom"
+wc irc.chatd.#lobby "still in the lobby"
+wait_for "$dir/nc2.out" '^wcuser:still in the lobby$' || fail "speaks in #lobby, still in it"
+grep -q 'still in the lobby' "$dir/nc.out" && fail "its #lobby line reached wcroom"
+printf 'hello from the lobby\n' >&4
+wait_for "$lobby" $'\tstayer\thello from the lobby$' || fail "hears #lobby while in #wcroom"
+echo "[PASS] weechat::is_in_two_channels_at_once"
+
 wc irc.server.chatd "/nick wcnew"
 wait_for "$dir/nc.out" '^\* wcuser is now known as wcnew\.$' || fail "changes its nick"
 wait_for "$lobby" "You are now known as wcnew" || fail "WeeChat shows its new nick"
@@ -104,4 +133,4 @@ echo "[PASS] weechat::changes_its_nick"
 wc irc.server.chatd "/quit bye from weechat"
 wait_for "$dir/nc.out" '^\* wcnew has left \("bye from weechat"\)\.$' || fail "quits with a reason"
 echo "[PASS] weechat::quits_with_a_reason"
-echo "[====] weechat: 5 passed"
+echo "[====] weechat: 6 passed"
