@@ -459,6 +459,20 @@ int session_start(struct worker *w, struct conn *c, const struct session_entry *
 	return 0;
 }
 
+/* The end of c's leaving r, which this worker holds: the room's leave notice (with the reason;
+ * tag: one QUIT for all of an IRC user's rooms, msg.h) when notice, then out of r's local
+ * members. */
+static void leave_local(struct worker *w, struct conn *c, struct room *r, const char *reason,
+			size_t reason_len, bool notice, uint64_t tag)
+{
+	if (notice) {
+		char line[PROTO_LINE_MAX];
+		size_t n = proto_left(line, sizeof(line), c->user.name, reason, reason_len);
+		tell_room_tagged(w, r, line, n, c->id, tag);
+	}
+	route_leave(w, c, r);
+}
+
 /* c leaves r, one of its rooms: a leave notice when announce (with the reason: a QUIT to IRC
  * users, which tag makes one for all of its rooms, msg.h), out of r's local members. */
 static void leave_room(struct worker *w, struct conn *c, struct room *r, const char *reason,
@@ -473,12 +487,7 @@ static void leave_room(struct worker *w, struct conn *c, struct room *r, const c
 	 * r, which dir_leave may just have freed, and the room was never told that c entered. */
 	if (!local)
 		return;
-	if (announce && notice) {
-		char line[PROTO_LINE_MAX];
-		size_t n = proto_left(line, sizeof(line), c->user.name, reason, reason_len);
-		tell_room_tagged(w, r, line, n, c->id, tag);
-	}
-	route_leave(w, c, r);
+	leave_local(w, c, r, reason, reason_len, announce && notice, tag);
 }
 
 /* The user is gone (or going): leave notice when announce, out of its rooms and directory. */
@@ -508,12 +517,7 @@ static void session_end(struct worker *w, struct conn *c, const char *reason, si
 	 * told that c entered. */
 	if (conn_room_of(c, r) == NULL)
 		return;
-	if (announce && notice) {
-		char line[PROTO_LINE_MAX];
-		size_t n = proto_left(line, sizeof(line), c->user.name, reason, reason_len);
-		tell_room_tagged(w, r, line, n, c->id, tag);
-	}
-	route_leave(w, c, r);
+	leave_local(w, c, r, reason, reason_len, announce && notice, tag);
 }
 
 void session_part(struct worker *w, struct conn *c, struct room *r)

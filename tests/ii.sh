@@ -6,6 +6,8 @@
 # Needs ii (Debian: ii): installed when root, otherwise skipped with the command to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=tests/irc_client.sh
+. tests/irc_client.sh
 
 if ! command -v ii >/dev/null 2>&1; then
 	if [ "$(id -u)" = 0 ]; then
@@ -17,7 +19,7 @@ if ! command -v ii >/dev/null 2>&1; then
 fi
 
 dir=$(mktemp -d /tmp/chatd-ii-XXXXXX)
-chatd_pid= ii_pid= cat_pid=
+chatd_pid='' ii_pid='' cat_pid=''
 cleanup() {
 	for pid in $ii_pid $cat_pid $chatd_pid; do kill "$pid" 2>/dev/null || true; done
 	wait 2>/dev/null || true
@@ -35,30 +37,8 @@ fail() {
 	exit 1
 }
 
-# waits until file $1 has a line matching the extended regex $2 (5 s)
-wait_for() {
-	for _ in $(seq 100); do
-		[ -f "$1" ] && grep -qE -- "$2" "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-bin/chatd --bind 127.0.0.1 --port 0 --irc-port 0 --admin off --workers 2 >/dev/null \
-	2>"$dir/chatd.log" &
-chatd_pid=$!
-wait_for "$dir/chatd.log" "listening on .* port [0-9]+:" || fail "chatd did not start"
-port=$(sed -n 's/.*listening on .* port \([0-9]*\): .*/\1/p' "$dir/chatd.log" | head -n1)
-irc=$(sed -n 's/.*IRC clients on .* port \([0-9]*\) .*/\1/p' "$dir/chatd.log" | head -n1)
-
-# the line user: bash's /dev/tcp, its lines into nc.out
-exec 3<>"/dev/tcp/127.0.0.1/$port"
-cat <&3 >"$dir/nc.out" &
-cat_pid=$!
-say() { printf '%s\n' "$1" >&3; }
-wait_for "$dir/nc.out" '^\* Welcome, ' || fail "the line user was not welcomed"
-say "/nick lineuser"
-wait_for "$dir/nc.out" 'is now known as lineuser\.$' || fail "the line user's nick"
+start_chatd
+open_line_user
 
 ii -s 127.0.0.1 -p "$irc" -n iiuser -i "$dir/irc" -f "ii test" >/dev/null 2>&1 &
 ii_pid=$!

@@ -3,12 +3,14 @@
 # in chatd's rooms, as the README tells a WeeChat user to connect: `/server add chatd
 # localhost/PORT`, `/connect chatd`. It registers, is in #lobby, chats both ways with a line
 # (TCP) user, exchanges private messages, joins a second channel and speaks in both, changes
-# its nick, and quits. WeeChat is driven through its FIFO plugin and
-# read back through its logger plugin's files (flushed at once).
+# its nick, and quits. WeeChat is driven through its FIFO plugin and read back through its
+# logger plugin's files (flushed at once).
 # Starts bin/chatd on free loopback ports and stops it, and WeeChat, by PID, even on failure.
 # Needs weechat-headless: installed when root, otherwise skipped with the command to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=tests/irc_client.sh
+. tests/irc_client.sh
 
 if ! command -v weechat-headless >/dev/null 2>&1; then
 	if [ "$(id -u)" = 0 ]; then
@@ -40,39 +42,8 @@ fail() {
 	exit 1
 }
 
-# waits until file $1 has a line matching the extended regex $2 (10 s)
-wait_for() {
-	for _ in $(seq 200); do
-		[ -f "$1" ] && grep -qE -- "$2" "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-# waits until file $1 has $3 lines matching the extended regex $2 (10 s)
-wait_for_count() {
-	for _ in $(seq 200); do
-		[ -f "$1" ] && [ "$(grep -cE -- "$2" "$1")" -ge "$3" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-bin/chatd --bind 127.0.0.1 --port 0 --irc-port 0 --admin off --workers 2 >/dev/null \
-	2>"$dir/chatd.log" &
-chatd_pid=$!
-wait_for "$dir/chatd.log" "listening on .* port [0-9]+:" || fail "chatd did not start"
-port=$(sed -n 's/.*listening on .* port \([0-9]*\): .*/\1/p' "$dir/chatd.log" | head -n1)
-irc=$(sed -n 's/.*IRC clients on .* port \([0-9]*\) .*/\1/p' "$dir/chatd.log" | head -n1)
-
-# the line user: bash's /dev/tcp, its lines into nc.out
-exec 3<>"/dev/tcp/127.0.0.1/$port"
-cat <&3 >"$dir/nc.out" &
-cat_pid=$!
-say() { printf '%s\n' "$1" >&3; }
-wait_for "$dir/nc.out" '^\* Welcome, ' || fail "the line user was not welcomed"
-say "/nick lineuser"
-wait_for "$dir/nc.out" 'is now known as lineuser\.$' || fail "the line user's nick"
+start_chatd
+open_line_user
 
 # WeeChat with only the plugins it needs, its home in $dir; the FIFO takes commands
 fifo="$dir/fifo"
