@@ -845,10 +845,46 @@ static struct room *on_channel(struct worker *w, struct conn *c, const struct ir
 	return NULL;
 }
 
+/*
+ * TOPIC #room or MODE #room, a query, of a channel c is not in: answered as to a member (the
+ * key left out), unless the room is secret (+s: 442, as if it did not exist to outsiders) or
+ * there is no such room (403). False when this is no such query (c is in the channel, or it
+ * sets something): the caller goes on.
+ */
+static bool query_outside(struct worker *w, struct conn *c, const struct irc_msg *m, bool topic)
+{
+	if (m->nparams != 1)
+		return false;
+	if (!channel_room(w, c, m->param[0], m->param_len[0]))
+		return true;
+	char chan[ROOM_MAX_LEN + 2], modes[80], args[ROOM_MAX_LEN + 96];
+	snprintf(chan, sizeof(chan), "%.*s", (int)m->param_len[0], m->param[0]);
+	if (joined(c, chan + 1, strlen(chan + 1)) != NULL)
+		return false;
+	struct room *r = dir_room_find(&w->hub->dir, chan + 1, strlen(chan + 1));
+	if (r == NULL) {
+		send_num(w, c, ERR_NOSUCHCHANNEL, chan, NULL);
+		return true;
+	}
+	roomops_modes(&w->hub->dir, r, false, modes, sizeof(modes));
+	if (memchr(modes, 's', strcspn(modes, " ")) != NULL) {
+		send_num(w, c, ERR_NOTONCHANNEL, chan, NULL);
+	} else if (topic) {
+		send_topic(w, c, r);
+	} else {
+		snprintf(args, sizeof(args), "%s %s", chan, modes);
+		send_num(w, c, RPL_CHANNELMODEIS, args, NULL);
+	}
+	dir_room_put(&w->hub->dir, r);
+	return true;
+}
+
 /* TOPIC #room: 332/333 or 331; TOPIC #room :text sets it (empty: clears it). */
 static void cmd_topic(struct worker *w, struct conn *c, const struct irc_msg *m)
 {
 	char chan[ROOM_MAX_LEN + 2];
+	if (query_outside(w, c, m, true))
+		return;
 	struct room *r = on_channel(w, c, m, 0, chan);
 	if (r == NULL)
 		return;
@@ -926,6 +962,8 @@ static void mode_one(struct worker *w, struct conn *c, const char *chan, bool on
 static void channel_mode(struct worker *w, struct conn *c, const struct irc_msg *m)
 {
 	char chan[ROOM_MAX_LEN + 2];
+	if (query_outside(w, c, m, false))
+		return;
 	struct room *r = on_channel(w, c, m, 0, chan);
 	if (r == NULL)
 		return;

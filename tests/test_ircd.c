@@ -83,6 +83,13 @@ static void irc_answer(struct tclient *c, const char *msg, const char *want)
 	irc_expect(c, want);
 }
 
+/* Sends msg, then reads until a line equals want (others, such as joins, skipped). */
+static void irc_ask(struct tclient *c, const char *msg, const char *want)
+{
+	tc_send(c, msg);
+	irc_expect_eventually(c, want);
+}
+
 /* ---- registration ------------------------------------------------------------------------ */
 
 Test(ircd, registration_gets_the_welcome_numerics_and_the_lobby, .init = start, .fini = stop)
@@ -1169,9 +1176,30 @@ Test(ircd, topic_and_mode_work_on_every_joined_channel, .init = start, .fini = s
 	irc_answer(ada, "MODE #dev +m\r\n", ":ada!ada@chatd MODE #dev +m");
 	irc_answer(ada, "MODE #ops\r\n", ":chatd 324 ada #ops +tn");
 	irc_answer(ada, "TOPIC #lobby\r\n", ":chatd 331 ada #lobby :No topic is set");
-	irc_answer(ada, "TOPIC #other\r\n", ":chatd 442 ada #other :You're not on that channel");
-	irc_answer(ada, "MODE #other\r\n", ":chatd 442 ada #other :You're not on that channel");
+	irc_answer(ada, "TOPIC #other\r\n", ":chatd 403 ada #other :No such channel");
+	irc_answer(ada, "MODE #other\r\n", ":chatd 403 ada #other :No such channel");
+	irc_answer(ada, "TOPIC #other :x\r\n", ":chatd 442 ada #other :You're not on that channel");
 	tc_close(ada);
+}
+
+Test(ircd, topic_and_mode_of_a_channel_one_is_not_in_are_told_unless_secret, .init = start,
+     .fini = stop)
+{
+	struct tclient *ada = irc_in_room("ada", "dev");
+	struct tclient *bob = irc_in_room("bob", "ops");
+	irc_ask(ada, "TOPIC #dev :about dev\r\n", ":ada!ada@chatd TOPIC #dev :about dev");
+	irc_ask(ada, "MODE #dev +k sesame\r\n", ":ada!ada@chatd MODE #dev +k *");
+	irc_ask(bob, "TOPIC #dev\r\n", ":chatd 332 bob #dev :about dev");
+	char line[1024];
+	cr_assert_eq(irc_read(bob, line, sizeof(line), 5000), 1);
+	cr_assert(strncmp(line, ":chatd 333 bob #dev ada ", 24) == 0, "got %s", line);
+	irc_ask(bob, "MODE #dev\r\n", ":chatd 324 bob #dev +tnk *");
+	irc_ask(bob, "MODE #dev +m\r\n", ":chatd 442 bob #dev :You're not on that channel");
+	irc_ask(ada, "MODE #dev +s\r\n", ":ada!ada@chatd MODE #dev +s");
+	irc_ask(bob, "TOPIC #dev\r\n", ":chatd 442 bob #dev :You're not on that channel");
+	irc_ask(bob, "MODE #dev\r\n", ":chatd 442 bob #dev :You're not on that channel");
+	tc_close(ada);
+	tc_close(bob);
 }
 
 Test(ircd, err_405_past_irc_max_channels, .fini = stop)
