@@ -356,6 +356,8 @@ const char *irc_numeric_text(enum irc_numeric num)
 		return "Password incorrect";
 	case ERR_UNKNOWNMODE:
 		return "is unknown mode char to me";
+	case ERR_UMODEUNKNOWNFLAG:
+		return "Unknown MODE flag";
 	case ERR_USERSDONTMATCH:
 		return "Cant change mode for other users";
 	case ERR_INVALIDKEY:

@@ -1017,8 +1017,13 @@ static void cmd_mode(struct worker *w, struct conn *c, const struct irc_msg *m)
 		send_num(w, c, ERR_USERSDONTMATCH, NULL, NULL);
 		return;
 	}
-	if (m->nparams == 1)
+	if (m->nparams == 1) {
 		send_num(w, c, RPL_UMODEIS, "+", NULL);
+		return;
+	}
+	/* chatd has no user modes (+i, +w...: docs/irc.md): a change is refused, once per MODE */
+	if (strspn(m->param[1], "+-") < m->param_len[1])
+		send_num(w, c, ERR_UMODEUNKNOWNFLAG, NULL, NULL);
 }
 
 /* KICK #room nick[,nick] [:reason] as /kick nick reason. */

@@ -1202,6 +1202,16 @@ Test(ircd, topic_and_mode_of_a_channel_one_is_not_in_are_told_unless_secret, .in
 	tc_close(bob);
 }
 
+Test(ircd, user_mode_is_told_and_a_change_refused, .init = start, .fini = stop)
+{
+	struct tclient *ada = irc_register("ada");
+	irc_answer(ada, "MODE ada\r\n", ":chatd 221 ada +");
+	irc_answer(ada, "MODE ada +i\r\n", ":chatd 501 ada :Unknown MODE flag");
+	irc_answer(ada, "MODE bob +i\r\n", ":chatd 502 ada :Cant change mode for other users");
+	irc_answer(ada, "PING :after\r\n", ":chatd PONG chatd :after");
+	tc_close(ada);
+}
+
 Test(ircd, err_405_past_irc_max_channels, .fini = stop)
 {
 	struct config cfg = ts_config(2);
