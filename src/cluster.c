@@ -275,16 +275,22 @@ static const char who_script[] =
     "for i = 1, math.min(#names, tonumber(ARGV[3])) do out[#out + 1] = names[i] end\n"
     "return out\n";
 
-/* /rooms: ARGV = prefix, the most rooms. Returns the room count, then name and member count
- * of the first rooms by name; rooms nobody is in any more are forgotten. */
+/* /rooms: ARGV = prefix, the most rooms, who asks ("NODE ID", its key in a room's members).
+ * Returns the room count, then name and member count of the first rooms by name; rooms
+ * nobody is in any more are forgotten, and secret rooms (+s: the field m:s of their state)
+ * are left out unless the asker is in them. */
 static const char rooms_script[] =
     "local p = ARGV[1]\n"
     "local rooms = redis.call('HGETALL', p .. ':rooms')\n"
     "local found = {}\n"
     "for i = 1, #rooms, 2 do\n"
-    "  local n = redis.call('HLEN', p .. ':members:' .. rooms[i])\n"
+    "  local members = p .. ':members:' .. rooms[i]\n"
+    "  local n = redis.call('HLEN', members)\n"
     "  if n == 0 then redis.call('HDEL', p .. ':rooms', rooms[i])\n"
-    "  else found[#found + 1] = { rooms[i + 1], n } end\n"
+    "  elseif redis.call('HEXISTS', p .. ':state:' .. rooms[i], 'm:s') == 0 or\n"
+    "         redis.call('HEXISTS', members, ARGV[3]) == 1 then\n"
+    "    found[#found + 1] = { rooms[i + 1], n }\n"
+    "  end\n"
     "end\n"
     "table.sort(found, function(a, b) return string.lower(a[1]) < string.lower(b[1]) end)\n"
     "local out = { #found }\n"
@@ -1922,10 +1928,12 @@ static void link_request(struct cluster *cl, enum uplink_op op, const struct req
 		uplink_state(cl, h, a, an, b, bn, p.req);
 		break;
 	case UPLINK_ROOMS: {
-		char most[16];
+		char most[16], asker[sizeof(cl->node_id) + 24];
 		snprintf(most, sizeof(most), "%d", ROOMS_LISTED);
-		struct resp_arg args[2] = { resp_arg_str(cl->url.prefix), resp_arg_str(most) };
-		script_run(cl, SCRIPT_ROOMS, REPLY_ROOMS, 0, 2, args, p.req);
+		snprintf(asker, sizeof(asker), "%s %llu", cl->node_id, (unsigned long long)h->user);
+		struct resp_arg args[3] = { resp_arg_str(cl->url.prefix), resp_arg_str(most),
+					    resp_arg_str(asker) };
+		script_run(cl, SCRIPT_ROOMS, REPLY_ROOMS, 0, 3, args, p.req);
 		break;
 	}
 	default:

@@ -1552,6 +1552,26 @@ Test(cluster, a_topic_set_on_one_node_is_shown_to_a_user_entering_on_another, .t
 	ts_stop_all(nodes, 2);
 }
 
+Test(cluster, a_secret_room_is_listed_by_rooms_to_its_members_only, .timeout = 60)
+{
+	struct server *nodes[2];
+	struct tclient *alice = rooms_start(nodes, "hid");
+	tc_send(alice, "/mode +s\n");
+	tc_expect_eventually(alice, "* alice sets mode +s in hid.", 5000);
+	wait_state(nodes[1], 2);
+	struct tclient *bob = user_on(nodes[1], "bob");
+	const char *lobby[] = { "lobby" }, *hid[] = { "hid" };
+	const long one[] = { 1 };
+	wait_rooms(bob, lobby, one, 1); /* bob is counted: the answer is the cluster's */
+	char answer[2048];
+	tc_send(bob, "/rooms\n");
+	cr_assert(rooms_answer(bob, lobby, one, 1, answer, sizeof(answer)), "%s", answer);
+	cr_assert_null(strstr(answer, "hid"), "an outsider is shown the secret room: %s", answer);
+	wait_rooms(alice, hid, one, 1);
+	tc_close_all((struct tclient *[]){ alice, bob }, 2);
+	ts_stop_all(nodes, 2);
+}
+
 Test(cluster, an_invitation_from_one_node_lets_a_user_of_another_into_an_invite_only_room,
      .timeout = 60)
 {
