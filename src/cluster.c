@@ -674,8 +674,6 @@ static void link_hello(struct cluster *cl, struct link_conn *lc, const char *rol
 		link_send(cl, lc, argc, argv);
 }
 
-/* PREFIX:KIND:ROOM, the room's name folded to lower case: room names are case-insensitive,
- * so every spelling of one room is one channel. */
 /* A room's name as Redis keys and channels spell it (room names are case-insensitive):
  * room[0..n) folded to lower case into out, NUL-terminated. */
 static void room_fold(const char *room, size_t n, char *out)
@@ -685,6 +683,8 @@ static void room_fold(const char *room, size_t n, char *out)
 	out[n] = '\0';
 }
 
+/* PREFIX:KIND:ROOM, the room's name folded to lower case: room names are case-insensitive,
+ * so every spelling of one room is one channel. */
 static size_t channel_of(const struct cluster *cl, const char *kind, const char *room, char *out,
 			 size_t cap)
 {

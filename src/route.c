@@ -275,6 +275,18 @@ void route_send_event(struct worker *w, struct conn *c, const char *event, size_
 
 /* ---- fan-out ------------------------------------------------------------------------------ */
 
+/* The end of a fan-out of m on this worker: its copies let go, its deliveries counted, the
+ * worker's hold on m given back. */
+static void route_deliver_done(struct worker *w, struct msg *m, const struct copies *k,
+			       uint32_t queued)
+{
+	route_copies_done(w, k);
+	stat_add(&w->stats.deliveries, queued);
+	if (queued > 0)
+		w->lines_pending++;
+	msg_local_put(m, w->index);
+}
+
 /* Whether c takes an IRC TAGMSG (msg.tagmsg): an IRC user with message-tags. */
 static bool route_takes_tagmsg(const struct conn *c)
 {
@@ -303,11 +315,7 @@ static void route_deliver_tagmsg(struct worker *w, struct msg *m)
 		route_enqueue_irc(w, one, m, NULL, k.irc);
 		queued++;
 	}
-	route_copies_done(w, &k);
-	stat_add(&w->stats.deliveries, queued);
-	if (queued > 0)
-		w->lines_pending++;
-	msg_local_put(m, w->index);
+	route_deliver_done(w, m, &k, queued);
 }
 
 /* Fans m out to this worker's recipients. The worker holds one reference to m on entry. */
@@ -365,11 +373,7 @@ static void route_deliver(struct worker *w, struct msg *m)
 			rt->control(w, m);
 		break;
 	}
-	route_copies_done(w, &k);
-	stat_add(&w->stats.deliveries, queued);
-	if (queued > 0)
-		w->lines_pending++;
-	msg_local_put(m, w->index);
+	route_deliver_done(w, m, &k, queued);
 }
 
 struct msg *route_msg_new(struct worker *w, size_t len, bool one_worker)
